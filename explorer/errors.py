@@ -1,0 +1,22 @@
+"""Exceptions that tell the user what to do next.
+
+Every error the explorer raises on purpose derives from :class:`ExplorerError`, so
+the UI can show its message verbatim and a notebook user can catch one type.
+"""
+from __future__ import annotations
+
+
+class ExplorerError(Exception):
+    """Base class of every error ViT Explorer raises on purpose."""
+
+
+class ImageLoadError(ExplorerError, ValueError):
+    """An input could not be read or converted to an RGB image."""
+
+
+class ModelNotAvailableError(ExplorerError, RuntimeError):
+    """Weights are neither cached, nor reachable, nor bundled."""
+
+
+class UnsupportedModelError(ExplorerError, ValueError):
+    """The model has no global self-attention maps to explain (CNN, Swin, ...)."""

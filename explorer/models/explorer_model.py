@@ -1,0 +1,152 @@
+"""ExplorerModel: a timm ViT with its preprocessing, labels and one-pass attention capture."""
+from __future__ import annotations
+
+import contextlib
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from ..capture import AttentionCapture, Trace, attention_modules
+from ..errors import ExplorerError, UnsupportedModelError
+from ..images import ImageInput, load_image
+from .preprocess import crop_for_model, to_tensor
+
+
+def check_supported(model: nn.Module, name: str) -> None:
+    """Raise a clear error unless ``model`` is a ViT with global attention over patch tokens."""
+    has_vit_geometry = hasattr(model, "patch_embed") and hasattr(model, "num_prefix_tokens")
+    if not has_vit_geometry or not attention_modules(model):
+        raise UnsupportedModelError(
+            f"'{name}' ({type(model).__name__}) has no global self-attention maps over patch tokens "
+            "(it is convolutional, windowed or hierarchical). ViT Explorer needs a plain Vision "
+            "Transformer, e.g. vit_base_patch16_224, deit_small_distilled_patch16_224, "
+            "vit_small_patch14_reg4_dinov2 or 'demo'."
+        )
+
+
+class ExplorerModel:
+    """A timm Vision Transformer ready to explain.
+
+    Geometry is read from the model's own attributes (``patch_embed.patch_size``,
+    ``num_prefix_tokens``); the patch grid of each input is derived from its size.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        name: str,
+        labels: Sequence[str],
+        data_config: dict,
+        device: torch.device,
+        half: bool = False,
+    ) -> None:
+        check_supported(model, name)
+        self.model = model.eval().to(device)
+        self.name = name
+        self.labels = list(labels)
+        self.data_config = dict(data_config)
+        self.device = device
+        self.half = half and device.type == "cuda"
+        patch = model.patch_embed.patch_size
+        patch = (patch, patch) if isinstance(patch, int) else tuple(patch)
+        if patch[0] != patch[1]:
+            raise UnsupportedModelError(f"'{name}' has non-square patches {patch}; only square ones are supported.")
+        self.patch_size: int = int(patch[0])
+        self.num_prefix_tokens: int = int(model.num_prefix_tokens)
+        self.num_blocks: int = len(attention_modules(model))
+        self.dynamic_img_size: bool = bool(getattr(model, "dynamic_img_size", False))
+
+    def __repr__(self) -> str:
+        return (
+            f"ExplorerModel({self.name!r}, patch_size={self.patch_size}, "
+            f"num_prefix_tokens={self.num_prefix_tokens}, blocks={self.num_blocks}, device={self.device})"
+        )
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """Default input (H, W) in pixels."""
+        _, h, w = self.data_config["input_size"]
+        return int(h), int(w)
+
+    def _size(self, size: int | tuple[int, int] | None) -> tuple[int, int]:
+        if size is None:
+            return self.input_size
+        h, w = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+        p = self.patch_size
+        h, w = max(p, h // p * p), max(p, w // p * p)  # whole patches only
+        if (h, w) != self.input_size and not self.dynamic_img_size:
+            raise ExplorerError(
+                f"'{self.name}' takes only {self.input_size[0]}x{self.input_size[1]} inputs. To feed "
+                f"{h}x{w}, load it with dynamic_img_size=True: explorer.load(..., dynamic_img_size=True)."
+            )
+        return h, w
+
+    def preprocess(self, image: ImageInput, size: int | tuple[int, int] | None = None) -> tuple[torch.Tensor, Image.Image]:
+        """(tensor (1, 3, H, W) on the model's device, the RGB image the model sees)."""
+        seen = crop_for_model(load_image(image), self._size(size), self.data_config)
+        return to_tensor(seen, self.data_config).to(self.device), seen
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """bf16 autocast on CUDA when ``half`` is on; softmax (hence attention) stays float32."""
+        if self.half:
+            return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def run(self, image: ImageInput, *, topk: int = 5, size: int | tuple[int, int] | None = None) -> Trace:
+        """One forward pass over one image: logits, top-k and every block's attention."""
+        return self.run_batch([image], topk=topk, size=size)[0]
+
+    def run_batch(
+        self,
+        images: Iterable[ImageInput],
+        *,
+        topk: int = 5,
+        size: int | tuple[int, int] | None = None,
+        batch_size: int = 16,
+    ) -> list[Trace]:
+        """Traces for many images, computed ``batch_size`` at a time."""
+        images = list(images)
+        traces: list[Trace] = []
+        for start in range(0, len(images), batch_size):
+            prepared = [self.preprocess(im, size) for im in images[start : start + batch_size]]
+            x = torch.cat([t for t, _ in prepared])  # (B, 3, H, W)
+            logits, attn = self._forward(x)
+            for b, (_, seen) in enumerate(prepared):
+                traces.append(self._trace(logits[b], attn[b], seen, x.shape[-2:], topk))
+        return traces
+
+    def _forward(self, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        gh, gw = x.shape[-2] // self.patch_size, x.shape[-1] // self.patch_size
+        tokens = self.num_prefix_tokens + gh * gw
+        with torch.inference_mode(), self.autocast(), AttentionCapture(self.model) as cap:
+            logits = self.model(x)  # (B, C)
+        shapes = {tuple(a.shape) for a in cap.attentions}
+        expected = (x.shape[0], None, tokens, tokens)
+        if len(shapes) != 1 or any(e is not None and e != s for e, s in zip(expected, next(iter(shapes)))):
+            raise UnsupportedModelError(
+                f"'{self.name}' produced attention maps of shapes {sorted(shapes)}, not global maps over "
+                f"{self.num_prefix_tokens} prefix + {gh}x{gw} patch tokens: it is not a plain ViT."
+            )
+        attn = torch.stack(cap.attentions, dim=1).float()  # (B, L, H, T, T)
+        return logits.float().cpu().numpy(), attn.cpu().numpy()
+
+    def _trace(self, logits: np.ndarray, attn: np.ndarray, seen: Image.Image, hw, topk: int) -> Trace:
+        z = logits - logits.max()
+        probs = np.exp(z) / np.exp(z).sum()
+        order = np.argsort(-probs)[: max(0, min(topk, len(probs)))]
+        label = lambda i: self.labels[i] if i < len(self.labels) else f"class {i}"  # noqa: E731
+        return Trace(
+            logits=logits,
+            probs=probs.astype(np.float32),
+            topk=[(label(int(i)), float(probs[i])) for i in order],
+            attentions=attn,
+            input_image=seen,
+            grid=(int(hw[0]) // self.patch_size, int(hw[1]) // self.patch_size),
+            patch_size=self.patch_size,
+            num_prefix_tokens=self.num_prefix_tokens,
+            model_name=self.name,
+            labels=self.labels,
+        )

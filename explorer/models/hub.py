@@ -1,0 +1,138 @@
+"""Find pretrained timm weights locally, download them when the hub answers, or fail fast.
+
+``timm.create_model(name, pretrained=True)`` without network waits ~46 s before it
+fails. Here the Hugging Face cache is checked first; when the weights are not
+cached, the hub gets at most ``CONNECT_TIMEOUT`` seconds to answer one HEAD request
+for the weights file before we give up with a message that says how to get them.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import timm
+
+from ..errors import ExplorerError, ModelNotAvailableError
+
+CONNECT_TIMEOUT = 1.5  # seconds; the whole offline failure must stay under 2 s
+_HF_FILES = ("model.safetensors", "pytorch_model.bin")
+
+
+def hub_endpoint() -> str:
+    return os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+
+
+def hub_cache_dir() -> Path:
+    """The Hugging Face hub cache, read from the environment at call time."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"])
+    home = os.environ.get("HF_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "huggingface"
+    )
+    return Path(home) / "hub"
+
+
+def _offline_forced() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def http_status(url: str, timeout: float = CONNECT_TIMEOUT) -> int | None:
+    """Status of a HEAD request to ``url`` (redirects not followed), or None when no
+    answer came within ``timeout`` seconds. Runs in a daemon thread so that a slow
+    DNS lookup or a silent firewall cannot stretch the wait."""
+    import urllib.error
+    import urllib.request
+
+    class _NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(_NoRedirect)
+    result: list[int] = []
+
+    def probe() -> None:
+        try:
+            with opener.open(urllib.request.Request(url, method="HEAD"), timeout=timeout) as response:
+                result.append(response.status)
+        except urllib.error.HTTPError as exc:
+            result.append(exc.code)
+        except (OSError, ValueError):
+            pass
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return result[0] if result else None
+
+
+def pretrained_cfg(name: str):
+    """timm's pretrained config for ``name``, or an error that suggests close names."""
+    cfg = timm.models.get_pretrained_cfg(name, allow_unregistered=False) if timm.is_model(name) else None
+    if cfg is None:
+        import difflib
+
+        close = difflib.get_close_matches(name, timm.list_pretrained(), n=3, cutoff=0.6)
+        hint = f" Did you mean {', '.join(close)}?" if close else " See timm.list_pretrained()."
+        raise ExplorerError(f"timm knows no pretrained weights called '{name}'.{hint}")
+    return cfg
+
+
+def _not_available(name: str, why: str) -> ModelNotAvailableError:
+    return ModelNotAvailableError(
+        f"The weights of '{name}' are not available: {why}. To use them: (1) download them once "
+        f"on a machine with network (they land in the Hugging Face cache, {hub_cache_dir()}); or "
+        f"(2) pass a local file: explorer.load('{name.split('.')[0]}', checkpoint='weights.safetensors'); "
+        "or (3) use the bundled offline model: explorer.load('demo')."
+    )
+
+
+def resolve_pretrained_file(name: str) -> str:
+    """Path to a local file holding the pretrained weights of timm model ``name``."""
+    cfg = pretrained_cfg(name)
+    if cfg.hf_hub_id:
+        return _resolve_hf(name, cfg)
+    if cfg.url:
+        return _resolve_url(name, cfg.url)
+    raise _not_available(name, "timm lists no download location for them")
+
+
+def _resolve_hf(name: str, cfg) -> str:
+    from huggingface_hub import hf_hub_download, try_to_load_from_cache
+
+    repo, _, revision = cfg.hf_hub_id.partition("@")
+    files = (cfg.hf_hub_filename,) if cfg.hf_hub_filename else _HF_FILES
+    cache = hub_cache_dir()
+    for filename in files:
+        hit = try_to_load_from_cache(repo, filename, cache_dir=cache, revision=revision or None)
+        if isinstance(hit, str):
+            return hit
+    if _offline_forced():
+        raise _not_available(name, "they are not in the local cache and HF_HUB_OFFLINE is set")
+    endpoint = hub_endpoint()
+    status = None
+    for filename in files:  # one quick HEAD per candidate file; a 2xx/3xx means it is there
+        status = http_status(f"{endpoint}/{repo}/resolve/{revision or 'main'}/{filename}")
+        if status is None:
+            raise _not_available(name, f"they are not in the local cache and {endpoint} did not answer")
+        if status < 400:  # hf_hub_download prints a progress bar
+            try:
+                return hf_hub_download(repo, filename, revision=revision or None, cache_dir=cache, endpoint=endpoint)
+            except Exception as exc:  # the network went away mid-download
+                raise _not_available(name, f"the download failed ({exc})") from exc
+    raise _not_available(name, f"they are not in the local cache and {endpoint} answered HTTP {status}")
+
+
+def _resolve_url(name: str, url: str) -> str:
+    import torch
+
+    target = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(url).path)
+    if target.is_file():
+        return str(target)
+    status = None if _offline_forced() else http_status(url)
+    if status is None or status >= 400:
+        raise _not_available(name, f"they are not in {target.parent} and {url} cannot be reached")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    torch.hub.download_url_to_file(url, str(target), progress=True)
+    return str(target)

@@ -1,0 +1,137 @@
+"""``explorer.load``: one entry point for timm names, local checkpoints and the demo model."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import timm
+import torch
+
+from ..errors import ExplorerError, ModelNotAvailableError
+from ..paths import demo_weights
+from .checkpoint import infer_num_classes, read_card, read_state_dict
+from .explorer_model import ExplorerModel, check_supported
+from .hub import resolve_pretrained_file
+from .labels import class_labels
+
+DEMO = "demo"
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` picks CUDA, then Apple MPS, then the CPU."""
+    if str(device) != "auto":
+        return torch.device(device)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def load(
+    spec: str,
+    *,
+    pretrained: bool = True,
+    device: str | torch.device = "auto",
+    checkpoint: str | Path | None = None,
+    half: bool = False,
+    **model_kwargs: Any,
+) -> ExplorerModel:
+    """Load a Vision Transformer to explore.
+
+    spec: a timm model name (``"vit_base_patch16_224.augreg2_in21k_ft_in1k"``), a timm
+        architecture name together with ``checkpoint=``, or ``"demo"`` for the bundled
+        offline model.
+    pretrained: load pretrained weights (from the local Hugging Face cache, else
+        downloaded when the hub answers; offline it fails within 2 s). ``False`` gives
+        random weights.
+    checkpoint: a local ``.safetensors`` (or ``.pth``/``.bin``, read with
+        ``weights_only=True``) file; a JSON model card beside it (same stem) may give
+        ``architecture``, ``model_kwargs``, ``class_names`` and ``data_config``.
+    half: on CUDA, run the forward in bf16 autocast (attention stays float32).
+    model_kwargs: passed to ``timm.create_model`` (e.g. ``img_size=``, ``dynamic_img_size=True``).
+    """
+    torch_device = resolve_device(device)
+    if spec == DEMO and checkpoint is None:
+        weights = demo_weights()
+        if not weights.is_file():
+            raise ModelNotAvailableError(
+                f"The demo model is not bundled yet (no {weights}). Train it with "
+                "`python -m explorer.demo train`, or load a timm model instead."
+            )
+        return _from_checkpoint(None, weights, torch_device, half, model_kwargs, name=DEMO)
+    if checkpoint is not None:
+        return _from_checkpoint(spec, Path(checkpoint), torch_device, half, model_kwargs)
+    if pretrained:
+        weights_file = resolve_pretrained_file(spec)
+        model_kwargs.setdefault("pretrained_cfg_overlay", {})["file"] = weights_file
+    model = _create(spec, pretrained, model_kwargs)
+    return _wrap(model, spec, None, None, torch_device, half)
+
+
+def _create(arch: str, pretrained: bool, kwargs: dict[str, Any]) -> torch.nn.Module:
+    if not timm.is_model(arch.split(".")[0]) and not timm.is_model(arch):
+        import difflib
+
+        close = difflib.get_close_matches(arch, timm.list_models(), n=3, cutoff=0.6)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise ExplorerError(f"timm has no model called '{arch}'.{hint}")
+    model = timm.create_model(arch, pretrained=pretrained, **kwargs)
+    check_supported(model, arch)
+    return model
+
+
+def _from_checkpoint(
+    arch: str | None, path: Path, device: torch.device, half: bool, kwargs: dict[str, Any], name: str | None = None
+) -> ExplorerModel:
+    state = read_state_dict(path)
+    card = read_card(path)
+    arch = arch or card.get("architecture")
+    if not arch:
+        raise ExplorerError(f"Say which timm architecture '{path.name}' holds: explorer.load('<arch>', checkpoint=...).")
+    kwargs = {**card.get("model_kwargs", {}), **kwargs}
+    if "num_classes" not in kwargs:
+        inferred = infer_num_classes(state)
+        if inferred is not None:
+            kwargs["num_classes"] = inferred
+    model = _create(arch, False, kwargs)
+    missing, unexpected = _load_state(model, state)
+    if missing or unexpected:
+        raise ExplorerError(
+            f"'{path.name}' does not fit timm's '{arch}': missing {missing[:5]}, unexpected {unexpected[:5]}. "
+            "Check the architecture name and its options (img_size, patch_size, ...)."
+        )
+    return _wrap(model, name or arch, card.get("class_names"), card.get("data_config"), device, half)
+
+
+def _load_state(model: torch.nn.Module, state: dict) -> tuple[list[str], list[str]]:
+    """Load strictly; fall back to the architecture's own filter for original-format checkpoints."""
+    try:
+        model.load_state_dict(state, strict=True)
+        return [], []
+    except RuntimeError:
+        pass
+    import sys
+
+    filter_fn = getattr(sys.modules[type(model).__module__], "checkpoint_filter_fn", None)
+    if filter_fn is not None:
+        try:
+            state = filter_fn(state, model)
+        except Exception:
+            pass
+    try:
+        result = model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # shape mismatch
+        return [str(exc).splitlines()[0]], []
+    return list(result.missing_keys), list(result.unexpected_keys)
+
+
+def _wrap(model, name: str, names, data_config, device, half) -> ExplorerModel:
+    config = timm.data.resolve_model_data_config(model)
+    img_size = getattr(model.patch_embed, "img_size", None)
+    if img_size:  # the pretrained config keeps its own size when img_size= overrides it
+        config["input_size"] = (3, int(img_size[0]), int(img_size[1]))
+    if data_config:
+        config.update({k: tuple(v) if isinstance(v, list) else v for k, v in data_config.items()})
+    return ExplorerModel(model, name, class_labels(model, names), config, device, half)

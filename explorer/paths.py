@@ -1,0 +1,25 @@
+"""Where bundled files live: ``assets/`` next to the package (override: VIT_EXPLORER_ASSETS)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def assets_dir() -> Path:
+    """The assets folder: sample photos, generated scenes and the bundled demo model."""
+    override = os.environ.get("VIT_EXPLORER_ASSETS")
+    return Path(override) if override else Path(__file__).resolve().parent.parent / "assets"
+
+
+def demo_weights() -> Path:
+    return assets_dir() / "models" / "demo.safetensors"
+
+
+def sample_images() -> list[Path]:
+    """Bundled example images, photos first, then generated scenes."""
+    found: list[Path] = []
+    for sub in ("samples", "scenes"):
+        folder = assets_dir() / sub
+        if folder.is_dir():
+            found += sorted(p for p in folder.iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
+    return found
