@@ -1,0 +1,61 @@
+"""Token-layout helpers shared by the analyses.
+
+timm orders a ViT's sequence as ``[prefix tokens..., patch tokens...]``: ``k`` prefix
+tokens (class, distillation, registers) followed by ``gh * gw`` patch tokens in
+row-major order. Patch ``(row, col)`` is token ``k + row * gw + col``. The grid is
+always passed in explicitly (from the input size), never guessed from a square root.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def as_array(x, dtype=np.float64) -> np.ndarray:
+    """A numpy array of ``x`` (numpy, torch tensor on any device, or nested lists)."""
+    if hasattr(x, "detach"):
+        x = x.detach().float().cpu().numpy()
+    return np.asarray(x, dtype=dtype)
+
+
+def check_tokens(attentions: np.ndarray, grid: tuple[int, int], num_prefix_tokens: int) -> None:
+    """Raise ``ValueError`` unless the last two axes hold ``k + gh * gw`` tokens."""
+    gh, gw = grid
+    expected = num_prefix_tokens + gh * gw
+    if attentions.ndim < 2 or attentions.shape[-1] != expected or attentions.shape[-2] != expected:
+        raise ValueError(
+            f"attention maps of shape {attentions.shape} do not match {num_prefix_tokens} prefix "
+            f"+ {gh}x{gw} patch tokens = {expected} tokens"
+        )
+
+
+def patch_coords(grid: tuple[int, int]) -> np.ndarray:
+    """(gh * gw, 2) array of (row, col) of every patch token, in token order."""
+    gh, gw = grid
+    rows, cols = np.divmod(np.arange(gh * gw), gw)
+    return np.stack([rows, cols], axis=1)
+
+
+def patch_distances(grid: tuple[int, int], patch_size: float) -> np.ndarray:
+    """(N, N) Euclidean distance in pixels between the centres of every two patches."""
+    rc = patch_coords(grid).astype(np.float64)
+    return patch_size * np.linalg.norm(rc[:, None, :] - rc[None, :, :], axis=-1)
+
+
+def token_index(patch: tuple[int, int], grid: tuple[int, int], num_prefix_tokens: int) -> int:
+    """Sequence index of patch ``(row, col)``; raises ``IndexError`` outside the grid."""
+    row, col = (int(v) for v in patch)
+    gh, gw = grid
+    if not (0 <= row < gh and 0 <= col < gw):
+        raise IndexError(f"patch {(row, col)} is outside the {gh}x{gw} patch grid")
+    return num_prefix_tokens + row * gw + col
+
+
+def readout(matrix: np.ndarray, grid: tuple[int, int], num_prefix_tokens: int) -> np.ndarray:
+    """(gh, gw) map of a (T, T) token matrix: the class row over patch columns, ``M[0, k:]``.
+
+    With no prefix token (k = 0, e.g. SigLIP) there is no class row: the mean over all
+    rows is used instead.
+    """
+    k = num_prefix_tokens
+    row = matrix[0, k:] if k > 0 else matrix.mean(axis=0)
+    return np.asarray(row, dtype=np.float64).reshape(grid)

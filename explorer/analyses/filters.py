@@ -1,0 +1,56 @@
+"""RGB embedding filters (ViT paper, Figure 7 left).
+
+The patch embedding ``patch_embed.proj.weight`` has shape (D, 3, P, P): D linear
+filters, each a 3*P*P vector. The paper shows the top principal components of these
+filters: treat the D filters as samples, centre them (subtract the mean filter), and
+take the leading right singular vectors of the centred (D, 3*P*P) matrix, i.e. the
+PCA components, ordered by explained variance and orthonormal. ``mode="raw"`` gives
+the first n filters themselves instead.
+
+Display: a component's sign (and a filter's scale) is arbitrary, so
+:func:`rgb_embedding_filters` scales EACH filter on its own to [0, 1]
+(``(w - min) / (max - min)``; a constant filter becomes 0.5) and returns (n, P, P, 3).
+:func:`embedding_filter_components` returns the unscaled (n, 3, P, P) arrays.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+MODES = ("pca", "raw")
+
+
+def embedding_filter_components(model, n=28, mode="pca") -> np.ndarray:
+    """(n, 3, P, P) unscaled: the top-n PCA components (orthonormal) or the first n raw filters."""
+    module = getattr(model, "model", model)
+    proj = getattr(getattr(module, "patch_embed", None), "proj", None)
+    weight = getattr(proj, "weight", None)
+    if weight is None or weight.ndim != 4:
+        raise ValueError(f"{type(module).__name__} has no convolutional patch_embed.proj.weight (D, C, P, P)")
+    w = weight.detach().float().cpu().numpy().astype(np.float64)
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    limit = w.shape[0] if mode == "raw" else min(w.shape[0], int(np.prod(w.shape[1:])))
+    if not 1 <= n <= limit:
+        raise ValueError(f"n must be between 1 and {limit} for this model in mode {mode!r}, got {n}")
+    if mode == "raw":
+        return w[:n]
+    x = w.reshape(w.shape[0], -1)
+    _, _, vt = np.linalg.svd(x - x.mean(axis=0), full_matrices=False)
+    return vt[:n].reshape((n,) + w.shape[1:])
+
+
+def scale_each(filters: np.ndarray) -> np.ndarray:
+    """Scale every filter (first axis) to [0, 1] on its own; constant filters become 0.5."""
+    f = np.asarray(filters, dtype=np.float64)
+    axes = tuple(range(1, f.ndim))
+    lo, hi = f.min(axis=axes, keepdims=True), f.max(axis=axes, keepdims=True)
+    span = hi - lo
+    return np.where(span > 0, (f - lo) / np.where(span > 0, span, 1.0), 0.5)
+
+
+def rgb_embedding_filters(model, n=28, mode="pca") -> np.ndarray:
+    """(n, P, P, 3) float32 in [0, 1]: PCA components (default) or raw filters, each scaled for display."""
+    comps = embedding_filter_components(model, n, mode)
+    if comps.shape[1] != 3:
+        raise ValueError(f"expected RGB filters, got {comps.shape[1]} input channels")
+    return scale_each(comps).transpose(0, 2, 3, 1).astype(np.float32)

@@ -1,0 +1,62 @@
+"""Gradient-weighted attention rollout (Chefer, Gur & Wolf 2021, "Generic
+Attention-model Explainability for Interpreting Bi-Modal and Encoder-Decoder
+Transformers"), a class-specific explanation beyond the paper.
+
+One forward pass records every block's attention ``A[l]`` (H, T, T); one backward
+pass from the target logit ``y_t`` (predicted class unless given) gives
+``grad(A[l]) = dy_t / dA[l]``. Starting from ``R = I`` (T, T)::
+
+    Ab_l = mean_h( clamp(grad(A[l]) * A[l], min=0) )        R = R + Ab_l @ R   (l = 1..L)
+
+Readout as in rollout: ``R[0, k:]`` as (gh, gw), or the mean over rows when k = 0.
+The map is non-negative. Gradients are taken with ``torch.autograd.grad`` so the
+model's parameter ``.grad`` fields are left untouched.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..capture import AttentionCapture
+from ._tokens import readout
+
+
+def _input_tensor(model, image) -> torch.Tensor:
+    module = getattr(model, "model", model)
+    if isinstance(image, torch.Tensor):
+        x = image if image.ndim == 4 else image.unsqueeze(0)
+    elif hasattr(model, "preprocess"):
+        x, _ = model.preprocess(image)
+    else:
+        raise TypeError("a raw timm module needs a preprocessed (1, 3, H, W) tensor as image")
+    if x.shape[0] != 1:
+        raise ValueError(f"gradient_rollout explains one image, got a batch of {x.shape[0]}")
+    param = next(module.parameters(), None)
+    return x.detach().to(param.device if param is not None else x.device, torch.float32)
+
+
+def gradient_rollout(model, image, target=None) -> np.ndarray:
+    """(gh, gw) Chefer et al. 2021 relevance of the patches for class ``target`` (default: predicted)."""
+    module = getattr(model, "model", model)
+    k = int(module.num_prefix_tokens)
+    p = module.patch_embed.patch_size
+    ph, pw = (p, p) if isinstance(p, int) else p
+    x = _input_tensor(model, image).requires_grad_(True)  # keeps the graph even with frozen weights
+    grid = (x.shape[-2] // ph, x.shape[-1] // pw)
+    with torch.enable_grad(), AttentionCapture(module, keep_grad=True) as cap:
+        logits = module(x)
+        if logits.ndim != 2:
+            raise ValueError(f"expected (1, classes) logits, got shape {tuple(logits.shape)}")
+        t = int(logits[0].argmax()) if target is None else int(target)
+        if not 0 <= t < logits.shape[1]:
+            raise IndexError(f"target {t} is out of range for {logits.shape[1]} classes")
+        grads = torch.autograd.grad(logits[0, t], cap.attentions, allow_unused=True)
+    tokens = cap.attentions[0].shape[-1]
+    if tokens != k + grid[0] * grid[1]:
+        raise ValueError(f"{tokens} tokens do not match {k} prefix + {grid[0]}x{grid[1]} patches")
+    r = torch.eye(tokens, dtype=torch.float64)
+    for a, g in zip(cap.attentions, grads):
+        g = torch.zeros_like(a) if g is None else g
+        ab = (g[0] * a[0]).detach().clamp(min=0).mean(dim=0).double().cpu()  # (T, T)
+        r = r + ab @ r
+    return readout(r.numpy(), grid, k)

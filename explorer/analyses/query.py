@@ -1,0 +1,53 @@
+"""Attention of one query token over the patch grid (beyond the paper).
+
+``query_attention``: for the patch at ``(row, col)``, token ``q = k + row * gw + col``,
+the map is ``A[layer, head, q, k:]`` reshaped to (gh, gw); ``head=None`` averages the
+heads. ``class_token_attention`` is the same for the class token (row 0), the paper's
+"attention from the output token" of one block; with no prefix token (k = 0) it is the
+mean over all query rows. Attention paid to prefix tokens is left out, so a map sums
+to at most 1. ``layer`` and ``head`` accept negative (Python) indices.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._tokens import as_array, check_tokens, readout, token_index
+
+
+def _block(attentions, grid, num_prefix_tokens, layer) -> np.ndarray:
+    a = as_array(attentions)
+    if a.ndim == 5 and a.shape[0] == 1:
+        a = a[0]
+    if a.ndim != 4:
+        raise ValueError(f"expected one image's (L, H, T, T) attention, got shape {a.shape}")
+    check_tokens(a, grid, num_prefix_tokens)
+    if not -a.shape[0] <= layer < a.shape[0]:
+        raise IndexError(f"layer {layer} is out of range for {a.shape[0]} blocks")
+    return a[layer]  # (H, T, T)
+
+
+def _heads(block: np.ndarray, head) -> np.ndarray:
+    if head is None:
+        return block.mean(axis=0)
+    if not -block.shape[0] <= head < block.shape[0]:
+        raise IndexError(f"head {head} is out of range for {block.shape[0]} heads")
+    return block[head]
+
+
+def query_attention(attentions, grid, num_prefix_tokens, patch, layer, head=None) -> np.ndarray:
+    """(gh, gw) attention row of patch ``(row, col)`` in block ``layer`` (head mean if ``head`` is None)."""
+    q = token_index(patch, grid, num_prefix_tokens)
+    a = _heads(_block(attentions, grid, num_prefix_tokens, layer), head)
+    return a[q, num_prefix_tokens:].reshape(grid)
+
+
+def class_token_attention(attentions, grid, num_prefix_tokens, layer=-1, head=None) -> np.ndarray:
+    """(gh, gw) class-token attention over patches in block ``layer`` (mean over rows if k = 0)."""
+    a = _heads(_block(attentions, grid, num_prefix_tokens, layer), head)
+    return readout(a, grid, num_prefix_tokens)
+
+
+def head_class_attention(attentions, grid, num_prefix_tokens, layer=-1) -> np.ndarray:
+    """(H, gh, gw): :func:`class_token_attention` of every head of block ``layer``."""
+    block = _block(attentions, grid, num_prefix_tokens, layer)
+    return np.stack([readout(h, grid, num_prefix_tokens) for h in block])

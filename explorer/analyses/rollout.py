@@ -1,0 +1,79 @@
+"""Attention rollout (Abnar & Zuidema 2020; ViT paper Figure 6, Appendix D.8).
+
+Per block l, heads are fused (``mean`` by default, or element-wise ``max`` / ``min``);
+optionally the lowest ``discard_ratio`` fraction of each fused row's entries among
+PATCH columns is zeroed (prefix columns are never discarded); then the residual is
+added and rows renormalized::
+
+    R_l = rownorm(0.5 * fused(A[l]) + 0.5 * I)        R = R_L @ ... @ R_{start_layer}
+
+The readout is the class-token row over patch columns, ``R[0, k:]`` reshaped to
+(gh, gw); with no prefix token (k = 0) the mean over all rows. Values are not
+rescaled (the renderers divide by the maximum). :func:`query_rollout` reads the row
+of one query patch instead: where that patch's representation draws from.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._tokens import as_array, check_tokens, readout, token_index
+
+HEAD_FUSIONS = ("mean", "max", "min")
+
+
+def _single(attentions, grid, num_prefix_tokens) -> np.ndarray:
+    a = as_array(attentions)
+    if a.ndim == 5 and a.shape[0] == 1:
+        a = a[0]
+    if a.ndim != 4:
+        raise ValueError(f"expected one image's (L, H, T, T) attention, got shape {a.shape}")
+    check_tokens(a, grid, num_prefix_tokens)
+    return a
+
+
+def fuse_heads(attention: np.ndarray, head_fusion: str = "mean") -> np.ndarray:
+    """(T, T) fusion of one block's (H, T, T) attention over heads."""
+    if head_fusion not in HEAD_FUSIONS:
+        raise ValueError(f"head_fusion must be one of {HEAD_FUSIONS}, got {head_fusion!r}")
+    return getattr(np, head_fusion)(attention, axis=0)
+
+
+def rollout_step(fused: np.ndarray, num_prefix_tokens: int, discard_ratio: float = 0.0) -> np.ndarray:
+    """``R_l``: discard the weakest patch columns of each row, add the residual, renormalize rows."""
+    if not 0.0 <= discard_ratio < 1.0:
+        raise ValueError(f"discard_ratio must be in [0, 1), got {discard_ratio}")
+    fused = np.array(fused, dtype=np.float64)
+    k, n = num_prefix_tokens, fused.shape[-1] - num_prefix_tokens
+    drop = int(n * discard_ratio)
+    if drop > 0:
+        weakest = np.argsort(fused[:, k:], axis=-1, kind="stable")[:, :drop] + k  # patch columns only
+        np.put_along_axis(fused, weakest, 0.0, axis=-1)
+    r = 0.5 * fused + 0.5 * np.eye(fused.shape[-1])
+    return r / r.sum(axis=-1, keepdims=True)
+
+
+def rollout_matrix(attentions, grid, num_prefix_tokens, head_fusion="mean", discard_ratio=0.0,
+                   start_layer=0, end_layer=None) -> np.ndarray:
+    """(T, T) rolled-out matrix ``R`` over blocks ``start_layer .. end_layer - 1``; rows sum to 1."""
+    a = _single(attentions, grid, num_prefix_tokens)
+    blocks = range(a.shape[0])[start_layer:end_layer]
+    if len(blocks) == 0:
+        raise ValueError(f"no blocks in start_layer={start_layer}, end_layer={end_layer} of {a.shape[0]}")
+    r = np.eye(a.shape[-1])
+    for layer in blocks:
+        r = rollout_step(fuse_heads(a[layer], head_fusion), num_prefix_tokens, discard_ratio) @ r
+    return r
+
+
+def attention_rollout(attentions, grid, num_prefix_tokens, head_fusion="mean", discard_ratio=0.0,
+                      start_layer=0) -> np.ndarray:
+    """(gh, gw) rollout map read from the class-token row (mean of rows when k = 0)."""
+    r = rollout_matrix(attentions, grid, num_prefix_tokens, head_fusion, discard_ratio, start_layer)
+    return readout(r, grid, num_prefix_tokens)
+
+
+def query_rollout(attentions, grid, num_prefix_tokens, patch, head_fusion="mean", discard_ratio=0.0,
+                  start_layer=0) -> np.ndarray:
+    """(gh, gw) rollout row of the query patch ``patch = (row, col)`` over patch columns."""
+    r = rollout_matrix(attentions, grid, num_prefix_tokens, head_fusion, discard_ratio, start_layer)
+    return r[token_index(patch, grid, num_prefix_tokens), num_prefix_tokens:].reshape(grid)

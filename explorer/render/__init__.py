@@ -1,0 +1,32 @@
+"""Renderers: analysis arrays to PIL images and matplotlib figures, and files.
+
+Imports matplotlib and PIL, never gradio.
+"""
+from .export import FIGURE_FORMATS, figure_to_image, save_arrays, save_distances_csv, save_figure
+from .figures import (
+    attention_distance_figure,
+    explanation_figure,
+    filters_figure,
+    head_attention_figure,
+    not_available_figure,
+    position_similarity_figure,
+)
+from .overlay import heat_overlay, map_image, mask_overlay, normalize_map
+
+__all__ = [
+    "FIGURE_FORMATS",
+    "attention_distance_figure",
+    "explanation_figure",
+    "figure_to_image",
+    "filters_figure",
+    "head_attention_figure",
+    "heat_overlay",
+    "map_image",
+    "mask_overlay",
+    "normalize_map",
+    "not_available_figure",
+    "position_similarity_figure",
+    "save_arrays",
+    "save_distances_csv",
+    "save_figure",
+]

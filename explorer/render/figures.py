@@ -1,0 +1,173 @@
+"""Publication-quality matplotlib figures of the analyses (no pyplot state, no gradio).
+
+Every function returns a ``matplotlib.figure.Figure`` (safe in worker threads; save it
+with :mod:`explorer.render.export`, show it with ``gr.Plot``). Grids of small images
+(filters, the position-similarity grid-of-grids) are drawn as ONE composite array with
+thin separators and one ``imshow``: gh*gw subplots would take seconds.
+"""
+from __future__ import annotations
+
+import math
+from typing import Mapping
+
+import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+
+from ..analyses.position import NotAvailable
+from .overlay import heat_overlay, image_array, map_image, mask_overlay
+
+_STYLES = ("mask", "heat", "map")
+
+
+def tile(images: np.ndarray, ncols: int, sep: int = 1, fill: float = np.nan) -> np.ndarray:
+    """Compose (n, h, w[, c]) images into one (rows*h + gaps, ncols*w + gaps[, c]) array."""
+    images = np.asarray(images, dtype=np.float64)
+    n, h, w = images.shape[:3]
+    rows = math.ceil(n / ncols)
+    out = np.full((rows * h + (rows - 1) * sep, ncols * w + (ncols - 1) * sep) + images.shape[3:], fill)
+    for i, im in enumerate(images):
+        r, c = divmod(i, ncols)
+        out[r * (h + sep): r * (h + sep) + h, c * (w + sep): c * (w + sep) + w] = im
+    return out
+
+
+def not_available_figure(reason: str, title: str | None = None) -> Figure:
+    """A small figure that states why an analysis does not apply, in place of the panel."""
+    fig = Figure(figsize=(5.0, 1.6), layout="constrained")
+    ax = fig.add_subplot()
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, reason, ha="center", va="center", wrap=True, fontsize=10, transform=ax.transAxes)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def filters_figure(filters: np.ndarray, ncols: int = 7, title: str | None = "RGB embedding filters (first 28 principal components)") -> Figure:
+    """Grid of (n, P, P, 3) [0, 1] filters, ``ncols`` per row (4 x 7 for the paper's 28)."""
+    f = np.asarray(filters, dtype=np.float64)
+    if f.ndim != 4 or f.shape[-1] != 3 or f.min() < 0 or f.max() > 1:
+        raise ValueError("filters must be an (n, P, P, 3) array in [0, 1]")
+    ncols = min(ncols, len(f))
+    sep = max(1, f.shape[1] // 8)
+    grid = tile(f, ncols, sep=sep, fill=1.0)  # white gaps
+    rows = math.ceil(len(f) / ncols)
+    fig = Figure(figsize=(0.8 * ncols + 0.4, 0.8 * rows + (0.6 if title else 0.2)), layout="constrained")
+    ax = fig.add_subplot()
+    ax.imshow(grid, interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig
+
+
+def position_similarity_figure(similarity, title: str | None = "Position embedding similarity", cmap: str = "viridis") -> Figure:
+    """Grid-of-grids of (gh, gw, gh, gw) cosine similarities: tile (r, c) at row r, column c."""
+    if isinstance(similarity, NotAvailable):
+        return not_available_figure(similarity.reason, title)
+    s = np.asarray(similarity, dtype=np.float64)
+    if s.ndim != 4 or s.shape[:2] != s.shape[2:]:
+        raise ValueError(f"expected a (gh, gw, gh, gw) similarity array, got shape {s.shape}")
+    gh, gw = s.shape[:2]
+    composite = tile(s.reshape(gh * gw, gh, gw), gw, sep=1)  # NaN separators
+    fig = Figure(figsize=(5.6, 5.0 * gh / gw + 0.3), layout="constrained")
+    ax = fig.add_subplot()
+    colors = matplotlib.colormaps[cmap].with_extremes(bad="white")
+    im = ax.imshow(composite, cmap=colors, vmin=-1, vmax=1, interpolation="nearest")
+    step = max(1, math.ceil(max(gh, gw) / 16))
+    ax.set_yticks([r * (gh + 1) + (gh - 1) / 2 for r in range(0, gh, step)], [str(r + 1) for r in range(0, gh, step)])
+    ax.set_xticks([c * (gw + 1) + (gw - 1) / 2 for c in range(0, gw, step)], [str(c + 1) for c in range(0, gw, step)])
+    ax.tick_params(length=0, labelsize=7)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    ax.set_ylabel("input patch row")
+    ax.set_xlabel("input patch column")
+    fig.colorbar(im, ax=ax, ticks=[-1, 0, 1], shrink=0.8, label="cosine similarity")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig
+
+
+def attention_distance_figure(series, title: str | None = "Mean attention distance", dodge: float = 0.12) -> Figure:
+    """Scatter of (blocks, heads) distances: x = block (0-indexed), y = pixels, one dot per head.
+
+    ``series`` is one (L, H) array or a mapping ``label -> (L, H)`` (models or image
+    sets); with several series each is shifted by up to ``dodge`` blocks so dots do not hide.
+    """
+    items = list(series.items()) if isinstance(series, Mapping) else [(None, series)]
+    fig = Figure(figsize=(5.2, 3.6), layout="constrained")
+    ax = fig.add_subplot()
+    colors = matplotlib.colormaps["tab10"]
+    for i, (label, d) in enumerate(items):
+        d = np.asarray(d, dtype=np.float64)
+        if d.ndim != 2:
+            raise ValueError(f"distances must be (blocks, heads), got shape {d.shape}")
+        shift = (i - (len(items) - 1) / 2) * dodge if len(items) > 1 else 0.0
+        x = np.repeat(np.arange(d.shape[0]), d.shape[1]) + shift
+        ax.scatter(x, d.ravel(), s=14, alpha=0.8, color=colors(i % 10), label=label, linewidths=0)
+    ax.set_xlabel("network depth (block)")
+    ax.set_ylabel("mean attention distance (pixels)")
+    top = max(float(np.nanmax(np.asarray(d, dtype=np.float64))) for _, d in items)
+    ax.set_ylim(0, 1.08 * top if top > 0 else 1.0)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.grid(alpha=0.3)
+    if any(label is not None for label, _ in items):
+        ax.legend(fontsize=8, loc="lower right")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig
+
+
+def head_attention_figure(maps: np.ndarray, image=None, layer: int | None = None, style: str = "mask",
+                          cmap: str = "jet", title: str | None = None) -> Figure:
+    """Per-head class-token attention of one block: (H, gh, gw) maps, one panel per head.
+
+    With ``image`` each panel is drawn at the image's resolution: ``style="mask"`` (Figure 6
+    look) or ``"heat"``; without it (or ``style="map"``) the bare maps. Each panel is
+    normalized by its own maximum.
+    """
+    if style not in _STYLES:
+        raise ValueError(f"style must be one of {_STYLES}, got {style!r}")
+    maps = np.asarray(maps, dtype=np.float64)
+    if maps.ndim != 3:
+        raise ValueError(f"expected (heads, gh, gw) maps, got shape {maps.shape}")
+    heads = maps.shape[0]
+    nrows = math.ceil(heads / 6)  # at most 6 panels a row: 12 heads -> 2 x 6, 16 -> 3 x 6
+    ncols = math.ceil(heads / nrows)
+    fig = Figure(figsize=(1.9 * ncols, 1.9 * nrows + 0.4), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    size = None if image is None else image_array(image).shape[1::-1]
+    for h, ax in enumerate(axes.flat):
+        ax.set_axis_off()
+        if h >= heads:
+            continue
+        if image is None or style == "map":
+            panel = map_image(maps[h], size)
+        elif style == "mask":
+            panel = mask_overlay(image, maps[h])
+        else:
+            panel = heat_overlay(image, maps[h], cmap=cmap)
+        ax.imshow(panel)
+        ax.set_title(f"head {h}", fontsize=8)
+    default = "Class-token attention per head" + (f", block {layer}" if layer is not None else "")
+    fig.suptitle(title or default, fontsize=10)
+    return fig
+
+
+def explanation_figure(image, maps: Mapping[str, np.ndarray], style: str = "mask", cmap: str = "jet",
+                       title: str | None = None) -> Figure:
+    """One row: the input image, then each named (gh, gw) map over it (Figure 6 look or heat)."""
+    if style not in ("mask", "heat"):
+        raise ValueError(f"style must be 'mask' or 'heat', got {style!r}")
+    fig = Figure(figsize=(2.4 * (len(maps) + 1), 2.7), layout="constrained")
+    axes = fig.subplots(1, len(maps) + 1, squeeze=False)[0]
+    axes[0].imshow(image_array(image))
+    axes[0].set_title("input", fontsize=9)
+    for ax, (name, m) in zip(axes[1:], maps.items()):
+        ax.imshow(mask_overlay(image, m) if style == "mask" else heat_overlay(image, m, cmap=cmap))
+        ax.set_title(name, fontsize=9)
+    for ax in axes:
+        ax.set_axis_off()
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig

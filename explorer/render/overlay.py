@@ -1,0 +1,82 @@
+"""Attention maps over the input image, as PIL images at the image's full resolution.
+
+Figure-6 look (:func:`mask_overlay`): ``mask = map / max(map)``, resized bicubic to
+the image's (W, H) and clipped to [0, 1] (bicubic overshoots), then the image is
+shown through the mask over black: ``out = image * mask``. Heat overlay
+(:func:`heat_overlay`): ``out = (1 - alpha) * image + alpha * cmap(mask)``.
+Maps must be finite and non-negative (tiny negative round-off up to 1e-6 of the max
+is clipped); an all-zero map gives an all-zero mask. Images are PIL images or arrays:
+uint8 in 0..255 or float in [0, 1], (H, W, 3) or (H, W).
+"""
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+from PIL import Image
+
+
+def image_array(image) -> np.ndarray:
+    """(H, W, 3) float64 in [0, 1] of a PIL image or an array (uint8 0..255 or float 0..1)."""
+    if isinstance(image, Image.Image):
+        return np.asarray(image.convert("RGB"), dtype=np.float64) / 255.0
+    a = np.asarray(image)
+    if a.ndim == 2:
+        a = np.repeat(a[..., None], 3, axis=-1)
+    if a.ndim != 3 or a.shape[-1] not in (3, 4):
+        raise ValueError(f"expected an (H, W, 3) image, got shape {a.shape}")
+    a = a[..., :3]
+    if a.dtype == np.uint8:
+        return a.astype(np.float64) / 255.0
+    a = a.astype(np.float64)
+    if not np.isfinite(a).all() or a.min() < 0.0 or a.max() > 1.0:
+        raise ValueError("a float image must hold finite values in [0, 1]; pass uint8 for 0..255")
+    return a
+
+
+def normalize_map(attention_map) -> np.ndarray:
+    """``map / max(map)`` in [0, 1] for a finite, non-negative 2-D map."""
+    m = np.asarray(attention_map, dtype=np.float64)
+    if m.ndim != 2:
+        raise ValueError(f"expected a 2-D (gh, gw) map, got shape {m.shape}")
+    if not np.isfinite(m).all():
+        raise ValueError("the attention map holds NaN or infinite values")
+    top = m.max()
+    if m.min() < -1e-6 * max(abs(top), 1e-12):
+        raise ValueError(f"the attention map must be non-negative, its minimum is {m.min():.3g}")
+    return np.clip(m / top, 0.0, 1.0) if top > 0 else np.zeros_like(m)
+
+
+def resize_map(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize a [0, 1] map bicubic to ``size = (W, H)`` pixels, clipped back to [0, 1]."""
+    resized = Image.fromarray(np.ascontiguousarray(mask, dtype=np.float32)).resize(size, Image.BICUBIC)
+    return np.clip(np.asarray(resized, dtype=np.float64), 0.0, 1.0)
+
+
+def _image_and_mask(image, attention_map) -> tuple[np.ndarray, np.ndarray]:
+    img = image_array(image)
+    return img, resize_map(normalize_map(attention_map), (img.shape[1], img.shape[0]))
+
+
+def _to_pil(a: np.ndarray) -> Image.Image:
+    return Image.fromarray(np.round(np.clip(a, 0.0, 1.0) * 255.0).astype(np.uint8))
+
+
+def mask_overlay(image, attention_map) -> Image.Image:
+    """Figure-6 look: the image seen through the normalized, bicubic-resized map, over black."""
+    img, mask = _image_and_mask(image, attention_map)
+    return _to_pil(img * mask[..., None])
+
+
+def heat_overlay(image, attention_map, cmap: str = "jet", alpha: float = 0.5) -> Image.Image:
+    """The image blended with ``cmap`` of the normalized map: ``(1 - alpha) * image + alpha * heat``."""
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+    img, mask = _image_and_mask(image, attention_map)
+    heat = matplotlib.colormaps[cmap](mask)[..., :3]
+    return _to_pil((1.0 - alpha) * img + alpha * heat)
+
+
+def map_image(attention_map, size: tuple[int, int] | None = None, cmap: str = "viridis") -> Image.Image:
+    """The normalized map alone through ``cmap``, optionally resized (nearest) to ``size = (W, H)``."""
+    rgb = _to_pil(matplotlib.colormaps[cmap](normalize_map(attention_map))[..., :3])
+    return rgb if size is None else rgb.resize(size, Image.NEAREST)

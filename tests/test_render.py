@@ -1,0 +1,171 @@
+"""Renderers: overlay sizes and value ranges, figures, and files in every format."""
+import csv
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+from PIL import Image
+
+from explorer.analyses import NotAvailable
+from explorer.render import (
+    attention_distance_figure,
+    explanation_figure,
+    figure_to_image,
+    filters_figure,
+    head_attention_figure,
+    heat_overlay,
+    mask_overlay,
+    normalize_map,
+    position_similarity_figure,
+    save_arrays,
+    save_distances_csv,
+    save_figure,
+)
+from explorer.render.figures import tile
+
+
+@pytest.fixture
+def image():
+    rng = np.random.default_rng(0)
+    return Image.fromarray(rng.integers(0, 256, (120, 200, 3), dtype=np.uint8))
+
+
+def test_mask_overlay_has_the_image_size_and_is_black_where_the_map_is_zero(image):
+    m = np.zeros((3, 5))
+    m[1, 2] = 4.0
+    out = mask_overlay(image, m)
+    assert out.size == image.size and out.mode == "RGB"
+    a = np.asarray(out).astype(int)
+    assert a[:5, :5].max() == 0  # far from the peak: black
+    centre = (60, 100)  # the peak patch's centre keeps the image (mask = 1)
+    assert np.abs(a[centre] - np.asarray(image)[centre]).max() <= 1
+
+
+def test_mask_overlay_of_a_uniform_map_is_the_image(image):
+    np.testing.assert_array_equal(np.asarray(mask_overlay(image, np.full((4, 4), 0.3))), np.asarray(image))
+
+
+def test_mask_never_brightens_the_image(image):
+    m = np.random.default_rng(1).random((6, 10))
+    assert np.all(np.asarray(mask_overlay(image, m)) <= np.asarray(image))
+
+
+def test_heat_overlay_blends_with_alpha(image):
+    m = np.random.default_rng(2).random((6, 10))
+    assert np.array_equal(np.asarray(heat_overlay(image, m, alpha=0.0)), np.asarray(image))
+    heat = heat_overlay(image, m, cmap="viridis", alpha=0.5)
+    assert heat.size == image.size and not np.array_equal(np.asarray(heat), np.asarray(image))
+    with pytest.raises(ValueError, match="alpha"):
+        heat_overlay(image, m, alpha=1.5)
+
+
+def test_float_and_array_images_are_checked():
+    a = np.random.default_rng(3).random((32, 48, 3))
+    assert mask_overlay(a, np.ones((2, 3))).size == (48, 32)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        mask_overlay(a * 255.0, np.ones((2, 3)))
+    with pytest.raises(ValueError, match="image"):
+        mask_overlay(np.zeros((4, 4, 2)), np.ones((2, 2)))
+
+
+def test_maps_must_be_finite_and_non_negative():
+    np.testing.assert_allclose(normalize_map(np.array([[0.0, 2.0], [1.0, 4.0]])), [[0, 0.5], [0.25, 1]])
+    assert normalize_map(np.zeros((2, 2))).max() == 0
+    with pytest.raises(ValueError, match="non-negative"):
+        normalize_map(np.array([[-1.0, 1.0]]))
+    with pytest.raises(ValueError, match="NaN"):
+        normalize_map(np.array([[np.nan, 1.0]]))
+
+
+def test_tile_places_images_with_separators():
+    out = tile(np.arange(6 * 2 * 3, dtype=float).reshape(6, 2, 3), ncols=3, sep=1)
+    assert out.shape == (2 * 2 + 1, 3 * 3 + 2)
+    assert np.isnan(out[2]).all() and np.isnan(out[:, 3]).all()
+    np.testing.assert_array_equal(out[3:5, 4:7], np.arange(24, 30).reshape(2, 3))  # image 4: row 1, col 1
+
+
+def composite_of(fig):
+    return fig.axes[0].get_images()[0].get_array()
+
+
+def test_position_figure_is_one_composite_image_with_a_minus1_to_1_colorbar():
+    sim = np.random.default_rng(4).uniform(-1, 1, (14, 14, 14, 14))
+    fig = position_similarity_figure(sim)
+    images = [im for ax in fig.axes for im in ax.get_images()]
+    assert len(images) == 1  # not gh * gw subplots
+    assert len(fig.axes) == 2  # the composite and its colorbar
+    assert images[0].get_clim() == (-1, 1)
+    assert composite_of(fig).shape == (14 * 14 + 13, 14 * 14 + 13)
+    assert fig.axes[0].get_ylabel() == "input patch row" and fig.axes[0].get_xlabel() == "input patch column"
+    tile_3_5 = np.asarray(composite_of(fig))[3 * 15: 3 * 15 + 14, 5 * 15: 5 * 15 + 14]
+    np.testing.assert_allclose(tile_3_5, sim[3, 5])
+
+
+def test_position_figure_says_why_when_not_available():
+    fig = position_similarity_figure(NotAvailable("no learned position embedding"))
+    assert any("no learned position embedding" in t.get_text() for t in fig.axes[0].texts)
+
+
+def test_filters_figure_lays_28_filters_out_4_by_7():
+    f = np.random.default_rng(5).random((28, 16, 16, 3))
+    comp = composite_of(filters_figure(f))
+    assert comp.shape == (4 * 16 + 3 * 2, 7 * 16 + 6 * 2, 3)
+    with pytest.raises(ValueError):
+        filters_figure(f * 2)
+
+
+def test_distance_figure_plots_one_dot_per_head_per_series_with_a_legend():
+    d = {"model A": np.random.default_rng(6).random((12, 3)) * 100, "model B": np.ones((12, 6))}
+    fig = attention_distance_figure(d)
+    ax = fig.axes[0]
+    assert [len(c.get_offsets()) for c in ax.collections] == [36, 72]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["model A", "model B"]
+    assert ax.get_xlabel() == "network depth (block)" and "pixels" in ax.get_ylabel()
+    single = attention_distance_figure(np.ones((4, 2)))
+    np.testing.assert_allclose(single.axes[0].collections[0].get_offsets()[:, 0], [0, 0, 1, 1, 2, 2, 3, 3])
+
+
+@pytest.mark.parametrize("style", ["mask", "heat", "map"])
+def test_head_figure_has_one_panel_per_head(image, style):
+    maps = np.random.default_rng(7).random((12, 6, 10))
+    fig = head_attention_figure(maps, image, layer=11, style=style)
+    panels = [ax for ax in fig.axes if ax.get_images()]
+    assert len(panels) == 12
+    if style != "map":
+        assert panels[0].get_images()[0].get_array().shape[:2] == (120, 200)
+
+
+def test_every_figure_saves_to_png_svg_and_pdf_readably(tmp_path, image):
+    figures = {
+        "filters": filters_figure(np.random.default_rng(8).random((28, 8, 8, 3))),
+        "position": position_similarity_figure(np.random.default_rng(9).uniform(-1, 1, (4, 4, 4, 4))),
+        "distance": attention_distance_figure({"a": np.ones((3, 2))}),
+        "heads": head_attention_figure(np.random.default_rng(10).random((3, 4, 4)), image),
+        "explain": explanation_figure(image, {"rollout": np.random.default_rng(11).random((6, 10))}),
+    }
+    for name, fig in figures.items():
+        assert isinstance(fig, Figure)
+        paths = save_figure(fig, tmp_path / "out" / f"{name}.png")
+        assert [p.suffix for p in paths] == [".png", ".svg", ".pdf"]
+        with Image.open(paths[0]) as png:
+            assert png.format == "PNG" and png.width > 100
+        assert ET.parse(paths[1]).getroot().tag.endswith("svg")
+        pdf = paths[2].read_bytes()
+        assert pdf.startswith(b"%PDF") and b"%%EOF" in pdf[-64:]
+        assert figure_to_image(fig).mode == "RGB"
+
+
+def test_arrays_go_to_npz_and_distances_to_csv(tmp_path):
+    d = np.arange(6, dtype=float).reshape(3, 2)
+    npz = save_arrays(tmp_path / "arrays", distances=d, rollout=np.ones((2, 2)), skipped=NotAvailable("x"))
+    with np.load(npz) as data:
+        assert sorted(data.files) == ["distances", "rollout"]
+        np.testing.assert_array_equal(data["distances"], d)
+    with open(save_distances_csv(tmp_path / "mad", d)) as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["block", "head", "distance_px"] and len(rows) == 6
+    assert (rows[3]["block"], rows[3]["head"], float(rows[3]["distance_px"])) == ("1", "1", 3.0)
+    with open(save_distances_csv(tmp_path / "two", {"a": d, "b": d})) as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["series", "block", "head", "distance_px"] and len(rows) == 12
