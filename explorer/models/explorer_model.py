@@ -57,6 +57,7 @@ class ExplorerModel:
         self.patch_size: int = int(patch[0])
         self.num_prefix_tokens: int = int(model.num_prefix_tokens)
         self.num_blocks: int = len(attention_modules(model))
+        self.num_heads: int = int(getattr(attention_modules(model)[0], "num_heads", 0))
         self.dynamic_img_size: bool = bool(getattr(model, "dynamic_img_size", False))
 
     def __repr__(self) -> str:

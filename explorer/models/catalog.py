@@ -1,0 +1,55 @@
+"""The curated models the app and CLI offer by name, beside any timm name.
+
+One dict feeds the app's model picker and the CLI's ``--model`` choices.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from ..paths import demo_weights
+from .explorer_model import ExplorerModel
+from .load import load
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    label: str  # what the picker shows
+    spec: str  # what explorer.load receives
+    note: str  # one line for the model card in the UI
+    pretrained: bool = True
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+CATALOG: dict[str, CatalogEntry] = {
+    entry.label: entry
+    for entry in [
+        CatalogEntry("Demo ViT (bundled, offline)", "demo", "6-block ViT trained here on generated shape scenes (64x64, patch 8)."),
+        CatalogEntry("Random-init ViT-Ti/16 (untrained baseline)", "vit_tiny_patch16_224", "Random weights: what attention looks like before any training.", pretrained=False),
+        CatalogEntry("ViT-B/16, original (in21k, fine-tuned in1k)", "vit_base_patch16_224.orig_in21k_ft_in1k", "The paper's ViT-B/16 weights (Dosovitskiy et al.)."),
+        CatalogEntry("ViT-L/16, original (in21k)", "vit_large_patch16_224.orig_in21k", "The paper's ViT-L/16, ImageNet-21k pre-training (no in1k head)."),
+        CatalogEntry("ViT-L/32, original (in21k, fine-tuned in1k, 384 px)", "vit_large_patch32_384.orig_in21k_ft_in1k", "The paper's ViT-L/32 at 384 px."),
+        CatalogEntry("AugReg ViT-B/16 (in21k, fine-tuned in1k)", "vit_base_patch16_224.augreg2_in21k_ft_in1k", "'How to train your ViT' (Steiner et al.) weights."),
+        CatalogEntry("DeiT-S distilled", "deit_small_distilled_patch16_224.fb_in1k", "DeiT with class and distillation tokens (2 prefix tokens)."),
+        CatalogEntry("DINO ViT-S/16", "vit_small_patch16_224.dino", "Self-supervised DINO (no classifier head)."),
+        CatalogEntry("DINOv2 ViT-S/14 with registers (224 px)", "vit_small_patch14_reg4_dinov2.lvd142m", "DINOv2 with 4 register tokens (5 prefix tokens), run at 224 px.", kwargs={"img_size": 224}),
+    ]
+}
+
+DEMO_LABEL = "Demo ViT (bundled, offline)"
+RANDOM_LABEL = "Random-init ViT-Ti/16 (untrained baseline)"
+
+
+def default_choice() -> str:
+    """The bundled demo model when its weights are present, else the random-init baseline."""
+    return DEMO_LABEL if demo_weights().is_file() else RANDOM_LABEL
+
+
+def load_choice(choice: str, device: str | torch.device = "auto", checkpoint: str | None = None) -> ExplorerModel:
+    """Load a catalog label, or any timm model name (pretrained), optionally from ``checkpoint``."""
+    entry = CATALOG.get(choice)
+    if entry is None:
+        return load(choice.strip(), device=device, checkpoint=checkpoint)
+    return load(entry.spec, pretrained=entry.pretrained, device=device, checkpoint=checkpoint, **entry.kwargs)

@@ -1,0 +1,1 @@
+"""The Gradio explorer: ``handlers`` (plain functions over the library), ``app`` (layout)."""

@@ -1,0 +1,231 @@
+"""The Gradio app: layout in ``build_demo``, command line in ``main``.
+
+Every view is also an API endpoint (``/analyze``, ``/rollout``, ``/query``, ``/heads``,
+``/distance``, ``/distance_batch``, ``/model_views``, ``/select_model`` and one
+``/download_*`` per view); see the README's "Gradio API" section.
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+
+import gradio as gr
+
+from .. import analyses
+from ..analyses.rollout import HEAD_FUSIONS
+from ..models import CATALOG, default_choice, load_choice
+from ..paths import assets_dir, sample_images
+from . import handlers as h
+from . import text
+from .cache import ModelCache
+
+PRIVATE = dict(api_visibility="private", show_progress="hidden")
+
+
+def build_demo(models: ModelCache, initial: str) -> gr.Blocks:
+    """The explorer's page; ``models`` is the shared cache, ``initial`` the first model."""
+    def bind(fn):  # the shared model cache as first argument
+        return functools.partial(fn, models)
+
+    choices = list(CATALOG) + ([] if initial in CATALOG else [initial])
+
+    with gr.Blocks(title="ViT Explorer") as demo:
+        session = gr.State(h.Session(choice=initial))
+        gr.Markdown(text.INTRO)
+        with gr.Row():
+            model_pick = gr.Dropdown(choices, value=initial, label="Model", allow_custom_value=True,
+                                     info="A curated model, or type any timm ViT name.", elem_id="model-picker", scale=2)
+            model_status = gr.Markdown(elem_id="model-status")
+        with gr.Row():
+            with gr.Column():
+                image_in = gr.Image(type="pil", label="Your image", sources=["upload", "clipboard"], elem_id="image-input", height=300)
+                if sample_images():
+                    gr.Examples([[str(p)] for p in sample_images()], inputs=[image_in], label="Examples (click one)")
+            with gr.Column():
+                seen = gr.Image(label="What the model sees", interactive=False, format="png", elem_id="seen", height=300)
+                prediction = gr.Label(num_top_classes=5, label="Prediction (top 5)", elem_id="prediction")
+                gr.Markdown(text.PREDICTION)
+
+        with gr.Tabs():
+            with gr.Tab("Attention rollout", elem_id="tab-rollout"):
+                gr.Markdown(text.ROLLOUT)
+                with gr.Row():
+                    method = gr.Radio(list(analyses.EXPLANATION_METHODS), value="rollout", label="Method", elem_id="method")
+                    target = gr.Dropdown([h.PREDICTED], value=h.PREDICTED, label="Class (gradient rollout)", elem_id="target")
+                with gr.Row():
+                    fusion = gr.Radio(list(HEAD_FUSIONS), value="mean", label="Head fusion", elem_id="fusion")
+                    discard = gr.Slider(0.0, 0.99, value=0.0, step=0.01, label="Discard ratio", elem_id="discard")
+                    start_layer = gr.Slider(0, 11, value=0, step=1, label="Start layer", elem_id="start-layer")
+                with gr.Row():
+                    alpha = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="Overlay alpha", elem_id="alpha")
+                    cmap = gr.Dropdown(h.COLORMAPS, value="jet", label="Colormap", elem_id="cmap")
+                with gr.Row():
+                    mask_out = gr.Image(label="Figure 6 look: image through the map", interactive=False, format="png", elem_id="rollout-mask", height=300)
+                    heat_out = gr.Image(label="Heat overlay", interactive=False, format="png", elem_id="rollout-heat", height=300)
+                rollout_caption = gr.Markdown(elem_id="rollout-caption")
+                rollout_files = _downloads("rollout")
+
+            with gr.Tab("Attention explorer", elem_id="tab-query"):
+                gr.Markdown(text.QUERY)
+                with gr.Row():
+                    q_layer = gr.Slider(0, 11, value=11, step=1, label="Block", elem_id="query-layer")
+                    q_head = gr.Dropdown([h.HEAD_MEAN], value=h.HEAD_MEAN, label="Head", elem_id="query-head")
+                    q_row = gr.Number(0, precision=0, label="Patch row", elem_id="query-row")
+                    q_col = gr.Number(0, precision=0, label="Patch column", elem_id="query-col")
+                with gr.Row():
+                    q_image = gr.Image(label="Click a patch", interactive=False, format="png", elem_id="query-image", height=300)
+                    q_attention = gr.Image(label="Its attention in this block", interactive=False, format="png", elem_id="query-attention", height=300)
+                    q_rollout = gr.Image(label="Its rollout row (all blocks)", interactive=False, format="png", elem_id="query-rollout", height=300)
+                query_files = _downloads("query")
+                gr.Markdown(text.HEADS)
+                with gr.Row():
+                    heads_layer = gr.Slider(0, 11, value=11, step=1, label="Block", elem_id="heads-layer")
+                    heads_style = gr.Radio(["mask", "heat", "map"], value="heat", label="Style", elem_id="heads-style")
+                heads_out = gr.Image(label="Class-token attention per head", interactive=False, format="png", elem_id="heads", height=360)
+                heads_files = _downloads("heads")
+
+            with gr.Tab("Mean attention distance", elem_id="tab-distance"):
+                gr.Markdown(text.DISTANCE)
+                with gr.Row():
+                    distance_out = gr.Image(label="Mean attention distance per head", interactive=False, format="png", elem_id="distance", height=380)
+                    distance_tbl = gr.Dataframe(headers=["block", "most local head (px)", "mean (px)", "most global head (px)"],
+                                                label="Per block", elem_id="distance-table", interactive=False)
+                with gr.Row():
+                    batch_files = gr.File(file_count="multiple", file_types=["image"], label="Batch: several images", elem_id="batch-files")
+                    with gr.Column():
+                        use_samples = gr.Checkbox(value=True, label="Include the sample images", elem_id="use-samples")
+                        batch_button = gr.Button("Compute over the batch", elem_id="batch-run")
+                distance_files = _downloads("distance")
+
+            with gr.Tab("Model", elem_id="tab-model"):
+                gr.Markdown(text.MODEL)
+                with gr.Row():
+                    filters_pca = gr.Image(label="RGB embedding filters: principal components", interactive=False, format="png", elem_id="filters-pca")
+                    filters_raw = gr.Image(label="RGB embedding filters: raw", interactive=False, format="png", elem_id="filters-raw")
+                position_out = gr.Image(label="Position embedding similarity", interactive=False, format="png", elem_id="position", height=520)
+                model_files = _downloads("model")
+
+        # ---- wiring --------------------------------------------------------------------
+        rollout_in = [session, method, fusion, discard, start_layer, alpha, cmap, target]
+        rollout_outs = [mask_out, heat_out, rollout_caption]
+        query_in = [session, q_layer, q_head, q_row, q_col, alpha, cmap]
+        query_outs = [q_image, q_attention, q_rollout]
+        controls = [start_layer, q_layer, q_head, heads_layer, target]
+
+        def refresh_views(event):
+            """Chain every per-image view after ``event`` (no model run: they read the trace)."""
+            return (
+                event.then(_if_trace(bind(h.rollout_view), 3), rollout_in, rollout_outs, **PRIVATE)
+                .then(_if_trace(h.query_view, 3), query_in, query_outs, **PRIVATE)
+                .then(_if_trace(h.heads_view, 1), [session, heads_layer, heads_style], heads_out, **PRIVATE)
+                .then(_if_trace(h.distance_view, 2), [session], [distance_out, distance_tbl], **PRIVATE)
+            )
+
+        def after_model(event):
+            """New model: new control ranges, model views, and a fresh run on the current image."""
+            event = event.then(bind(h.model_controls), [session], controls, **PRIVATE)
+            event.then(bind(h.model_views), [session], [filters_pca, filters_raw, position_out], **PRIVATE)
+            refresh_views(event.then(_reanalyze(models), [image_in, session], [session, prediction, seen, q_row, q_col], **PRIVATE))
+
+        after_model(demo.load(bind(h.select_model), [model_pick, session], [session, model_pick, model_status], **PRIVATE))
+        after_model(model_pick.input(bind(h.select_model), [model_pick, session], [session, model_pick, model_status],
+                                     api_name="select_model", concurrency_limit=None))
+        analyzed = image_in.change(_reanalyze(models), [image_in, session], [session, prediction, seen, q_row, q_col],
+                                   api_name="analyze", concurrency_limit=4)
+        refresh_views(analyzed)
+
+        gr.on([method.change, fusion.change, discard.release, start_layer.release, alpha.release, cmap.change, target.change],
+              bind(h.rollout_view), rollout_in, rollout_outs, api_name="rollout", concurrency_limit=4)
+        gr.on([q_layer.release, q_head.change, q_row.input, q_col.input, alpha.release, cmap.change],
+              h.query_view, query_in, query_outs, api_name="query", concurrency_limit=4)
+        q_image.select(h.click_patch, [session], [q_row, q_col], api_visibility="undocumented").then(
+            h.query_view, query_in, query_outs, **PRIVATE)
+        gr.on([heads_layer.release, heads_style.change], h.heads_view, [session, heads_layer, heads_style], heads_out,
+              api_name="heads", concurrency_limit=4)
+        batch_button.click(bind(h.distance_batch), [batch_files, use_samples, session], [session, distance_out, distance_tbl],
+                           api_name="distance_batch", concurrency_limit=2)
+
+        for name, fn, inputs, button, files in [
+            ("rollout", bind(h.download_rollout), rollout_in, *rollout_files),
+            ("query", h.download_query, query_in, *query_files),
+            ("heads", h.download_heads, [session, heads_layer, heads_style], *heads_files),
+            ("distance", h.download_distance, [session], *distance_files),
+            ("model", bind(h.download_model), [session], *model_files),
+        ]:
+            button.click(fn, inputs, files, api_name=f"download_{name}", concurrency_limit=4)
+
+        # API-only endpoints for views that otherwise update only by chaining
+        api_only = dict(api_visibility="public", concurrency_limit=4)
+        gr.Button(visible=False).click(h.distance_view, [session], [distance_out, distance_tbl], api_name="distance", **api_only)
+        gr.Button(visible=False).click(bind(h.model_views), [session], [filters_pca, filters_raw, position_out],
+                                       api_name="model_views", **api_only)
+    return demo
+
+
+def _downloads(name: str) -> tuple[gr.Button, gr.File]:
+    with gr.Row():
+        button = gr.Button(f"Prepare downloads (PNG, SVG, PDF, data)", size="sm", elem_id=f"download-{name}")
+        files = gr.File(file_count="multiple", label="Files", elem_id=f"files-{name}", height=120)
+    return button, files
+
+
+def _if_trace(fn, outputs: int):
+    """``fn``, or no change to its outputs while the session has no image yet."""
+
+    def run(session, *args):
+        if session is None or session.trace is None:
+            return gr.skip() if outputs == 1 else tuple(gr.skip() for _ in range(outputs))
+        return fn(session, *args)
+
+    return run
+
+
+def _reanalyze(models: ModelCache):
+    """Run the model on the image and move the query patch to the centre."""
+
+    def run(image, session):
+        new, label, seen = h.analyze(models, image, session)
+        row, col = new.patch
+        return new, label, seen, row, col
+
+    return run
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="vit-explorer", description="Interactive explorer for Vision Transformers.")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1; 0.0.0.0 for all)")
+    parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    parser.add_argument("--share", action="store_true", help="also open a public gradio.live link (off by default)")
+    parser.add_argument("--model", default=None,
+                        help="model to start with: a catalog label, a timm name, or 'demo' (default: the bundled demo model)")
+    parser.add_argument("--checkpoint", default=None, help="local weights (.safetensors / .pth) for --model's architecture")
+    parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cuda, mps or cpu")
+    parser.add_argument("--max-models", type=int, default=3, help="models kept in memory at once (default 3)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    initial = args.model or default_choice()
+    if initial == "demo":
+        initial = next(label for label, entry in CATALOG.items() if entry.spec == "demo")
+
+    def loader(choice: str):
+        checkpoint = args.checkpoint if choice == initial else None
+        return load_choice(choice, device=args.device, checkpoint=checkpoint)
+
+    models = ModelCache(loader, max_models=args.max_models)
+    try:
+        model = models.get(initial)
+    except Exception as exc:
+        sys.exit(f"vit-explorer: cannot start with model '{initial}': {exc}")
+    print(f"vit-explorer: {model!r}", flush=True)
+    demo = build_demo(models, initial)
+    demo.queue(default_concurrency_limit=2)
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share,
+                allowed_paths=[str(assets_dir())], theme=gr.themes.Soft())
+
+
+if __name__ == "__main__":
+    main()

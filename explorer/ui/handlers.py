@@ -1,0 +1,351 @@
+"""Event handlers: plain functions over the library, testable without a browser.
+
+Each takes the shared :class:`~explorer.ui.cache.ModelCache` first (bound in
+``build_demo``), then the per-user :class:`Session` and the controls. A handler never
+runs the model again when a control only changes how a cached trace is analysed or
+drawn. Errors a user can fix come back as ``gr.Error`` and leave the app usable.
+"""
+from __future__ import annotations
+
+import functools
+import tempfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+from PIL import Image, ImageDraw
+
+from .. import analyses, render
+from ..capture import Trace
+from ..errors import ExplorerError
+from ..models import CATALOG, ExplorerModel
+from ..paths import sample_images
+from .cache import ModelCache
+
+PREDICTED = "predicted class"
+HEAD_MEAN = "mean of heads"
+COLORMAPS = ["jet", "inferno", "viridis", "magma", "turbo", "coolwarm", "gray"]
+
+
+@dataclass
+class Session:
+    """One user's state: the model they picked and what was computed for their image."""
+
+    choice: str  # catalog label or timm name of the current model
+    trace: Trace | None = None
+    patch: tuple[int, int] = (0, 0)  # clicked query patch (row, col)
+    explanations: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)  # (method, class) -> map
+    batch_distance: np.ndarray | None = None  # (L, H) mean over the batch
+    batch_count: int = 0
+
+
+def user_errors(fn):
+    """Turn the library's errors (and bad input) into a Gradio error message."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except (ExplorerError, ValueError, IndexError, KeyError) as exc:
+            raise gr.Error(str(exc)) from exc
+
+    return wrapper
+
+
+def _need_trace(session: Session) -> Trace:
+    if session is None or session.trace is None:
+        raise gr.Error("Upload an image (or pick an example) first.")
+    return session.trace
+
+
+def _tmpdir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="vit-explorer-"))
+
+
+# ---- model -------------------------------------------------------------------------
+
+
+def model_card(model: ExplorerModel, choice: str) -> str:
+    entry = CATALOG.get(choice)
+    note = f" {entry.note}" if entry else ""
+    h, w = model.input_size
+    return (
+        f"**{model.name}** on `{model.device}`.{note}  \n"
+        f"{model.num_blocks} blocks, {model.num_heads} heads, "
+        f"input {h}x{w} px, {model.patch_size}-px patches ({h // model.patch_size}x{w // model.patch_size} grid), "
+        f"{model.num_prefix_tokens} prefix token(s), {len(model.labels)} classes."
+    )
+
+
+def select_model(models: ModelCache, choice: str, session: Session, progress=gr.Progress(track_tqdm=True)):
+    """Switch to ``choice``; on failure keep the current model and say why."""
+    choice = (choice or "").strip()
+    try:
+        model = models.get(choice)
+    except Exception as exc:  # any failure to load must leave the current model in place
+        gr.Warning(str(exc), duration=15)
+        current = models.get(session.choice)
+        status = f"Could not load **{choice}**: {exc}  \nStill using {model_card(current, session.choice)}"
+        return session, gr.update(value=session.choice), status
+    new = Session(choice=choice)
+    return new, gr.update(value=choice), model_card(model, choice)
+
+
+def model_controls(models: ModelCache, session: Session):
+    """Slider and dropdown ranges for the session's model."""
+    model = models.get(session.choice)
+    blocks = model.num_blocks
+    heads = model.num_heads
+    targets = [PREDICTED] + [f"{i}: {name}" for i, name in enumerate(model.labels)]
+    return (
+        gr.update(maximum=blocks - 1, value=min(blocks - 1, 0)),  # rollout start layer
+        gr.update(maximum=blocks - 1, value=blocks - 1),  # query block
+        gr.update(choices=[HEAD_MEAN] + [f"head {h}" for h in range(heads)], value=HEAD_MEAN),
+        gr.update(maximum=blocks - 1, value=blocks - 1),  # heads-view block
+        gr.update(choices=targets, value=PREDICTED),
+    )
+
+
+@user_errors
+def analyze(models: ModelCache, image, session: Session):
+    """Run the model once on ``image``: the prediction, and a trace every view reuses."""
+    if image is None:
+        return replace(session, trace=None), None, None
+    model = models.get(session.choice)
+    trace = model.run(image, topk=5)
+    gh, gw = trace.grid
+    new = replace(session, trace=trace, patch=(gh // 2, gw // 2), explanations={})
+    return new, {label: prob for label, prob in trace.topk}, trace.input_image
+
+
+# ---- attention rollout ---------------------------------------------------------------
+
+
+def _target(choice: str | None, trace: Trace) -> int:
+    if not choice or choice == PREDICTED:
+        return trace.predicted
+    return int(str(choice).split(":", 1)[0])
+
+
+def explanation_map(models: ModelCache, session: Session, method: str, fusion: str, discard: float,
+                    start_layer: int, target: str | None) -> np.ndarray:
+    """The (gh, gw) map of ``method``; rollout honours the controls, gradient maps are cached."""
+    trace = _need_trace(session)
+    if method == "rollout":
+        return analyses.attention_rollout(trace.attentions, trace.grid, trace.num_prefix_tokens,
+                                          head_fusion=fusion, discard_ratio=float(discard),
+                                          start_layer=int(start_layer))
+    if method not in analyses.EXPLANATION_METHODS:
+        raise gr.Error(f"Unknown method '{method}'; choose one of {list(analyses.EXPLANATION_METHODS)}.")
+    index = _target(target, trace)
+    key = (method, index)
+    if key not in session.explanations:  # gradient methods need a backward pass: cache the map
+        session.explanations[key] = analyses.EXPLANATION_METHODS[method](models.get(session.choice), trace, index)
+    return session.explanations[key]
+
+
+@user_errors
+def rollout_view(models: ModelCache, session: Session, method: str, fusion: str, discard: float,
+                 start_layer: int, alpha: float, cmap: str, target: str | None):
+    """Figure-6 masked view and heat overlay of the chosen explanation."""
+    trace = _need_trace(session)
+    m = explanation_map(models, session, method, fusion, discard, start_layer, target)
+    index = _target(target, trace)
+    caption = f"{method} for **{trace.label(index)}**" if method == "gradient rollout" else f"{method}"
+    return render.mask_overlay(trace.input_image, m), render.heat_overlay(trace.input_image, m, cmap, float(alpha)), caption
+
+
+@user_errors
+def download_rollout(models: ModelCache, session: Session, method: str, fusion: str, discard: float,
+                     start_layer: int, alpha: float, cmap: str, target: str | None) -> list[str]:
+    trace = _need_trace(session)
+    m = explanation_map(models, session, method, fusion, discard, start_layer, target)
+    out = _tmpdir() / method.replace(" ", "_")
+    files = render.save_figure(render.explanation_figure(trace.input_image, {method: m}, "mask"), out)
+    files += render.save_figure(render.explanation_figure(trace.input_image, {method: m}, "heat", cmap), f"{out}_heat")
+    files.append(render.save_arrays(out, map=m, grid=trace.grid, num_prefix_tokens=trace.num_prefix_tokens))
+    return [str(f) for f in files]
+
+
+# ---- one query patch, heads of one block ------------------------------------------------
+
+
+def click_patch(session: Session, evt: gr.SelectData):
+    """Map a click on the input image (pixels of the model's input) to a patch (row, col)."""
+    trace = _need_trace(session)
+    x, y = evt.index
+    gh, gw = trace.grid
+    row = int(np.clip(y // trace.patch_size, 0, gh - 1))
+    col = int(np.clip(x // trace.patch_size, 0, gw - 1))
+    return row, col
+
+
+def _head(head: str | None) -> int | None:
+    return None if not head or head == HEAD_MEAN else int(str(head).split()[-1])
+
+
+def mark_patch(image: Image.Image, patch: tuple[int, int], patch_size: int) -> Image.Image:
+    """The image with a rectangle around the patch at ``(row, col)``."""
+    out = image.copy()
+    r, c = patch
+    width = max(1, patch_size // 8)
+    box = (c * patch_size, r * patch_size, (c + 1) * patch_size - 1, (r + 1) * patch_size - 1)
+    ImageDraw.Draw(out).rectangle(box, outline=(255, 40, 40), width=width)
+    return out
+
+
+def _query_maps(session: Session, layer: int, head: str | None, row, col):
+    trace = _need_trace(session)
+    gh, gw = trace.grid
+    patch = (int(np.clip(row or 0, 0, gh - 1)), int(np.clip(col or 0, 0, gw - 1)))
+    session.patch = patch
+    args = (trace.attentions, trace.grid, trace.num_prefix_tokens, patch)
+    return trace, patch, analyses.query_attention(*args, layer=int(layer), head=_head(head)), analyses.query_rollout(*args)
+
+
+@user_errors
+def query_view(session: Session, layer: int, head: str | None, row, col, alpha: float, cmap: str):
+    """Where the chosen patch looks in one block, and its rollout row through all blocks."""
+    trace, patch, attention, rolled = _query_maps(session, layer, head, row, col)
+    marked = mark_patch(trace.input_image, patch, trace.patch_size)
+    return (
+        marked,
+        mark_patch(render.heat_overlay(trace.input_image, attention, cmap, float(alpha)), patch, trace.patch_size),
+        mark_patch(render.heat_overlay(trace.input_image, rolled, cmap, float(alpha)), patch, trace.patch_size),
+    )
+
+
+@user_errors
+def download_query(session: Session, layer: int, head: str | None, row, col, alpha: float, cmap: str) -> list[str]:
+    trace, patch, attention, rolled = _query_maps(session, layer, head, row, col)
+    maps = {f"block {int(layer)}, {head or HEAD_MEAN}": attention, "rollout row": rolled}
+    out = _tmpdir() / f"query_r{patch[0]}_c{patch[1]}"
+    fig = render.explanation_figure(trace.input_image, maps, "heat", cmap, title=f"query patch (row {patch[0]}, col {patch[1]})")
+    files = render.save_figure(fig, out)
+    files.append(render.save_arrays(out, attention=attention, rollout_row=rolled, patch=patch, layer=int(layer)))
+    return [str(f) for f in files]
+
+
+def _heads_figure(session: Session, layer: int, style: str):
+    trace = _need_trace(session)
+    maps = analyses.head_class_attention(trace.attentions, trace.grid, trace.num_prefix_tokens, layer=int(layer))
+    return render.head_attention_figure(maps, trace.input_image, layer=int(layer), style=style), maps
+
+
+@user_errors
+def heads_view(session: Session, layer: int, style: str):
+    """Class-token attention of every head of one block, as one image."""
+    fig, _ = _heads_figure(session, layer, style)
+    return render.figure_to_image(fig, dpi=110)
+
+
+@user_errors
+def download_heads(session: Session, layer: int, style: str) -> list[str]:
+    fig, maps = _heads_figure(session, layer, style)
+    out = _tmpdir() / f"heads_block{int(layer)}"
+    return [str(f) for f in render.save_figure(fig, out) + [render.save_arrays(out, maps=maps, layer=int(layer))]]
+
+
+# ---- mean attention distance ---------------------------------------------------------------
+
+
+def _distance_series(session: Session) -> dict[str, np.ndarray]:
+    trace = _need_trace(session)
+    series = {"this image": analyses.mean_attention_distance(trace.attentions, trace.grid, trace.patch_size,
+                                                              trace.num_prefix_tokens)}
+    if session.batch_distance is not None:
+        series[f"batch of {session.batch_count} images"] = session.batch_distance
+    return series
+
+
+def distance_table(distances: np.ndarray) -> list[list]:
+    """Per block: the most local head, the mean and the most global head, in pixels."""
+    return [[b, round(float(d.min()), 1), round(float(d.mean()), 1), round(float(d.max()), 1)]
+            for b, d in enumerate(np.asarray(distances))]
+
+
+@user_errors
+def distance_view(session: Session):
+    series = _distance_series(session)
+    table = distance_table(list(series.values())[-1])
+    return render.figure_to_image(render.attention_distance_figure(series), dpi=110), table
+
+
+@user_errors
+def distance_batch(models: ModelCache, files, use_samples: bool, session: Session, progress=gr.Progress()):
+    """Mean attention distance over many images, as a running mean (no maps are kept)."""
+    paths = [getattr(f, "name", f) for f in (files or [])]
+    if use_samples or not paths:
+        paths += [str(p) for p in sample_images()]
+    if not paths:
+        raise gr.Error("Upload some images, or tick 'use the sample images'.")
+    model = models.get(session.choice)
+    accumulator = None
+    for path in progress.tqdm(paths, desc="Running the model"):
+        trace = model.run(path)  # every image is cropped to the model's input: one grid for all
+        if accumulator is None:
+            accumulator = analyses.AttentionDistanceAccumulator(trace.grid, trace.patch_size, trace.num_prefix_tokens)
+        accumulator.update_trace(trace)
+    new = replace(session, batch_distance=accumulator.result(), batch_count=accumulator.count)
+    if new.trace is not None:
+        return (new, *distance_view(new))
+    figure = render.attention_distance_figure({f"batch of {new.batch_count} images": new.batch_distance})
+    return new, render.figure_to_image(figure, dpi=110), distance_table(new.batch_distance)
+
+
+@user_errors
+def download_distance(session: Session) -> list[str]:
+    series = _distance_series(session)
+    out = _tmpdir() / "mean_attention_distance"
+    files = render.save_figure(render.attention_distance_figure(series), out)
+    files.append(render.save_distances_csv(out, series))
+    files.append(render.save_arrays(out, **{k.replace(" ", "_"): v for k, v in series.items()}))
+    return [str(f) for f in files]
+
+
+# ---- model-level views (weights only: computed once per model) ---------------------------
+
+
+def _model_arrays(models: ModelCache, choice: str) -> dict:
+    model = models.get(choice)
+    return models.view(choice, "arrays", lambda: {
+        "pca": analyses.rgb_embedding_filters(model, n=28, mode="pca"),
+        "raw": analyses.rgb_embedding_filters(model, n=28, mode="raw"),
+        "position": analyses.position_embedding_similarity(model),
+    })
+
+
+def _position_figure(similarity):
+    if isinstance(similarity, analyses.NotAvailable):
+        return render.not_available_figure(similarity.reason, title="Position embedding similarity")
+    return render.position_similarity_figure(similarity)
+
+
+@user_errors
+def model_views(models: ModelCache, session: Session):
+    """RGB embedding filters (PCA and raw) and the position-embedding similarity grid."""
+    def draw():
+        a = _model_arrays(models, session.choice)
+        return (
+            render.figure_to_image(render.filters_figure(a["pca"]), dpi=110),
+            render.figure_to_image(render.filters_figure(a["raw"], title="RGB embedding filters (first 28, raw)"), dpi=110),
+            render.figure_to_image(_position_figure(a["position"]), dpi=110),
+        )
+    return models.view(session.choice, "images", draw)
+
+
+@user_errors
+def download_model(models: ModelCache, session: Session) -> list[str]:
+    a = _model_arrays(models, session.choice)
+    out = _tmpdir()
+    files = render.save_figure(render.filters_figure(a["pca"]), out / "filters_pca")
+    files += render.save_figure(render.filters_figure(a["raw"], title="RGB embedding filters (first 28, raw)"), out / "filters_raw")
+    files += render.save_figure(_position_figure(a["position"]), out / "position_similarity")
+    arrays = {"filters_pca": a["pca"], "filters_raw": a["raw"]}
+    if not isinstance(a["position"], analyses.NotAvailable):
+        arrays["position_similarity"] = a["position"]
+    files.append(render.save_arrays(out / "model_views", **arrays))
+    return [str(f) for f in files]
