@@ -98,3 +98,16 @@ def test_mismatched_token_count_is_rejected():
         mean_attention_distance(np.zeros((1, 1, 197, 197)), (14, 14), 16, 2)
     with pytest.raises(ValueError, match="no attention"):
         AttentionDistanceAccumulator((2, 2), 16, 0).result()
+
+
+def test_accumulator_takes_traces_and_rejects_mismatched_ones():
+    from types import SimpleNamespace
+
+    a = uniform_over_patches((14, 14), 1, blocks=2, heads=3)
+    acc = AttentionDistanceAccumulator((14, 14), 16, 1)
+    acc.update_trace(SimpleNamespace(attentions=a, grid=(14, 14), patch_size=16, num_prefix_tokens=1))
+    np.testing.assert_allclose(acc.result(), 116.49, atol=0.01)
+    with pytest.raises(ValueError, match="grid"):
+        acc.update_trace(SimpleNamespace(attentions=a, grid=(7, 28), patch_size=16, num_prefix_tokens=1))
+    with pytest.raises(ValueError, match="blocks, heads"):
+        acc.update(uniform_over_patches((14, 14), 1, blocks=3, heads=3))

@@ -33,8 +33,9 @@ class PatchVoter(nn.Module):
     d logit_c / d A[0, j] is 1 for j = 1 + class_patches[c] and 0 elsewhere.
     """
 
-    def __init__(self, class_patches, img_size=32, patch_size=8):
+    def __init__(self, class_patches, img_size=32, patch_size=8, global_pool="token"):
         super().__init__()
+        self.global_pool = global_pool  # "avg": the head reads the mean of the patch tokens
         self.patch_embed = PatchEmbed(img_size=img_size, patch_size=patch_size, in_chans=3, embed_dim=4)
         self.num_prefix_tokens = 1
         tokens = 1 + self.patch_embed.num_patches
@@ -53,7 +54,9 @@ class PatchVoter(nn.Module):
 
     def forward(self, x):
         tokens = self.codes.unsqueeze(0) + 0.0 * self.patch_embed(x).sum()
-        return self.attn(tokens)[:, 0] @ self.head.T
+        out = self.attn(tokens)
+        pooled = out[:, 0] if self.global_pool == "token" else out[:, 1:].mean(dim=1)
+        return pooled @ self.head.T
 
 
 def tiny_vit(**kw):
@@ -69,6 +72,15 @@ def test_the_map_moves_with_the_target_class_on_a_hand_built_model():
         assert m.shape == (4, 4)
         assert np.unravel_index(np.argmax(m), (4, 4)) == divmod(patch, 4)
         assert np.count_nonzero(m) == 1 and m.max() == pytest.approx(1 / 17)  # A = 1/17, grad = 1
+
+
+def test_an_average_pooled_model_is_read_from_its_patch_rows():
+    model = PatchVoter(class_patches=[5, 10], global_pool="avg").eval()
+    x = torch.randn(1, 3, 32, 32)
+    for target, patch in enumerate([5, 10]):
+        m = gradient_rollout(model, x, target=target)  # the class row gets no gradient at all here
+        assert np.unravel_index(np.argmax(m), (4, 4)) == divmod(patch, 4)
+        assert np.count_nonzero(m) == 1 and m.max() == pytest.approx(1 / 17 / 16)  # A * grad, mean of 16 rows
 
 
 def test_gradient_rollout_is_non_negative_and_defaults_to_the_predicted_class():

@@ -146,14 +146,14 @@ def test_every_figure_saves_to_png_svg_and_pdf_readably(tmp_path, image):
     }
     for name, fig in figures.items():
         assert isinstance(fig, Figure)
-        paths = save_figure(fig, tmp_path / "out" / f"{name}.png")
+        paths = save_figure(fig, tmp_path / "out" / f"{name}.png", dpi=72)
         assert [p.suffix for p in paths] == [".png", ".svg", ".pdf"]
         with Image.open(paths[0]) as png:
             assert png.format == "PNG" and png.width > 100
         assert ET.parse(paths[1]).getroot().tag.endswith("svg")
         pdf = paths[2].read_bytes()
         assert pdf.startswith(b"%PDF") and b"%%EOF" in pdf[-64:]
-        assert figure_to_image(fig).mode == "RGB"
+        assert figure_to_image(fig, dpi=50).mode == "RGB"
 
 
 def test_arrays_go_to_npz_and_distances_to_csv(tmp_path):

@@ -3,7 +3,9 @@
 No gradio, no matplotlib here. Definitions and conventions: shared DESIGN.md and each
 module's docstring. ``EXPLANATION_METHODS`` maps a display name to a method with the
 uniform signature ``method(model, trace, target) -> (gh, gw) ndarray``; the CLI
-choices, the UI dropdown and the demo benchmark iterate it.
+choices, the UI dropdown and the demo benchmark iterate it. Each method reads out
+the rows the model's head uses (``_tokens.pooled_rows``): the class-token row for
+class-token models, the mean of the patch rows for average-pooled ones.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import Callable
 
 import numpy as np
 
+from ._tokens import pooled_rows, readout
 from .distance import AttentionDistanceAccumulator, mean_attention_distance
 from .filters import embedding_filter_components, rgb_embedding_filters
 from .gradient_rollout import gradient_rollout
@@ -21,7 +24,8 @@ from .rollout import attention_rollout, query_rollout, rollout_matrix
 
 def _rollout(model, trace, target: int | None = None) -> np.ndarray:
     """Attention rollout (class independent: ``target`` is ignored)."""
-    return attention_rollout(trace.attentions, trace.grid, trace.num_prefix_tokens)
+    r = rollout_matrix(trace.attentions, trace.grid, trace.num_prefix_tokens)
+    return readout(r, trace.grid, trace.num_prefix_tokens, pooled_rows(model))
 
 
 def _gradient_rollout(model, trace, target: int | None = None) -> np.ndarray:
@@ -38,7 +42,8 @@ def _gradient_rollout(model, trace, target: int | None = None) -> np.ndarray:
 
 def _last_block(model, trace, target: int | None = None) -> np.ndarray:
     """Raw class-token attention of the last block, head mean (``target`` is ignored)."""
-    return class_token_attention(trace.attentions, trace.grid, trace.num_prefix_tokens, layer=-1)
+    last = np.asarray(trace.attentions[-1], dtype=np.float64).mean(axis=0)  # (T, T) head mean
+    return readout(last, trace.grid, trace.num_prefix_tokens, pooled_rows(model))
 
 
 EXPLANATION_METHODS: dict[str, Callable[..., np.ndarray]] = {

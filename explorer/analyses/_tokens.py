@@ -50,12 +50,23 @@ def token_index(patch: tuple[int, int], grid: tuple[int, int], num_prefix_tokens
     return num_prefix_tokens + row * gw + col
 
 
-def readout(matrix: np.ndarray, grid: tuple[int, int], num_prefix_tokens: int) -> np.ndarray:
-    """(gh, gw) map of a (T, T) token matrix: the class row over patch columns, ``M[0, k:]``.
+def readout(matrix: np.ndarray, grid: tuple[int, int], num_prefix_tokens: int, rows: str = "class") -> np.ndarray:
+    """(gh, gw) map of a (T, T) token matrix, read over the patch columns ``k:``.
 
-    With no prefix token (k = 0, e.g. SigLIP) there is no class row: the mean over all
-    rows is used instead.
+    ``rows="class"`` (the paper's readout): the class-token row ``M[0, k:]``; with no
+    prefix token (k = 0, e.g. SigLIP) there is no class row and the mean over all rows
+    is used. ``rows="patches"``: the mean over the patch rows ``M[k:, k:]``, for models
+    that pool the patch tokens (``global_pool="avg"``) and never read the class token.
     """
+    if rows not in ("class", "patches"):
+        raise ValueError(f"rows must be 'class' or 'patches', got {rows!r}")
     k = num_prefix_tokens
-    row = matrix[0, k:] if k > 0 else matrix.mean(axis=0)
+    row = matrix[0, k:] if k > 0 and rows == "class" else matrix[k:, k:].mean(axis=0)
     return np.asarray(row, dtype=np.float64).reshape(grid)
+
+
+def pooled_rows(module) -> str:
+    """The readout rows matching what the timm model's head reads: its class token
+    (``global_pool="token"``) or, for pooled patch tokens (``avg``, ``map``...), all patch rows."""
+    pool = getattr(getattr(module, "model", module), "global_pool", "token")
+    return "class" if pool in ("token", "", None) else "patches"

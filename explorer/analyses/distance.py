@@ -39,19 +39,25 @@ class AttentionDistanceAccumulator:
             raise ValueError(f"expected (L, H, T, T) or (B, L, H, T, T) attention, got shape {a.shape}")
         check_tokens(a, self.grid, self.num_prefix_tokens)
         k = self.num_prefix_tokens
-        for image in a:  # one image at a time: no (B, L, H, N, N) temporaries
-            p = image[:, :, k:, k:].astype(np.float64)
-            per_query = np.einsum("lhij,ij->lhi", p, self._d)
-            if self.renormalize:
-                mass = p.sum(axis=-1)
-                per_query = np.divide(per_query, mass, out=np.zeros_like(per_query), where=mass > 0)
-            mad = per_query.mean(axis=-1)
+        for image in a:  # one image and block at a time: temporaries stay (H, N, N)
+            mad = np.stack([self._block(block[:, k:, k:].astype(np.float64)) for block in image])
+            if self.total is not None and self.total.shape != mad.shape:
+                raise ValueError(f"(blocks, heads) {mad.shape} differs from earlier images' {self.total.shape}")
             self.total = mad if self.total is None else self.total + mad
             self.count += 1
         return self
 
+    def _block(self, p: np.ndarray) -> np.ndarray:
+        per_query = np.einsum("hij,ij->hi", p, self._d)  # (H, N) pixels
+        if self.renormalize:
+            mass = p.sum(axis=-1)
+            per_query = np.divide(per_query, mass, out=np.zeros_like(per_query), where=mass > 0)
+        return per_query.mean(axis=-1)
+
     def update_trace(self, trace) -> "AttentionDistanceAccumulator":
         """Add a :class:`~explorer.capture.Trace` (its grid must match)."""
+        if float(trace.patch_size) != self.patch_size:
+            raise ValueError(f"trace patch size {trace.patch_size} differs from the accumulator's {self.patch_size:g}")
         if tuple(trace.grid) != self.grid or trace.num_prefix_tokens != self.num_prefix_tokens:
             raise ValueError(f"trace grid {trace.grid} does not match the accumulator's {self.grid}")
         return self.update(trace.attentions)

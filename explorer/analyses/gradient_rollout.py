@@ -8,8 +8,12 @@ pass from the target logit ``y_t`` (predicted class unless given) gives
 
     Ab_l = mean_h( clamp(grad(A[l]) * A[l], min=0) )        R = R + Ab_l @ R   (l = 1..L)
 
-Readout as in rollout: ``R[0, k:]`` as (gh, gw), or the mean over rows when k = 0.
-The map is non-negative. Gradients are taken with ``torch.autograd.grad`` so the
+Readout over the patch columns, on the rows the model's head reads: the class row
+``R[0, k:]`` (mean over rows when k = 0); for models that average-pool the patch
+tokens (``global_pool="avg"``, e.g. the RoPE/EVA "gap" models) the class row gets no
+gradient, so the mean over the patch rows is read instead. The map is read from
+``R - I``: identical for the class row (I[0, k:] = 0), and for row means it drops
+the constant 1/N of the identity, which would swamp the map. It is non-negative. Gradients are taken with ``torch.autograd.grad`` so the
 model's parameter ``.grad`` fields are left untouched.
 """
 from __future__ import annotations
@@ -18,7 +22,7 @@ import numpy as np
 import torch
 
 from ..capture import AttentionCapture
-from ._tokens import readout
+from ._tokens import pooled_rows, readout
 
 
 def _input_tensor(model, image) -> torch.Tensor:
@@ -59,4 +63,4 @@ def gradient_rollout(model, image, target=None) -> np.ndarray:
         g = torch.zeros_like(a) if g is None else g
         ab = (g[0] * a[0]).detach().clamp(min=0).mean(dim=0).double().cpu()  # (T, T)
         r = r + ab @ r
-    return readout(r.numpy(), grid, k)
+    return readout((r - torch.eye(tokens, dtype=torch.float64)).numpy(), grid, k, pooled_rows(module))

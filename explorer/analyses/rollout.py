@@ -22,7 +22,7 @@ HEAD_FUSIONS = ("mean", "max", "min")
 
 
 def _single(attentions, grid, num_prefix_tokens) -> np.ndarray:
-    a = as_array(attentions)
+    a = as_array(attentions, None)  # float64 only per block, never the whole stack
     if a.ndim == 5 and a.shape[0] == 1:
         a = a[0]
     if a.ndim != 4:
@@ -35,7 +35,7 @@ def fuse_heads(attention: np.ndarray, head_fusion: str = "mean") -> np.ndarray:
     """(T, T) fusion of one block's (H, T, T) attention over heads."""
     if head_fusion not in HEAD_FUSIONS:
         raise ValueError(f"head_fusion must be one of {HEAD_FUSIONS}, got {head_fusion!r}")
-    return getattr(np, head_fusion)(attention, axis=0)
+    return getattr(np, head_fusion)(np.asarray(attention, dtype=np.float64), axis=0)
 
 
 def rollout_step(fused: np.ndarray, num_prefix_tokens: int, discard_ratio: float = 0.0) -> np.ndarray:
