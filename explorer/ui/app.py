@@ -29,6 +29,10 @@ def build_demo(models: ModelCache, initial: str) -> gr.Blocks:
         return functools.partial(fn, models)
 
     choices = list(CATALOG) + ([] if initial in CATALOG else [initial])
+    first = models.get(initial)  # control ranges start from the first model; model_controls updates them
+    last_block = first.num_blocks - 1
+    head_choices = [h.HEAD_MEAN] + [f"head {i}" for i in range(first.num_heads)]
+    target_choices = [h.PREDICTED] + [f"{i}: {name}" for i, name in enumerate(first.labels)]
 
     with gr.Blocks(title="ViT Explorer") as demo:
         session = gr.State(h.Session(choice=initial))
@@ -52,11 +56,12 @@ def build_demo(models: ModelCache, initial: str) -> gr.Blocks:
                 gr.Markdown(text.ROLLOUT)
                 with gr.Row():
                     method = gr.Radio(list(analyses.EXPLANATION_METHODS), value="rollout", label="Method", elem_id="method")
-                    target = gr.Dropdown([h.PREDICTED], value=h.PREDICTED, label="Class (gradient rollout)", elem_id="target")
+                    target = gr.Dropdown(target_choices, value=h.PREDICTED, label="Class (gradient rollout)",
+                                         allow_custom_value=True, elem_id="target")
                 with gr.Row():
                     fusion = gr.Radio(list(HEAD_FUSIONS), value="mean", label="Head fusion", elem_id="fusion")
                     discard = gr.Slider(0.0, 0.99, value=0.0, step=0.01, label="Discard ratio", elem_id="discard")
-                    start_layer = gr.Slider(0, 11, value=0, step=1, label="Start layer", elem_id="start-layer")
+                    start_layer = gr.Slider(0, last_block, value=0, step=1, label="Start layer", elem_id="start-layer")
                 with gr.Row():
                     alpha = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="Overlay alpha", elem_id="alpha")
                     cmap = gr.Dropdown(h.COLORMAPS, value="jet", label="Colormap", elem_id="cmap")
@@ -69,8 +74,8 @@ def build_demo(models: ModelCache, initial: str) -> gr.Blocks:
             with gr.Tab("Attention explorer", elem_id="tab-query"):
                 gr.Markdown(text.QUERY)
                 with gr.Row():
-                    q_layer = gr.Slider(0, 11, value=11, step=1, label="Block", elem_id="query-layer")
-                    q_head = gr.Dropdown([h.HEAD_MEAN], value=h.HEAD_MEAN, label="Head", elem_id="query-head")
+                    q_layer = gr.Slider(0, last_block, value=last_block, step=1, label="Block", elem_id="query-layer")
+                    q_head = gr.Dropdown(head_choices, value=h.HEAD_MEAN, label="Head", allow_custom_value=True, elem_id="query-head")
                     q_row = gr.Number(0, precision=0, label="Patch row", elem_id="query-row")
                     q_col = gr.Number(0, precision=0, label="Patch column", elem_id="query-col")
                 with gr.Row():
@@ -80,7 +85,7 @@ def build_demo(models: ModelCache, initial: str) -> gr.Blocks:
                 query_files = _downloads("query")
                 gr.Markdown(text.HEADS)
                 with gr.Row():
-                    heads_layer = gr.Slider(0, 11, value=11, step=1, label="Block", elem_id="heads-layer")
+                    heads_layer = gr.Slider(0, last_block, value=last_block, step=1, label="Block", elem_id="heads-layer")
                     heads_style = gr.Radio(["mask", "heat", "map"], value="heat", label="Style", elem_id="heads-style")
                 heads_out = gr.Image(label="Class-token attention per head", interactive=False, format="png", elem_id="heads", height=360)
                 heads_files = _downloads("heads")

@@ -1,0 +1,112 @@
+"""The launched app through its Gradio API (gradio_client): every endpoint returns the right kinds and sizes."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+gradio_client = pytest.importorskip("gradio_client")
+from gradio_client import Client, handle_file  # noqa: E402
+
+from explorer.paths import sample_images  # noqa: E402
+
+ENDPOINTS = {
+    "/select_model", "/analyze", "/rollout", "/query", "/heads", "/distance", "/distance_batch", "/model_views",
+    "/download_rollout", "/download_query", "/download_heads", "/download_distance", "/download_model",
+}
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    client = Client(app_url, verbose=False)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def analyzed(client):
+    """Run the app's model on a bundled image once; later calls reuse this session's trace."""
+    image = sample_images()[0]
+    label, seen, row, col = client.predict(handle_file(str(image)), api_name="/analyze")
+    return dict(label=label, seen=Image.open(seen), row=row, col=col)
+
+
+def _size(path) -> tuple[int, int]:
+    with Image.open(path) as image:
+        return image.size
+
+
+def test_api_lists_every_documented_endpoint(client):
+    assert ENDPOINTS <= set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+
+
+def test_analyze_gives_top5_and_the_image_the_model_saw(analyzed):
+    confidences = analyzed["label"]["confidences"]
+    assert len(confidences) == 5
+    assert [c["confidence"] for c in confidences] == sorted((c["confidence"] for c in confidences), reverse=True)
+    width, height = analyzed["seen"].size
+    assert width == height and width >= 32  # the model's square input
+    assert 0 <= analyzed["row"] and 0 <= analyzed["col"]
+
+
+def test_rollout_overlays_have_the_input_resolution(client, analyzed):
+    mask, heat, caption = client.predict("rollout", "mean", 0.0, 0, 0.5, "jet", "predicted class", api_name="/rollout")
+    assert _size(mask) == _size(heat) == analyzed["seen"].size
+    assert "rollout" in caption
+
+
+def test_gradient_rollout_names_the_chosen_class(client, analyzed):
+    _, _, caption = client.predict("gradient rollout", "mean", 0.0, 0, 0.5, "jet", "predicted class",
+                                   api_name="/rollout")
+    assert analyzed["label"]["label"] in caption
+
+
+def test_query_returns_patch_attention_and_rollout_row(client, analyzed):
+    marked, attention, rolled = client.predict(0, "mean of heads", 0, 0, 0.5, "viridis", api_name="/query")
+    assert _size(marked) == _size(attention) == _size(rolled) == analyzed["seen"].size
+
+
+def test_heads_and_distance_views_render(client, analyzed):
+    heads = client.predict(0, "heat", api_name="/heads")
+    assert min(_size(heads)) > 100
+    figure, table = client.predict(api_name="/distance")
+    assert min(_size(figure)) > 100
+    rows = table["data"]
+    assert len(rows) >= 2 and all(r[1] <= r[2] <= r[3] for r in rows)  # local <= mean <= global
+
+
+def test_distance_batch_adds_a_batch_series(client, analyzed):
+    figure, table = client.predict([], True, api_name="/distance_batch")
+    assert min(_size(figure)) > 100 and len(table["data"]) >= 2
+
+
+def test_model_views_render_filters_and_position_grid(client):
+    pca, raw, position = client.predict(api_name="/model_views")
+    assert _size(pca) == _size(raw)
+    assert min(_size(position)) > 100
+
+
+@pytest.mark.parametrize("view,args", [
+    ("rollout", ("rollout", "max", 0.5, 1, 0.5, "jet", "predicted class")),
+    ("query", (1, "head 0", 1, 1, 0.5, "jet")),
+    ("heads", (0, "mask")),
+    ("distance", ()),
+    ("model", ()),
+])
+def test_downloads_write_png_svg_pdf_and_data(client, analyzed, view, args):
+    files = client.predict(*args, api_name=f"/download_{view}")
+    suffixes = {Path(f).suffix for f in files}
+    assert {".png", ".svg", ".pdf", ".npz"} <= suffixes
+    if view == "distance":
+        assert ".csv" in suffixes
+    for f in files:
+        assert Path(f).stat().st_size > 0
+
+
+def test_unloadable_model_keeps_the_current_one(client, analyzed):
+    picked, status = client.predict("vit_base_patch16_224.augreg2_in21k_ft_in1k", api_name="/select_model")
+    assert picked != "vit_base_patch16_224.augreg2_in21k_ft_in1k"
+    assert "Could not load" in status and "Still using" in status
+    mask, _, _ = client.predict("rollout", "mean", 0.0, 0, 0.5, "jet", "predicted class", api_name="/rollout")
+    assert _size(mask) == analyzed["seen"].size  # the session's trace survived

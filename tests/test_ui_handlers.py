@@ -1,0 +1,73 @@
+"""UI handlers called directly, without a server: state, patch clicks, errors."""
+from types import SimpleNamespace
+
+import gradio as gr
+import numpy as np
+import pytest
+from PIL import Image
+
+from explorer.models import load_choice
+from explorer.ui import handlers as h
+from explorer.ui.cache import ModelCache
+
+RANDOM = "Random-init ViT-Ti/16 (untrained baseline)"
+
+
+@pytest.fixture(scope="module")
+def models():
+    return ModelCache(lambda choice: load_choice(choice, device="cpu"), max_models=2)
+
+
+@pytest.fixture(scope="module")
+def session(models):
+    image = Image.fromarray(np.random.default_rng(1).integers(0, 256, (240, 320, 3), dtype=np.uint8))
+    new, label, seen = h.analyze(models, image, h.Session(choice=RANDOM))
+    assert len(label) == 5 and seen.size == (224, 224)
+    return new
+
+
+def test_click_maps_pixels_to_patch_row_and_column(session):
+    assert h.click_patch(session, SimpleNamespace(index=[0, 0])) == (0, 0)
+    assert h.click_patch(session, SimpleNamespace(index=[223, 17])) == (1, 13)
+    assert h.click_patch(session, SimpleNamespace(index=[500, 500])) == (13, 13)  # clamped to the grid
+
+
+def test_changing_controls_does_not_rerun_the_model(models, session, monkeypatch):
+    model = models.get(RANDOM)
+    monkeypatch.setattr(model, "run", lambda *a, **k: pytest.fail("the model ran again"))
+    first, _, _ = h.rollout_view(models, session, "rollout", "mean", 0.0, 0, 0.5, "jet", h.PREDICTED)
+    second, _, _ = h.rollout_view(models, session, "rollout", "max", 0.9, 3, 0.5, "jet", h.PREDICTED)
+    assert first.size == second.size == (224, 224)
+    assert np.abs(np.asarray(first, float) - np.asarray(second, float)).mean() > 0.5
+
+
+def test_gradient_rollout_is_cached_per_class(models, session):
+    h.rollout_view(models, session, "gradient rollout", "mean", 0.0, 0, 0.5, "jet", "3: x")
+    assert ("gradient rollout", 3) in session.explanations
+
+
+def test_views_without_an_image_ask_for_one(models):
+    with pytest.raises(gr.Error, match="Upload an image"):
+        h.rollout_view(models, h.Session(choice=RANDOM), "rollout", "mean", 0.0, 0, 0.5, "jet", h.PREDICTED)
+
+
+def test_out_of_range_block_is_a_gradio_error(session):
+    with pytest.raises(gr.Error, match="out of range"):
+        h.query_view(session, 40, h.HEAD_MEAN, 0, 0, 0.5, "jet")
+
+
+def test_failed_model_switch_keeps_the_session(models, session, monkeypatch):
+    monkeypatch.setattr(gr, "Warning", lambda *a, **k: None)
+    kept, picker, status = h.select_model(models, "resnet18", session)
+    assert kept is session and picker["value"] == RANDOM
+    assert "Could not load **resnet18**" in status
+
+
+def test_distance_table_orders_local_mean_global():
+    rows = h.distance_table(np.array([[10.0, 30.0], [50.0, 70.0]]))
+    assert rows == [[0, 10.0, 20.0, 30.0], [1, 50.0, 60.0, 70.0]]
+
+
+def test_marked_patch_is_outlined_in_red():
+    marked = h.mark_patch(Image.new("RGB", (32, 32)), (1, 0), 16)
+    assert marked.getpixel((0, 16)) == (255, 40, 40) and marked.getpixel((20, 5)) == (0, 0, 0)
