@@ -43,11 +43,16 @@ def not_available_figure(reason: str, title: str | None = None) -> Figure:
     return fig
 
 
-def filters_figure(filters: np.ndarray, ncols: int = 7, title: str | None = "RGB embedding filters (first 28 principal components)") -> Figure:
-    """Grid of (n, P, P, 3) [0, 1] filters, ``ncols`` per row (4 x 7 for the paper's 28)."""
+def filters_figure(filters: np.ndarray, ncols: int = 7, title: str | None = "auto") -> Figure:
+    """Grid of (n, P, P, 3) [0, 1] filters, ``ncols`` per row (4 x 7 for the paper's 28).
+
+    ``title="auto"`` names the n principal components; pass your own for raw filters.
+    """
     f = np.asarray(filters, dtype=np.float64)
     if f.ndim != 4 or f.shape[-1] != 3 or f.min() < 0 or f.max() > 1:
         raise ValueError("filters must be an (n, P, P, 3) array in [0, 1]")
+    if title == "auto":
+        title = f"RGB embedding filters (first {len(f)} principal components)"
     ncols = min(ncols, len(f))
     sep = max(1, f.shape[1] // 8)
     grid = tile(f, ncols, sep=sep, fill=1.0)  # white gaps
