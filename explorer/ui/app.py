@@ -21,6 +21,12 @@ from . import text
 from .cache import ModelCache
 
 PRIVATE = dict(api_visibility="private", show_progress="hidden")
+# Small model inputs (the demo's 64 px) are shown enlarged: keep their patches crisp.
+CSS = """
+#seen img, #rollout-mask img, #rollout-heat img, #query-image img, #query-attention img, #query-rollout img {
+    image-rendering: pixelated;
+}
+"""
 
 
 def build_demo(models: ModelCache, initial: str) -> gr.Blocks:
@@ -229,7 +235,7 @@ def main(argv: list[str] | None = None) -> None:
     demo = build_demo(models, initial)
     demo.queue(default_concurrency_limit=2)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share,
-                allowed_paths=[str(assets_dir())], theme=gr.themes.Soft())
+                allowed_paths=[str(assets_dir())], theme=gr.themes.Soft(), css=CSS)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,32 @@
+"""``python -m explorer figures`` writes Figures 6 and 7 with their data."""
+import numpy as np
+from PIL import Image
+
+from explorer.cli import main
+from explorer.models.catalog import RANDOM_LABEL
+
+
+def test_figures_command_writes_figure_6_and_7_files(tmp_path):
+    images = []
+    for i in range(2):
+        path = tmp_path / f"img{i}.png"
+        Image.fromarray(np.random.default_rng(i).integers(0, 256, (64, 80, 3), dtype=np.uint8)).save(path)
+        images.append(str(path))
+    out = tmp_path / "figs"
+    assert main(["figures", "--model", RANDOM_LABEL, "--images", *images, "--out", str(out), "--device", "cpu",
+                 "--method", "rollout"]) == 0
+    names = {p.name for p in out.iterdir()}
+    for stem in ["figure6_img0", "figure6_img1", "figure7_filters", "figure7_position", "figure7_distance"]:
+        assert {f"{stem}.png", f"{stem}.svg", f"{stem}.pdf"} <= names
+    assert "figure7_distance.csv" in names
+    rows = (out / "figure7_distance.csv").read_text().splitlines()
+    assert rows[0] == "block,head,distance_px" and len(rows) == 1 + 12 * 3
+    assert set(np.load(out / "figure6_img0.npz").files) == {"rollout"}
+
+
+def test_figures_command_reports_unavailable_model_without_traceback(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    assert main(["figures", "--model", "vit_base_patch16_224.augreg2_in21k_ft_in1k", "--images", "x.png",
+                 "--out", str(tmp_path)]) == 1
+    assert "not available" in capsys.readouterr().err
