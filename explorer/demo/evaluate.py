@@ -1,0 +1,302 @@
+"""Score the demo model and every explanation method against ground truth.
+
+``python -m explorer.demo evaluate [--method NAME ...] [--scenes N] [--seed S]``
+runs the bundled demo model (or ``--weights FILE``) on held-out generated scenes,
+whose object mask and box are known, and prints:
+
+* top-1 accuracy;
+* for every method in :data:`explorer.analyses.EXPLANATION_METHODS` (new methods
+  appear automatically) plus a random baseline:
+  - **pointing game**: the share of scenes where the map's maximum lies inside the
+    object's box. The maximum is a patch (the maps are (gh, gw)); it counts as
+    inside when the patch's centre pixel lies in the box ``[x0, x1) x [y0, y1)``.
+    The random baseline points at a uniformly random patch.
+  - **energy in mask**: the share of the map's mass (negative values clipped to 0,
+    each patch spread over its P x P pixels) that falls on the object's mask. The
+    random baseline is a uniform map, i.e. the mask's share of the image.
+  Class-specific methods explain the TRUE class of each scene.
+* the model-level bars: position-embedding neighbour-vs-far margin (mean cosine
+  similarity of 4-neighbour patches minus that of patches at Euclidean grid
+  distance >= 4) and the mean attention distance of every block and head (the
+  first block's most global head vs its most local one).
+
+:func:`measure_bars` computes the same numbers for the model card after training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .scenes import CLASS_NAMES, HELDOUT_SEED, make_scene
+
+#: the bars of issue 4, checked by :func:`measure_bars`
+BARS = {
+    "top1": 0.95,
+    "pointing_game_rollout": 0.85,
+    "pos_embed_margin": 0.2,
+    "first_block_distance_ratio": 2.0,
+}
+RANDOM = "random baseline"
+
+
+# ------------------------------------------------------------------------- scoring
+
+
+def pointing_hit(saliency: np.ndarray, box: Sequence[int], patch_size: int) -> bool:
+    """Whether the centre of the map's maximal patch lies inside ``box`` (x0, y0, x1, y1; x1/y1 exclusive)."""
+    r, c = np.unravel_index(int(np.argmax(saliency)), saliency.shape)
+    x, y = (c + 0.5) * patch_size, (r + 0.5) * patch_size
+    x0, y0, x1, y1 = box
+    return bool(x0 <= x < x1 and y0 <= y < y1)
+
+
+def energy_in_mask(saliency: np.ndarray, mask: np.ndarray, patch_size: int) -> float:
+    """Share of the (clipped non-negative) map's mass on the mask's pixels."""
+    s = np.clip(np.nan_to_num(np.asarray(saliency, np.float64)), 0, None)
+    px = np.kron(s, np.ones((patch_size, patch_size)))[: mask.shape[0], : mask.shape[1]]
+    total = px.sum()
+    return float(px[mask].sum() / total) if total > 0 else 0.0
+
+
+def position_margin(sim: np.ndarray) -> dict:
+    """Neighbour-vs-far margin of a (gh, gw, gh, gw) position-embedding similarity."""
+    gh, gw = sim.shape[:2]
+    rc = np.stack(np.divmod(np.arange(gh * gw), gw), 1).astype(float)
+    d = np.linalg.norm(rc[:, None] - rc[None], axis=-1)
+    s = sim.reshape(gh * gw, gh * gw)
+    near = float(s[np.isclose(d, 1.0)].mean())
+    far = float(s[d >= 4].mean())
+    return {"neighbour_mean": near, "far_mean": far, "margin": near - far}
+
+
+# ------------------------------------------------------------------------- methods
+
+
+def explanation_methods(names: Sequence[str] | None = None) -> dict[str, Callable]:
+    """The explorer's method registry (optionally a subset, by name)."""
+    from ..analyses import EXPLANATION_METHODS
+
+    methods = dict(EXPLANATION_METHODS)
+    if names:
+        unknown = [n for n in names if n not in methods and n != RANDOM]
+        if unknown:
+            raise SystemExit(f"unknown method(s) {unknown}; choose from {sorted(methods)} or '{RANDOM}'")
+        methods = {n: m for n, m in methods.items() if n in names}
+    return methods
+
+
+def wrap_model(module, card: dict | None = None):
+    """An :class:`~explorer.models.ExplorerModel` around a freshly trained timm module."""
+    import torch
+
+    from ..models.explorer_model import ExplorerModel
+    from .train import DATA_CONFIG
+
+    card = card or {}
+    config = dict(card.get("data_config") or DATA_CONFIG)
+    config = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
+    return ExplorerModel(module, card.get("name", "demo"), card.get("class_names", CLASS_NAMES),
+                         config, torch.device("cpu"))
+
+
+def load_model(weights: str | Path | None = None):
+    """The bundled demo model, or the model card + weights at ``weights``."""
+    if weights is None:
+        from .. import load
+
+        return load("demo", device="cpu")
+    from ..models.checkpoint import read_card
+    from ..models.load import load
+
+    card = read_card(weights)
+    return load(card.get("architecture", "vit_tiny_patch16_224"), checkpoint=weights, device="cpu")
+
+
+# ------------------------------------------------------------------------ benchmark
+
+
+def benchmark(model, seed: int = HELDOUT_SEED, count: int = 1000, methods: Sequence[str] | None = None,
+              batch: int = 50, with_random: bool = True, progress: bool = False) -> dict:
+    """Accuracy, per-method pointing game / energy share and attention distances.
+
+    ``model`` is an ExplorerModel. Returns a JSON-able dict.
+    """
+    from ..analyses import AttentionDistanceAccumulator
+
+    registry = explanation_methods(methods)
+    want_random = with_random and (not methods or RANDOM in methods)
+    rng = np.random.default_rng([int(seed), 7])
+    hits = {n: 0 for n in registry}
+    energy = {n: 0.0 for n in registry}
+    seconds = {n: 0.0 for n in registry}
+    rand_hits, rand_energy = 0, 0.0
+    correct = 0
+    mad = None
+    p = model.patch_size
+    t0 = time.time()
+    for start in range(0, count, batch):
+        scenes = [make_scene(seed, i) for i in range(start, min(count, start + batch))]
+        traces = model.run_batch([s.to_pil() for s in scenes], batch_size=batch)
+        for s, tr in zip(scenes, traces):
+            if mad is None:
+                mad = AttentionDistanceAccumulator(tr.grid, tr.patch_size, tr.num_prefix_tokens)
+            mad.update(tr.attentions)
+            correct += int(tr.predicted == s.label)
+            for name, fn in registry.items():
+                t = time.time()
+                sal = np.asarray(fn(model, tr, s.label), dtype=np.float64)
+                seconds[name] += time.time() - t
+                hits[name] += pointing_hit(sal, s.box, p)
+                energy[name] += energy_in_mask(sal, s.mask, p)
+            if want_random:
+                gh, gw = tr.grid
+                r = np.zeros(tr.grid)
+                r[rng.integers(gh), rng.integers(gw)] = 1.0
+                rand_hits += pointing_hit(r, s.box, p)
+                rand_energy += float(s.mask.mean())
+        if progress:
+            done = min(count, start + batch)
+            print(f"  {done}/{count} scenes, {time.time() - t0:.0f}s", file=sys.stderr, flush=True)
+    rows = {n: {"pointing_game": hits[n] / count, "energy_in_mask": energy[n] / count,
+                "ms_per_map": 1000 * seconds[n] / count} for n in registry}
+    if want_random:
+        rows[RANDOM] = {"pointing_game": rand_hits / count, "energy_in_mask": rand_energy / count,
+                        "ms_per_map": 0.0}
+    return {
+        "seed": int(seed),
+        "scenes": int(count),
+        "top1": correct / count,
+        "methods": rows,
+        "mean_attention_distance": mad.result().round(2).tolist() if mad is not None else None,
+        "seconds": round(time.time() - t0, 1),
+    }
+
+
+def model_bars(model) -> dict:
+    """Position-embedding margin (weights only)."""
+    from ..analyses import NotAvailable, position_embedding_similarity
+
+    sim = position_embedding_similarity(model)
+    if isinstance(sim, NotAvailable):
+        return {"pos_embed": str(sim)}
+    return {"pos_embed": {k: round(v, 4) for k, v in position_margin(sim).items()}}
+
+
+def summarize(result: dict, model) -> dict:
+    """The bars of issue 4 from a :func:`benchmark` result; adds pass/fail."""
+    bars = {"heldout_seed": result["seed"], "heldout_scenes": result["scenes"],
+            "top1": round(result["top1"], 4)}
+    bars["pointing_game"] = {n: round(r["pointing_game"], 4) for n, r in result["methods"].items()}
+    bars["energy_in_mask"] = {n: round(r["energy_in_mask"], 4) for n, r in result["methods"].items()}
+    bars.update(model_bars(model))
+    mad = np.asarray(result["mean_attention_distance"])
+    bars["mean_attention_distance_px"] = mad.round(2).tolist()
+    first = mad[0]
+    bars["first_block_distance"] = {"min_px": round(float(first.min()), 2),
+                                    "max_px": round(float(first.max()), 2),
+                                    "ratio": round(float(first.max() / max(first.min(), 1e-9)), 3)}
+    checks = {
+        "top1 >= 0.95": bars["top1"] >= BARS["top1"],
+        "rollout pointing game >= 0.85":
+            bars["pointing_game"].get("rollout", 0.0) >= BARS["pointing_game_rollout"],
+        "pos-embed neighbour-vs-far margin >= 0.2":
+            isinstance(bars.get("pos_embed"), dict)
+            and bars["pos_embed"]["margin"] >= BARS["pos_embed_margin"],
+        "first block max/min head distance >= 2":
+            bars["first_block_distance"]["ratio"] >= BARS["first_block_distance_ratio"],
+    }
+    bars["passed"] = {k: bool(v) for k, v in checks.items()}
+    return bars
+
+
+def measure_bars(module_or_model, seed: int = HELDOUT_SEED, count: int = 1000, card: dict | None = None,
+                 progress: bool = True) -> dict:
+    """All bars for a trained timm module (or ExplorerModel), as written into the model card."""
+    model = module_or_model if hasattr(module_or_model, "run_batch") else wrap_model(module_or_model, card)
+    result = benchmark(model, seed=seed, count=count, progress=progress)
+    bars = summarize(result, model)
+    print(format_report(result, bars), flush=True)
+    return bars
+
+
+# ------------------------------------------------------------------------- printing
+
+
+def format_table(result: dict) -> str:
+    lines = [f"{'method':<24} {'pointing game':>13} {'energy in mask':>15} {'ms/map':>8}",
+             "-" * 63]
+    for name, r in result["methods"].items():
+        lines.append(f"{name:<24} {r['pointing_game']:>13.1%} {r['energy_in_mask']:>15.1%} "
+                     f"{r['ms_per_map']:>8.1f}")
+    return "\n".join(lines)
+
+
+def format_distance_table(mad: np.ndarray) -> str:
+    mad = np.asarray(mad)
+    head = "block " + "".join(f"{'head ' + str(h):>9}" for h in range(mad.shape[1])) + f"{'max/min':>9}"
+    lines = [head]
+    for b, row in enumerate(mad):
+        ratio = row.max() / max(row.min(), 1e-9)
+        lines.append(f"{b:>5} " + "".join(f"{v:>9.1f}" for v in row) + f"{ratio:>9.2f}")
+    return "\n".join(lines)
+
+
+def format_report(result: dict, bars: dict | None = None) -> str:
+    out = [f"held-out scenes: {result['scenes']} (seed {result['seed']}); "
+           f"top-1 accuracy {result['top1']:.1%}", "",
+           "explanation methods vs ground truth (class-specific ones explain the true class):",
+           format_table(result)]
+    if result.get("mean_attention_distance") is not None:
+        out += ["", "mean attention distance (px of the 64 px input), per block and head:",
+                format_distance_table(result["mean_attention_distance"])]
+    if bars:
+        pe = bars.get("pos_embed")
+        if isinstance(pe, dict):
+            out += ["", f"position embeddings: 4-neighbour cos {pe['neighbour_mean']:.3f}, "
+                        f"distance>=4 cos {pe['far_mean']:.3f}, margin {pe['margin']:.3f}"]
+        else:
+            out += ["", f"position embeddings: {pe}"]
+        out += ["", "bars:"] + [f"  [{'x' if ok else ' '}] {k}" for k, ok in bars["passed"].items()]
+    return "\n".join(out)
+
+
+# ------------------------------------------------------------------------------ CLI
+
+
+def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    p = p or argparse.ArgumentParser(prog="python -m explorer.demo evaluate", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--method", action="append", default=None, metavar="NAME",
+                   help="explanation method to score (repeatable; default: all). "
+                        f"'{RANDOM}' is the random-point baseline")
+    p.add_argument("--scenes", type=int, default=1000, help="held-out scenes (default 1000)")
+    p.add_argument("--seed", type=int, default=HELDOUT_SEED, help="held-out data seed")
+    p.add_argument("--weights", type=Path, default=None,
+                   help="a .safetensors with its model card beside it (default: the bundled demo)")
+    p.add_argument("--json", type=Path, default=None, help="also write the results as JSON here")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    args = build_parser().parse_args(argv)
+    model = load_model(args.weights)
+    result = benchmark(model, seed=args.seed, count=args.scenes, methods=args.method, progress=True)
+    bars = summarize(result, model) if not args.method else None
+    print(format_report(result, bars))
+    if args.json:
+        args.json.write_text(json.dumps({"result": result, "bars": bars}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
