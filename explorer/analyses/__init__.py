@@ -24,8 +24,7 @@ from .rollout import attention_rollout, query_rollout, rollout_matrix
 
 def _rollout(model, trace, target: int | None = None) -> np.ndarray:
     """Attention rollout (class independent: ``target`` is ignored)."""
-    r = rollout_matrix(trace.attentions, trace.grid, trace.num_prefix_tokens)
-    return readout(r, trace.grid, trace.num_prefix_tokens, pooled_rows(model))
+    return attention_rollout(trace.attentions, trace.grid, trace.num_prefix_tokens, rows=pooled_rows(model))
 
 
 def _gradient_rollout(model, trace, target: int | None = None) -> np.ndarray:
@@ -63,6 +62,7 @@ __all__ = [
     "head_class_attention",
     "mean_attention_distance",
     "position_embedding_similarity",
+    "pooled_rows",
     "query_attention",
     "query_rollout",
     "rgb_embedding_filters",

@@ -66,10 +66,14 @@ def rollout_matrix(attentions, grid, num_prefix_tokens, head_fusion="mean", disc
 
 
 def attention_rollout(attentions, grid, num_prefix_tokens, head_fusion="mean", discard_ratio=0.0,
-                      start_layer=0) -> np.ndarray:
-    """(gh, gw) rollout map read from the class-token row (mean of rows when k = 0)."""
+                      start_layer=0, rows="class") -> np.ndarray:
+    """(gh, gw) rollout map read from the class-token row (mean of rows when k = 0).
+
+    ``rows="patches"`` reads the mean of the patch rows instead, for models whose head
+    pools the patch tokens (``_tokens.pooled_rows(model)`` tells which a model needs).
+    """
     r = rollout_matrix(attentions, grid, num_prefix_tokens, head_fusion, discard_ratio, start_layer)
-    return readout(r, grid, num_prefix_tokens)
+    return readout(r, grid, num_prefix_tokens, rows)
 
 
 def query_rollout(attentions, grid, num_prefix_tokens, patch, head_fusion="mean", discard_ratio=0.0,

@@ -135,9 +135,10 @@ def explanation_map(models: ModelCache, session: Session, method: str, fusion: s
     """The (gh, gw) map of ``method``; rollout honours the controls, gradient maps are cached."""
     trace = _need_trace(session)
     if method == "rollout":
+        rows = analyses.pooled_rows(models.get(session.choice))  # the rows the model's head reads
         return analyses.attention_rollout(trace.attentions, trace.grid, trace.num_prefix_tokens,
                                           head_fusion=fusion, discard_ratio=float(discard),
-                                          start_layer=int(start_layer))
+                                          start_layer=int(start_layer), rows=rows)
     if method not in analyses.EXPLANATION_METHODS:
         raise gr.Error(f"Unknown method '{method}'; choose one of {list(analyses.EXPLANATION_METHODS)}.")
     index = _target(target, trace)
