@@ -1,0 +1,340 @@
+"""Real-browser test of the explorer: Playwright driving Debian's chromium.
+
+Loads the page served by the session's ``app_url`` (``python app.py`` on its default
+model), uploads an image, opens every tab, clicks a patch, moves a slider, switches
+the rollout method and prepares downloads, checking that every output image appears
+(with a real size) and changes when it should, and that no Gradio error message shows
+up. A full-page screenshot of each view goes to ``test-artifacts/browser-<view>.png``
+and each output picture, at its own resolution, to ``test-artifacts/browser-out-*.png``.
+
+Skips, with the reason printed, only where chromium or playwright is missing.
+Timeouts are generous on purpose: the CPU may be shared with other work; nothing
+here asserts on timing.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+MODEL_WAIT_MS = 120_000  # anything that runs the model or draws a figure
+UI_WAIT_MS = 30_000  # plain page updates
+
+pytestmark = pytest.mark.browser
+
+
+def _chromium() -> str | None:
+    if Path("/usr/bin/chromium").exists():
+        return "/usr/bin/chromium"
+    return shutil.which("chromium")
+
+
+def _skip(reason: str):
+    print(f"\nSKIP browser tests: {reason}")
+    pytest.skip(reason)
+
+
+def _test_image() -> Path:
+    """A generated scene when the app runs the bundled demo model (what it was trained on), else chelsea."""
+    assets = Path(os.environ.get("VIT_EXPLORER_ASSETS") or ROOT / "assets")  # as explorer.paths.assets_dir
+    scenes = sorted(p for p in (assets / "scenes").glob("*") if p.suffix.lower() in {".png", ".jpg", ".jpeg"})
+    if (assets / "models" / "demo.safetensors").is_file() and scenes:
+        return scenes[0]
+    return assets / "samples" / "chelsea.jpg"
+
+
+# Records every Gradio toast (error / warning / info) as soon as it is added to the page,
+# so a short-lived one cannot slip past the checks; also records component error badges.
+_TOAST_RECORDER = """
+(() => {
+  window.__toasts = [];
+  const seen = new WeakSet();
+  const scan = () => {
+    document.querySelectorAll('[data-testid="toast-body"]').forEach(t => {
+      if (seen.has(t)) return;
+      seen.add(t);
+      window.__toasts.push({cls: t.className, text: (t.innerText || '').trim()});
+    });
+    document.querySelectorAll('[data-testid="status-tracker"] .error').forEach(t => {
+      if (seen.has(t)) return;
+      seen.add(t);
+      const block = t.closest('[id]');
+      window.__toasts.push({cls: 'status-tracker error', text: ((block && block.id) || '?') + ': ' + (t.innerText || '').trim()});
+    });
+  };
+  new MutationObserver(scan).observe(document, {childList: true, subtree: true});
+})();
+"""
+
+
+# ---- helpers -------------------------------------------------------------------------------
+
+
+def shot(page, name: str) -> Path:
+    """Full-page screenshot ``test-artifacts/browser-<name>.png``."""
+    path = ARTIFACTS / f"browser-{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def keep(page, info: dict, name: str) -> None:
+    """Save an output picture at its own resolution: ``test-artifacts/browser-out-<name>.png``."""
+    response = page.request.get(info["src"], timeout=UI_WAIT_MS)
+    assert response.ok, (info["src"], response.status)
+    (ARTIFACTS / f"browser-out-{name}.png").write_bytes(response.body())
+
+
+def open_tab(page, tab: str):
+    """Click the tab button ``#tab-<tab>-button`` and wait for its panel."""
+    page.click(f"#tab-{tab}-button")
+    page.wait_for_selector(f"#tab-{tab}", state="visible", timeout=UI_WAIT_MS)
+
+
+def model_card(page) -> dict:
+    """Blocks, heads, input size and patch grid, read from the model card the app shows."""
+    text = page.locator("#model-status").inner_text()
+    m = re.search(r"(\d+) blocks, (\d+) heads, input (\d+)x(\d+) px, (\d+)-px patches \((\d+)x(\d+) grid\)", text)
+    assert m, f"unexpected model card: {text!r}"
+    blocks, heads, h, w, patch, gh, gw = map(int, m.groups())
+    return dict(blocks=blocks, heads=heads, input=(h, w), patch=patch, grid=(gh, gw))
+
+
+def image(page, selector: str, min_side: int = 32, timeout: int = MODEL_WAIT_MS) -> dict:
+    """Wait until the ``<img>`` at ``selector`` is loaded with a non-trivial size; its src and size."""
+    page.wait_for_selector(selector, state="attached", timeout=timeout)
+    page.locator(selector).first.scroll_into_view_if_needed(timeout=UI_WAIT_MS)  # images load lazily
+    page.wait_for_function(
+        """([sel, side]) => { const i = document.querySelector(sel);
+             return i && i.complete && i.naturalWidth >= side && i.naturalHeight >= side; }""",
+        arg=[selector, min_side], timeout=timeout)
+    info = page.eval_on_selector(selector, "i => ({src: i.src, width: i.naturalWidth, height: i.naturalHeight})")
+    assert info["width"] >= min_side and info["height"] >= min_side, (selector, info)
+    return info
+
+
+def changed_image(page, selector: str, old_src: str, what: str, timeout: int = MODEL_WAIT_MS) -> dict:
+    """Wait until the ``<img>`` at ``selector`` shows a new, loaded picture; fail naming ``what``."""
+    try:
+        page.wait_for_function(
+            """([sel, old]) => { const i = document.querySelector(sel);
+                 return i && i.src !== old && i.complete && i.naturalWidth > 0; }""",
+            arg=[selector, old_src], timeout=timeout)
+    except Exception as exc:  # playwright's TimeoutError: say which interaction had no effect
+        pytest.fail(f"{what}: {selector} did not change within {timeout / 1000:.0f} s ({exc.__class__.__name__})")
+    return image(page, selector)
+
+
+def set_slider(page, elem_id: str, value) -> None:
+    """Type ``value`` into a Gradio slider's number box and leave it (blur fires ``release``)."""
+    box = page.locator(f"#{elem_id} input[type=number]")
+    box.scroll_into_view_if_needed(timeout=UI_WAIT_MS)
+    box.fill(str(value))
+    box.press("Tab")
+
+
+def number(page, elem_id: str) -> str:
+    return page.locator(f"#{elem_id} input[type=number]").input_value()
+
+
+def assert_no_errors(page) -> None:
+    toasts = page.evaluate("() => window.__toasts || []")
+    problems = [t for t in toasts if "error" in t["cls"] or "warning" in t["cls"]]
+    assert not problems, f"Gradio showed error/warning messages: {problems}"
+
+
+# ---- fixtures --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium = _chromium()
+    if chromium is None:
+        _skip("chromium is not installed (/usr/bin/chromium or `chromium` on PATH)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        _skip(f"playwright is not importable: {exc}")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser, app_url):
+    """The app's page with an image uploaded and analysed (prediction and 'seen' shown)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(UI_WAIT_MS)
+    page_errors: list[str] = []
+    page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+    page.add_init_script(_TOAST_RECORDER)
+    page.goto(app_url, timeout=MODEL_WAIT_MS)
+    page.wait_for_selector("#image-input input[type=file]", state="attached", timeout=MODEL_WAIT_MS)
+    # the page load selects the model and draws the model views; let that finish first
+    page.wait_for_function("() => (document.querySelector('#model-status') || {}).innerText?.includes('blocks')",
+                           timeout=MODEL_WAIT_MS)
+    page.set_input_files("#image-input input[type=file]", str(_test_image()))
+    page.page_errors = page_errors
+    yield page
+    context.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_error_messages(request):
+    """After every test: no Gradio error/warning toast and no component error badge appeared."""
+    yield
+    if "page" in request.fixturenames:
+        assert_no_errors(request.getfixturevalue("page"))
+
+
+# ---- tests -----------------------------------------------------------------------------------
+
+
+def test_upload_shows_prediction_and_seen(page):
+    page.wait_for_selector("#prediction [data-testid$='-confidence-set']", timeout=MODEL_WAIT_MS)
+    page.wait_for_function("() => document.querySelectorAll(\"#prediction [data-testid$='-confidence-set']\").length === 5",
+                           timeout=MODEL_WAIT_MS)
+    labels = page.locator("#prediction dt").all_inner_texts()
+    assert len(labels) == 5 and all(label.strip() for label in labels), labels
+    seen = image(page, "#seen img")
+    h, w = model_card(page)["input"]
+    assert (seen["height"], seen["width"]) == (h, w), (seen, (h, w))  # exactly the model's input
+    keep(page, seen, "seen")
+    shot(page, "upload")
+
+
+def test_rollout_view_reacts_to_controls(page):
+    open_tab(page, "rollout")
+    card = model_card(page)
+    mask = image(page, "#rollout-mask img")
+    heat = image(page, "#rollout-heat img")
+    assert mask["src"] != heat["src"]
+    for view in (mask, heat):  # drawn over the model's input picture
+        assert (view["height"], view["width"]) == card["input"], (view, card)
+    page.wait_for_function("() => document.querySelector('#rollout-caption').innerText.trim().length > 0")
+    keep(page, mask, "rollout-mask")
+    keep(page, heat, "rollout-heat")
+    shot(page, "rollout")
+
+    # a slider: the discard ratio (Gradio fires `release` when the number box loses focus)
+    set_slider(page, "discard", 0.9)
+    mask = changed_image(page, "#rollout-mask img", mask["src"], "discard ratio 0.9")
+    heat = image(page, "#rollout-heat img")
+    # a second slider: the start layer
+    start = card["blocks"] // 2
+    set_slider(page, "start-layer", start)
+    mask = changed_image(page, "#rollout-mask img", mask["src"], f"start layer {start}")
+    assert number(page, "start-layer") == str(start)
+    assert number(page, "discard") == "0.9"
+    shot(page, "rollout-discard-start")
+
+    # the class-specific method needs a backward pass: the slow path
+    page.locator("#method label", has_text="gradient rollout").click()
+    mask = changed_image(page, "#rollout-mask img", mask["src"], "method 'gradient rollout'")
+    heat = image(page, "#rollout-heat img")
+    page.wait_for_function("() => document.querySelector('#rollout-caption').innerText.includes('gradient rollout')",
+                           timeout=MODEL_WAIT_MS)
+    keep(page, mask, "gradient-mask")
+    keep(page, heat, "gradient-heat")
+    shot(page, "rollout-gradient")
+
+
+def test_attention_explorer_click_a_patch(page):
+    open_tab(page, "query")
+    query = image(page, "#query-image img")
+    attention = image(page, "#query-attention img")
+    rolled = image(page, "#query-rollout img")
+    heads = image(page, "#heads img", min_side=128)
+    assert len({query["src"], attention["src"], rolled["src"]}) == 3
+    gh, gw = model_card(page)["grid"]
+    before = (number(page, "query-row"), number(page, "query-col"))
+    assert before == (str(gh // 2), str(gw // 2)), f"the upload should centre the query patch, got {before}"
+    shot(page, "query")
+
+    # click near the bottom-right corner of the picture: the last patch, not the centre one.
+    # The <img> box can be larger than the picture (object-fit: scale-down never upscales
+    # the model's input), so aim inside the picture as drawn, as Gradio maps clicks back.
+    img = page.locator("#query-image img")
+    img.scroll_into_view_if_needed()
+    x, y = img.evaluate("""i => { const b = i.getBoundingClientRect();
+        const r = Math.min(b.width / i.naturalWidth, b.height / i.naturalHeight, 1);
+        const w = i.naturalWidth * r, h = i.naturalHeight * r;
+        return [(b.width - w) / 2 + w - 4, (b.height - h) / 2 + h - 4]; }""")
+    img.click(position={"x": x, "y": y})
+    page.wait_for_function(
+        "([r, c]) => document.querySelector('#query-row input').value !== r"
+        " || document.querySelector('#query-col input').value !== c", arg=list(before), timeout=MODEL_WAIT_MS)
+    after = (number(page, "query-row"), number(page, "query-col"))
+    assert after == (str(gh - 1), str(gw - 1)), f"bottom-right click should pick the last patch, got {after}"
+    attention = changed_image(page, "#query-attention img", attention["src"], "click on a patch")
+    keep(page, attention, "query-attention")
+    keep(page, changed_image(page, "#query-rollout img", rolled["src"], "click on a patch"), "query-rollout")
+    keep(page, changed_image(page, "#query-image img", query["src"], "click on a patch (marker moves)"), "query-image")
+    # another block for the same patch
+    set_slider(page, "query-layer", 0)
+    changed_image(page, "#query-attention img", attention["src"], "query block 0")
+    assert (number(page, "query-row"), number(page, "query-col")) == after  # the patch stays
+    shot(page, "query-clicked")
+
+    # the per-head grid reacts to its style
+    page.locator("#heads-style label", has_text="mask").click()
+    keep(page, heads, "heads-heat")
+    keep(page, changed_image(page, "#heads img", heads["src"], "heads style 'mask'"), "heads-mask")
+    page.locator("#heads").scroll_into_view_if_needed()
+    shot(page, "query-heads")
+
+
+def test_mean_attention_distance(page):
+    open_tab(page, "distance")
+    distance = image(page, "#distance img", min_side=128)
+    # one table row per block (+ the header row); the model card says how many blocks
+    blocks = int(re.search(r"(\d+) blocks", page.locator("#model-status").inner_text()).group(1))
+    page.wait_for_function("n => +(document.querySelector('#distance-table [role=grid]') || {getAttribute: () => 0})"
+                           ".getAttribute('aria-rowcount') === n + 1", arg=blocks, timeout=MODEL_WAIT_MS)
+    assert "most local head" in page.locator("#distance-table").inner_text()
+    shot(page, "distance")
+
+    # batch mode over the bundled sample images adds a second series to the scatter
+    page.locator("#use-samples input[type=checkbox]").check()
+    page.click("#batch-run")
+    keep(page, changed_image(page, "#distance img", distance["src"], "batch mode over the sample images"), "distance")
+    shot(page, "distance-batch")
+
+
+def test_model_views(page):
+    open_tab(page, "model")
+    for name in ("filters-pca", "filters-raw", "position"):
+        keep(page, image(page, f"#{name} img", min_side=128), name)
+    shot(page, "model")
+
+
+def test_prepare_downloads(page):
+    open_tab(page, "rollout")
+    page.click("#download-rollout")
+    page.wait_for_function("() => document.querySelectorAll('#files-rollout tbody tr').length >= 4",
+                           timeout=MODEL_WAIT_MS)
+    names = page.locator("#files-rollout tbody").inner_text().lower()
+    for ext in (".png", ".svg", ".pdf", ".npz"):
+        assert ext in names, f"{ext} missing from the prepared downloads: {names}"
+    # the links serve the files: fetch the PNG through the page's own session
+    hrefs = page.eval_on_selector_all("#files-rollout a[href]", "links => links.map(a => a.href)")
+    png = next((h for h in hrefs if h.lower().split("?")[0].endswith(".png")), None)
+    assert png, f"no PNG link among {hrefs}"
+    response = page.request.get(png, timeout=UI_WAIT_MS)
+    assert response.ok and response.body()[:8] == b"\x89PNG\r\n\x1a\n", (png, response.status)
+    page.locator("#files-rollout").scroll_into_view_if_needed()
+    shot(page, "downloads")
+
+
+def test_no_javascript_errors(page):
+    """Uncaught exceptions in the page over the whole run (Gradio messages are checked after each test)."""
+    assert not page.page_errors, f"uncaught JavaScript errors in the page: {page.page_errors}"
