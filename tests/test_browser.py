@@ -131,6 +131,22 @@ def changed_image(page, selector: str, old_src: str, what: str, timeout: int = M
     return image(page, selector)
 
 
+_DRAWN_RECT = """i => {
+    const b = i.getBoundingClientRect(), fit = getComputedStyle(i).objectFit;
+    let rx = b.width / i.naturalWidth, ry = b.height / i.naturalHeight;
+    if (fit === 'none') { rx = ry = 1; }
+    else if (fit === 'cover') { rx = ry = Math.max(rx, ry); }
+    else if (fit !== 'fill') { rx = ry = Math.min(rx, ry, fit === 'scale-down' ? 1 : Infinity); }
+    const w = i.naturalWidth * rx, h = i.naturalHeight * ry;
+    return [(b.width - w) / 2, (b.height - h) / 2, w, h, b.width, b.height];
+}"""
+
+
+def drawn_rect(img) -> tuple[float, float, float, float]:
+    """(left, top, width, height) of the picture an ``<img>`` draws, relative to its box."""
+    return tuple(img.evaluate(_DRAWN_RECT)[:4])
+
+
 def set_slider(page, elem_id: str, value) -> None:
     """Type ``value`` into a Gradio slider's number box and leave it (blur fires ``release``)."""
     box = page.locator(f"#{elem_id} input[type=number]")
@@ -260,16 +276,13 @@ def test_attention_explorer_click_a_patch(page):
     assert before == (str(gh // 2), str(gw // 2)), f"the upload should centre the query patch, got {before}"
     shot(page, "query")
 
-    # click near the bottom-right corner of the picture: the last patch, not the centre one.
-    # The <img> box can be larger than the picture (object-fit: scale-down never upscales
-    # the model's input), so aim inside the picture as drawn, as Gradio maps clicks back.
+    # click the middle of the bottom-right patch as a user sees it: the last patch, not the
+    # centre one. The <img> box can be larger than the picture it draws (object-fit), so aim
+    # inside the picture as drawn on screen.
     img = page.locator("#query-image img")
     img.scroll_into_view_if_needed()
-    x, y = img.evaluate("""i => { const b = i.getBoundingClientRect();
-        const r = Math.min(b.width / i.naturalWidth, b.height / i.naturalHeight, 1);
-        const w = i.naturalWidth * r, h = i.naturalHeight * r;
-        return [(b.width - w) / 2 + w - 4, (b.height - h) / 2 + h - 4]; }""")
-    img.click(position={"x": x, "y": y})
+    left, top, width, height = drawn_rect(img)
+    img.click(position={"x": left + width * (1 - 0.5 / gw), "y": top + height * (1 - 0.5 / gh)})
     page.wait_for_function(
         "([r, c]) => document.querySelector('#query-row input').value !== r"
         " || document.querySelector('#query-col input').value !== c", arg=list(before), timeout=MODEL_WAIT_MS)
@@ -291,6 +304,22 @@ def test_attention_explorer_click_a_patch(page):
     keep(page, changed_image(page, "#heads img", heads["src"], "heads style 'mask'"), "heads-mask")
     page.locator("#heads").scroll_into_view_if_needed()
     shot(page, "query-heads")
+
+
+@pytest.mark.xfail(reason="app bug: gr.Image's object-fit: scale-down never enlarges a small model input "
+                   "(the demo's 64 px shows as a 64-px thumbnail in a 300-px box); see the report", strict=False)
+def test_input_sized_views_are_shown_large(page):
+    """The per-image views fill a good part of their box, so a patch is big enough to click."""
+    open_tab(page, "query")
+    small = {}
+    for selector in ("#seen img", "#query-image img", "#query-attention img", "#query-rollout img"):
+        image(page, selector)
+        img = page.locator(selector)
+        img.scroll_into_view_if_needed()
+        _, _, width, height, box_width, box_height = img.evaluate(_DRAWN_RECT)
+        if max(width / box_width, height / box_height) < 0.6:
+            small[selector] = f"{width:.0f}x{height:.0f} px drawn in a {box_width:.0f}x{box_height:.0f} px box"
+    assert not small, f"views drawn small: {small}"
 
 
 def test_mean_attention_distance(page):
