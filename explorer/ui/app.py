@@ -21,10 +21,11 @@ from . import text
 from .cache import ModelCache
 
 PRIVATE = dict(api_visibility="private", show_progress="hidden")
-# Small model inputs (the demo's 64 px) are shown enlarged: keep their patches crisp.
+# Small model inputs (the demo's 64 px) fill their panel, with crisp patches. Clicks still map
+# to the image's own pixels: Gradio scales select coordinates by the natural size.
 CSS = """
 #seen img, #rollout-mask img, #rollout-heat img, #query-image img, #query-attention img, #query-rollout img {
-    image-rendering: pixelated;
+    width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated;
 }
 """
 
