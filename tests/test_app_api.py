@@ -64,7 +64,9 @@ def test_gradient_rollout_names_the_chosen_class(client, analyzed):
 
 def test_query_returns_patch_attention_and_rollout_row(client, analyzed):
     marked, attention, rolled = client.predict(0, "mean of heads", 0, 0, 0.5, "viridis", api_name="/query")
-    assert _size(marked) == _size(attention) == _size(rolled) == analyzed["seen"].size
+    assert _size(attention) == _size(rolled) == analyzed["seen"].size
+    scale = _size(marked)[0] // analyzed["seen"].size[0]  # the clickable input is enlarged
+    assert scale >= 1 and _size(marked) == (analyzed["seen"].size[0] * scale, analyzed["seen"].size[1] * scale)
 
 
 def test_heads_and_distance_views_render(client, analyzed):

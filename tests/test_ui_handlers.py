@@ -26,10 +26,13 @@ def session(models):
     return new
 
 
-def test_click_maps_pixels_to_patch_row_and_column(session):
+def test_click_maps_pixels_of_the_enlarged_image_to_patch_row_and_column(session):
+    assert h.display_scale(session.trace.input_image) == 2  # 224 px shown at 448 px
     assert h.click_patch(session, SimpleNamespace(index=[0, 0])) == (0, 0)
-    assert h.click_patch(session, SimpleNamespace(index=[223, 17])) == (1, 13)
-    assert h.click_patch(session, SimpleNamespace(index=[500, 500])) == (13, 13)  # clamped to the grid
+    assert h.click_patch(session, SimpleNamespace(index=[447, 35])) == (1, 13)
+    assert h.click_patch(session, SimpleNamespace(index=[900, 900])) == (13, 13)  # clamped to the grid
+    marked, _, _ = h.query_view(session, 0, h.HEAD_MEAN, 1, 13, 0.5, "jet")
+    assert marked.size == (448, 448) and marked.getpixel((13 * 32, 32)) == (255, 40, 40)
 
 
 def test_changing_controls_does_not_rerun_the_model(models, session, monkeypatch):

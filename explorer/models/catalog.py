@@ -26,7 +26,7 @@ class CatalogEntry:
 CATALOG: dict[str, CatalogEntry] = {
     entry.label: entry
     for entry in [
-        CatalogEntry("Demo ViT (bundled, offline)", "demo", "6-block ViT trained here on generated shape scenes (64x64, patch 8)."),
+        CatalogEntry("Demo ViT (bundled, offline)", "demo", "A small ViT trained by this project on generated shape scenes; works offline."),
         CatalogEntry("Random-init ViT-Ti/16 (untrained baseline)", "vit_tiny_patch16_224", "Random weights: what attention looks like before any training.", pretrained=False),
         CatalogEntry("ViT-B/16, original (in21k, fine-tuned in1k)", "vit_base_patch16_224.orig_in21k_ft_in1k", "The paper's ViT-B/16 weights (Dosovitskiy et al.)."),
         CatalogEntry("ViT-L/16, original (in21k)", "vit_large_patch16_224.orig_in21k", "The paper's ViT-L/16, ImageNet-21k pre-training (no in1k head)."),

@@ -21,10 +21,11 @@ from . import text
 from .cache import ModelCache
 
 PRIVATE = dict(api_visibility="private", show_progress="hidden")
-# Small model inputs (the demo's 64 px) fill their panel, with crisp patches. Clicks still map
-# to the image's own pixels: Gradio scales select coordinates by the natural size.
+# Small model inputs (the demo's 64 px) fill their panel, with crisp patches. Not the clickable
+# #query-image: Gradio maps clicks right only for images shown at most at natural size, so the
+# server enlarges that one (handlers.display_scale).
 CSS = """
-#seen img, #rollout-mask img, #rollout-heat img, #query-image img, #query-attention img, #query-rollout img {
+#seen img, #rollout-mask img, #rollout-heat img, #query-attention img, #query-rollout img {
     width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated;
 }
 """

@@ -174,14 +174,24 @@ def download_rollout(models: ModelCache, session: Session, method: str, fusion: 
 # ---- one query patch, heads of one block ------------------------------------------------
 
 
+CLICK_SIDE = 320  # the clickable image is enlarged (nearest) to at least this many pixels
+
+
+def display_scale(image: Image.Image) -> int:
+    """Integer enlargement of the clickable image, so small inputs (64 px) get big patches.
+
+    Done on the server: Gradio maps clicks to the image's own pixels only for images
+    shown at or below their natural size."""
+    return max(1, -(-CLICK_SIDE // max(image.size)))
+
+
 def click_patch(session: Session, evt: gr.SelectData):
-    """Map a click on the input image (pixels of the model's input) to a patch (row, col)."""
+    """Map a click on the clickable image (pixels of the enlarged input) to a patch (row, col)."""
     trace = _need_trace(session)
     x, y = evt.index
+    cell = trace.patch_size * display_scale(trace.input_image)
     gh, gw = trace.grid
-    row = int(np.clip(y // trace.patch_size, 0, gh - 1))
-    col = int(np.clip(x // trace.patch_size, 0, gw - 1))
-    return row, col
+    return int(np.clip(y // cell, 0, gh - 1)), int(np.clip(x // cell, 0, gw - 1))
 
 
 def _head(head: str | None) -> int | None:
@@ -211,9 +221,10 @@ def _query_maps(session: Session, layer: int, head: str | None, row, col):
 def query_view(session: Session, layer: int, head: str | None, row, col, alpha: float, cmap: str):
     """Where the chosen patch looks in one block, and its rollout row through all blocks."""
     trace, patch, attention, rolled = _query_maps(session, layer, head, row, col)
-    marked = mark_patch(trace.input_image, patch, trace.patch_size)
+    scale = display_scale(trace.input_image)
+    enlarged = trace.input_image.resize((trace.input_image.width * scale, trace.input_image.height * scale), Image.NEAREST)
     return (
-        marked,
+        mark_patch(enlarged, patch, trace.patch_size * scale),
         mark_patch(render.heat_overlay(trace.input_image, attention, cmap, float(alpha)), patch, trace.patch_size),
         mark_patch(render.heat_overlay(trace.input_image, rolled, cmap, float(alpha)), patch, trace.patch_size),
     )
