@@ -95,13 +95,13 @@ def build_demo(models: ModelCache, initial: str) -> gr.Blocks:
                 with gr.Row():
                     heads_layer = gr.Slider(0, last_block, value=last_block, step=1, label="Block", elem_id="heads-layer")
                     heads_style = gr.Radio(["mask", "heat", "map"], value="heat", label="Style", elem_id="heads-style")
-                heads_out = gr.Image(label="Class-token attention per head", interactive=False, format="png", elem_id="heads", height=360)
+                heads_out = gr.Image(label="Class-token attention per head", interactive=False, format="png", show_label=False, elem_id="heads", height=360)
                 heads_files = _downloads("heads")
 
             with gr.Tab("Mean attention distance", elem_id="tab-distance"):
                 gr.Markdown(text.DISTANCE)
                 with gr.Row():
-                    distance_out = gr.Image(label="Mean attention distance per head", interactive=False, format="png", elem_id="distance", height=380)
+                    distance_out = gr.Image(label="Mean attention distance per head", interactive=False, format="png", show_label=False, elem_id="distance", height=380)
                     distance_tbl = gr.Dataframe(headers=["block", "most local head (px)", "mean (px)", "most global head (px)"],
                                                 label="Per block", elem_id="distance-table", interactive=False)
                 with gr.Row():
@@ -114,9 +114,9 @@ def build_demo(models: ModelCache, initial: str) -> gr.Blocks:
             with gr.Tab("Model", elem_id="tab-model"):
                 gr.Markdown(text.MODEL)
                 with gr.Row():
-                    filters_pca = gr.Image(label="RGB embedding filters: principal components", interactive=False, format="png", elem_id="filters-pca")
-                    filters_raw = gr.Image(label="RGB embedding filters: raw", interactive=False, format="png", elem_id="filters-raw")
-                position_out = gr.Image(label="Position embedding similarity", interactive=False, format="png", elem_id="position", height=520)
+                    filters_pca = gr.Image(label="RGB embedding filters: principal components", interactive=False, format="png", show_label=False, elem_id="filters-pca")
+                    filters_raw = gr.Image(label="RGB embedding filters: raw", interactive=False, format="png", show_label=False, elem_id="filters-raw")
+                position_out = gr.Image(label="Position embedding similarity", interactive=False, format="png", show_label=False, elem_id="position", height=520)
                 model_files = _downloads("model")
 
         # ---- wiring --------------------------------------------------------------------
