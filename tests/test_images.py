@@ -22,7 +22,9 @@ def test_transparent_pixels_are_composited_over_white():
 
 def test_sixteen_bit_grey_is_scaled_to_eight_bits():
     a = np.full((4, 4), 32768, dtype=np.uint16)
-    out = load_image(Image.fromarray(a, mode="I;16"))
+    image = Image.fromarray(a)
+    assert image.mode == "I;16"
+    out = load_image(image)
     assert out.getpixel((0, 0)) == (128, 128, 128)
 
 
