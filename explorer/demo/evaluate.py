@@ -281,6 +281,8 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
     p.add_argument("--weights", type=Path, default=None,
                    help="a .safetensors with its model card beside it (default: the bundled demo)")
     p.add_argument("--json", type=Path, default=None, help="also write the results as JSON here")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch threads (the model is tiny: 1 is as fast and robust on a busy machine)")
     return p
 
 
@@ -289,6 +291,9 @@ def main(argv: list[str] | None = None) -> int:
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     args = build_parser().parse_args(argv)
+    import torch
+
+    torch.set_num_threads(max(1, args.threads))
     model = load_model(args.weights)
     result = benchmark(model, seed=args.seed, count=args.scenes, methods=args.method, progress=True)
     bars = summarize(result, model) if not args.method else None

@@ -33,6 +33,7 @@ MODEL_KWARGS = {
     "depth": 4,
     "num_heads": 4,
     "mlp_ratio": 4.0,
+    "qk_norm": True,
     "num_classes": len(CLASS_NAMES),
     "class_token": True,
     "global_pool": "token",
@@ -168,6 +169,7 @@ def save_model(model, out: Path, name: str, card: dict) -> Path:
 
 def model_kwargs_from(args: argparse.Namespace) -> dict:
     kw = dict(MODEL_KWARGS, depth=args.depth, embed_dim=args.embed_dim, num_heads=args.heads)
+    kw["qk_norm"] = bool(getattr(args, "qk_norm", MODEL_KWARGS["qk_norm"]))
     if getattr(args, "pool", "token") == "avg":
         kw.update(class_token=False, global_pool="avg")
     return kw
@@ -201,6 +203,7 @@ def base_card(name: str, args: argparse.Namespace) -> dict:
             "label_smoothing": args.label_smoothing,
             "grad_clip_norm": args.clip,
             "token_labeling": args.token_labeling,
+            "token_labels": args.token_labels,
             "token_labeling_note": "auxiliary loss, weight above: a linear head on every final patch "
                                    "token predicts the class of the object covering >= 1/4 of the patch, "
                                    "else background (Jiang et al. 2021); the head is not saved",
@@ -213,7 +216,7 @@ def base_card(name: str, args: argparse.Namespace) -> dict:
 
 
 def _reproduce_command(argv: list[str]) -> str:
-    return "python -m explorer.demo train " + " ".join(shlex.quote(a) for a in argv)
+    return " ".join(["python -m explorer.demo train"] + [shlex.quote(a) for a in argv])
 
 
 def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
@@ -231,6 +234,8 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
     p.add_argument("--heads", type=int, default=MODEL_KWARGS["num_heads"], help="attention heads")
     p.add_argument("--pool", choices=("token", "avg"), default=MODEL_KWARGS["global_pool"],
                    help="'token': class token readout (as in the paper); 'avg': no class token, mean of patch tokens")
+    p.add_argument("--qk-norm", action=argparse.BooleanOptionalAction, default=MODEL_KWARGS["qk_norm"],
+                   help="LayerNorm on queries and keys (timm qk_norm): attention learns much sooner")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--warmup", type=int, default=200)
@@ -239,6 +244,9 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
     p.add_argument("--clip", type=float, default=1.0)
     p.add_argument("--token-labeling", type=float, default=0.5,
                    help="weight of the auxiliary per-patch loss from the scene masks (0: off)")
+    p.add_argument("--token-labels", choices=("class", "mask"), default="class",
+                   help="per-patch targets: the object's class or background ('class'), or just "
+                        "object vs background ('mask')")
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads (1 is faster than 2 on a busy 2-core machine)")
     p.add_argument("--workers", type=int, default=2, help="processes generating the scenes")
@@ -284,7 +292,10 @@ def train(args: argparse.Namespace, argv: list[str] | None = None) -> dict:
     aux_head = None
     named = list(model.named_parameters())
     if args.token_labeling > 0:
-        aux_head = torch.nn.Linear(model.embed_dim, len(CLASS_NAMES) + 1)
+        n_aux = len(CLASS_NAMES) + 1 if args.token_labels == "class" else 2
+        aux_head = torch.nn.Linear(model.embed_dim, n_aux)
+        if args.token_labels == "mask":  # object (1) vs background (0)
+            yp_all = (yp_all != len(CLASS_NAMES)).long()
         named += [("aux_head." + n, p_) for n, p_ in aux_head.named_parameters()]
     decay, no_decay = [], []
     for n, p_ in named:
