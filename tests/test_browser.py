@@ -306,13 +306,23 @@ def test_attention_explorer_click_a_patch(page):
     shot(page, "query-heads")
 
 
-@pytest.mark.xfail(reason="app bug: gr.Image's object-fit: scale-down never enlarges a small model input "
-                   "(the demo's 64 px shows as a 64-px thumbnail in a 300-px box); see the report", strict=False)
 def test_input_sized_views_are_shown_large(page):
-    """The per-image views fill a good part of their box, so a patch is big enough to click."""
-    open_tab(page, "query")
+    """The per-image views fill a good part of their box, so a patch is big enough to see and click.
+
+    Guards against Gradio's default ``object-fit: scale-down``, which draws the demo model's
+    64-px input as a 64-px thumbnail in a 300-px panel.
+    """
     small = {}
-    for selector in ("#seen img", "#query-image img", "#query-attention img", "#query-rollout img"):
+    open_tab(page, "rollout")
+    for selector in ("#seen img", "#rollout-mask img", "#rollout-heat img"):
+        image(page, selector)
+        img = page.locator(selector)
+        img.scroll_into_view_if_needed()
+        _, _, width, height, box_width, box_height = img.evaluate(_DRAWN_RECT)
+        if max(width / box_width, height / box_height) < 0.6:
+            small[selector] = f"{width:.0f}x{height:.0f} px drawn in a {box_width:.0f}x{box_height:.0f} px box"
+    open_tab(page, "query")
+    for selector in ("#query-image img", "#query-attention img", "#query-rollout img"):
         image(page, selector)
         img = page.locator(selector)
         img.scroll_into_view_if_needed()
