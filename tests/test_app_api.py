@@ -63,7 +63,8 @@ def test_gradient_rollout_names_the_chosen_class(client, analyzed):
 
 
 def test_query_returns_patch_attention_and_rollout_row(client, analyzed):
-    marked, attention, rolled = client.predict(0, "mean of heads", 0, 0, 0.5, "viridis", api_name="/query")
+    marked, attention, rolled, row, col = client.predict(0, "mean of heads", 0, 99, 0.5, "viridis", api_name="/query")
+    assert row == 0 and 1 <= col < 99  # the column is clamped to the last one of the grid
     assert _size(attention) == _size(rolled) == analyzed["seen"].size
     scale = _size(marked)[0] // analyzed["seen"].size[0]  # the clickable input is enlarged
     assert scale >= 1 and _size(marked) == (analyzed["seen"].size[0] * scale, analyzed["seen"].size[1] * scale)
@@ -72,14 +73,15 @@ def test_query_returns_patch_attention_and_rollout_row(client, analyzed):
 def test_heads_and_distance_views_render(client, analyzed):
     heads = client.predict(0, "heat", api_name="/heads")
     assert min(_size(heads)) > 100
-    figure, table = client.predict(api_name="/distance")
+    figure, table, note = client.predict(api_name="/distance")
+    assert "uniformly" in note and "px" in note
     assert min(_size(figure)) > 100
     rows = table["data"]
     assert len(rows) >= 2 and all(r[1] <= r[2] <= r[3] for r in rows)  # local <= mean <= global
 
 
 def test_distance_batch_adds_a_batch_series(client, analyzed):
-    figure, table = client.predict([], True, api_name="/distance_batch")
+    figure, table, _ = client.predict([], True, api_name="/distance_batch")
     assert min(_size(figure)) > 100 and len(table["data"]) >= 2
 
 

@@ -31,7 +31,8 @@ def test_click_maps_pixels_of_the_enlarged_image_to_patch_row_and_column(session
     assert h.click_patch(session, SimpleNamespace(index=[0, 0])) == (0, 0)
     assert h.click_patch(session, SimpleNamespace(index=[447, 35])) == (1, 13)
     assert h.click_patch(session, SimpleNamespace(index=[900, 900])) == (13, 13)  # clamped to the grid
-    marked, _, _ = h.query_view(session, 0, h.HEAD_MEAN, 1, 13, 0.5, "jet")
+    marked, _, _, row, col = h.query_view(session, 0, h.HEAD_MEAN, 1, 40, 0.5, "jet")
+    assert (row, col) == (1, 13)  # the shown patch, clamped to the grid
     assert marked.size == (448, 448) and marked.getpixel((13 * 32, 32)) == (255, 40, 40)
 
 
@@ -74,3 +75,15 @@ def test_distance_table_orders_local_mean_global():
 def test_marked_patch_is_outlined_in_red():
     marked = h.mark_patch(Image.new("RGB", (32, 32)), (1, 0), 16)
     assert marked.getpixel((0, 16)) == (255, 40, 40) and marked.getpixel((20, 5)) == (0, 0, 0)
+
+
+def test_unreadable_upload_is_a_gradio_error_that_says_why(models, tmp_path):
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("not an image")
+    with pytest.raises(gr.Error, match="Could not read"):
+        h.analyze(models, str(bad), h.Session(choice=RANDOM))
+
+
+def test_rollout_controls_apply_to_plain_rollout_only():
+    assert [u["interactive"] for u in h.rollout_controls("rollout")] == [True] * 3
+    assert [u["interactive"] for u in h.rollout_controls("gradient rollout")] == [False] * 3

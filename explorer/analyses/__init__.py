@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 
 from ._tokens import pooled_rows, readout
-from .distance import AttentionDistanceAccumulator, mean_attention_distance
+from .distance import AttentionDistanceAccumulator, mean_attention_distance, uniform_attention_distance
 from .filters import embedding_filter_components, rgb_embedding_filters
 from .gradient_rollout import gradient_rollout
 from .position import NotAvailable, position_embedding_similarity
@@ -66,5 +66,6 @@ __all__ = [
     "query_attention",
     "query_rollout",
     "rgb_embedding_filters",
+    "uniform_attention_distance",
     "rollout_matrix",
 ]

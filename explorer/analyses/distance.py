@@ -73,3 +73,11 @@ def mean_attention_distance(attentions, grid, patch_size, num_prefix_tokens, ren
     """(blocks, heads) mean attention distance in pixels; a batch gives the mean over images."""
     acc = AttentionDistanceAccumulator(grid, patch_size, num_prefix_tokens, renormalize)
     return acc.update(attentions).result()
+
+
+def uniform_attention_distance(grid, patch_size) -> float:
+    """The distance (px) of a head attending uniformly to all patches: the 'fully global' level.
+
+    116.5 px for a 14x14 grid of 16-px patches (ViT-B/16 at 224 px); a head near it is global.
+    """
+    return float(patch_distances((int(grid[0]), int(grid[1])), float(patch_size)).mean())

@@ -83,8 +83,9 @@ def _not_available(name: str, why: str) -> ModelNotAvailableError:
     return ModelNotAvailableError(
         f"The weights of '{name}' are not available: {why}. To use them: (1) download them once "
         f"on a machine with network (they land in the Hugging Face cache, {hub_cache_dir()}); or "
-        f"(2) pass a local file: explorer.load('{name.split('.')[0]}', checkpoint='weights.safetensors'); "
-        "or (3) use the bundled offline model: explorer.load('demo')."
+        f"(2) use a local file: explorer.load('{name.split('.')[0]}', checkpoint='weights.safetensors'), "
+        f"or in the app: python app.py --model {name.split('.')[0]} --checkpoint weights.safetensors; "
+        "or (3) use the bundled offline model: explorer.load('demo'), the app's default."
     )
 
 

@@ -51,7 +51,7 @@ def build_demo(models: ModelCache, initial: str) -> gr.Blocks:
             model_status = gr.Markdown(elem_id="model-status")
         with gr.Row():
             with gr.Column():
-                image_in = gr.Image(type="pil", label="Your image", sources=["upload", "clipboard"], elem_id="image-input", height=300)
+                image_in = gr.Image(type="filepath", image_mode=None, label="Your image", sources=["upload", "clipboard"], elem_id="image-input", height=300)
                 if sample_images():
                     gr.Examples([[str(p)] for p in sample_images()], inputs=[image_in], label="Examples (click one)")
             with gr.Column():
@@ -104,6 +104,7 @@ def build_demo(models: ModelCache, initial: str) -> gr.Blocks:
                     distance_out = gr.Image(label="Mean attention distance per head", interactive=False, format="png", show_label=False, elem_id="distance", height=380)
                     distance_tbl = gr.Dataframe(headers=["block", "most local head (px)", "mean (px)", "most global head (px)"],
                                                 label="Per block", elem_id="distance-table", interactive=False)
+                distance_note = gr.Markdown(elem_id="distance-note")
                 with gr.Row():
                     batch_files = gr.File(file_count="multiple", file_types=["image"], label="Batch: several images", elem_id="batch-files")
                     with gr.Column():
@@ -123,16 +124,17 @@ def build_demo(models: ModelCache, initial: str) -> gr.Blocks:
         rollout_in = [session, method, fusion, discard, start_layer, alpha, cmap, target]
         rollout_outs = [mask_out, heat_out, rollout_caption]
         query_in = [session, q_layer, q_head, q_row, q_col, alpha, cmap]
-        query_outs = [q_image, q_attention, q_rollout]
+        query_outs = [q_image, q_attention, q_rollout, q_row, q_col]
         controls = [start_layer, q_layer, q_head, heads_layer, target]
+        distance_outs = [distance_out, distance_tbl, distance_note]
 
         def refresh_views(event):
             """Chain every per-image view after ``event`` (no model run: they read the trace)."""
             return (
                 event.then(_if_trace(bind(h.rollout_view), 3), rollout_in, rollout_outs, **PRIVATE)
-                .then(_if_trace(h.query_view, 3), query_in, query_outs, **PRIVATE)
+                .then(_if_trace(h.query_view, 5), query_in, query_outs, **PRIVATE)
                 .then(_if_trace(h.heads_view, 1), [session, heads_layer, heads_style], heads_out, **PRIVATE)
-                .then(_if_trace(h.distance_view, 2), [session], [distance_out, distance_tbl], **PRIVATE)
+                .then(_if_trace(h.distance_view, 3), [session], distance_outs, **PRIVATE)
             )
 
         def after_model(event):
@@ -148,6 +150,7 @@ def build_demo(models: ModelCache, initial: str) -> gr.Blocks:
                                    api_name="analyze", concurrency_limit=4)
         refresh_views(analyzed)
 
+        method.change(h.rollout_controls, [method], [fusion, discard, start_layer], **PRIVATE)
         gr.on([method.change, fusion.change, discard.release, start_layer.release, alpha.release, cmap.change, target.change],
               bind(h.rollout_view), rollout_in, rollout_outs, api_name="rollout", concurrency_limit=4)
         gr.on([q_layer.release, q_head.change, q_row.input, q_col.input, alpha.release, cmap.change],
@@ -156,7 +159,7 @@ def build_demo(models: ModelCache, initial: str) -> gr.Blocks:
             h.query_view, query_in, query_outs, **PRIVATE)
         gr.on([heads_layer.release, heads_style.change], h.heads_view, [session, heads_layer, heads_style], heads_out,
               api_name="heads", concurrency_limit=4)
-        batch_button.click(bind(h.distance_batch), [batch_files, use_samples, session], [session, distance_out, distance_tbl],
+        batch_button.click(bind(h.distance_batch), [batch_files, use_samples, session], [session, *distance_outs],
                            api_name="distance_batch", concurrency_limit=2)
 
         for name, fn, inputs, button, files in [
@@ -170,7 +173,7 @@ def build_demo(models: ModelCache, initial: str) -> gr.Blocks:
 
         # API-only endpoints for views that otherwise update only by chaining
         api_only = dict(api_visibility="public", concurrency_limit=4)
-        gr.Button(visible=False).click(h.distance_view, [session], [distance_out, distance_tbl], api_name="distance", **api_only)
+        gr.Button(visible=False).click(h.distance_view, [session], distance_outs, api_name="distance", **api_only)
         gr.Button(visible=False).click(bind(h.model_views), [session], [filters_pca, filters_raw, position_out],
                                        api_name="model_views", **api_only)
     return demo
@@ -184,11 +187,11 @@ def _downloads(name: str) -> tuple[gr.Button, gr.File]:
 
 
 def _if_trace(fn, outputs: int):
-    """``fn``, or no change to its outputs while the session has no image yet."""
+    """``fn``, or empty outputs while the session has no image (none yet, or it was cleared)."""
 
     def run(session, *args):
         if session is None or session.trace is None:
-            return gr.skip() if outputs == 1 else tuple(gr.skip() for _ in range(outputs))
+            return None if outputs == 1 else (None,) * outputs
         return fn(session, *args)
 
     return run
@@ -237,7 +240,7 @@ def main(argv: list[str] | None = None) -> None:
     demo = build_demo(models, initial)
     demo.queue(default_concurrency_limit=2)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share,
-                allowed_paths=[str(assets_dir())], theme=gr.themes.Soft(), css=CSS)
+                allowed_paths=[str(assets_dir())], theme=gr.themes.Soft(), css=CSS, show_error=True)
 
 
 if __name__ == "__main__":

@@ -149,6 +149,12 @@ def explanation_map(models: ModelCache, session: Session, method: str, fusion: s
 
 
 @user_errors
+def rollout_controls(method: str):
+    """Head fusion, discard ratio and start layer apply to plain rollout only."""
+    return tuple(gr.update(interactive=method == "rollout") for _ in range(3))
+
+
+@user_errors
 def rollout_view(models: ModelCache, session: Session, method: str, fusion: str, discard: float,
                  start_layer: int, alpha: float, cmap: str, target: str | None):
     """Figure-6 masked view and heat overlay of the chosen explanation."""
@@ -219,7 +225,7 @@ def _query_maps(session: Session, layer: int, head: str | None, row, col):
 
 @user_errors
 def query_view(session: Session, layer: int, head: str | None, row, col, alpha: float, cmap: str):
-    """Where the chosen patch looks in one block, and its rollout row through all blocks."""
+    """Where the chosen patch looks in one block, its rollout row through all blocks, and the patch."""
     trace, patch, attention, rolled = _query_maps(session, layer, head, row, col)
     scale = display_scale(trace.input_image)
     enlarged = trace.input_image.resize((trace.input_image.width * scale, trace.input_image.height * scale), Image.NEAREST)
@@ -227,6 +233,7 @@ def query_view(session: Session, layer: int, head: str | None, row, col, alpha: 
         mark_patch(enlarged, patch, trace.patch_size * scale),
         mark_patch(render.heat_overlay(trace.input_image, attention, cmap, float(alpha)), patch, trace.patch_size),
         mark_patch(render.heat_overlay(trace.input_image, rolled, cmap, float(alpha)), patch, trace.patch_size),
+        *patch,  # the patch actually shown (row and column clamped to the grid)
     )
 
 
@@ -279,21 +286,29 @@ def distance_table(distances: np.ndarray) -> list[list]:
             for b, d in enumerate(np.asarray(distances))]
 
 
+def distance_note(grid: tuple[int, int], patch_size: int) -> str:
+    """How to read the numbers for this model's grid: 0 is fully local, uniform is fully global."""
+    uniform = analyses.uniform_attention_distance(grid, patch_size)
+    return (f"For this model's {grid[0]}x{grid[1]} grid of {patch_size}-px patches, a head attending only to "
+            f"its own patch scores 0 px and one attending uniformly to all patches **{uniform:.1f} px**.")
+
+
 @user_errors
 def distance_view(session: Session):
     series = _distance_series(session)
     table = distance_table(list(series.values())[-1])
-    return render.figure_to_image(render.attention_distance_figure(series), dpi=110), table
+    figure = render.figure_to_image(render.attention_distance_figure(series), dpi=110)
+    return figure, table, distance_note(session.trace.grid, session.trace.patch_size)
 
 
 @user_errors
 def distance_batch(models: ModelCache, files, use_samples: bool, session: Session, progress=gr.Progress()):
     """Mean attention distance over many images, as a running mean (no maps are kept)."""
     paths = [getattr(f, "name", f) for f in (files or [])]
-    if use_samples or not paths:
+    if use_samples:
         paths += [str(p) for p in sample_images()]
     if not paths:
-        raise gr.Error("Upload some images, or tick 'use the sample images'.")
+        raise gr.Error("Upload some images, or tick 'Include the sample images'.")
     model = models.get(session.choice)
     accumulator = None
     for path in progress.tqdm(paths, desc="Running the model"):
@@ -305,7 +320,8 @@ def distance_batch(models: ModelCache, files, use_samples: bool, session: Sessio
     if new.trace is not None:
         return (new, *distance_view(new))
     figure = render.attention_distance_figure({f"batch of {new.batch_count} images": new.batch_distance})
-    return new, render.figure_to_image(figure, dpi=110), distance_table(new.batch_distance)
+    note = distance_note(accumulator.grid, int(accumulator.patch_size))
+    return new, render.figure_to_image(figure, dpi=110), distance_table(new.batch_distance), note
 
 
 @user_errors

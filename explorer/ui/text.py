@@ -50,8 +50,8 @@ distance in pixels between a query patch and the patches it attends to, weighted
 attention and averaged over query patches (class/register tokens are left out, weights
 are not renormalized, as in Kornblith's reference code). It is like a receptive-field
 size: small = local head, large = global head. The paper finds some heads are global
-already in the first blocks, and all become global with depth. Uniform attention over
-a 14x14 grid of 16-px patches gives 116.5 px.
+already in the first blocks, and all become global with depth. The note under the table
+gives the "fully global" level for this model's grid (116.5 px for ViT-B/16 at 224 px).
 Batch mode averages over many images without keeping their maps.
 """
 
@@ -62,6 +62,9 @@ vector with learned filters; shown are their top principal components (or the ra
 first filters), each scaled to [0, 1] on its own since a component's sign is
 arbitrary. *Position embedding similarity* (Figure 7 center): tile (r, c) shows the
 cosine similarity between the position embedding of patch (r, c) and every other
-patch. A trained ViT learns that nearby patches are similar: rows and columns appear.
+patch. The paper's ViTs learn that nearby patches are similar: each tile shows a bright
+spot around its own position, and rows and columns appear. What a model learns here
+depends on its data: a small model trained on small images may show coarser structure,
+such as border versus interior patches.
 Models without learned absolute position embeddings (e.g. RoPE) have no such grid.
 """
