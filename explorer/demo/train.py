@@ -205,8 +205,10 @@ def base_card(name: str, args: argparse.Namespace) -> dict:
             "token_labeling": args.token_labeling,
             "token_labels": args.token_labels,
             "token_labeling_note": "auxiliary loss, weight above: a linear head on every final patch "
-                                   "token predicts the class of the object covering >= 1/4 of the patch, "
-                                   "else background (Jiang et al. 2021); the head is not saved",
+                                   "token predicts " + ("the class of the object covering >= 1/4 of the "
+                                   "patch, else background" if args.token_labels == "class" else
+                                   "whether the object covers >= 1/4 of the patch") +
+                                   " (after Jiang et al. 2021); the head is not saved",
             "torch_threads": args.threads,
             "bf16_autocast": bool(args.bf16),
         },
@@ -244,7 +246,7 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
     p.add_argument("--clip", type=float, default=1.0)
     p.add_argument("--token-labeling", type=float, default=0.5,
                    help="weight of the auxiliary per-patch loss from the scene masks (0: off)")
-    p.add_argument("--token-labels", choices=("class", "mask"), default="class",
+    p.add_argument("--token-labels", choices=("class", "mask"), default="mask",
                    help="per-patch targets: the object's class or background ('class'), or just "
                         "object vs background ('mask')")
     p.add_argument("--threads", type=int, default=1,
