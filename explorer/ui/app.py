@@ -132,7 +132,7 @@ def build_demo(models: ModelCache, initial: str) -> gr.Blocks:
             """Chain every per-image view after ``event`` (no model run: they read the trace)."""
             return (
                 event.then(_if_trace(bind(h.rollout_view), 3), rollout_in, rollout_outs, **PRIVATE)
-                .then(_if_trace(h.query_view, 5), query_in, query_outs, **PRIVATE)
+                .then(_if_trace(h.query_view, 5, keep=2), query_in, query_outs, **PRIVATE)
                 .then(_if_trace(h.heads_view, 1), [session, heads_layer, heads_style], heads_out, **PRIVATE)
                 .then(_if_trace(h.distance_view, 3), [session], distance_outs, **PRIVATE)
             )
@@ -143,7 +143,9 @@ def build_demo(models: ModelCache, initial: str) -> gr.Blocks:
             event.then(bind(h.model_views), [session], [filters_pca, filters_raw, position_out], **PRIVATE)
             refresh_views(event.then(_reanalyze(models), [image_in, session], [session, prediction, seen, q_row, q_col], **PRIVATE))
 
-        after_model(demo.load(bind(h.select_model), [model_pick, session], [session, model_pick, model_status], **PRIVATE))
+        # page load: the controls were built for the first model; show its card and views only
+        demo.load(bind(h.model_status), [session], [model_status], **PRIVATE).then(
+            bind(h.model_views), [session], [filters_pca, filters_raw, position_out], **PRIVATE)
         after_model(model_pick.input(bind(h.select_model), [model_pick, session], [session, model_pick, model_status],
                                      api_name="select_model", concurrency_limit=None))
         analyzed = image_in.change(_reanalyze(models), [image_in, session], [session, prediction, seen, q_row, q_col],
@@ -186,12 +188,14 @@ def _downloads(name: str) -> tuple[gr.Button, gr.File]:
     return button, files
 
 
-def _if_trace(fn, outputs: int):
-    """``fn``, or empty outputs while the session has no image (none yet, or it was cleared)."""
+def _if_trace(fn, outputs: int, keep: int = 0):
+    """``fn``, or empty outputs while the session has no image (none yet, or it was cleared);
+    the last ``keep`` outputs (controls, not pictures) are left as they are."""
 
     def run(session, *args):
         if session is None or session.trace is None:
-            return None if outputs == 1 else (None,) * outputs
+            empty = (None,) * (outputs - keep) + tuple(gr.skip() for _ in range(keep))
+            return empty[0] if outputs == 1 else empty
         return fn(session, *args)
 
     return run
@@ -202,6 +206,8 @@ def _reanalyze(models: ModelCache):
 
     def run(image, session):
         new, label, seen = h.analyze(models, image, session)
+        if new.trace is None:  # no image: leave the patch numbers alone
+            return new, label, seen, gr.skip(), gr.skip()
         row, col = new.patch
         return new, label, seen, row, col
 

@@ -80,6 +80,11 @@ def model_card(model: ExplorerModel, choice: str) -> str:
     )
 
 
+def model_status(models: ModelCache, session: Session) -> str:
+    """The card of the session's model (shown when the page opens)."""
+    return model_card(models.get(session.choice), session.choice)
+
+
 def select_model(models: ModelCache, choice: str, session: Session, progress=gr.Progress(track_tqdm=True)):
     """Switch to ``choice``; on failure keep the current model and say why."""
     choice = (choice or "").strip()
