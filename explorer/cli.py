@@ -47,7 +47,8 @@ def figures(model_choice: str, images: list[Path], out: Path, device: str = "aut
                                       **({} if isinstance(similarity, analyses.NotAvailable) else {"position_similarity": similarity})))
     if accumulator is not None:
         series = {f"{model.name} ({accumulator.count} images)": accumulator.result()}
-        written += render.save_figure(render.attention_distance_figure(series), out / "figure7_distance")
+        uniform = analyses.uniform_attention_distance(accumulator.grid, accumulator.patch_size)
+        written += render.save_figure(render.attention_distance_figure(series, uniform=uniform), out / "figure7_distance")
         written.append(render.save_distances_csv(out / "figure7_distance", accumulator.result()))
     return written
 

@@ -111,3 +111,15 @@ def test_accumulator_takes_traces_and_rejects_mismatched_ones():
         acc.update_trace(SimpleNamespace(attentions=a, grid=(7, 28), patch_size=16, num_prefix_tokens=1))
     with pytest.raises(ValueError, match="blocks, heads"):
         acc.update(uniform_over_patches((14, 14), 1, blocks=3, heads=3))
+
+
+def test_uniform_attention_distance_matches_uniform_attention_maps():
+    from explorer.analyses import uniform_attention_distance
+
+    assert uniform_attention_distance((14, 14), 16) == pytest.approx(116.5, abs=0.1)
+    k, grid = 1, (4, 5)
+    t = k + 20
+    uniform_patches = np.zeros((1, 1, t, t))
+    uniform_patches[..., k:] = 1.0 / 20
+    got = mean_attention_distance(uniform_patches, grid, 8, k)[0, 0]
+    assert got == pytest.approx(uniform_attention_distance(grid, 8))

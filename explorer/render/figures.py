@@ -93,11 +93,14 @@ def position_similarity_figure(similarity, title: str | None = "Position embeddi
     return fig
 
 
-def attention_distance_figure(series, title: str | None = "Mean attention distance", dodge: float = 0.12) -> Figure:
+def attention_distance_figure(series, title: str | None = "Mean attention distance", dodge: float = 0.12,
+                              uniform: float | None = None) -> Figure:
     """Scatter of (blocks, heads) distances: x = block (0-indexed), y = pixels, one dot per head.
 
     ``series`` is one (L, H) array or a mapping ``label -> (L, H)`` (models or image
     sets); with several series each is shifted by up to ``dodge`` blocks so dots do not hide.
+    ``uniform`` (px, e.g. ``analyses.uniform_attention_distance``) draws the level of a head
+    that attends uniformly to all patches as a dashed line.
     """
     items = list(series.items()) if isinstance(series, Mapping) else [(None, series)]
     fig = Figure(figsize=(5.2, 3.6), layout="constrained")
@@ -110,13 +113,15 @@ def attention_distance_figure(series, title: str | None = "Mean attention distan
         shift = (i - (len(items) - 1) / 2) * dodge if len(items) > 1 else 0.0
         x = np.repeat(np.arange(d.shape[0]), d.shape[1]) + shift
         ax.scatter(x, d.ravel(), s=14, alpha=0.8, color=colors(i % 10), label=label, linewidths=0)
+    if uniform is not None:
+        ax.axhline(uniform, color="0.4", linestyle="--", linewidth=1, label="uniform attention")
     ax.set_xlabel("network depth (block)")
     ax.set_ylabel("mean attention distance (pixels)")
-    top = max(float(np.nanmax(np.asarray(d, dtype=np.float64))) for _, d in items)
+    top = max([float(np.nanmax(np.asarray(d, dtype=np.float64))) for _, d in items] + [uniform or 0.0])
     ax.set_ylim(0, 1.08 * top if top > 0 else 1.0)
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.grid(alpha=0.3)
-    if any(label is not None for label, _ in items):
+    if uniform is not None or any(label is not None for label, _ in items):
         ax.legend(fontsize=8, loc="lower right")
     if title:
         ax.set_title(title, fontsize=10)

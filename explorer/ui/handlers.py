@@ -302,7 +302,8 @@ def distance_note(grid: tuple[int, int], patch_size: int) -> str:
 def distance_view(session: Session):
     series = _distance_series(session)
     table = distance_table(list(series.values())[-1])
-    figure = render.figure_to_image(render.attention_distance_figure(series), dpi=110)
+    uniform = analyses.uniform_attention_distance(session.trace.grid, session.trace.patch_size)
+    figure = render.figure_to_image(render.attention_distance_figure(series, uniform=uniform), dpi=110)
     return figure, table, distance_note(session.trace.grid, session.trace.patch_size)
 
 
@@ -324,7 +325,8 @@ def distance_batch(models: ModelCache, files, use_samples: bool, session: Sessio
     new = replace(session, batch_distance=accumulator.result(), batch_count=accumulator.count)
     if new.trace is not None:
         return (new, *distance_view(new))
-    figure = render.attention_distance_figure({f"batch of {new.batch_count} images": new.batch_distance})
+    uniform = analyses.uniform_attention_distance(accumulator.grid, accumulator.patch_size)
+    figure = render.attention_distance_figure({f"batch of {new.batch_count} images": new.batch_distance}, uniform=uniform)
     note = distance_note(accumulator.grid, int(accumulator.patch_size))
     return new, render.figure_to_image(figure, dpi=110), distance_table(new.batch_distance), note
 
@@ -332,8 +334,9 @@ def distance_batch(models: ModelCache, files, use_samples: bool, session: Sessio
 @user_errors
 def download_distance(session: Session) -> list[str]:
     series = _distance_series(session)
+    uniform = analyses.uniform_attention_distance(session.trace.grid, session.trace.patch_size)
     out = _tmpdir() / "mean_attention_distance"
-    files = render.save_figure(render.attention_distance_figure(series), out)
+    files = render.save_figure(render.attention_distance_figure(series, uniform=uniform), out)
     files.append(render.save_distances_csv(out, series))
     files.append(render.save_arrays(out, **{k.replace(" ", "_"): v for k, v in series.items()}))
     return [str(f) for f in files]
