@@ -46,7 +46,7 @@ def figures(model_choice: str, images: list[Path], out: Path, device: str = "aut
     written.append(render.save_arrays(out / "figure7_arrays", filters_pca=pca,
                                       **({} if isinstance(similarity, analyses.NotAvailable) else {"position_similarity": similarity})))
     if accumulator is not None:
-        series = {f"{model.name} ({accumulator.count} images)": accumulator.result()}
+        series = {f"{model.name} ({accumulator.count} image{'s' * (accumulator.count != 1)})": accumulator.result()}
         uniform = analyses.uniform_attention_distance(accumulator.grid, accumulator.patch_size)
         written += render.save_figure(render.attention_distance_figure(series, uniform=uniform), out / "figure7_distance")
         written.append(render.save_distances_csv(out / "figure7_distance", accumulator.result()))

@@ -276,12 +276,16 @@ def download_heads(session: Session, layer: int, style: str) -> list[str]:
 # ---- mean attention distance ---------------------------------------------------------------
 
 
+def batch_label(count: int) -> str:
+    return f"batch of {count} image{'s' * (count != 1)}"
+
+
 def _distance_series(session: Session) -> dict[str, np.ndarray]:
     trace = _need_trace(session)
     series = {"this image": analyses.mean_attention_distance(trace.attentions, trace.grid, trace.patch_size,
                                                               trace.num_prefix_tokens)}
     if session.batch_distance is not None:
-        series[f"batch of {session.batch_count} images"] = session.batch_distance
+        series[batch_label(session.batch_count)] = session.batch_distance
     return series
 
 
@@ -326,7 +330,7 @@ def distance_batch(models: ModelCache, files, use_samples: bool, session: Sessio
     if new.trace is not None:
         return (new, *distance_view(new))
     uniform = analyses.uniform_attention_distance(accumulator.grid, accumulator.patch_size)
-    figure = render.attention_distance_figure({f"batch of {new.batch_count} images": new.batch_distance}, uniform=uniform)
+    figure = render.attention_distance_figure({batch_label(new.batch_count): new.batch_distance}, uniform=uniform)
     note = distance_note(accumulator.grid, int(accumulator.patch_size))
     return new, render.figure_to_image(figure, dpi=110), distance_table(new.batch_distance), note
 
