@@ -154,3 +154,21 @@ def test_a_batch_of_one_and_torch_tensors_are_accepted():
 def test_token_count_must_match_the_grid_and_prefix():
     with pytest.raises(ValueError, match="prefix"):
         attention_rollout(random_attention(1), GRID, 2)
+
+
+@pytest.mark.parametrize("k", [0, 1, 2, 5])
+@pytest.mark.parametrize("fusion,discard,start", [("mean", 0.0, 0), ("max", 0.5, 1), ("min", 0.9, 2)])
+def test_row_readout_equals_readout_of_the_full_rolled_matrix(k, fusion, discard, start):
+    from explorer.analyses import query_rollout, rollout_matrix
+    from explorer.analyses._tokens import readout
+
+    grid = (3, 4)
+    t = k + 12
+    a = np.random.default_rng(k).random((4, 2, t, t))
+    a /= a.sum(-1, keepdims=True)
+    r = rollout_matrix(a, grid, k, fusion, discard, start)
+    for rows in ("class", "patches"):
+        np.testing.assert_allclose(attention_rollout(a, grid, k, fusion, discard, start, rows=rows),
+                                   readout(r, grid, k, rows), atol=1e-12)
+    np.testing.assert_allclose(query_rollout(a, grid, k, (2, 1), fusion, discard, start),
+                               r[k + 2 * 4 + 1, k:].reshape(grid), atol=1e-12)

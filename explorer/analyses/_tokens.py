@@ -65,6 +65,20 @@ def readout(matrix: np.ndarray, grid: tuple[int, int], num_prefix_tokens: int, r
     return np.asarray(row, dtype=np.float64).reshape(grid)
 
 
+def readout_weights(tokens: int, num_prefix_tokens: int, rows: str = "class") -> np.ndarray:
+    """(T,) weights ``w`` with ``readout(M) == (w @ M)[k:]``: the same readout as a row vector,
+    so a product of matrices can be read out with vector-matrix products only."""
+    if rows not in ("class", "patches"):
+        raise ValueError(f"rows must be 'class' or 'patches', got {rows!r}")
+    k = num_prefix_tokens
+    w = np.zeros(tokens)
+    if k > 0 and rows == "class":
+        w[0] = 1.0
+    else:
+        w[k:] = 1.0 / (tokens - k)
+    return w
+
+
 def pooled_rows(module) -> str:
     """The readout rows matching what the timm model's head reads: its class token
     (``global_pool="token"``) or, for pooled patch tokens (``avg``, ``map``...), all patch rows."""

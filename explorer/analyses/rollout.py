@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._tokens import as_array, check_tokens, readout, token_index
+from ._tokens import as_array, check_tokens, readout_weights, token_index
 
 HEAD_FUSIONS = ("mean", "max", "min")
 
@@ -52,17 +52,32 @@ def rollout_step(fused: np.ndarray, num_prefix_tokens: int, discard_ratio: float
     return r / r.sum(axis=-1, keepdims=True)
 
 
+def _blocks(a: np.ndarray, start_layer: int, end_layer: int | None) -> range:
+    blocks = range(a.shape[0])[start_layer:end_layer]
+    if len(blocks) == 0:
+        raise ValueError(f"no blocks in start_layer={start_layer}, end_layer={end_layer} of {a.shape[0]}")
+    return blocks
+
+
 def rollout_matrix(attentions, grid, num_prefix_tokens, head_fusion="mean", discard_ratio=0.0,
                    start_layer=0, end_layer=None) -> np.ndarray:
     """(T, T) rolled-out matrix ``R`` over blocks ``start_layer .. end_layer - 1``; rows sum to 1."""
     a = _single(attentions, grid, num_prefix_tokens)
-    blocks = range(a.shape[0])[start_layer:end_layer]
-    if len(blocks) == 0:
-        raise ValueError(f"no blocks in start_layer={start_layer}, end_layer={end_layer} of {a.shape[0]}")
     r = np.eye(a.shape[-1])
-    for layer in blocks:
+    for layer in _blocks(a, start_layer, end_layer):
         r = rollout_step(fuse_heads(a[layer], head_fusion), num_prefix_tokens, discard_ratio) @ r
     return r
+
+
+def rollout_row(attentions, grid, num_prefix_tokens, weights, head_fusion="mean", discard_ratio=0.0,
+                start_layer=0) -> np.ndarray:
+    """``weights @ R`` (T,) without forming ``R``: vector-matrix products from the last block down,
+    O(L T^2) instead of O(L T^3) (ViT-B/14 at 518 px: T = 1370)."""
+    a = _single(attentions, grid, num_prefix_tokens)
+    v = np.asarray(weights, dtype=np.float64)
+    for layer in reversed(_blocks(a, start_layer, None)):
+        v = v @ rollout_step(fuse_heads(a[layer], head_fusion), num_prefix_tokens, discard_ratio)
+    return v
 
 
 def attention_rollout(attentions, grid, num_prefix_tokens, head_fusion="mean", discard_ratio=0.0,
@@ -72,12 +87,15 @@ def attention_rollout(attentions, grid, num_prefix_tokens, head_fusion="mean", d
     ``rows="patches"`` reads the mean of the patch rows instead, for models whose head
     pools the patch tokens (``_tokens.pooled_rows(model)`` tells which a model needs).
     """
-    r = rollout_matrix(attentions, grid, num_prefix_tokens, head_fusion, discard_ratio, start_layer)
-    return readout(r, grid, num_prefix_tokens, rows)
+    weights = readout_weights(np.shape(attentions)[-1], num_prefix_tokens, rows)
+    v = rollout_row(attentions, grid, num_prefix_tokens, weights, head_fusion, discard_ratio, start_layer)
+    return v[num_prefix_tokens:].reshape(grid)
 
 
 def query_rollout(attentions, grid, num_prefix_tokens, patch, head_fusion="mean", discard_ratio=0.0,
                   start_layer=0) -> np.ndarray:
     """(gh, gw) rollout row of the query patch ``patch = (row, col)`` over patch columns."""
-    r = rollout_matrix(attentions, grid, num_prefix_tokens, head_fusion, discard_ratio, start_layer)
-    return r[token_index(patch, grid, num_prefix_tokens), num_prefix_tokens:].reshape(grid)
+    weights = np.zeros(np.shape(attentions)[-1])
+    weights[token_index(patch, grid, num_prefix_tokens)] = 1.0
+    v = rollout_row(attentions, grid, num_prefix_tokens, weights, head_fusion, discard_ratio, start_layer)
+    return v[num_prefix_tokens:].reshape(grid)
