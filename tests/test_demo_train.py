@@ -49,3 +49,30 @@ def test_lr_schedule():
     assert abs(lr_at(9, 100, 1e-3, 10) - 1e-3) < 1e-12
     assert lr_at(50, 100, 1e-3, 10) < 1e-3
     assert abs(lr_at(100, 100, 1e-3, 10) - 1e-5) < 1e-12
+
+
+def test_train_init_continues_from_weights(tmp_path):
+    """--init loads the given weights strictly: with lr 0, two steps change nothing, and
+    the card names the file, its sha256 and both commands."""
+    from safetensors.torch import load_file
+
+    from explorer.demo.train import sha256_file
+
+    init = assets_dir() / "models" / "demo.safetensors"
+    argv = ["train", "--init", str(init), "--steps", "2", "--lr", "0", "--out", str(tmp_path),
+            "--seed", "3", "--batch-size", "8", "--eval-scenes", "8", "--workers", "1",
+            "--checkpoint-every", "0", "--no-bars", "--time-budget", "0"]
+    threads = torch.get_num_threads()
+    try:
+        assert demo_main(argv) == 0
+    finally:
+        torch.set_num_threads(threads)
+    before, after = load_file(str(init)), load_file(str(tmp_path / "demo.safetensors"))
+    assert before.keys() == after.keys()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    card = json.loads((tmp_path / "demo.json").read_text())
+    assert card["training"]["init"]["file"] == "demo.safetensors"
+    assert card["training"]["init"]["sha256"] == sha256_file(init)
+    *earlier, last = card["reproduce"].split(" && ")  # the bundled card's own commands, then this one
+    assert earlier and all(c.startswith("python -m explorer.demo train") for c in earlier)
+    assert "--out" in earlier[-1] and last.startswith("python -m explorer.demo train --init ")

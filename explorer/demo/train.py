@@ -1,7 +1,9 @@
 """Train the bundled demo ViT on generated scenes (CPU, a few tens of minutes).
 
 ``python -m explorer.demo train [--steps N] [--out DIR] [--seed S]`` writes
-``DIR/<name>.safetensors`` and the model card ``DIR/<name>.json``.
+``DIR/<name>.safetensors`` and the model card ``DIR/<name>.json``. With
+``--init FILE.safetensors`` training continues from those weights (same architecture,
+strict load; fresh optimizer and auxiliary head), and the card records the file.
 
 The recipe follows the ViT paper where it fits a tiny model: AdamW with weight
 decay, label smoothing, linear warmup then cosine decay, gradient clipping.
@@ -221,6 +223,23 @@ def _reproduce_command(argv: list[str]) -> str:
     return " ".join(["python -m explorer.demo train"] + [shlex.quote(a) for a in argv])
 
 
+def _init_card(init: Path) -> dict:
+    """The model card next to ``init`` (``<stem>.json``), or {} when there is none."""
+    card = init.with_suffix(".json")
+    return json.loads(card.read_text()) if card.is_file() else {}
+
+
+def _continued_reproduce(init: Path, this: str) -> str:
+    """Both commands: the one that made ``init`` (from its card, writing into init's
+    folder), then this continuation."""
+    prev = _init_card(init).get("reproduce")
+    if not prev:
+        return this
+    if "--out" not in shlex.split(prev.split(" && ")[-1]):
+        prev += f" --out {shlex.quote(str(init.parent))}"
+    return f"{prev} && {this}"
+
+
 def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     p = p or argparse.ArgumentParser(prog="python -m explorer.demo train", description=__doc__)
     p.add_argument("--steps", type=int, default=8000, help="optimizer steps")
@@ -238,6 +257,9 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
                    help="'token': class token readout (as in the paper); 'avg': no class token, mean of patch tokens")
     p.add_argument("--qk-norm", action=argparse.BooleanOptionalAction, default=MODEL_KWARGS["qk_norm"],
                    help="LayerNorm on queries and keys (timm qk_norm): attention learns much sooner")
+    p.add_argument("--init", type=Path, default=None, metavar="FILE",
+                   help="continue from these .safetensors weights (same architecture flags; "
+                        "fresh optimizer and auxiliary head); the card records the file and its sha256")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--warmup", type=int, default=200)
@@ -274,6 +296,8 @@ def train(args: argparse.Namespace, argv: list[str] | None = None) -> dict:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     args.reproduce = _reproduce_command(argv if argv is not None else sys.argv[1:])
+    if args.init:
+        args.reproduce = _continued_reproduce(args.init, args.reproduce)
     t_start = time.time()
 
     n_train = max(args.batch_size, min(args.train_scenes, args.steps * args.batch_size))
@@ -287,6 +311,11 @@ def train(args: argparse.Namespace, argv: list[str] | None = None) -> dict:
     print(f"data ready in {t_data:.1f}s", flush=True)
 
     model = create_model(model_kwargs_from(args))
+    if args.init:  # continue training: every saved tensor, nothing missing or extra
+        from safetensors.torch import load_file
+
+        model.load_state_dict(load_file(str(args.init)), strict=True)
+        print(f"initialized from {args.init}", flush=True)
     model.train()
     # token labeling (Jiang et al. 2021, "All Tokens Matter"): every patch token also
     # predicts the class of the object under it (or background), from the scenes' masks.
@@ -311,6 +340,14 @@ def train(args: argparse.Namespace, argv: list[str] | None = None) -> dict:
     perm = torch.randperm(n_train, generator=gen)
     pos = 0
     card = base_card(args.name, args)
+    if args.init:
+        card["training"]["init"] = {
+            "file": args.init.name, "sha256": sha256_file(args.init),
+            "note": "continued from these weights (strict load; fresh AdamW state and auxiliary "
+                    "head); the settings above are the continuation's, 'init_training' the run "
+                    "that made them",
+        }
+        card["training"]["init_training"] = _init_card(args.init).get("training")
     t_loop = time.time()
     ema_loss = ema_acc = None
     budget = args.time_budget * 60.0 if args.time_budget else None
