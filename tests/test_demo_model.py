@@ -78,12 +78,12 @@ def test_loads_with_class_names(demo, card):
 def test_classifies_generated_scenes(demo):
     from explorer.demo.scenes import HELDOUT_SEED, make_scene
 
-    scenes = [make_scene(HELDOUT_SEED + 1, i) for i in range(40)]
-    traces = demo.run_batch([s.to_pil() for s in scenes], batch_size=40)
+    scenes = [make_scene(HELDOUT_SEED + 1, i) for i in range(200)]
+    traces = demo.run_batch([s.to_pil() for s in scenes], batch_size=100)
     acc = np.mean([t.predicted == s.label for t, s in zip(traces, scenes)])
-    # the issue asks >= 0.9 here; the bundled model's held-out top-1 (card) is 0.885, so a
-    # 40-scene sample is held to 0.8 (binomial spread ~0.05)
-    assert acc >= 0.8
+    # the issue's bar for a fixed handful is 0.9; 200 scenes keep the sampling spread (~0.015
+    # at the card's 0.96) well inside it
+    assert acc >= 0.9
     t = traces[0]
     kw_grid = 64 // demo.patch_size
     assert t.grid == (kw_grid, kw_grid) and t.attentions.shape[-1] == 1 + kw_grid**2
