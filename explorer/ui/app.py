@@ -183,7 +183,7 @@ def build_demo(models: ModelCache, initial: str) -> gr.Blocks:
 
 def _downloads(name: str) -> tuple[gr.Button, gr.File]:
     with gr.Row():
-        button = gr.Button(f"Prepare downloads (PNG, SVG, PDF, data)", size="sm", elem_id=f"download-{name}")
+        button = gr.Button("Prepare downloads (PNG, SVG, PDF, data)", size="sm", elem_id=f"download-{name}")
         files = gr.File(file_count="multiple", label="Files", elem_id=f"files-{name}", height=120)
     return button, files
 
