@@ -313,22 +313,16 @@ def test_input_sized_views_are_shown_large(page):
     64-px input as a 64-px thumbnail in a 300-px panel.
     """
     small = {}
-    open_tab(page, "rollout")
-    for selector in ("#seen img", "#rollout-mask img", "#rollout-heat img"):
-        image(page, selector)
-        img = page.locator(selector)
-        img.scroll_into_view_if_needed()
-        _, _, width, height, box_width, box_height = img.evaluate(_DRAWN_RECT)
-        if max(width / box_width, height / box_height) < 0.6:
-            small[selector] = f"{width:.0f}x{height:.0f} px drawn in a {box_width:.0f}x{box_height:.0f} px box"
-    open_tab(page, "query")
-    for selector in ("#query-image img", "#query-attention img", "#query-rollout img"):
-        image(page, selector)
-        img = page.locator(selector)
-        img.scroll_into_view_if_needed()
-        _, _, width, height, box_width, box_height = img.evaluate(_DRAWN_RECT)
-        if max(width / box_width, height / box_height) < 0.6:
-            small[selector] = f"{width:.0f}x{height:.0f} px drawn in a {box_width:.0f}x{box_height:.0f} px box"
+    for tab, selectors in [("rollout", ("#seen img", "#rollout-mask img", "#rollout-heat img")),
+                           ("query", ("#query-image img", "#query-attention img", "#query-rollout img"))]:
+        open_tab(page, tab)
+        for selector in selectors:
+            image(page, selector)
+            img = page.locator(selector)
+            img.scroll_into_view_if_needed()
+            _, _, width, height, box_width, box_height = img.evaluate(_DRAWN_RECT)
+            if max(width / box_width, height / box_height) < 0.6:
+                small[selector] = f"{width:.0f}x{height:.0f} px drawn in a {box_width:.0f}x{box_height:.0f} px box"
     assert not small, f"views drawn small: {small}"
 
 

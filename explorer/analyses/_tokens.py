@@ -28,6 +28,20 @@ def check_tokens(attentions: np.ndarray, grid: tuple[int, int], num_prefix_token
         )
 
 
+def one_image(attentions, grid: tuple[int, int], num_prefix_tokens: int) -> np.ndarray:
+    """One image's (L, H, T, T) attention (a batch of one is unwrapped), checked against the grid.
+
+    The caller's dtype is kept: convert to float64 one block at a time, never the whole stack.
+    """
+    a = as_array(attentions, None)
+    if a.ndim == 5 and a.shape[0] == 1:
+        a = a[0]
+    if a.ndim != 4:
+        raise ValueError(f"expected one image's (L, H, T, T) attention, got shape {a.shape}")
+    check_tokens(a, grid, num_prefix_tokens)
+    return a
+
+
 def patch_coords(grid: tuple[int, int]) -> np.ndarray:
     """(gh * gw, 2) array of (row, col) of every patch token, in token order."""
     gh, gw = grid

@@ -11,16 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._tokens import as_array, check_tokens, readout, token_index
+from ._tokens import one_image, readout, token_index
 
 
 def _block(attentions, grid, num_prefix_tokens, layer) -> np.ndarray:
-    a = as_array(attentions, None)  # float64 only per block, never the whole stack
-    if a.ndim == 5 and a.shape[0] == 1:
-        a = a[0]
-    if a.ndim != 4:
-        raise ValueError(f"expected one image's (L, H, T, T) attention, got shape {a.shape}")
-    check_tokens(a, grid, num_prefix_tokens)
+    a = one_image(attentions, grid, num_prefix_tokens)
     if not -a.shape[0] <= layer < a.shape[0]:
         raise IndexError(f"layer {layer} is out of range for {a.shape[0]} blocks")
     return a[layer].astype(np.float64)  # (H, T, T)

@@ -16,19 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._tokens import as_array, check_tokens, readout_weights, token_index
+from ._tokens import one_image, readout_weights, token_index
 
 HEAD_FUSIONS = ("mean", "max", "min")
-
-
-def _single(attentions, grid, num_prefix_tokens) -> np.ndarray:
-    a = as_array(attentions, None)  # float64 only per block, never the whole stack
-    if a.ndim == 5 and a.shape[0] == 1:
-        a = a[0]
-    if a.ndim != 4:
-        raise ValueError(f"expected one image's (L, H, T, T) attention, got shape {a.shape}")
-    check_tokens(a, grid, num_prefix_tokens)
-    return a
 
 
 def fuse_heads(attention: np.ndarray, head_fusion: str = "mean") -> np.ndarray:
@@ -62,7 +52,7 @@ def _blocks(a: np.ndarray, start_layer: int, end_layer: int | None) -> range:
 def rollout_matrix(attentions, grid, num_prefix_tokens, head_fusion="mean", discard_ratio=0.0,
                    start_layer=0, end_layer=None) -> np.ndarray:
     """(T, T) rolled-out matrix ``R`` over blocks ``start_layer .. end_layer - 1``; rows sum to 1."""
-    a = _single(attentions, grid, num_prefix_tokens)
+    a = one_image(attentions, grid, num_prefix_tokens)
     r = np.eye(a.shape[-1])
     for layer in _blocks(a, start_layer, end_layer):
         r = rollout_step(fuse_heads(a[layer], head_fusion), num_prefix_tokens, discard_ratio) @ r
@@ -73,7 +63,7 @@ def rollout_row(attentions, grid, num_prefix_tokens, weights, head_fusion="mean"
                 start_layer=0) -> np.ndarray:
     """``weights @ R`` (T,) without forming ``R``: vector-matrix products from the last block down,
     O(L T^2) instead of O(L T^3) (ViT-B/14 at 518 px: T = 1370)."""
-    a = _single(attentions, grid, num_prefix_tokens)
+    a = one_image(attentions, grid, num_prefix_tokens)
     v = np.asarray(weights, dtype=np.float64)
     for layer in reversed(_blocks(a, start_layer, None)):
         v = v @ rollout_step(fuse_heads(a[layer], head_fusion), num_prefix_tokens, discard_ratio)
