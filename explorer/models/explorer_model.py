@@ -9,10 +9,13 @@ import torch
 from PIL import Image
 from torch import nn
 
+from ..batching import ForwardBatcher
 from ..capture import AttentionCapture, Trace, attention_modules
 from ..errors import ExplorerError, UnsupportedModelError
 from ..images import ImageInput, load_image
 from .preprocess import crop_for_model, to_tensor
+
+BATCH_ATTENTION_BYTES = 256 * 2**20  # captured attention one batched forward may hold
 
 
 def check_supported(model: nn.Module, name: str) -> None:
@@ -59,6 +62,14 @@ class ExplorerModel:
         self.num_blocks: int = len(attention_modules(model))
         self.num_heads: int = int(getattr(attention_modules(model)[0], "num_heads", 0))
         self.dynamic_img_size: bool = bool(getattr(model, "dynamic_img_size", False))
+        self._batcher = ForwardBatcher(self._capture_forward, max_items=self._batch_limit())
+
+    def _batch_limit(self) -> int:
+        """Images per batched forward: at most 16, and at most ~256 MB of captured attention."""
+        h, w = self.input_size
+        tokens = self.num_prefix_tokens + (h // self.patch_size) * (w // self.patch_size)
+        per_image = 4 * self.num_blocks * max(1, self.num_heads) * tokens * tokens
+        return int(max(1, min(16, BATCH_ATTENTION_BYTES // per_image)))
 
     def __repr__(self) -> str:
         return (
@@ -114,12 +125,18 @@ class ExplorerModel:
         for start in range(0, len(images), batch_size):
             prepared = [self.preprocess(im, size) for im in images[start : start + batch_size]]
             x = torch.cat([t for t, _ in prepared])  # (B, 3, H, W)
-            logits, attn = self._forward(x)
-            for b, (_, seen) in enumerate(prepared):
-                traces.append(self._trace(logits[b], attn[b], seen, x.shape[-2:], topk))
+            for (logits, attn), (_, seen) in zip(self._forward(x), prepared):
+                traces.append(self._trace(logits, attn, seen, x.shape[-2:], topk))
         return traces
 
-    def _forward(self, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    def _forward(self, x: torch.Tensor) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(logits (C,), attention (L, H, T, T)) per image of ``x`` (B, 3, H, W).
+
+        Concurrent callers share batched forwards (``ForwardBatcher``); the capture inside
+        holds the model's lock, so each image's maps are its own whatever runs at once."""
+        return self._batcher(x)
+
+    def _capture_forward(self, x: torch.Tensor) -> list[tuple[np.ndarray, np.ndarray]]:
         gh, gw = x.shape[-2] // self.patch_size, x.shape[-1] // self.patch_size
         tokens = self.num_prefix_tokens + gh * gw
         with torch.inference_mode(), self.autocast(), AttentionCapture(self.model) as cap:
@@ -131,8 +148,11 @@ class ExplorerModel:
                 f"'{self.name}' produced attention maps of shapes {sorted(shapes)}, not global maps over "
                 f"{self.num_prefix_tokens} prefix + {gh}x{gw} patch tokens: it is not a plain ViT."
             )
-        attn = torch.stack(cap.attentions, dim=1).float()  # (B, L, H, T, T)
-        return logits.float().cpu().numpy(), attn.cpu().numpy()
+        logits = logits.float().cpu().numpy()
+        blocks = [a.float().cpu().numpy() for a in cap.attentions]  # L x (B, H, T, T)
+        del cap
+        # one array per image (not views of the batch), so each trace frees its own memory
+        return [(logits[b], np.stack([a[b] for a in blocks])) for b in range(x.shape[0])]
 
     def _trace(self, logits: np.ndarray, attn: np.ndarray, seen: Image.Image, hw, topk: int) -> Trace:
         z = logits - logits.max()
