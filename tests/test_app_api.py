@@ -1,8 +1,10 @@
 """The launched app through its Gradio API (gradio_client): every endpoint returns the right kinds and sizes."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -114,3 +116,85 @@ def test_unloadable_model_keeps_the_current_one(client, analyzed):
     assert "Could not load" in status and "Still using" in status
     mask, _, _ = client.predict("rollout", "mean", 0.0, 0, 0.5, "jet", "predicted class", api_name="/rollout")
     assert _size(mask) == analyzed["seen"].size  # the session's trace survived
+
+
+# ---- many users at once, hostile input ---------------------------------------------------------
+
+
+def _pixels(path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"), dtype=np.int16)
+
+
+def _user_round(url: str, image: Path) -> dict:
+    """One user's session: analyze their image, then rollout and query views."""
+    client = Client(url, verbose=False)
+    try:
+        label, _, _, _ = client.predict(handle_file(str(image)), api_name="/analyze")
+        mask, heat, _ = client.predict("rollout", "max", 0.0, 1, 0.5, "jet", "predicted class", api_name="/rollout")
+        _, attention, rolled, _, _ = client.predict(2, "head 1", 3, 4, 0.5, "jet", api_name="/query")
+        return dict(label=label["label"], mask=_pixels(mask), heat=_pixels(heat), attention=_pixels(attention),
+                    rolled=_pixels(rolled))
+    finally:
+        client.close()
+
+
+def test_concurrent_users_each_get_exactly_their_own_results(app_url):
+    scenes = sorted(p for p in sample_images() if p.suffix == ".png")[:6]
+    alone = {image: _user_round(app_url, image) for image in scenes}
+    with ThreadPoolExecutor(max_workers=len(scenes)) as pool:
+        together = list(pool.map(lambda image: _user_round(app_url, image), scenes * 2))
+    for image, got in zip(scenes * 2, together):
+        want = alone[image]
+        assert got["label"] == want["label"]
+        for view in ("mask", "heat", "attention", "rolled"):
+            assert np.abs(got[view] - want[view]).max() <= 2, f"{image.name}: {view} differs from the user alone"
+
+
+def _write_thin_png(path: Path, width: int, height: int) -> Path:
+    Image.new("L", (width, height), 128).save(path)
+    return path
+
+
+def _write_huge_png_header(path: Path) -> Path:
+    """A tiny file whose PNG header claims 20000x20000 pixels."""
+    Image.new("1", (20000, 20000)).save(path, optimize=True)
+    return path
+
+
+@pytest.mark.parametrize("make,expected", [
+    (lambda d: _write_thin_png(d / "strip.png", 1, 100000), None),  # fine: cropped to the model's size
+    (lambda d: _write_huge_png_header(d / "huge.png"), "megapixels"),
+    (lambda d: (d / "notes.png").write_text("not an image") and d / "notes.png", "Could not read"),
+    (lambda d: (d / "empty.jpg").write_bytes(b"") or d / "empty.jpg", "empty"),
+])
+def test_hostile_uploads_get_a_clear_message_and_the_next_request_is_right(app_url, tmp_path, make, expected):
+    client = Client(app_url, verbose=False)
+    try:
+        path = make(tmp_path)
+        if expected is None:
+            _, seen, _, _ = client.predict(handle_file(str(path)), api_name="/analyze")
+            assert _size(seen)[0] == _size(seen)[1]
+        else:
+            with pytest.raises(Exception) as info:
+                client.predict(handle_file(str(path)), api_name="/analyze")
+            message = str(info.value)
+            assert expected in message and "preprocess" not in message and "/tmp" not in message
+        image = sorted(p for p in sample_images() if p.suffix == ".png")[0]
+        label, _, _, _ = client.predict(handle_file(str(image)), api_name="/analyze")
+        assert len(label["confidences"]) == 5
+    finally:
+        client.close()
+
+
+def test_api_client_gets_the_new_models_ranges_after_switching(app_url):
+    client = Client(app_url, verbose=False)
+    try:
+        client.predict("Random-init ViT-Ti/16 (untrained baseline)", api_name="/select_model")
+        client.predict(handle_file(str(sample_images()[0])), api_name="/analyze")
+        _, attention, _, _, _ = client.predict(11, "head 2", 0, 0, 0.5, "jet", api_name="/query")  # 12 blocks, 3 heads
+        assert _size(attention) == (224, 224)
+        with pytest.raises(Exception, match="numbered 0 to 11"):
+            client.predict(12, "mean of heads", 0, 0, 0.5, "jet", api_name="/query")
+    finally:
+        client.close()

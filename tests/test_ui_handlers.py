@@ -9,13 +9,16 @@ from PIL import Image
 from explorer.models import load_choice
 from explorer.ui import handlers as h
 from explorer.ui.cache import ModelCache
+from explorer.ui.policy import ServingPolicy
+from explorer.ui.sessions import TraceStore
 
 RANDOM = "Random-init ViT-Ti/16 (untrained baseline)"
 
 
 @pytest.fixture(scope="module")
-def models():
-    return ModelCache(lambda choice: load_choice(choice, device="cpu"), max_models=2)
+def models(tmp_path_factory):
+    cache = ModelCache(lambda choice: load_choice(choice, device="cpu"), max_models=2)
+    return h.Server(cache, TraceStore(), ServingPolicy(always=RANDOM), tmp_path_factory.mktemp("downloads"))
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +40,7 @@ def test_click_maps_pixels_of_the_enlarged_image_to_patch_row_and_column(session
 
 
 def test_changing_controls_does_not_rerun_the_model(models, session, monkeypatch):
-    model = models.get(RANDOM)
+    model = models.models.get(RANDOM)
     monkeypatch.setattr(model, "run", lambda *a, **k: pytest.fail("the model ran again"))
     first, _, _ = h.rollout_view(models, session, "rollout", "mean", 0.0, 0, 0.5, "jet", h.PREDICTED)
     second, _, _ = h.rollout_view(models, session, "rollout", "max", 0.9, 3, 0.5, "jet", h.PREDICTED)
@@ -87,3 +90,37 @@ def test_unreadable_upload_is_a_gradio_error_that_says_why(models, tmp_path):
 def test_rollout_controls_apply_to_plain_rollout_only():
     assert [u["interactive"] for u in h.rollout_controls("rollout")] == [True] * 3
     assert [u["interactive"] for u in h.rollout_controls("gradient rollout")] == [False] * 3
+
+
+@pytest.mark.parametrize("call", [
+    lambda s: h.query_view(s, 0, "head -1", 0, 0, 0.5, "jet"),
+    lambda s: h.query_view(s, -1, h.HEAD_MEAN, 0, 0, 0.5, "jet"),
+    lambda s: h.query_view(s, 0, h.HEAD_MEAN, -1, 0, 0.5, "jet"),
+    lambda s: h.heads_view(s, -2, "heat"),
+])
+def test_negative_block_head_or_patch_is_refused_not_wrapped_around(session, call):
+    with pytest.raises(gr.Error, match="out of range|negative"):
+        call(session)
+
+
+def test_head_beyond_the_model_names_the_valid_range(session):
+    with pytest.raises(gr.Error, match="numbered 0 to 2"):  # ViT-Ti has 3 heads
+        h.query_view(session, 0, "head 3", 0, 0, 0.5, "jet")
+
+
+def test_expired_analysis_asks_to_run_the_image_again(models):
+    image = Image.fromarray(np.zeros((64, 64, 3), dtype=np.uint8))
+    new, _, _ = h.analyze(models, image, h.Session(choice=RANDOM))
+    new.handle.release()  # what the store does when the session idles too long or memory is short
+    with pytest.raises(gr.Error, match="Upload the image again"):
+        h.rollout_view(models, new, "rollout", "mean", 0.0, 0, 0.5, "jet", h.PREDICTED)
+
+
+def test_downloads_are_written_inside_the_server_folder_and_old_ones_swept(models, session):
+    files = h.download_heads(models, session, 0, "heat")
+    assert files and all(str(models.downloads) in f for f in files)
+    folder = {p.parent for p in map(__import__("pathlib").Path, files)}.pop()
+    for f in folder.iterdir():
+        f.unlink()  # Gradio's delete_cache removes the files; the empty folder goes at the next download
+    h.download_heads(models, session, 0, "heat")
+    assert not folder.exists()

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import sys
+from pathlib import Path
 
 import gradio as gr
 
@@ -19,6 +21,9 @@ from ..paths import assets_dir, sample_images
 from . import handlers as h
 from . import text
 from .cache import ModelCache
+from .components import ImageUpload, IndexSlider
+from .policy import DEFAULT_MAX_PARAMS, ServingPolicy, parse_count
+from .sessions import TraceStore, release_session
 
 PRIVATE = dict(api_visibility="private", show_progress="hidden")
 # Small model inputs (the demo's 64 px) fill their panel, with crisp patches. Not the clickable
@@ -31,27 +36,35 @@ CSS = """
 """
 
 
-def build_demo(models: ModelCache, initial: str) -> gr.Blocks:
-    """The explorer's page; ``models`` is the shared cache, ``initial`` the first model."""
-    def bind(fn):  # the shared model cache as first argument
-        return functools.partial(fn, models)
+MAX_UPLOAD = "25mb"  # largest file a user may upload (an image's pixels are limited separately)
+SESSION_TTL = 3600  # seconds a user's state lives after its last change (Gradio's gr.State time_to_live)
 
-    choices = list(CATALOG) + ([] if initial in CATALOG else [initial])
-    first = models.get(initial)  # control ranges start from the first model; model_controls updates them
+
+def build_demo(server: h.Server, initial: str, session_ttl: float = SESSION_TTL,
+               analytics: bool = False) -> gr.Blocks:
+    """The explorer's page; ``server`` holds what all users share, ``initial`` is the first model."""
+    def bind(fn):  # the shared server state as first argument
+        return functools.partial(fn, server)
+
+    choices = server.policy.choices()
+    first = server.models.get(initial)  # control ranges start from the first model; model_controls updates them
     last_block = first.num_blocks - 1
     head_choices = [h.HEAD_MEAN] + [f"head {i}" for i in range(first.num_heads)]
     target_choices = [h.PREDICTED] + [f"{i}: {name}" for i, name in enumerate(first.labels)]
 
-    with gr.Blocks(title="ViT Explorer") as demo:
-        session = gr.State(h.Session(choice=initial))
+    with gr.Blocks(title="ViT Explorer", analytics_enabled=analytics,
+                   delete_cache=(600, h.DOWNLOADS_MAX_AGE)) as demo:
+        session = gr.State(h.Session(choice=initial), time_to_live=session_ttl, delete_callback=release_session)
         gr.Markdown(text.INTRO)
         with gr.Row():
-            model_pick = gr.Dropdown(choices, value=initial, label="Model", allow_custom_value=True,
-                                     info="A curated model, or type any timm ViT name.", elem_id="model-picker", scale=2)
+            custom = not server.policy.allowed
+            model_pick = gr.Dropdown(choices, value=initial, label="Model", allow_custom_value=custom,
+                                     info="A curated model, or type any timm ViT name." if custom else
+                                     "The models this server offers.", elem_id="model-picker", scale=2)
             model_status = gr.Markdown(elem_id="model-status")
         with gr.Row():
             with gr.Column():
-                image_in = gr.Image(type="filepath", image_mode=None, label="Your image", sources=["upload", "clipboard"], elem_id="image-input", height=300)
+                image_in = ImageUpload(type="filepath", image_mode=None, label="Your image", sources=["upload", "clipboard"], elem_id="image-input", height=300)
                 if sample_images():
                     gr.Examples([[str(p)] for p in sample_images()], inputs=[image_in], label="Examples (click one)")
             with gr.Column():
@@ -69,7 +82,7 @@ def build_demo(models: ModelCache, initial: str) -> gr.Blocks:
                 with gr.Row():
                     fusion = gr.Radio(list(HEAD_FUSIONS), value="mean", label="Head fusion", elem_id="fusion")
                     discard = gr.Slider(0.0, 0.99, value=0.0, step=0.01, label="Discard ratio", elem_id="discard")
-                    start_layer = gr.Slider(0, last_block, value=0, step=1, label="Start layer", elem_id="start-layer")
+                    start_layer = IndexSlider(0, last_block, value=0, step=1, label="Start layer", elem_id="start-layer")
                 with gr.Row():
                     alpha = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="Overlay alpha", elem_id="alpha")
                     cmap = gr.Dropdown(h.COLORMAPS, value="jet", label="Colormap", elem_id="cmap")
@@ -82,7 +95,7 @@ def build_demo(models: ModelCache, initial: str) -> gr.Blocks:
             with gr.Tab("Attention explorer", elem_id="tab-query"):
                 gr.Markdown(text.QUERY)
                 with gr.Row():
-                    q_layer = gr.Slider(0, last_block, value=last_block, step=1, label="Block", elem_id="query-layer")
+                    q_layer = IndexSlider(0, last_block, value=last_block, step=1, label="Block", elem_id="query-layer")
                     q_head = gr.Dropdown(head_choices, value=h.HEAD_MEAN, label="Head", allow_custom_value=True, elem_id="query-head")
                     q_row = gr.Number(0, precision=0, label="Patch row", elem_id="query-row")
                     q_col = gr.Number(0, precision=0, label="Patch column", elem_id="query-col")
@@ -93,7 +106,7 @@ def build_demo(models: ModelCache, initial: str) -> gr.Blocks:
                 query_files = _downloads("query")
                 gr.Markdown(text.HEADS)
                 with gr.Row():
-                    heads_layer = gr.Slider(0, last_block, value=last_block, step=1, label="Block", elem_id="heads-layer")
+                    heads_layer = IndexSlider(0, last_block, value=last_block, step=1, label="Block", elem_id="heads-layer")
                     heads_style = gr.Radio(["mask", "heat", "map"], value="heat", label="Style", elem_id="heads-style")
                 heads_out = gr.Image(label="Class-token attention per head", interactive=False, format="png", show_label=False, elem_id="heads", height=360)
                 heads_files = _downloads("heads")
@@ -141,14 +154,14 @@ def build_demo(models: ModelCache, initial: str) -> gr.Blocks:
             """New model: new control ranges, model views, and a fresh run on the current image."""
             event = event.then(bind(h.model_controls), [session], controls, **PRIVATE)
             event.then(bind(h.model_views), [session], [filters_pca, filters_raw, position_out], **PRIVATE)
-            refresh_views(event.then(_reanalyze(models), [image_in, session], [session, prediction, seen, q_row, q_col], **PRIVATE))
+            refresh_views(event.then(_reanalyze(server), [image_in, session], [session, prediction, seen, q_row, q_col], **PRIVATE))
 
         # page load: the controls were built for the first model; show its card and views only
         demo.load(bind(h.model_status), [session], [model_status], **PRIVATE).then(
             bind(h.model_views), [session], [filters_pca, filters_raw, position_out], **PRIVATE)
         after_model(model_pick.input(bind(h.select_model), [model_pick, session], [session, model_pick, model_status],
-                                     api_name="select_model", concurrency_limit=None))
-        analyzed = image_in.change(_reanalyze(models), [image_in, session], [session, prediction, seen, q_row, q_col],
+                                     api_name="select_model", concurrency_limit=4))
+        analyzed = image_in.change(_reanalyze(server), [image_in, session], [session, prediction, seen, q_row, q_col],
                                    api_name="analyze", concurrency_limit=4)
         refresh_views(analyzed)
 
@@ -166,9 +179,9 @@ def build_demo(models: ModelCache, initial: str) -> gr.Blocks:
 
         for name, fn, inputs, button, files in [
             ("rollout", bind(h.download_rollout), rollout_in, *rollout_files),
-            ("query", h.download_query, query_in, *query_files),
-            ("heads", h.download_heads, [session, heads_layer, heads_style], *heads_files),
-            ("distance", h.download_distance, [session], *distance_files),
+            ("query", bind(h.download_query), query_in, *query_files),
+            ("heads", bind(h.download_heads), [session, heads_layer, heads_style], *heads_files),
+            ("distance", bind(h.download_distance), [session], *distance_files),
             ("model", bind(h.download_model), [session], *model_files),
         ]:
             button.click(fn, inputs, files, api_name=f"download_{name}", concurrency_limit=4)
@@ -201,11 +214,11 @@ def _if_trace(fn, outputs: int, keep: int = 0):
     return run
 
 
-def _reanalyze(models: ModelCache):
+def _reanalyze(server: h.Server):
     """Run the model on the image and move the query patch to the centre."""
 
     def run(image, session):
-        new, label, seen = h.analyze(models, image, session)
+        new, label, seen = h.analyze(server, image, session)
         if new.trace is None:  # no image: leave the patch numbers alone
             return new, label, seen, gr.skip(), gr.skip()
         row, col = new.patch
@@ -224,29 +237,53 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--checkpoint", default=None, help="local weights (.safetensors / .pth) for --model's architecture")
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cuda, mps or cpu")
     parser.add_argument("--max-models", type=int, default=3, help="models kept in memory at once (default 3)")
+    serving = parser.add_argument_group("serving many users (see the README, 'Serving a classroom')")
+    serving.add_argument("--models", default=None, metavar="A,B,C",
+                         help="offer only these models (catalog labels or timm names, comma-separated); "
+                              "default: the catalog, plus any timm ViT typed in within --max-params")
+    serving.add_argument("--max-params", type=parse_count, default=DEFAULT_MAX_PARAMS, metavar="N",
+                         help="largest model a user may load by name, in parameters (default 310M, a ViT-L/16)")
+    serving.add_argument("--session-memory", type=float, default=2048, metavar="MB",
+                         help="memory for all users' attention maps together, least recently used dropped "
+                              "first (default 2048 MB)")
+    serving.add_argument("--session-ttl", type=float, default=SESSION_TTL, metavar="SECONDS",
+                         help="a user's analysis is dropped after this long without use (default 3600)")
+    serving.add_argument("--analytics", action="store_true", help="allow Gradio's usage analytics (off by default)")
     return parser.parse_args(argv)
+
+
+def make_server(args: argparse.Namespace, initial: str) -> h.Server:
+    """The state all users share, from the command line: models, traces, policy, downloads."""
+    allowed = tuple(m.strip() for m in (args.models or "").split(",") if m.strip())
+    policy = ServingPolicy(allowed=allowed, max_params=args.max_params, always=initial)
+
+    def loader(choice: str):
+        policy.check(choice)  # refuse before reading any weights
+        checkpoint = args.checkpoint if choice == initial else None
+        return load_choice(choice, device=args.device, checkpoint=checkpoint)
+
+    traces = TraceStore(max_bytes=int(args.session_memory * 2**20), idle_seconds=args.session_ttl)
+    downloads = Path(gr.utils.get_upload_folder()) / "vit-explorer-downloads"
+    return h.Server(ModelCache(loader, max_models=args.max_models), traces, policy, downloads)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if not args.analytics:
+        os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     initial = args.model or default_choice()
     if initial == "demo":
         initial = next(label for label, entry in CATALOG.items() if entry.spec == "demo")
-
-    def loader(choice: str):
-        checkpoint = args.checkpoint if choice == initial else None
-        return load_choice(choice, device=args.device, checkpoint=checkpoint)
-
-    models = ModelCache(loader, max_models=args.max_models)
+    server = make_server(args, initial)
     try:
-        model = models.get(initial)
+        model = server.models.get(initial)
     except Exception as exc:
         sys.exit(f"vit-explorer: cannot start with model '{initial}': {exc}")
     print(f"vit-explorer: {model!r}", flush=True)
-    demo = build_demo(models, initial)
+    demo = build_demo(server, initial, session_ttl=args.session_ttl, analytics=args.analytics)
     demo.queue(default_concurrency_limit=2)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share,
-                allowed_paths=[str(assets_dir())], theme=gr.themes.Soft(), css=CSS, show_error=True)
+                allowed_paths=[str(assets_dir())], max_file_size=MAX_UPLOAD, theme=gr.themes.Soft(), css=CSS, show_error=True)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """An explicit, bounded, thread-safe cache of loaded models shared by all users.
 
-Loading one model never blocks users of another: each key has its own lock, and the
-cache-wide lock is held only to look up or insert entries. Per-model results that
+Loads are serialized: one model loads at a time (a load can take gigabytes and tens
+of seconds; two at once could take twice that memory), while users of models already
+loaded are never blocked: the cache-wide lock is held only to look up or insert entries. Per-model results that
 depend only on the weights (filters, position similarity) live beside the model and
 are evicted with it.
 """
@@ -21,7 +22,7 @@ class ModelCache:
         self._models: OrderedDict[str, ExplorerModel] = OrderedDict()
         self._views: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
-        self._key_locks: dict[str, threading.Lock] = {}
+        self._load_lock = threading.Lock()
 
     def __contains__(self, key: str) -> bool:
         with self._lock:
@@ -33,8 +34,7 @@ class ModelCache:
             if key in self._models:
                 self._models.move_to_end(key)
                 return self._models[key]
-            key_lock = self._key_locks.setdefault(key, threading.Lock())
-        with key_lock:
+        with self._load_lock:
             with self._lock:
                 if key in self._models:
                     return self._models[key]

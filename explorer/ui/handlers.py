@@ -8,8 +8,10 @@ drawn. Errors a user can fix come back as ``gr.Error`` and leave the app usable.
 from __future__ import annotations
 
 import functools
-import tempfile
-from dataclasses import dataclass, field, replace
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import gradio as gr
@@ -22,6 +24,8 @@ from ..errors import ExplorerError
 from ..models import CATALOG, ExplorerModel
 from ..paths import sample_images
 from .cache import ModelCache
+from .policy import ServingPolicy
+from .sessions import Session, TraceStore, release_session
 
 PREDICTED = "predicted class"
 HEAD_MEAN = "mean of heads"
@@ -29,15 +33,21 @@ COLORMAPS = ["jet", "inferno", "viridis", "magma", "turbo", "coolwarm", "gray"]
 
 
 @dataclass
-class Session:
-    """One user's state: the model they picked and what was computed for their image."""
+class Server:
+    """What every user of one app shares: the bounded model cache, the bounded trace store,
+    the serving policy and the folder (inside Gradio's cache) where downloads are written."""
 
-    choice: str  # catalog label or timm name of the current model
-    trace: Trace | None = None
-    patch: tuple[int, int] = (0, 0)  # clicked query patch (row, col)
-    explanations: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)  # (method, class) -> map
-    batch_distance: np.ndarray | None = None  # (L, H) mean over the batch
-    batch_count: int = 0
+    models: ModelCache
+    traces: TraceStore
+    policy: ServingPolicy
+    downloads: Path
+
+    def model(self, session: Session) -> ExplorerModel:
+        return self.models.get(session.choice)
+
+
+EXPIRED = ("Your image's analysis was cleared to free memory for other users (it was idle too long, or the "
+           "server is busy). Upload the image again, or click it again in the examples.")
 
 
 def user_errors(fn):
@@ -56,13 +66,39 @@ def user_errors(fn):
 
 
 def _need_trace(session: Session) -> Trace:
-    if session is None or session.trace is None:
-        raise gr.Error("Upload an image (or pick an example) first.")
-    return session.trace
+    trace = None if session is None else session.trace
+    if trace is None:
+        raise gr.Error(EXPIRED if session is not None and session.expired else "Upload an image (or pick an example) first.")
+    return trace
 
 
-def _tmpdir() -> Path:
-    return Path(tempfile.mkdtemp(prefix="vit-explorer-"))
+DOWNLOADS_MAX_AGE = 3600  # seconds a prepared download folder is kept (Gradio deletes its files too)
+
+
+def _tmpdir(server: Server) -> Path:
+    """A fresh folder for one download, inside Gradio's cache; empty or old ones are swept."""
+    server.downloads.mkdir(parents=True, exist_ok=True)
+    for old in server.downloads.iterdir():
+        try:
+            if not any(old.iterdir()) or time.time() - old.stat().st_mtime > DOWNLOADS_MAX_AGE:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            pass
+    folder = server.downloads / uuid.uuid4().hex[:12]
+    folder.mkdir()
+    return folder
+
+
+def _index(value, count: int, what: str) -> int:
+    """``value`` as an index into ``count`` things ("Block", "Head", "Class"), or a gr.Error with the range."""
+    try:
+        index = int(value)
+    except (TypeError, ValueError):
+        raise gr.Error(f"{what} must be a whole number from 0 to {count - 1}, not '{value}'.") from None
+    if not 0 <= index < count:
+        plural = "classes" if what == "Class" else f"{what.lower()}s"
+        raise gr.Error(f"{what} {index} is out of range: this model's {plural} are numbered 0 to {count - 1}.")
+    return index
 
 
 # ---- model -------------------------------------------------------------------------
@@ -80,28 +116,28 @@ def model_card(model: ExplorerModel, choice: str) -> str:
     )
 
 
-def model_status(models: ModelCache, session: Session) -> str:
+def model_status(server: Server, session: Session) -> str:
     """The card of the session's model (shown when the page opens)."""
-    return model_card(models.get(session.choice), session.choice)
+    return model_card(server.models.get(session.choice), session.choice)
 
 
-def select_model(models: ModelCache, choice: str, session: Session, progress=gr.Progress(track_tqdm=True)):
+def select_model(server: Server, choice: str, session: Session, progress=gr.Progress(track_tqdm=True)):
     """Switch to ``choice``; on failure keep the current model and say why."""
     choice = (choice or "").strip()
     try:
-        model = models.get(choice)
+        model = server.models.get(choice)
     except Exception as exc:  # any failure to load must leave the current model in place
         gr.Warning(str(exc), duration=15)
-        current = models.get(session.choice)
+        current = server.models.get(session.choice)
         status = f"Could not load **{choice}**: {exc}  \nStill using {model_card(current, session.choice)}"
         return session, gr.update(value=session.choice), status
-    new = Session(choice=choice)
-    return new, gr.update(value=choice), model_card(model, choice)
+    release_session(session)  # the old model's trace is of no use any more
+    return Session(choice=choice), gr.update(value=choice), model_card(model, choice)
 
 
-def model_controls(models: ModelCache, session: Session):
+def model_controls(server: Server, session: Session):
     """Slider and dropdown ranges for the session's model."""
-    model = models.get(session.choice)
+    model = server.models.get(session.choice)
     blocks = model.num_blocks
     heads = model.num_heads
     targets = [PREDICTED] + [f"{i}: {name}" for i, name in enumerate(model.labels)]
@@ -115,14 +151,14 @@ def model_controls(models: ModelCache, session: Session):
 
 
 @user_errors
-def analyze(models: ModelCache, image, session: Session):
+def analyze(server: Server, image, session: Session):
     """Run the model once on ``image``: the prediction, and a trace every view reuses."""
+    release_session(session)  # the previous image's trace, if any
     if image is None:
-        return replace(session, trace=None), None, None
-    model = models.get(session.choice)
-    trace = model.run(image, topk=5)
+        return replace(session, handle=None, explanations={}), None, None
+    trace = server.model(session).run(image, topk=5)
     gh, gw = trace.grid
-    new = replace(session, trace=trace, patch=(gh // 2, gw // 2), explanations={})
+    new = replace(session, handle=server.traces.keep(trace), patch=(gh // 2, gw // 2), explanations={})
     return new, {label: prob for label, prob in trace.topk}, trace.input_image
 
 
@@ -132,24 +168,24 @@ def analyze(models: ModelCache, image, session: Session):
 def _target(choice: str | None, trace: Trace) -> int:
     if not choice or choice == PREDICTED:
         return trace.predicted
-    return int(str(choice).split(":", 1)[0])
+    return _index(str(choice).split(":", 1)[0].strip(), len(trace.probs), "Class")
 
 
-def explanation_map(models: ModelCache, session: Session, method: str, fusion: str, discard: float,
+def explanation_map(server: Server, session: Session, method: str, fusion: str, discard: float,
                     start_layer: int, target: str | None) -> np.ndarray:
     """The (gh, gw) map of ``method``; rollout honours the controls, gradient maps are cached."""
     trace = _need_trace(session)
     if method == "rollout":
-        rows = analyses.pooled_rows(models.get(session.choice))  # the rows the model's head reads
+        rows = analyses.pooled_rows(server.models.get(session.choice))  # the rows the model's head reads
         return analyses.attention_rollout(trace.attentions, trace.grid, trace.num_prefix_tokens,
                                           head_fusion=fusion, discard_ratio=float(discard),
-                                          start_layer=int(start_layer), rows=rows)
+                                          start_layer=_index(start_layer, trace.num_blocks, "Block"), rows=rows)
     if method not in analyses.EXPLANATION_METHODS:
         raise gr.Error(f"Unknown method '{method}'; choose one of {list(analyses.EXPLANATION_METHODS)}.")
     index = _target(target, trace)
     key = (method, index)
     if key not in session.explanations:  # gradient methods need a backward pass: cache the map
-        session.explanations[key] = analyses.EXPLANATION_METHODS[method](models.get(session.choice), trace, index)
+        session.explanations[key] = analyses.EXPLANATION_METHODS[method](server.models.get(session.choice), trace, index)
     return session.explanations[key]
 
 
@@ -160,22 +196,22 @@ def rollout_controls(method: str):
 
 
 @user_errors
-def rollout_view(models: ModelCache, session: Session, method: str, fusion: str, discard: float,
+def rollout_view(server: Server, session: Session, method: str, fusion: str, discard: float,
                  start_layer: int, alpha: float, cmap: str, target: str | None):
     """Figure-6 masked view and heat overlay of the chosen explanation."""
     trace = _need_trace(session)
-    m = explanation_map(models, session, method, fusion, discard, start_layer, target)
+    m = explanation_map(server, session, method, fusion, discard, start_layer, target)
     index = _target(target, trace)
     caption = f"{method} for **{trace.label(index)}**" if method == "gradient rollout" else f"{method}"
     return render.mask_overlay(trace.input_image, m), render.heat_overlay(trace.input_image, m, cmap, float(alpha)), caption
 
 
 @user_errors
-def download_rollout(models: ModelCache, session: Session, method: str, fusion: str, discard: float,
+def download_rollout(server: Server, session: Session, method: str, fusion: str, discard: float,
                      start_layer: int, alpha: float, cmap: str, target: str | None) -> list[str]:
     trace = _need_trace(session)
-    m = explanation_map(models, session, method, fusion, discard, start_layer, target)
-    out = _tmpdir() / method.replace(" ", "_")
+    m = explanation_map(server, session, method, fusion, discard, start_layer, target)
+    out = _tmpdir(server) / method.replace(" ", "_")
     files = render.save_figure(render.explanation_figure(trace.input_image, {method: m}, "mask"), out)
     files += render.save_figure(render.explanation_figure(trace.input_image, {method: m}, "heat", cmap), f"{out}_heat")
     files.append(render.save_arrays(out, map=m, grid=trace.grid, num_prefix_tokens=trace.num_prefix_tokens))
@@ -205,8 +241,26 @@ def click_patch(session: Session, evt: gr.SelectData):
     return int(np.clip(y // cell, 0, gh - 1)), int(np.clip(x // cell, 0, gw - 1))
 
 
-def _head(head: str | None) -> int | None:
-    return None if not head or head == HEAD_MEAN else int(str(head).split()[-1])
+def _head(head: str | None, trace: Trace) -> int | None:
+    """None for the head mean, else the head's index ("head 2" or "2"), checked against the model."""
+    if head is None or str(head).strip() in ("", HEAD_MEAN):
+        return None
+    return _index(str(head).split()[-1], trace.num_heads, "Head")
+
+
+def _patch(trace: Trace, row, col) -> tuple[int, int]:
+    """(row, col) of the query patch: negative refused, past the edge clamped to the grid (and echoed back)."""
+    gh, gw = trace.grid
+    values = []
+    for value, count, what in ((row, gh, "Patch row"), (col, gw, "Patch column")):
+        try:
+            index = int(value or 0)
+        except (TypeError, ValueError):
+            raise gr.Error(f"{what} must be a whole number, not '{value}'.") from None
+        if index < 0:
+            raise gr.Error(f"{what} {index} is negative: rows and columns are numbered from 0 (top left).")
+        values.append(min(index, count - 1))
+    return values[0], values[1]
 
 
 def mark_patch(image: Image.Image, patch: tuple[int, int], patch_size: int) -> Image.Image:
@@ -221,11 +275,11 @@ def mark_patch(image: Image.Image, patch: tuple[int, int], patch_size: int) -> I
 
 def _query_maps(session: Session, layer: int, head: str | None, row, col):
     trace = _need_trace(session)
-    gh, gw = trace.grid
-    patch = (int(np.clip(row or 0, 0, gh - 1)), int(np.clip(col or 0, 0, gw - 1)))
+    patch = _patch(trace, row, col)
     session.patch = patch
     args = (trace.attentions, trace.grid, trace.num_prefix_tokens, patch)
-    return trace, patch, analyses.query_attention(*args, layer=int(layer), head=_head(head)), analyses.query_rollout(*args)
+    attention = analyses.query_attention(*args, layer=_index(layer, trace.num_blocks, "Block"), head=_head(head, trace))
+    return trace, patch, attention, analyses.query_rollout(*args)
 
 
 @user_errors
@@ -243,10 +297,10 @@ def query_view(session: Session, layer: int, head: str | None, row, col, alpha: 
 
 
 @user_errors
-def download_query(session: Session, layer: int, head: str | None, row, col, alpha: float, cmap: str) -> list[str]:
+def download_query(server: Server, session: Session, layer: int, head: str | None, row, col, alpha: float, cmap: str) -> list[str]:
     trace, patch, attention, rolled = _query_maps(session, layer, head, row, col)
     maps = {f"block {int(layer)}, {head or HEAD_MEAN}": attention, "rollout row": rolled}
-    out = _tmpdir() / f"query_r{patch[0]}_c{patch[1]}"
+    out = _tmpdir(server) / f"query_r{patch[0]}_c{patch[1]}"
     fig = render.explanation_figure(trace.input_image, maps, "heat", cmap, title=f"query patch (row {patch[0]}, col {patch[1]})")
     files = render.save_figure(fig, out)
     files.append(render.save_arrays(out, attention=attention, rollout_row=rolled, patch=patch, layer=int(layer)))
@@ -255,8 +309,9 @@ def download_query(session: Session, layer: int, head: str | None, row, col, alp
 
 def _heads_figure(session: Session, layer: int, style: str):
     trace = _need_trace(session)
-    maps = analyses.head_class_attention(trace.attentions, trace.grid, trace.num_prefix_tokens, layer=int(layer))
-    return render.head_attention_figure(maps, trace.input_image, layer=int(layer), style=style), maps
+    layer = _index(layer, trace.num_blocks, "Block")
+    maps = analyses.head_class_attention(trace.attentions, trace.grid, trace.num_prefix_tokens, layer=layer)
+    return render.head_attention_figure(maps, trace.input_image, layer=layer, style=style), maps
 
 
 @user_errors
@@ -267,26 +322,29 @@ def heads_view(session: Session, layer: int, style: str):
 
 
 @user_errors
-def download_heads(session: Session, layer: int, style: str) -> list[str]:
+def download_heads(server: Server, session: Session, layer: int, style: str) -> list[str]:
     fig, maps = _heads_figure(session, layer, style)
-    out = _tmpdir() / f"heads_block{int(layer)}"
+    out = _tmpdir(server) / f"heads_block{int(layer)}"
     return [str(f) for f in render.save_figure(fig, out) + [render.save_arrays(out, maps=maps, layer=int(layer))]]
 
 
 # ---- mean attention distance ---------------------------------------------------------------
 
 
+MAX_BATCH_IMAGES = 200  # images one batch request may run (each is a forward pass on the shared model)
+
+
 def batch_label(count: int) -> str:
     return f"batch of {count} image{'s' * (count != 1)}"
 
 
-def _distance_series(session: Session) -> dict[str, np.ndarray]:
+def _distance_series(session: Session) -> tuple[Trace, dict[str, np.ndarray]]:
     trace = _need_trace(session)
     series = {"this image": analyses.mean_attention_distance(trace.attentions, trace.grid, trace.patch_size,
                                                               trace.num_prefix_tokens)}
     if session.batch_distance is not None:
         series[batch_label(session.batch_count)] = session.batch_distance
-    return series
+    return trace, series
 
 
 def distance_table(distances: np.ndarray) -> list[list]:
@@ -304,22 +362,25 @@ def distance_note(grid: tuple[int, int], patch_size: int) -> str:
 
 @user_errors
 def distance_view(session: Session):
-    series = _distance_series(session)
+    trace, series = _distance_series(session)
     table = distance_table(list(series.values())[-1])
-    uniform = analyses.uniform_attention_distance(session.trace.grid, session.trace.patch_size)
+    uniform = analyses.uniform_attention_distance(trace.grid, trace.patch_size)
     figure = render.figure_to_image(render.attention_distance_figure(series, uniform=uniform), dpi=110)
-    return figure, table, distance_note(session.trace.grid, session.trace.patch_size)
+    return figure, table, distance_note(trace.grid, trace.patch_size)
 
 
 @user_errors
-def distance_batch(models: ModelCache, files, use_samples: bool, session: Session, progress=gr.Progress()):
+def distance_batch(server: Server, files, use_samples: bool, session: Session, progress=gr.Progress()):
     """Mean attention distance over many images, as a running mean (no maps are kept)."""
     paths = [getattr(f, "name", f) for f in (files or [])]
     if use_samples:
         paths += [str(p) for p in sample_images()]
     if not paths:
         raise gr.Error("Upload some images, or tick 'Include the sample images'.")
-    model = models.get(session.choice)
+    if len(paths) > MAX_BATCH_IMAGES:
+        raise gr.Error(f"A batch here takes at most {MAX_BATCH_IMAGES} images (you sent {len(paths)}); for more, "
+                       "use the Python API or the command line on your own machine.")
+    model = server.models.get(session.choice)
     accumulator = None
     for path in progress.tqdm(paths, desc="Running the model"):
         trace = model.run(path)  # every image is cropped to the model's input: one grid for all
@@ -336,10 +397,10 @@ def distance_batch(models: ModelCache, files, use_samples: bool, session: Sessio
 
 
 @user_errors
-def download_distance(session: Session) -> list[str]:
-    series = _distance_series(session)
-    uniform = analyses.uniform_attention_distance(session.trace.grid, session.trace.patch_size)
-    out = _tmpdir() / "mean_attention_distance"
+def download_distance(server: Server, session: Session) -> list[str]:
+    trace, series = _distance_series(session)
+    uniform = analyses.uniform_attention_distance(trace.grid, trace.patch_size)
+    out = _tmpdir(server) / "mean_attention_distance"
     files = render.save_figure(render.attention_distance_figure(series, uniform=uniform), out)
     files.append(render.save_distances_csv(out, series))
     files.append(render.save_arrays(out, **{k.replace(" ", "_"): v for k, v in series.items()}))
@@ -349,9 +410,9 @@ def download_distance(session: Session) -> list[str]:
 # ---- model-level views (weights only: computed once per model) ---------------------------
 
 
-def _model_arrays(models: ModelCache, choice: str) -> dict:
-    model = models.get(choice)
-    return models.view(choice, "arrays", lambda: {
+def _model_arrays(server: Server, choice: str) -> dict:
+    model = server.models.get(choice)
+    return server.models.view(choice, "arrays", lambda: {
         "pca": analyses.rgb_embedding_filters(model, n=28, mode="pca"),
         "raw": analyses.rgb_embedding_filters(model, n=28, mode="raw"),
         "position": analyses.position_embedding_similarity(model),
@@ -365,22 +426,22 @@ def _position_figure(similarity):
 
 
 @user_errors
-def model_views(models: ModelCache, session: Session):
+def model_views(server: Server, session: Session):
     """RGB embedding filters (PCA and raw) and the position-embedding similarity grid."""
     def draw():
-        a = _model_arrays(models, session.choice)
+        a = _model_arrays(server, session.choice)
         return (
             render.figure_to_image(render.filters_figure(a["pca"]), dpi=110),
             render.figure_to_image(render.filters_figure(a["raw"], title="RGB embedding filters (first 28, raw)"), dpi=110),
             render.figure_to_image(_position_figure(a["position"]), dpi=110),
         )
-    return models.view(session.choice, "images", draw)
+    return server.models.view(session.choice, "images", draw)
 
 
 @user_errors
-def download_model(models: ModelCache, session: Session) -> list[str]:
-    a = _model_arrays(models, session.choice)
-    out = _tmpdir()
+def download_model(server: Server, session: Session) -> list[str]:
+    a = _model_arrays(server, session.choice)
+    out = _tmpdir(server)
     files = render.save_figure(render.filters_figure(a["pca"]), out / "filters_pca")
     files += render.save_figure(render.filters_figure(a["raw"], title="RGB embedding filters (first 28, raw)"), out / "filters_raw")
     files += render.save_figure(_position_figure(a["position"]), out / "position_similarity")

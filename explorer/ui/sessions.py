@@ -1,0 +1,138 @@
+"""Per-user state, and one bounded store for every user's attention maps.
+
+A user's :class:`Session` lives in Gradio's ``gr.State`` and is small: the model they
+picked, the clicked patch, a few (gh, gw) maps. The heavy part, the trace of their
+image (attention of every block: 22 MB for ViT-B/16 at 224 px in float32), lives in
+one :class:`TraceStore` shared by all sessions, which bounds memory in total:
+
+- traces are kept **compact**: attention in float16 (half the bytes; rollout and
+  distance move by < 1e-3 of their range, see README "Serving a classroom");
+- a **byte budget** over all sessions, least recently used evicted first;
+- an **idle limit**: a trace nobody read for ``idle_seconds`` is dropped, whether or
+  not Gradio ever tells us the tab closed.
+
+A session whose trace was dropped sees ``Session.expired`` and the handlers ask the
+user to run the image again, never a traceback. Written by hand because Gradio's
+state expiry (``time_to_live``) bounds each session in time but not all sessions
+together in bytes; both are used.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from ..capture import Trace
+
+
+class TraceHandle:
+    """A session's ticket for its trace in the store (cheap to copy with the session)."""
+
+    __slots__ = ("_store", "__weakref__")
+
+    def __init__(self, store: "TraceStore") -> None:
+        self._store = store
+
+    @property
+    def trace(self) -> Trace | None:
+        return self._store.get(self)
+
+    def release(self) -> None:
+        self._store.release(self)
+
+
+class TraceStore:
+    """Every session's trace in one thread-safe LRU bounded by bytes and idle time."""
+
+    def __init__(self, max_bytes: int = 2 * 2**30, idle_seconds: float = 3600.0, compact: bool = True) -> None:
+        self.max_bytes = int(max_bytes)
+        self.idle_seconds = float(idle_seconds)
+        self.compact = compact
+        self._entries: OrderedDict[TraceHandle, tuple[Trace, int, float]] = OrderedDict()  # trace, bytes, last use
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def keep(self, trace: Trace) -> TraceHandle:
+        """Store ``trace`` (compacted) and return its handle; evicts what no longer fits."""
+        if self.compact and trace.attentions.dtype != np.float16:
+            trace = replace(trace, attentions=trace.attentions.astype(np.float16))
+        size = trace_bytes(trace)
+        handle = TraceHandle(self)
+        with self._lock:
+            self._entries[handle] = (trace, size, time.monotonic())
+            self._bytes += size
+            self._evict(keep=handle)
+        return handle
+
+    def get(self, handle: TraceHandle) -> Trace | None:
+        with self._lock:
+            entry = self._entries.get(handle)
+            if entry is None:
+                return None
+            if time.monotonic() - entry[2] > self.idle_seconds:
+                self._drop(handle)
+                return None
+            self._entries[handle] = (entry[0], entry[1], time.monotonic())
+            self._entries.move_to_end(handle)
+            return entry[0]
+
+    def release(self, handle: TraceHandle) -> None:
+        with self._lock:
+            self._drop(handle)
+
+    @property
+    def nbytes(self) -> int:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _drop(self, handle: TraceHandle) -> None:
+        entry = self._entries.pop(handle, None)
+        if entry is not None:
+            self._bytes -= entry[1]
+
+    def _evict(self, keep: TraceHandle) -> None:
+        now = time.monotonic()
+        for handle, (_, _, used) in list(self._entries.items()):
+            if now - used > self.idle_seconds:
+                self._drop(handle)
+        while self._bytes > self.max_bytes and len(self._entries) > 1:
+            self._drop(next(iter(self._entries)))  # least recently used; ``keep`` is the newest
+
+
+def trace_bytes(trace: Trace) -> int:
+    """Bytes a trace holds: attention, logits and probabilities, and the model's input image."""
+    width, height = trace.input_image.size
+    return int(trace.attentions.nbytes + trace.logits.nbytes + trace.probs.nbytes + 3 * width * height)
+
+
+@dataclass
+class Session:
+    """One user's state: the model they picked and what was computed for their image."""
+
+    choice: str  # catalog label or timm name of the current model
+    handle: TraceHandle | None = None  # this user's trace in the shared TraceStore
+    patch: tuple[int, int] = (0, 0)  # clicked query patch (row, col)
+    explanations: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)  # (method, class) -> map
+    batch_distance: np.ndarray | None = None  # (L, H) mean over the batch
+    batch_count: int = 0
+
+    @property
+    def trace(self) -> Trace | None:
+        """The trace of the user's image, or None (no image yet, or it expired)."""
+        return None if self.handle is None else self.handle.trace
+
+    @property
+    def expired(self) -> bool:
+        """An image was analysed but its trace has since been dropped to bound memory."""
+        return self.handle is not None and self.handle.trace is None
+
+
+def release_session(session: Session | None) -> None:
+    """Gradio's ``delete_callback``: free the trace of a session that expired or closed."""
+    if isinstance(session, Session) and session.handle is not None:
+        session.handle.release()
