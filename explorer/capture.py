@@ -150,4 +150,9 @@ class Trace:
         return int(self.attentions.shape[1])
 
     def label(self, index: int) -> str:
-        return self.labels[index] if 0 <= index < len(self.labels) else f"class {index}"
+        return label_of(self.labels, index)
+
+
+def label_of(labels: list[str], index: int) -> str:
+    """The name of class ``index``, or "class <index>" when the model has no name for it."""
+    return labels[index] if 0 <= index < len(labels) else f"class {index}"

@@ -12,44 +12,37 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import analyses, render
+from . import analyses, views
 from .errors import ExplorerError
 from .models import CATALOG, default_choice, load_choice
 from .paths import sample_images
 
 
 def figures(model_choice: str, images: list[Path], out: Path, device: str = "auto",
-            checkpoint: str | None = None, methods: list[str] | None = None) -> list[Path]:
-    """Write Figures 6 and 7 of ``model_choice`` over ``images`` into ``out``; return the files."""
-    model = load_choice(model_choice, device=device, checkpoint=checkpoint)
-    methods = methods or list(analyses.EXPLANATION_METHODS)
-    written: list[Path] = []
-    accumulator = None
-    for path in images:
-        trace = model.run(path)
-        if accumulator is None:
-            accumulator = analyses.AttentionDistanceAccumulator(trace.grid, trace.patch_size, trace.num_prefix_tokens)
-        accumulator.update_trace(trace)
-        maps = {name: analyses.EXPLANATION_METHODS[name](model, trace, None) for name in methods}
-        title = f"{model.name}: predicted {trace.label(trace.predicted)} ({trace.probs[trace.predicted]:.0%})"
-        stem = out / f"figure6_{Path(path).stem}"
-        written += render.save_figure(render.explanation_figure(trace.input_image, maps, "mask", title=title), stem)
-        written.append(render.save_arrays(stem, **{k.replace(" ", "_"): v for k, v in maps.items()}))
+            checkpoint: str | None = None, methods: list[str] | None = None,
+            options: dict | None = None) -> list[Path]:
+    """Write Figures 6 and 7 of ``model_choice`` over ``images`` into ``out``; return the files.
 
-    pca = analyses.rgb_embedding_filters(model, n=28, mode="pca")
-    written += render.save_figure(render.filters_figure(pca), out / "figure7_filters")
-    similarity = analyses.position_embedding_similarity(model)
-    if isinstance(similarity, analyses.NotAvailable):
-        print(f"figure 7 center skipped: {similarity.reason}", file=sys.stderr)
-    else:
-        written += render.save_figure(render.position_similarity_figure(similarity), out / "figure7_position")
-    written.append(render.save_arrays(out / "figure7_arrays", filters_pca=pca,
-                                      **({} if isinstance(similarity, analyses.NotAvailable) else {"position_similarity": similarity})))
+    ``options`` (e.g. ``{"head_fusion": "max"}``) go to every method that has them."""
+    model = load_choice(model_choice, device=device, checkpoint=checkpoint)
+    methods = {name: dict(options or {}) for name in (methods or analyses.EXPLANATION_METHODS)}
+    written: list[Path] = []
+
+    def figure6(path, trace) -> None:
+        maps = views.explanation_maps(model, trace, methods)
+        written.extend(views.write_explanations(trace, maps, out, f"figure6_{Path(path).stem}",
+                                                title=views.explanation_title(model.name, trace)))
+
+    accumulator = views.distance_over_images(model, images, on_trace=figure6)
+    model_views = views.model_views(model)
+    if isinstance(model_views.position, analyses.NotAvailable):
+        print(f"figure 7 center skipped: {model_views.position.reason}", file=sys.stderr)
+    written += model_views.write(out, {"filters_pca": "figure7_filters", "position_similarity": "figure7_position"},
+                                 arrays_name="figure7_arrays")
     if accumulator is not None:
-        series = {f"{model.name} ({accumulator.count} image{'s' * (accumulator.count != 1)})": accumulator.result()}
-        uniform = analyses.uniform_attention_distance(accumulator.grid, accumulator.patch_size)
-        written += render.save_figure(render.attention_distance_figure(series, uniform=uniform), out / "figure7_distance")
-        written.append(render.save_distances_csv(out / "figure7_distance", accumulator.result()))
+        label = f"{model.name} ({views._plural(accumulator.count)})"
+        distance = views.DistanceView({label: accumulator.result()}, accumulator.grid, int(accumulator.patch_size))
+        written += distance.write(out, "figure7_distance", arrays=False, labelled=False)
     return written
 
 
@@ -66,14 +59,19 @@ def main(argv: list[str] | None = None) -> int:
     fig.add_argument("--device", default="auto")
     fig.add_argument("--method", action="append", choices=list(analyses.EXPLANATION_METHODS),
                      help="explanation method(s) for Figure 6 (default: all)")
+    for option in analyses.all_options(list(analyses.EXPLANATION_METHODS.values())):
+        fig.add_argument(f"--{option.name.replace('_', '-')}", default=option.default,
+                         type=(str if option.choices else int if option.block_index else float),
+                         choices=option.choices or None, help=f"{option.label}: {option.help} (default {option.default})")
     args = parser.parse_args(argv)
     choice = args.model or default_choice()
     images = args.images if args.images else sample_images()
     if not images:
         parser.error("no images given and no bundled samples found; pass --images")
     try:
-        files = figures(choice, images, args.out, args.device, args.checkpoint, args.method)
-    except ExplorerError as exc:
+        options = {o.name: getattr(args, o.name) for o in analyses.all_options(list(analyses.EXPLANATION_METHODS.values()))}
+        files = figures(choice, images, args.out, args.device, args.checkpoint, args.method, options)
+    except (ExplorerError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"wrote {len(files)} files to {args.out}/")

@@ -1,15 +1,13 @@
 """The paper's analyses as pure functions: numpy / torch in, numpy out.
 
-No gradio, no matplotlib here. Definitions and conventions: shared DESIGN.md and each
-module's docstring. ``EXPLANATION_METHODS`` maps a display name to a method with the
-uniform signature ``method(model, trace, target) -> (gh, gw) ndarray``; the CLI
-choices, the UI dropdown and the demo benchmark iterate it. Each method reads out
-the rows the model's head uses (``_tokens.pooled_rows``): the class-token row for
-class-token models, the mean of the patch rows for average-pooled ones.
+No gradio, no matplotlib here; each module holds one analysis with its formula.
+``EXPLANATION_METHODS`` maps a display name to a :class:`~.methods.MethodSpec` (the
+method and its options); the app's controls, the CLI's flags and the demo benchmark
+read it. Each method reads out the rows the model's head uses
+(``_tokens.pooled_rows``): the class-token row for class-token models, the mean of
+the patch rows for average-pooled ones. ARCHITECTURE.md says how to add a method.
 """
 from __future__ import annotations
-
-from typing import Callable
 
 import numpy as np
 
@@ -17,42 +15,57 @@ from ._tokens import pooled_rows, readout
 from .distance import AttentionDistanceAccumulator, mean_attention_distance, uniform_attention_distance
 from .filters import embedding_filter_components, rgb_embedding_filters
 from .gradient_rollout import gradient_rollout
+from .methods import MethodSpec, Option, all_options
 from .position import NotAvailable, position_embedding_similarity
 from .query import class_token_attention, head_class_attention, query_attention
-from .rollout import attention_rollout, query_rollout, rollout_matrix
+from .rollout import HEAD_FUSIONS, attention_rollout, query_rollout, rollout_matrix
 
 
-def _rollout(model, trace, target: int | None = None) -> np.ndarray:
+def _rollout(model, trace, target=None, head_fusion="mean", discard_ratio=0.0, start_layer=0) -> np.ndarray:
     """Attention rollout (class independent: ``target`` is ignored)."""
-    return attention_rollout(trace.attentions, trace.grid, trace.num_prefix_tokens, rows=pooled_rows(model))
+    return attention_rollout(trace.attentions, trace.grid, trace.num_prefix_tokens, head_fusion=head_fusion,
+                             discard_ratio=discard_ratio, start_layer=start_layer, rows=pooled_rows(model))
 
 
-def _gradient_rollout(model, trace, target: int | None = None) -> np.ndarray:
+def _gradient_rollout(model, trace, target=None) -> np.ndarray:
     """Chefer et al. gradient rollout of ``target`` (default: the trace's predicted class)."""
-    config = getattr(model, "data_config", None)
-    if config is not None:  # the trace's image is already the model's crop: only normalize it
-        from ..models.preprocess import to_tensor
-
-        x = to_tensor(trace.input_image, config).to(model.device)
-    else:
-        x, _ = model.preprocess(trace.input_image)
+    x = model.input_tensor(trace.input_image)  # the trace's image is already the model's crop
     return gradient_rollout(model, x, trace.predicted if target is None else target)
 
 
-def _last_block(model, trace, target: int | None = None) -> np.ndarray:
+def _last_block(model, trace, target=None) -> np.ndarray:
     """Raw class-token attention of the last block, head mean (``target`` is ignored)."""
     last = np.asarray(trace.attentions[-1], dtype=np.float64).mean(axis=0)  # (T, T) head mean
     return readout(last, trace.grid, trace.num_prefix_tokens, pooled_rows(model))
 
 
-EXPLANATION_METHODS: dict[str, Callable[..., np.ndarray]] = {
-    "rollout": _rollout,
-    "gradient rollout": _gradient_rollout,
-    "last-block attention": _last_block,
+ROLLOUT_OPTIONS = (
+    Option("head_fusion", "mean", "Head fusion", choices=HEAD_FUSIONS, ui_id="fusion",
+           help="how one block's heads become one matrix"),
+    Option("discard_ratio", 0.0, "Discard ratio", minimum=0.0, maximum=0.99, step=0.01, ui_id="discard",
+           help="fraction of each row's weakest patch attention dropped before the residual"),
+    Option("start_layer", 0, "Start layer", step=1, block_index=True, ui_id="start-layer",
+           help="first block multiplied in"),
+)
+
+EXPLANATION_METHODS: dict[str, MethodSpec] = {
+    spec.name: spec
+    for spec in [
+        MethodSpec("rollout", _rollout, options=ROLLOUT_OPTIONS,
+                   description="Attention rollout (Abnar & Zuidema 2020; paper Figure 6)."),
+        MethodSpec("gradient rollout", _gradient_rollout, class_specific=True,
+                   description="Gradient-weighted rollout (Chefer et al. 2021) for one class."),
+        MethodSpec("last-block attention", _last_block,
+                   description="The class token's attention in the last block, mean of heads."),
+    ]
 }
 
 __all__ = [
     "EXPLANATION_METHODS",
+    "HEAD_FUSIONS",
+    "MethodSpec",
+    "Option",
+    "all_options",
     "AttentionDistanceAccumulator",
     "NotAvailable",
     "attention_rollout",

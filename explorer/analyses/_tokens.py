@@ -93,8 +93,13 @@ def readout_weights(tokens: int, num_prefix_tokens: int, rows: str = "class") ->
     return w
 
 
+def torch_module(model):
+    """The torch module of an ExplorerModel (its ``.model``), or ``model`` itself when it is one."""
+    return getattr(model, "model", model)
+
+
 def pooled_rows(module) -> str:
     """The readout rows matching what the timm model's head reads: its class token
     (``global_pool="token"``) or, for pooled patch tokens (``avg``, ``map``...), all patch rows."""
-    pool = getattr(getattr(module, "model", module), "global_pool", "token")
+    pool = getattr(torch_module(module), "global_pool", "token")
     return "class" if pool in ("token", "", None) else "patches"

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._tokens import torch_module
+
 MODES = ("pca", "raw")
 
 
 def embedding_filter_components(model, n=28, mode="pca") -> np.ndarray:
     """(n, 3, P, P) unscaled: the top-n PCA components (orthonormal) or the first n raw filters."""
-    module = getattr(model, "model", model)
+    module = torch_module(model)
     proj = getattr(getattr(module, "patch_embed", None), "proj", None)
     weight = getattr(proj, "weight", None)
     if weight is None or weight.ndim != 4:

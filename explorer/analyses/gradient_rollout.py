@@ -22,11 +22,11 @@ import numpy as np
 import torch
 
 from ..capture import AttentionCapture
-from ._tokens import pooled_rows, readout
+from ._tokens import pooled_rows, readout, torch_module
 
 
 def _input_tensor(model, image) -> torch.Tensor:
-    module = getattr(model, "model", model)
+    module = torch_module(model)
     if isinstance(image, torch.Tensor):
         x = image if image.ndim == 4 else image.unsqueeze(0)
     elif hasattr(model, "preprocess"):
@@ -41,7 +41,7 @@ def _input_tensor(model, image) -> torch.Tensor:
 
 def gradient_rollout(model, image, target=None) -> np.ndarray:
     """(gh, gw) Chefer et al. 2021 relevance of the patches for class ``target`` (default: predicted)."""
-    module = getattr(model, "model", model)
+    module = torch_module(model)
     k = int(module.num_prefix_tokens)
     p = module.patch_embed.patch_size
     ph, pw = (p, p) if isinstance(p, int) else p

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ._tokens import torch_module
+
 
 @dataclass(frozen=True)
 class NotAvailable:
@@ -30,7 +32,7 @@ class NotAvailable:
 
 def position_embedding_similarity(model) -> np.ndarray | NotAvailable:
     """(gh, gw, gh, gw) float32 cosine similarities, or :class:`NotAvailable`."""
-    module = getattr(model, "model", model)
+    module = torch_module(model)
     name = getattr(model, "name", None) or type(module).__name__
     pe = getattr(module, "pos_embed", None)
     if not isinstance(pe, torch.Tensor):

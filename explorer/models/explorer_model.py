@@ -10,11 +10,12 @@ from PIL import Image
 from torch import nn
 
 from ..batching import ForwardBatcher
-from ..capture import AttentionCapture, Trace, attention_modules
+from ..capture import AttentionCapture, Trace, attention_modules, label_of
 from ..errors import ExplorerError, UnsupportedModelError
 from ..images import ImageInput, load_image
 from .preprocess import crop_for_model, to_tensor
 
+TOPK = 5  # classes a trace lists, most likely first
 BATCH_ATTENTION_BYTES = 256 * 2**20  # captured attention one batched forward may hold
 
 
@@ -101,13 +102,18 @@ class ExplorerModel:
         seen = crop_for_model(load_image(image), self._size(size), self.data_config)
         return to_tensor(seen, self.data_config).to(self.device), seen
 
+    def input_tensor(self, seen: Image.Image) -> torch.Tensor:
+        """(1, 3, H, W) on the model's device for an image already cropped to the model's input
+        (``trace.input_image``): normalized only, so an explanation sees exactly what the trace saw."""
+        return to_tensor(seen, self.data_config).to(self.device)
+
     def autocast(self) -> contextlib.AbstractContextManager:
         """bf16 autocast on CUDA when ``half`` is on; softmax (hence attention) stays float32."""
         if self.half:
             return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    def run(self, image: ImageInput, *, topk: int = 5, size: int | tuple[int, int] | None = None) -> Trace:
+    def run(self, image: ImageInput, *, topk: int = TOPK, size: int | tuple[int, int] | None = None) -> Trace:
         """One forward pass over one image: logits, top-k and every block's attention."""
         return self.run_batch([image], topk=topk, size=size)[0]
 
@@ -115,7 +121,7 @@ class ExplorerModel:
         self,
         images: Iterable[ImageInput],
         *,
-        topk: int = 5,
+        topk: int = TOPK,
         size: int | tuple[int, int] | None = None,
         batch_size: int = 16,
     ) -> list[Trace]:
@@ -158,11 +164,10 @@ class ExplorerModel:
         z = logits - logits.max()
         probs = np.exp(z) / np.exp(z).sum()
         order = np.argsort(-probs)[: max(0, min(topk, len(probs)))]
-        label = lambda i: self.labels[i] if i < len(self.labels) else f"class {i}"  # noqa: E731
         return Trace(
             logits=logits,
             probs=probs.astype(np.float32),
-            topk=[(label(int(i)), float(probs[i])) for i in order],
+            topk=[(label_of(self.labels, int(i)), float(probs[i])) for i in order],
             attentions=attn,
             input_image=seen,
             grid=(int(hw[0]) // self.patch_size, int(hw[1]) // self.patch_size),

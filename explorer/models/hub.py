@@ -7,6 +7,7 @@ for the weights file before we give up with a message that says how to get them.
 """
 from __future__ import annotations
 
+import difflib
 import os
 import threading
 from pathlib import Path
@@ -71,12 +72,15 @@ def pretrained_cfg(name: str):
     """timm's pretrained config for ``name``, or an error that suggests close names."""
     cfg = timm.models.get_pretrained_cfg(name, allow_unregistered=False) if timm.is_model(name) else None
     if cfg is None:
-        import difflib
-
-        close = difflib.get_close_matches(name, timm.list_pretrained(), n=3, cutoff=0.6)
-        hint = f" Did you mean {', '.join(close)}?" if close else " See timm.list_pretrained()."
+        hint = did_you_mean(name, timm.list_pretrained()) or " See timm.list_pretrained()."
         raise ExplorerError(f"timm knows no pretrained weights called '{name}'.{hint}")
     return cfg
+
+
+def did_you_mean(name: str, candidates: list[str]) -> str:
+    """" Did you mean a, b?" with up to three close names, or "" when none is close."""
+    close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.6)
+    return f" Did you mean {', '.join(close)}?" if close else ""
 
 
 def _not_available(name: str, why: str) -> ModelNotAvailableError:

@@ -5,6 +5,8 @@ from typing import Sequence
 
 from torch import nn
 
+from ..capture import label_of
+
 
 def class_labels(model: nn.Module, names: Sequence[str] | None = None) -> list[str]:
     """The given names, else ImageNet lemmas for ImageNet heads, else 'class i'."""
@@ -18,4 +20,4 @@ def class_labels(model: nn.Module, names: Sequence[str] | None = None) -> list[s
     subset = infer_imagenet_subset(model)
     if subset:
         return ImageNetInfo(subset).label_descriptions()
-    return [f"class {i}" for i in range(num_classes)]
+    return [label_of([], i) for i in range(num_classes)]

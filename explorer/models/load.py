@@ -11,7 +11,7 @@ from ..errors import ExplorerError, ModelNotAvailableError
 from ..paths import demo_weights
 from .checkpoint import infer_num_classes, read_card, read_state_dict
 from .explorer_model import ExplorerModel, check_supported
-from .hub import resolve_pretrained_file
+from .hub import did_you_mean, resolve_pretrained_file
 from .labels import class_labels
 
 DEMO = "demo"
@@ -72,11 +72,7 @@ def load(
 
 def _create(arch: str, pretrained: bool, kwargs: dict[str, Any]) -> torch.nn.Module:
     if not timm.is_model(arch.split(".")[0]) and not timm.is_model(arch):
-        import difflib
-
-        close = difflib.get_close_matches(arch, timm.list_models(), n=3, cutoff=0.6)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise ExplorerError(f"timm has no model called '{arch}'.{hint}")
+        raise ExplorerError(f"timm has no model called '{arch}'.{did_you_mean(arch, timm.list_models())}")
     model = timm.create_model(arch, pretrained=pretrained, **kwargs)
     check_supported(model, arch)
     return model

@@ -11,12 +11,13 @@ import functools
 import os
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import gradio as gr
 
 from .. import analyses
-from ..analyses.rollout import HEAD_FUSIONS
 from ..models import CATALOG, default_choice, load_choice
+from ..models.explorer_model import TOPK
 from ..paths import assets_dir, sample_images
 from . import handlers as h
 from . import text
@@ -40,158 +41,187 @@ MAX_UPLOAD = "25mb"  # largest file a user may upload (an image's pixels are lim
 SESSION_TTL = 3600  # seconds a user's state lives after its last change (Gradio's gr.State time_to_live)
 
 
+IMAGE = dict(interactive=False, format="png")  # every picture the app draws
+
+
 def build_demo(server: h.Server, initial: str, session_ttl: float = SESSION_TTL,
                analytics: bool = False) -> gr.Blocks:
     """The explorer's page; ``server`` holds what all users share, ``initial`` is the first model."""
+    first = server.models.get(initial)  # control ranges start from the first model; model_controls updates them
+    with gr.Blocks(title="ViT Explorer", analytics_enabled=analytics,
+                   delete_cache=(600, h.DOWNLOADS_MAX_AGE)) as demo:
+        ui = SimpleNamespace(session=gr.State(h.Session(choice=initial), time_to_live=session_ttl,
+                                              delete_callback=release_session))
+        _header(ui, server, initial)
+        with gr.Tabs():
+            _rollout_tab(ui, first)
+            _query_tab(ui, first)
+            _distance_tab(ui)
+            _model_tab(ui)
+        _wire(demo, ui, server)
+    return demo
+
+
+def _header(ui: SimpleNamespace, server: h.Server, initial: str) -> None:
+    gr.Markdown(text.INTRO)
+    with gr.Row():
+        custom = not server.policy.allowed
+        ui.model_pick = gr.Dropdown(server.policy.choices(), value=initial, label="Model", allow_custom_value=custom,
+                                    info="A curated model, or type any timm ViT name." if custom else
+                                    "The models this server offers.", elem_id="model-picker", scale=2)
+        ui.model_status = gr.Markdown(elem_id="model-status")
+    with gr.Row():
+        with gr.Column():
+            ui.image_in = ImageUpload(type="filepath", image_mode=None, label="Your image", sources=["upload", "clipboard"],
+                                      elem_id="image-input", height=300)
+            if sample_images():
+                gr.Examples([[str(p)] for p in sample_images()], inputs=[ui.image_in], label="Examples (click one)")
+        with gr.Column():
+            ui.seen = gr.Image(label="What the model sees", elem_id="seen", height=300, **IMAGE)
+            ui.prediction = gr.Label(num_top_classes=TOPK, label=f"Prediction (top {TOPK})", elem_id="prediction")
+            gr.Markdown(text.PREDICTION)
+
+
+def _option_control(option: analyses.Option, last_block: int):
+    """The control of one method option, from its spec in the registry."""
+    common = dict(value=option.default, label=option.label, info=option.help or None, elem_id=option.ui_id or option.name)
+    if option.choices:
+        return gr.Radio(list(option.choices), **common)
+    if option.block_index:
+        return IndexSlider(0, last_block, step=1, **common)
+    return gr.Slider(option.minimum, option.maximum, step=option.step, **common)
+
+
+def _rollout_tab(ui: SimpleNamespace, first) -> None:
+    with gr.Tab("Attention rollout", elem_id="tab-rollout"):
+        gr.Markdown(text.ROLLOUT)
+        with gr.Row():
+            ui.method = gr.Radio(list(analyses.EXPLANATION_METHODS), value="rollout", label="Method", elem_id="method")
+            ui.target = gr.Dropdown(h.target_choices(first), value=h.PREDICTED, label="Class (class-specific methods)",
+                                    allow_custom_value=True, elem_id="target")
+        with gr.Row():
+            ui.options = [_option_control(o, first.num_blocks - 1) for o in h.OPTIONS]
+        with gr.Row():
+            ui.alpha = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="Overlay alpha", elem_id="alpha")
+            ui.cmap = gr.Dropdown(h.COLORMAPS, value="jet", label="Colormap", elem_id="cmap")
+        with gr.Row():
+            ui.mask_out = gr.Image(label="Figure 6 look: image through the map", elem_id="rollout-mask", height=300, **IMAGE)
+            ui.heat_out = gr.Image(label="Heat overlay", elem_id="rollout-heat", height=300, **IMAGE)
+        ui.rollout_caption = gr.Markdown(elem_id="rollout-caption")
+        ui.rollout_files = _downloads("rollout")
+
+
+def _query_tab(ui: SimpleNamespace, first) -> None:
+    last = first.num_blocks - 1
+    with gr.Tab("Attention explorer", elem_id="tab-query"):
+        gr.Markdown(text.QUERY)
+        with gr.Row():
+            ui.q_layer = IndexSlider(0, last, value=last, step=1, label="Block", elem_id="query-layer")
+            ui.q_head = gr.Dropdown([h.HEAD_MEAN] + [f"head {i}" for i in range(first.num_heads)], value=h.HEAD_MEAN,
+                                    label="Head", allow_custom_value=True, elem_id="query-head")
+            ui.q_row = gr.Number(0, precision=0, label="Patch row", elem_id="query-row")
+            ui.q_col = gr.Number(0, precision=0, label="Patch column", elem_id="query-col")
+        with gr.Row():
+            ui.q_image = gr.Image(label="Click a patch", elem_id="query-image", height=300, **IMAGE)
+            ui.q_attention = gr.Image(label="Its attention in this block", elem_id="query-attention", height=300, **IMAGE)
+            ui.q_rollout = gr.Image(label="Its rollout row (all blocks)", elem_id="query-rollout", height=300, **IMAGE)
+        ui.query_files = _downloads("query")
+        gr.Markdown(text.HEADS)
+        with gr.Row():
+            ui.heads_layer = IndexSlider(0, last, value=last, step=1, label="Block", elem_id="heads-layer")
+            ui.heads_style = gr.Radio(["mask", "heat", "map"], value="heat", label="Style", elem_id="heads-style")
+        ui.heads_out = gr.Image(label="Class-token attention per head", show_label=False, elem_id="heads", height=360, **IMAGE)
+        ui.heads_files = _downloads("heads")
+
+
+def _distance_tab(ui: SimpleNamespace) -> None:
+    with gr.Tab("Mean attention distance", elem_id="tab-distance"):
+        gr.Markdown(text.DISTANCE)
+        with gr.Row():
+            ui.distance_out = gr.Image(label="Mean attention distance per head", show_label=False, elem_id="distance",
+                                       height=380, **IMAGE)
+            ui.distance_tbl = gr.Dataframe(headers=["block", "most local head (px)", "mean (px)", "most global head (px)"],
+                                           label="Per block", elem_id="distance-table", interactive=False)
+        ui.distance_note = gr.Markdown(elem_id="distance-note")
+        with gr.Row():
+            ui.batch_files = gr.File(file_count="multiple", file_types=["image"], label="Batch: several images",
+                                     elem_id="batch-files")
+            with gr.Column():
+                ui.use_samples = gr.Checkbox(value=True, label="Include the sample images", elem_id="use-samples")
+                ui.batch_button = gr.Button("Compute over the batch", elem_id="batch-run")
+        ui.distance_files = _downloads("distance")
+
+
+def _model_tab(ui: SimpleNamespace) -> None:
+    with gr.Tab("Model", elem_id="tab-model"):
+        gr.Markdown(text.MODEL)
+        with gr.Row():
+            ui.filters_pca = gr.Image(label="RGB embedding filters: principal components", show_label=False,
+                                      elem_id="filters-pca", **IMAGE)
+            ui.filters_raw = gr.Image(label="RGB embedding filters: raw", show_label=False, elem_id="filters-raw", **IMAGE)
+        ui.position_out = gr.Image(label="Position embedding similarity", show_label=False, elem_id="position",
+                                   height=520, **IMAGE)
+        ui.model_files = _downloads("model")
+
+
+def _wire(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server) -> None:
+    """Events: which handler runs on which input, feeding which outputs (all names from ``ui``)."""
     def bind(fn):  # the shared server state as first argument
         return functools.partial(fn, server)
 
-    choices = server.policy.choices()
-    first = server.models.get(initial)  # control ranges start from the first model; model_controls updates them
-    last_block = first.num_blocks - 1
-    head_choices = [h.HEAD_MEAN] + [f"head {i}" for i in range(first.num_heads)]
-    target_choices = [h.PREDICTED] + [f"{i}: {name}" for i, name in enumerate(first.labels)]
+    s = ui.session
+    rollout_in = [s, ui.method, *ui.options, ui.alpha, ui.cmap, ui.target]
+    rollout_outs = [ui.mask_out, ui.heat_out, ui.rollout_caption]
+    query_in = [s, ui.q_layer, ui.q_head, ui.q_row, ui.q_col, ui.alpha, ui.cmap]
+    query_outs = [ui.q_image, ui.q_attention, ui.q_rollout, ui.q_row, ui.q_col]
+    heads_in = [s, ui.heads_layer, ui.heads_style]
+    distance_outs = [ui.distance_out, ui.distance_tbl, ui.distance_note]
+    model_outs = [ui.filters_pca, ui.filters_raw, ui.position_out]
+    analyze_outs = [s, ui.prediction, ui.seen, ui.q_row, ui.q_col]
+    controls = [*ui.options, ui.q_layer, ui.q_head, ui.heads_layer, ui.target]
+    patch_numbers = [ui.q_row, ui.q_col]  # controls among the outputs: left alone without an image
 
-    with gr.Blocks(title="ViT Explorer", analytics_enabled=analytics,
-                   delete_cache=(600, h.DOWNLOADS_MAX_AGE)) as demo:
-        session = gr.State(h.Session(choice=initial), time_to_live=session_ttl, delete_callback=release_session)
-        gr.Markdown(text.INTRO)
-        with gr.Row():
-            custom = not server.policy.allowed
-            model_pick = gr.Dropdown(choices, value=initial, label="Model", allow_custom_value=custom,
-                                     info="A curated model, or type any timm ViT name." if custom else
-                                     "The models this server offers.", elem_id="model-picker", scale=2)
-            model_status = gr.Markdown(elem_id="model-status")
-        with gr.Row():
-            with gr.Column():
-                image_in = ImageUpload(type="filepath", image_mode=None, label="Your image", sources=["upload", "clipboard"], elem_id="image-input", height=300)
-                if sample_images():
-                    gr.Examples([[str(p)] for p in sample_images()], inputs=[image_in], label="Examples (click one)")
-            with gr.Column():
-                seen = gr.Image(label="What the model sees", interactive=False, format="png", elem_id="seen", height=300)
-                prediction = gr.Label(num_top_classes=5, label="Prediction (top 5)", elem_id="prediction")
-                gr.Markdown(text.PREDICTION)
+    def refresh_views(event):
+        """Chain every per-image view after ``event`` (no model run: they read the trace)."""
+        return (event.then(_if_trace(bind(h.rollout_view), rollout_outs), rollout_in, rollout_outs, **PRIVATE)
+                .then(_if_trace(h.query_view, query_outs, keep=patch_numbers), query_in, query_outs, **PRIVATE)
+                .then(_if_trace(h.heads_view, [ui.heads_out]), heads_in, ui.heads_out, **PRIVATE)
+                .then(_if_trace(h.distance_view, distance_outs), [s], distance_outs, **PRIVATE))
 
-        with gr.Tabs():
-            with gr.Tab("Attention rollout", elem_id="tab-rollout"):
-                gr.Markdown(text.ROLLOUT)
-                with gr.Row():
-                    method = gr.Radio(list(analyses.EXPLANATION_METHODS), value="rollout", label="Method", elem_id="method")
-                    target = gr.Dropdown(target_choices, value=h.PREDICTED, label="Class (gradient rollout)",
-                                         allow_custom_value=True, elem_id="target")
-                with gr.Row():
-                    fusion = gr.Radio(list(HEAD_FUSIONS), value="mean", label="Head fusion", elem_id="fusion")
-                    discard = gr.Slider(0.0, 0.99, value=0.0, step=0.01, label="Discard ratio", elem_id="discard")
-                    start_layer = IndexSlider(0, last_block, value=0, step=1, label="Start layer", elem_id="start-layer")
-                with gr.Row():
-                    alpha = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="Overlay alpha", elem_id="alpha")
-                    cmap = gr.Dropdown(h.COLORMAPS, value="jet", label="Colormap", elem_id="cmap")
-                with gr.Row():
-                    mask_out = gr.Image(label="Figure 6 look: image through the map", interactive=False, format="png", elem_id="rollout-mask", height=300)
-                    heat_out = gr.Image(label="Heat overlay", interactive=False, format="png", elem_id="rollout-heat", height=300)
-                rollout_caption = gr.Markdown(elem_id="rollout-caption")
-                rollout_files = _downloads("rollout")
+    def after_model(event):
+        """New model: new control ranges, model views, and a fresh run on the current image."""
+        event = event.then(bind(h.model_controls), [s], controls, **PRIVATE)
+        event.then(bind(h.model_views), [s], model_outs, **PRIVATE)
+        refresh_views(event.then(_reanalyze(server), [ui.image_in, s], analyze_outs, **PRIVATE))
 
-            with gr.Tab("Attention explorer", elem_id="tab-query"):
-                gr.Markdown(text.QUERY)
-                with gr.Row():
-                    q_layer = IndexSlider(0, last_block, value=last_block, step=1, label="Block", elem_id="query-layer")
-                    q_head = gr.Dropdown(head_choices, value=h.HEAD_MEAN, label="Head", allow_custom_value=True, elem_id="query-head")
-                    q_row = gr.Number(0, precision=0, label="Patch row", elem_id="query-row")
-                    q_col = gr.Number(0, precision=0, label="Patch column", elem_id="query-col")
-                with gr.Row():
-                    q_image = gr.Image(label="Click a patch", interactive=False, format="png", elem_id="query-image", height=300)
-                    q_attention = gr.Image(label="Its attention in this block", interactive=False, format="png", elem_id="query-attention", height=300)
-                    q_rollout = gr.Image(label="Its rollout row (all blocks)", interactive=False, format="png", elem_id="query-rollout", height=300)
-                query_files = _downloads("query")
-                gr.Markdown(text.HEADS)
-                with gr.Row():
-                    heads_layer = IndexSlider(0, last_block, value=last_block, step=1, label="Block", elem_id="heads-layer")
-                    heads_style = gr.Radio(["mask", "heat", "map"], value="heat", label="Style", elem_id="heads-style")
-                heads_out = gr.Image(label="Class-token attention per head", interactive=False, format="png", show_label=False, elem_id="heads", height=360)
-                heads_files = _downloads("heads")
-
-            with gr.Tab("Mean attention distance", elem_id="tab-distance"):
-                gr.Markdown(text.DISTANCE)
-                with gr.Row():
-                    distance_out = gr.Image(label="Mean attention distance per head", interactive=False, format="png", show_label=False, elem_id="distance", height=380)
-                    distance_tbl = gr.Dataframe(headers=["block", "most local head (px)", "mean (px)", "most global head (px)"],
-                                                label="Per block", elem_id="distance-table", interactive=False)
-                distance_note = gr.Markdown(elem_id="distance-note")
-                with gr.Row():
-                    batch_files = gr.File(file_count="multiple", file_types=["image"], label="Batch: several images", elem_id="batch-files")
-                    with gr.Column():
-                        use_samples = gr.Checkbox(value=True, label="Include the sample images", elem_id="use-samples")
-                        batch_button = gr.Button("Compute over the batch", elem_id="batch-run")
-                distance_files = _downloads("distance")
-
-            with gr.Tab("Model", elem_id="tab-model"):
-                gr.Markdown(text.MODEL)
-                with gr.Row():
-                    filters_pca = gr.Image(label="RGB embedding filters: principal components", interactive=False, format="png", show_label=False, elem_id="filters-pca")
-                    filters_raw = gr.Image(label="RGB embedding filters: raw", interactive=False, format="png", show_label=False, elem_id="filters-raw")
-                position_out = gr.Image(label="Position embedding similarity", interactive=False, format="png", show_label=False, elem_id="position", height=520)
-                model_files = _downloads("model")
-
-        # ---- wiring --------------------------------------------------------------------
-        rollout_in = [session, method, fusion, discard, start_layer, alpha, cmap, target]
-        rollout_outs = [mask_out, heat_out, rollout_caption]
-        query_in = [session, q_layer, q_head, q_row, q_col, alpha, cmap]
-        query_outs = [q_image, q_attention, q_rollout, q_row, q_col]
-        controls = [start_layer, q_layer, q_head, heads_layer, target]
-        distance_outs = [distance_out, distance_tbl, distance_note]
-
-        def refresh_views(event):
-            """Chain every per-image view after ``event`` (no model run: they read the trace)."""
-            return (
-                event.then(_if_trace(bind(h.rollout_view), 3), rollout_in, rollout_outs, **PRIVATE)
-                .then(_if_trace(h.query_view, 5, keep=2), query_in, query_outs, **PRIVATE)
-                .then(_if_trace(h.heads_view, 1), [session, heads_layer, heads_style], heads_out, **PRIVATE)
-                .then(_if_trace(h.distance_view, 3), [session], distance_outs, **PRIVATE)
-            )
-
-        def after_model(event):
-            """New model: new control ranges, model views, and a fresh run on the current image."""
-            event = event.then(bind(h.model_controls), [session], controls, **PRIVATE)
-            event.then(bind(h.model_views), [session], [filters_pca, filters_raw, position_out], **PRIVATE)
-            refresh_views(event.then(_reanalyze(server), [image_in, session], [session, prediction, seen, q_row, q_col], **PRIVATE))
-
-        # page load: the controls were built for the first model; show its card and views only
-        demo.load(bind(h.model_status), [session], [model_status], **PRIVATE).then(
-            bind(h.model_views), [session], [filters_pca, filters_raw, position_out], **PRIVATE)
-        after_model(model_pick.input(bind(h.select_model), [model_pick, session], [session, model_pick, model_status],
-                                     api_name="select_model", concurrency_limit=4))
-        analyzed = image_in.change(_reanalyze(server), [image_in, session], [session, prediction, seen, q_row, q_col],
-                                   api_name="analyze", concurrency_limit=4)
-        refresh_views(analyzed)
-
-        method.change(h.rollout_controls, [method], [fusion, discard, start_layer], **PRIVATE)
-        gr.on([method.change, fusion.change, discard.release, start_layer.release, alpha.release, cmap.change, target.change],
-              bind(h.rollout_view), rollout_in, rollout_outs, api_name="rollout", concurrency_limit=4)
-        gr.on([q_layer.release, q_head.change, q_row.input, q_col.input, alpha.release, cmap.change],
-              h.query_view, query_in, query_outs, api_name="query", concurrency_limit=4)
-        q_image.select(h.click_patch, [session], [q_row, q_col], api_visibility="undocumented").then(
-            h.query_view, query_in, query_outs, **PRIVATE)
-        gr.on([heads_layer.release, heads_style.change], h.heads_view, [session, heads_layer, heads_style], heads_out,
-              api_name="heads", concurrency_limit=4)
-        batch_button.click(bind(h.distance_batch), [batch_files, use_samples, session], [session, *distance_outs],
-                           api_name="distance_batch", concurrency_limit=2)
-
-        for name, fn, inputs, button, files in [
-            ("rollout", bind(h.download_rollout), rollout_in, *rollout_files),
-            ("query", bind(h.download_query), query_in, *query_files),
-            ("heads", bind(h.download_heads), [session, heads_layer, heads_style], *heads_files),
-            ("distance", bind(h.download_distance), [session], *distance_files),
-            ("model", bind(h.download_model), [session], *model_files),
-        ]:
-            button.click(fn, inputs, files, api_name=f"download_{name}", concurrency_limit=4)
-
-        # API-only endpoints for views that otherwise update only by chaining
-        api_only = dict(api_visibility="public", concurrency_limit=4)
-        gr.Button(visible=False).click(h.distance_view, [session], distance_outs, api_name="distance", **api_only)
-        gr.Button(visible=False).click(bind(h.model_views), [session], [filters_pca, filters_raw, position_out],
-                                       api_name="model_views", **api_only)
-    return demo
+    # page load: the controls were built for the first model; show its card and views only
+    demo.load(bind(h.model_status), [s], [ui.model_status], **PRIVATE).then(bind(h.model_views), [s], model_outs, **PRIVATE)
+    after_model(ui.model_pick.input(bind(h.select_model), [ui.model_pick, s], [s, ui.model_pick, ui.model_status],
+                                    api_name="select_model", concurrency_limit=4))
+    refresh_views(ui.image_in.change(_reanalyze(server), [ui.image_in, s], analyze_outs, api_name="analyze",
+                                     concurrency_limit=4))
+    ui.method.change(h.rollout_controls, [ui.method], ui.options, **PRIVATE)
+    option_events = [o.release if isinstance(o, gr.Slider) else o.change for o in ui.options]
+    gr.on([ui.method.change, *option_events, ui.alpha.release, ui.cmap.change, ui.target.change],
+          bind(h.rollout_view), rollout_in, rollout_outs, api_name="rollout", concurrency_limit=4)
+    gr.on([ui.q_layer.release, ui.q_head.change, ui.q_row.input, ui.q_col.input, ui.alpha.release, ui.cmap.change],
+          h.query_view, query_in, query_outs, api_name="query", concurrency_limit=4)
+    ui.q_image.select(h.click_patch, [s], patch_numbers, api_visibility="undocumented").then(
+        h.query_view, query_in, query_outs, **PRIVATE)
+    gr.on([ui.heads_layer.release, ui.heads_style.change], h.heads_view, heads_in, ui.heads_out,
+          api_name="heads", concurrency_limit=4)
+    ui.batch_button.click(bind(h.distance_batch), [ui.batch_files, ui.use_samples, s], [s, *distance_outs],
+                          api_name="distance_batch", concurrency_limit=2)
+    for name, fn, inputs, (button, files) in [
+        ("rollout", h.download_rollout, rollout_in, ui.rollout_files), ("query", h.download_query, query_in, ui.query_files),
+        ("heads", h.download_heads, heads_in, ui.heads_files), ("distance", h.download_distance, [s], ui.distance_files),
+        ("model", h.download_model, [s], ui.model_files),
+    ]:
+        button.click(bind(fn), inputs, files, api_name=f"download_{name}", concurrency_limit=4)
+    # API-only endpoints for views that otherwise update only by chaining
+    api_only = dict(api_visibility="public", concurrency_limit=4)
+    gr.Button(visible=False).click(h.distance_view, [s], distance_outs, api_name="distance", **api_only)
+    gr.Button(visible=False).click(bind(h.model_views), [s], model_outs, api_name="model_views", **api_only)
 
 
 def _downloads(name: str) -> tuple[gr.Button, gr.File]:
@@ -201,14 +231,14 @@ def _downloads(name: str) -> tuple[gr.Button, gr.File]:
     return button, files
 
 
-def _if_trace(fn, outputs: int, keep: int = 0):
+def _if_trace(fn, outputs: list, keep: list = ()):
     """``fn``, or empty outputs while the session has no image (none yet, or it was cleared);
-    the last ``keep`` outputs (controls, not pictures) are left as they are."""
+    the ``keep`` outputs (controls, not pictures) are left as they are."""
 
     def run(session, *args):
         if session is None or session.trace is None:
-            empty = (None,) * (outputs - keep) + tuple(gr.skip() for _ in range(keep))
-            return empty[0] if outputs == 1 else empty
+            empty = tuple(gr.skip() if o in keep else None for o in outputs)
+            return empty[0] if len(outputs) == 1 else empty
         return fn(session, *args)
 
     return run

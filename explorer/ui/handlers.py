@@ -18,7 +18,7 @@ import gradio as gr
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .. import analyses, render
+from .. import analyses, render, views
 from ..capture import Trace
 from ..errors import ExplorerError
 from ..models import CATALOG, ExplorerModel
@@ -136,18 +136,23 @@ def select_model(server: Server, choice: str, session: Session, progress=gr.Prog
 
 
 def model_controls(server: Server, session: Session):
-    """Slider and dropdown ranges for the session's model."""
+    """Ranges for the session's model: each block-index method option, then the query block,
+    query head, heads-view block and target class."""
     model = server.models.get(session.choice)
-    blocks = model.num_blocks
-    heads = model.num_heads
-    targets = [PREDICTED] + [f"{i}: {name}" for i, name in enumerate(model.labels)]
+    last = model.num_blocks - 1
+    options = [gr.update(maximum=last, value=0) if o.block_index else gr.skip() for o in OPTIONS]
     return (
-        gr.update(maximum=blocks - 1, value=min(blocks - 1, 0)),  # rollout start layer
-        gr.update(maximum=blocks - 1, value=blocks - 1),  # query block
-        gr.update(choices=[HEAD_MEAN] + [f"head {h}" for h in range(heads)], value=HEAD_MEAN),
-        gr.update(maximum=blocks - 1, value=blocks - 1),  # heads-view block
-        gr.update(choices=targets, value=PREDICTED),
+        *options,
+        gr.update(maximum=last, value=last),  # query block
+        gr.update(choices=[HEAD_MEAN] + [f"head {h}" for h in range(model.num_heads)], value=HEAD_MEAN),
+        gr.update(maximum=last, value=last),  # heads-view block
+        gr.update(choices=target_choices(model), value=PREDICTED),
     )
+
+
+def target_choices(model: ExplorerModel) -> list[str]:
+    """The class picker: the predicted class, or any class by index and name."""
+    return [PREDICTED] + [f"{i}: {name}" for i, name in enumerate(model.labels)]
 
 
 @user_errors
@@ -156,7 +161,7 @@ def analyze(server: Server, image, session: Session):
     release_session(session)  # the previous image's trace, if any
     if image is None:
         return replace(session, handle=None, explanations={}), None, None
-    trace = server.model(session).run(image, topk=5)
+    trace = server.model(session).run(image)
     gh, gw = trace.grid
     new = replace(session, handle=server.traces.keep(trace), patch=(gh // 2, gw // 2), explanations={})
     return new, {label: prob for label, prob in trace.topk}, trace.input_image
@@ -171,50 +176,66 @@ def _target(choice: str | None, trace: Trace) -> int:
     return _index(str(choice).split(":", 1)[0].strip(), len(trace.probs), "Class")
 
 
-def explanation_map(server: Server, session: Session, method: str, fusion: str, discard: float,
-                    start_layer: int, target: str | None) -> np.ndarray:
-    """The (gh, gw) map of ``method``; rollout honours the controls, gradient maps are cached."""
+OPTIONS = analyses.all_options(list(analyses.EXPLANATION_METHODS.values()))  # one control each, in this order
+MAX_CACHED_MAPS = 32  # explanation maps a session keeps (gradient methods cost a backward pass)
+
+
+def _options(values) -> dict:
+    """The option controls' values by option name (``values`` in ``OPTIONS`` order)."""
+    return {option.name: value for option, value in zip(OPTIONS, values)}
+
+
+def explanation_map(server: Server, session: Session, method: str, *args) -> np.ndarray:
+    """The (gh, gw) map of ``method`` for ``args = (*option values, target)``; maps that needed
+    the model (class-specific ones) are cached in the session, per class and options."""
     trace = _need_trace(session)
-    if method == "rollout":
-        rows = analyses.pooled_rows(server.models.get(session.choice))  # the rows the model's head reads
-        return analyses.attention_rollout(trace.attentions, trace.grid, trace.num_prefix_tokens,
-                                          head_fusion=fusion, discard_ratio=float(discard),
-                                          start_layer=_index(start_layer, trace.num_blocks, "Block"), rows=rows)
-    if method not in analyses.EXPLANATION_METHODS:
+    spec = analyses.EXPLANATION_METHODS.get(method)
+    if spec is None:
         raise gr.Error(f"Unknown method '{method}'; choose one of {list(analyses.EXPLANATION_METHODS)}.")
-    index = _target(target, trace)
-    key = (method, index)
-    if key not in session.explanations:  # gradient methods need a backward pass: cache the map
-        session.explanations[key] = analyses.EXPLANATION_METHODS[method](server.models.get(session.choice), trace, index)
+    options = spec.resolve(_options(args[:-1]), trace.num_blocks)
+    index = _target(args[-1], trace)
+    model = server.model(session)
+    if not spec.class_specific:
+        return spec(model, trace, index, **options)
+    key = (method, index) + ((tuple(options.items()),) if options else ())
+    if key not in session.explanations:
+        while len(session.explanations) >= MAX_CACHED_MAPS:
+            session.explanations.pop(next(iter(session.explanations)))
+        session.explanations[key] = spec(model, trace, index, **options)
     return session.explanations[key]
+
+
+def _caption(method: str, args, trace: Trace) -> str:
+    spec = analyses.EXPLANATION_METHODS[method]
+    caption = spec.describe(_options(args[:-1]))
+    return f"{caption} for **{trace.label(_target(args[-1], trace))}**" if spec.class_specific else caption
 
 
 @user_errors
 def rollout_controls(method: str):
-    """Head fusion, discard ratio and start layer apply to plain rollout only."""
-    return tuple(gr.update(interactive=method == "rollout") for _ in range(3))
+    """Each option control is enabled only when the chosen method has that option."""
+    spec = analyses.EXPLANATION_METHODS.get(method)
+    names = {o.name for o in spec.options} if spec else set()
+    return tuple(gr.update(interactive=option.name in names) for option in OPTIONS)
 
 
 @user_errors
-def rollout_view(server: Server, session: Session, method: str, fusion: str, discard: float,
-                 start_layer: int, alpha: float, cmap: str, target: str | None):
-    """Figure-6 masked view and heat overlay of the chosen explanation."""
+def rollout_view(server: Server, session: Session, method: str, *args):
+    """Figure-6 masked view and heat overlay; ``args = (*option values, alpha, cmap, target)``."""
     trace = _need_trace(session)
-    m = explanation_map(server, session, method, fusion, discard, start_layer, target)
-    index = _target(target, trace)
-    caption = f"{method} for **{trace.label(index)}**" if method == "gradient rollout" else f"{method}"
-    return render.mask_overlay(trace.input_image, m), render.heat_overlay(trace.input_image, m, cmap, float(alpha)), caption
+    *options, alpha, cmap, target = args
+    m = explanation_map(server, session, method, *options, target)
+    image = trace.input_image
+    return render.mask_overlay(image, m), render.heat_overlay(image, m, cmap, float(alpha)), _caption(method, [*options, target], trace)
 
 
 @user_errors
-def download_rollout(server: Server, session: Session, method: str, fusion: str, discard: float,
-                     start_layer: int, alpha: float, cmap: str, target: str | None) -> list[str]:
+def download_rollout(server: Server, session: Session, method: str, *args) -> list[str]:
     trace = _need_trace(session)
-    m = explanation_map(server, session, method, fusion, discard, start_layer, target)
-    out = _tmpdir(server) / method.replace(" ", "_")
-    files = render.save_figure(render.explanation_figure(trace.input_image, {method: m}, "mask"), out)
-    files += render.save_figure(render.explanation_figure(trace.input_image, {method: m}, "heat", cmap), f"{out}_heat")
-    files.append(render.save_arrays(out, map=m, grid=trace.grid, num_prefix_tokens=trace.num_prefix_tokens))
+    *options, _alpha, cmap, target = args
+    m = explanation_map(server, session, method, *options, target)
+    files = views.write_explanations(trace, {method: m}, _tmpdir(server), method.replace(" ", "_"), heat_cmap=cmap,
+                                     grid=trace.grid, num_prefix_tokens=trace.num_prefix_tokens)
     return [str(f) for f in files]
 
 
@@ -273,59 +294,45 @@ def mark_patch(image: Image.Image, patch: tuple[int, int], patch_size: int) -> I
     return out
 
 
-def _query_maps(session: Session, layer: int, head: str | None, row, col):
+def _query(session: Session, layer, head, row, col) -> views.QueryView:
     trace = _need_trace(session)
     patch = _patch(trace, row, col)
     session.patch = patch
-    args = (trace.attentions, trace.grid, trace.num_prefix_tokens, patch)
-    attention = analyses.query_attention(*args, layer=_index(layer, trace.num_blocks, "Block"), head=_head(head, trace))
-    return trace, patch, attention, analyses.query_rollout(*args)
+    return views.query_view(trace, patch, _index(layer, trace.num_blocks, "Block"), _head(head, trace))
 
 
 @user_errors
 def query_view(session: Session, layer: int, head: str | None, row, col, alpha: float, cmap: str):
     """Where the chosen patch looks in one block, its rollout row through all blocks, and the patch."""
-    trace, patch, attention, rolled = _query_maps(session, layer, head, row, col)
-    scale = display_scale(trace.input_image)
-    enlarged = trace.input_image.resize((trace.input_image.width * scale, trace.input_image.height * scale), Image.NEAREST)
-    return (
-        mark_patch(enlarged, patch, trace.patch_size * scale),
-        mark_patch(render.heat_overlay(trace.input_image, attention, cmap, float(alpha)), patch, trace.patch_size),
-        mark_patch(render.heat_overlay(trace.input_image, rolled, cmap, float(alpha)), patch, trace.patch_size),
-        *patch,  # the patch actually shown (row and column clamped to the grid)
-    )
+    view = _query(session, layer, head, row, col)
+    image, p = view.trace.input_image, view.trace.patch_size
+    scale = display_scale(image)
+    enlarged = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
+    attention, rolled = view.overlays(cmap, float(alpha))
+    return (mark_patch(enlarged, view.patch, p * scale), mark_patch(attention, view.patch, p),
+            mark_patch(rolled, view.patch, p), *view.patch)  # the patch shown (clamped to the grid)
 
 
 @user_errors
-def download_query(server: Server, session: Session, layer: int, head: str | None, row, col, alpha: float, cmap: str) -> list[str]:
-    trace, patch, attention, rolled = _query_maps(session, layer, head, row, col)
-    maps = {f"block {int(layer)}, {head or HEAD_MEAN}": attention, "rollout row": rolled}
-    out = _tmpdir(server) / f"query_r{patch[0]}_c{patch[1]}"
-    fig = render.explanation_figure(trace.input_image, maps, "heat", cmap, title=f"query patch (row {patch[0]}, col {patch[1]})")
-    files = render.save_figure(fig, out)
-    files.append(render.save_arrays(out, attention=attention, rollout_row=rolled, patch=patch, layer=int(layer)))
-    return [str(f) for f in files]
+def download_query(server: Server, session: Session, layer: int, head: str | None, row, col, alpha: float,
+                   cmap: str) -> list[str]:
+    return [str(f) for f in _query(session, layer, head, row, col).write(_tmpdir(server))]
 
 
-def _heads_figure(session: Session, layer: int, style: str):
+def _heads(session: Session, layer) -> views.HeadsView:
     trace = _need_trace(session)
-    layer = _index(layer, trace.num_blocks, "Block")
-    maps = analyses.head_class_attention(trace.attentions, trace.grid, trace.num_prefix_tokens, layer=layer)
-    return render.head_attention_figure(maps, trace.input_image, layer=layer, style=style), maps
+    return views.heads_view(trace, _index(layer, trace.num_blocks, "Block"))
 
 
 @user_errors
 def heads_view(session: Session, layer: int, style: str):
     """Class-token attention of every head of one block, as one image."""
-    fig, _ = _heads_figure(session, layer, style)
-    return render.figure_to_image(fig, dpi=110)
+    return _heads(session, layer).image(style)
 
 
 @user_errors
 def download_heads(server: Server, session: Session, layer: int, style: str) -> list[str]:
-    fig, maps = _heads_figure(session, layer, style)
-    out = _tmpdir(server) / f"heads_block{int(layer)}"
-    return [str(f) for f in render.save_figure(fig, out) + [render.save_arrays(out, maps=maps, layer=int(layer))]]
+    return [str(f) for f in _heads(session, layer).write(_tmpdir(server), style)]
 
 
 # ---- mean attention distance ---------------------------------------------------------------
@@ -334,39 +341,14 @@ def download_heads(server: Server, session: Session, layer: int, style: str) -> 
 MAX_BATCH_IMAGES = 200  # images one batch request may run (each is a forward pass on the shared model)
 
 
-def batch_label(count: int) -> str:
-    return f"batch of {count} image{'s' * (count != 1)}"
-
-
-def _distance_series(session: Session) -> tuple[Trace, dict[str, np.ndarray]]:
-    trace = _need_trace(session)
-    series = {"this image": analyses.mean_attention_distance(trace.attentions, trace.grid, trace.patch_size,
-                                                              trace.num_prefix_tokens)}
-    if session.batch_distance is not None:
-        series[batch_label(session.batch_count)] = session.batch_distance
-    return trace, series
-
-
-def distance_table(distances: np.ndarray) -> list[list]:
-    """Per block: the most local head, the mean and the most global head, in pixels."""
-    return [[b, round(float(d.min()), 1), round(float(d.mean()), 1), round(float(d.max()), 1)]
-            for b, d in enumerate(np.asarray(distances))]
-
-
-def distance_note(grid: tuple[int, int], patch_size: int) -> str:
-    """How to read the numbers for this model's grid: 0 is fully local, uniform is fully global."""
-    uniform = analyses.uniform_attention_distance(grid, patch_size)
-    return (f"For this model's {grid[0]}x{grid[1]} grid of {patch_size}-px patches, a head attending only to "
-            f"its own patch scores 0 px and one attending uniformly to all patches **{uniform:.1f} px**.")
+def _distance(session: Session) -> views.DistanceView:
+    return views.distance_view(_need_trace(session), session.batch_distance, session.batch_count)
 
 
 @user_errors
 def distance_view(session: Session):
-    trace, series = _distance_series(session)
-    table = distance_table(list(series.values())[-1])
-    uniform = analyses.uniform_attention_distance(trace.grid, trace.patch_size)
-    figure = render.figure_to_image(render.attention_distance_figure(series, uniform=uniform), dpi=110)
-    return figure, table, distance_note(trace.grid, trace.patch_size)
+    view = _distance(session)
+    return view.image(), view.table(), view.note()
 
 
 @user_errors
@@ -380,73 +362,35 @@ def distance_batch(server: Server, files, use_samples: bool, session: Session, p
     if len(paths) > MAX_BATCH_IMAGES:
         raise gr.Error(f"A batch here takes at most {MAX_BATCH_IMAGES} images (you sent {len(paths)}); for more, "
                        "use the Python API or the command line on your own machine.")
-    model = server.models.get(session.choice)
-    accumulator = None
-    for path in progress.tqdm(paths, desc="Running the model"):
-        trace = model.run(path)  # every image is cropped to the model's input: one grid for all
-        if accumulator is None:
-            accumulator = analyses.AttentionDistanceAccumulator(trace.grid, trace.patch_size, trace.num_prefix_tokens)
-        accumulator.update_trace(trace)
+    accumulator = views.distance_over_images(server.model(session), paths,
+                                             each=lambda items: progress.tqdm(items, desc="Running the model"))
     new = replace(session, batch_distance=accumulator.result(), batch_count=accumulator.count)
-    if new.trace is not None:
-        return (new, *distance_view(new))
-    uniform = analyses.uniform_attention_distance(accumulator.grid, accumulator.patch_size)
-    figure = render.attention_distance_figure({batch_label(new.batch_count): new.batch_distance}, uniform=uniform)
-    note = distance_note(accumulator.grid, int(accumulator.patch_size))
-    return new, render.figure_to_image(figure, dpi=110), distance_table(new.batch_distance), note
+    view = views.distance_view(new.trace, accumulator=accumulator)
+    return new, view.image(), view.table(), view.note()
 
 
 @user_errors
 def download_distance(server: Server, session: Session) -> list[str]:
-    trace, series = _distance_series(session)
-    uniform = analyses.uniform_attention_distance(trace.grid, trace.patch_size)
-    out = _tmpdir(server) / "mean_attention_distance"
-    files = render.save_figure(render.attention_distance_figure(series, uniform=uniform), out)
-    files.append(render.save_distances_csv(out, series))
-    files.append(render.save_arrays(out, **{k.replace(" ", "_"): v for k, v in series.items()}))
-    return [str(f) for f in files]
+    return [str(f) for f in _distance(session).write(_tmpdir(server))]
 
 
 # ---- model-level views (weights only: computed once per model) ---------------------------
 
 
-def _model_arrays(server: Server, choice: str) -> dict:
+def _model_views(server: Server, choice: str) -> views.ModelViews:
     model = server.models.get(choice)
-    return server.models.view(choice, "arrays", lambda: {
-        "pca": analyses.rgb_embedding_filters(model, n=28, mode="pca"),
-        "raw": analyses.rgb_embedding_filters(model, n=28, mode="raw"),
-        "position": analyses.position_embedding_similarity(model),
-    })
-
-
-def _position_figure(similarity):
-    if isinstance(similarity, analyses.NotAvailable):
-        return render.not_available_figure(similarity.reason, title="Position embedding similarity")
-    return render.position_similarity_figure(similarity)
+    return server.models.view(choice, "arrays", lambda: views.model_views(model))
 
 
 @user_errors
 def model_views(server: Server, session: Session):
     """RGB embedding filters (PCA and raw) and the position-embedding similarity grid."""
-    def draw():
-        a = _model_arrays(server, session.choice)
-        return (
-            render.figure_to_image(render.filters_figure(a["pca"]), dpi=110),
-            render.figure_to_image(render.filters_figure(a["raw"], title="RGB embedding filters (first 28, raw)"), dpi=110),
-            render.figure_to_image(_position_figure(a["position"]), dpi=110),
-        )
-    return server.models.view(session.choice, "images", draw)
+    return server.models.view(session.choice, "images", lambda: _model_views(server, session.choice).images())
 
 
 @user_errors
 def download_model(server: Server, session: Session) -> list[str]:
-    a = _model_arrays(server, session.choice)
-    out = _tmpdir(server)
-    files = render.save_figure(render.filters_figure(a["pca"]), out / "filters_pca")
-    files += render.save_figure(render.filters_figure(a["raw"], title="RGB embedding filters (first 28, raw)"), out / "filters_raw")
-    files += render.save_figure(_position_figure(a["position"]), out / "position_similarity")
-    arrays = {"filters_pca": a["pca"], "filters_raw": a["raw"]}
-    if not isinstance(a["position"], analyses.NotAvailable):
-        arrays["position_similarity"] = a["position"]
-    files.append(render.save_arrays(out / "model_views", **arrays))
-    return [str(f) for f in files]
+    return [str(f) for f in _model_views(server, session.choice).write(_tmpdir(server))]
+
+
+distance_table = views.distance_table  # the per-block table, re-exported for the handlers tests and callers

@@ -1,0 +1,82 @@
+"""The explanation-method registry: one small spec per method, with its options.
+
+A method turns one image's trace (and, for class-specific methods, a target class)
+into a (gh, gw) map over the patch grid. The spec says what the front ends need to
+offer it: its name, whether it explains one class, and its options (default, range
+or choices, a label). The app builds its controls from the options, the CLI its
+flags, the demo benchmark its loop; none of them names a method.
+
+Adding a method: write ``analyses/<method>.py`` with a pure function and its formula,
+then add one :class:`MethodSpec` to ``EXPLANATION_METHODS`` in ``analyses/__init__.py``.
+
+``model`` is anything with the ExplorerModel surface a method reads: ``.model`` (the
+torch module) and, for gradient methods, ``.input_tensor(image)``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Option:
+    """One keyword option of a method, described for controls and flags."""
+
+    name: str  # the keyword argument, e.g. "head_fusion"
+    default: Any
+    label: str  # for people: "Head fusion"
+    choices: tuple[str, ...] = ()  # a categorical option's values
+    minimum: float = 0.0  # a numeric option's range (ignored with choices)
+    maximum: float = 1.0
+    step: float = 0.01
+    block_index: bool = False  # an index into the model's blocks: the range is 0 .. blocks - 1
+    ui_id: str = ""  # the app's element id (stable for browser tests)
+    help: str = ""
+
+    def check(self, value: Any, num_blocks: int | None = None) -> Any:
+        """``value`` converted and checked; ValueError that states the valid values otherwise."""
+        if self.choices:
+            if value not in self.choices:
+                raise ValueError(f"{self.label} must be one of {', '.join(self.choices)}; got '{value}'.")
+            return value
+        number = float(value)
+        high = (num_blocks - 1) if self.block_index and num_blocks else self.maximum
+        if not self.minimum <= number <= high:
+            raise ValueError(f"{self.label} must be from {self.minimum:g} to {high:g}; got {number:g}.")
+        return int(number) if self.block_index else number
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """An explanation method: ``spec(model, trace, target=None, **options) -> (gh, gw) map``."""
+
+    name: str
+    compute: Callable[..., np.ndarray]  # compute(model, trace, target, **options)
+    class_specific: bool = False  # explains one class (the target) rather than the whole prediction
+    options: tuple[Option, ...] = ()
+    description: str = ""
+
+    def __call__(self, model, trace, target: int | None = None, **options: Any) -> np.ndarray:
+        return self.compute(model, trace, target, **self.resolve(options, trace.num_blocks))
+
+    def resolve(self, options: dict[str, Any], num_blocks: int | None = None) -> dict[str, Any]:
+        """Defaults filled in, values checked; options of other methods are ignored."""
+        return {o.name: o.check(options.get(o.name, o.default), num_blocks) for o in self.options}
+
+    def describe(self, options: dict[str, Any] | None = None) -> str:
+        """"rollout (head fusion max, discard ratio 0.5)": the method and its non-default settings."""
+        resolved = {o.name: (options or {}).get(o.name, o.default) for o in self.options}
+        changed = [f"{o.label.lower()} {resolved[o.name]:g}" if not o.choices else f"{o.label.lower()} {resolved[o.name]}"
+                   for o in self.options if resolved[o.name] != o.default]
+        return f"{self.name} ({', '.join(changed)})" if changed else self.name
+
+
+def all_options(specs: Sequence[MethodSpec]) -> list[Option]:
+    """Every option of the given methods once (by name, first definition wins), in order."""
+    seen: dict[str, Option] = {}
+    for spec in specs:
+        for option in spec.options:
+            seen.setdefault(option.name, option)
+    return list(seen.values())

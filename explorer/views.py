@@ -1,0 +1,264 @@
+"""Analysis → figure → files: every bundle the app and the command line share.
+
+Each view computes its analyses (``explorer.analyses``), draws them
+(``explorer.render``) and writes them (figures as PNG, SVG and PDF; arrays as
+``.npz``; distances also as ``.csv``). The Gradio handlers and the CLI call these
+and do nothing else but parse arguments, keep session state and report errors, so
+both produce the same pictures and files. No gradio here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Mapping, Sequence, TypeVar
+
+import numpy as np
+from matplotlib.figure import Figure
+from PIL import Image
+
+from . import analyses, render
+from .capture import Trace
+from .images import ImageInput
+
+N_FILTERS = 28  # embedding filters shown, as in the paper's Figure 7 (left): 4 rows of 7
+SCREEN_DPI = 110  # figures drawn for the screen (files use render.save_figure's 200 dpi)
+T = TypeVar("T")
+
+
+def _write(fig: Figure, out: Path, stem: str) -> list[Path]:
+    return render.save_figure(fig, Path(out) / stem)
+
+
+def _plural(count: int, noun: str = "image") -> str:
+    return f"{count} {noun}{'s' * (count != 1)}"
+
+
+# ---- model-level views (weights only) -----------------------------------------------------
+
+
+@dataclass
+class ModelViews:
+    """Figure 7 left and center: the RGB embedding filters (PCA and raw) and position similarity."""
+
+    pca: np.ndarray  # (n, P, P, 3) in [0, 1]
+    raw: np.ndarray  # (n, P, P, 3) in [0, 1]
+    position: np.ndarray | analyses.NotAvailable  # (gh, gw, gh, gw) or why there is none
+
+    def figures(self) -> dict[str, Figure]:
+        return {
+            "filters_pca": render.filters_figure(self.pca),
+            "filters_raw": render.filters_figure(self.raw, title=f"RGB embedding filters (first {len(self.raw)}, raw)"),
+            "position_similarity": render.position_similarity_figure(self.position),
+        }
+
+    def images(self) -> tuple[Image.Image, Image.Image, Image.Image]:
+        """(PCA filters, raw filters, position grid) for the screen."""
+        return tuple(render.figure_to_image(f, dpi=SCREEN_DPI) for f in self.figures().values())  # type: ignore[return-value]
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        arrays = {"filters_pca": self.pca, "filters_raw": self.raw}
+        if not isinstance(self.position, analyses.NotAvailable):
+            arrays["position_similarity"] = self.position
+        return arrays
+
+    def write(self, out: Path, names: Mapping[str, str] | None = None, arrays_name: str = "model_views") -> list[Path]:
+        """Each figure (``names`` maps figure -> file stem and picks which; default: all) and the arrays."""
+        names = dict(names) if names is not None else {k: k for k in ("filters_pca", "filters_raw", "position_similarity")}
+        figures, files = self.figures(), []
+        for key, stem in names.items():
+            if key == "position_similarity" and isinstance(self.position, analyses.NotAvailable):
+                continue  # said in place of the panel on screen; no file of a missing analysis
+            files += _write(figures[key], out, stem)
+        arrays = {k: v for k, v in self.arrays().items() if k in names}
+        files.append(render.save_arrays(Path(out) / arrays_name, **arrays))
+        return files
+
+
+def model_views(model, n: int = N_FILTERS) -> ModelViews:
+    """Compute Figure 7's weight-only analyses of ``model``."""
+    return ModelViews(
+        pca=analyses.rgb_embedding_filters(model, n=n, mode="pca"),
+        raw=analyses.rgb_embedding_filters(model, n=n, mode="raw"),
+        position=analyses.position_embedding_similarity(model),
+    )
+
+
+# ---- mean attention distance -----------------------------------------------------------------
+
+
+@dataclass
+class DistanceView:
+    """Figure 7 right: mean attention distance per block and head, for one or more series."""
+
+    series: dict[str, np.ndarray]  # label -> (L, H) pixels
+    grid: tuple[int, int]
+    patch_size: int
+
+    @property
+    def uniform(self) -> float:
+        return analyses.uniform_attention_distance(self.grid, self.patch_size)
+
+    def figure(self) -> Figure:
+        return render.attention_distance_figure(self.series, uniform=self.uniform)
+
+    def image(self) -> Image.Image:
+        return render.figure_to_image(self.figure(), dpi=SCREEN_DPI)
+
+    def table(self) -> list[list]:
+        """Per block of the last series: the most local head, the mean and the most global head (px)."""
+        return distance_table(list(self.series.values())[-1])
+
+    def note(self) -> str:
+        """How to read the numbers for this grid: 0 is fully local, ``uniform`` fully global."""
+        (gh, gw), p = self.grid, self.patch_size
+        return (f"For this model's {gh}x{gw} grid of {p}-px patches, a head attending only to its own patch "
+                f"scores 0 px and one attending uniformly to all patches **{self.uniform:.1f} px**.")
+
+    def write(self, out: Path, stem: str = "mean_attention_distance", arrays: bool = True,
+              labelled: bool = True) -> list[Path]:
+        """Figure, CSV (with a ``series`` column when ``labelled``) and, with ``arrays``, the .npz."""
+        files = _write(self.figure(), out, stem)
+        table = self.series if labelled else next(iter(self.series.values()))
+        files.append(render.save_distances_csv(Path(out) / stem, table))
+        if arrays:
+            files.append(render.save_arrays(Path(out) / stem, **{k.replace(" ", "_"): v for k, v in self.series.items()}))
+        return files
+
+
+def distance_table(distances: np.ndarray) -> list[list]:
+    """Per block: [block, most local head, mean, most global head] in pixels (1 decimal)."""
+    return [[b, round(float(d.min()), 1), round(float(d.mean()), 1), round(float(d.max()), 1)]
+            for b, d in enumerate(np.asarray(distances))]
+
+
+def image_distance(trace: Trace) -> np.ndarray:
+    """(L, H) mean attention distance of one image."""
+    return analyses.mean_attention_distance(trace.attentions, trace.grid, trace.patch_size, trace.num_prefix_tokens)
+
+
+def batch_label(count: int) -> str:
+    return f"batch of {_plural(count)}"
+
+
+def distance_over_images(model, images: Iterable[ImageInput],
+                         each: Callable[[Iterable[T]], Iterable[T]] = iter,
+                         on_trace: Callable[[ImageInput, Trace], None] | None = None
+                         ) -> analyses.AttentionDistanceAccumulator | None:
+    """Running mean of the distance over ``images`` (no maps are kept); None for no images.
+
+    ``each`` wraps the iteration (a progress bar); ``on_trace(image, trace)`` sees every trace."""
+    accumulator = None
+    for image in each(list(images)):
+        trace = model.run(image)  # every image is cropped to the model's input: one grid for all
+        if accumulator is None:
+            accumulator = analyses.AttentionDistanceAccumulator(trace.grid, trace.patch_size, trace.num_prefix_tokens)
+        accumulator.update_trace(trace)
+        if on_trace is not None:
+            on_trace(image, trace)
+    return accumulator
+
+
+def distance_view(trace: Trace | None = None, batch: np.ndarray | None = None, batch_count: int = 0,
+                  accumulator: analyses.AttentionDistanceAccumulator | None = None) -> DistanceView:
+    """This image's distances and/or a batch's (from ``batch`` or an ``accumulator``)."""
+    if accumulator is not None:
+        batch, batch_count = accumulator.result(), accumulator.count
+    series: dict[str, np.ndarray] = {}
+    if trace is not None:
+        series["this image"] = image_distance(trace)
+        grid, patch = trace.grid, trace.patch_size
+    else:
+        grid, patch = accumulator.grid, int(accumulator.patch_size)
+    if batch is not None:
+        series[batch_label(batch_count)] = batch
+    return DistanceView(series, tuple(grid), int(patch))
+
+
+# ---- explanations (Figure 6) ---------------------------------------------------------------
+
+
+def explanation_maps(model, trace: Trace, methods: Sequence[str] | Mapping[str, dict],
+                     target: int | None = None) -> dict[str, np.ndarray]:
+    """``{method: (gh, gw) map}`` of the registry's methods (with options when given as a mapping)."""
+    chosen = methods if isinstance(methods, Mapping) else {name: {} for name in methods}
+    unknown = [m for m in chosen if m not in analyses.EXPLANATION_METHODS]
+    if unknown:
+        raise ValueError(f"Unknown method(s) {unknown}; choose from {list(analyses.EXPLANATION_METHODS)}.")
+    return {name: analyses.EXPLANATION_METHODS[name](model, trace, target, **options) for name, options in chosen.items()}
+
+
+def explanation_title(model_name: str, trace: Trace) -> str:
+    return f"{model_name}: predicted {trace.label(trace.predicted)} ({trace.probs[trace.predicted]:.0%})"
+
+
+def write_explanations(trace: Trace, maps: Mapping[str, np.ndarray], out: Path, stem: str,
+                       title: str | None = None, heat_cmap: str | None = None, **extra) -> list[Path]:
+    """Figure 6 for ``maps`` (image through each map), optionally a heat version, and the arrays."""
+    files = _write(render.explanation_figure(trace.input_image, maps, "mask", title=title), out, stem)
+    if heat_cmap is not None:
+        files += _write(render.explanation_figure(trace.input_image, maps, "heat", heat_cmap, title=title), out, f"{stem}_heat")
+    arrays = {k.replace(" ", "_"): v for k, v in maps.items()}
+    files.append(render.save_arrays(Path(out) / stem, **arrays, **extra))
+    return files
+
+
+# ---- one query patch, heads of one block ------------------------------------------------------
+
+
+@dataclass
+class QueryView:
+    """Where one patch looks in one block (one head or their mean), and its rollout row."""
+
+    patch: tuple[int, int]
+    layer: int
+    head: int | None
+    attention: np.ndarray  # (gh, gw)
+    rollout_row: np.ndarray  # (gh, gw)
+    trace: Trace = field(repr=False)
+
+    @property
+    def head_label(self) -> str:
+        return "mean of heads" if self.head is None else f"head {self.head}"
+
+    def overlays(self, cmap: str, alpha: float) -> tuple[Image.Image, Image.Image]:
+        image = self.trace.input_image
+        return (render.heat_overlay(image, self.attention, cmap, alpha), render.heat_overlay(image, self.rollout_row, cmap, alpha))
+
+    def write(self, out: Path) -> list[Path]:
+        (r, c), stem = self.patch, f"query_r{self.patch[0]}_c{self.patch[1]}"
+        maps = {f"block {self.layer}, {self.head_label}": self.attention, "rollout row": self.rollout_row}
+        fig = render.explanation_figure(self.trace.input_image, maps, "heat", "jet", title=f"query patch (row {r}, col {c})")
+        files = _write(fig, out, stem)
+        files.append(render.save_arrays(Path(out) / stem, attention=self.attention, rollout_row=self.rollout_row,
+                                        patch=self.patch, layer=self.layer))
+        return files
+
+
+def query_view(trace: Trace, patch: tuple[int, int], layer: int, head: int | None = None) -> QueryView:
+    args = (trace.attentions, trace.grid, trace.num_prefix_tokens, patch)
+    return QueryView(patch, layer, head, analyses.query_attention(*args, layer=layer, head=head),
+                     analyses.query_rollout(*args), trace)
+
+
+@dataclass
+class HeadsView:
+    """The class token's attention in every head of one block."""
+
+    layer: int
+    maps: np.ndarray  # (H, gh, gw)
+    trace: Trace = field(repr=False)
+
+    def figure(self, style: str = "heat") -> Figure:
+        return render.head_attention_figure(self.maps, self.trace.input_image, layer=self.layer, style=style)
+
+    def image(self, style: str = "heat") -> Image.Image:
+        return render.figure_to_image(self.figure(style), dpi=SCREEN_DPI)
+
+    def write(self, out: Path, style: str = "heat") -> list[Path]:
+        stem = f"heads_block{self.layer}"
+        return _write(self.figure(style), out, stem) + [render.save_arrays(Path(out) / stem, maps=self.maps, layer=self.layer)]
+
+
+def heads_view(trace: Trace, layer: int) -> HeadsView:
+    maps = analyses.head_class_attention(trace.attentions, trace.grid, trace.num_prefix_tokens, layer=layer)
+    return HeadsView(layer, maps, trace)
