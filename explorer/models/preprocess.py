@@ -23,20 +23,37 @@ _RESAMPLE = {
 
 
 def crop_for_model(image: Image.Image, size: tuple[int, int], data_config: dict) -> Image.Image:
-    """Resize and center-crop an RGB image to ``size = (H, W)`` as timm's eval transform does."""
+    """Resize and center-crop an RGB image to ``size = (H, W)`` as timm's eval transform does.
+
+    Only the crop is resampled: the crop box is mapped back into the source image and
+    ``Image.resize(box=...)`` reads just that region, so memory is bounded by the
+    output size. (Resizing the whole image first would turn a 1 x 100000 strip into
+    224 x 22,400,000 pixels.) PIL clamps the filter to the whole source, not the box,
+    so the pixels equal those of resize-then-crop up to 8-bit rounding (at most 2
+    levels); 'nearest' and 'box' may pick the neighbouring source pixel where a sample
+    falls exactly between two.
+    """
     h, w = size
     crop_pct = float(data_config.get("crop_pct") or 1.0)
     resample = _RESAMPLE.get(str(data_config.get("interpolation", "bicubic")), Image.BICUBIC)
     scaled_h, scaled_w = math.floor(h / crop_pct), math.floor(w / crop_pct)
     if data_config.get("crop_mode") == "squash":
-        image = image.resize((scaled_w, scaled_h), resample)
-    else:
+        full_w, full_h = scaled_w, scaled_h
+    else:  # keep the aspect: the short side covers the scaled size
         scale = max(scaled_h / image.height, scaled_w / image.width)
-        new_w = max(scaled_w, round(image.width * scale))
-        new_h = max(scaled_h, round(image.height * scale))
-        image = image.resize((new_w, new_h), resample)
-    left, top = (image.width - w) // 2, (image.height - h) // 2
-    return image.crop((left, top, left + w, top + h))
+        full_w = max(scaled_w, round(image.width * scale))
+        full_h = max(scaled_h, round(image.height * scale))
+    left, top = (full_w - w) // 2, (full_h - h) // 2  # the crop, in the resized image
+    x0, y0 = max(left, 0), max(top, 0)  # negative only when crop_pct > 1: pad with black
+    x1, y1 = min(left + w, full_w), min(top + h, full_h)
+    sx, sy = image.width / full_w, image.height / full_h
+    box = (x0 * sx, y0 * sy, min(x1 * sx, image.width), min(y1 * sy, image.height))
+    part = image.resize((x1 - x0, y1 - y0), resample, box=box)
+    if part.size == (w, h):
+        return part
+    canvas = Image.new(image.mode, (w, h))
+    canvas.paste(part, (x0 - left, y0 - top))
+    return canvas
 
 
 def to_tensor(image: Image.Image, data_config: dict) -> torch.Tensor:
