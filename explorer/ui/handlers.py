@@ -8,6 +8,7 @@ drawn. Errors a user can fix come back as ``gr.Error`` and leave the app usable.
 from __future__ import annotations
 
 import functools
+import inspect
 import shutil
 import time
 import uuid
@@ -229,6 +230,21 @@ def rollout_view(server: Server, session: Session, method: str, *args):
     return render.mask_overlay(image, m), render.heat_overlay(image, m, cmap, float(alpha)), _caption(method, [*options, target], trace)
 
 
+def _named_options(fn):
+    """Spell out ``*args`` as (option names..., alpha, cmap, target) in ``fn``'s signature, so the
+    app's API page names every input of /rollout instead of param_2, param_3..."""
+    sig = inspect.signature(fn)
+    fixed = [p for p in sig.parameters.values() if p.kind is not inspect.Parameter.VAR_POSITIONAL]
+    names = [o.name for o in OPTIONS] + ["alpha", "cmap", "target"]
+    fn.__signature__ = sig.replace(parameters=fixed + [
+        inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names])
+    return fn
+
+
+rollout_view = _named_options(rollout_view)
+
+
+@_named_options
 @user_errors
 def download_rollout(server: Server, session: Session, method: str, *args) -> list[str]:
     trace = _need_trace(session)
