@@ -2,6 +2,8 @@
 on them, and a ground-truth benchmark of explanation methods.
 
 * :mod:`explorer.demo.scenes` - deterministic scene generator (image, label, mask, box);
+* :mod:`explorer.demo.recipe` - the demo model's architecture, kwargs, normalisation and
+  data config, shared by training and evaluation;
 * ``python -m explorer.demo train`` - trains the demo ViT (:mod:`explorer.demo.train`);
 * ``python -m explorer.demo evaluate`` - accuracy, pointing game and energy share of
   every explanation method, and the model-level bars (:mod:`explorer.demo.evaluate`).

@@ -27,14 +27,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
+import torch
 
-from .scenes import CLASS_NAMES, HELDOUT_SEED, make_scene
+from ..analyses import (
+    EXPLANATION_METHODS,
+    AttentionDistanceAccumulator,
+    NotAvailable,
+    position_embedding_similarity,
+)
+from ..models.checkpoint import read_card
+from ..models.explorer_model import ExplorerModel
+from ..models.load import load
+from ..models.preprocess import timm_data_config
+from .recipe import ARCHITECTURE, CLASS_NAMES, DATA_CONFIG
+from .scenes import HELDOUT_SEED, make_scene
 
 #: the bars of issue 4, checked by :func:`measure_bars`
 BARS = {
@@ -81,8 +94,6 @@ def position_margin(sim: np.ndarray) -> dict:
 
 def explanation_methods(names: Sequence[str] | None = None) -> dict[str, Callable]:
     """The explorer's method registry (optionally a subset, by name)."""
-    from ..analyses import EXPLANATION_METHODS
-
     methods = dict(EXPLANATION_METHODS)
     if names:
         unknown = [n for n in names if n not in methods and n != RANDOM]
@@ -94,14 +105,8 @@ def explanation_methods(names: Sequence[str] | None = None) -> dict[str, Callabl
 
 def wrap_model(module, card: dict | None = None):
     """An :class:`~explorer.models.ExplorerModel` around a freshly trained timm module."""
-    import torch
-
-    from ..models.explorer_model import ExplorerModel
-    from .train import DATA_CONFIG
-
     card = card or {}
-    config = dict(card.get("data_config") or DATA_CONFIG)
-    config = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
+    config = timm_data_config(card.get("data_config") or DATA_CONFIG)
     return ExplorerModel(module, card.get("name", "demo"), card.get("class_names", CLASS_NAMES),
                          config, torch.device("cpu"))
 
@@ -109,14 +114,9 @@ def wrap_model(module, card: dict | None = None):
 def load_model(weights: str | Path | None = None):
     """The bundled demo model, or the model card + weights at ``weights``."""
     if weights is None:
-        from .. import load
-
         return load("demo", device="cpu")
-    from ..models.checkpoint import read_card
-    from ..models.load import load
-
     card = read_card(weights)
-    return load(card.get("architecture", "vit_tiny_patch16_224"), checkpoint=weights, device="cpu")
+    return load(card.get("architecture", ARCHITECTURE), checkpoint=weights, device="cpu")
 
 
 # ------------------------------------------------------------------------ benchmark
@@ -128,8 +128,6 @@ def benchmark(model, seed: int = HELDOUT_SEED, count: int = 1000, methods: Seque
 
     ``model`` is an ExplorerModel. Returns a JSON-able dict.
     """
-    from ..analyses import AttentionDistanceAccumulator
-
     registry = explanation_methods(methods)
     want_random = with_random and (not methods or RANDOM in methods)
     rng = np.random.default_rng([int(seed), 7])
@@ -181,8 +179,6 @@ def benchmark(model, seed: int = HELDOUT_SEED, count: int = 1000, methods: Seque
 
 def model_bars(model) -> dict:
     """Position-embedding margin (weights only)."""
-    from ..analyses import NotAvailable, position_embedding_similarity
-
     sim = position_embedding_similarity(model)
     if isinstance(sim, NotAvailable):
         return {"pos_embed": str(sim)}
@@ -287,12 +283,8 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
 
 
 def main(argv: list[str] | None = None) -> int:
-    import os
-
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     args = build_parser().parse_args(argv)
-    import torch
-
     torch.set_num_threads(max(1, args.threads))
     model = load_model(args.weights)
     result = benchmark(model, seed=args.seed, count=args.scenes, methods=args.method, progress=True)

@@ -15,8 +15,11 @@ Only numpy and Pillow are used (no torch), so the generator is cheap to import.
 
 from __future__ import annotations
 
+import argparse
+import json
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -286,9 +289,6 @@ def write_scenes(out, seed: int = HELDOUT_SEED, count: int = NUM_CLASSES, one_pe
     With ``one_per_class`` the first scene of each class (in index order) is written,
     ``count`` in all; ``scale`` > 1 enlarges them (nearest) for viewing.
     """
-    import json
-    from pathlib import Path
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     chosen, seen, i = [], set(), 0
@@ -312,8 +312,6 @@ def write_scenes(out, seed: int = HELDOUT_SEED, count: int = NUM_CLASSES, one_pe
 
 
 def main(argv=None) -> int:
-    import argparse
-
     p = argparse.ArgumentParser(prog="python -m explorer.demo scenes",
                                 description="Write generated scenes (with their truth) as PNGs.")
     p.add_argument("--out", default="assets/scenes")

@@ -11,46 +11,45 @@ This module needs only numpy, Pillow, torch, timm and safetensors; the bars in
 the model card are measured afterwards by :mod:`explorer.demo.evaluate`.
 """
 
+# The architecture, normalisation and data config are the demo's recipe (.recipe),
+# shared with .evaluate. train() runs in named steps (setup, data, model, objective,
+# card, loop, finish); what they work out is passed along explicitly (RunSetup,
+# TrainData, Objective, ...), never stored on args.
+
 from __future__ import annotations
 
 import argparse
 import hashlib
 import json
 import math
+import multiprocessing as mp
 import os
 import shlex
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
 
-from .scenes import CLASS_NAMES, HELDOUT_SEED, TRAIN_SEED, make_batch
+from ..models.checkpoint import read_card
+from .evaluate import measure_bars
+from .recipe import (  # noqa: F401 - MEAN and STD stay importable from here
+    ARCHITECTURE,
+    CLASS_NAMES,
+    DATA_CONFIG,
+    MEAN,
+    MODEL_KWARGS,
+    NUM_CLASSES,
+    STD,
+    create_model,
+    to_tensor,
+)
+from .scenes import HELDOUT_SEED, TRAIN_SEED, make_batch
 
-ARCHITECTURE = "vit_tiny_patch16_224"
-MODEL_KWARGS = {
-    "img_size": 64,
-    "patch_size": 8,
-    "embed_dim": 96,
-    "depth": 4,
-    "num_heads": 4,
-    "mlp_ratio": 4.0,
-    "qk_norm": True,
-    "num_classes": len(CLASS_NAMES),
-    "class_token": True,
-    "global_pool": "token",
-    "drop_rate": 0.0,
-    "drop_path_rate": 0.0,
-}
-MEAN = (0.4, 0.4, 0.4)
-STD = (0.25, 0.25, 0.25)
-DATA_CONFIG = {
-    "input_size": [3, 64, 64],
-    "mean": list(MEAN),
-    "std": list(STD),
-    "interpolation": "bicubic",
-    "crop_pct": 1.0,
-}
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = REPO_ROOT / "assets" / "models"
 
@@ -61,23 +60,6 @@ def sha256_file(path: str | os.PathLike) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-def create_model(model_kwargs: dict | None = None):
-    """The demo architecture, created exactly the way the loader creates it."""
-    import timm
-
-    return timm.create_model(ARCHITECTURE, pretrained=False, **(model_kwargs or MODEL_KWARGS))
-
-
-def to_tensor(images: np.ndarray, mean=MEAN, std=STD):
-    """uint8 (N, H, W, 3) -> normalized float32 torch (N, 3, H, W)."""
-    import torch
-
-    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(255.0)
-    m = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
-    s = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
-    return (x - m) / s
 
 
 def _generate(seed: int, count: int, workers: int = 2, chunk: int = 2000, patch: int | None = None):
@@ -91,8 +73,6 @@ def _generate(seed: int, count: int, workers: int = 2, chunk: int = 2000, patch:
     starts = list(range(0, count, chunk))
     jobs = [(seed, s, min(chunk, count - s)) for s in starts]
     if workers > 1 and len(jobs) > 1:
-        import multiprocessing as mp
-
         with mp.get_context("fork").Pool(workers) as pool:
             parts = pool.starmap(make_batch, jobs)
     else:
@@ -106,15 +86,13 @@ def _generate(seed: int, count: int, workers: int = 2, chunk: int = 2000, patch:
         m = p_[2]
         n, h, w = m.shape
         cover = m.reshape(n, h // patch, patch, w // patch, patch).mean(axis=(2, 4))
-        patch_labels.append(np.where(cover >= 0.25, p_[1][:, None, None], len(CLASS_NAMES)))
+        patch_labels.append(np.where(cover >= 0.25, p_[1][:, None, None], NUM_CLASSES))
     return images, labels, np.concatenate(patch_labels).astype(np.int64)
 
 
 def _dihedral(x, k: int):
     """One of the 8 symmetries of the square (class-preserving for every shape),
     applied to the last two axes (H, W) of images (N, 3, H, W) or patch grids (N, gh, gw)."""
-    import torch
-
     dims = (x.ndim - 2, x.ndim - 1)
     if k >= 4:
         x = torch.flip(x, dims=(dims[1],))
@@ -134,11 +112,8 @@ def lr_at(step: int, steps: int, peak: float, warmup: int, final_frac: float = 0
     return peak * (final_frac + (1 - final_frac) * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
 
 
-
 def accuracy(model, images: np.ndarray, labels: np.ndarray, batch: int = 250) -> float:
     """Top-1 accuracy of ``model`` on uint8 scenes."""
-    import torch
-
     model.eval()
     correct = 0
     with torch.inference_mode():
@@ -151,8 +126,6 @@ def accuracy(model, images: np.ndarray, labels: np.ndarray, batch: int = 250) ->
 def save_model(model, out: Path, name: str, card: dict) -> Path:
     """Write ``out/name.safetensors`` and ``out/name.json`` (sha256 recorded);
     both written to temporary names first, then renamed."""
-    from safetensors.torch import save_file
-
     out.mkdir(parents=True, exist_ok=True)
     weights = out / f"{name}.safetensors"
     tmp = out / f".{name}.safetensors.tmp"
@@ -177,11 +150,22 @@ def model_kwargs_from(args: argparse.Namespace) -> dict:
     return kw
 
 
-def base_card(name: str, args: argparse.Namespace) -> dict:
+@dataclass
+class RunSetup:
+    """What :func:`train` works out before the first step (kept off ``args``)."""
+
+    model_kwargs: dict  # timm.create_model kwargs from the architecture flags
+    reproduce: str  # the command(s) that reproduce this run
+    train_scenes: int  # distinct training scenes generated
+    t_start: float  # time.time() at the start; the time budget and card timings count from here
+    init_card: dict = field(default_factory=dict)  # the card beside --init ({} without)
+
+
+def base_card(name: str, args: argparse.Namespace, setup: RunSetup) -> dict:
     return {
         "name": name,
         "architecture": ARCHITECTURE,
-        "model_kwargs": model_kwargs_from(args),
+        "model_kwargs": setup.model_kwargs,
         "data_config": dict(DATA_CONFIG),
         "class_names": list(CLASS_NAMES),
         "description": (
@@ -194,7 +178,7 @@ def base_card(name: str, args: argparse.Namespace) -> dict:
             "data": "explorer.demo.scenes.make_scene(seed, index), indices 0..train_scenes-1, "
                     "random dihedral (flip/rot90) augmentation",
             "data_seed": args.seed,
-            "train_scenes": args.train_scenes_used,
+            "train_scenes": setup.train_scenes,
             "steps": args.steps,
             "batch_size": args.batch_size,
             "optimizer": "AdamW",
@@ -215,7 +199,7 @@ def base_card(name: str, args: argparse.Namespace) -> dict:
             "bf16_autocast": bool(args.bf16),
         },
         "heldout": {"data_seed": args.eval_seed, "scenes": args.eval_scenes},
-        "reproduce": args.reproduce,
+        "reproduce": setup.reproduce,
     }
 
 
@@ -223,16 +207,10 @@ def _reproduce_command(argv: list[str]) -> str:
     return " ".join(["python -m explorer.demo train"] + [shlex.quote(a) for a in argv])
 
 
-def _init_card(init: Path) -> dict:
-    """The model card next to ``init`` (``<stem>.json``), or {} when there is none."""
-    card = init.with_suffix(".json")
-    return json.loads(card.read_text()) if card.is_file() else {}
-
-
-def _continued_reproduce(init: Path, this: str) -> str:
-    """Both commands: the one that made ``init`` (from its card, writing into init's
-    folder), then this continuation."""
-    prev = _init_card(init).get("reproduce")
+def _continued_reproduce(init: Path, init_card: dict, this: str) -> str:
+    """Both commands: the one that made ``init`` (from its card ``init_card``, writing
+    into init's folder), then this continuation."""
+    prev = init_card.get("reproduce")
     if not prev:
         return this
     if "--out" not in shlex.split(prev.split(" && ")[-1]):
@@ -286,47 +264,146 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
     return p
 
 
-def train(args: argparse.Namespace, argv: list[str] | None = None) -> dict:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import torch
-    import torch.nn.functional as F
+# ------------------------------------------------------------------------ training
 
+
+@dataclass
+class TrainData:
+    """The generated scenes: training images, labels and per-patch targets, and the
+    held-out scenes of the accuracy checks."""
+
+    images: np.ndarray  # uint8 (N, H, W, 3)
+    labels: torch.Tensor  # int64 (N,)
+    patch_labels: torch.Tensor  # int64 (N, gh, gw): targets of the auxiliary head
+    eval_images: np.ndarray
+    eval_labels: np.ndarray
+    seconds: float  # from the run's start until the data was ready
+
+
+@dataclass
+class Objective:
+    """The optimizer, the auxiliary token-labeling head (None without token labeling)
+    and every parameter they update (clipped together)."""
+
+    aux_head: torch.nn.Linear | None
+    params: list
+    opt: torch.optim.Optimizer
+
+
+@dataclass
+class DecaySchedule:
+    """Progress (0..1) through the cosine decay that follows the warmup: by steps, or by
+    the time budget when that is further along (a busy machine then finishes the
+    schedule early, never late). None during the warmup."""
+
+    steps: int
+    warmup: int
+    budget_s: float | None  # seconds from t_start by which the decay must end
+    t_start: float
+    t_warm: float | None = None  # when the first post-warmup step began
+
+    def progress(self, step: int) -> float | None:
+        if step < self.warmup:
+            return None
+        self.t_warm = self.t_warm if self.t_warm is not None else time.time()
+        progress = (step - self.warmup) / max(1, self.steps - self.warmup)
+        if self.budget_s:
+            left = self.budget_s - (self.t_warm - self.t_start)
+            progress = max(progress, (time.time() - self.t_warm) / max(1.0, left))
+        return progress
+
+
+@dataclass
+class BatchSampler:
+    """Shuffled passes over the training scenes and one random dihedral symmetry per
+    batch, all drawn from one torch Generator seeded with the data seed."""
+
+    count: int
+    batch_size: int
+    gen: torch.Generator
+    perm: torch.Tensor
+    pos: int = 0
+
+    @classmethod
+    def seeded(cls, count: int, batch_size: int, seed: int) -> "BatchSampler":
+        gen = torch.Generator().manual_seed(seed)
+        return cls(count, batch_size, gen, torch.randperm(count, generator=gen))
+
+    def next(self) -> tuple[torch.Tensor, int]:
+        """Indices of the next batch, and its symmetry k (0..7)."""
+        if self.pos + self.batch_size > self.count:
+            self.perm = torch.randperm(self.count, generator=self.gen)
+            self.pos = 0
+        idx = self.perm[self.pos:self.pos + self.batch_size]
+        self.pos += self.batch_size
+        return idx, int(torch.randint(0, 8, (1,), generator=self.gen))
+
+
+@dataclass
+class RunningMeans:
+    """Exponential moving averages of the training loss and accuracy."""
+
+    loss: float | None = None
+    acc: float | None = None
+
+    def update(self, loss: float, acc: float) -> None:
+        self.loss = loss if self.loss is None else 0.95 * self.loss + 0.05 * loss
+        self.acc = acc if self.acc is None else 0.95 * self.acc + 0.05 * acc
+
+
+def _setup(args: argparse.Namespace, argv: list[str] | None) -> RunSetup:
+    """Check the seeds, fix torch's threads and seed, and work out the run's settings."""
     if args.seed == args.eval_seed:
         raise SystemExit("--seed must differ from --eval-seed (held-out scenes must be unseen)")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    args.reproduce = _reproduce_command(argv if argv is not None else sys.argv[1:])
+    init_card = read_card(args.init) if args.init else {}
+    reproduce = _reproduce_command(argv if argv is not None else sys.argv[1:])
     if args.init:
-        args.reproduce = _continued_reproduce(args.init, args.reproduce)
+        reproduce = _continued_reproduce(args.init, init_card, reproduce)
     t_start = time.time()
-
     n_train = max(args.batch_size, min(args.train_scenes, args.steps * args.batch_size))
-    args.train_scenes_used = n_train
-    print(f"generating {n_train} training scenes (seed {args.seed}) ...", flush=True)
-    patch = MODEL_KWARGS["patch_size"]
-    images, labels, patch_labels = _generate(args.seed, n_train, workers=max(1, args.workers), patch=patch)
-    y_all, yp_all = torch.from_numpy(labels), torch.from_numpy(patch_labels)
-    ev_images, ev_labels = _generate(args.eval_seed, args.eval_scenes, workers=max(1, args.workers))
-    t_data = time.time() - t_start
-    print(f"data ready in {t_data:.1f}s", flush=True)
+    return RunSetup(model_kwargs_from(args), reproduce, n_train, t_start, init_card)
 
-    model = create_model(model_kwargs_from(args))
+
+def _generate_data(args: argparse.Namespace, setup: RunSetup) -> TrainData:
+    """The training scenes (with per-patch targets) and the held-out scenes."""
+    print(f"generating {setup.train_scenes} training scenes (seed {args.seed}) ...", flush=True)
+    workers = max(1, args.workers)
+    images, labels, patch_labels = _generate(args.seed, setup.train_scenes, workers=workers,
+                                             patch=MODEL_KWARGS["patch_size"])
+    eval_images, eval_labels = _generate(args.eval_seed, args.eval_scenes, workers=workers)
+    seconds = time.time() - setup.t_start
+    print(f"data ready in {seconds:.1f}s", flush=True)
+    patch_targets = torch.from_numpy(patch_labels)
+    if args.token_labeling > 0 and args.token_labels == "mask":  # object (1) vs background (0)
+        patch_targets = (patch_targets != NUM_CLASSES).long()
+    return TrainData(images, torch.from_numpy(labels), patch_targets, eval_images, eval_labels, seconds)
+
+
+def _build_model(args: argparse.Namespace, setup: RunSetup):
+    """The demo ViT from the architecture flags, or from ``--init``'s weights; in train mode."""
+    model = create_model(setup.model_kwargs)
     if args.init:  # continue training: every saved tensor, nothing missing or extra
-        from safetensors.torch import load_file
-
         model.load_state_dict(load_file(str(args.init)), strict=True)
         print(f"initialized from {args.init}", flush=True)
     model.train()
-    # token labeling (Jiang et al. 2021, "All Tokens Matter"): every patch token also
-    # predicts the class of the object under it (or background), from the scenes' masks.
-    # The auxiliary head is used in training only and is not saved.
+    return model
+
+
+def _objective(args: argparse.Namespace, model) -> Objective:
+    """AdamW over the model and, with token labeling, the auxiliary head; no weight
+    decay on biases, norms, the position embedding and the class token.
+
+    Token labeling (Jiang et al. 2021, "All Tokens Matter"): every patch token also
+    predicts the class of the object under it (or background), from the scenes' masks.
+    The auxiliary head is used in training only and is not saved.
+    """
     aux_head = None
     named = list(model.named_parameters())
     if args.token_labeling > 0:
-        n_aux = len(CLASS_NAMES) + 1 if args.token_labels == "class" else 2
+        n_aux = NUM_CLASSES + 1 if args.token_labels == "class" else 2
         aux_head = torch.nn.Linear(model.embed_dim, n_aux)
-        if args.token_labels == "mask":  # object (1) vs background (0)
-            yp_all = (yp_all != len(CLASS_NAMES)).long()
         named += [("aux_head." + n, p_) for n, p_ in aux_head.named_parameters()]
     decay, no_decay = [], []
     for n, p_ in named:
@@ -336,10 +413,12 @@ def train(args: argparse.Namespace, argv: list[str] | None = None) -> dict:
          {"params": no_decay, "weight_decay": 0.0}],
         lr=args.lr, betas=(0.9, 0.999),
     )
-    gen = torch.Generator().manual_seed(args.seed)
-    perm = torch.randperm(n_train, generator=gen)
-    pos = 0
-    card = base_card(args.name, args)
+    return Objective(aux_head, [p_ for _, p_ in named], opt)
+
+
+def _start_card(args: argparse.Namespace, setup: RunSetup) -> dict:
+    """The model card before training; with ``--init`` it names the weights continued from."""
+    card = base_card(args.name, args, setup)
     if args.init:
         card["training"]["init"] = {
             "file": args.init.name, "sha256": sha256_file(args.init),
@@ -347,96 +426,126 @@ def train(args: argparse.Namespace, argv: list[str] | None = None) -> dict:
                     "head); the settings above are the continuation's, 'init_training' the run "
                     "that made them",
         }
-        card["training"]["init_training"] = _init_card(args.init).get("training")
-    t_loop = time.time()
-    ema_loss = ema_acc = None
-    budget = args.time_budget * 60.0 if args.time_budget else None
-    t_warm = None
-    stopped_early = False
-    step = 0
-    for step in range(args.steps):
-        # progress of the cosine decay: by steps, or by the time budget when that is
-        # further along (a busy machine then finishes the schedule early, never late)
-        progress = None
-        if step >= args.warmup:
-            t_warm = t_warm if t_warm is not None else time.time()
-            progress = (step - args.warmup) / max(1, args.steps - args.warmup)
-            if budget:
-                left = budget - (t_warm - t_start)
-                progress = max(progress, (time.time() - t_warm) / max(1.0, left))
-            if progress >= 1.0:
-                stopped_early = True
-                print(f"time budget of {args.time_budget} min reached: stopping at step {step}",
-                      flush=True)
-                break
-        for g in opt.param_groups:
-            g["lr"] = lr_at(step, args.steps, args.lr, args.warmup, progress=progress)
-        if pos + args.batch_size > n_train:
-            perm = torch.randperm(n_train, generator=gen)
-            pos = 0
-        idx = perm[pos:pos + args.batch_size]
-        pos += args.batch_size
-        k = int(torch.randint(0, 8, (1,), generator=gen))
-        x, y = _dihedral(to_tensor(images[idx.numpy()]), k), y_all[idx]
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(args.bf16)):
-            tokens = model.forward_features(x)  # (B, k + gh*gw, D), final norm applied
-            logits = model.forward_head(tokens)
-            if aux_head is not None:
-                aux = aux_head(tokens[:, model.num_prefix_tokens:])  # (B, gh*gw, C + 1)
-        loss = F.cross_entropy(logits.float(), y, label_smoothing=args.label_smoothing)
+        card["training"]["init_training"] = setup.init_card.get("training")
+    return card
+
+
+def _train_step(args: argparse.Namespace, model, objective: Objective, data: TrainData,
+                idx: torch.Tensor, k: int) -> tuple[float, float]:
+    """One optimizer step on scenes ``idx`` under symmetry ``k``; returns (loss, accuracy)."""
+    aux_head = objective.aux_head
+    x, y = _dihedral(to_tensor(data.images[idx.numpy()]), k), data.labels[idx]
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(args.bf16)):
+        tokens = model.forward_features(x)  # (B, k + gh*gw, D), final norm applied
+        logits = model.forward_head(tokens)
         if aux_head is not None:
-            yp = _dihedral(yp_all[idx], k).reshape(len(idx), -1)
-            aux_loss = F.cross_entropy(aux.float().reshape(-1, aux.shape[-1]), yp.reshape(-1))
-            loss = loss + args.token_labeling * aux_loss
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if args.clip > 0:
-            torch.nn.utils.clip_grad_norm_([p_ for _, p_ in named], args.clip)
-        opt.step()
-        acc = float((logits.argmax(1) == y).float().mean())
-        lv = float(loss.detach())
-        ema_loss = lv if ema_loss is None else 0.95 * ema_loss + 0.05 * lv
-        ema_acc = acc if ema_acc is None else 0.95 * ema_acc + 0.05 * acc
+            aux = aux_head(tokens[:, model.num_prefix_tokens:])  # (B, gh*gw, C + 1)
+    loss = F.cross_entropy(logits.float(), y, label_smoothing=args.label_smoothing)
+    if aux_head is not None:
+        yp = _dihedral(data.patch_labels[idx], k).reshape(len(idx), -1)
+        aux_loss = F.cross_entropy(aux.float().reshape(-1, aux.shape[-1]), yp.reshape(-1))
+        loss = loss + args.token_labeling * aux_loss
+    objective.opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if args.clip > 0:
+        torch.nn.utils.clip_grad_norm_(objective.params, args.clip)
+    objective.opt.step()
+    acc = float((logits.argmax(1) == y).float().mean())
+    return float(loss.detach()), acc
+
+
+def _log_step(args: argparse.Namespace, setup: RunSetup, objective: Objective, means: RunningMeans,
+              done: int, loop_seconds: float) -> None:
+    print(f"step {done}/{args.steps} loss {means.loss:.3f} train_acc {means.acc:.3f} "
+          f"lr {objective.opt.param_groups[0]['lr']:.2e} {loop_seconds / done:.3f}s/step "
+          f"elapsed {time.time() - setup.t_start:.0f}s", flush=True)
+
+
+def _save_checkpoint(args: argparse.Namespace, setup: RunSetup, data: TrainData, model, card: dict,
+                     done: int) -> None:
+    """A partial model and card after ``done`` steps, with the held-out top-1 on 500 scenes."""
+    model.eval()
+    partial = dict(card, partial=True, steps_done=done,
+                   training_seconds=round(time.time() - setup.t_start, 1))
+    partial["heldout"] = dict(card["heldout"],
+                              top1=accuracy(model, data.eval_images[:500], data.eval_labels[:500]),
+                              top1_scenes=min(500, len(data.eval_images)))
+    print(f"checkpoint at step {done}: held-out top1 (500) {partial['heldout']['top1']:.3f}",
+          flush=True)
+    save_model(model, args.out, args.name, partial)
+    model.train()
+
+
+def _fit(args: argparse.Namespace, setup: RunSetup, data: TrainData, model, objective: Objective,
+         card: dict) -> tuple[int, bool]:
+    """The training loop; returns (steps done, whether the time budget stopped it)."""
+    budget = args.time_budget * 60.0 if args.time_budget else None
+    schedule = DecaySchedule(args.steps, args.warmup, budget, setup.t_start)
+    sampler = BatchSampler.seeded(setup.train_scenes, args.batch_size, args.seed)
+    means = RunningMeans()
+    t_loop = time.time()
+    for step in range(args.steps):
+        progress = schedule.progress(step)
+        if progress is not None and progress >= 1.0:
+            print(f"time budget of {args.time_budget} min reached: stopping at step {step}",
+                  flush=True)
+            return step, True
+        for g in objective.opt.param_groups:
+            g["lr"] = lr_at(step, args.steps, args.lr, args.warmup, progress=progress)
+        idx, k = sampler.next()
+        means.update(*_train_step(args, model, objective, data, idx, k))
         done = step + 1
         if done % args.log_every == 0 or done == args.steps:
-            el = time.time() - t_loop
-            print(f"step {done}/{args.steps} loss {ema_loss:.3f} train_acc {ema_acc:.3f} "
-                  f"lr {opt.param_groups[0]['lr']:.2e} {el / done:.3f}s/step "
-                  f"elapsed {time.time() - t_start:.0f}s", flush=True)
+            _log_step(args, setup, objective, means, done, time.time() - t_loop)
         if args.checkpoint_every and done % args.checkpoint_every == 0 and done < args.steps:
-            model.eval()
-            partial = dict(card, partial=True, steps_done=done,
-                           training_seconds=round(time.time() - t_start, 1))
-            partial["heldout"] = dict(card["heldout"], top1=accuracy(model, ev_images[:500], ev_labels[:500]),
-                                      top1_scenes=min(500, len(ev_images)))
-            print(f"checkpoint at step {done}: held-out top1 (500) {partial['heldout']['top1']:.3f}",
-                  flush=True)
-            save_model(model, args.out, args.name, partial)
-            model.train()
+            _save_checkpoint(args, setup, data, model, card, done)
+    return args.steps, False
 
-    steps_done = step if stopped_early else args.steps
+
+def _add_bars(args: argparse.Namespace, model, card: dict) -> None:
+    """The bars on the held-out scenes (:func:`~explorer.demo.evaluate.measure_bars`)."""
+    try:
+        card["bars"] = measure_bars(model, seed=args.eval_seed, count=args.eval_scenes)
+    except Exception as exc:  # the weights are still worth keeping
+        print(f"warning: bar measurement failed: {exc!r}", file=sys.stderr, flush=True)
+        card["bars_error"] = repr(exc)
+
+
+def _finish(args: argparse.Namespace, setup: RunSetup, data: TrainData, model, card: dict,
+            steps_done: int, stopped_early: bool) -> dict:
+    """Held-out accuracy and the bars into the card; writes the final weights and card."""
     model.eval()
-    train_seconds = time.time() - t_start
+    train_seconds = time.time() - setup.t_start
     card["training"]["steps_done"] = steps_done
     card["training"]["time_budget_minutes"] = args.time_budget
     card["training"]["stopped_by_time_budget"] = stopped_early
-    top1 = accuracy(model, ev_images, ev_labels)
+    top1 = accuracy(model, data.eval_images, data.eval_labels)
     print(f"trained {steps_done} steps in {train_seconds:.0f}s; held-out top1 {top1:.4f} "
-          f"on {len(ev_images)} scenes (seed {args.eval_seed})", flush=True)
+          f"on {len(data.eval_images)} scenes (seed {args.eval_seed})", flush=True)
     card["training_seconds"] = round(train_seconds, 1)
-    card["training"]["data_seconds"] = round(t_data, 1)
+    card["training"]["data_seconds"] = round(data.seconds, 1)
     card["heldout"]["top1"] = top1
     if not args.no_bars:
-        try:
-            from .evaluate import measure_bars
-
-            card["bars"] = measure_bars(model, seed=args.eval_seed, count=args.eval_scenes)
-        except Exception as exc:  # the weights are still worth keeping
-            print(f"warning: bar measurement failed: {exc!r}", file=sys.stderr, flush=True)
-            card["bars_error"] = repr(exc)
+        _add_bars(args, model, card)
     save_model(model, args.out, args.name, card)
     print(f"wrote {args.out / (args.name + '.safetensors')} and {args.name}.json", flush=True)
     return card
+
+
+def train(args: argparse.Namespace, argv: list[str] | None = None) -> dict:
+    """Train the demo ViT as ``args`` (from :func:`build_parser`) say; returns the model card.
+
+    ``argv`` is recorded in the card as the command that reproduces the run
+    (default: ``sys.argv[1:]``). ``args`` is only read.
+    """
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    setup = _setup(args, argv)
+    data = _generate_data(args, setup)
+    model = _build_model(args, setup)
+    objective = _objective(args, model)
+    card = _start_card(args, setup)
+    steps_done, stopped_early = _fit(args, setup, data, model, objective, card)
+    return _finish(args, setup, data, model, card, steps_done, stopped_early)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,6 +11,7 @@ from ..errors import ExplorerError, ModelNotAvailableError
 from ..paths import demo_weights
 from .checkpoint import infer_num_classes, read_card, read_state_dict
 from .explorer_model import ExplorerModel, check_supported
+from .preprocess import timm_data_config
 from .hub import did_you_mean, resolve_pretrained_file
 from .labels import class_labels
 
@@ -129,5 +130,5 @@ def _wrap(model, name: str, names, data_config, device, half) -> ExplorerModel:
     if img_size:  # the pretrained config keeps its own size when img_size= overrides it
         config["input_size"] = (3, int(img_size[0]), int(img_size[1]))
     if data_config:
-        config.update({k: tuple(v) if isinstance(v, list) else v for k, v in data_config.items()})
+        config.update(timm_data_config(data_config))
     return ExplorerModel(model, name, class_labels(model, names), config, device, half)

@@ -56,6 +56,11 @@ def crop_for_model(image: Image.Image, size: tuple[int, int], data_config: dict)
     return canvas
 
 
+def timm_data_config(config: dict) -> dict:
+    """A model card's data config (JSON lists) as timm takes it (tuples)."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
+
+
 def to_tensor(image: Image.Image, data_config: dict) -> torch.Tensor:
     """(1, 3, H, W) float32 tensor, normalized with the data config's mean and std."""
     a = np.asarray(image, dtype=np.float32) / 255.0  # (H, W, 3)
