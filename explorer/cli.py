@@ -38,9 +38,9 @@ def figures(model_choice: str, images: list[Path], out: Path, device: str = "aut
     if isinstance(model_views.position, analyses.NotAvailable):
         print(f"figure 7 center skipped: {model_views.position.reason}", file=sys.stderr)
     written += model_views.write(out, {"filters_pca": "figure7_filters", "position_similarity": "figure7_position"},
-                                 arrays_name="figure7_arrays")
+                                 arrays_name="figure7_arrays", missing=False)
     if accumulator is not None:
-        label = f"{model.name} ({views._plural(accumulator.count)})"
+        label = f"{model.name} ({views.plural(accumulator.count)})"
         distance = views.DistanceView({label: accumulator.result()}, accumulator.grid, int(accumulator.patch_size))
         written += distance.write(out, "figure7_distance", arrays=False, labelled=False)
     return written

@@ -44,9 +44,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 from PIL import Image
 
-os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # gradio_client's telemetry would leave the machine
-os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-from gradio_client import Client, handle_file  # noqa: E402
+from gradio_client import Client, handle_file
 
 ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -590,6 +588,8 @@ def measure(cfg: LoadConfig, url: str, images: list[Path], workdir: Path, report
 
 def run(cfg: LoadConfig) -> Report:
     """The whole load test; the app started here is stopped again whatever happens."""
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # gradio_client's telemetry would leave the machine
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     started = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
     tolerance = dict(image_max_abs_diff=f"{cfg.tolerance}/255 per channel", confidence=CONFIDENCE_TOL,
                      labels_numbers_text="exact")

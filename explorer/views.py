@@ -29,7 +29,7 @@ def _write(fig: Figure, out: Path, stem: str) -> list[Path]:
     return render.save_figure(fig, Path(out) / stem)
 
 
-def _plural(count: int, noun: str = "image") -> str:
+def plural(count: int, noun: str = "image") -> str:
     return f"{count} {noun}{'s' * (count != 1)}"
 
 
@@ -44,16 +44,21 @@ class ModelViews:
     raw: np.ndarray  # (n, P, P, 3) in [0, 1]
     position: np.ndarray | analyses.NotAvailable  # (gh, gw, gh, gw) or why there is none
 
-    def figures(self) -> dict[str, Figure]:
-        return {
-            "filters_pca": render.filters_figure(self.pca),
-            "filters_raw": render.filters_figure(self.raw, title=f"RGB embedding filters (first {len(self.raw)}, raw)"),
-            "position_similarity": render.position_similarity_figure(self.position),
-        }
+    FIGURES = ("filters_pca", "filters_raw", "position_similarity")
+
+    def figure(self, key: str) -> Figure:
+        """One of ``FIGURES``; the position panel of a model without one says why instead."""
+        if key == "filters_pca":
+            return render.filters_figure(self.pca)
+        if key == "filters_raw":
+            return render.filters_figure(self.raw, title=f"RGB embedding filters (first {len(self.raw)}, raw)")
+        if key == "position_similarity":
+            return render.position_similarity_figure(self.position)
+        raise ValueError(f"no model view called {key!r}; choose from {self.FIGURES}")
 
     def images(self) -> tuple[Image.Image, Image.Image, Image.Image]:
         """(PCA filters, raw filters, position grid) for the screen."""
-        return tuple(render.figure_to_image(f, dpi=SCREEN_DPI) for f in self.figures().values())  # type: ignore[return-value]
+        return tuple(render.figure_to_image(self.figure(k), dpi=SCREEN_DPI) for k in self.FIGURES)  # type: ignore[return-value]
 
     def arrays(self) -> dict[str, np.ndarray]:
         arrays = {"filters_pca": self.pca, "filters_raw": self.raw}
@@ -61,14 +66,16 @@ class ModelViews:
             arrays["position_similarity"] = self.position
         return arrays
 
-    def write(self, out: Path, names: Mapping[str, str] | None = None, arrays_name: str = "model_views") -> list[Path]:
-        """Each figure (``names`` maps figure -> file stem and picks which; default: all) and the arrays."""
-        names = dict(names) if names is not None else {k: k for k in ("filters_pca", "filters_raw", "position_similarity")}
-        figures, files = self.figures(), []
+    def write(self, out: Path, names: Mapping[str, str] | None = None, arrays_name: str = "model_views",
+              missing: bool = True) -> list[Path]:
+        """The figures ``names`` picks (figure -> file stem; default: all under their own names) and
+        their arrays. ``missing=False`` writes no file for an analysis the model does not have."""
+        names = dict(names) if names is not None else {k: k for k in self.FIGURES}
+        files: list[Path] = []
         for key, stem in names.items():
-            if key == "position_similarity" and isinstance(self.position, analyses.NotAvailable):
-                continue  # said in place of the panel on screen; no file of a missing analysis
-            files += _write(figures[key], out, stem)
+            if not missing and key == "position_similarity" and isinstance(self.position, analyses.NotAvailable):
+                continue
+            files += _write(self.figure(key), out, stem)
         arrays = {k: v for k, v in self.arrays().items() if k in names}
         files.append(render.save_arrays(Path(out) / arrays_name, **arrays))
         return files
@@ -137,7 +144,7 @@ def image_distance(trace: Trace) -> np.ndarray:
 
 
 def batch_label(count: int) -> str:
-    return f"batch of {_plural(count)}"
+    return f"batch of {plural(count)}"
 
 
 def distance_over_images(model, images: Iterable[ImageInput],

@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# gradio_client sends usage telemetry unless told not to; tests talk to 127.0.0.1 only
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 ARTIFACTS = ROOT / "test-artifacts"
 
 

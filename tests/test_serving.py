@@ -115,3 +115,17 @@ def test_model_loads_are_serialized_and_each_model_loads_once():
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(cache.get, ["a", "b", "a", "c", "b", "a", "c", "b"]))
     assert peak[0] == 1 and sorted(loads) == ["a", "b", "c"]
+
+
+def test_a_model_view_asked_for_by_many_users_at_once_is_computed_once():
+    cache = ModelCache(lambda key: key)
+    calls = []
+
+    def compute():
+        calls.append(1)
+        time.sleep(0.05)
+        return "figures"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: cache.view("m", "images", compute), range(8)))
+    assert results == ["figures"] * 8 and len(calls) == 1

@@ -1,4 +1,6 @@
 """UI handlers called directly, without a server: state, patch clicks, errors."""
+import os
+import time
 from types import SimpleNamespace
 
 import gradio as gr
@@ -122,5 +124,10 @@ def test_downloads_are_written_inside_the_server_folder_and_old_ones_swept(model
     folder = {p.parent for p in map(__import__("pathlib").Path, files)}.pop()
     for f in folder.iterdir():
         f.unlink()  # Gradio's delete_cache removes the files; the empty folder goes at the next download
+    past = time.time() - h.DOWNLOADS_GRACE - 1
+    os.utime(folder, (past, past))
+    fresh = models.downloads / "another-request-still-writing"
+    fresh.mkdir()
     h.download_heads(models, session, 0, "heat")
     assert not folder.exists()
+    assert fresh.exists()  # a concurrent request's new, still empty folder is left alone

@@ -41,7 +41,10 @@ class Option:
             if value not in self.choices:
                 raise ValueError(f"{self.label} must be one of {', '.join(self.choices)}; got '{value}'.")
             return value
-        number = float(value)
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{self.label} must be a number; got '{value}'.") from None
         high = (num_blocks - 1) if self.block_index and num_blocks else self.maximum
         if not self.minimum <= number <= high:
             raise ValueError(f"{self.label} must be from {self.minimum:g} to {high:g}; got {number:g}.")

@@ -23,6 +23,7 @@ class ModelCache:
         self._views: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._load_lock = threading.Lock()
+        self._view_locks: dict[tuple[str, str], threading.Lock] = {}  # one per (model, view); dropped with the model
 
     def __contains__(self, key: str) -> bool:
         with self._lock:
@@ -45,16 +46,23 @@ class ModelCache:
                 while len(self._models) > self._max:
                     old, _ = self._models.popitem(last=False)
                     self._views.pop(old, None)
+                    self._view_locks = {k: v for k, v in self._view_locks.items() if k[0] != old}
             return model
 
     def view(self, key: str, name: str, compute: Callable[[], Any]) -> Any:
-        """A per-model result, computed once per model and kept while the model is cached."""
+        """A per-model result, computed once per model (also when many users ask at once, as when
+        a class opens the page together) and kept while the model is cached."""
         with self._lock:
             views = self._views.setdefault(key, {})
             if name in views:
                 return views[name]
-        value = compute()
-        with self._lock:
-            if key in self._views:
-                self._views[key][name] = value
-        return value
+            view_lock = self._view_locks.setdefault((key, name), threading.Lock())
+        with view_lock:
+            with self._lock:
+                if name in self._views.get(key, {}):
+                    return self._views[key][name]
+            value = compute()
+            with self._lock:
+                if key in self._views:
+                    self._views[key][name] = value
+            return value

@@ -74,14 +74,17 @@ def _need_trace(session: Session) -> Trace:
 
 
 DOWNLOADS_MAX_AGE = 3600  # seconds a prepared download folder is kept (Gradio deletes its files too)
+DOWNLOADS_GRACE = 60  # an empty folder younger than this may be another request's, still being written
 
 
 def _tmpdir(server: Server) -> Path:
-    """A fresh folder for one download, inside Gradio's cache; empty or old ones are swept."""
+    """A fresh folder for one download, inside Gradio's cache; old ones, and empty ones past a
+    grace period (Gradio's ``delete_cache`` removed their files), are swept."""
     server.downloads.mkdir(parents=True, exist_ok=True)
     for old in server.downloads.iterdir():
         try:
-            if not any(old.iterdir()) or time.time() - old.stat().st_mtime > DOWNLOADS_MAX_AGE:
+            age = time.time() - old.stat().st_mtime
+            if age > DOWNLOADS_MAX_AGE or (age > DOWNLOADS_GRACE and not any(old.iterdir())):
                 shutil.rmtree(old, ignore_errors=True)
         except OSError:
             pass
@@ -119,7 +122,7 @@ def model_card(model: ExplorerModel, choice: str) -> str:
 
 def model_status(server: Server, session: Session) -> str:
     """The card of the session's model (shown when the page opens)."""
-    return model_card(server.models.get(session.choice), session.choice)
+    return model_card(server.model(session), session.choice)
 
 
 def select_model(server: Server, choice: str, session: Session, progress=gr.Progress(track_tqdm=True)):
@@ -129,7 +132,7 @@ def select_model(server: Server, choice: str, session: Session, progress=gr.Prog
         model = server.models.get(choice)
     except Exception as exc:  # any failure to load must leave the current model in place
         gr.Warning(str(exc), duration=15)
-        current = server.models.get(session.choice)
+        current = server.model(session)
         status = f"Could not load **{choice}**: {exc}  \nStill using {model_card(current, session.choice)}"
         return session, gr.update(value=session.choice), status
     release_session(session)  # the old model's trace is of no use any more
@@ -139,7 +142,7 @@ def select_model(server: Server, choice: str, session: Session, progress=gr.Prog
 def model_controls(server: Server, session: Session):
     """Ranges for the session's model: each block-index method option, then the query block,
     query head, heads-view block and target class."""
-    model = server.models.get(session.choice)
+    model = server.model(session)
     last = model.num_blocks - 1
     options = [gr.update(maximum=last, value=0) if o.block_index else gr.skip() for o in OPTIONS]
     return (
@@ -197,12 +200,12 @@ def explanation_map(server: Server, session: Session, method: str, *args) -> np.
     index = _target(args[-1], trace)
     model = server.model(session)
     if not spec.class_specific:
-        return spec(model, trace, index, **options)
+        return spec.compute(model, trace, index, **options)  # options are resolved above
     key = (method, index) + ((tuple(options.items()),) if options else ())
     if key not in session.explanations:
         while len(session.explanations) >= MAX_CACHED_MAPS:
             session.explanations.pop(next(iter(session.explanations)))
-        session.explanations[key] = spec(model, trace, index, **options)
+        session.explanations[key] = spec.compute(model, trace, index, **options)
     return session.explanations[key]
 
 
