@@ -1,10 +1,22 @@
 """Capture every block's attention probabilities during one forward pass.
 
-timm computes attention with ``F.scaled_dot_product_attention`` when an attention
-module's ``fused_attn`` flag is set, and then no probabilities ever exist. Inside
-:class:`AttentionCapture` the flag is turned off, a forward hook on each module's
-``attn_drop`` (whose input and output are the softmax probabilities) records them,
-and on exit the hooks are removed and every flag restored, even after an error.
+Where the probabilities appear depends on the model family; its
+:class:`~explorer.anatomy.Anatomy` says (see ``explorer/anatomy.py``):
+
+- **timm**: attention is computed with ``F.scaled_dot_product_attention`` when a
+  module's ``fused_attn`` flag is set, and then no probabilities ever exist. Inside
+  :class:`AttentionCapture` the flag is turned off and a forward hook on the module's
+  ``attn_drop`` (whose input and output are the softmax probabilities) records them.
+- **torch.nn.MultiheadAttention** (torchvision's ViT): it is called with
+  ``need_weights=False`` and takes a fused path. Inside the capture its forward is the
+  same computation written out (``softmax(q k^T / sqrt(d)) v``, then ``out_proj``), so
+  the probabilities it records are the very tensor the output is made of (gradients
+  reach them) and the outputs equal the fused ones to float precision.
+- **named modules** whose output is the probabilities: a forward hook records them.
+- **returned maps** (the article's ``(logits, attention_list)``, transformers'
+  ``output_attentions=True``): :meth:`AttentionCapture.run` takes them from the output.
+
+On exit every hook is removed and every flag and forward restored, even after an error.
 
 Concurrency (one loaded model shared by every user of the app and every thread of a
 notebook). The hooks and the flags live on the shared modules, so two captures in
@@ -28,23 +40,18 @@ from __future__ import annotations
 import threading
 import weakref
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
+from .anatomy import Anatomy, AttentionPoint, anatomy_of, timm_attention_modules
 from .errors import UnsupportedModelError
 
-
-def attention_modules(module: nn.Module) -> list[nn.Module]:
-    """The timm-style attention modules of ``module``, in forward (block) order."""
-    return [
-        m
-        for m in module.modules()
-        if hasattr(m, "fused_attn") and isinstance(getattr(m, "attn_drop", None), nn.Module)
-    ]
-
+attention_modules = timm_attention_modules  # the timm attention modules of a module, in block order
 
 _LOCKS: "weakref.WeakKeyDictionary[nn.Module, threading.RLock]" = weakref.WeakKeyDictionary()
 _LOCKS_GUARD = threading.Lock()
@@ -64,56 +71,126 @@ def capture_lock(module: nn.Module) -> threading.RLock:
 class AttentionCapture:
     """Context manager recording the attention of every block.
 
-    After a forward pass inside the context, ``attentions`` holds one tensor
-    (B, H, T, T) per block. With ``keep_grad=True`` the tensors stay in the
-    autograd graph and keep their ``.grad`` after a backward pass (gradient rollout).
+    ``model`` is an ExplorerModel, an :class:`Anatomy` or a raw timm module. After a
+    forward pass inside the context (``cap.run(x)``, or calling a timm module
+    directly), ``attentions`` holds one tensor (B, H, T, T) per block. With
+    ``keep_grad=True`` the tensors stay in the autograd graph (gradient rollout).
     Safe to use from many threads on one model: captures on the same module take
     turns (see the module docstring).
     """
 
-    def __init__(self, module: nn.Module, keep_grad: bool = False) -> None:
-        self.module = module
+    def __init__(self, model: Any, keep_grad: bool = False) -> None:
+        try:
+            self.anatomy: Anatomy = anatomy_of(model)
+        except TypeError:
+            raise UnsupportedModelError(
+                f"{type(model).__name__} has no timm attention modules, so there are no attention maps "
+                "to capture. Wrap other models with explorer.load(module, description=...)."
+            ) from None
+        self.module = self.anatomy.module
         self.keep_grad = keep_grad
         self.attentions: list[torch.Tensor] = []
-        self._targets = attention_modules(module)
-        self._flags: list[bool] = []
-        self._handles: list[torch.utils.hooks.RemovableHandle] = []
-        self._lock = capture_lock(module)
+        self._undo: list[Callable[[], None]] = []
+        self._lock = capture_lock(self.module)
         self._thread = 0
 
     def __enter__(self) -> "AttentionCapture":
-        if not self._targets:
-            raise UnsupportedModelError(
-                f"{type(self.module).__name__} has no timm attention modules, so there are no "
-                "attention maps to capture."
-            )
         self._lock.acquire()
         self._thread = threading.get_ident()
         self.attentions = []
-        for m in self._targets:
-            self._flags.append(bool(m.fused_attn))
-            m.fused_attn = False
-            self._handles.append(m.attn_drop.register_forward_hook(self._record))
+        try:
+            for point in self.anatomy.attention or []:
+                self._attach(point)
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
-    def _record(self, _module: nn.Module, _inputs, output: torch.Tensor) -> None:
+    def _attach(self, point: AttentionPoint) -> None:
+        m = point.module
+        if point.kind == "timm":
+            flag = bool(m.fused_attn)
+            m.fused_attn = False
+            self._undo.append(lambda: setattr(m, "fused_attn", flag))
+            self._undo.append(m.attn_drop.register_forward_hook(self._hook).remove)
+        elif point.kind == "mha":
+            before = m.__dict__.get("forward")  # a forward the user set on the instance, if any
+            m.forward = _explicit_mha(m, self._record)  # instance attribute shadows the class's forward
+            self._undo.append(lambda: m.__dict__.update(forward=before) if before else m.__dict__.pop("forward", None))
+        else:
+            self._undo.append(m.register_forward_hook(self._hook).remove)
+
+    def _hook(self, _module: nn.Module, _inputs, output) -> None:
+        if isinstance(output, (tuple, list)):  # e.g. the article's attention module returns (x, attention)
+            output = next((o for o in output if isinstance(o, torch.Tensor) and o.ndim == 4), None)
+        if output is not None:
+            self._record(output)
+
+    def _record(self, probs: torch.Tensor) -> None:
         if threading.get_ident() != self._thread:  # another thread's forward: not ours
             return
-        if self.keep_grad and output.requires_grad:
-            output.retain_grad()
-            self.attentions.append(output)
+        if self.keep_grad and probs.requires_grad:
+            self.attentions.append(probs)
         else:
-            self.attentions.append(output.detach())
+            self.attentions.append(probs.detach())
+
+    def run(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (B, C) of images ``x`` (B, 3, H, W); the maps land in ``attentions``."""
+        logits, returned = self.anatomy.call(x)
+        if self.anatomy.attention is None:
+            if returned is None:
+                raise UnsupportedModelError(missing_attention_message(self.anatomy))
+            for probs in returned:
+                self.attentions.append(probs if self.keep_grad else probs.detach())
+        return logits
 
     def __exit__(self, *exc) -> None:
         try:
-            for handle in self._handles:
-                handle.remove()
-            for m, flag in zip(self._targets, self._flags):
-                m.fused_attn = flag
-            self._handles, self._flags = [], []
+            while self._undo:
+                self._undo.pop()()
         finally:
             self._lock.release()
+
+
+def missing_attention_message(anatomy: Anatomy) -> str:
+    return (
+        f"{anatomy.name}'s forward returned no attention maps and no modules were named to hook, so "
+        "there is nothing to explain. Do one of two things: (1) return them from forward, "
+        "`return logits, [attention_block_1, ...]`, each (batch, heads, tokens, tokens) after the "
+        "softmax; or (2) name the modules whose output is those probabilities: "
+        "ModelDescription(..., attention=['blocks.*.attn.softmax'])."
+    )
+
+
+def _explicit_mha(m: nn.MultiheadAttention, record: Callable[[torch.Tensor], None]) -> Callable:
+    """A forward for ``m`` that computes self-attention step by step and records its probabilities.
+
+    Masks, separate key/value inputs or projections fall back to PyTorch's own path
+    (asked for per-head weights, which it then records without gradients)."""
+    original = type(m).forward.__get__(m)
+    h = m.num_heads
+
+    def forward(query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
+                average_attn_weights=True, is_causal=False):
+        plain = (query is key is value and key_padding_mask is None and attn_mask is None and not is_causal
+                 and m._qkv_same_embed_dim and m.bias_k is None and not m.add_zero_attn)
+        if not plain:
+            out, probs = original(query, key, value, key_padding_mask=key_padding_mask, need_weights=True,
+                                  attn_mask=attn_mask, average_attn_weights=False, is_causal=is_causal)
+            record(probs)
+            return out, (probs.mean(dim=1) if average_attn_weights else probs) if need_weights else None
+        x = query if m.batch_first else query.transpose(0, 1)  # (B, T, D)
+        b, t, d = x.shape
+        qkv = F.linear(x, m.in_proj_weight, m.in_proj_bias).reshape(b, t, 3, h, d // h)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4)  # 3 x (B, H, T, d/H)
+        probs = torch.softmax((q * (d // h) ** -0.5) @ k.transpose(-2, -1), dim=-1)  # (B, H, T, T)
+        record(probs)
+        out = (F.dropout(probs, m.dropout, m.training) @ v).transpose(1, 2).reshape(b, t, d)  # (B, T, D)
+        out = m.out_proj(out)
+        out = out if m.batch_first else out.transpose(0, 1)
+        return out, (probs.mean(dim=1) if average_attn_weights else probs) if need_weights else None
+
+    return forward
 
 
 @dataclass

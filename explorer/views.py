@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from . import analyses, render
+from .anatomy import anatomy_of
 from .capture import Trace
 from .images import ImageInput
 
@@ -40,18 +41,19 @@ def plural(count: int, noun: str = "image") -> str:
 class ModelViews:
     """Figure 7 left and center: the RGB embedding filters (PCA and raw) and position similarity."""
 
-    pca: np.ndarray  # (n, P, P, 3) in [0, 1]
-    raw: np.ndarray  # (n, P, P, 3) in [0, 1]
+    pca: np.ndarray | analyses.NotAvailable  # (n, P, P, 3) in [0, 1], or why there are none
+    raw: np.ndarray | analyses.NotAvailable  # (n, P, P, 3) in [0, 1], or why there are none
     position: np.ndarray | analyses.NotAvailable  # (gh, gw, gh, gw) or why there is none
 
     FIGURES = ("filters_pca", "filters_raw", "position_similarity")
 
     def figure(self, key: str) -> Figure:
-        """One of ``FIGURES``; the position panel of a model without one says why instead."""
+        """One of ``FIGURES``; a panel the model has no parts for says why instead."""
         if key == "filters_pca":
             return render.filters_figure(self.pca)
         if key == "filters_raw":
-            return render.filters_figure(self.raw, title=f"RGB embedding filters (first {len(self.raw)}, raw)")
+            title = None if isinstance(self.raw, analyses.NotAvailable) else f"RGB embedding filters (first {len(self.raw)}, raw)"
+            return render.filters_figure(self.raw, title=title)
         if key == "position_similarity":
             return render.position_similarity_figure(self.position)
         raise ValueError(f"no model view called {key!r}; choose from {self.FIGURES}")
@@ -60,11 +62,12 @@ class ModelViews:
         """(PCA filters, raw filters, position grid) for the screen."""
         return tuple(render.figure_to_image(self.figure(k), dpi=SCREEN_DPI) for k in self.FIGURES)  # type: ignore[return-value]
 
+    def _values(self) -> dict[str, np.ndarray | analyses.NotAvailable]:
+        return {"filters_pca": self.pca, "filters_raw": self.raw, "position_similarity": self.position}
+
     def arrays(self) -> dict[str, np.ndarray]:
-        arrays = {"filters_pca": self.pca, "filters_raw": self.raw}
-        if not isinstance(self.position, analyses.NotAvailable):
-            arrays["position_similarity"] = self.position
-        return arrays
+        """The analyses the model has, by figure name."""
+        return {k: v for k, v in self._values().items() if not isinstance(v, analyses.NotAvailable)}
 
     def write(self, out: Path, names: Mapping[str, str] | None = None, arrays_name: str = "model_views",
               missing: bool = True) -> list[Path]:
@@ -73,7 +76,7 @@ class ModelViews:
         names = dict(names) if names is not None else {k: k for k in self.FIGURES}
         files: list[Path] = []
         for key, stem in names.items():
-            if not missing and key == "position_similarity" and isinstance(self.position, analyses.NotAvailable):
+            if not missing and isinstance(self._values().get(key), analyses.NotAvailable):
                 continue
             files += _write(self.figure(key), out, stem)
         arrays = {k: v for k, v in self.arrays().items() if k in names}
@@ -82,12 +85,13 @@ class ModelViews:
 
 
 def model_views(model, n: int = N_FILTERS) -> ModelViews:
-    """Compute Figure 7's weight-only analyses of ``model``."""
-    return ModelViews(
-        pca=analyses.rgb_embedding_filters(model, n=n, mode="pca"),
-        raw=analyses.rgb_embedding_filters(model, n=n, mode="raw"),
-        position=analyses.position_embedding_similarity(model),
-    )
+    """Compute Figure 7's weight-only analyses of ``model`` (at most ``n`` filters)."""
+    pca = raw = analyses.no_filters(model)
+    if pca is None:
+        d, c, p, _ = anatomy_of(model).patch_filters().shape  # a small model may have fewer than n
+        pca = analyses.rgb_embedding_filters(model, n=min(n, d, c * p * p), mode="pca")
+        raw = analyses.rgb_embedding_filters(model, n=min(n, d), mode="raw")
+    return ModelViews(pca=pca, raw=raw, position=analyses.position_embedding_similarity(model))
 
 
 # ---- mean attention distance -----------------------------------------------------------------

@@ -7,12 +7,14 @@ import timm
 import torch
 
 from explorer.analyses import NotAvailable, position_embedding_similarity
+from explorer.anatomy import Anatomy
 
 
 def stub(pos_embed, grid, k):
-    """Just the attributes the analysis reads from a timm ViT."""
+    """Just the parts the analysis reads: an anatomy with a position table and its grid."""
     pe = None if pos_embed is None else torch.as_tensor(pos_embed, dtype=torch.float32)
-    return SimpleNamespace(pos_embed=pe, patch_embed=SimpleNamespace(grid_size=grid), num_prefix_tokens=k)
+    return Anatomy(module=torch.nn.Identity(), patch_size=16, num_prefix_tokens=k, attention=[],
+                   position_embedding=pe, position_grid=grid)
 
 
 def sincos_2d(grid, dim=64, temperature=10000.0):

@@ -13,7 +13,7 @@ import numpy as np
 
 from ._tokens import pooled_rows, readout
 from .distance import AttentionDistanceAccumulator, mean_attention_distance, uniform_attention_distance
-from .filters import embedding_filter_components, rgb_embedding_filters
+from .filters import embedding_filter_components, no_filters, rgb_embedding_filters
 from .gradient_rollout import gradient_rollout
 from .methods import MethodSpec, Option, all_options
 from .position import NotAvailable, position_embedding_similarity
@@ -71,6 +71,7 @@ __all__ = [
     "attention_rollout",
     "class_token_attention",
     "embedding_filter_components",
+    "no_filters",
     "gradient_rollout",
     "head_class_attention",
     "mean_attention_distance",

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..anatomy import anatomy_of
+
 
 def as_array(x, dtype=np.float64) -> np.ndarray:
     """A numpy array of ``x`` (numpy, torch tensor on any device, or nested lists)."""
@@ -93,13 +95,8 @@ def readout_weights(tokens: int, num_prefix_tokens: int, rows: str = "class") ->
     return w
 
 
-def torch_module(model):
-    """The torch module of an ExplorerModel (its ``.model``), or ``model`` itself when it is one."""
-    return getattr(model, "model", model)
-
-
-def pooled_rows(module) -> str:
-    """The readout rows matching what the timm model's head reads: its class token
-    (``global_pool="token"``) or, for pooled patch tokens (``avg``, ``map``...), all patch rows."""
-    pool = getattr(torch_module(module), "global_pool", "token")
-    return "class" if pool in ("token", "", None) else "patches"
+def pooled_rows(model) -> str:
+    """The readout rows matching what the model's head reads: its class token (``"class"``)
+    or, for pooled patch tokens (timm's ``global_pool="avg"``, ``"map"``...), all patch
+    rows (``"patches"``). Read from the model's anatomy."""
+    return anatomy_of(model).readout

@@ -1,7 +1,8 @@
 """RGB embedding filters (ViT paper, Figure 7 left).
 
-The patch embedding ``patch_embed.proj.weight`` has shape (D, 3, P, P): D linear
-filters, each a 3*P*P vector. The paper shows the top principal components of these
+The patch embedding (timm's ``patch_embed.proj``, a Conv2d with weight (D, 3, P, P);
+or a Linear over flattened patches, weight (D, 3*P*P), unflattened in the patch
+layout the model's anatomy states) holds D linear filters, each a 3*P*P vector. The paper shows the top principal components of these
 filters: treat the D filters as samples, centre them (subtract the mean filter), and
 take the leading right singular vectors of the centred (D, 3*P*P) matrix, i.e. the
 PCA components, ordered by explained variance and orthonormal. ``mode="raw"`` gives
@@ -16,18 +17,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._tokens import torch_module
+from ..anatomy import anatomy_of
+from .position import NotAvailable
 
 MODES = ("pca", "raw")
 
 
+def no_filters(model) -> NotAvailable | None:
+    """Why ``model`` has no patch-embedding filters to show, or None when it has them."""
+    if anatomy_of(model).patch_filters() is not None:
+        return None
+    name = getattr(model, "name", None) or anatomy_of(model).name
+    return NotAvailable(f"{name} has no linear patch projection to show (none was named in its description, "
+                        "or it is not a Conv2d/Linear over whole patches), so there are no RGB filters.")
+
+
 def embedding_filter_components(model, n=28, mode="pca") -> np.ndarray:
     """(n, 3, P, P) unscaled: the top-n PCA components (orthonormal) or the first n raw filters."""
-    module = torch_module(model)
-    proj = getattr(getattr(module, "patch_embed", None), "proj", None)
-    weight = getattr(proj, "weight", None)
-    if weight is None or weight.ndim != 4:
-        raise ValueError(f"{type(module).__name__} has no convolutional patch_embed.proj.weight (D, C, P, P)")
+    weight = anatomy_of(model).patch_filters()  # (D, C, P, P)
+    if weight is None:
+        raise ValueError(str(no_filters(model)))
     w = weight.detach().float().cpu().numpy().astype(np.float64)
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")

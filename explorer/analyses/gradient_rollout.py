@@ -21,12 +21,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..anatomy import anatomy_of
 from ..capture import AttentionCapture
-from ._tokens import pooled_rows, readout, torch_module
+from ._tokens import readout
 
 
 def _input_tensor(model, image) -> torch.Tensor:
-    module = torch_module(model)
+    module = anatomy_of(model).module
     if isinstance(image, torch.Tensor):
         x = image if image.ndim == 4 else image.unsqueeze(0)
     elif hasattr(model, "preprocess"):
@@ -41,14 +42,12 @@ def _input_tensor(model, image) -> torch.Tensor:
 
 def gradient_rollout(model, image, target=None) -> np.ndarray:
     """(gh, gw) Chefer et al. 2021 relevance of the patches for class ``target`` (default: predicted)."""
-    module = torch_module(model)
-    k = int(module.num_prefix_tokens)
-    p = module.patch_embed.patch_size
-    ph, pw = (p, p) if isinstance(p, int) else p
+    anatomy = anatomy_of(model)
+    k, p = anatomy.num_prefix_tokens, anatomy.patch_size
     x = _input_tensor(model, image).requires_grad_(True)  # keeps the graph even with frozen weights
-    grid = (x.shape[-2] // ph, x.shape[-1] // pw)
-    with torch.enable_grad(), AttentionCapture(module, keep_grad=True) as cap:
-        logits = module(x)
+    grid = (x.shape[-2] // p, x.shape[-1] // p)
+    with torch.enable_grad(), AttentionCapture(anatomy, keep_grad=True) as cap:
+        logits = cap.run(x)
         if logits.ndim != 2:
             raise ValueError(f"expected (1, classes) logits, got shape {tuple(logits.shape)}")
         t = int(logits[0].argmax()) if target is None else int(target)
@@ -63,4 +62,4 @@ def gradient_rollout(model, image, target=None) -> np.ndarray:
         g = torch.zeros_like(a) if g is None else g
         ab = (g[0] * a[0]).detach().clamp(min=0).mean(dim=0).double().cpu()  # (T, T)
         r = r + ab @ r
-    return readout((r - torch.eye(tokens, dtype=torch.float64)).numpy(), grid, k, pooled_rows(module))
+    return readout((r - torch.eye(tokens, dtype=torch.float64)).numpy(), grid, k, anatomy.readout)

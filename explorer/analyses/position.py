@@ -1,8 +1,9 @@
 """Position embedding similarity (ViT paper, Figure 7 center).
 
-Take the patch rows of the learned absolute ``pos_embed`` (the k prefix rows are
+Take the patch rows of the learned absolute position table (timm's ``pos_embed``;
+other families name theirs in the model's anatomy) (the k prefix rows are
 skipped when the table has them; DINOv2-style tables have none), one D-vector per
-patch of the grid ``patch_embed.grid_size = (gh, gw)`` the table was stored for::
+patch of the grid (gh, gw) the table was stored for (timm: ``patch_embed.grid_size``)::
 
     S[r, c, r', c'] = cos(E[r, c], E[r', c']) = <E[r,c], E[r',c']> / (|E[r,c]| |E[r',c']|)
 
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ._tokens import torch_module
+from ..anatomy import anatomy_of
 
 
 @dataclass(frozen=True)
@@ -32,16 +33,16 @@ class NotAvailable:
 
 def position_embedding_similarity(model) -> np.ndarray | NotAvailable:
     """(gh, gw, gh, gw) float32 cosine similarities, or :class:`NotAvailable`."""
-    module = torch_module(model)
-    name = getattr(model, "name", None) or type(module).__name__
-    pe = getattr(module, "pos_embed", None)
-    if not isinstance(pe, torch.Tensor):
+    anatomy = anatomy_of(model)
+    name = getattr(model, "name", None) or anatomy.name
+    pe = anatomy.position_embedding
+    if not isinstance(pe, torch.Tensor) or anatomy.position_grid is None:
         return NotAvailable(
-            f"{name} has no learned absolute position embedding (pos_embed is None; it encodes "
-            "positions another way, e.g. rotary embeddings), so there is no similarity to show."
+            f"{name} has no learned absolute position embedding (none was found or named; it may "
+            "encode positions another way, e.g. rotary embeddings), so there is no similarity to show."
         )
-    gh, gw = (int(v) for v in module.patch_embed.grid_size)
-    k = int(getattr(module, "num_prefix_tokens", 0))
+    gh, gw = anatomy.position_grid
+    k = anatomy.num_prefix_tokens
     e = pe.detach().float().cpu().numpy().astype(np.float64)
     if e.ndim == 4 and e.shape[1:3] == (gh, gw):  # (1, gh, gw, D) tables
         e = e.reshape(gh * gw, -1)

@@ -1,4 +1,5 @@
-"""ExplorerModel: a timm ViT with its preprocessing, labels and one-pass attention capture."""
+"""ExplorerModel: a ViT (timm, torchvision, transformers or your own) with its preprocessing,
+labels and one-pass attention capture; what it reads of the model is its ``Anatomy``."""
 from __future__ import annotations
 
 import contextlib
@@ -10,6 +11,7 @@ from PIL import Image
 from torch import nn
 
 from ..batching import ForwardBatcher
+from ..anatomy import Anatomy, timm_anatomy
 from ..capture import AttentionCapture, Trace, attention_modules, label_of
 from ..errors import ExplorerError, UnsupportedModelError
 from ..images import ImageInput, load_image
@@ -32,10 +34,13 @@ def check_supported(model: nn.Module, name: str) -> None:
 
 
 class ExplorerModel:
-    """A timm Vision Transformer ready to explain.
+    """A Vision Transformer ready to explain.
 
-    Geometry is read from the model's own attributes (``patch_embed.patch_size``,
-    ``num_prefix_tokens``); the patch grid of each input is derived from its size.
+    Geometry comes from the model's :class:`~explorer.anatomy.Anatomy`: for timm models
+    it is read from their attributes (``patch_embed.patch_size``, ``num_prefix_tokens``);
+    other families pass one built by their adapter (``explorer.models``), and then one
+    forward on a blank image at load checks it and counts blocks and heads. The patch
+    grid of each input is derived from its size.
     """
 
     def __init__(
@@ -46,23 +51,31 @@ class ExplorerModel:
         data_config: dict,
         device: torch.device,
         half: bool = False,
+        anatomy: Anatomy | None = None,
+        source: str = "",
     ) -> None:
-        check_supported(model, name)
+        if anatomy is None:
+            check_supported(model, name)
+            anatomy = timm_anatomy(model)
         self.model = model.eval().to(device)
+        self.anatomy = anatomy
         self.name = name
+        self.source = source or f"timm model '{name}'"  # where the model came from, for its card
         self.labels = list(labels)
         self.data_config = dict(data_config)
         self.device = device
         self.half = half and device.type == "cuda"
-        patch = model.patch_embed.patch_size
-        patch = (patch, patch) if isinstance(patch, int) else tuple(patch)
-        if patch[0] != patch[1]:
-            raise UnsupportedModelError(f"'{name}' has non-square patches {patch}; only square ones are supported.")
-        self.patch_size: int = int(patch[0])
-        self.num_prefix_tokens: int = int(model.num_prefix_tokens)
-        self.num_blocks: int = len(attention_modules(model))
-        self.num_heads: int = int(getattr(attention_modules(model)[0], "num_heads", 0))
+        self.patch_size: int = anatomy.patch_size
+        self.num_prefix_tokens: int = anatomy.num_prefix_tokens
         self.dynamic_img_size: bool = bool(getattr(model, "dynamic_img_size", False))
+        if anatomy.family == "timm" and anatomy.attention:
+            self.num_blocks: int = len(anatomy.attention)
+            self.num_heads: int = int(getattr(anatomy.attention[0].module, "num_heads", 0))
+        else:
+            self.num_blocks, self.num_heads = 0, 0
+            self._batcher = ForwardBatcher(self._capture_forward, max_items=1)
+            _, probe = self._forward(self.input_tensor(Image.new("RGB", self.input_size[::-1])))[0]
+            self.num_blocks, self.num_heads = int(probe.shape[0]), int(probe.shape[1])  # (L, H, T, T)
         self._batcher = ForwardBatcher(self._capture_forward, max_items=self._batch_limit())
 
     def _batch_limit(self) -> int:
@@ -145,14 +158,18 @@ class ExplorerModel:
     def _capture_forward(self, x: torch.Tensor) -> list[tuple[np.ndarray, np.ndarray]]:
         gh, gw = x.shape[-2] // self.patch_size, x.shape[-1] // self.patch_size
         tokens = self.num_prefix_tokens + gh * gw
-        with torch.inference_mode(), self.autocast(), AttentionCapture(self.model) as cap:
-            logits = self.model(x)  # (B, C)
+        with torch.inference_mode(), self.autocast(), AttentionCapture(self.anatomy) as cap:
+            logits = cap.run(x)  # (B, C)
         shapes = {tuple(a.shape) for a in cap.attentions}
         expected = (x.shape[0], None, tokens, tokens)
+        if logits.ndim != 2 or logits.shape[0] != x.shape[0]:
+            raise UnsupportedModelError(
+                f"'{self.name}' returned logits of shape {tuple(logits.shape)}; the explorer needs (batch, classes).")
         if len(shapes) != 1 or any(e is not None and e != s for e, s in zip(expected, next(iter(shapes)))):
             raise UnsupportedModelError(
                 f"'{self.name}' produced attention maps of shapes {sorted(shapes)}, not global maps over "
-                f"{self.num_prefix_tokens} prefix + {gh}x{gw} patch tokens: it is not a plain ViT."
+                f"{self.num_prefix_tokens} prefix + {gh}x{gw} patch tokens ({tokens} tokens). If it is a plain ViT, "
+                "check its stated patch size and number of prefix tokens."
             )
         logits = logits.float().cpu().numpy()
         blocks = [a.float().cpu().numpy() for a in cap.attentions]  # L x (B, H, T, T)

@@ -43,11 +43,14 @@ def not_available_figure(reason: str, title: str | None = None) -> Figure:
     return fig
 
 
-def filters_figure(filters: np.ndarray, ncols: int = 7, title: str | None = "auto") -> Figure:
+def filters_figure(filters: np.ndarray | NotAvailable, ncols: int = 7, title: str | None = "auto") -> Figure:
     """Grid of (n, P, P, 3) [0, 1] filters, ``ncols`` per row (4 x 7 for the paper's 28).
 
     ``title="auto"`` names the n principal components; pass your own for raw filters.
+    A model without a patch projection (:class:`NotAvailable`) gets its reason instead.
     """
+    if isinstance(filters, NotAvailable):
+        return not_available_figure(filters.reason, None if title == "auto" else title)
     f = np.asarray(filters, dtype=np.float64)
     if f.ndim != 4 or f.shape[-1] != 3 or f.min() < 0 or f.max() > 1:
         raise ValueError("filters must be an (n, P, P, 3) array in [0, 1]")
