@@ -25,7 +25,7 @@ from .analyses import (
 from .capture import AttentionCapture, Trace
 from .errors import ExplorerError, ImageLoadError, ModelNotAvailableError, UnsupportedModelError
 from .images import load_image
-from .models import ExplorerModel, load, resolve_device
+from .models import ExplorerModel, ModelDescription, load, resolve_device
 
 __version__ = "0.1.0"
 
@@ -45,6 +45,7 @@ __all__ = [
     "rgb_embedding_filters",
     "ExplorerError",
     "ExplorerModel",
+    "ModelDescription",
     "ImageLoadError",
     "ModelNotAvailableError",
     "Trace",

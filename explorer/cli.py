@@ -1,6 +1,7 @@
 """``python -m explorer figures``: the paper's Figures 6 and 7 for a model and some images, as files.
 
     python -m explorer figures --model demo --images assets/scenes/*.png --out figures/
+    python -m explorer figures --custom examples/article_vit.py:build --out figures/
 
 writes ``figure6_<image>`` (input, rollout in the Figure-6 look, and every other
 explanation method), ``figure7_filters``, ``figure7_position``, ``figure7_distance``
@@ -50,10 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m explorer", description="ViT Explorer from the command line.")
     sub = parser.add_subparsers(dest="command", required=True)
     fig = sub.add_parser("figures", help="write the paper's Figures 6 and 7 for a model and images")
-    fig.add_argument("--model", default=None,
-                     help=f"a catalog label ({', '.join(repr(k) for k in CATALOG)}), a timm name, or 'demo' "
-                          "(default: the bundled demo model)")
-    fig.add_argument("--checkpoint", default=None, help="local weights for --model's architecture")
+    which = fig.add_mutually_exclusive_group()
+    which.add_argument("--model", default=None,
+                       help=f"a catalog label ({', '.join(repr(k) for k in CATALOG)}), a timm name, 'demo', "
+                            "torchvision:vit_b_16 or hf:<hub repo or directory> (default: the bundled demo model)")
+    which.add_argument("--custom", default=None, metavar="FILE.py:FACTORY",
+                       help="your own model: FACTORY() in FILE.py returns the module, or (module, ModelDescription)")
+    fig.add_argument("--checkpoint", default=None, help="local weights for --model's architecture or --custom's module")
     fig.add_argument("--images", nargs="*", type=Path, default=None, help="images (default: the bundled samples)")
     fig.add_argument("--out", type=Path, default=Path("figures"), help="output folder (default: figures/)")
     fig.add_argument("--device", default="auto")
@@ -64,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
                          type=(str if option.choices else int if option.block_index else float),
                          choices=option.choices or None, help=f"{option.label}: {option.help} (default {option.default})")
     args = parser.parse_args(argv)
-    choice = args.model or default_choice()
+    choice = args.custom or args.model or default_choice()
     images = args.images if args.images else sample_images()
     if not images:
         parser.error("no images given and no bundled samples found; pass --images")

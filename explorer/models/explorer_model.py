@@ -72,11 +72,18 @@ class ExplorerModel:
             self.num_blocks: int = len(anatomy.attention)
             self.num_heads: int = int(getattr(anatomy.attention[0].module, "num_heads", 0))
         else:
-            self.num_blocks, self.num_heads = 0, 0
-            self._batcher = ForwardBatcher(self._capture_forward, max_items=1)
-            _, probe = self._forward(self.input_tensor(Image.new("RGB", self.input_size[::-1])))[0]
-            self.num_blocks, self.num_heads = int(probe.shape[0]), int(probe.shape[1])  # (L, H, T, T)
+            self._probe()
         self._batcher = ForwardBatcher(self._capture_forward, max_items=self._batch_limit())
+
+    def _probe(self) -> None:
+        """One capture on a blank image: checks the stated geometry (tokens, logits) and counts
+        blocks, heads and classes, for models whose attributes do not say."""
+        self._batcher = ForwardBatcher(self._capture_forward, max_items=1)
+        logits, attn = self._forward(self.input_tensor(Image.new("RGB", self.input_size[::-1])))[0]
+        self.num_blocks, self.num_heads = int(attn.shape[0]), int(attn.shape[1])  # (L, H, T, T)
+        if self.labels and len(self.labels) != len(logits):
+            raise UnsupportedModelError(f"'{self.name}' has {len(logits)} outputs but {len(self.labels)} class names.")
+        self.labels = self.labels or [label_of([], i) for i in range(len(logits))]
 
     def _batch_limit(self) -> int:
         """Images per batched forward: at most 16, and at most ~256 MB of captured attention."""

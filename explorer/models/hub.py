@@ -83,10 +83,12 @@ def did_you_mean(name: str, candidates: list[str]) -> str:
     return f" Did you mean {', '.join(close)}?" if close else ""
 
 
-def _not_available(name: str, why: str) -> ModelNotAvailableError:
+def _not_available(name: str, why: str, cache: Path | None = None) -> ModelNotAvailableError:
+    where = f"torch's hub cache, {cache}" if cache else f"the Hugging Face cache, {hub_cache_dir()}"
+    mirror = "" if cache else ", or point HF_ENDPOINT at a hub mirror that answers"
     return ModelNotAvailableError(
         f"The weights of '{name}' are not available: {why}. To use them: (1) download them once "
-        f"on a machine with network (they land in the Hugging Face cache, {hub_cache_dir()}); or "
+        f"on a machine with network (they land in {where}){mirror}; or "
         f"(2) use a local file: explorer.load('{name.split('.')[0]}', checkpoint='weights.safetensors'), "
         f"or in the app: python app.py --model {name.split('.')[0]} --checkpoint weights.safetensors; "
         "or (3) use the bundled offline model: explorer.load('demo'), the app's default."
@@ -99,7 +101,7 @@ def resolve_pretrained_file(name: str) -> str:
     if cfg.hf_hub_id:
         return _resolve_hf(name, cfg)
     if cfg.url:
-        return _resolve_url(name, cfg.url)
+        return resolve_url_file(name, cfg.url)
     raise _not_available(name, "timm lists no download location for them")
 
 
@@ -129,7 +131,8 @@ def _resolve_hf(name: str, cfg) -> str:
     raise _not_available(name, f"they are not in the local cache and {endpoint} answered HTTP {status}")
 
 
-def _resolve_url(name: str, url: str) -> str:
+def resolve_url_file(name: str, url: str) -> str:
+    """Path to ``url``'s file in torch's hub cache, downloaded (with a progress bar) when missing."""
     import torch
 
     target = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(url).path)
@@ -137,7 +140,61 @@ def _resolve_url(name: str, url: str) -> str:
         return str(target)
     status = None if _offline_forced() else http_status(url)
     if status is None or status >= 400:
-        raise _not_available(name, f"they are not in {target.parent} and {url} cannot be reached")
+        raise _not_available(name, f"they are not in {target.parent} and {url} cannot be reached", target.parent)
     target.parent.mkdir(parents=True, exist_ok=True)
     torch.hub.download_url_to_file(url, str(target), progress=True)
     return str(target)
+
+
+HF_CONFIG_FILES = ("config.json", "preprocessor_config.json")  # the second is optional
+
+
+def resolve_hf_repo(repo: str, weights: bool = True, revision: str | None = None) -> Path:
+    """The local snapshot directory of a transformers hub repository: its config, image
+    processor config and (``weights=True``) weights, from the cache, else downloaded from
+    ``HF_ENDPOINT`` (with progress bars) when it answers within ``CONNECT_TIMEOUT``."""
+    from huggingface_hub import hf_hub_download, try_to_load_from_cache
+
+    cache = hub_cache_dir()
+    wanted = [_HF_FILES] if weights else []
+    cached = try_to_load_from_cache(repo, "config.json", cache_dir=cache, revision=revision)
+    if isinstance(cached, str) and all(
+        any(isinstance(try_to_load_from_cache(repo, f, cache_dir=cache, revision=revision), str) for f in group)
+        for group in wanted
+    ):
+        return Path(cached).parent
+    if _offline_forced():
+        raise _hf_repo_missing(repo, "it is not in the local cache and HF_HUB_OFFLINE is set")
+    endpoint = hub_endpoint()
+    status = http_status(f"{endpoint}/{repo}/resolve/{revision or 'main'}/config.json")
+    if status is None or status >= 400:
+        answer = "did not answer" if status is None else f"answered HTTP {status}"
+        raise _hf_repo_missing(repo, f"it is not in the local cache and {endpoint} {answer}")
+
+    def download(filename: str) -> str:
+        return hf_hub_download(repo, filename, revision=revision, cache_dir=cache, endpoint=endpoint)
+
+    try:
+        config = download("config.json")
+        for optional in HF_CONFIG_FILES[1:]:
+            if (http_status(f"{endpoint}/{repo}/resolve/{revision or 'main'}/{optional}") or 500) < 400:
+                download(optional)
+        for group in wanted:
+            present = [f for f in group if (http_status(f"{endpoint}/{repo}/resolve/{revision or 'main'}/{f}") or 500) < 400]
+            if not present:
+                raise _hf_repo_missing(repo, f"it holds none of {', '.join(group)}")
+            download(present[0])
+    except ModelNotAvailableError:
+        raise
+    except Exception as exc:  # the network went away mid-download
+        raise _hf_repo_missing(repo, f"the download failed ({exc})") from exc
+    return Path(config).parent
+
+
+def _hf_repo_missing(repo: str, why: str) -> ModelNotAvailableError:
+    return ModelNotAvailableError(
+        f"The Hugging Face model '{repo}' is not available: {why}. To use it: (1) download it once on a "
+        f"machine with network (it lands in the Hugging Face cache, {hub_cache_dir()}), or point HF_ENDPOINT "
+        f"at a hub mirror that answers; or (2) save it to a directory (model.save_pretrained('my-vit')) and "
+        "load that: explorer.load('hf:./my-vit'), or in the app: --model hf:./my-vit."
+    )

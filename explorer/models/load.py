@@ -1,4 +1,10 @@
-"""``explorer.load``: one entry point for timm names, local checkpoints and the demo model."""
+"""``explorer.load``: one entry point for every model the explorer opens.
+
+timm names and local checkpoints, the demo model, ``torchvision:vit_b_16``,
+``hf:<repo or directory>``, ``path/to/file.py:factory`` and any ``torch.nn.Module``
+(with a :class:`~explorer.models.custom.ModelDescription` unless it is a timm,
+torchvision or transformers ViT).
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,6 +17,8 @@ from ..errors import ExplorerError, ModelNotAvailableError
 from ..paths import demo_weights
 from .checkpoint import infer_num_classes, read_card, read_state_dict
 from .explorer_model import ExplorerModel, check_supported
+from . import hf, torchvision_vit
+from .custom import ModelDescription, anatomy_from_description, build_from_factory, load_state
 from .preprocess import timm_data_config
 from .hub import did_you_mean, resolve_pretrained_file
 from .labels import class_labels
@@ -31,8 +39,9 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 
 def load(
-    spec: str,
+    spec: str | torch.nn.Module,
     *,
+    description: ModelDescription | None = None,
     pretrained: bool = True,
     device: str | torch.device = "auto",
     checkpoint: str | Path | None = None,
@@ -42,18 +51,41 @@ def load(
     """Load a Vision Transformer to explore.
 
     spec: a timm model name (``"vit_base_patch16_224.augreg2_in21k_ft_in1k"``), a timm
-        architecture name together with ``checkpoint=``, or ``"demo"`` for the bundled
-        offline model.
+        architecture name together with ``checkpoint=``, ``"demo"`` for the bundled
+        offline model, ``"torchvision:vit_b_16"`` (optionally ``:WEIGHTS_NAME``),
+        ``"hf:<hub repo or local directory>"`` (transformers, an optional extra),
+        ``"path/to/file.py:factory"`` (a function returning a module, or
+        ``(module, ModelDescription)``), or a ``torch.nn.Module`` itself.
+    description: what the explorer cannot read from a custom module (patch size,
+        input size, prefix tokens, normalisation, labels, input format, where its patch
+        projection, position table and attention are); see ``explorer.models.custom``.
     pretrained: load pretrained weights (from the local Hugging Face cache, else
         downloaded when the hub answers; offline it fails within 2 s). ``False`` gives
         random weights.
     checkpoint: a local ``.safetensors`` (or ``.pth``/``.bin``, read with
         ``weights_only=True``) file; a JSON model card beside it (same stem) may give
-        ``architecture``, ``model_kwargs``, ``class_names`` and ``data_config``.
+        ``architecture``, ``model_kwargs``, ``class_names`` and ``data_config``. For
+        torchvision and custom models: their state dict, loaded strictly.
     half: on CUDA, run the forward in bf16 autocast (attention stays float32).
     model_kwargs: passed to ``timm.create_model`` (e.g. ``img_size=``, ``dynamic_img_size=True``).
     """
     torch_device = resolve_device(device)
+    if isinstance(spec, torch.nn.Module) or not isinstance(spec, str):
+        return wrap_module(spec, description, torch_device, half)
+    if spec.startswith(hf.PREFIX):
+        if checkpoint is not None:
+            raise ExplorerError("A transformers model directory holds its own weights; load the directory "
+                                "(hf:path/to/dir) without checkpoint=.")
+        return hf.load_hf(spec, pretrained, torch_device, half)
+    if spec.startswith(torchvision_vit.PREFIX):
+        return torchvision_vit.load_torchvision(spec, pretrained, torch_device, half,
+                                                Path(checkpoint) if checkpoint is not None else None)
+    if is_factory(spec):
+        module, described = build_from_factory(spec)
+        if checkpoint is not None:
+            load_state(module, read_state_dict(checkpoint), Path(checkpoint).name)
+        where = f"{spec}" + (f" with weights {Path(checkpoint).name}" if checkpoint is not None else "")
+        return wrap_module(module, description or described, torch_device, half, name=spec, source=where)
     if spec == DEMO and checkpoint is None:
         weights = demo_weights()
         if not weights.is_file():
@@ -68,7 +100,43 @@ def load(
         weights_file = resolve_pretrained_file(spec)
         model_kwargs.setdefault("pretrained_cfg_overlay", {})["file"] = weights_file
     model = _create(spec, pretrained, model_kwargs)
-    return _wrap(model, spec, None, None, torch_device, half)
+    weights = "pretrained weights (Hugging Face cache)" if pretrained else "random weights"
+    return _wrap(model, spec, None, None, torch_device, half, source=f"timm {spec}, {weights}")
+
+
+def is_factory(spec: str) -> bool:
+    """``path/to/file.py:factory``?"""
+    path, sep, name = spec.rpartition(":")
+    return bool(sep and name and path.endswith(".py"))
+
+
+def wrap_module(module: torch.nn.Module, description: ModelDescription | None, device: torch.device,
+                half: bool = False, name: str | None = None, source: str = "") -> ExplorerModel:
+    """An ExplorerModel for a module built elsewhere: described, or a recognised family."""
+    if not isinstance(module, torch.nn.Module):
+        raise ExplorerError(f"explorer.load takes a model name or a torch.nn.Module, not {type(module).__name__}.")
+    name = name or type(module).__name__
+    source = source or f"your {type(module).__name__} (Python)"
+    if description is not None:
+        anatomy = anatomy_from_description(module, description)
+        labels = list(description.labels or [])
+        return ExplorerModel(module, name, labels, description.data_config(), device, half, anatomy=anatomy,
+                             source=description.source or source)
+    if torchvision_vit.is_torchvision_vit(module):
+        return ExplorerModel(module, name, [], torchvision_vit.data_config(module), device, half,
+                             anatomy=torchvision_vit.anatomy(module), source=source)
+    if hf.is_transformers_model(module):
+        module.set_attn_implementation("eager")
+        return ExplorerModel(module, name, hf.labels(module), hf.data_config(module, None), device, half,
+                             anatomy=hf.anatomy(module), source=source)
+    if hasattr(module, "patch_embed") and hasattr(module, "num_prefix_tokens"):
+        return _wrap(module, name, None, None, device, half)
+    raise ExplorerError(
+        f"{type(module).__name__} is not a timm, torchvision or transformers ViT, so the explorer cannot tell its "
+        "patch size, input size, prefix tokens and where its attention is. Describe it: explorer.load(module, "
+        "description=ModelDescription(patch_size=..., input_size=..., num_prefix_tokens=1, attention=None, ...)); "
+        "from a file, return (module, ModelDescription(...)) from the factory."
+    )
 
 
 def _create(arch: str, pretrained: bool, kwargs: dict[str, Any]) -> torch.nn.Module:
@@ -99,7 +167,9 @@ def _from_checkpoint(
             f"'{path.name}' does not fit timm's '{arch}': missing {missing[:5]}, unexpected {unexpected[:5]}. "
             "Check the architecture name and its options (img_size, patch_size, ...)."
         )
-    return _wrap(model, name or arch, card.get("class_names"), card.get("data_config"), device, half)
+    where = "the bundled demo weights" if name == DEMO else f"weights from {path.name}"
+    return _wrap(model, name or arch, card.get("class_names"), card.get("data_config"), device, half,
+                 source=f"timm {arch}, {where}")
 
 
 def _load_state(model: torch.nn.Module, state: dict) -> tuple[list[str], list[str]]:
@@ -124,11 +194,11 @@ def _load_state(model: torch.nn.Module, state: dict) -> tuple[list[str], list[st
     return list(result.missing_keys), list(result.unexpected_keys)
 
 
-def _wrap(model, name: str, names, data_config, device, half) -> ExplorerModel:
+def _wrap(model, name: str, names, data_config, device, half, source: str = "") -> ExplorerModel:
     config = timm.data.resolve_model_data_config(model)
     img_size = getattr(model.patch_embed, "img_size", None)
     if img_size:  # the pretrained config keeps its own size when img_size= overrides it
         config["input_size"] = (3, int(img_size[0]), int(img_size[1]))
     if data_config:
         config.update(timm_data_config(data_config))
-    return ExplorerModel(model, name, class_labels(model, names), config, device, half)
+    return ExplorerModel(model, name, class_labels(model, names), config, device, half, source=source)

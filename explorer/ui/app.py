@@ -263,8 +263,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link (off by default)")
     parser.add_argument("--model", default=None,
-                        help="model to start with: a catalog label, a timm name, or 'demo' (default: the bundled demo model)")
-    parser.add_argument("--checkpoint", default=None, help="local weights (.safetensors / .pth) for --model's architecture")
+                        help="model to start with: a catalog label, a timm name, 'demo', torchvision:vit_b_16, or "
+                             "hf:<hub repo or directory> (default: the bundled demo model)")
+    parser.add_argument("--custom", default=None, metavar="FILE.py:FACTORY",
+                        help="start with your own model: FACTORY() in FILE.py returns the module, or "
+                             "(module, ModelDescription); see the README, 'Your own ViT'")
+    parser.add_argument("--checkpoint", default=None,
+                        help="local weights (.safetensors / .pth) for --model's architecture or --custom's module")
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cuda, mps or cpu")
     parser.add_argument("--max-models", type=int, default=3, help="models kept in memory at once (default 3)")
     serving = parser.add_argument_group("serving many users (see the README, 'Serving a classroom')")
@@ -301,7 +306,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if not args.analytics:
         os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-    initial = args.model or default_choice()
+    if args.custom and args.model:
+        sys.exit("vit-explorer: give --model or --custom, not both.")
+    initial = args.custom or args.model or default_choice()
     if initial == "demo":
         initial = next(label for label, entry in CATALOG.items() if entry.spec == "demo")
     server = make_server(args, initial)

@@ -114,6 +114,7 @@ def model_card(model: ExplorerModel, choice: str) -> str:
     h, w = model.input_size
     return (
         f"**{model.name}** on `{model.device}`.{note}  \n"
+        f"From: {model.source}.  \n"
         f"{model.num_blocks} blocks, {model.num_heads} heads, "
         f"input {h}x{w} px, {model.patch_size}-px patches ({h // model.patch_size}x{w // model.patch_size} grid), "
         f"{model.num_prefix_tokens} prefix token(s), {len(model.labels)} classes."

@@ -13,7 +13,8 @@ import timm
 import torch
 
 from ..errors import ExplorerError
-from ..models import CATALOG
+from ..models import CATALOG, hf, torchvision_vit
+from ..models.load import is_factory
 
 DEFAULT_MAX_PARAMS = 310_000_000  # a ViT-L/16 (304 M) fits; ViT-H and giant models do not
 
@@ -49,6 +50,11 @@ class ServingPolicy:
         name = entry.spec if entry else choice
         if name == "demo":
             return
+        if is_factory(name) or (name.startswith(hf.PREFIX) and hf.is_local(name[len(hf.PREFIX):])):
+            raise RefusedModelError(
+                f"'{choice}' names a file or folder on the server; users may pick models by name only. "
+                "To serve your own model, start the app with --custom FILE.py:FACTORY (or --model hf:DIR)."
+            )
         params = count_parameters(name, **(entry.kwargs if entry else {}))
         if params > self.max_params:
             raise RefusedModelError(
@@ -59,13 +65,22 @@ class ServingPolicy:
 
 
 def count_parameters(name: str, **kwargs) -> int:
-    """Parameters of timm's ``name`` without allocating them (meta device)."""
+    """Parameters of ``name`` (timm, ``torchvision:``, ``hf:``) without allocating them (meta device).
+
+    A hub model's config.json is fetched first (a few kB); its weights are not."""
     arch = name.split(".")[0]
-    if not timm.is_model(arch):
+    if not (name.startswith((hf.PREFIX, torchvision_vit.PREFIX)) or timm.is_model(arch)):
         return 0  # unknown names are refused with advice by the loader itself
     try:
         with torch.device("meta"):
-            model = timm.create_model(arch, pretrained=False, **kwargs)
+            if name.startswith(torchvision_vit.PREFIX):
+                model, _ = torchvision_vit.build(name)
+            elif name.startswith(hf.PREFIX):
+                model, _ = hf.build(name[len(hf.PREFIX):], pretrained=False)
+            else:
+                model = timm.create_model(arch, pretrained=False, **kwargs)
+    except ExplorerError:
+        raise
     except Exception as exc:  # an architecture that cannot be built cannot be served either
         raise RefusedModelError(f"'{name}' cannot be built to check its size ({exc}).") from exc
     return sum(p.numel() for p in model.parameters())
