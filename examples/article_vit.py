@@ -154,7 +154,7 @@ def train(model: VisionTransformer, steps: int = 300, batch_size: int = 64, lr: 
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
         if log_every and (step + 1) % log_every == 0:
             recent = sum(losses[-log_every:]) / len(losses[-log_every:])
             print(f"step {step + 1}/{steps}  loss {recent:.3f}  ({time.time() - start:.0f} s)", flush=True)

@@ -39,9 +39,10 @@ def _offline_forced() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def http_status(url: str, timeout: float = CONNECT_TIMEOUT) -> int | None:
+def http_status(url: str, timeout: float = CONNECT_TIMEOUT, headers: dict | None = None) -> int | None:
     """Status of a HEAD request to ``url`` (redirects not followed), or None when no
-    answer came within ``timeout`` seconds. Runs in a daemon thread so that a slow
+    answer came within ``timeout`` seconds. Hub requests pass :func:`hub_headers` so a
+    configured token opens private, gated or token-only mirror repositories. Runs in a daemon thread so that a slow
     DNS lookup or a silent firewall cannot stretch the wait."""
     import urllib.error
     import urllib.request
@@ -55,7 +56,7 @@ def http_status(url: str, timeout: float = CONNECT_TIMEOUT) -> int | None:
 
     def probe() -> None:
         try:
-            with opener.open(urllib.request.Request(url, method="HEAD"), timeout=timeout) as response:
+            with opener.open(urllib.request.Request(url, method="HEAD", headers=headers or {}), timeout=timeout) as response:
                 result.append(response.status)
         except urllib.error.HTTPError as exc:
             result.append(exc.code)
@@ -66,6 +67,14 @@ def http_status(url: str, timeout: float = CONNECT_TIMEOUT) -> int | None:
     thread.start()
     thread.join(timeout)
     return result[0] if result else None
+
+
+def hub_headers() -> dict:
+    """huggingface_hub's own request headers: user agent, and the token when one is configured
+    (sent to the hub endpoint only, never to other download hosts)."""
+    from huggingface_hub.utils import build_hf_headers
+
+    return build_hf_headers()
 
 
 def pretrained_cfg(name: str):
@@ -120,7 +129,7 @@ def _resolve_hf(name: str, cfg) -> str:
     endpoint = hub_endpoint()
     status = None
     for filename in files:  # one quick HEAD per candidate file; a 2xx/3xx means it is there
-        status = http_status(f"{endpoint}/{repo}/resolve/{revision or 'main'}/{filename}")
+        status = http_status(f"{endpoint}/{repo}/resolve/{revision or 'main'}/{filename}", headers=hub_headers())
         if status is None:
             raise _not_available(name, f"they are not in the local cache and {endpoint} did not answer")
         if status < 400:  # hf_hub_download prints a progress bar
@@ -166,7 +175,9 @@ def resolve_hf_repo(repo: str, weights: bool = True, revision: str | None = None
     if _offline_forced():
         raise _hf_repo_missing(repo, "it is not in the local cache and HF_HUB_OFFLINE is set")
     endpoint = hub_endpoint()
-    status = http_status(f"{endpoint}/{repo}/resolve/{revision or 'main'}/config.json")
+    base = f"{endpoint}/{repo}/resolve/{revision or 'main'}"
+    headers = hub_headers()
+    status = http_status(f"{base}/config.json", headers=headers)
     if status is None or status >= 400:
         answer = "did not answer" if status is None else f"answered HTTP {status}"
         raise _hf_repo_missing(repo, f"it is not in the local cache and {endpoint} {answer}")
@@ -177,10 +188,10 @@ def resolve_hf_repo(repo: str, weights: bool = True, revision: str | None = None
     try:
         config = download("config.json")
         for optional in HF_CONFIG_FILES[1:]:
-            if (http_status(f"{endpoint}/{repo}/resolve/{revision or 'main'}/{optional}") or 500) < 400:
+            if (http_status(f"{base}/{optional}", headers=headers) or 500) < 400:
                 download(optional)
         for group in wanted:
-            present = [f for f in group if (http_status(f"{endpoint}/{repo}/resolve/{revision or 'main'}/{f}") or 500) < 400]
+            present = [f for f in group if (http_status(f"{base}/{f}", headers=headers) or 500) < 400]
             if not present:
                 raise _hf_repo_missing(repo, f"it holds none of {', '.join(group)}")
             download(present[0])

@@ -84,8 +84,10 @@ def load(
         module, described = build_from_factory(spec)
         if checkpoint is not None:
             load_state(module, read_state_dict(checkpoint), Path(checkpoint).name)
-        where = f"{spec}" + (f" with weights {Path(checkpoint).name}" if checkpoint is not None else "")
-        return wrap_module(module, description or described, torch_device, half, name=spec, source=where)
+        description = description or described
+        where = (description.source if description is not None and description.source else spec)
+        where += f", weights from {Path(checkpoint).name}" if checkpoint is not None else ", weights as built"
+        return wrap_module(module, description, torch_device, half, name=spec, source=where)
     if spec == DEMO and checkpoint is None:
         weights = demo_weights()
         if not weights.is_file():
@@ -116,12 +118,12 @@ def wrap_module(module: torch.nn.Module, description: ModelDescription | None, d
     if not isinstance(module, torch.nn.Module):
         raise ExplorerError(f"explorer.load takes a model name or a torch.nn.Module, not {type(module).__name__}.")
     name = name or type(module).__name__
-    source = source or f"your {type(module).__name__} (Python)"
+    source = source or (description.source if description is not None else "") or f"your {type(module).__name__} (Python)"
     if description is not None:
         anatomy = anatomy_from_description(module, description)
         labels = list(description.labels or [])
         return ExplorerModel(module, name, labels, description.data_config(), device, half, anatomy=anatomy,
-                             source=description.source or source)
+                             source=source or description.source)
     if torchvision_vit.is_torchvision_vit(module):
         return ExplorerModel(module, name, [], torchvision_vit.data_config(module), device, half,
                              anatomy=torchvision_vit.anatomy(module), source=source)
