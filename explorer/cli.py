@@ -21,11 +21,11 @@ from .paths import sample_images
 
 def figures(model_choice: str, images: list[Path], out: Path, device: str = "auto",
             checkpoint: str | None = None, methods: list[str] | None = None,
-            options: dict | None = None) -> list[Path]:
+            options: dict | None = None, pretrained: bool = True) -> list[Path]:
     """Write Figures 6 and 7 of ``model_choice`` over ``images`` into ``out``; return the files.
 
     ``options`` (e.g. ``{"head_fusion": "max"}``) go to every method that has them."""
-    model = load_choice(model_choice, device=device, checkpoint=checkpoint)
+    model = load_choice(model_choice, device=device, checkpoint=checkpoint, pretrained=pretrained)
     methods = {name: dict(options or {}) for name in (methods or analyses.EXPLANATION_METHODS)}
     written: list[Path] = []
 
@@ -58,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     which.add_argument("--custom", default=None, metavar="FILE.py:FACTORY",
                        help="your own model: FACTORY() in FILE.py returns the module, or (module, ModelDescription)")
     fig.add_argument("--checkpoint", default=None, help="local weights for --model's architecture or --custom's module")
+    fig.add_argument("--random-weights", action="store_true",
+                     help="random weights instead of the pretrained ones (an untrained baseline; no download)")
     fig.add_argument("--images", nargs="*", type=Path, default=None, help="images (default: the bundled samples)")
     fig.add_argument("--out", type=Path, default=Path("figures"), help="output folder (default: figures/)")
     fig.add_argument("--device", default="auto")
@@ -74,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("no images given and no bundled samples found; pass --images")
     try:
         options = {o.name: getattr(args, o.name) for o in analyses.all_options(list(analyses.EXPLANATION_METHODS.values()))}
-        files = figures(choice, images, args.out, args.device, args.checkpoint, args.method, options)
+        files = figures(choice, images, args.out, args.device, args.checkpoint, args.method, options,
+                        pretrained=not args.random_weights)
     except (ExplorerError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -1,4 +1,4 @@
-"""The curated models the app and CLI offer by name, beside any timm name.
+"""The curated models the app and CLI offer by name, beside any timm, ``torchvision:`` or ``hf:`` name.
 
 One dict feeds the app's model picker and the CLI's ``--model`` choices.
 """
@@ -35,6 +35,8 @@ CATALOG: dict[str, CatalogEntry] = {
         CatalogEntry("DeiT-S distilled", "deit_small_distilled_patch16_224.fb_in1k", "DeiT with class and distillation tokens (2 prefix tokens)."),
         CatalogEntry("DINO ViT-S/16", "vit_small_patch16_224.dino", "Self-supervised DINO (no classifier head)."),
         CatalogEntry("DINOv2 ViT-S/14 with registers (224 px)", "vit_small_patch14_reg4_dinov2.lvd142m", "DINOv2 with 4 register tokens (5 prefix tokens), run at 224 px.", kwargs={"img_size": 224}),
+        CatalogEntry("torchvision ViT-B/16 (ImageNet)", "torchvision:vit_b_16", "torchvision's own ViT-B/16 (nn.MultiheadAttention blocks), IMAGENET1K_V1 weights."),
+        CatalogEntry("Hugging Face ViT-B/16 (google/vit-base-patch16-224)", "hf:google/vit-base-patch16-224", "The paper's ViT-B/16 as ported to Hugging Face transformers (needs the hf extra)."),
     ]
 }
 
@@ -47,9 +49,12 @@ def default_choice() -> str:
     return DEMO_LABEL if demo_weights().is_file() else RANDOM_LABEL
 
 
-def load_choice(choice: str, device: str | torch.device = "auto", checkpoint: str | None = None) -> ExplorerModel:
-    """Load a catalog label, or any timm model name (pretrained), optionally from ``checkpoint``."""
+def load_choice(choice: str, device: str | torch.device = "auto", checkpoint: str | None = None,
+                pretrained: bool = True) -> ExplorerModel:
+    """Load a catalog label or any name ``explorer.load`` takes, optionally from ``checkpoint``;
+    ``pretrained=False`` gives random weights whatever the entry says."""
     entry = CATALOG.get(choice)
     if entry is None:
-        return load(choice.strip(), device=device, checkpoint=checkpoint)
-    return load(entry.spec, pretrained=entry.pretrained, device=device, checkpoint=checkpoint, **entry.kwargs)
+        return load(choice.strip(), device=device, checkpoint=checkpoint, pretrained=pretrained)
+    return load(entry.spec, pretrained=entry.pretrained and pretrained, device=device, checkpoint=checkpoint,
+                **entry.kwargs)
