@@ -85,6 +85,18 @@ class Anatomy:
         """(logits (B, C), the maps the forward returned or None) for images ``x``."""
         return split_output(self.module(self.model_input(x), **self.call_kwargs))
 
+    def blocks(self) -> list[nn.Module]:
+        """The transformer blocks in forward order: the longest ModuleList/Sequential whose
+        children are all of one class (timm ``blocks``, torchvision ``encoder.layers``,
+        transformers ``layers``/``encoder.layer``, a hand-written ``nn.ModuleList``)."""
+        best: list[nn.Module] = []
+        for m in self.module.modules():
+            if isinstance(m, (nn.ModuleList, nn.Sequential)) and len(m) > len(best):
+                children = list(m)
+                if len({type(c) for c in children}) == 1 and any(True for _ in children[0].parameters()):
+                    best = children
+        return best
+
     def patch_filters(self) -> torch.Tensor | None:
         """The patch projection's weight as (D, 3, P, P) filters, or None when there is none."""
         weight = getattr(self.patch_projection, "weight", None)

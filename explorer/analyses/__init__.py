@@ -9,9 +9,14 @@ the patch rows for average-pooled ones. ARCHITECTURE.md says how to add a method
 """
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 
 from ._tokens import pooled_rows, readout
+from .attention_flow import attention_flow
+from .attributions import integrated_gradients, occlusion, saliency
+from .gradcam import grad_cam
 from .distance import AttentionDistanceAccumulator, mean_attention_distance, uniform_attention_distance
 from .filters import embedding_filter_components, no_filters, rgb_embedding_filters
 from .gradient_rollout import gradient_rollout
@@ -39,6 +44,42 @@ def _last_block(model, trace, target=None) -> np.ndarray:
     return readout(last, trace.grid, trace.num_prefix_tokens, pooled_rows(model))
 
 
+def _attention_flow(model, trace, target=None) -> np.ndarray:
+    """Max-flow from each patch to the readout through the attention graph (``target`` ignored)."""
+    from tqdm.auto import tqdm
+
+    with tqdm(total=trace.grid[0] * trace.grid[1], desc="attention flow", unit="patch", leave=False) as bar:
+        return attention_flow(trace.attentions, trace.grid, trace.num_prefix_tokens, pooled_rows(model),
+                              progress=lambda done, total: bar.update(1))
+
+
+def _input(model, trace):
+    return model.input_tensor(trace.input_image)  # the trace's image is already the model's crop
+
+
+def _saliency(model, trace, target=None) -> np.ndarray:
+    return saliency(model, _input(model, trace), trace.predicted if target is None else target)
+
+
+def _integrated_gradients(model, trace, target=None, n_steps=32) -> np.ndarray:
+    return integrated_gradients(model, _input(model, trace), trace.predicted if target is None else target,
+                                n_steps=int(n_steps))
+
+
+def _occlusion(model, trace, target=None) -> np.ndarray:
+    return occlusion(model, _input(model, trace), trace.predicted if target is None else target)
+
+
+def _grad_cam(model, trace, target=None) -> np.ndarray:
+    return grad_cam(model, _input(model, trace), trace.predicted if target is None else target)
+
+
+def _random(model, trace, target=None) -> np.ndarray:
+    """Uniform noise, the same for the same image (seeded by its pixels): the floor every method must beat."""
+    digest = hashlib.sha256(trace.input_image.tobytes()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:8], "little")).random(trace.grid)
+
+
 ROLLOUT_OPTIONS = (
     Option("head_fusion", "mean", "Head fusion", choices=HEAD_FUSIONS, ui_id="fusion",
            help="how one block's heads become one matrix"),
@@ -57,6 +98,20 @@ EXPLANATION_METHODS: dict[str, MethodSpec] = {
                    description="Gradient-weighted rollout (Chefer et al. 2021) for one class."),
         MethodSpec("last-block attention", _last_block,
                    description="The class token's attention in the last block, mean of heads."),
+        MethodSpec("attention flow", _attention_flow,
+                   description="Max-flow from each patch to the class token through the attention graph "
+                               "(Abnar & Zuidema 2020)."),
+        MethodSpec("grad-cam", _grad_cam, class_specific=True,
+                   description="Grad-CAM on the patch tokens entering the last block (Selvaraju et al. 2017)."),
+        MethodSpec("integrated gradients", _integrated_gradients, class_specific=True,
+                   options=(Option("n_steps", 32, "IG steps", minimum=4, maximum=256, step=1, ui_id="ig-steps",
+                                   help="Riemann steps from the mean-colour baseline to the image"),),
+                   description="Integrated Gradients (Sundararajan et al. 2017, via Captum), summed per patch."),
+        MethodSpec("saliency", _saliency, class_specific=True,
+                   description="Input-gradient magnitude (Simonyan et al. 2014, via Captum), mean per patch."),
+        MethodSpec("occlusion", _occlusion, class_specific=True,
+                   description="Drop of the class logit when each patch is greyed out (via Captum)."),
+        MethodSpec("random", _random, description="Random noise: the baseline every method must beat."),
     ]
 }
 
@@ -68,7 +123,12 @@ __all__ = [
     "all_options",
     "AttentionDistanceAccumulator",
     "NotAvailable",
+    "attention_flow",
     "attention_rollout",
+    "grad_cam",
+    "integrated_gradients",
+    "occlusion",
+    "saliency",
     "class_token_attention",
     "embedding_filter_components",
     "no_filters",

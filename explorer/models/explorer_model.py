@@ -133,6 +133,15 @@ class ExplorerModel:
             return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
+    def predict(self, x: torch.Tensor, batch_size: int = 32) -> torch.Tensor:
+        """Logits (B, C) float32 of normalised images ``x`` (B, 3, H, W), ``batch_size`` at a time,
+        without capturing attention (the faithfulness curves' batched forwards)."""
+        out = []
+        with torch.inference_mode(), self.autocast():
+            for chunk in x.split(batch_size):
+                out.append(self.anatomy.call(chunk.to(self.device))[0].float())
+        return torch.cat(out)
+
     def run(self, image: ImageInput, *, topk: int = TOPK, size: int | tuple[int, int] | None = None) -> Trace:
         """One forward pass over one image: logits, top-k and every block's attention."""
         return self.run_batch([image], topk=topk, size=size)[0]

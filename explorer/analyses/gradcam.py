@@ -1,0 +1,55 @@
+"""Grad-CAM on the tokens entering the last block (Selvaraju et al. 2017, as adapted to
+ViTs by pytorch-grad-cam, whose ViT example targets ``blocks[-1].norm1``).
+
+The tokens *leaving* the last block would not do: a class-token head reads only the
+class token there, so the patch tokens get no gradient. With ``Z`` the last block's
+input tokens (T, D) and ``y_t`` the target logit::
+
+    alpha_d = mean_{patch tokens t} dy_t / dZ[t, d]          (one weight per feature)
+    cam[t]  = ReLU( sum_d alpha_d * Z[t, d] )               for the patch tokens, on the grid
+
+Written here rather than taken from a library: Captum's ``LayerGradCam`` averages the
+gradients over every axis after the channel axis, which for ViT tokens (B, T, D) is the
+feature axis (the wrong one), and the ``grad-cam`` package brings OpenCV along. The
+block is found from the model's anatomy (``Anatomy.blocks``) and hooked only for this call.
+"""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import torch
+
+from ..anatomy import anatomy_of
+from ..capture import capture_lock
+
+
+def grad_cam(model, x: torch.Tensor, target: int | None = None) -> np.ndarray:
+    """(gh, gw) Grad-CAM of the target class (default: predicted) on the last block's input patch tokens."""
+    anatomy = anatomy_of(model)
+    blocks = anatomy.blocks()
+    if not blocks:
+        raise ValueError(f"{anatomy.name} has no list of transformer blocks to take Grad-CAM on")
+    param = next(anatomy.module.parameters(), None)
+    x = x.detach().to(param.device if param is not None else x.device, torch.float32).requires_grad_(True)
+    kept: list[torch.Tensor] = []
+    me = threading.get_ident()
+
+    def keep(_m, inputs):
+        if threading.get_ident() == me:  # another thread's forward on the shared module is not ours
+            kept.append(inputs[0])
+
+    with capture_lock(anatomy.module), torch.enable_grad():  # the hook lives on a shared module
+        handle = blocks[-1].register_forward_pre_hook(keep)
+        try:
+            logits = anatomy.call(x)[0]  # (1, C)
+        finally:
+            handle.remove()
+        t = int(logits[0].argmax()) if target is None else int(target)
+        z = kept[-1]  # (1, T, D)
+        (grad,) = torch.autograd.grad(logits[0, t], z)
+    k, p = anatomy.num_prefix_tokens, anatomy.patch_size
+    grid = (x.shape[-2] // p, x.shape[-1] // p)
+    z, grad = z[0, k:].detach().double(), grad[0, k:].double()  # (N, D) patch tokens
+    cam = torch.relu(z @ grad.mean(dim=0))  # (N,)
+    return cam.cpu().numpy().reshape(grid)

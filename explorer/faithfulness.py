@@ -1,0 +1,82 @@
+"""Which explanation can I trust? Every method's map of one image, scored without labels.
+
+For each method (``analyses.EXPLANATION_METHODS``) on one trace: its (gh, gw) map,
+the perturbation test (positive and negative orders), deletion and insertion curves,
+and the cascading-randomization sanity check (see the docstrings of
+``analyses/perturbation.py`` and ``analyses/sanity.py``). The app's "Compare methods"
+tab and ``python -m explorer evaluate`` both call :func:`score_methods`, so they give
+the same numbers for the same image.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+import numpy as np
+
+from . import analyses
+from .analyses.perturbation import Curve, deletion_insertion, perturbation_curve
+from .analyses.sanity import rank_correlation, sanity_score
+from .capture import Trace
+from .models.randomize import cascading_stages, randomized
+
+METRICS = ("positive_auc", "negative_auc", "deletion_auc", "insertion_auc", "sanity_rho", "seconds")
+BETTER = {"positive_auc": "lower", "negative_auc": "higher", "deletion_auc": "lower", "insertion_auc": "higher",
+          "sanity_rho": "lower", "seconds": "lower"}
+
+
+@dataclass
+class MethodScores:
+    """One method's map of one image and how faithful it is."""
+
+    method: str
+    map: np.ndarray  # (gh, gw)
+    curves: dict[str, Curve]  # "positive", "negative", "deletion", "insertion"
+    sanity: dict[int, float] = field(default_factory=dict)  # top blocks randomized -> Spearman rho
+    seconds: float = 0.0  # computing the map once
+
+    def metrics(self) -> dict[str, float]:
+        values = {f"{name}_auc": curve.auc for name, curve in self.curves.items()}
+        values["sanity_rho"] = sanity_score(self.sanity)
+        values["seconds"] = self.seconds
+        return {k: float(values[k]) for k in METRICS if k in values}
+
+
+def _target(trace: Trace, target: int | None) -> int:
+    return trace.predicted if target is None else int(target)
+
+
+def score_methods(model, trace: Trace, methods: Mapping[str, dict], target: int | None = None, fill: str = "mean",
+                  sanity: bool = True, progress: Callable[[float, str], None] | None = None) -> dict[str, MethodScores]:
+    """Map, curves and sanity of every method in ``methods`` (name -> options) for ``trace``'s image."""
+    t = _target(trace, target)
+    x = model.input_tensor(trace.input_image)  # (1, 3, H, W)
+    stages = cascading_stages(model.num_blocks) if sanity else ()
+    total = len(methods) * (1 + len(stages))
+    done = 0
+    scores: dict[str, MethodScores] = {}
+    for name, options in methods.items():
+        if progress:
+            progress(done / total, f"{name}: map and curves")
+        start = time.perf_counter()
+        relevance = np.asarray(analyses.EXPLANATION_METHODS[name](model, trace, t, **options), np.float64)
+        seconds = time.perf_counter() - start
+        curves = {order: perturbation_curve(model.predict, x, relevance, model.patch_size, t, order, fill)
+                  for order in ("positive", "negative")}
+        curves["deletion"], curves["insertion"] = deletion_insertion(model.predict, x, relevance, model.patch_size, t)
+        scores[name] = MethodScores(name, relevance, curves, seconds=seconds)
+        done += 1
+    for k in stages:  # one randomized copy per stage, shared by every method
+        if progress:
+            progress(done / total, f"sanity check: top {k} block(s) randomized")
+        shuffled = randomized(model, k)
+        shuffled_trace = shuffled.run(trace.input_image)
+        for name, options in methods.items():
+            other = analyses.EXPLANATION_METHODS[name](shuffled, shuffled_trace, t, **options)
+            scores[name].sanity[k] = rank_correlation(scores[name].map, other)
+            done += 1
+        del shuffled
+    if progress:
+        progress(1.0, "done")
+    return scores
