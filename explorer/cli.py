@@ -1,4 +1,5 @@
-"""``python -m explorer figures``: the paper's Figures 6 and 7 for a model and some images, as files.
+"""``python -m explorer figures``: the paper's Figures 6 and 7 for a model and some images, as files;
+``python -m explorer evaluate``: every explanation method's faithfulness over images.
 
     python -m explorer figures --model demo --images assets/scenes/*.png --out figures/
     python -m explorer figures --custom examples/article_vit.py:build --out figures/
@@ -47,22 +48,64 @@ def figures(model_choice: str, images: list[Path], out: Path, device: str = "aut
     return written
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m explorer", description="ViT Explorer from the command line.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    fig = sub.add_parser("figures", help="write the paper's Figures 6 and 7 for a model and images")
-    which = fig.add_mutually_exclusive_group()
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+
+
+def image_paths(given: list[Path]) -> list[Path]:
+    """Files as given; a folder stands for its image files (sorted, not recursive)."""
+    paths: list[Path] = []
+    for p in given:
+        if p.is_dir():
+            paths += sorted(q for q in p.iterdir() if q.suffix.lower() in IMAGE_SUFFIXES)
+        else:
+            paths.append(p)
+    return paths
+
+
+def evaluate(model_choice: str, images: list[Path], out: Path, methods: list[str] | None = None,
+             device: str = "auto", checkpoint: str | None = None, pretrained: bool = True, fill: str = "mean",
+             sanity: bool = True, progress: bool = True):
+    """Faithfulness of every method (or ``methods``) over ``images`` into ``out``; see ``explorer.evaluation``."""
+    from .evaluation import evaluate_folder
+
+    model = load_choice(model_choice, device=device, checkpoint=checkpoint, pretrained=pretrained)
+    chosen = {name: {} for name in (methods or analyses.EXPLANATION_METHODS)}
+    return evaluate_folder(model, images, out, chosen, fill, sanity, progress)
+
+
+def _model_arguments(p: argparse.ArgumentParser) -> None:
+    which = p.add_mutually_exclusive_group()
     which.add_argument("--model", default=None,
                        help=f"a catalog label ({', '.join(repr(k) for k in CATALOG)}), a timm name, 'demo', "
                             "torchvision:vit_b_16 or hf:<hub repo or directory> (default: the bundled demo model)")
     which.add_argument("--custom", default=None, metavar="FILE.py:FACTORY",
                        help="your own model: FACTORY() in FILE.py returns the module, or (module, ModelDescription)")
-    fig.add_argument("--checkpoint", default=None, help="local weights for --model's architecture or --custom's module")
-    fig.add_argument("--random-weights", action="store_true",
-                     help="random weights instead of the pretrained ones (an untrained baseline; no download)")
+    p.add_argument("--checkpoint", default=None, help="local weights for --model's architecture or --custom's module")
+    p.add_argument("--random-weights", action="store_true",
+                   help="random weights instead of the pretrained ones (an untrained baseline; no download)")
+    p.add_argument("--device", default="auto")
+
+
+def _evaluate_parser(sub) -> None:
+    ev = sub.add_parser("evaluate", help="score every explanation method's faithfulness over images (no labels)")
+    _model_arguments(ev)
+    ev.add_argument("--images", nargs="+", type=Path, default=None, help="image files or folders (default: the bundled samples)")
+    ev.add_argument("--methods", nargs="+", default=["all"],
+                    help=f"'all' or some of: {', '.join(repr(m) for m in analyses.EXPLANATION_METHODS)}")
+    ev.add_argument("--fill", choices=["mean", "blur"], default="mean", help="what removed patches become (default mean)")
+    ev.add_argument("--no-sanity", action="store_true", help="skip the randomized-model sanity check (faster)")
+    ev.add_argument("--out", type=Path, default=Path("evaluation"), help="output folder (default: evaluation/); "
+                    "rerunning with the same folder resumes")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m explorer", description="ViT Explorer from the command line.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _evaluate_parser(sub)
+    fig = sub.add_parser("figures", help="write the paper's Figures 6 and 7 for a model and images")
+    _model_arguments(fig)
     fig.add_argument("--images", nargs="*", type=Path, default=None, help="images (default: the bundled samples)")
     fig.add_argument("--out", type=Path, default=Path("figures"), help="output folder (default: figures/)")
-    fig.add_argument("--device", default="auto")
     fig.add_argument("--method", action="append", choices=list(analyses.EXPLANATION_METHODS),
                      help="explanation method(s) for Figure 6 (default: all)")
     for option in analyses.all_options(list(analyses.EXPLANATION_METHODS.values())):
@@ -70,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
                          type=(str if option.choices else int if option.block_index else float),
                          choices=option.choices or None, help=f"{option.label}: {option.help} (default {option.default})")
     args = parser.parse_args(argv)
+    if args.command == "evaluate":
+        return _run_evaluate(parser, args)
     choice = args.custom or args.model or default_choice()
     images = args.images if args.images else sample_images()
     if not images:
@@ -82,4 +127,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"wrote {len(files)} files to {args.out}/")
+    return 0
+
+
+def _run_evaluate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    methods = None if args.methods == ["all"] else args.methods
+    unknown = [m for m in methods or [] if m not in analyses.EXPLANATION_METHODS]
+    if unknown:
+        parser.error(f"unknown method(s) {unknown}; choose from {list(analyses.EXPLANATION_METHODS)} or 'all'")
+    images = image_paths(args.images) if args.images else sample_images()
+    if not images:
+        parser.error("no images found; pass --images FILES_OR_FOLDERS")
+    try:
+        summary = evaluate(args.custom or args.model or default_choice(), images, args.out, methods, args.device,
+                           args.checkpoint, not args.random_weights, args.fill, not args.no_sanity)
+    except (ExplorerError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(summary.table())
+    print(f"wrote scores.csv, summary.csv, summary.md and curves.png/.svg/.pdf to {args.out}/")
     return 0

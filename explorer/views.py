@@ -273,3 +273,67 @@ class HeadsView:
 def heads_view(trace: Trace, layer: int) -> HeadsView:
     maps = analyses.head_class_attention(trace.attentions, trace.grid, trace.num_prefix_tokens, layer=layer)
     return HeadsView(layer, maps, trace)
+
+
+# ---- every method on one image, with faithfulness scores ---------------------------------------
+
+
+@dataclass
+class CompareView:
+    """Every method's map of one image, its curves and scores (``explorer.faithfulness``).
+
+    Holds the image and the maps, not the trace, so a session may keep it cheaply."""
+
+    scores: dict  # method -> faithfulness.MethodScores
+    image: Image.Image = field(repr=False)  # what the model saw
+    target_label: str = ""
+
+    def table(self) -> list[list]:
+        """One row per method: the method, then each metric of ``faithfulness.METRICS`` (3 decimals)."""
+        from .faithfulness import METRICS
+
+        return [[name, *(round(s.metrics().get(m, float("nan")), 3) for m in METRICS)] for name, s in self.scores.items()]
+
+    def caption(self, method: str) -> str:
+        m = self.scores[method].metrics()
+        return f"{method}: deletion {m['deletion_auc']:.2f}, insertion {m['insertion_auc']:.2f}, sanity ρ {m['sanity_rho']:.2f}"
+
+    def overlay(self, method: str, cmap: str = "jet", alpha: float = 0.5) -> Image.Image:
+        """One method's map over the image, scaled to its own maximum (the same rule for every method)."""
+        return render.heat_overlay(self.image, self.scores[method].map, cmap, alpha)
+
+    def gallery(self, cmap: str = "jet") -> list[tuple[Image.Image, str]]:
+        """(heat overlay, caption) per method."""
+        return [(self.overlay(name, cmap), self.caption(name)) for name in self.scores]
+
+    def curves_figure(self, methods: Sequence[str] | None = None) -> Figure:
+        chosen = methods or list(self.scores)
+        return render.curves_figure({m: self.scores[m].curves for m in chosen}, title=f"explaining {self.target_label}")
+
+    def write(self, out: Path, stem: str = "compare") -> list[Path]:
+        """The maps (Figure-6 look and heat), the curves, the scores as CSV, and the arrays as ``.npz``."""
+        from .faithfulness import METRICS
+
+        maps = {name: s.map for name, s in self.scores.items()}
+        title = f"explaining {self.target_label}"
+        files = _write(render.explanation_figure(self.image, maps, "mask", title=title), out, f"{stem}_maps")
+        files += _write(render.explanation_figure(self.image, maps, "heat", "jet", title=title), out, f"{stem}_maps_heat")
+        files += _write(self.curves_figure(), out, f"{stem}_curves")
+        csv_path = Path(out) / f"{stem}_scores.csv"
+        lines = [",".join(["method", *METRICS])] + [",".join(str(v) for v in row) for row in self.table()]
+        csv_path.write_text("\n".join(lines) + "\n")
+        arrays = {f"map_{name}": s.map for name, s in self.scores.items()}
+        arrays.update({f"curve_{name}_{kind}": np.stack([c.fractions, c.probability])
+                       for name, s in self.scores.items() for kind, c in s.curves.items()})
+        files += [csv_path, render.save_arrays(Path(out) / stem, **{k.replace(" ", "_"): v for k, v in arrays.items()})]
+        return files
+
+
+def compare_view(model, trace: Trace, target: int | None = None, fill: str = "mean", sanity: bool = True,
+                 methods: Mapping[str, dict] | None = None, progress=None) -> CompareView:
+    """Score every registered method (or ``methods``: name -> options) on ``trace``'s image."""
+    from .faithfulness import score_methods
+
+    chosen = dict(methods) if methods is not None else {name: {} for name in analyses.EXPLANATION_METHODS}
+    t = trace.predicted if target is None else int(target)
+    return CompareView(score_methods(model, trace, chosen, t, fill, sanity, progress), trace.input_image, trace.label(t))

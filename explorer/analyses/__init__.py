@@ -61,9 +61,8 @@ def _saliency(model, trace, target=None) -> np.ndarray:
     return saliency(model, _input(model, trace), trace.predicted if target is None else target)
 
 
-def _integrated_gradients(model, trace, target=None, n_steps=32) -> np.ndarray:
-    return integrated_gradients(model, _input(model, trace), trace.predicted if target is None else target,
-                                n_steps=int(n_steps))
+def _integrated_gradients(model, trace, target=None) -> np.ndarray:
+    return integrated_gradients(model, _input(model, trace), trace.predicted if target is None else target)
 
 
 def _occlusion(model, trace, target=None) -> np.ndarray:
@@ -104,9 +103,8 @@ EXPLANATION_METHODS: dict[str, MethodSpec] = {
         MethodSpec("grad-cam", _grad_cam, class_specific=True,
                    description="Grad-CAM on the patch tokens entering the last block (Selvaraju et al. 2017)."),
         MethodSpec("integrated gradients", _integrated_gradients, class_specific=True,
-                   options=(Option("n_steps", 32, "IG steps", minimum=4, maximum=256, step=1, ui_id="ig-steps",
-                                   help="Riemann steps from the mean-colour baseline to the image"),),
-                   description="Integrated Gradients (Sundararajan et al. 2017, via Captum), summed per patch."),
+                   description="Integrated Gradients (Sundararajan et al. 2017, via Captum; 32 steps from the "
+                               "mean colour), magnitude summed per patch."),
         MethodSpec("saliency", _saliency, class_specific=True,
                    description="Input-gradient magnitude (Simonyan et al. 2014, via Captum), mean per patch."),
         MethodSpec("occlusion", _occlusion, class_specific=True,

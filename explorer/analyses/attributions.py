@@ -10,9 +10,10 @@ Each explains the target logit ``y_t`` for the image ``x`` (1, 3, H, W) the mode
   and over each patch. (The signed sum would satisfy completeness, summing to
   ``y_t(x) - y_t(x')``, but its sign flips with the colour against the baseline, so
   ranking patches by it scores IG far below its magnitude in the deletion tests.)
-- **Occlusion** (Zeiler & Fergus 2014): ``y_t(x) - y_t(x with patch p set to 0)`` for every
-  patch p (a P x P window, stride P, filled with the dataset mean): one forward per patch,
-  batched.
+- **Occlusion** (Zeiler & Fergus 2014): ``max(0, y_t(x) - y_t(x with patch p set to 0))`` for
+  every patch p (a P x P window, stride P, filled with the dataset mean): one forward per
+  patch, batched. Patches whose removal raises the logit get 0, as every map of the
+  registry is a non-negative relevance.
 
 Gradients are taken with respect to the input only (``torch.autograd.grad`` inside
 Captum), so the model's parameter ``.grad`` fields are left alone; the model's forward
@@ -70,7 +71,7 @@ def integrated_gradients(model, x: torch.Tensor, target: int | None = None, n_st
 
 
 def occlusion(model, x: torch.Tensor, target: int | None = None) -> np.ndarray:
-    """(gh, gw) drop of the target logit when each patch is filled with the mean colour."""
+    """(gh, gw) drop of the target logit (0 where it rises) when each patch is filled with the mean colour."""
     from captum.attr import Occlusion
 
     anatomy, x, forward, target = _setup(model, x, target)
@@ -78,4 +79,4 @@ def occlusion(model, x: torch.Tensor, target: int | None = None) -> np.ndarray:
     with torch.no_grad():
         attr = Occlusion(forward).attribute(x, sliding_window_shapes=(3, p, p), strides=(3, p, p), baselines=0.0,
                                             target=target, perturbations_per_eval=16)
-    return patch_pool(attr[0, 0], p)
+    return np.clip(patch_pool(attr[0, 0], p), 0.0, None)

@@ -1,7 +1,7 @@
 """The explanation-method registry: one small spec per method, with its options.
 
 A method turns one image's trace (and, for class-specific methods, a target class)
-into a (gh, gw) map over the patch grid. The spec says what the front ends need to
+into a (gh, gw) non-negative relevance map over the patch grid. The spec says what the front ends need to
 offer it: its name, whether it explains one class, and its options (default, range
 or choices, a label). The app builds its controls from the options, the CLI its
 flags, the demo benchmark its loop; none of them names a method.

@@ -142,6 +142,13 @@ class ExplorerModel:
                 out.append(self.anatomy.call(chunk.to(self.device))[0].float())
         return torch.cat(out)
 
+    def run_seen(self, seen: Image.Image, *, topk: int = TOPK) -> Trace:
+        """The trace of an image already cropped to the model's input (``trace.input_image``):
+        normalized only, so it recomputes exactly the trace that image came from, in float32."""
+        x = self.input_tensor(seen)
+        (logits, attn), = self._forward(x)
+        return self._trace(logits, attn, seen, x.shape[-2:], topk)
+
     def run(self, image: ImageInput, *, topk: int = TOPK, size: int | tuple[int, int] | None = None) -> Trace:
         """One forward pass over one image: logits, top-k and every block's attention."""
         return self.run_batch([image], topk=topk, size=size)[0]

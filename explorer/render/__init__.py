@@ -5,6 +5,7 @@ Imports matplotlib and PIL, never gradio.
 from .export import FIGURE_FORMATS, figure_to_image, save_arrays, save_distances_csv, save_figure
 from .figures import (
     attention_distance_figure,
+    curves_figure,
     explanation_figure,
     filters_figure,
     head_attention_figure,
@@ -16,6 +17,7 @@ from .overlay import heat_overlay, map_image, mask_overlay, normalize_map
 __all__ = [
     "FIGURE_FORMATS",
     "attention_distance_figure",
+    "curves_figure",
     "explanation_figure",
     "figure_to_image",
     "filters_figure",

@@ -184,3 +184,39 @@ def explanation_figure(image, maps: Mapping[str, np.ndarray], style: str = "mask
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
+
+
+CURVE_TITLES = {
+    "positive": "positive perturbation (lower is better)",
+    "negative": "negative perturbation (higher is better)",
+    "deletion": "deletion (lower is better)",
+    "insertion": "insertion (higher is better)",
+}
+
+
+def curves_figure(curves: Mapping[str, Mapping[str, object]], title: str | None = None) -> Figure:
+    """Faithfulness curves: one panel per curve kind, one line per method, AUC in the legend.
+
+    ``curves`` maps a method to its curves by kind (``analyses.perturbation.Curve``:
+    ``fractions``, ``probability``, ``auc``)."""
+    kinds = [k for k in CURVE_TITLES if any(k in c for c in curves.values())]
+    fig = Figure(figsize=(3.3 * len(kinds), 3.2), layout="constrained")
+    axes = fig.subplots(1, len(kinds), squeeze=False)[0]
+    colors = matplotlib.colormaps["tab10"]
+    for ax, kind in zip(axes, kinds):
+        for i, (method, by_kind) in enumerate(curves.items()):
+            c = by_kind.get(kind)
+            if c is None:
+                continue
+            style = "--" if method == "random" else "-"
+            ax.plot(100 * np.asarray(c.fractions), c.probability, style, color=colors(i % 10), lw=1.4,
+                    label=f"{method} ({c.auc:.2f})")
+        ax.set_title(CURVE_TITLES[kind], fontsize=9)
+        ax.set_xlabel("patches removed (%)" if kind != "insertion" else "patches inserted (%)", fontsize=8)
+        ax.set_ylim(-0.02, 1.02)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=6, loc="best", title="AUC", title_fontsize=6)
+    axes[0].set_ylabel("probability of the class", fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig

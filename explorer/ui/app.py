@@ -1,7 +1,7 @@
 """The Gradio app: layout in ``build_demo``, command line in ``main``.
 
 Every view is also an API endpoint (``/analyze``, ``/rollout``, ``/query``, ``/heads``,
-``/distance``, ``/distance_batch``, ``/model_views``, ``/select_model`` and one
+``/compare``, ``/distance``, ``/distance_batch``, ``/model_views``, ``/select_model`` and one
 ``/download_*`` per view); see the README's "Gradio API" section.
 """
 from __future__ import annotations
@@ -56,6 +56,7 @@ def build_demo(server: h.Server, initial: str, session_ttl: float = SESSION_TTL,
         with gr.Tabs():
             _rollout_tab(ui, first)
             _query_tab(ui, first)
+            _compare_tab(ui)
             _distance_tab(ui)
             _model_tab(ui)
         _wire(demo, ui, server)
@@ -134,6 +135,27 @@ def _query_tab(ui: SimpleNamespace, first) -> None:
         ui.heads_files = _downloads("heads")
 
 
+def _compare_tab(ui: SimpleNamespace) -> None:
+    from ..faithfulness import METRICS
+
+    with gr.Tab("Compare methods", elem_id="tab-compare"):
+        gr.Markdown(text.COMPARE)
+        with gr.Row():
+            ui.c_fill = gr.Radio(list(h.FILLS), value="mean", label="Removed patches become", elem_id="compare-fill",
+                                 info="mean: the average colour; blur: the same patch, blurred")
+            ui.c_sanity = gr.Checkbox(value=True, label="Sanity check (re-run on randomized models)",
+                                      elem_id="compare-sanity")
+            ui.c_run = gr.Button("Compare every method", variant="primary", elem_id="compare-run")
+        ui.c_gallery = gr.Gallery(label="Every method (click one)", columns=5, height="auto", object_fit="contain",
+                                  elem_id="compare-gallery", allow_preview=False)
+        ui.c_table = gr.Dataframe(headers=["method", *METRICS], label="Scores (see the note above for which way is better)",
+                                  elem_id="compare-table", interactive=False)
+        with gr.Row():
+            ui.c_large = gr.Image(label="The chosen method", elem_id="compare-large", height=320, **IMAGE)
+            ui.c_curves = gr.Image(label="Its curves, beside the random baseline", elem_id="compare-curves", **IMAGE)
+        ui.compare_files = _downloads("compare")
+
+
 def _distance_tab(ui: SimpleNamespace) -> None:
     with gr.Tab("Mean attention distance", elem_id="tab-distance"):
         gr.Markdown(text.DISTANCE)
@@ -210,12 +232,15 @@ def _wire(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server) -> None:
         h.query_view, query_in, query_outs, **PRIVATE)
     gr.on([ui.heads_layer.release, ui.heads_style.change], h.heads_view, heads_in, ui.heads_out,
           api_name="heads", concurrency_limit=4)
+    ui.c_run.click(bind(h.compare_methods), [s, ui.target, ui.c_fill, ui.c_sanity, ui.cmap],
+                   [s, ui.c_gallery, ui.c_table, ui.c_large, ui.c_curves], api_name="compare", concurrency_limit=2)
+    ui.c_gallery.select(h.compare_pick, [s, ui.cmap], [ui.c_large, ui.c_curves], api_visibility="undocumented")
     ui.batch_button.click(bind(h.distance_batch), [ui.batch_files, ui.use_samples, s], [s, *distance_outs],
                           api_name="distance_batch", concurrency_limit=2)
     for name, fn, inputs, (button, files) in [
         ("rollout", h.download_rollout, rollout_in, ui.rollout_files), ("query", h.download_query, query_in, ui.query_files),
         ("heads", h.download_heads, heads_in, ui.heads_files), ("distance", h.download_distance, [s], ui.distance_files),
-        ("model", h.download_model, [s], ui.model_files),
+        ("model", h.download_model, [s], ui.model_files), ("compare", h.download_compare, [s], ui.compare_files),
     ]:
         button.click(bind(fn), inputs, files, api_name=f"download_{name}", concurrency_limit=4)
     # API-only endpoints for views that otherwise update only by chaining

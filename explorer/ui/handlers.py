@@ -165,10 +165,11 @@ def analyze(server: Server, image, session: Session):
     """Run the model once on ``image``: the prediction, and a trace every view reuses."""
     release_session(session)  # the previous image's trace, if any
     if image is None:
-        return replace(session, handle=None, explanations={}), None, None
+        return replace(session, handle=None, explanations={}, compare=None), None, None
     trace = server.model(session).run(image)
     gh, gw = trace.grid
-    new = replace(session, handle=server.traces.keep(trace), patch=(gh // 2, gw // 2), explanations={})
+    new = replace(session, handle=server.traces.keep(trace), patch=(gh // 2, gw // 2), explanations={},
+                  compare=None)
     return new, {label: prob for label, prob in trace.topk}, trace.input_image
 
 
@@ -191,8 +192,8 @@ def _options(values) -> dict:
 
 
 def explanation_map(server: Server, session: Session, method: str, *args) -> np.ndarray:
-    """The (gh, gw) map of ``method`` for ``args = (*option values, target)``; maps that needed
-    the model (class-specific ones) are cached in the session, per class and options."""
+    """The (gh, gw) map of ``method`` for ``args = (*option values, target)``, cached in the
+    session per class and options (gradient methods and attention flow cost real time)."""
     trace = _need_trace(session)
     spec = analyses.EXPLANATION_METHODS.get(method)
     if spec is None:
@@ -200,8 +201,6 @@ def explanation_map(server: Server, session: Session, method: str, *args) -> np.
     options = spec.resolve(_options(args[:-1]), trace.num_blocks)
     index = _target(args[-1], trace)
     model = server.model(session)
-    if not spec.class_specific:
-        return spec.compute(model, trace, index, **options)  # options are resolved above
     key = (method, index) + ((tuple(options.items()),) if options else ())
     if key not in session.explanations:
         while len(session.explanations) >= MAX_CACHED_MAPS:
@@ -257,6 +256,54 @@ def download_rollout(server: Server, session: Session, method: str, *args) -> li
     files = views.write_explanations(trace, {method: m}, _tmpdir(server), method.replace(" ", "_"), heat_cmap=cmap,
                                      grid=trace.grid, num_prefix_tokens=trace.num_prefix_tokens)
     return [str(f) for f in files]
+
+
+# ---- every method side by side, with faithfulness scores --------------------------------
+
+FILLS = ("mean", "blur")
+
+
+@user_errors
+def compare_methods(server: Server, session: Session, target: str, fill: str, sanity: bool, cmap: str,
+                    progress=gr.Progress()):
+    """Every method's map of the session's image with its deletion/insertion AUCs and sanity score
+    (computed once per class, fill and sanity choice; kept in the session for clicks and downloads)."""
+    trace = _need_trace(session)
+    if fill not in FILLS:
+        raise gr.Error(f"Fill must be one of {', '.join(FILLS)}, not '{fill}'.")
+    index = _target(target, trace)
+    key = (index, fill, bool(sanity))
+    view = session.compare if session.compare is not None and session.compare_key == key else None
+    if view is None:
+        model = server.model(session)
+        exact = model.run_seen(trace.input_image)  # float32 maps, as `python -m explorer evaluate` has them
+        view = views.compare_view(model, exact, index, fill, bool(sanity),
+                                  progress=lambda done, what: progress(done, desc=what))
+    first = next(iter(view.scores))
+    shown = [first] + (["random"] if first != "random" and "random" in view.scores else [])
+    return (replace(session, compare=view, compare_key=key), view.gallery(cmap), view.table(),
+            view.overlay(first, cmap), render.figure_to_image(view.curves_figure(shown), dpi=views.SCREEN_DPI))
+
+
+def _compare(session: Session):
+    if session is None or session.compare is None:
+        raise gr.Error("Press 'Compare every method' first.")
+    return session.compare
+
+
+@user_errors
+def compare_pick(session: Session, cmap: str, evt: gr.SelectData):
+    """The clicked cell large, with its curves beside the random baseline's."""
+    view = _compare(session)
+    names = list(view.scores)
+    method = names[min(max(int(evt.index if not isinstance(evt.index, list) else evt.index[0]), 0), len(names) - 1)]
+    shown = [method] + (["random"] if method != "random" and "random" in view.scores else [])
+    return view.overlay(method, cmap), render.figure_to_image(view.curves_figure(shown), dpi=views.SCREEN_DPI)
+
+
+@user_errors
+def download_compare(server: Server, session: Session) -> list[str]:
+    return [str(f) for f in _compare(session).write(_tmpdir(server))]
 
 
 # ---- one query patch, heads of one block ------------------------------------------------

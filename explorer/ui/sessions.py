@@ -22,6 +22,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -120,6 +121,8 @@ class Session:
     explanations: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)  # (method, class) -> map
     batch_distance: np.ndarray | None = None  # (L, H) mean over the batch
     batch_count: int = 0
+    compare: Any = None  # views.CompareView of the current image (maps and scores, no attention)
+    compare_key: tuple = ()  # (class, fill, sanity) it was computed for
 
     @property
     def trace(self) -> Trace | None:

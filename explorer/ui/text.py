@@ -30,6 +30,8 @@ residual (never the class/register tokens). *Start layer* skips early blocks.
 **Gradient rollout** (Chefer et al. 2021) is class-specific: each block's attention is
 weighted by its gradient for the chosen class, keeping only positive evidence.
 **Last-block attention** is the raw class-token attention of the final block.
+The other methods (attention flow, Grad-CAM, Integrated Gradients, saliency, occlusion
+and a random baseline) are explained, and scored, on the **Compare methods** tab.
 """
 
 QUERY = """
@@ -67,4 +69,23 @@ spot around its own position, and rows and columns appear. What a model learns h
 depends on its data: a small model trained on small images may show coarser structure,
 such as border versus interior patches.
 Models without learned absolute position embeddings (e.g. RoPE) have no such grid.
+"""
+
+COMPARE = """
+**Which explanation can I trust?** Every method explains the same image and class (the
+class picked on the rollout tab; by default the prediction), and each map is then
+tested against the model itself, without any labels:
+
+- **Deletion**: the most relevant patches are blurred away first. If the map is right,
+  the class's probability falls fast: a **low** area under the curve is good.
+- **Insertion**: starting from a blurred image, the most relevant patches come back
+  first. The probability should rise fast: a **high** area is good.
+- **Perturbation** (positive / negative): patches are greyed out (or blurred) from the most
+  (least) relevant on, up to 90%: low positive and high negative areas are good.
+- **Sanity ρ**: the model's top blocks are replaced by random weights and the map is
+  computed again. A map that stays the same (ρ near 1) does not depend on what the model
+  learned. Lower is better; the **random** map is there to show what "no explanation" scores.
+
+Each map is scaled to its own maximum. Click a map for its curves. Attention flow and the
+sanity check take a while on large models; the bar shows progress.
 """
