@@ -22,7 +22,7 @@ import numpy as np
 
 from . import render
 from .analyses.perturbation import Curve
-from .faithfulness import BETTER, METRICS, score_methods
+from .faithfulness import BETTER, METRICS, metric_names, score_methods
 
 CURVE_KINDS = ("positive", "negative", "deletion", "insertion")
 FIELDS = ("image", "method", "metric", "value")
@@ -38,7 +38,8 @@ class Summary:
     def table(self) -> str:
         """A Markdown table: one row per method, mean ± 95% interval per metric, cost x forward."""
         methods = list(dict.fromkeys(r["method"] for r in self.rows))
-        shown = [m for m in METRICS if m != "seconds"]
+        present = {r["metric"] for r in self.rows}
+        shown = [m for m in METRICS if m != "seconds" and m in present]
         head = "| method | " + " | ".join(f"{m} ({BETTER[m]} is better)" for m in shown) + " | cost (x one forward) |"
         lines = [head, "|" + " --- |" * (len(shown) + 2)]
         for method in methods:
@@ -49,7 +50,7 @@ class Summary:
         return "\n".join(lines)
 
 
-def done_images(scores_csv: Path, methods: Sequence[str]) -> set[str]:
+def done_images(scores_csv: Path, methods: Sequence[str], sanity: bool = True) -> set[str]:
     """Images whose every method already has every metric in ``scores_csv`` (a resumed run skips them)."""
     if not scores_csv.is_file():
         return set()
@@ -57,7 +58,7 @@ def done_images(scores_csv: Path, methods: Sequence[str]) -> set[str]:
     with scores_csv.open(newline="") as f:
         for row in csv.DictReader(f):
             seen.setdefault(row["image"], set()).add((row["method"], row["metric"]))
-    needed = {(m, k) for m in methods for k in METRICS}
+    needed = {(m, k) for m in methods for k in metric_names(sanity)}
     return {image for image, pairs in seen.items() if needed <= pairs}
 
 
@@ -79,7 +80,7 @@ def evaluate_folder(model, images: Iterable[Path], out: Path, methods: dict[str,
     out.mkdir(parents=True, exist_ok=True)
     scores_csv = out / "scores.csv"
     images = [Path(p) for p in images]
-    skip = done_images(scores_csv, list(methods))
+    skip = done_images(scores_csv, list(methods), sanity)
     todo = [p for p in images if str(p) not in skip]
     new_file = not scores_csv.is_file()
     with scores_csv.open("a", newline="") as f, tqdm(total=len(images), initial=len(images) - len(todo),

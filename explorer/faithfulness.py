@@ -22,6 +22,11 @@ from .capture import Trace
 from .models.randomize import cascading_stages, randomized
 
 METRICS = ("positive_auc", "negative_auc", "deletion_auc", "insertion_auc", "sanity_rho", "seconds")
+
+
+def metric_names(sanity: bool = True) -> tuple[str, ...]:
+    """The metrics a run reports (no sanity_rho when the sanity check is skipped)."""
+    return METRICS if sanity else tuple(m for m in METRICS if m != "sanity_rho")
 BETTER = {"positive_auc": "lower", "negative_auc": "higher", "deletion_auc": "lower", "insertion_auc": "higher",
           "sanity_rho": "lower", "seconds": "lower"}
 
@@ -38,7 +43,8 @@ class MethodScores:
 
     def metrics(self) -> dict[str, float]:
         values = {f"{name}_auc": curve.auc for name, curve in self.curves.items()}
-        values["sanity_rho"] = sanity_score(self.sanity)
+        if self.sanity:  # absent when the sanity check was skipped
+            values["sanity_rho"] = sanity_score(self.sanity)
         values["seconds"] = self.seconds
         return {k: float(values[k]) for k in METRICS if k in values}
 

@@ -296,7 +296,8 @@ class CompareView:
 
     def caption(self, method: str) -> str:
         m = self.scores[method].metrics()
-        return f"{method}: deletion {m['deletion_auc']:.2f}, insertion {m['insertion_auc']:.2f}, sanity ρ {m['sanity_rho']:.2f}"
+        sanity = f", sanity ρ {m['sanity_rho']:.2f}" if "sanity_rho" in m else ""
+        return f"{method}: deletion {m['deletion_auc']:.2f}, insertion {m['insertion_auc']:.2f}{sanity}"
 
     def overlay(self, method: str, cmap: str = "jet", alpha: float = 0.5) -> Image.Image:
         """One method's map over the image, scaled to its own maximum (the same rule for every method)."""

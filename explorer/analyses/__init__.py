@@ -48,7 +48,8 @@ def _attention_flow(model, trace, target=None) -> np.ndarray:
     """Max-flow from each patch to the readout through the attention graph (``target`` ignored)."""
     from tqdm.auto import tqdm
 
-    with tqdm(total=trace.grid[0] * trace.grid[1], desc="attention flow", unit="patch", leave=False) as bar:
+    with tqdm(total=trace.grid[0] * trace.grid[1], desc="attention flow", unit="patch", leave=False,
+              delay=1.0) as bar:  # shown only when it takes more than a second (ViT-B and up)
         return attention_flow(trace.attentions, trace.grid, trace.num_prefix_tokens, pooled_rows(model),
                               progress=lambda done, total: bar.update(1))
 

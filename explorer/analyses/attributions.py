@@ -55,7 +55,7 @@ def saliency(model, x: torch.Tensor, target: int | None = None) -> np.ndarray:
 
     anatomy, x, forward, target = _setup(model, x, target)
     with torch.enable_grad():
-        grads = Saliency(forward).attribute(x, target=target, abs=True)  # (1, 3, H, W)
+        grads = Saliency(forward).attribute(x.requires_grad_(True), target=target, abs=True)  # (1, 3, H, W)
     return patch_pool(grads[0].amax(dim=0), anatomy.patch_size)
 
 

@@ -6,15 +6,17 @@ whose object mask and box are known, and prints:
 
 * top-1 accuracy;
 * for every method in :data:`explorer.analyses.EXPLANATION_METHODS` (new methods
-  appear automatically) plus a random baseline:
+  appear automatically; its "random" method is the noise baseline):
   - **pointing game**: the share of scenes where the map's maximum lies inside the
     object's box. The maximum is a patch (the maps are (gh, gw)); it counts as
     inside when the patch's centre pixel lies in the box ``[x0, x1) x [y0, y1)``.
-    The random baseline points at a uniformly random patch.
   - **energy in mask**: the share of the map's mass (negative values clipped to 0,
-    each patch spread over its P x P pixels) that falls on the object's mask. The
-    random baseline is a uniform map, i.e. the mask's share of the image.
-  Class-specific methods explain the TRUE class of each scene.
+    each patch spread over its P x P pixels) that falls on the object's mask.
+  - on the first ``--faithfulness`` scenes (default 100), the label-free scores of
+    :mod:`explorer.faithfulness`: deletion and insertion AUC (blurred patches) and the
+    cascading-randomization sanity rho.
+  Class-specific methods explain the TRUE class of each scene (the faithfulness
+  scores too, so the columns describe the same maps).
 * the model-level bars: position-embedding neighbour-vs-far margin (mean cosine
   similarity of 4-neighbour patches minus that of patches at Euclidean grid
   distance >= 4) and the mean attention distance of every block and head (the
@@ -45,6 +47,7 @@ from ..analyses import (
 from ..models.checkpoint import read_card
 from ..models.explorer_model import ExplorerModel
 from ..models.load import load
+from ..faithfulness import score_methods
 from ..models.preprocess import timm_data_config
 from .recipe import ARCHITECTURE, CLASS_NAMES, DATA_CONFIG
 from .scenes import HELDOUT_SEED, make_scene
@@ -56,7 +59,7 @@ BARS = {
     "pos_embed_margin": 0.2,
     "first_block_distance_ratio": 2.0,
 }
-RANDOM = "random baseline"
+FAITHFULNESS = ("deletion_auc", "insertion_auc", "sanity_rho")  # the label-free scores in the table
 
 
 # ------------------------------------------------------------------------- scoring
@@ -96,9 +99,9 @@ def explanation_methods(names: Sequence[str] | None = None) -> dict[str, Callabl
     """The explorer's method registry (optionally a subset, by name)."""
     methods = dict(EXPLANATION_METHODS)
     if names:
-        unknown = [n for n in names if n not in methods and n != RANDOM]
+        unknown = [n for n in names if n not in methods]
         if unknown:
-            raise SystemExit(f"unknown method(s) {unknown}; choose from {sorted(methods)} or '{RANDOM}'")
+            raise SystemExit(f"unknown method(s) {unknown}; choose from {sorted(methods)}")
         methods = {n: m for n, m in methods.items() if n in names}
     return methods
 
@@ -123,18 +126,17 @@ def load_model(weights: str | Path | None = None):
 
 
 def benchmark(model, seed: int = HELDOUT_SEED, count: int = 1000, methods: Sequence[str] | None = None,
-              batch: int = 50, with_random: bool = True, progress: bool = False) -> dict:
-    """Accuracy, per-method pointing game / energy share and attention distances.
+              batch: int = 50, faithfulness: int = 100, progress: bool = False) -> dict:
+    """Accuracy, per-method pointing game / energy share (and, on the first ``faithfulness``
+    scenes, deletion/insertion AUC and sanity rho), and attention distances.
 
     ``model`` is an ExplorerModel. Returns a JSON-able dict.
     """
     registry = explanation_methods(methods)
-    want_random = with_random and (not methods or RANDOM in methods)
-    rng = np.random.default_rng([int(seed), 7])
     hits = {n: 0 for n in registry}
     energy = {n: 0.0 for n in registry}
     seconds = {n: 0.0 for n in registry}
-    rand_hits, rand_energy = 0, 0.0
+    faithful = {n: {k: [] for k in FAITHFULNESS} for n in registry}
     correct = 0
     mad = None
     p = model.patch_size
@@ -142,7 +144,7 @@ def benchmark(model, seed: int = HELDOUT_SEED, count: int = 1000, methods: Seque
     for start in range(0, count, batch):
         scenes = [make_scene(seed, i) for i in range(start, min(count, start + batch))]
         traces = model.run_batch([s.to_pil() for s in scenes], batch_size=batch)
-        for s, tr in zip(scenes, traces):
+        for index, (s, tr) in enumerate(zip(scenes, traces), start):
             if mad is None:
                 mad = AttentionDistanceAccumulator(tr.grid, tr.patch_size, tr.num_prefix_tokens)
             mad.update(tr.attentions)
@@ -153,23 +155,21 @@ def benchmark(model, seed: int = HELDOUT_SEED, count: int = 1000, methods: Seque
                 seconds[name] += time.time() - t
                 hits[name] += pointing_hit(sal, s.box, p)
                 energy[name] += energy_in_mask(sal, s.mask, p)
-            if want_random:
-                gh, gw = tr.grid
-                r = np.zeros(tr.grid)
-                r[rng.integers(gh), rng.integers(gw)] = 1.0
-                rand_hits += pointing_hit(r, s.box, p)
-                rand_energy += float(s.mask.mean())
+            if index < faithfulness:
+                for name, scores in score_methods(model, tr, {n: {} for n in registry}, s.label).items():
+                    for key, value in scores.metrics().items():
+                        if key in FAITHFULNESS:
+                            faithful[name][key].append(value)
         if progress:
             done = min(count, start + batch)
             print(f"  {done}/{count} scenes, {time.time() - t0:.0f}s", file=sys.stderr, flush=True)
     rows = {n: {"pointing_game": hits[n] / count, "energy_in_mask": energy[n] / count,
-                "ms_per_map": 1000 * seconds[n] / count} for n in registry}
-    if want_random:
-        rows[RANDOM] = {"pointing_game": rand_hits / count, "energy_in_mask": rand_energy / count,
-                        "ms_per_map": 0.0}
+                "ms_per_map": 1000 * seconds[n] / count,
+                **{k: float(np.mean(v)) for k, v in faithful[n].items() if v}} for n in registry}
     return {
         "seed": int(seed),
         "scenes": int(count),
+        "faithfulness_scenes": int(min(faithfulness, count)),
         "top1": correct / count,
         "methods": rows,
         "mean_attention_distance": mad.result().round(2).tolist() if mad is not None else None,
@@ -216,7 +216,7 @@ def measure_bars(module_or_model, seed: int = HELDOUT_SEED, count: int = 1000, c
                  progress: bool = True) -> dict:
     """All bars for a trained timm module (or ExplorerModel), as written into the model card."""
     model = module_or_model if hasattr(module_or_model, "run_batch") else wrap_model(module_or_model, card)
-    result = benchmark(model, seed=seed, count=count, progress=progress)
+    result = benchmark(model, seed=seed, count=count, faithfulness=0, progress=progress)
     bars = summarize(result, model)
     print(format_report(result, bars), flush=True)
     return bars
@@ -226,11 +226,13 @@ def measure_bars(module_or_model, seed: int = HELDOUT_SEED, count: int = 1000, c
 
 
 def format_table(result: dict) -> str:
-    lines = [f"{'method':<24} {'pointing game':>13} {'energy in mask':>15} {'ms/map':>8}",
-             "-" * 63]
+    """Markdown: pointing game, energy, deletion/insertion AUC, sanity rho and ms per map."""
+    lines = ["| method | pointing game | energy in mask | deletion AUC (lower better) | "
+             "insertion AUC (higher better) | sanity ρ (lower better) | ms/map |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
     for name, r in result["methods"].items():
-        lines.append(f"{name:<24} {r['pointing_game']:>13.1%} {r['energy_in_mask']:>15.1%} "
-                     f"{r['ms_per_map']:>8.1f}")
+        extra = " | ".join(f"{r[k]:.3f}" if k in r else "-" for k in FAITHFULNESS)
+        lines.append(f"| {name} | {r['pointing_game']:.1%} | {r['energy_in_mask']:.1%} | {extra} | {r['ms_per_map']:.1f} |")
     return "\n".join(lines)
 
 
@@ -247,7 +249,8 @@ def format_distance_table(mad: np.ndarray) -> str:
 def format_report(result: dict, bars: dict | None = None) -> str:
     out = [f"held-out scenes: {result['scenes']} (seed {result['seed']}); "
            f"top-1 accuracy {result['top1']:.1%}", "",
-           "explanation methods vs ground truth (class-specific ones explain the true class):",
+           "explanation methods vs ground truth (class-specific ones explain the true class); deletion,",
+           f"insertion and sanity on the first {result.get('faithfulness_scenes', 0)} scenes:",
            format_table(result)]
     if result.get("mean_attention_distance") is not None:
         out += ["", "mean attention distance (px of the 64 px input), per block and head:",
@@ -270,10 +273,11 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
     p = p or argparse.ArgumentParser(prog="python -m explorer.demo evaluate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--method", action="append", default=None, metavar="NAME",
-                   help="explanation method to score (repeatable; default: all). "
-                        f"'{RANDOM}' is the random-point baseline")
+                   help="explanation method to score (repeatable; default: all; 'random' is the noise baseline)")
     p.add_argument("--scenes", type=int, default=1000, help="held-out scenes (default 1000)")
     p.add_argument("--seed", type=int, default=HELDOUT_SEED, help="held-out data seed")
+    p.add_argument("--faithfulness", type=int, default=100,
+                   help="scenes also scored by deletion/insertion and the sanity check (default 100)")
     p.add_argument("--weights", type=Path, default=None,
                    help="a .safetensors with its model card beside it (default: the bundled demo)")
     p.add_argument("--json", type=Path, default=None, help="also write the results as JSON here")
@@ -287,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     torch.set_num_threads(max(1, args.threads))
     model = load_model(args.weights)
-    result = benchmark(model, seed=args.seed, count=args.scenes, methods=args.method, progress=True)
+    result = benchmark(model, seed=args.seed, count=args.scenes, methods=args.method,
+                       faithfulness=args.faithfulness, progress=True)
     bars = summarize(result, model) if not args.method else None
     print(format_report(result, bars))
     if args.json:

@@ -1,0 +1,97 @@
+"""Compare methods: the app's tab and `python -m explorer evaluate` give the same numbers;
+the evaluation resumes without counting an image twice."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from explorer import cli, evaluation, faithfulness
+from explorer.models import load_choice
+from explorer.paths import sample_images
+from explorer.ui import handlers as h
+from explorer.ui.cache import ModelCache
+from explorer.ui.policy import ServingPolicy
+from explorer.ui.sessions import TraceStore
+
+DEMO = "Demo ViT (bundled, offline)"
+CHEAP = ["rollout", "saliency", "random"]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    cache = ModelCache(lambda choice: load_choice(choice, device="cpu"), max_models=1)
+    return h.Server(cache, TraceStore(), ServingPolicy(always=DEMO), tmp_path_factory.mktemp("downloads"))
+
+
+@pytest.fixture(scope="module")
+def image() -> Path:
+    return sample_images()[0]
+
+
+def _csv_metrics(path: Path, image: Path) -> dict[tuple[str, str], float]:
+    with path.open(newline="") as f:
+        return {(r["method"], r["metric"]): float(r["value"]) for r in csv.DictReader(f)
+                if r["image"] == str(image) and r["metric"] in faithfulness.METRICS and r["metric"] != "seconds"}
+
+
+def test_compare_tab_and_evaluate_cli_give_the_same_numbers_for_the_same_image(server, image, tmp_path):
+    session, _, _ = h.analyze(server, str(image), h.Session(choice=DEMO))
+    session, gallery, table, large, curves = h.compare_methods(server, session, h.PREDICTED, "mean", True, "jet")
+    assert len(gallery) == len(table) == 9 and large.size == session.trace.input_image.size
+    code = cli.main(["evaluate", "--model", "demo", "--images", str(image), "--out", str(tmp_path)])
+    assert code == 0
+    from_cli = _csv_metrics(tmp_path / "scores.csv", image)
+    metrics = [m for m in faithfulness.METRICS if m != "seconds"]
+    for row in table:
+        for metric, value in zip(faithfulness.METRICS, row[1:]):
+            if metric != "seconds":
+                assert value == pytest.approx(round(from_cli[(row[0], metric)], 3), abs=1e-3), (row[0], metric)
+    assert {m for _, m in from_cli} == set(metrics)
+
+
+def test_clicking_a_cell_shows_that_methods_map_and_curves(server, image):
+    session, _, _ = h.analyze(server, str(image), h.Session(choice=DEMO))
+    session, gallery, _, _, _ = h.compare_methods(server, session, h.PREDICTED, "blur", False, "jet")
+    large, curves = h.compare_pick(session, "jet", SimpleNamespace(index=1))
+    assert large.size == session.trace.input_image.size
+    assert np.asarray(large).std() > 0 and curves.size[0] > 300
+    files = h.download_compare(server, session)
+    assert {".png", ".svg", ".pdf", ".csv", ".npz"} <= {Path(f).suffix for f in files}
+
+
+def test_evaluation_resumes_without_counting_an_image_twice(tmp_path, monkeypatch):
+    images = sample_images()[:2]
+    model = load_choice(DEMO, device="cpu")
+    methods = {name: {} for name in CHEAP}
+    first = evaluation.evaluate_folder(model, images, tmp_path, methods, sanity=False, progress=False)
+    assert {r["n"] for r in first.rows} == {2}
+    monkeypatch.setattr(evaluation, "score_methods", lambda *a, **k: pytest.fail("a finished image ran again"))
+    again = evaluation.evaluate_folder(model, images, tmp_path, methods, sanity=False, progress=False)
+    assert again.rows == first.rows
+
+
+def test_an_image_interrupted_halfway_is_scored_again_and_counted_once(tmp_path):
+    images = sample_images()[:2]
+    model = load_choice(DEMO, device="cpu")
+    methods = {name: {} for name in CHEAP}
+    evaluation.evaluate_folder(model, images, tmp_path, methods, sanity=False, progress=False)
+    scores = tmp_path / "scores.csv"
+    lines = scores.read_text().splitlines()
+    half = [line for line in lines if not (line.startswith(str(images[1])) and ",random," in line)]
+    scores.write_text("\n".join(half) + "\n")  # as if the run stopped while writing image 2
+    assert evaluation.done_images(scores, list(methods), sanity=False) == {str(images[0])}
+    summary = evaluation.evaluate_folder(model, images, tmp_path, methods, sanity=False, progress=False)
+    assert {r["n"] for r in summary.rows} == {2}
+    assert "± " in summary.table() and "cost" in summary.table()
+    assert (tmp_path / "curves.png").is_file() and (tmp_path / "summary.md").is_file()
+
+
+def test_folders_stand_for_their_image_files(tmp_path):
+    (tmp_path / "b.png").write_bytes(b"")
+    (tmp_path / "a.JPG").write_bytes(b"")
+    (tmp_path / "notes.txt").write_text("")
+    assert cli.image_paths([tmp_path]) == [tmp_path / "a.JPG", tmp_path / "b.png"]
