@@ -22,7 +22,8 @@ Each curve records the target's softmax probability and whether the top-1 class 
 still the original prediction; its area under the curve is the trapezoid rule over the
 fraction of patches removed, including the 0% point, divided by the x-range (so a curve
 that stays at probability p has AUC p, for 0-90% as for 0-100%).
-Ties in the relevance are broken by patch index (row-major), so results are reproducible.
+Ties in the relevance are broken by patch index (row-major; the negative order, being
+the positive one reversed, takes tied patches in descending index), so results are reproducible.
 """
 from __future__ import annotations
 

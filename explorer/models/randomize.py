@@ -16,6 +16,10 @@ def cascading_stages(num_blocks: int) -> tuple[int, ...]:
 def randomized(model: ExplorerModel, top_blocks: int, seed: int = 0) -> ExplorerModel:
     """A copy of ``model`` whose head, final norm and top ``top_blocks`` blocks are re-initialised.
 
+    The head and final norm are the parameters registered after the last block (true of
+    timm, torchvision, transformers and the tutorial-style model; a module that registers
+    its head before its blocks keeps its head).
+
     Each re-initialised tensor is drawn from a normal with the original tensor's mean
     and standard deviation (at least 0.02), so activations keep their scale while the
     learned structure is gone; ``seed`` makes it reproducible. The original is untouched."""
