@@ -2,7 +2,7 @@
 
     import explorer
     model = explorer.load("vit_tiny_patch16_224", pretrained=False)
-    trace = model.run("photo.jpg")
+    trace = model.run("assets/samples/chelsea.jpg")
     trace.attentions.shape  # (blocks, heads, tokens, tokens)
     explorer.attention_rollout(trace.attentions, trace.grid, trace.num_prefix_tokens)  # (gh, gw)
 

@@ -35,7 +35,11 @@ def figures(model_choice: str, images: list[Path], out: Path, device: str = "aut
         written.extend(views.write_explanations(trace, maps, out, f"figure6_{Path(path).stem}",
                                                 title=views.explanation_title(model.name, trace)))
 
-    accumulator = views.distance_over_images(model, images, on_trace=figure6)
+    from tqdm.auto import tqdm
+
+    print(f"{model.name}: {views.plural(len(images))} -> {out}/", file=sys.stderr, flush=True)
+    accumulator = views.distance_over_images(
+        model, images, each=lambda items: tqdm(items, desc="figures", unit="image", file=sys.stderr), on_trace=figure6)
     model_views = views.model_views(model)
     if isinstance(model_views.position, analyses.NotAvailable):
         print(f"figure 7 center skipped: {model_views.position.reason}", file=sys.stderr)

@@ -122,8 +122,10 @@ class DistanceView:
     def note(self) -> str:
         """How to read the numbers for this grid: 0 is fully local, ``uniform`` fully global."""
         (gh, gw), p = self.grid, self.patch_size
-        return (f"For this model's {gh}x{gw} grid of {p}-px patches, a head attending only to its own patch "
-                f"scores 0 px and one attending uniformly to all patches **{self.uniform:.1f} px**.")
+        shown = list(self.series)[-1]
+        return (f"The table lists **{shown}**. For this model's {gh}x{gw} grid of {p}-px patches, a head "
+                f"attending only to its own patch scores 0 px and one attending uniformly to all patches "
+                f"**{self.uniform:.1f} px**.")
 
     def write(self, out: Path, stem: str = "mean_attention_distance", arrays: bool = True,
               labelled: bool = True) -> list[Path]:
@@ -338,3 +340,65 @@ def compare_view(model, trace: Trace, target: int | None = None, fill: str = "me
     chosen = dict(methods) if methods is not None else {name: {} for name in analyses.EXPLANATION_METHODS}
     t = trace.predicted if target is None else int(target)
     return CompareView(score_methods(model, trace, chosen, t, fill, sanity, progress), trace.input_image, trace.label(t))
+
+
+# ---- the guided tour: patches to prediction, on this image ------------------------------------
+
+TOUR_STEPS = ("patches", "projection", "positions", "attention", "heads", "distance", "prediction")
+
+
+def patch_embeddings(model, trace: Trace) -> np.ndarray | analyses.NotAvailable:
+    """(N, D) this image's patches through the model's patch projection (before the position table)."""
+    import torch
+    import torch.nn.functional as F
+
+    weight = anatomy_of(model).patch_filters()  # (D, 3, P, P)
+    if weight is None:
+        return analyses.no_filters(model)
+    proj = anatomy_of(model).patch_projection
+    bias = getattr(proj, "bias", None)
+    x = model.input_tensor(trace.input_image).to(weight.device, weight.dtype)
+    with torch.no_grad():
+        out = F.conv2d(x, weight, bias, stride=trace.patch_size)  # (1, D, gh, gw)
+    return out[0].flatten(1).T.float().cpu().numpy()  # (N, D)
+
+
+def _big(picture: Image.Image, side: int = 320) -> Image.Image:
+    """Small inputs (the demo's 64 px) enlarged with crisp patches."""
+    scale = max(1, -(-side // max(picture.size)))
+    return picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
+
+
+def tour_pictures(model, trace: Trace, step: str, patch: tuple[int, int]) -> list[Image.Image]:
+    """The pictures of one tour step (``TOUR_STEPS``) for this image and the chosen patch."""
+    image, p = trace.input_image, trace.patch_size
+    if step == "patches":
+        return [render.patch_grid_image(image, p, patch)]
+    if step == "projection":
+        vectors = patch_embeddings(model, trace)
+        bundle = model_views(model, n=N_FILTERS)
+        second = (render.not_available_figure(vectors.reason) if isinstance(vectors, analyses.NotAvailable)
+                  else render.patch_vectors_figure(vectors, "this image's patch vectors"))
+        return [render.figure_to_image(bundle.figure("filters_pca"), dpi=SCREEN_DPI),
+                render.figure_to_image(second, dpi=SCREEN_DPI)]
+    if step == "positions":
+        sim = analyses.position_embedding_similarity(model)
+        if isinstance(sim, analyses.NotAvailable):
+            return [render.figure_to_image(render.not_available_figure(sim.reason), dpi=SCREEN_DPI)]
+        r, c = patch
+        tile = np.clip(sim[r, c], 0.0, None)  # this patch's row of the similarity grid
+        return [render.patch_grid_image(image, p, patch),
+                _big(render.heat_overlay(image, tile, "viridis", 0.7)),
+                render.figure_to_image(render.position_similarity_figure(sim), dpi=SCREEN_DPI)]
+    if step == "attention":
+        blocks = sorted({0, trace.num_blocks // 2, trace.num_blocks - 1})
+        return [_big(query_view(trace, patch, b).overlays("jet", 0.6)[0]) for b in blocks]
+    if step == "heads":
+        return [heads_view(trace, trace.num_blocks - 1).image("heat")]
+    if step == "distance":
+        return [distance_view(trace).image()]
+    if step == "prediction":
+        rollout = analyses.EXPLANATION_METHODS["rollout"](model, trace)
+        return [_big(render.mask_overlay(image, rollout)),
+                render.figure_to_image(render.topk_figure(trace.topk, "the model's answer"), dpi=SCREEN_DPI)]
+    raise ValueError(f"no tour step {step!r}; the steps are {TOUR_STEPS}")

@@ -29,4 +29,4 @@ def test_figures_command_reports_unavailable_model_without_traceback(tmp_path, c
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
     assert main(["figures", "--model", "vit_base_patch16_224.augreg2_in21k_ft_in1k", "--images", "x.png",
                  "--out", str(tmp_path)]) == 1
-    assert "not available" in capsys.readouterr().err
+    assert "not on this machine" in capsys.readouterr().err

@@ -27,7 +27,8 @@ def models(tmp_path_factory):
 def session(models):
     image = Image.fromarray(np.random.default_rng(1).integers(0, 256, (240, 320, 3), dtype=np.uint8))
     new, label, seen = h.analyze(models, image, h.Session(choice=RANDOM))
-    assert len(label) == 5 and seen.size == (224, 224)
+    assert len(label.value["confidences"]) == 5 and seen.size == (224, 224)
+    assert label.label == "Prediction (top 5)"  # 1000 classes: no "knows only" note
     return new
 
 
@@ -65,11 +66,14 @@ def test_out_of_range_block_is_a_gradio_error(session):
         h.query_view(session, 40, h.HEAD_MEAN, 0, 0, 0.5, "jet")
 
 
-def test_failed_model_switch_keeps_the_session(models, session, monkeypatch):
-    monkeypatch.setattr(gr, "Warning", lambda *a, **k: None)
+def test_failed_model_switch_keeps_the_session_and_says_so_once(models, session, monkeypatch):
+    said = []
+    monkeypatch.setattr(gr, "Warning", lambda message, **k: said.append(message))
     kept, picker, status = h.select_model(models, "resnet18", session)
-    assert kept is session and picker["value"] == RANDOM
+    assert kept is session and picker == RANDOM  # a plain value, not an update dict
     assert "Could not load **resnet18**" in status
+    assert len(said) == 1 and "no global self-attention" in said[0]
+    assert f"The current model ({RANDOM}) stays" in said[0] and said[0] not in status
 
 
 def test_distance_table_orders_local_mean_global():

@@ -68,11 +68,12 @@ class MethodSpec:
         """Defaults filled in, values checked; options of other methods are ignored."""
         return {o.name: o.check(options.get(o.name, o.default), num_blocks) for o in self.options}
 
-    def describe(self, options: dict[str, Any] | None = None) -> str:
-        """"rollout (head fusion max, discard ratio 0.5)": the method and its non-default settings."""
+    def describe(self, options: dict[str, Any] | None = None, every: bool = False) -> str:
+        """"rollout (head fusion max, discard ratio 0.5)": the method and its non-default settings
+        (``every=True``: all of its settings, defaults included)."""
         resolved = {o.name: (options or {}).get(o.name, o.default) for o in self.options}
         changed = [f"{o.label.lower()} {resolved[o.name]:g}" if not o.choices else f"{o.label.lower()} {resolved[o.name]}"
-                   for o in self.options if resolved[o.name] != o.default]
+                   for o in self.options if every or resolved[o.name] != o.default]
         return f"{self.name} ({', '.join(changed)})" if changed else self.name
 
 

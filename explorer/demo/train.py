@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
@@ -62,6 +63,10 @@ def sha256_file(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
+def _make_batch(job: tuple[int, int, int]):
+    return make_batch(*job)
+
+
 def _generate(seed: int, count: int, workers: int = 2, chunk: int = 2000, patch: int | None = None):
     """Scenes 0..count-1 of ``seed`` (images, labels[, patch_labels]), generated in
     ``workers`` processes; identical to a single-process :func:`make_batch`.
@@ -72,11 +77,19 @@ def _generate(seed: int, count: int, workers: int = 2, chunk: int = 2000, patch:
     """
     starts = list(range(0, count, chunk))
     jobs = [(seed, s, min(chunk, count - s)) for s in starts]
+    bar = tqdm(total=count, desc="generating scenes", unit="scene", mininterval=2.0)
     if workers > 1 and len(jobs) > 1:
         with mp.get_context("fork").Pool(workers) as pool:
-            parts = pool.starmap(make_batch, jobs)
+            parts = []
+            for part in pool.imap(_make_batch, jobs):  # in order: identical to one process
+                parts.append(part)
+                bar.update(len(part[1]))
     else:
-        parts = [make_batch(*j) for j in jobs]
+        parts = []
+        for job in jobs:
+            parts.append(make_batch(*job))
+            bar.update(job[2])
+    bar.close()
     images = np.concatenate([p[0] for p in parts])
     labels = np.concatenate([p[1] for p in parts])
     if not patch:

@@ -179,16 +179,23 @@ def build_from_factory(target: str) -> tuple[nn.Module, ModelDescription | None]
     return module, description
 
 
-def load_state(module: nn.Module, state: dict, where: str) -> None:
-    """Load ``state`` strictly into ``module``; a mismatch names the keys and shapes that differ."""
+def state_mismatch(module: nn.Module, state: dict) -> str:
+    """What keeps ``state`` from loading strictly into ``module``: missing and unexpected keys and
+    tensors whose shapes differ (at most 5 of each), or "" when it fits."""
     own = module.state_dict()
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
     shapes = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
               for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
-    if missing or unexpected or shapes:
-        parts = [f"{label} {items[:5]}{' ...' if len(items) > 5 else ''}" for label, items in
-                 (("missing", missing), ("unexpected", unexpected), ("different shapes", shapes)) if items]
-        raise ExplorerError(f"'{where}' does not fit {type(module).__name__}: {'; '.join(parts)}. "
+    parts = [f"{label} {items[:5]}{' ...' if len(items) > 5 else ''}" for label, items in
+             (("missing", missing), ("unexpected", unexpected), ("different shapes", shapes)) if items]
+    return "; ".join(parts)
+
+
+def load_state(module: nn.Module, state: dict, where: str) -> None:
+    """Load ``state`` strictly into ``module``; a mismatch names the keys and shapes that differ."""
+    mismatch = state_mismatch(module, state)
+    if mismatch:
+        raise ExplorerError(f"'{where}' does not fit {type(module).__name__}: {mismatch}. "
                             "Check that the file was saved from this architecture with the same sizes.")
     module.load_state_dict(state, strict=True)

@@ -26,6 +26,7 @@ from ..anatomy import Anatomy
 from ..errors import ExplorerError, ModelNotAvailableError, UnsupportedModelError
 from .explorer_model import ExplorerModel
 from .hub import resolve_hf_repo
+from .random_init import seeded
 
 PREFIX = "hf:"
 INSTALL = "pip install -e '.[hf]' (or pip install transformers)"
@@ -70,7 +71,8 @@ def build(source: str, pretrained: bool = True) -> tuple[nn.Module, Path]:
     if pretrained:
         module = cls.from_pretrained(directory, attn_implementation="eager")
     else:
-        module = cls._from_config(config, attn_implementation="eager")
+        with seeded():  # random weights are the same on every load
+            module = cls._from_config(config, attn_implementation="eager")
     return module.eval(), directory
 
 

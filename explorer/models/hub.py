@@ -92,15 +92,18 @@ def did_you_mean(name: str, candidates: list[str]) -> str:
     return f" Did you mean {', '.join(close)}?" if close else ""
 
 
-def _not_available(name: str, why: str, cache: Path | None = None) -> ModelNotAvailableError:
-    where = f"torch's hub cache, {cache}" if cache else f"the Hugging Face cache, {hub_cache_dir()}"
-    mirror = "" if cache else ", or point HF_ENDPOINT at a hub mirror that answers"
+def _not_available(name: str, why: str, cache: Path | None = None, repo: str | None = None,
+                   url: str | None = None) -> ModelNotAvailableError:
+    """One short message: what is missing, the one command that fetches it, the offline way out."""
+    if repo:
+        fetch = f"`hf download {repo}` (into {hub_cache_dir()}; HF_ENDPOINT may point at a mirror)"
+    elif url and cache:
+        fetch = f"`curl -L {url} -o {cache / os.path.basename(urlparse(url).path)}`"
+    else:
+        fetch = f"`python -c \"import explorer; explorer.load('{name}')\"`"
     return ModelNotAvailableError(
-        f"The weights of '{name}' are not available: {why}. To use them: (1) download them once "
-        f"on a machine with network (they land in {where}){mirror}; or "
-        f"(2) use a local file: explorer.load('{name.split('.')[0]}', checkpoint='weights.safetensors'), "
-        f"or in the app: python app.py --model {name.split('.')[0]} --checkpoint weights.safetensors; "
-        "or (3) use the bundled offline model: explorer.load('demo'), the app's default."
+        f"The weights of '{name}' are not on this machine ({why}). Fetch them once where there is network: "
+        f"{fetch}; or load a local file with checkpoint=. Offline, the bundled demo model always works."
     )
 
 
@@ -125,19 +128,19 @@ def _resolve_hf(name: str, cfg) -> str:
         if isinstance(hit, str):
             return hit
     if _offline_forced():
-        raise _not_available(name, "they are not in the local cache and HF_HUB_OFFLINE is set")
+        raise _not_available(name, "not in the local cache, and HF_HUB_OFFLINE is set", repo=repo)
     endpoint = hub_endpoint()
     status = None
     for filename in files:  # one quick HEAD per candidate file; a 2xx/3xx means it is there
         status = http_status(f"{endpoint}/{repo}/resolve/{revision or 'main'}/{filename}", headers=hub_headers())
         if status is None:
-            raise _not_available(name, f"they are not in the local cache and {endpoint} did not answer")
+            raise _not_available(name, f"not in the local cache, and {endpoint} did not answer", repo=repo)
         if status < 400:  # hf_hub_download prints a progress bar
             try:
                 return hf_hub_download(repo, filename, revision=revision or None, cache_dir=cache, endpoint=endpoint)
             except Exception as exc:  # the network went away mid-download
-                raise _not_available(name, f"the download failed ({exc})") from exc
-    raise _not_available(name, f"they are not in the local cache and {endpoint} answered HTTP {status}")
+                raise _not_available(name, f"the download failed: {exc}", repo=repo) from exc
+    raise _not_available(name, f"not in the local cache, and {endpoint} answered HTTP {status}", repo=repo)
 
 
 def resolve_url_file(name: str, url: str) -> str:
@@ -149,7 +152,7 @@ def resolve_url_file(name: str, url: str) -> str:
         return str(target)
     status = None if _offline_forced() else http_status(url)
     if status is None or status >= 400:
-        raise _not_available(name, f"they are not in {target.parent} and {url} cannot be reached", target.parent)
+        raise _not_available(name, f"not in {target.parent}, and {url} cannot be reached", target.parent, url=url)
     target.parent.mkdir(parents=True, exist_ok=True)
     torch.hub.download_url_to_file(url, str(target), progress=True)
     return str(target)
@@ -204,8 +207,7 @@ def resolve_hf_repo(repo: str, weights: bool = True, revision: str | None = None
 
 def _hf_repo_missing(repo: str, why: str) -> ModelNotAvailableError:
     return ModelNotAvailableError(
-        f"The Hugging Face model '{repo}' is not available: {why}. To use it: (1) download it once on a "
-        f"machine with network (it lands in the Hugging Face cache, {hub_cache_dir()}), or point HF_ENDPOINT "
-        f"at a hub mirror that answers; or (2) save it to a directory (model.save_pretrained('my-vit')) and "
-        "load that: explorer.load('hf:./my-vit'), or in the app: --model hf:./my-vit."
+        f"The Hugging Face model '{repo}' is not on this machine ({why}). Fetch it once where there is "
+        f"network: `hf download {repo}` (into {hub_cache_dir()}; HF_ENDPOINT may point at a mirror), or load "
+        "a saved directory: hf:./my-vit."
     )

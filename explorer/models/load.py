@@ -7,6 +7,7 @@ torchvision or transformers ViT).
 """
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,9 @@ from ..paths import demo_weights
 from .checkpoint import infer_num_classes, read_card, read_state_dict
 from .explorer_model import ExplorerModel, check_supported
 from . import hf, torchvision_vit
-from .custom import ModelDescription, anatomy_from_description, build_from_factory, load_state
+from .custom import ModelDescription, anatomy_from_description, build_from_factory, load_state, state_mismatch
 from .preprocess import timm_data_config
+from .random_init import seeded
 from .hub import did_you_mean, resolve_pretrained_file
 from .labels import class_labels
 
@@ -27,9 +29,18 @@ DEMO = "demo"
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` picks CUDA, then Apple MPS, then the CPU."""
+    """``"auto"`` picks CUDA, then Apple MPS, then the CPU; a device this machine lacks is refused."""
     if str(device) != "auto":
-        return torch.device(device)
+        try:
+            chosen = torch.device(device)
+        except (RuntimeError, ValueError):
+            raise ExplorerError(f"'{device}' is not a device; use --device auto, cpu, cuda or mps.") from None
+        mps = getattr(torch.backends, "mps", None)
+        if (chosen.type == "cuda" and not torch.cuda.is_available()) or (
+                chosen.type == "mps" and not (mps is not None and mps.is_available())):
+            raise ExplorerError(f"--device {device}: this machine has no {chosen.type.upper()} device that torch "
+                                "can use. Use --device cpu (or auto, which picks what is there).")
+        return chosen
     if torch.cuda.is_available():
         return torch.device("cuda")
     mps = getattr(torch.backends, "mps", None)
@@ -99,6 +110,7 @@ def load(
     if checkpoint is not None:
         return _from_checkpoint(spec, Path(checkpoint), torch_device, half, model_kwargs)
     if pretrained:
+        _check_architecture(spec, model_kwargs)  # a ResNet is refused before any weights are looked for
         weights_file = resolve_pretrained_file(spec)
         model_kwargs.setdefault("pretrained_cfg_overlay", {})["file"] = weights_file
     model = _create(spec, pretrained, model_kwargs)
@@ -141,10 +153,23 @@ def wrap_module(module: torch.nn.Module, description: ModelDescription | None, d
     )
 
 
-def _create(arch: str, pretrained: bool, kwargs: dict[str, Any]) -> torch.nn.Module:
+def _check_name(arch: str) -> None:
     if not timm.is_model(arch.split(".")[0]) and not timm.is_model(arch):
         raise ExplorerError(f"timm has no model called '{arch}'.{did_you_mean(arch, timm.list_models())}")
-    model = timm.create_model(arch, pretrained=pretrained, **kwargs)
+
+
+def _check_architecture(arch: str, kwargs: dict[str, Any]) -> None:
+    """Build ``arch`` on the meta device (no memory, no weights) and refuse it unless it is a plain ViT."""
+    _check_name(arch)
+    with torch.device("meta"):
+        probe = timm.create_model(arch, pretrained=False, **{k: v for k, v in kwargs.items() if k != "pretrained_cfg_overlay"})
+    check_supported(probe, arch)
+
+
+def _create(arch: str, pretrained: bool, kwargs: dict[str, Any]) -> torch.nn.Module:
+    _check_name(arch)
+    with contextlib.nullcontext() if pretrained else seeded():
+        model = timm.create_model(arch, pretrained=pretrained, **kwargs)
     check_supported(model, arch)
     return model
 
@@ -163,10 +188,10 @@ def _from_checkpoint(
         if inferred is not None:
             kwargs["num_classes"] = inferred
     model = _create(arch, False, kwargs)
-    missing, unexpected = _load_state(model, state)
-    if missing or unexpected:
+    problems, _ = _load_state(model, state)
+    if problems:
         raise ExplorerError(
-            f"'{path.name}' does not fit timm's '{arch}': missing {missing[:5]}, unexpected {unexpected[:5]}. "
+            f"'{path.name}' does not fit timm's '{arch}': {problems[0]}. "
             "Check the architecture name and its options (img_size, patch_size, ...)."
         )
     where = "the bundled demo weights" if name == DEMO else f"weights from {path.name}"
@@ -175,7 +200,8 @@ def _from_checkpoint(
 
 
 def _load_state(model: torch.nn.Module, state: dict) -> tuple[list[str], list[str]]:
-    """Load strictly; fall back to the architecture's own filter for original-format checkpoints."""
+    """Load strictly; fall back to the architecture's own filter for original-format checkpoints.
+    Returns ([what does not fit, by key and shape], []) when the file does not fit."""
     try:
         model.load_state_dict(state, strict=True)
         return [], []
@@ -189,11 +215,11 @@ def _load_state(model: torch.nn.Module, state: dict) -> tuple[list[str], list[st
             state = filter_fn(state, model)
         except Exception:
             pass
-    try:
-        result = model.load_state_dict(state, strict=False)
-    except RuntimeError as exc:  # shape mismatch
-        return [str(exc).splitlines()[0]], []
-    return list(result.missing_keys), list(result.unexpected_keys)
+    mismatch = state_mismatch(model, state)
+    if mismatch:
+        return [mismatch], []
+    model.load_state_dict(state, strict=True)
+    return [], []
 
 
 def _wrap(model, name: str, names, data_config, device, half, source: str = "") -> ExplorerModel:

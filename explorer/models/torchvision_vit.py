@@ -24,6 +24,7 @@ from .checkpoint import read_state_dict
 from .custom import load_state
 from .explorer_model import ExplorerModel
 from .hub import did_you_mean, resolve_url_file
+from .random_init import seeded
 
 PREFIX = "torchvision:"
 
@@ -56,8 +57,9 @@ def build(spec: str) -> tuple[nn.Module, object]:
         raise ExplorerError(f"torchvision has no Vision Transformer '{arch}'.{did_you_mean(arch, names())} "
                             f"Its ViTs: {', '.join(names())}.")
     weights = _weights(arch, weights_name or None)
-    module = get_model_builder(arch)(weights=None, image_size=int(weights.meta["min_size"][0]),
-                                     num_classes=len(weights.meta["categories"]))
+    with seeded():  # random weights are the same on every load
+        module = get_model_builder(arch)(weights=None, image_size=int(weights.meta["min_size"][0]),
+                                         num_classes=len(weights.meta["categories"]))
     return module, weights
 
 

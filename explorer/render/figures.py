@@ -220,3 +220,55 @@ def curves_figure(curves: Mapping[str, Mapping[str, object]], title: str | None 
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
+
+
+def patch_grid_image(image, patch_size: int, highlight: tuple[int, int] | None = None, min_side: int = 320):
+    """The image enlarged (nearest) to at least ``min_side`` px with its patch grid drawn, one patch outlined."""
+    from PIL import Image, ImageDraw
+
+    base = Image.fromarray((image_array(image) * 255).round().astype(np.uint8)) if not isinstance(image, Image.Image) else image
+    scale = max(1, -(-min_side // max(base.size)))
+    big = base.convert("RGB").resize((base.width * scale, base.height * scale), Image.NEAREST)
+    draw = ImageDraw.Draw(big)
+    step = patch_size * scale
+    for x in range(0, big.width + 1, step):
+        draw.line([(min(x, big.width - 1), 0), (min(x, big.width - 1), big.height)], fill=(255, 255, 255), width=1)
+    for y in range(0, big.height + 1, step):
+        draw.line([(0, min(y, big.height - 1)), (big.width, min(y, big.height - 1))], fill=(255, 255, 255), width=1)
+    if highlight is not None:
+        r, c = highlight
+        draw.rectangle([c * step, r * step, (c + 1) * step - 1, (r + 1) * step - 1], outline=(255, 40, 40), width=3)
+    return big
+
+
+def patch_vectors_figure(vectors: np.ndarray, title: str | None = None) -> Figure:
+    """(N, D) patch embeddings as an image: one row per patch (in reading order), one column per feature."""
+    v = np.asarray(vectors, dtype=np.float64)
+    fig = Figure(figsize=(5.6, 3.4), layout="constrained")
+    ax = fig.add_subplot()
+    limit = np.abs(v).max() or 1.0
+    im = ax.imshow(v, aspect="auto", cmap="coolwarm", vmin=-limit, vmax=limit, interpolation="nearest")
+    ax.set_xlabel(f"feature (D = {v.shape[1]})", fontsize=8)
+    ax.set_ylabel(f"patch (N = {v.shape[0]})", fontsize=8)
+    ax.tick_params(labelsize=7)
+    fig.colorbar(im, ax=ax, shrink=0.8)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return fig
+
+
+def topk_figure(topk, title: str | None = None) -> Figure:
+    """Horizontal bars of (label, probability), most likely on top."""
+    labels = [label for label, _ in topk][::-1]
+    probs = [p for _, p in topk][::-1]
+    fig = Figure(figsize=(4.6, 0.45 * len(labels) + 0.8), layout="constrained")
+    ax = fig.add_subplot()
+    ax.barh(range(len(labels)), probs, color="tab:blue")
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("probability", fontsize=8)
+    for i, p in enumerate(probs):
+        ax.text(min(p + 0.02, 0.85), i, f"{p:.0%}", va="center", fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return fig

@@ -16,11 +16,13 @@ from types import SimpleNamespace
 import gradio as gr
 
 from .. import analyses
-from ..models import CATALOG, default_choice, load_choice
+from ..errors import ExplorerError
+from ..models import CATALOG, default_choice, load_choice, resolve_device
 from ..models.explorer_model import TOPK
 from ..paths import assets_dir, sample_images
+from ..views import TOUR_STEPS
 from . import handlers as h
-from . import text
+from .i18n import I18N, T
 from .cache import ModelCache
 from .components import ImageUpload, IndexSlider
 from .policy import DEFAULT_MAX_PARAMS, ServingPolicy, parse_count
@@ -31,9 +33,12 @@ PRIVATE = dict(api_visibility="private", show_progress="hidden")
 # #query-image: Gradio maps clicks right only for images shown at most at natural size, so the
 # server enlarges that one (handlers.display_scale).
 CSS = """
-#seen img, #rollout-mask img, #rollout-heat img, #query-attention img, #query-rollout img {
+#seen img, #rollout-mask img, #rollout-heat img, #query-attention img, #query-rollout img, #compare-large img {
     width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated;
 }
+#position img { width: min(100%, 820px); height: auto; max-height: none; }
+/* controls a method does not use: visibly off */
+.block:has(input:disabled), .block:has(button:disabled) { opacity: 0.45; }
 """
 
 
@@ -54,6 +59,7 @@ def build_demo(server: h.Server, initial: str, session_ttl: float = SESSION_TTL,
                                               delete_callback=release_session))
         _header(ui, server, initial)
         with gr.Tabs():
+            _tour_tab(ui)
             _rollout_tab(ui, first)
             _query_tab(ui, first)
             _compare_tab(ui)
@@ -64,28 +70,29 @@ def build_demo(server: h.Server, initial: str, session_ttl: float = SESSION_TTL,
 
 
 def _header(ui: SimpleNamespace, server: h.Server, initial: str) -> None:
-    gr.Markdown(text.INTRO)
+    gr.Markdown(T("intro"))
     with gr.Row():
         custom = not server.policy.allowed
-        ui.model_pick = gr.Dropdown(server.policy.choices(), value=initial, label="Model", allow_custom_value=custom,
-                                    info="A curated model, or type any timm ViT name." if custom else
-                                    "The models this server offers.", elem_id="model-picker", scale=2)
+        ui.model_pick = gr.Dropdown(server.policy.choices(), value=initial, label=T("model"), allow_custom_value=custom,
+                                    info=T("model_info_open") if custom else T("model_info_closed"), elem_id="model-picker", scale=2)
         ui.model_status = gr.Markdown(elem_id="model-status")
     with gr.Row():
         with gr.Column():
-            ui.image_in = ImageUpload(type="filepath", image_mode=None, label="Your image", sources=["upload", "clipboard"],
+            ui.image_in = ImageUpload(type="filepath", image_mode=None, label=T("your_image"), sources=["upload", "clipboard"],
                                       elem_id="image-input", height=300)
             if sample_images():
-                gr.Examples([[str(p)] for p in sample_images()], inputs=[ui.image_in], label="Examples (click one)")
+                scenes_first = sorted(sample_images(), key=lambda p: p.parent.name != "scenes")  # the demo model's kind
+                gr.Examples([[str(p)] for p in scenes_first], inputs=[ui.image_in], label=T("examples"))
         with gr.Column():
-            ui.seen = gr.Image(label="What the model sees", elem_id="seen", height=300, **IMAGE)
-            ui.prediction = gr.Label(num_top_classes=TOPK, label=f"Prediction (top {TOPK})", elem_id="prediction")
-            gr.Markdown(text.PREDICTION)
+            ui.seen = gr.Image(label=T("seen"), elem_id="seen", height=300, **IMAGE)
+            ui.prediction = gr.Label(num_top_classes=TOPK, label=T("prediction"), elem_id="prediction")
+            gr.Markdown(T("prediction_help"))
 
 
 def _option_control(option: analyses.Option, last_block: int):
     """The control of one method option, from its spec in the registry."""
-    common = dict(value=option.default, label=option.label, info=option.help or None, elem_id=option.ui_id or option.name)
+    common = dict(value=option.default, label=T(option.name), info=T(f"{option.name}_info"),
+                  elem_id=option.ui_id or option.name)
     if option.choices:
         return gr.Radio(list(option.choices), **common)
     if option.block_index:
@@ -93,97 +100,116 @@ def _option_control(option: analyses.Option, last_block: int):
     return gr.Slider(option.minimum, option.maximum, step=option.step, **common)
 
 
-def _rollout_tab(ui: SimpleNamespace, first) -> None:
-    with gr.Tab("Attention rollout", elem_id="tab-rollout"):
-        gr.Markdown(text.ROLLOUT)
+def _tour_tab(ui: SimpleNamespace) -> None:
+    with gr.Tab(T("tab_tour"), elem_id="tab-tour"):
+        gr.Markdown(T("tour_intro"))
         with gr.Row():
-            ui.method = gr.Radio(list(analyses.EXPLANATION_METHODS), value="rollout", label="Method", elem_id="method")
-            ui.target = gr.Dropdown(h.target_choices(first), value=h.PREDICTED, label="Class (class-specific methods)",
+            ui.tour_back = gr.Button(T("tour_back"), elem_id="tour-back", scale=1)
+            ui.tour_step = gr.Slider(1, len(TOUR_STEPS), value=1, step=1, label=T("tour_step"), elem_id="tour-step",
+                                     scale=4)
+            ui.tour_next = gr.Button(T("tour_next"), variant="primary", elem_id="tour-next", scale=1)
+        ui.tour_texts = []
+        for i, step in enumerate(TOUR_STEPS):
+            with gr.Column(visible=i == 0, elem_id=f"tour-text-{step}") as column:
+                gr.Markdown(T(f"tour_title_{step}"))
+                gr.Markdown(T(f"tour_text_{step}"))
+            ui.tour_texts.append(column)
+        with gr.Row():
+            ui.tour_pictures = [gr.Image(show_label=False, elem_id=f"tour-picture-{i}", visible=False, **IMAGE)
+                                for i in range(h.TOUR_PICTURES)]
+
+
+def _rollout_tab(ui: SimpleNamespace, first) -> None:
+    with gr.Tab(T("tab_rollout"), elem_id="tab-rollout"):
+        gr.Markdown(T("rollout_help"))
+        with gr.Row():
+            ui.method = gr.Radio(list(analyses.EXPLANATION_METHODS), value="rollout", label=T("method"), elem_id="method")
+            ui.target = gr.Dropdown(h.target_choices(first), value=h.PREDICTED, label=T("target"),
                                     allow_custom_value=True, elem_id="target")
         with gr.Row():
             ui.options = [_option_control(o, first.num_blocks - 1) for o in h.OPTIONS]
         with gr.Row():
-            ui.alpha = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="Overlay alpha", elem_id="alpha")
-            ui.cmap = gr.Dropdown(h.COLORMAPS, value="jet", label="Colormap", elem_id="cmap")
+            ui.alpha = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label=T("alpha"), elem_id="alpha")
+            ui.cmap = gr.Dropdown(h.COLORMAPS, value="jet", label=T("cmap"), elem_id="cmap")
         with gr.Row():
-            ui.mask_out = gr.Image(label="Figure 6 look: image through the map", elem_id="rollout-mask", height=300, **IMAGE)
-            ui.heat_out = gr.Image(label="Heat overlay", elem_id="rollout-heat", height=300, **IMAGE)
+            ui.mask_out = gr.Image(label=T("mask"), elem_id="rollout-mask", height=300, **IMAGE)
+            ui.heat_out = gr.Image(label=T("heat"), elem_id="rollout-heat", height=300, **IMAGE)
         ui.rollout_caption = gr.Markdown(elem_id="rollout-caption")
         ui.rollout_files = _downloads("rollout")
 
 
 def _query_tab(ui: SimpleNamespace, first) -> None:
     last = first.num_blocks - 1
-    with gr.Tab("Attention explorer", elem_id="tab-query"):
-        gr.Markdown(text.QUERY)
+    with gr.Tab(T("tab_query"), elem_id="tab-query"):
+        gr.Markdown(T("query_help"))
         with gr.Row():
-            ui.q_layer = IndexSlider(0, last, value=last, step=1, label="Block", elem_id="query-layer")
+            ui.q_layer = IndexSlider(0, last, value=last, step=1, label=T("block"), elem_id="query-layer")
             ui.q_head = gr.Dropdown([h.HEAD_MEAN] + [f"head {i}" for i in range(first.num_heads)], value=h.HEAD_MEAN,
-                                    label="Head", allow_custom_value=True, elem_id="query-head")
-            ui.q_row = gr.Number(0, precision=0, label="Patch row", elem_id="query-row")
-            ui.q_col = gr.Number(0, precision=0, label="Patch column", elem_id="query-col")
+                                    label=T("head"), allow_custom_value=True, elem_id="query-head")
+            ui.q_row = gr.Number(0, precision=0, label=T("patch_row"), elem_id="query-row")
+            ui.q_col = gr.Number(0, precision=0, label=T("patch_col"), elem_id="query-col")
         with gr.Row():
-            ui.q_image = gr.Image(label="Click a patch", elem_id="query-image", height=300, **IMAGE)
-            ui.q_attention = gr.Image(label="Its attention in this block", elem_id="query-attention", height=300, **IMAGE)
-            ui.q_rollout = gr.Image(label="Its rollout row (all blocks)", elem_id="query-rollout", height=300, **IMAGE)
+            ui.q_image = gr.Image(label=T("click_patch"), elem_id="query-image", height=300, **IMAGE)
+            ui.q_attention = gr.Image(label=T("its_attention"), elem_id="query-attention", height=300, **IMAGE)
+            ui.q_rollout = gr.Image(label=T("its_rollout"), elem_id="query-rollout", height=300, **IMAGE)
         ui.query_files = _downloads("query")
-        gr.Markdown(text.HEADS)
+        gr.Markdown(T("heads_help"))
         with gr.Row():
-            ui.heads_layer = IndexSlider(0, last, value=last, step=1, label="Block", elem_id="heads-layer")
-            ui.heads_style = gr.Radio(["mask", "heat", "map"], value="heat", label="Style", elem_id="heads-style")
-        ui.heads_out = gr.Image(label="Class-token attention per head", show_label=False, elem_id="heads", height=360, **IMAGE)
+            ui.heads_layer = IndexSlider(0, last, value=last, step=1, label=T("block"), elem_id="heads-layer")
+            ui.heads_style = gr.Radio(["mask", "heat", "map"], value="heat", label=T("style"), elem_id="heads-style")
+        ui.heads_out = gr.Image(label=T("heads"), show_label=False, elem_id="heads", height=360, **IMAGE)
         ui.heads_files = _downloads("heads")
 
 
 def _compare_tab(ui: SimpleNamespace) -> None:
     from ..faithfulness import METRICS
 
-    with gr.Tab("Compare methods", elem_id="tab-compare"):
-        gr.Markdown(text.COMPARE)
+    with gr.Tab(T("tab_compare"), elem_id="tab-compare"):
+        gr.Markdown(T("compare_help"))
         with gr.Row():
-            ui.c_fill = gr.Radio(list(h.FILLS), value="mean", label="Removed patches become", elem_id="compare-fill",
-                                 info="mean: the average colour; blur: the same patch, blurred")
-            ui.c_sanity = gr.Checkbox(value=True, label="Sanity check (re-run on randomized models)",
+            ui.c_fill = gr.Radio(list(h.FILLS), value="mean", label=T("fill"), elem_id="compare-fill",
+                                 info=T("fill_info"))
+            ui.c_sanity = gr.Checkbox(value=True, label=T("sanity"),
                                       elem_id="compare-sanity")
-            ui.c_run = gr.Button("Compare every method", variant="primary", elem_id="compare-run")
-        ui.c_gallery = gr.Gallery(label="Every method (click one)", columns=5, height="auto", object_fit="contain",
+            ui.c_run = gr.Button(T("compare_run"), variant="primary", elem_id="compare-run")
+        ui.c_gallery = gr.Gallery(label=T("gallery"), columns=5, height="auto", object_fit="contain",
                                   elem_id="compare-gallery", allow_preview=False)
-        ui.c_table = gr.Dataframe(headers=["method", *METRICS], label="Scores (see the note above for which way is better)",
+        ui.c_table = gr.Dataframe(headers=["method", *METRICS], label=T("scores"),
                                   elem_id="compare-table", interactive=False)
         with gr.Row():
-            ui.c_large = gr.Image(label="The chosen method", elem_id="compare-large", height=320, **IMAGE)
-            ui.c_curves = gr.Image(label="Its curves, beside the random baseline", elem_id="compare-curves", **IMAGE)
+            ui.c_large = gr.Image(label=T("chosen"), elem_id="compare-large", height=320, **IMAGE)
+            ui.c_curves = gr.Image(label=T("curves"), elem_id="compare-curves", **IMAGE)
         ui.compare_files = _downloads("compare")
 
 
 def _distance_tab(ui: SimpleNamespace) -> None:
-    with gr.Tab("Mean attention distance", elem_id="tab-distance"):
-        gr.Markdown(text.DISTANCE)
+    with gr.Tab(T("tab_distance"), elem_id="tab-distance"):
+        gr.Markdown(T("distance_help"))
         with gr.Row():
-            ui.distance_out = gr.Image(label="Mean attention distance per head", show_label=False, elem_id="distance",
+            ui.distance_out = gr.Image(label=T("distance"), show_label=False, elem_id="distance",
                                        height=380, **IMAGE)
             ui.distance_tbl = gr.Dataframe(headers=["block", "most local head (px)", "mean (px)", "most global head (px)"],
-                                           label="Per block", elem_id="distance-table", interactive=False)
+                                           label=T("per_block"), elem_id="distance-table", interactive=False)
         ui.distance_note = gr.Markdown(elem_id="distance-note")
         with gr.Row():
-            ui.batch_files = gr.File(file_count="multiple", file_types=["image"], label="Batch: several images",
+            ui.batch_files = gr.File(file_count="multiple", file_types=["image"], label=T("batch_files"),
                                      elem_id="batch-files")
             with gr.Column():
-                ui.use_samples = gr.Checkbox(value=True, label="Include the sample images", elem_id="use-samples")
-                ui.batch_button = gr.Button("Compute over the batch", elem_id="batch-run")
+                ui.use_samples = gr.Checkbox(value=True, label=T("use_samples"), elem_id="use-samples")
+                ui.batch_button = gr.Button(T("batch_run"), elem_id="batch-run")
         ui.distance_files = _downloads("distance")
 
 
 def _model_tab(ui: SimpleNamespace) -> None:
-    with gr.Tab("Model", elem_id="tab-model"):
-        gr.Markdown(text.MODEL)
+    with gr.Tab(T("tab_model"), elem_id="tab-model"):
+        gr.Markdown(T("model_help"))
         with gr.Row():
-            ui.filters_pca = gr.Image(label="RGB embedding filters: principal components", show_label=False,
+            ui.filters_pca = gr.Image(label=T("filters_pca"), show_label=False,
                                       elem_id="filters-pca", **IMAGE)
-            ui.filters_raw = gr.Image(label="RGB embedding filters: raw", show_label=False, elem_id="filters-raw", **IMAGE)
-        ui.position_out = gr.Image(label="Position embedding similarity", show_label=False, elem_id="position",
+            ui.filters_raw = gr.Image(label=T("filters_raw"), show_label=False, elem_id="filters-raw", **IMAGE)
+        ui.position_out = gr.Image(label=T("position"), show_label=False, elem_id="position",
                                    height=520, **IMAGE)
-        ui.model_files = _downloads("model")
+        ui.model_files = _downloads("model", height=320)
 
 
 def _wire(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server) -> None:
@@ -203,9 +229,12 @@ def _wire(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server) -> None:
     controls = [*ui.options, ui.q_layer, ui.q_head, ui.heads_layer, ui.target]
     patch_numbers = [ui.q_row, ui.q_col]  # controls among the outputs: left alone without an image
 
+    tour_outs = [*ui.tour_texts, *ui.tour_pictures]
+
     def refresh_views(event):
         """Chain every per-image view after ``event`` (no model run: they read the trace)."""
-        return (event.then(_if_trace(bind(h.rollout_view), rollout_outs), rollout_in, rollout_outs, **PRIVATE)
+        return (event.then(bind(h.tour_view), [s, ui.tour_step], tour_outs, **PRIVATE)
+                .then(_if_trace(bind(h.rollout_view), rollout_outs), rollout_in, rollout_outs, **PRIVATE)
                 .then(_if_trace(h.query_view, query_outs, keep=patch_numbers), query_in, query_outs, **PRIVATE)
                 .then(_if_trace(h.heads_view, [ui.heads_out]), heads_in, ui.heads_out, **PRIVATE)
                 .then(_if_trace(h.distance_view, distance_outs), [s], distance_outs, **PRIVATE))
@@ -222,6 +251,10 @@ def _wire(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server) -> None:
                                     api_name="select_model", concurrency_limit=4))
     refresh_views(ui.image_in.change(_reanalyze(server), [ui.image_in, s], analyze_outs, api_name="analyze",
                                      concurrency_limit=4))
+    ui.tour_back.click(lambda v: h.tour_step(v) - 1 if h.tour_step(v) > 1 else 1, [ui.tour_step], [ui.tour_step],
+                       **PRIVATE)
+    ui.tour_next.click(lambda v: min(h.tour_step(v) + 1, len(TOUR_STEPS)), [ui.tour_step], [ui.tour_step], **PRIVATE)
+    ui.tour_step.change(bind(h.tour_view), [s, ui.tour_step], tour_outs, api_name="tour", concurrency_limit=4)
     ui.method.change(h.rollout_controls, [ui.method], ui.options, **PRIVATE)
     option_events = [o.release if isinstance(o, gr.Slider) else o.change for o in ui.options]
     gr.on([ui.method.change, *option_events, ui.alpha.release, ui.cmap.change, ui.target.change],
@@ -242,17 +275,19 @@ def _wire(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server) -> None:
         ("heads", h.download_heads, heads_in, ui.heads_files), ("distance", h.download_distance, [s], ui.distance_files),
         ("model", h.download_model, [s], ui.model_files), ("compare", h.download_compare, [s], ui.compare_files),
     ]:
-        button.click(bind(fn), inputs, files, api_name=f"download_{name}", concurrency_limit=4)
+        button.click(bind(fn), inputs, files, api_name=f"download_{name}", concurrency_limit=4).then(
+            lambda: gr.File(visible=True), None, files, **PRIVATE)
     # API-only endpoints for views that otherwise update only by chaining
     api_only = dict(api_visibility="public", concurrency_limit=4)
     gr.Button(visible=False).click(h.distance_view, [s], distance_outs, api_name="distance", **api_only)
     gr.Button(visible=False).click(bind(h.model_views), [s], model_outs, api_name="model_views", **api_only)
 
 
-def _downloads(name: str) -> tuple[gr.Button, gr.File]:
+def _downloads(name: str, height: int = 160) -> tuple[gr.Button, gr.File]:
+    """A button and, once it was pressed, the files (hidden until then: no empty box under every view)."""
     with gr.Row():
-        button = gr.Button("Prepare downloads (PNG, SVG, PDF, data)", size="sm", elem_id=f"download-{name}")
-        files = gr.File(file_count="multiple", label="Files", elem_id=f"files-{name}", height=120)
+        button = gr.Button(T("downloads"), size="sm", elem_id=f"download-{name}")
+        files = gr.File(file_count="multiple", label=T("files"), elem_id=f"files-{name}", height=height, visible=False)
     return button, files
 
 
@@ -334,6 +369,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.custom and args.model:
         sys.exit("vit-explorer: give --model or --custom, not both.")
     initial = args.custom or args.model or default_choice()
+    try:
+        resolve_device(args.device)
+    except ExplorerError as exc:
+        sys.exit(f"vit-explorer: {exc}")
     if initial == "demo":
         initial = next(label for label, entry in CATALOG.items() if entry.spec == "demo")
     server = make_server(args, initial)
@@ -344,8 +383,12 @@ def main(argv: list[str] | None = None) -> None:
     print(f"vit-explorer: {model!r}", flush=True)
     demo = build_demo(server, initial, session_ttl=args.session_ttl, analytics=args.analytics)
     demo.queue(default_concurrency_limit=2)
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share,
-                allowed_paths=[str(assets_dir())], max_file_size=MAX_UPLOAD, theme=gr.themes.Soft(), css=CSS, show_error=True)
+    try:
+        demo.launch(server_name=args.host, server_port=args.port, share=args.share, allowed_paths=[str(assets_dir())],
+                    max_file_size=MAX_UPLOAD, theme=gr.themes.Soft(), css=CSS, show_error=True, i18n=I18N)
+    except OSError as exc:  # Gradio's "Cannot find empty port" names its own parameters, not our flag
+        sys.exit(f"vit-explorer: cannot listen on {args.host}:{args.port} ({exc.__class__.__name__}): the port is "
+                 f"probably in use by another program. Choose another one with --port, e.g. --port {args.port + 1}.")
 
 
 if __name__ == "__main__":

@@ -132,12 +132,12 @@ def select_model(server: Server, choice: str, session: Session, progress=gr.Prog
     try:
         model = server.models.get(choice)
     except Exception as exc:  # any failure to load must leave the current model in place
-        gr.Warning(str(exc), duration=15)
+        gr.Warning(f"{exc} The current model ({session.choice}) stays.", duration=15)  # said once, here
         current = server.model(session)
-        status = f"Could not load **{choice}**: {exc}  \nStill using {model_card(current, session.choice)}"
-        return session, gr.update(value=session.choice), status
+        status = f"Could not load **{choice}** (see the message). Still using {model_card(current, session.choice)}"
+        return session, session.choice, status
     release_session(session)  # the old model's trace is of no use any more
-    return Session(choice=choice), gr.update(value=choice), model_card(model, choice)
+    return Session(choice=choice), choice, model_card(model, choice)
 
 
 def model_controls(server: Server, session: Session):
@@ -160,17 +160,29 @@ def target_choices(model: ExplorerModel) -> list[str]:
     return [PREDICTED] + [f"{i}: {name}" for i, name in enumerate(model.labels)]
 
 
+FEW_CLASSES = 20  # a model with at most this many classes says which, beside its prediction
+
+
+def prediction_label(model: ExplorerModel) -> str:
+    """The prediction's heading; a model with few classes says they are all it knows."""
+    if len(model.labels) > FEW_CLASSES:
+        return "Prediction (top 5)"
+    return (f"Prediction: this model knows only {len(model.labels)} classes ({', '.join(model.labels)}); "
+            "any other picture still gets one of them")
+
+
 @user_errors
 def analyze(server: Server, image, session: Session):
     """Run the model once on ``image``: the prediction, and a trace every view reuses."""
     release_session(session)  # the previous image's trace, if any
     if image is None:
         return replace(session, handle=None, explanations={}, compare=None), None, None
-    trace = server.model(session).run(image)
+    model = server.model(session)
+    trace = model.run(image)
     gh, gw = trace.grid
     new = replace(session, handle=server.traces.keep(trace), patch=(gh // 2, gw // 2), explanations={},
                   compare=None)
-    return new, {label: prob for label, prob in trace.topk}, trace.input_image
+    return new, gr.Label({label: prob for label, prob in trace.topk}, label=prediction_label(model)), trace.input_image
 
 
 # ---- attention rollout ---------------------------------------------------------------
@@ -209,10 +221,25 @@ def explanation_map(server: Server, session: Session, method: str, *args) -> np.
     return session.explanations[key]
 
 
-def _caption(method: str, args, trace: Trace) -> str:
+NEAR_UNIFORM = 0.05  # a map whose values differ by less than this share of its maximum is called near-uniform
+
+
+def map_range(m: np.ndarray) -> str:
+    """"values 0.0049 to 0.0052", and a warning when the map is nearly flat (its pattern is stretched)."""
+    low, high = float(np.min(m)), float(np.max(m))
+    text = f"values {low:.3g} to {high:.3g} (shown scaled so the maximum is brightest)"
+    if high <= 0 or (high - low) < NEAR_UNIFORM * high:
+        text += "; **nearly uniform**: the differences you see are tiny, stretched to full brightness"
+    return text
+
+
+def _caption(method: str, args, trace: Trace, m: np.ndarray | None = None) -> str:
+    """The method with all its settings, the class it explains, and the map's value range."""
     spec = analyses.EXPLANATION_METHODS[method]
-    caption = spec.describe(_options(args[:-1]))
-    return f"{caption} for **{trace.label(_target(args[-1], trace))}**" if spec.class_specific else caption
+    caption = spec.describe(_options(args[:-1]), every=True)
+    if spec.class_specific:
+        caption += f" for **{trace.label(_target(args[-1], trace))}**"
+    return caption if m is None else f"{caption}; {map_range(m)}"
 
 
 @user_errors
@@ -230,7 +257,8 @@ def rollout_view(server: Server, session: Session, method: str, *args):
     *options, alpha, cmap, target = args
     m = explanation_map(server, session, method, *options, target)
     image = trace.input_image
-    return render.mask_overlay(image, m), render.heat_overlay(image, m, cmap, float(alpha)), _caption(method, [*options, target], trace)
+    return (render.mask_overlay(image, m), render.heat_overlay(image, m, cmap, float(alpha)),
+            _caption(method, [*options, target], trace, m))
 
 
 def _named_options(fn):
@@ -256,6 +284,34 @@ def download_rollout(server: Server, session: Session, method: str, *args) -> li
     files = views.write_explanations(trace, {method: m}, _tmpdir(server), method.replace(" ", "_"), heat_cmap=cmap,
                                      grid=trace.grid, num_prefix_tokens=trace.num_prefix_tokens)
     return [str(f) for f in files]
+
+
+# ---- the guided tour -------------------------------------------------------------------
+
+TOUR_PICTURES = 3  # picture slots of a tour step
+
+
+def tour_step(step) -> int:
+    """The step number, clamped to 1 .. len(TOUR_STEPS)."""
+    try:
+        value = int(float(step))
+    except (TypeError, ValueError):
+        value = 1
+    return min(max(value, 1), len(views.TOUR_STEPS))
+
+
+@user_errors
+def tour_view(server: Server, session: Session, step):
+    """(one visibility update per step's text, then the step's pictures, each shown or hidden)."""
+    number = tour_step(step)
+    texts = [gr.Column(visible=i == number - 1) for i in range(len(views.TOUR_STEPS))]
+    trace = session.trace if session is not None else None
+    if trace is None:
+        return (*texts, *(gr.Image(value=None, visible=False) for _ in range(TOUR_PICTURES)))
+    pictures = views.tour_pictures(server.model(session), trace, views.TOUR_STEPS[number - 1], session.patch)
+    slots = [gr.Image(value=p, visible=True) for p in pictures[:TOUR_PICTURES]]
+    slots += [gr.Image(value=None, visible=False) for _ in range(TOUR_PICTURES - len(slots))]
+    return (*texts, *slots)
 
 
 # ---- every method side by side, with faithfulness scores --------------------------------

@@ -1,0 +1,108 @@
+"""Frictions a teacher met (issue 12), each with the behaviour that fixes it."""
+from __future__ import annotations
+
+import socket
+import sys
+
+import pytest
+import timm
+import torch
+
+import explorer
+from explorer.models import hub
+from explorer.ui import app
+
+
+def test_random_init_weights_are_the_same_on_every_load():
+    first = explorer.load("vit_tiny_patch16_224", pretrained=False, device="cpu", depth=1)
+    second = explorer.load("vit_tiny_patch16_224", pretrained=False, device="cpu", depth=1)
+    assert torch.equal(first.model.pos_embed, second.model.pos_embed)
+    state = torch.random.get_rng_state()
+    explorer.load("vit_tiny_patch16_224", pretrained=False, device="cpu", depth=1)
+    assert torch.equal(torch.random.get_rng_state(), state)  # the caller's random stream is left alone
+
+
+def test_a_convolutional_network_is_refused_before_any_weights_are_looked_for(monkeypatch):
+    monkeypatch.setattr(sys.modules["explorer.models.load"], "resolve_pretrained_file",
+                        lambda name: pytest.fail("looked for weights of a model it cannot explain"))
+    with pytest.raises(explorer.UnsupportedModelError, match="plain Vision Transformer"):
+        explorer.load("resnet18")
+
+
+def test_a_checkpoint_of_another_size_lists_the_mismatched_tensors_by_key(tmp_path):
+    from safetensors.torch import save_file
+
+    small = timm.create_model("vit_tiny_patch16_224", pretrained=False, depth=1, img_size=32, num_classes=3)
+    save_file(small.state_dict(), str(tmp_path / "tiny.safetensors"))
+    with pytest.raises(explorer.ExplorerError) as error:
+        explorer.load("vit_small_patch16_224", checkpoint=tmp_path / "tiny.safetensors", device="cpu",
+                      depth=1, img_size=32, num_classes=3)
+    message = str(error.value)
+    assert "different shapes" in message and "cls_token: file (1, 1, 192) vs model (1, 1, 384)" in message
+
+
+def test_offline_weights_message_is_short_and_gives_the_repository_and_the_command(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(explorer.ModelNotAvailableError) as error:
+        hub.resolve_pretrained_file("vit_base_patch16_224.augreg2_in21k_ft_in1k")
+    message = str(error.value)
+    assert "hf download timm/vit_base_patch16_224.augreg2_in21k_ft_in1k" in message
+    assert len(message.split()) < 60
+
+
+def test_a_missing_gpu_names_the_device_flag_not_the_model(capsys):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(SystemExit) as stop:
+        app.main(["--device", "cuda", "--port", "1"])
+    assert "--device cpu" in str(stop.value) and "cannot start with model" not in str(stop.value)
+
+
+def test_a_busy_port_names_the_port_flag():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(SystemExit) as stop:
+            app.main(["--port", str(port), "--device", "cpu"])
+    assert f"--port {port + 1}" in str(stop.value)
+
+
+def test_a_model_with_few_classes_says_beside_its_prediction_that_it_knows_only_those():
+    from explorer.ui import handlers as h
+
+    demo = explorer.load("demo", device="cpu")
+    heading = h.prediction_label(demo)
+    assert "knows only 8 classes" in heading and "crescent" in heading
+    imagenet = explorer.load("vit_tiny_patch16_224", pretrained=False, device="cpu", depth=1)
+    assert h.prediction_label(imagenet) == "Prediction (top 5)"
+
+
+def test_a_near_uniform_map_is_called_so_and_every_caption_gives_the_settings_and_range():
+    import numpy as np
+
+    from explorer.ui import handlers as h
+
+    flat = np.full((4, 4), 0.0050)
+    flat[0, 0] = 0.0052
+    assert "nearly uniform" in h.map_range(flat) and "0.005 to 0.0052" in h.map_range(flat)
+    peaked = np.zeros((4, 4))
+    peaked[1, 1] = 1.0
+    assert "nearly uniform" not in h.map_range(peaked)
+    spec = explorer.EXPLANATION_METHODS["rollout"]
+    assert spec.describe({}, every=True) == "rollout (head fusion mean, discard ratio 0, start layer 0)"
+
+
+def test_downloads_stay_hidden_until_prepared_and_examples_list_scenes_first():
+    import gradio as gr
+
+    from explorer.models.catalog import DEMO_LABEL
+
+    server = app.make_server(app.parse_args(["--device", "cpu"]), DEMO_LABEL)
+    demo = app.build_demo(server, DEMO_LABEL)
+    files = [b for b in demo.blocks.values() if isinstance(b, gr.File) and (b.elem_id or "").startswith("files-")]
+    assert len(files) >= 6 and not any(f.visible for f in files)
+    examples = next(b for b in demo.blocks.values() if isinstance(b, gr.Dataset))
+    first = str(examples.samples[0][0])
+    assert "scene" in first, first

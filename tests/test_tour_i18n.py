@@ -1,0 +1,80 @@
+"""The guided tour (every step draws its pictures on any model) and the page in English and Korean."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import gradio as gr
+import pytest
+from PIL import Image
+
+import explorer
+from explorer import views
+from explorer.models import load_choice
+from explorer.models.catalog import DEMO_LABEL
+from explorer.paths import sample_images
+from explorer.ui import app
+from explorer.ui import handlers as h
+from explorer.ui.cache import ModelCache
+from explorer.ui.i18n import LANGUAGES, STRINGS
+from explorer.ui.policy import ServingPolicy
+from explorer.ui.sessions import TraceStore
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    cache = ModelCache(lambda choice: load_choice(choice, device="cpu"), max_models=2)
+    return h.Server(cache, TraceStore(), ServingPolicy(always=DEMO_LABEL), tmp_path_factory.mktemp("downloads"))
+
+
+@pytest.mark.parametrize("spec", ["demo", "examples/article_vit.py:build"])
+def test_every_tour_step_draws_its_pictures(spec):
+    model = explorer.load(spec, device="cpu")
+    trace = model.run(sample_images()[-1])
+    for step in views.TOUR_STEPS:
+        pictures = views.tour_pictures(model, trace, step, (1, 2))
+        assert 1 <= len(pictures) <= h.TOUR_PICTURES and all(isinstance(p, Image.Image) for p in pictures), step
+        assert all(min(p.size) >= 64 for p in pictures), step
+
+
+def test_the_patch_step_outlines_the_followed_patch_on_the_grid():
+    model = explorer.load("demo", device="cpu")
+    trace = model.run(sample_images()[-1])
+    grid = views.tour_pictures(model, trace, "patches", (0, 1))[0]
+    scale = grid.width // 64
+    assert grid.getpixel((8 * scale + 1, 1)) == (255, 40, 40)  # the outline of patch (0, 1)
+
+
+def test_tour_view_shows_one_steps_text_and_clamps_the_step(server):
+    session, _, _ = h.analyze(server, str(sample_images()[-1]), h.Session(choice=DEMO_LABEL))
+    out = h.tour_view(server, session, 99)
+    texts, pictures = out[:len(views.TOUR_STEPS)], out[len(views.TOUR_STEPS):]
+    assert [t.visible for t in texts] == [False] * (len(views.TOUR_STEPS) - 1) + [True]
+    assert pictures[0].visible and pictures[0].value is not None
+    empty = h.tour_view(server, h.Session(choice=DEMO_LABEL), 1)
+    assert not any(p.visible for p in empty[len(views.TOUR_STEPS):])
+    assert h.tour_step("x") == 1 and h.tour_step(0) == 1
+
+
+def test_english_and_korean_have_every_text():
+    assert set(LANGUAGES) == {"en", "ko"}
+    assert set(STRINGS["en"]) == set(STRINGS["ko"])
+    assert all(STRINGS["ko"][k].strip() and STRINGS["ko"][k] != STRINGS["en"][k] for k in STRINGS["en"]), \
+        [k for k in STRINGS["en"] if STRINGS["ko"][k] == STRINGS["en"][k]]
+
+
+def test_no_component_of_the_page_keeps_an_untranslated_label(server):
+    demo = app.build_demo(server, DEMO_LABEL)
+
+    def plain(value) -> bool:  # translated values are I18nData, serialized as "__i18n__{...}"
+        return isinstance(value, str) and bool(value.strip()) and not value.startswith("__i18n__")
+
+    untranslated = []
+    for block in demo.blocks.values():
+        for prop in ("label", "info"):
+            value = getattr(block, prop, None)
+            if plain(value) and not isinstance(block, (gr.State, gr.Dataset)):
+                untranslated.append((type(block).__name__, block.elem_id, prop, value))
+        shown = getattr(block, "visible", True) is not False or not isinstance(block, gr.Button)  # API-only buttons
+        if isinstance(block, (gr.Markdown, gr.Button)) and shown and plain(block.value):
+            untranslated.append((type(block).__name__, block.elem_id, "value", block.value[:40]))
+    assert not untranslated, untranslated
