@@ -106,3 +106,19 @@ def test_downloads_stay_hidden_until_prepared_and_examples_list_scenes_first():
     examples = next(b for b in demo.blocks.values() if isinstance(b, gr.Dataset))
     first = str(examples.samples[0][0])
     assert "scene" in first, first
+
+
+def test_the_picker_marks_models_that_need_a_download_and_not_cached_ones(monkeypatch, tmp_path):
+    from explorer.models.catalog import picker_label
+
+    label = "AugReg ViT-B/16 (in21k, fine-tuned in1k)"
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    assert picker_label(label) == f"{label} (needs a download)"
+    assert picker_label("Demo ViT (bundled, offline)") == "Demo ViT (bundled, offline)"
+    assert picker_label("Random-init ViT-Ti/16 (untrained baseline)") == "Random-init ViT-Ti/16 (untrained baseline)"
+    repo = tmp_path / "models--timm--vit_base_patch16_224.augreg2_in21k_ft_in1k"  # the hub cache's own layout
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("0" * 40)
+    (repo / "snapshots" / ("0" * 40)).mkdir(parents=True)
+    (repo / "snapshots" / ("0" * 40) / "model.safetensors").write_bytes(b"x")
+    assert picker_label(label) == label

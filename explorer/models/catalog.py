@@ -44,6 +44,25 @@ DEMO_LABEL = "Demo ViT (bundled, offline)"
 RANDOM_LABEL = "Random-init ViT-Ti/16 (untrained baseline)"
 
 
+def ready_offline(choice: str) -> bool:
+    """Whether picking ``choice`` needs no download (bundled, random, or already cached)."""
+    from .hub import weights_cached
+
+    entry = CATALOG.get(choice)
+    if entry is None:
+        return False
+    if entry.spec == "demo":
+        return demo_weights().is_file()
+    return not entry.pretrained or weights_cached(entry.spec)
+
+
+def picker_label(choice: str) -> str:
+    """How the picker shows ``choice``: catalog models say whether they need a download."""
+    if choice not in CATALOG:
+        return choice
+    return choice if ready_offline(choice) else f"{choice} (needs a download)"
+
+
 def default_choice() -> str:
     """The bundled demo model when its weights are present, else the random-init baseline."""
     return DEMO_LABEL if demo_weights().is_file() else RANDOM_LABEL

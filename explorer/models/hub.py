@@ -211,3 +211,39 @@ def _hf_repo_missing(repo: str, why: str) -> ModelNotAvailableError:
         f"network: `hf download {repo}` (into {hub_cache_dir()}; HF_ENDPOINT may point at a mirror), or load "
         "a saved directory: hf:./my-vit."
     )
+
+
+def weights_cached(spec: str) -> bool:
+    """Whether ``spec`` (a timm name with pretrained weights, ``torchvision:``, ``hf:``) loads without
+    network: its files are in the local caches. Never touches the network."""
+    import torch
+    from huggingface_hub import try_to_load_from_cache
+
+    torch_cache = Path(torch.hub.get_dir()) / "checkpoints"
+
+    if spec.startswith("torchvision:"):
+        from torchvision.models import get_model_weights
+
+        arch, _, name = spec[len("torchvision:"):].partition(":")
+        try:
+            weights = get_model_weights(arch)[name] if name else get_model_weights(arch).DEFAULT
+        except (KeyError, ValueError):
+            return False
+        return (torch_cache / os.path.basename(urlparse(weights.url).path)).is_file()
+    if spec.startswith("hf:"):
+        repo = spec[3:]
+        if Path(repo).expanduser().is_dir():
+            return True
+        return isinstance(try_to_load_from_cache(repo, "config.json", cache_dir=hub_cache_dir()), str)
+    try:
+        cfg = pretrained_cfg(spec)
+    except ExplorerError:
+        return False
+    if cfg.hf_hub_id:
+        repo, _, revision = cfg.hf_hub_id.partition("@")
+        files = (cfg.hf_hub_filename,) if cfg.hf_hub_filename else _HF_FILES
+        return any(isinstance(try_to_load_from_cache(repo, f, cache_dir=hub_cache_dir(), revision=revision or None), str)
+                   for f in files)
+    if cfg.url:
+        return (torch_cache / os.path.basename(urlparse(cfg.url).path)).is_file()
+    return False

@@ -18,6 +18,7 @@ import gradio as gr
 from .. import analyses
 from ..errors import ExplorerError
 from ..models import CATALOG, default_choice, load_choice, resolve_device
+from ..models.catalog import picker_label
 from ..models.explorer_model import TOPK
 from ..paths import assets_dir, sample_images
 from ..views import TOUR_STEPS
@@ -73,7 +74,8 @@ def _header(ui: SimpleNamespace, server: h.Server, initial: str) -> None:
     gr.Markdown(T("intro"))
     with gr.Row():
         custom = not server.policy.allowed
-        ui.model_pick = gr.Dropdown(server.policy.choices(), value=initial, label=T("model"), allow_custom_value=custom,
+        choices = [(picker_label(c), c) for c in server.policy.choices()]  # marks what needs a download
+        ui.model_pick = gr.Dropdown(choices, value=initial, label=T("model"), allow_custom_value=custom,
                                     info=T("model_info_open") if custom else T("model_info_closed"), elem_id="model-picker", scale=2)
         ui.model_status = gr.Markdown(elem_id="model-status")
     with gr.Row():
