@@ -73,10 +73,12 @@ def test_a_model_with_few_classes_says_beside_its_prediction_that_it_knows_only_
     from explorer.ui import handlers as h
 
     demo = explorer.load("demo", device="cpu")
-    heading = h.prediction_label(demo)
-    assert "knows only 8 classes" in heading and "crescent" in heading
+    assert h.knows_few_classes(demo) and "crescent, arrow." in h.model_card(demo, "demo")
     imagenet = explorer.load("vit_tiny_patch16_224", pretrained=False, device="cpu", depth=1)
-    assert h.prediction_label(imagenet) == "Prediction (top 5)"
+    assert not h.knows_few_classes(imagenet) and "tench" not in h.model_card(imagenet, "x")
+    from explorer.ui.i18n import STRINGS
+
+    assert "knows only" in STRINGS["en"]["few_classes"] and "클래스만" in STRINGS["ko"]["few_classes"]
 
 
 def test_a_near_uniform_map_is_called_so_and_every_caption_gives_the_settings_and_range():

@@ -81,6 +81,10 @@ def load(
     model_kwargs: passed to ``timm.create_model`` (e.g. ``img_size=``, ``dynamic_img_size=True``).
     """
     torch_device = resolve_device(device)
+    timm_spec = isinstance(spec, str) and not (spec.startswith((hf.PREFIX, torchvision_vit.PREFIX)) or is_factory(spec))
+    if model_kwargs and not timm_spec:
+        raise ExplorerError(f"Keyword arguments ({', '.join(model_kwargs)}) go to timm.create_model; "
+                            f"{spec if isinstance(spec, str) else type(spec).__name__} is not built by timm.")
     if isinstance(spec, torch.nn.Module) or not isinstance(spec, str):
         return wrap_module(spec, description, torch_device, half)
     if spec.startswith(hf.PREFIX):
@@ -92,13 +96,7 @@ def load(
         return torchvision_vit.load_torchvision(spec, pretrained, torch_device, half,
                                                 Path(checkpoint) if checkpoint is not None else None)
     if is_factory(spec):
-        module, described = build_from_factory(spec)
-        if checkpoint is not None:
-            load_state(module, read_state_dict(checkpoint), Path(checkpoint).name)
-        description = description or described
-        where = (description.source if description is not None and description.source else spec)
-        where += f", weights from {Path(checkpoint).name}" if checkpoint is not None else ", weights as built"
-        return wrap_module(module, description, torch_device, half, name=spec, source=where)
+        return _from_factory(spec, description, checkpoint, torch_device, half)
     if spec == DEMO and checkpoint is None:
         weights = demo_weights()
         if not weights.is_file():
@@ -116,6 +114,19 @@ def load(
     model = _create(spec, pretrained, model_kwargs)
     weights = "pretrained weights (Hugging Face cache)" if pretrained else "random weights"
     return _wrap(model, spec, None, None, torch_device, half, source=f"timm {spec}, {weights}")
+
+
+def _from_factory(spec: str, description: ModelDescription | None, checkpoint, device: torch.device,
+                  half: bool) -> ExplorerModel:
+    """``file.py:factory``'s module (weights from ``checkpoint`` when given), described by the factory or by
+    ``description``."""
+    module, described = build_from_factory(spec)
+    if checkpoint is not None:
+        load_state(module, read_state_dict(checkpoint), Path(checkpoint).name)
+    description = description or described
+    where = description.source if description is not None and description.source else spec
+    where += f", weights from {Path(checkpoint).name}" if checkpoint is not None else ", weights as built"
+    return wrap_module(module, description, device, half, name=spec, source=where)
 
 
 def is_factory(spec: str) -> bool:

@@ -88,6 +88,7 @@ def _header(ui: SimpleNamespace, server: h.Server, initial: str) -> None:
         with gr.Column():
             ui.seen = gr.Image(label=T("seen"), elem_id="seen", height=300, **IMAGE)
             ui.prediction = gr.Label(num_top_classes=TOPK, label=T("prediction"), elem_id="prediction")
+            ui.prediction_note = gr.Markdown(T("few_classes"), visible=False, elem_id="prediction-note")
             gr.Markdown(T("prediction_help"))
 
 
@@ -134,8 +135,8 @@ def _rollout_tab(ui: SimpleNamespace, first) -> None:
             ui.alpha = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label=T("alpha"), elem_id="alpha")
             ui.cmap = gr.Dropdown(h.COLORMAPS, value="jet", label=T("cmap"), elem_id="cmap")
         with gr.Row():
-            ui.mask_out = gr.Image(label=T("mask"), elem_id="rollout-mask", height=300, **IMAGE)
-            ui.heat_out = gr.Image(label=T("heat"), elem_id="rollout-heat", height=300, **IMAGE)
+            ui.mask_out = gr.Image(label=T("mask_label"), elem_id="rollout-mask", height=300, **IMAGE)
+            ui.heat_out = gr.Image(label=T("heat_label"), elem_id="rollout-heat", height=300, **IMAGE)
         ui.rollout_caption = gr.Markdown(elem_id="rollout-caption")
         ui.rollout_files = _downloads("rollout")
 
@@ -244,11 +245,14 @@ def _wire(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server) -> None:
     def after_model(event):
         """New model: new control ranges, model views, and a fresh run on the current image."""
         event = event.then(bind(h.model_controls), [s], controls, **PRIVATE)
+        event.then(bind(h.prediction_note), [s], ui.prediction_note, **PRIVATE)
         event.then(bind(h.model_views), [s], model_outs, **PRIVATE)
         refresh_views(event.then(_reanalyze(server), [ui.image_in, s], analyze_outs, **PRIVATE))
 
     # page load: the controls were built for the first model; show its card and views only
-    demo.load(bind(h.model_status), [s], [ui.model_status], **PRIVATE).then(bind(h.model_views), [s], model_outs, **PRIVATE)
+    loaded = demo.load(bind(h.model_status), [s], [ui.model_status], **PRIVATE)
+    loaded.then(bind(h.model_views), [s], model_outs, **PRIVATE)
+    loaded.then(bind(h.prediction_note), [s], ui.prediction_note, **PRIVATE)
     after_model(ui.model_pick.input(bind(h.select_model), [ui.model_pick, s], [s, ui.model_pick, ui.model_status],
                                     api_name="select_model", concurrency_limit=4))
     refresh_views(ui.image_in.change(_reanalyze(server), [ui.image_in, s], analyze_outs, api_name="analyze",

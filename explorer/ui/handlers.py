@@ -117,7 +117,8 @@ def model_card(model: ExplorerModel, choice: str) -> str:
         f"From: {model.source}.  \n"
         f"{model.num_blocks} blocks, {model.num_heads} heads, "
         f"input {h}x{w} px, {model.patch_size}-px patches ({h // model.patch_size}x{w // model.patch_size} grid), "
-        f"{model.num_prefix_tokens} prefix token(s), {len(model.labels)} classes."
+        f"{model.num_prefix_tokens} prefix token(s), {len(model.labels)} classes"
+        + (f": {', '.join(model.labels)}." if knows_few_classes(model) else ".")
     )
 
 
@@ -160,15 +161,17 @@ def target_choices(model: ExplorerModel) -> list[str]:
     return [PREDICTED] + [f"{i}: {name}" for i, name in enumerate(model.labels)]
 
 
-FEW_CLASSES = 20  # a model with at most this many classes says which, beside its prediction
+FEW_CLASSES = 20  # a model with at most this many classes says so beside its prediction
 
 
-def prediction_label(model: ExplorerModel) -> str:
-    """The prediction's heading; a model with few classes says they are all it knows."""
-    if len(model.labels) > FEW_CLASSES:
-        return "Prediction (top 5)"
-    return (f"Prediction: this model knows only {len(model.labels)} classes ({', '.join(model.labels)}); "
-            "any other picture still gets one of them")
+def knows_few_classes(model: ExplorerModel) -> bool:
+    return len(model.labels) <= FEW_CLASSES
+
+
+def prediction_note(server: Server, session: Session):
+    """The note beside the prediction ("this model knows only a few classes, listed in its card"),
+    shown for models like the demo's 8 shapes, whose answer to any other picture is a guess."""
+    return gr.Markdown(visible=knows_few_classes(server.model(session)))
 
 
 @user_errors
@@ -177,12 +180,11 @@ def analyze(server: Server, image, session: Session):
     release_session(session)  # the previous image's trace, if any
     if image is None:
         return replace(session, handle=None, explanations={}, compare=None), None, None
-    model = server.model(session)
-    trace = model.run(image)
+    trace = server.model(session).run(image)
     gh, gw = trace.grid
     new = replace(session, handle=server.traces.keep(trace), patch=(gh // 2, gw // 2), explanations={},
                   compare=None)
-    return new, gr.Label({label: prob for label, prob in trace.topk}, label=prediction_label(model)), trace.input_image
+    return new, {label: prob for label, prob in trace.topk}, trace.input_image
 
 
 # ---- attention rollout ---------------------------------------------------------------

@@ -5,6 +5,7 @@ settings menu (the footer's "Settings") switches it. ``T(key)`` marks a string f
 translation; :data:`STRINGS` holds them all, and a test checks that both languages
 have every key and that no component of the page keeps an untranslated label.
 Messages the server writes at run time (errors, captions, model cards) stay English.
+No key may equal a string a component shows as a choice (Gradio translates choices too).
 """
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ _EN = {
     "model_info_closed": "The models this server offers.", "your_image": "Your image", "examples": "Examples (click one)",
     "seen": "What the model sees", "prediction": "Prediction (top 5)",
     "tab_rollout": "Attention rollout", "method": "Method", "target": "Class (class-specific methods)",
-    "alpha": "Overlay alpha", "cmap": "Colormap", "mask": "Figure 6 look: image through the map", "heat": "Heat overlay",
+    "alpha": "Overlay alpha", "cmap": "Colormap", "mask_label": "Figure 6 look: image through the map", "heat_label": "Heat overlay",
+    "few_classes": "**This model knows only the few classes listed in its card above.** Any other picture (a "
+                   "photo on the shape model) still gets one of them: the answer is then a guess.",
     "head_fusion": "Head fusion", "discard_ratio": "Discard ratio", "start_layer": "Start layer",
     "head_fusion_info": "how one block's heads become one matrix",
     "discard_ratio_info": "fraction of each row's weakest patch attention dropped before the residual",
@@ -114,7 +117,9 @@ _KO = {
     "model_info_closed": "이 서버가 제공하는 모델입니다.", "your_image": "내 이미지", "examples": "예시 (하나를 클릭)",
     "seen": "모델이 보는 이미지", "prediction": "예측 (상위 5개)",
     "tab_rollout": "어텐션 롤아웃", "method": "방법", "target": "클래스 (클래스별 방법)",
-    "alpha": "겹침 투명도", "cmap": "색 지도", "mask": "그림 6 방식: 지도를 통해 본 이미지", "heat": "히트 오버레이",
+    "alpha": "겹침 투명도", "cmap": "색 지도", "mask_label": "그림 6 방식: 지도를 통해 본 이미지", "heat_label": "히트 오버레이",
+    "few_classes": "**이 모델은 위 모델 카드에 적힌 몇 개의 클래스만 압니다.** 다른 그림(도형 모델에 사진)을 넣어도 "
+                   "그중 하나로 답합니다: 그때의 답은 추측일 뿐입니다.",
     "head_fusion": "헤드 결합", "discard_ratio": "버림 비율", "start_layer": "시작 블록",
     "head_fusion_info": "한 블록의 헤드들을 하나의 행렬로 합치는 방법",
     "discard_ratio_info": "잔차를 더하기 전에 각 행에서 버리는 가장 약한 패치 어텐션의 비율",
