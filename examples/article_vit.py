@@ -117,6 +117,7 @@ def description() -> ModelDescription:
         patch_projection="embedding.projection",
         position_embedding="embedding.positions",
         attention=None,  # forward returns them
+        head="head",  # LayerNorm + Linear on the class token: the logit lens reads every block through it
         labels=list(CLASS_NAMES),
         mean=MEAN,
         std=STD,

@@ -25,7 +25,7 @@ Attention comes from one of two places:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -60,6 +60,8 @@ class Anatomy:
     readout: str = "class"  # READOUTS
     call_kwargs: dict[str, Any] = field(default_factory=dict)  # e.g. output_attentions=True
     family: str = "timm"  # where the model came from, for its card
+    head: Callable[[torch.Tensor], torch.Tensor] | None = None  # tokens (B, T, D) after the last block ->
+    #                   logits (B, C): final norm, pooling, classifier (the logit lens); None: not known
 
     def __post_init__(self) -> None:
         for value, allowed, what in ((self.input_format, INPUTS, "input_format"),
@@ -166,6 +168,10 @@ def timm_anatomy(module: nn.Module) -> Anatomy:
     pos = getattr(module, "pos_embed", None)
     grid = getattr(module.patch_embed, "grid_size", None)
     pool = getattr(module, "global_pool", "token")
+    norm = getattr(module, "norm", None)
+    classifies = getattr(module, "num_classes", 1) != 0  # headless models (DINO) give features, not classes
+    head = ((lambda x: module.forward_head(norm(x)))
+            if classifies and hasattr(module, "forward_head") and norm is not None else None)
     return Anatomy(
         module=module,
         patch_size=int(patch[0]),
@@ -175,6 +181,7 @@ def timm_anatomy(module: nn.Module) -> Anatomy:
         position_embedding=pos if isinstance(pos, torch.Tensor) else None,
         position_grid=tuple(int(g) for g in grid) if grid is not None else None,
         readout="class" if pool in ("token", "", None) else "patches",
+        head=head,
     )
 
 

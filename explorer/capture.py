@@ -233,3 +233,29 @@ class Trace:
 def label_of(labels: list[str], index: int) -> str:
     """The name of class ``index``, or "class <index>" when the model has no name for it."""
     return labels[index] if 0 <= index < len(labels) else f"class {index}"
+
+
+def capture_tokens(model: Any, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """(logits (B, C), every block's output tokens, L x (B, T, D)) of images ``x`` in one forward.
+
+    Opt-in and separate from :class:`AttentionCapture` (token features are D/T times the
+    size of one head's attention); hooks on the anatomy's blocks record only this thread's
+    forward and are removed on exit, under the model's capture lock."""
+    anatomy = anatomy_of(model)
+    blocks = anatomy.blocks()
+    if not blocks:
+        raise UnsupportedModelError(f"{anatomy.name} has no list of transformer blocks whose outputs could be read.")
+    me, outputs = threading.get_ident(), []
+
+    def keep(_module, _inputs, out) -> None:
+        if threading.get_ident() == me:
+            outputs.append((out[0] if isinstance(out, (tuple, list)) else out).detach())
+
+    with capture_lock(anatomy.module), torch.inference_mode():
+        handles = [b.register_forward_hook(keep) for b in blocks]
+        try:
+            logits, _ = anatomy.call(x)
+        finally:
+            for handle in handles:
+                handle.remove()
+    return logits.detach(), outputs

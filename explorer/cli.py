@@ -1,5 +1,6 @@
 """``python -m explorer figures``: the paper's Figures 6 and 7 for a model and some images, as files;
-``python -m explorer evaluate``: every explanation method's faithfulness over images.
+``python -m explorer evaluate``: every explanation method's faithfulness over images;
+``python -m explorer tokens``: token features, norms and the logit lens.
 
     python -m explorer figures --model demo --images assets/scenes/*.png --out figures/
     python -m explorer figures --custom examples/article_vit.py:build --out figures/
@@ -14,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import analyses, views
+from . import analyses, render, views
 from .errors import ExplorerError
 from .models import CATALOG, default_choice, load_choice
 from .paths import sample_images
@@ -102,10 +103,39 @@ def _evaluate_parser(sub) -> None:
                     "rerunning with the same folder resumes")
 
 
+def tokens(model_choice: str, images: list[Path], out: Path, block: int = -1, foreground: bool = False,
+           device: str = "auto", checkpoint: str | None = None, pretrained: bool = True) -> list[Path]:
+    """Token views of ``images`` at ``block`` into ``out``: PCA colours on one basis shared by all
+    images (``tokens_pca_shared``), and per image the norms, the followed centre patch's similarity
+    and the logit lens."""
+    from tqdm.auto import tqdm
+
+    model = load_choice(model_choice, device=device, checkpoint=checkpoint, pretrained=pretrained)
+    traces = [model.run(p) for p in tqdm(images, desc="tokens", unit="image", file=sys.stderr)]
+    written: list[Path] = []
+    for path, trace in zip(images, traces):
+        written += views.token_view(model, trace, block, foreground=foreground).write(out, f"tokens_{Path(path).stem}")
+    shared = views.shared_pca(model, traces, block, foreground)
+    figure = render.explanation_grid_figure([t.input_image for t in traces], shared, [Path(p).stem for p in images],
+                                            title=f"block {block % model.num_blocks}: PCA colours on one shared basis")
+    written += render.save_figure(figure, Path(out) / "tokens_pca_shared")
+    return written
+
+
+def _tokens_parser(sub) -> None:
+    tk = sub.add_parser("tokens", help="token features (PCA colours on a shared basis), norms and the logit lens")
+    _model_arguments(tk)
+    tk.add_argument("--images", nargs="+", type=Path, default=None, help="image files or folders (default: the samples)")
+    tk.add_argument("--block", type=int, default=-1, help="block whose output tokens are shown (default -1, the last)")
+    tk.add_argument("--foreground", action="store_true", help="cut the foreground by the first component first")
+    tk.add_argument("--out", type=Path, default=Path("tokens"), help="output folder (default: tokens/)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m explorer", description="ViT Explorer from the command line.")
     sub = parser.add_subparsers(dest="command", required=True)
     _evaluate_parser(sub)
+    _tokens_parser(sub)
     fig = sub.add_parser("figures", help="write the paper's Figures 6 and 7 for a model and images")
     _model_arguments(fig)
     fig.add_argument("--images", nargs="*", type=Path, default=None, help="images (default: the bundled samples)")
@@ -119,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "evaluate":
         return _run_evaluate(parser, args)
+    if args.command == "tokens":
+        return _run_tokens(parser, args)
     choice = args.custom or args.model or default_choice()
     images = args.images if args.images else sample_images()
     if not images:
@@ -150,4 +182,18 @@ def _run_evaluate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
         return 1
     print(summary.table())
     print(f"wrote scores.csv, summary.csv, summary.md and curves.png/.svg/.pdf to {args.out}/")
+    return 0
+
+
+def _run_tokens(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    images = image_paths(args.images) if args.images else sample_images()
+    if not images:
+        parser.error("no images found; pass --images FILES_OR_FOLDERS")
+    try:
+        files = tokens(args.custom or args.model or default_choice(), images, args.out, args.block, args.foreground,
+                       args.device, args.checkpoint, not args.random_weights)
+    except (ExplorerError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {len(files)} files to {args.out}/")
     return 0

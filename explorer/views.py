@@ -402,3 +402,77 @@ def tour_pictures(model, trace: Trace, step: str, patch: tuple[int, int]) -> lis
         return [_big(render.mask_overlay(image, rollout)),
                 render.figure_to_image(render.topk_figure(trace.topk, "the model's answer"), dpi=SCREEN_DPI)]
     raise ValueError(f"no tour step {step!r}; the steps are {TOUR_STEPS}")
+
+
+# ---- what the tokens carry: features, norms, the logit lens ------------------------------------
+
+
+@dataclass
+class TokenView:
+    """One block's token features for one image (PCA colours, similarity to one patch, norms)
+    and the logit lens over all blocks."""
+
+    block: int
+    pca: np.ndarray  # (gh, gw, 3) in [0, 1]
+    similarity: np.ndarray  # (gh, gw) cosine similarity to ``patch``
+    norms: analyses.TokenNorms
+    lens: np.ndarray | analyses.NotAvailable  # (L, C) probabilities
+    patch: tuple[int, int]
+    target: int
+    trace: Trace = field(repr=False)
+
+    def pca_image(self) -> Image.Image:
+        return _big(Image.fromarray((self.pca * 255).round().astype(np.uint8)), max(self.trace.input_image.size))
+
+    def similarity_image(self, cmap: str = "viridis") -> Image.Image:
+        return _big(render.heat_overlay(self.trace.input_image, np.clip(self.similarity, 0, None), cmap, 0.7))
+
+    def norms_figure(self) -> Figure:
+        return render.token_norms_figure(self.norms, f"block {self.block}: {self.norms.describe()}")
+
+    def lens_figure(self) -> Figure:
+        if isinstance(self.lens, analyses.NotAvailable):
+            return render.not_available_figure(self.lens.reason, "logit lens")
+        return render.logit_lens_figure(self.lens, self.trace.labels, self.target, "logit lens")
+
+    def write(self, out: Path, stem: str = "tokens") -> list[Path]:
+        files = _write(self.norms_figure(), out, f"{stem}_norms_block{self.block}")
+        files += _write(self.lens_figure(), out, f"{stem}_logit_lens")
+        self.pca_image().save(Path(out) / f"{stem}_pca_block{self.block}.png")
+        self.similarity_image().save(Path(out) / f"{stem}_similarity_block{self.block}.png")
+        files += [Path(out) / f"{stem}_pca_block{self.block}.png", Path(out) / f"{stem}_similarity_block{self.block}.png"]
+        lens = {} if isinstance(self.lens, analyses.NotAvailable) else {"logit_lens": self.lens}
+        files.append(render.save_arrays(Path(out) / stem, pca=self.pca, similarity=self.similarity,
+                                        norms=self.norms.patches, prefix_norms=self.norms.prefix,
+                                        threshold=self.norms.threshold, **lens))
+        return files
+
+
+def block_tokens(model, trace: Trace) -> list:
+    """Every block's output tokens of the trace's image, L x (1, T, D), from one more forward."""
+    from .capture import capture_tokens
+
+    _, tokens = capture_tokens(model, model.input_tensor(trace.input_image))
+    return tokens
+
+
+def token_view(model, trace: Trace, block: int = -1, patch: tuple[int, int] | None = None,
+               foreground: bool = False, target: int | None = None) -> TokenView:
+    """The token views of ``trace``'s image at ``block`` (negative counts from the end)."""
+    tokens = block_tokens(model, trace)
+    b = block % len(tokens)
+    k, grid = trace.num_prefix_tokens, trace.grid
+    x = tokens[b][0]  # (T, D)
+    patch = patch or (grid[0] // 2, grid[1] // 2)
+    return TokenView(b, analyses.pca_rgb([x], grid, k, foreground)[0], analyses.feature_similarity(x, grid, k, patch),
+                     analyses.token_norms(x, grid, k), analyses.logit_lens(model, tokens), patch,
+                     trace.predicted if target is None else int(target), trace)
+
+
+def shared_pca(model, traces: Sequence[Trace], block: int = -1, foreground: bool = False) -> list[np.ndarray]:
+    """PCA colours of several images on ONE basis, so a colour means the same feature in all of them."""
+    features = []
+    for trace in traces:
+        tokens = block_tokens(model, trace)
+        features.append(tokens[block % len(tokens)][0])
+    return analyses.pca_rgb(features, traces[0].grid, traces[0].num_prefix_tokens, foreground)

@@ -17,6 +17,8 @@ from ._tokens import pooled_rows, readout
 from .attention_flow import attention_flow
 from .attributions import integrated_gradients, occlusion, saliency
 from .gradcam import grad_cam
+from .logit_lens import logit_lens
+from .token_features import TokenNorms, feature_similarity, pca_rgb, token_norms
 from .distance import AttentionDistanceAccumulator, mean_attention_distance, uniform_attention_distance
 from .filters import embedding_filter_components, no_filters, rgb_embedding_filters
 from .gradient_rollout import gradient_rollout
@@ -122,6 +124,11 @@ __all__ = [
     "all_options",
     "AttentionDistanceAccumulator",
     "NotAvailable",
+    "TokenNorms",
+    "feature_similarity",
+    "logit_lens",
+    "pca_rgb",
+    "token_norms",
     "attention_flow",
     "attention_rollout",
     "grad_cam",

@@ -50,6 +50,8 @@ class ModelDescription:
     #                            (or patterns such as "blocks.*.attn.softmax") of the modules whose output
     #                            is each block's (B, H, T, T) probabilities, in block order
     readout: str = "class"  # "class": the head reads the class token; "patches": it pools the patches
+    head: str | None = None  # dotted name of the module that turns the read-out token (B, D) into logits,
+    #                          final norm included (for the logit lens); None: the lens is not offered
     labels: Sequence[str] | None = None  # class names, in logit order
     mean: tuple[float, float, float] = IMAGENET_MEAN  # normalisation applied to [0, 1] RGB
     std: tuple[float, float, float] = IMAGENET_STD
@@ -92,7 +94,16 @@ def anatomy_from_description(module: nn.Module, d: ModelDescription) -> Anatomy:
         patch_layout=d.patch_layout,
         readout=d.readout,
         family="custom",
+        head=_head(module, d) if d.head else None,
     )
+
+
+def _head(module: nn.Module, d: ModelDescription):
+    head = _submodule(module, d.head, "head")
+    k = d.num_prefix_tokens
+    if d.readout == "class" and k:
+        return lambda x: head(x[:, 0])
+    return lambda x: head(x[:, k:].mean(dim=1))
 
 
 def _submodule(module: nn.Module, name: str, what: str) -> nn.Module:

@@ -108,7 +108,25 @@ def anatomy(module: nn.Module) -> Anatomy:
         readout="class" if k else "patches",
         call_kwargs={"output_attentions": True},
         family="transformers",
+        head=_head(module, k),
     )
+
+
+def _head(module: nn.Module, k: int):
+    """Tokens after the last layer -> logits, as each transformers classifier computes them; None for
+    a headless model or one whose head is not one of these."""
+    base = getattr(module, getattr(module, "base_model_prefix", ""), module)
+    norm = getattr(base, "layernorm", None)
+    if norm is None:
+        return None
+    if hasattr(module, "cls_classifier") and hasattr(module, "distillation_classifier"):  # DeiT with teacher
+        return lambda x: (module.cls_classifier(norm(x)[:, 0]) + module.distillation_classifier(norm(x)[:, 1])) / 2
+    classifier = getattr(module, "classifier", None)
+    if classifier is None:
+        return None
+    if module.config.model_type.startswith("dinov2"):  # class token beside the mean of the patch tokens
+        return lambda x: classifier(torch.cat([norm(x)[:, 0], norm(x)[:, k:].mean(dim=1)], dim=-1))
+    return lambda x: classifier(norm(x)[:, 0])
 
 
 def is_transformers_model(module: nn.Module) -> bool:

@@ -76,6 +76,7 @@ def anatomy(module: nn.Module) -> Anatomy:
         position_grid=(size // p, size // p),
         readout="class",
         family="torchvision",
+        head=lambda x: module.heads(module.encoder.ln(x)[:, 0]),  # final norm, class token, classifier
     )
 
 

@@ -11,6 +11,7 @@ import math
 from typing import Mapping
 
 import matplotlib
+import matplotlib.patches
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -271,4 +272,67 @@ def topk_figure(topk, title: str | None = None) -> Figure:
         ax.text(min(p + 0.02, 0.85), i, f"{p:.0%}", va="center", fontsize=8)
     if title:
         ax.set_title(title, fontsize=9)
+    return fig
+
+
+def token_norms_figure(norms, title: str | None = None) -> Figure:
+    """Left: the patch tokens' norms on the grid, outliers ringed; right: their histogram with the
+    outlier threshold, and the prefix (class/register) tokens' norms marked."""
+    fig = Figure(figsize=(7.6, 3.2), layout="constrained")
+    left, right = fig.subplots(1, 2, width_ratios=[1, 1.3])
+    im = left.imshow(norms.patches, cmap="magma", interpolation="nearest")
+    for r, c in norms.outliers:
+        left.add_patch(matplotlib.patches.Circle((c, r), 0.45, fill=False, color="cyan", lw=1.5))
+    left.set_axis_off()
+    left.set_title("patch token norms (outliers ringed)", fontsize=8)
+    fig.colorbar(im, ax=left, shrink=0.8)
+    right.hist(norms.patches.ravel(), bins=30, color="tab:gray")
+    right.axvline(norms.threshold, color="tab:red", ls="--", label=f"outlier threshold {norms.threshold:.1f}")
+    for i, value in enumerate(norms.prefix):
+        right.axvline(value, color="tab:blue" if i == 0 else "tab:green", lw=1.2,
+                      label="class token" if i == 0 else ("prefix/register tokens" if i == 1 else None))
+    right.set_xlabel("norm", fontsize=8)
+    right.set_ylabel("patches", fontsize=8)
+    right.tick_params(labelsize=7)
+    right.legend(fontsize=6)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    return fig
+
+
+def logit_lens_figure(probs: np.ndarray, labels, target: int, title: str | None = None) -> Figure:
+    """The target class's probability read from every block, with each block's top class named."""
+    p = np.asarray(probs, dtype=np.float64)
+    blocks = np.arange(len(p))
+    fig = Figure(figsize=(5.6, 3.2), layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot(blocks, p[:, target], "o-", color="tab:blue", label=f"p({labels[target] if target < len(labels) else target})")
+    for b, row in zip(blocks, p):
+        top = int(row.argmax())
+        name = labels[top] if top < len(labels) else f"class {top}"
+        ax.annotate(f"{name}\n{row[top]:.0%}", (b, row[target]), textcoords="offset points", xytext=(0, 8),
+                    ha="center", fontsize=6)
+    ax.set_xticks(blocks)
+    ax.set_xlabel("block (its output read through the final norm and head)", fontsize=8)
+    ax.set_ylabel("probability", fontsize=8)
+    ax.set_ylim(0, 1.15)
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=7, loc="upper left")
+    if title:
+        ax.set_title(title, fontsize=9)
+    return fig
+
+
+def explanation_grid_figure(images, pictures, names, title: str | None = None) -> Figure:
+    """Two rows: each input image above its (h, w, 3) picture (e.g. PCA colours), one column per image."""
+    fig = Figure(figsize=(2.1 * len(images), 4.6), layout="constrained")
+    axes = fig.subplots(2, len(images), squeeze=False)
+    for column, (image, picture, name) in enumerate(zip(images, pictures, names)):
+        axes[0, column].imshow(image_array(image))
+        axes[0, column].set_title(name, fontsize=7)
+        axes[1, column].imshow(np.asarray(picture), interpolation="nearest")
+        for ax in axes[:, column]:
+            ax.set_axis_off()
+    if title:
+        fig.suptitle(title, fontsize=9)
     return fig

@@ -64,6 +64,7 @@ def build_demo(server: h.Server, initial: str, session_ttl: float = SESSION_TTL,
             _rollout_tab(ui, first)
             _query_tab(ui, first)
             _compare_tab(ui)
+            _tokens_tab(ui, first)
             _distance_tab(ui)
             _model_tab(ui)
         _wire(demo, ui, server)
@@ -185,6 +186,23 @@ def _compare_tab(ui: SimpleNamespace) -> None:
         ui.compare_files = _downloads("compare")
 
 
+def _tokens_tab(ui: SimpleNamespace, first) -> None:
+    last = first.num_blocks - 1
+    with gr.Tab(T("tab_tokens"), elem_id="tab-tokens"):
+        gr.Markdown(T("tokens_help"))
+        with gr.Row():
+            ui.t_block = IndexSlider(0, last, value=last, step=1, label=T("block"), elem_id="tokens-block")
+            ui.t_foreground = gr.Checkbox(value=False, label=T("foreground"), elem_id="tokens-foreground")
+        with gr.Row():
+            ui.t_pca = gr.Image(label=T("pca"), elem_id="tokens-pca", height=300, **IMAGE)
+            ui.t_similarity = gr.Image(label=T("similarity"), elem_id="tokens-similarity", height=300, **IMAGE)
+        with gr.Row():
+            ui.t_norms = gr.Image(label=T("norms"), elem_id="tokens-norms", **IMAGE)
+            ui.t_lens = gr.Image(label=T("lens"), elem_id="tokens-lens", **IMAGE)
+        ui.t_note = gr.Markdown(elem_id="tokens-note")
+        ui.tokens_files = _downloads("tokens")
+
+
 def _distance_tab(ui: SimpleNamespace) -> None:
     with gr.Tab(T("tab_distance"), elem_id="tab-distance"):
         gr.Markdown(T("distance_help"))
@@ -229,7 +247,9 @@ def _wire(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server) -> None:
     distance_outs = [ui.distance_out, ui.distance_tbl, ui.distance_note]
     model_outs = [ui.filters_pca, ui.filters_raw, ui.position_out]
     analyze_outs = [s, ui.prediction, ui.seen, ui.q_row, ui.q_col]
-    controls = [*ui.options, ui.q_layer, ui.q_head, ui.heads_layer, ui.target]
+    controls = [*ui.options, ui.q_layer, ui.q_head, ui.heads_layer, ui.t_block, ui.target]
+    tokens_in = [s, ui.t_block, ui.t_foreground, ui.target]
+    tokens_outs = [ui.t_pca, ui.t_similarity, ui.t_norms, ui.t_lens, ui.t_note]
     patch_numbers = [ui.q_row, ui.q_col]  # controls among the outputs: left alone without an image
 
     tour_outs = [*ui.tour_texts, *ui.tour_pictures]
@@ -237,6 +257,7 @@ def _wire(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server) -> None:
     def refresh_views(event):
         """Chain every per-image view after ``event`` (no model run: they read the trace)."""
         return (event.then(bind(h.tour_view), [s, ui.tour_step], tour_outs, **PRIVATE)
+                .then(_if_trace(bind(h.tokens_view), tokens_outs), tokens_in, tokens_outs, **PRIVATE)
                 .then(_if_trace(bind(h.rollout_view), rollout_outs), rollout_in, rollout_outs, **PRIVATE)
                 .then(_if_trace(h.query_view, query_outs, keep=patch_numbers), query_in, query_outs, **PRIVATE)
                 .then(_if_trace(h.heads_view, [ui.heads_out]), heads_in, ui.heads_out, **PRIVATE)
@@ -271,6 +292,8 @@ def _wire(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server) -> None:
         h.query_view, query_in, query_outs, **PRIVATE)
     gr.on([ui.heads_layer.release, ui.heads_style.change], h.heads_view, heads_in, ui.heads_out,
           api_name="heads", concurrency_limit=4)
+    gr.on([ui.t_block.release, ui.t_foreground.change], bind(h.tokens_view), tokens_in, tokens_outs,
+          api_name="tokens", concurrency_limit=4)
     ui.c_run.click(bind(h.compare_methods), [s, ui.target, ui.c_fill, ui.c_sanity, ui.cmap],
                    [s, ui.c_gallery, ui.c_table, ui.c_large, ui.c_curves], api_name="compare", concurrency_limit=2)
     ui.c_gallery.select(h.compare_pick, [s, ui.cmap], [ui.c_large, ui.c_curves], api_visibility="undocumented")
@@ -280,6 +303,7 @@ def _wire(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server) -> None:
         ("rollout", h.download_rollout, rollout_in, ui.rollout_files), ("query", h.download_query, query_in, ui.query_files),
         ("heads", h.download_heads, heads_in, ui.heads_files), ("distance", h.download_distance, [s], ui.distance_files),
         ("model", h.download_model, [s], ui.model_files), ("compare", h.download_compare, [s], ui.compare_files),
+        ("tokens", h.download_tokens, tokens_in, ui.tokens_files),
     ]:
         button.click(bind(fn), inputs, files, api_name=f"download_{name}", concurrency_limit=4).then(
             lambda: gr.File(visible=True), None, files, **PRIVATE)

@@ -152,6 +152,7 @@ def model_controls(server: Server, session: Session):
         gr.update(maximum=last, value=last),  # query block
         gr.update(choices=[HEAD_MEAN] + [f"head {h}" for h in range(model.num_heads)], value=HEAD_MEAN),
         gr.update(maximum=last, value=last),  # heads-view block
+        gr.update(maximum=last, value=last),  # tokens block
         gr.update(choices=target_choices(model), value=PREDICTED),
     )
 
@@ -286,6 +287,28 @@ def download_rollout(server: Server, session: Session, method: str, *args) -> li
     files = views.write_explanations(trace, {method: m}, _tmpdir(server), method.replace(" ", "_"), heat_cmap=cmap,
                                      grid=trace.grid, num_prefix_tokens=trace.num_prefix_tokens)
     return [str(f) for f in files]
+
+
+# ---- what the tokens carry ----------------------------------------------------------------
+
+
+def _tokens(server: Server, session: Session, block, foreground: bool, target) -> views.TokenView:
+    trace = _need_trace(session)
+    b = _index(block, trace.num_blocks, "Block")
+    return views.token_view(server.model(session), trace, b, session.patch, bool(foreground), _target(target, trace))
+
+
+@user_errors
+def tokens_view(server: Server, session: Session, block, foreground: bool, target):
+    """PCA colours and the followed patch's similarity at one block, token norms, the logit lens."""
+    view = _tokens(server, session, block, foreground, target)
+    return (view.pca_image(), view.similarity_image(), render.figure_to_image(view.norms_figure(), dpi=views.SCREEN_DPI),
+            render.figure_to_image(view.lens_figure(), dpi=views.SCREEN_DPI), view.norms.describe())
+
+
+@user_errors
+def download_tokens(server: Server, session: Session, block, foreground: bool, target) -> list[str]:
+    return [str(f) for f in _tokens(server, session, block, foreground, target).write(_tmpdir(server))]
 
 
 # ---- the guided tour -------------------------------------------------------------------

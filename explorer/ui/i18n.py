@@ -43,6 +43,18 @@ _EN = {
     "tab_model": "Model", "filters_pca": "RGB embedding filters: principal components",
     "filters_raw": "RGB embedding filters: raw", "position": "Position embedding similarity",
     "downloads": "Prepare downloads (PNG, SVG, PDF, data)", "files": "Files",
+    "tab_tokens": "Tokens", "foreground": "Foreground only (first component)",
+    "pca": "Patch features, 3 principal components as colours", "similarity": "Similar to the followed patch",
+    "norms": "Token norms", "lens": "Logit lens: the answer across depth",
+    "tokens_help": """
+**What the tokens carry.** Left: each patch's features after the chosen block, squeezed to three numbers by
+PCA and shown as a colour (DINOv2's picture): patches the model treats alike get alike colours. *Foreground
+only* cuts the patches by the first component first. Middle: how similar every patch's features are to the
+patch you follow (click one on the *Attention explorer* tab). Below: the length (norm) of every token; a few
+very long "artifact" tokens (Darcet et al. 2024) are ringed, with the threshold stated. Right: the **logit
+lens** reads every block's class token through the model's final norm and head, to show at which depth the
+answer forms.
+""",
 }
 
 _KO = {
@@ -138,6 +150,17 @@ _KO = {
     "tab_model": "모델", "filters_pca": "RGB 임베딩 필터: 주성분",
     "filters_raw": "RGB 임베딩 필터: 원래 필터", "position": "위치 임베딩 유사도",
     "downloads": "내려받을 파일 준비 (PNG, SVG, PDF, 데이터)", "files": "파일",
+    "tab_tokens": "토큰", "foreground": "전경만 (첫 번째 주성분)",
+    "pca": "패치 특징, 세 주성분을 색으로", "similarity": "따라가는 패치와 비슷한 곳",
+    "norms": "토큰 노름", "lens": "로짓 렌즈: 깊이에 따른 답",
+    "tokens_help": """
+**토큰이 담고 있는 것.** 왼쪽: 고른 블록을 지난 각 패치의 특징을 PCA로 세 숫자로 줄여 색으로 보여 줍니다(DINOv2의
+그림): 모델이 비슷하게 다루는 패치는 비슷한 색이 됩니다. *전경만*은 첫 번째 주성분으로 먼저 패치를 나눕니다.
+가운데: 모든 패치의 특징이 여러분이 따라가는 패치(*어텐션 탐색기* 탭에서 클릭)와 얼마나 비슷한지 보여 줍니다.
+아래: 모든 토큰의 길이(노름)입니다. 아주 긴 몇몇 "인공물" 토큰(Darcet 외 2024)은 동그라미로 표시하고 기준값을
+함께 적습니다. 오른쪽: **로짓 렌즈**는 각 블록의 클래스 토큰을 모델의 마지막 정규화와 헤드로 읽어, 답이 어느
+깊이에서 만들어지는지 보여 줍니다.
+""",
 }
 
 STRINGS: dict[str, dict[str, str]] = {

@@ -1,0 +1,109 @@
+"""What the tokens carry: PCA colours, feature similarity, norm outliers and the logit lens."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import explorer
+from explorer import analyses, cli, views
+from explorer.capture import capture_tokens
+from explorer.paths import sample_images
+
+GRID, K, D = (4, 6), 1, 16
+
+
+def _two_regions(seed: int, left_feature: int = 0, right_feature: int = 1) -> np.ndarray:
+    """(T, D) tokens: a class token, then patches whose left half points along one feature axis and
+    the right half along another, with a little noise."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 0.05, (K + GRID[0] * GRID[1], D))
+    patches = x[K:].reshape(GRID[0], GRID[1], D)
+    patches[:, :3, left_feature] += 3.0
+    patches[:, 3:, right_feature] += 3.0
+    return x
+
+
+def test_pca_colours_separate_two_regions_with_two_feature_directions():
+    (rgb,) = analyses.pca_rgb([_two_regions(0)], GRID, K)
+    left, right = rgb[:, :3].reshape(-1, 3), rgb[:, 3:].reshape(-1, 3)
+    assert np.abs(left.mean(0) - right.mean(0)).max() > 0.5  # far apart in colour
+    assert left.std(0).max() < 0.2 and right.std(0).max() < 0.2  # each region one colour
+
+
+def test_a_shared_basis_gives_the_same_colour_to_the_same_feature_in_two_images():
+    first, second = analyses.pca_rgb([_two_regions(1), _two_regions(2, left_feature=1, right_feature=0)], GRID, K)
+    # the second image has the features swapped between halves: its left half looks like the first's right
+    np.testing.assert_allclose(first[:, 3:].mean(axis=(0, 1)), second[:, :3].mean(axis=(0, 1)), atol=0.15)
+
+
+def test_the_foreground_cut_blacks_out_the_larger_group():
+    x = _two_regions(3)
+    x[K:].reshape(GRID[0], GRID[1], D)[:, 4:, 1] += 3.0  # make the right group small: 2 columns stronger
+    (rgb,) = analyses.pca_rgb([x], GRID, K, foreground=True)
+    black = (rgb.sum(axis=-1) == 0)
+    assert black.any() and not black.all()
+
+
+def test_a_token_scaled_up_by_hand_is_the_one_outlier_flagged():
+    x = _two_regions(4)
+    x[K + 2 * GRID[1] + 5] *= 40.0  # patch (2, 5)
+    norms = analyses.token_norms(x, GRID, K)
+    assert norms.outliers == [(2, 5)] and norms.patches[2, 5] > norms.threshold
+    assert "(2, 5)" in norms.describe() and f"{norms.threshold:.1f}" in norms.describe()
+    assert analyses.token_norms(_two_regions(4), GRID, K).outliers == []
+
+
+def test_a_patch_is_most_similar_to_itself_and_to_its_own_region():
+    sim = analyses.feature_similarity(_two_regions(5), GRID, K, (1, 1))
+    assert sim[1, 1] == pytest.approx(1.0) and sim[:, :3].min() > 0.9 and sim[:, 3:].max() < 0.2
+
+
+def _tiny_hf():
+    transformers = pytest.importorskip("transformers")
+    config = transformers.ViTConfig(image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2,
+                                    num_attention_heads=2, intermediate_size=64, num_labels=3)
+    return explorer.load(transformers.ViTForImageClassification(config), device="cpu")
+
+
+@pytest.mark.parametrize("make", [
+    lambda: explorer.load("demo", device="cpu"),
+    lambda: explorer.load("examples/article_vit.py:build", device="cpu"),
+    lambda: explorer.load("vit_small_patch14_reg4_dinov2", pretrained=False, device="cpu", depth=2, img_size=56,
+                         num_classes=5),
+    _tiny_hf,
+], ids=["demo", "article", "dinov2-registers", "transformers"])
+def test_the_logit_lens_at_the_last_block_equals_the_models_output(make):
+    model = make()
+    trace = model.run(sample_images()[-1])
+    logits, tokens = capture_tokens(model, model.input_tensor(trace.input_image))
+    lens = analyses.logit_lens(model, tokens)
+    assert lens.shape == (model.num_blocks, len(model.labels))
+    np.testing.assert_allclose(lens[-1], torch.softmax(logits.float(), -1)[0].numpy(), atol=1e-5)
+    view = views.token_view(model, trace)
+    assert view.pca.shape == trace.grid + (3,) and view.norms.prefix.shape == (trace.num_prefix_tokens,)
+
+
+def test_the_logit_lens_of_a_torchvision_vit_ends_at_its_output():
+    model = explorer.load("torchvision:vit_b_32", pretrained=False, device="cpu")
+    torch.nn.init.normal_(model.model.heads.head.weight, std=0.02)
+    trace = model.run(sample_images()[-1])
+    logits, tokens = capture_tokens(model, model.input_tensor(trace.input_image))
+    np.testing.assert_allclose(analyses.logit_lens(model, tokens)[-1], torch.softmax(logits, -1)[0].numpy(), atol=1e-5)
+
+
+def test_a_model_whose_head_is_unknown_says_so_in_place_of_the_lens():
+    module, described = explorer.models.custom.import_factory("examples/article_vit.py:build")()
+    described.head = None
+    model = explorer.load(module, description=described, device="cpu")
+    view = views.token_view(model, model.run(sample_images()[-1]))
+    assert isinstance(view.lens, analyses.NotAvailable) and "head=" in view.lens.reason
+    assert view.lens_figure() is not None
+
+
+def test_tokens_command_writes_a_shared_basis_picture_and_each_images_views(tmp_path):
+    images = [p for p in sample_images() if "scene" in p.name][:2]
+    assert cli.main(["tokens", "--model", "demo", "--images", *map(str, images), "--out", str(tmp_path)]) == 0
+    names = {p.name for p in tmp_path.iterdir()}
+    assert "tokens_pca_shared.png" in names
+    assert f"tokens_{images[0].stem}_logit_lens.png" in names and f"tokens_{images[1].stem}.npz" in names
