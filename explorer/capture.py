@@ -259,3 +259,74 @@ def capture_tokens(model: Any, x: torch.Tensor) -> tuple[torch.Tensor, list[torc
             for handle in handles:
                 handle.remove()
     return logits.detach(), outputs
+
+
+_PROJECTIONS = ("proj", "out_proj", "o_proj", "out", "c_proj")  # the linear that mixes the concatenated heads
+
+
+def head_projection(model: Any, block: int) -> nn.Linear:
+    """The linear layer of block ``block`` whose input is the concatenated heads (B, T, H * d):
+    timm's ``attn.proj``, torch's ``out_proj``, transformers' ``o_proj``, a hand-written ``out``."""
+    anatomy = anatomy_of(model)
+    blocks = anatomy.blocks()
+    if anatomy.attention:  # the attention module itself is known: look inside it first
+        point = anatomy.attention[block].module
+        for name in _PROJECTIONS:
+            if isinstance(getattr(point, name, None), nn.Linear):
+                return getattr(point, name)
+    for name, m in blocks[block].named_modules():
+        if isinstance(m, nn.Linear) and name.split(".")[-1] in _PROJECTIONS and "mlp" not in name:
+            return m
+    raise UnsupportedModelError(f"block {block} of {anatomy.name} has no output projection of its heads "
+                                f"(a Linear named one of {_PROJECTIONS}), so its heads cannot be ablated.")
+
+
+class HeadAblation:
+    """Context manager: in block ``block``, batch item b sees head h ablated where ``keep[b, h]`` is 0.
+
+    ``mode="zero"`` sets the head's output to 0; ``"mean"`` replaces it with its mean over the
+    tokens (keeping its average contribution, removing what it says about each token). The
+    hook sits on the block's head projection (see :func:`head_projection`); an
+    ``nn.MultiheadAttention`` runs its written-out forward meanwhile so the projection is called
+    as a module. Under the model's capture lock; everything is restored on exit."""
+
+    MODES = ("zero", "mean")
+
+    def __init__(self, model: Any, block: int, keep: torch.Tensor, mode: str = "zero") -> None:
+        if mode not in self.MODES:
+            raise ValueError(f"mode must be one of {self.MODES}, got {mode!r}")
+        self.anatomy = anatomy_of(model)
+        self.block, self.keep, self.mode = block, keep, mode
+        self.projection = head_projection(model, block)
+        self._undo: list[Callable[[], None]] = []
+        self._lock = capture_lock(self.anatomy.module)
+
+    def _ablate(self, _module, inputs):
+        x = inputs[0]  # (B, T, H * d)
+        b, t, c = x.shape
+        h = self.keep.shape[1]
+        keep = self.keep.to(x.device, x.dtype)[:b, None, :, None]  # (B, 1, H, 1)
+        heads = x.reshape(b, t, h, c // h)
+        replacement = heads.mean(dim=1, keepdim=True).expand_as(heads) if self.mode == "mean" else torch.zeros_like(heads)
+        return (heads * keep + replacement * (1 - keep)).reshape(b, t, c), *inputs[1:]
+
+    def __enter__(self) -> "HeadAblation":
+        self._lock.acquire()
+        try:
+            points = self.anatomy.attention or []
+            if points and points[self.block].kind == "mha":
+                m = points[self.block].module
+                m.forward = _explicit_mha(m, lambda probs: None)
+                self._undo.append(lambda: m.__dict__.pop("forward", None))
+            self._undo.append(self.projection.register_forward_pre_hook(self._ablate).remove)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            while self._undo:
+                self._undo.pop()()
+        finally:
+            self._lock.release()

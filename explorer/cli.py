@@ -106,8 +106,8 @@ def _evaluate_parser(sub) -> None:
 def tokens(model_choice: str, images: list[Path], out: Path, block: int = -1, foreground: bool = False,
            device: str = "auto", checkpoint: str | None = None, pretrained: bool = True) -> list[Path]:
     """Token views of ``images`` at ``block`` into ``out``: PCA colours on one basis shared by all
-    images (``tokens_pca_shared``), and per image the norms, the followed centre patch's similarity
-    and the logit lens."""
+    images (``tokens_pca_shared``), and per image the norms, the followed centre patch's similarity,
+    the logit lens and every head's importance by ablation."""
     from tqdm.auto import tqdm
 
     model = load_choice(model_choice, device=device, checkpoint=checkpoint, pretrained=pretrained)
@@ -115,6 +115,7 @@ def tokens(model_choice: str, images: list[Path], out: Path, block: int = -1, fo
     written: list[Path] = []
     for path, trace in zip(images, traces):
         written += views.token_view(model, trace, block, foreground=foreground).write(out, f"tokens_{Path(path).stem}")
+        written += views.head_importance_view(model, trace).write(out, f"head_importance_{Path(path).stem}")
     shared = views.shared_pca(model, traces, block, foreground)
     figure = render.explanation_grid_figure([t.input_image for t in traces], shared, [Path(p).stem for p in images],
                                             title=f"block {block % model.num_blocks}: PCA colours on one shared basis")
@@ -123,7 +124,8 @@ def tokens(model_choice: str, images: list[Path], out: Path, block: int = -1, fo
 
 
 def _tokens_parser(sub) -> None:
-    tk = sub.add_parser("tokens", help="token features (PCA colours on a shared basis), norms and the logit lens")
+    tk = sub.add_parser("tokens", help="token features (PCA colours on a shared basis), norms, the logit lens "
+                                       "and head importance by ablation")
     _model_arguments(tk)
     tk.add_argument("--images", nargs="+", type=Path, default=None, help="image files or folders (default: the samples)")
     tk.add_argument("--block", type=int, default=-1, help="block whose output tokens are shown (default -1, the last)")

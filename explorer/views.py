@@ -476,3 +476,36 @@ def shared_pca(model, traces: Sequence[Trace], block: int = -1, foreground: bool
         tokens = block_tokens(model, trace)
         features.append(tokens[block % len(tokens)][0])
     return analyses.pca_rgb(features, traces[0].grid, traces[0].num_prefix_tokens, foreground)
+
+
+@dataclass
+class HeadImportanceView:
+    """Every head ranked by the drop of the target's probability when it is ablated, beside the
+    heads' mean attention distance for the same image."""
+
+    importance: np.ndarray  # (L, H)
+    distance: np.ndarray  # (L, H) px
+    target_label: str
+    mode: str
+
+    def figure(self) -> Figure:
+        return render.head_importance_figure(self.importance, self.distance, self.target_label,
+                                             title=f"head importance ({self.mode} ablation)")
+
+    def ranking(self, top: int = 5) -> str:
+        order = np.argsort(-self.importance, axis=None)[:top]
+        return ", ".join(f"block {b} head {h} ({self.importance[b, h]:+.3f})"
+                         for b, h in (np.unravel_index(i, self.importance.shape) for i in order))
+
+    def write(self, out: Path, stem: str = "head_importance") -> list[Path]:
+        files = _write(self.figure(), out, stem)
+        files.append(render.save_arrays(Path(out) / stem, importance=self.importance, distance=self.distance))
+        return files
+
+
+def head_importance_view(model, trace: Trace, target: int | None = None, mode: str = "zero",
+                         progress=None) -> HeadImportanceView:
+    t = trace.predicted if target is None else int(target)
+    importance = analyses.head_importance(model, model.input_tensor(trace.input_image), t, trace.num_heads, mode,
+                                          progress)
+    return HeadImportanceView(importance, image_distance(trace), trace.label(t), mode)

@@ -107,3 +107,51 @@ def test_tokens_command_writes_a_shared_basis_picture_and_each_images_views(tmp_
     names = {p.name for p in tmp_path.iterdir()}
     assert "tokens_pca_shared.png" in names
     assert f"tokens_{images[0].stem}_logit_lens.png" in names and f"tokens_{images[1].stem}.npz" in names
+
+
+def _one_head_model():
+    """The tutorial-style ViT cut to one block whose output projection reads head 0 only, the head
+    read out from the class token: its output depends on the input through head 0 alone."""
+    module, described = explorer.models.custom.import_factory("examples/article_vit.py:build")()
+    module.layers = module.layers[:1]
+    layer = module.layers[0]
+    with torch.no_grad():
+        d = layer.attention.head_dim
+        layer.attention.out.weight[:, d:] = 0.0  # heads 1.. never reach the residual stream
+        for p in layer.mlp.parameters():
+            p.zero_()  # no MLP path either
+    return explorer.load(module, description=described, device="cpu")
+
+
+def test_ablating_the_only_head_that_matters_removes_the_outputs_dependence_on_the_image():
+    model = _one_head_model()
+    images = [model.input_tensor(model.run(p).input_image) for p in sample_images()[-2:]]
+    keep = torch.tensor([[0.0, 1.0, 1.0, 1.0]])  # head 0 off
+    plain = [model.predict(x) for x in images]
+    ablated = [analyses.ablated_logits(model, x, 0, keep) for x in images]
+    # the class token still sees its own embedding, identical for every image, so ablated logits agree
+    assert (plain[0] - plain[1]).abs().max() > 1e-3
+    torch.testing.assert_close(ablated[0], ablated[1], atol=1e-5, rtol=0)
+
+
+def test_ablating_no_head_changes_nothing():
+    model = explorer.load("demo", device="cpu")
+    x = model.input_tensor(model.run(sample_images()[-1]).input_image)
+    for block in range(model.num_blocks):
+        for mode in ("zero", "mean"):
+            torch.testing.assert_close(analyses.ablated_logits(model, x, block, torch.ones(1, 4), mode),
+                                       model.predict(x), atol=1e-6, rtol=0)
+
+
+def test_head_importance_ranks_every_head_in_one_batched_forward_per_block():
+    model = explorer.load("demo", device="cpu")
+    trace = model.run(sample_images()[-1])
+    view = views.head_importance_view(model, trace)
+    assert view.importance.shape == view.distance.shape == (4, 4)
+    b, h = np.unravel_index(np.argmax(view.importance), view.importance.shape)
+    keep = torch.ones(1, 4)
+    keep[0, h] = 0
+    x = model.input_tensor(trace.input_image)
+    p = torch.softmax(analyses.ablated_logits(model, x, int(b), keep), -1)[0, trace.predicted]
+    assert float(trace.probs[trace.predicted] - p) == pytest.approx(view.importance[b, h], abs=1e-5)
+    assert f"block {b} head {h}" in view.ranking()

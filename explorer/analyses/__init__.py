@@ -17,6 +17,7 @@ from ._tokens import pooled_rows, readout
 from .attention_flow import attention_flow
 from .attributions import integrated_gradients, occlusion, saliency
 from .gradcam import grad_cam
+from .head_importance import ablated_logits, head_importance
 from .logit_lens import logit_lens
 from .token_features import TokenNorms, feature_similarity, pca_rgb, token_norms
 from .distance import AttentionDistanceAccumulator, mean_attention_distance, uniform_attention_distance
@@ -125,6 +126,8 @@ __all__ = [
     "AttentionDistanceAccumulator",
     "NotAvailable",
     "TokenNorms",
+    "ablated_logits",
+    "head_importance",
     "feature_similarity",
     "logit_lens",
     "pca_rgb",

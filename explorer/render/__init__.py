@@ -6,6 +6,7 @@ from .export import FIGURE_FORMATS, figure_to_image, save_arrays, save_distances
 from .figures import (
     attention_distance_figure,
     curves_figure,
+    head_importance_figure,
     explanation_grid_figure,
     logit_lens_figure,
     token_norms_figure,
@@ -24,6 +25,7 @@ __all__ = [
     "FIGURE_FORMATS",
     "attention_distance_figure",
     "curves_figure",
+    "head_importance_figure",
     "explanation_grid_figure",
     "logit_lens_figure",
     "token_norms_figure",

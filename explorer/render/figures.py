@@ -336,3 +336,31 @@ def explanation_grid_figure(images, pictures, names, title: str | None = None) -
     if title:
         fig.suptitle(title, fontsize=9)
     return fig
+
+
+def head_importance_figure(importance: np.ndarray, distance: np.ndarray | None = None, target: str = "",
+                           title: str | None = None) -> Figure:
+    """Left: (blocks x heads) drop of the target's probability per ablated head; right (with
+    ``distance``): each head's importance against its mean attention distance (local vs global)."""
+    imp = np.asarray(importance, dtype=np.float64)
+    fig = Figure(figsize=(8.4 if distance is not None else 4.4, 3.4), layout="constrained")
+    axes = fig.subplots(1, 2 if distance is not None else 1, squeeze=False)[0]
+    limit = np.abs(imp).max() or 1.0
+    im = axes[0].imshow(imp, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto", interpolation="nearest")
+    axes[0].set_xlabel("head", fontsize=8)
+    axes[0].set_ylabel("block", fontsize=8)
+    axes[0].set_title(f"drop of p({target}) when the head is ablated", fontsize=8)
+    axes[0].tick_params(labelsize=7)
+    fig.colorbar(im, ax=axes[0], shrink=0.8)
+    if distance is not None:
+        d = np.asarray(distance, dtype=np.float64)
+        points = axes[1].scatter(d.ravel(), imp.ravel(), c=np.repeat(np.arange(len(d)), d.shape[1]), cmap="viridis", s=18)
+        axes[1].axhline(0, color="grey", lw=0.8)
+        axes[1].set_xlabel("mean attention distance (px)", fontsize=8)
+        axes[1].set_ylabel("importance", fontsize=8)
+        axes[1].set_title("local or global, important or not", fontsize=8)
+        axes[1].tick_params(labelsize=7)
+        fig.colorbar(points, ax=axes[1], shrink=0.8, label="block")
+    if title:
+        fig.suptitle(title, fontsize=9)
+    return fig

@@ -163,6 +163,12 @@ def _query_tab(ui: SimpleNamespace, first) -> None:
             ui.heads_style = gr.Radio(["mask", "heat", "map"], value="heat", label=T("style"), elem_id="heads-style")
         ui.heads_out = gr.Image(label=T("heads"), show_label=False, elem_id="heads", height=360, **IMAGE)
         ui.heads_files = _downloads("heads")
+        gr.Markdown(T("importance_help"))
+        with gr.Row():
+            ui.ablation = gr.Radio(list(h.ABLATIONS), value="zero", label=T("ablation"), elem_id="ablation")
+            ui.importance_run = gr.Button(T("importance_run"), elem_id="importance-run")
+        ui.importance_out = gr.Image(label=T("importance"), elem_id="importance", **IMAGE)
+        ui.importance_note = gr.Markdown(elem_id="importance-note")
 
 
 def _compare_tab(ui: SimpleNamespace) -> None:
@@ -297,6 +303,8 @@ def _wire(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server) -> None:
     ui.c_run.click(bind(h.compare_methods), [s, ui.target, ui.c_fill, ui.c_sanity, ui.cmap],
                    [s, ui.c_gallery, ui.c_table, ui.c_large, ui.c_curves], api_name="compare", concurrency_limit=2)
     ui.c_gallery.select(h.compare_pick, [s, ui.cmap], [ui.c_large, ui.c_curves], api_visibility="undocumented")
+    ui.importance_run.click(bind(h.head_importance), [s, ui.ablation, ui.target],
+                            [ui.importance_out, ui.importance_note], api_name="head_importance", concurrency_limit=2)
     ui.batch_button.click(bind(h.distance_batch), [ui.batch_files, ui.use_samples, s], [s, *distance_outs],
                           api_name="distance_batch", concurrency_limit=2)
     for name, fn, inputs, (button, files) in [

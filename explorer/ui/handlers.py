@@ -311,6 +311,20 @@ def download_tokens(server: Server, session: Session, block, foreground: bool, t
     return [str(f) for f in _tokens(server, session, block, foreground, target).write(_tmpdir(server))]
 
 
+ABLATIONS = ("zero", "mean")
+
+
+@user_errors
+def head_importance(server: Server, session: Session, mode: str, target, progress=gr.Progress()):
+    """Every head ranked by ablation (one batched forward per block), beside its attention distance."""
+    trace = _need_trace(session)
+    if mode not in ABLATIONS:
+        raise gr.Error(f"Ablation must be one of {', '.join(ABLATIONS)}, not '{mode}'.")
+    view = views.head_importance_view(server.model(session), trace, _target(target, trace), mode,
+                                      progress=lambda done, total: progress(done / total, desc="ablating heads"))
+    return render.figure_to_image(view.figure(), dpi=views.SCREEN_DPI), f"Most important: {view.ranking()}."
+
+
 # ---- the guided tour -------------------------------------------------------------------
 
 TOUR_PICTURES = 3  # picture slots of a tour step

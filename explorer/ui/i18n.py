@@ -43,6 +43,10 @@ _EN = {
     "tab_model": "Model", "filters_pca": "RGB embedding filters: principal components",
     "filters_raw": "RGB embedding filters: raw", "position": "Position embedding similarity",
     "downloads": "Prepare downloads (PNG, SVG, PDF, data)", "files": "Files",
+    "ablation": "Ablation", "importance_run": "Rank every head", "importance": "Head importance",
+    "importance_help": "**Which heads matter?** Silence one head at a time (its output set to zero, or to its mean "
+                       "over the tokens) and measure how much the class's probability drops. Beside it: each head's "
+                       "mean attention distance, so you can see whether the important heads look near or far.",
     "tab_tokens": "Tokens", "foreground": "Foreground only (first component)",
     "pca": "Patch features, 3 principal components as colours", "similarity": "Similar to the followed patch",
     "norms": "Token norms", "lens": "Logit lens: the answer across depth",
@@ -150,6 +154,10 @@ _KO = {
     "tab_model": "모델", "filters_pca": "RGB 임베딩 필터: 주성분",
     "filters_raw": "RGB 임베딩 필터: 원래 필터", "position": "위치 임베딩 유사도",
     "downloads": "내려받을 파일 준비 (PNG, SVG, PDF, 데이터)", "files": "파일",
+    "ablation": "제거 방식", "importance_run": "모든 헤드 순위 매기기", "importance": "헤드 중요도",
+    "importance_help": "**어떤 헤드가 중요할까?** 헤드를 하나씩 끄고(출력을 0으로, 또는 토큰 평균으로 바꿈) 클래스 "
+                       "확률이 얼마나 떨어지는지 잽니다. 옆에는 각 헤드의 평균 어텐션 거리가 있어, 중요한 헤드가 "
+                       "가까이 보는지 멀리 보는지 알 수 있습니다.",
     "tab_tokens": "토큰", "foreground": "전경만 (첫 번째 주성분)",
     "pca": "패치 특징, 세 주성분을 색으로", "similarity": "따라가는 패치와 비슷한 곳",
     "norms": "토큰 노름", "lens": "로짓 렌즈: 깊이에 따른 답",
