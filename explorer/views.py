@@ -509,3 +509,62 @@ def head_importance_view(model, trace: Trace, target: int | None = None, mode: s
     importance = analyses.head_importance(model, model.input_tensor(trace.input_image), t, trace.num_heads, mode,
                                           progress)
     return HeadImportanceView(importance, image_distance(trace), trace.label(t), mode)
+
+
+# ---- two models side by side ------------------------------------------------------------------
+
+
+def block_at(fraction: float, num_blocks: int) -> int:
+    """The block at ``fraction`` (0 = first, 1 = last) of a model's depth, so two models of different
+    depths are compared at the same relative depth."""
+    return int(round(min(max(float(fraction), 0.0), 1.0) * (num_blocks - 1)))
+
+
+@dataclass
+class SideBySideView:
+    """The same image through two models: rollout, token PCA at the same relative depth, position
+    grids, and both models' attention distances in one scatter."""
+
+    names: tuple[str, str]
+    traces: tuple[Trace, Trace] = field(repr=False)
+    rollouts: tuple[np.ndarray, np.ndarray] = field(repr=False)
+    blocks: tuple[int, int] = (0, 0)
+    pcas: tuple[np.ndarray, np.ndarray] = field(repr=False, default=None)
+    positions: tuple = field(repr=False, default=None)
+
+    def rollout_images(self) -> tuple[Image.Image, Image.Image]:
+        return tuple(_big(render.mask_overlay(t.input_image, r)) for t, r in zip(self.traces, self.rollouts))
+
+    def pca_images(self) -> tuple[Image.Image, Image.Image]:
+        return tuple(_big(Image.fromarray((p * 255).round().astype(np.uint8)), 320) for p in self.pcas)
+
+    def position_images(self) -> tuple[Image.Image, Image.Image]:
+        return tuple(render.figure_to_image(render.position_similarity_figure(p, title=n), dpi=SCREEN_DPI)
+                     for p, n in zip(self.positions, self.names))
+
+    def distance_figure(self) -> Figure:
+        series = {n: image_distance(t) for n, t in zip(self.names, self.traces)}
+        return render.attention_distance_figure(series, title="mean attention distance, both models")
+
+    def write(self, out: Path, stem: str = "side_by_side") -> list[Path]:
+        files = _write(self.distance_figure(), out, f"{stem}_distance")
+        for side, (name, image, pca) in enumerate(zip(self.names, self.rollout_images(), self.pca_images())):
+            for kind, picture in (("rollout", image), ("pca", pca)):
+                path = Path(out) / f"{stem}_{'ab'[side]}_{kind}.png"
+                picture.save(path)
+                files.append(path)
+        files.append(render.save_arrays(Path(out) / stem, rollout_a=self.rollouts[0], rollout_b=self.rollouts[1],
+                                        pca_a=self.pcas[0], pca_b=self.pcas[1], blocks=np.array(self.blocks)))
+        return files
+
+
+def side_by_side(models: tuple, image: ImageInput, fraction: float = 1.0,
+                 first: Trace | None = None) -> SideBySideView:
+    """``image`` through both ``models``; token views at ``fraction`` of each model's depth. ``first``:
+    the first model's trace of ``image`` when it exists already (the second model then sees that crop)."""
+    traces = (first or models[0].run(image), models[1].run(first.input_image if first else image))
+    rollouts = tuple(analyses.EXPLANATION_METHODS["rollout"](m, t) for m, t in zip(models, traces))
+    blocks = tuple(block_at(fraction, t.num_blocks) for t in traces)
+    pcas = tuple(token_view(m, t, b).pca for m, t, b in zip(models, traces, blocks))
+    positions = tuple(analyses.position_embedding_similarity(m) for m in models)
+    return SideBySideView(tuple(m.name for m in models), traces, rollouts, blocks, pcas, positions)

@@ -155,3 +155,34 @@ def test_head_importance_ranks_every_head_in_one_batched_forward_per_block():
     p = torch.softmax(analyses.ablated_logits(model, x, int(b), keep), -1)[0, trace.predicted]
     assert float(trace.probs[trace.predicted] - p) == pytest.approx(view.importance[b, h], abs=1e-5)
     assert f"block {b} head {h}" in view.ranking()
+
+
+def test_side_by_side_panels_equal_each_models_single_views_and_one_depth_control_moves_both():
+    a = explorer.load("demo", device="cpu")
+    b = explorer.load("examples/article_vit.py:build", device="cpu")
+    image = sample_images()[-1]
+    view = views.side_by_side((a, b), image, fraction=0.5)
+    assert view.blocks == (views.block_at(0.5, 4), views.block_at(0.5, 4)) == (2, 2)
+    for model, trace, rollout, pca, block in zip((a, b), view.traces, view.rollouts, view.pcas, view.blocks):
+        np.testing.assert_allclose(rollout, analyses.EXPLANATION_METHODS["rollout"](model, trace))
+        np.testing.assert_allclose(pca, views.token_view(model, trace, block).pca)
+    assert [views.block_at(f, 12) for f in (0.0, 0.5, 1.0)] == [0, 6, 11]
+    assert views.side_by_side((a, b), image, fraction=0.0).blocks == (0, 0)
+
+
+def test_side_by_side_in_the_app_loads_the_second_model_through_the_shared_cache(tmp_path):
+    from explorer.models import load_choice
+    from explorer.models.catalog import DEMO_LABEL, RANDOM_LABEL
+    from explorer.ui import handlers as h
+    from explorer.ui.cache import ModelCache
+    from explorer.ui.policy import ServingPolicy
+    from explorer.ui.sessions import TraceStore
+
+    cache = ModelCache(lambda choice: load_choice(choice, device="cpu"), max_models=2)
+    server = h.Server(cache, TraceStore(), ServingPolicy(always=DEMO_LABEL), tmp_path)
+    session, _, _ = h.analyze(server, str(sample_images()[-1]), h.Session(choice=DEMO_LABEL))
+    out = h.side_by_side(server, session, RANDOM_LABEL, 1.0)
+    assert len(out) == 8 and "3 of 4 (left) and 11 of 12 (right)" in out[-1]
+    assert out[0].size[0] >= 320 and out[1].size[0] >= 320
+    with pytest.raises(Exception, match="by name only"):
+        h.side_by_side(server, session, "examples/article_vit.py:build", 1.0)

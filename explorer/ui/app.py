@@ -65,6 +65,7 @@ def build_demo(server: h.Server, initial: str, session_ttl: float = SESSION_TTL,
             _query_tab(ui, first)
             _compare_tab(ui)
             _tokens_tab(ui, first)
+            _side_tab(ui, server, initial)
             _distance_tab(ui)
             _model_tab(ui)
         _wire(demo, ui, server)
@@ -209,6 +210,28 @@ def _tokens_tab(ui: SimpleNamespace, first) -> None:
         ui.tokens_files = _downloads("tokens")
 
 
+def _side_tab(ui: SimpleNamespace, server: h.Server, initial: str) -> None:
+    with gr.Tab(T("tab_side"), elem_id="tab-side"):
+        gr.Markdown(T("side_help"))
+        others = [(picker_label(c), c) for c in server.policy.choices() if c != initial]
+        with gr.Row():
+            ui.side_model = gr.Dropdown(others, value=others[0][1] if others else None, label=T("second_model"),
+                                        allow_custom_value=not server.policy.allowed, elem_id="side-model")
+            ui.side_fraction = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label=T("depth_fraction"),
+                                         elem_id="side-fraction")
+            ui.side_run = gr.Button(T("side_run"), variant="primary", elem_id="side-run")
+        with gr.Row():
+            ui.side_rollout = [gr.Image(label=T(f"rollout_{s}"), elem_id=f"side-rollout-{s}", height=260, **IMAGE)
+                               for s in ("left", "right")]
+            ui.side_pca = [gr.Image(label=T(f"pca_{s}"), elem_id=f"side-pca-{s}", height=260, **IMAGE)
+                           for s in ("left", "right")]
+        with gr.Row():
+            ui.side_position = [gr.Image(label=T(f"position_{s}"), elem_id=f"side-position-{s}", **IMAGE)
+                                for s in ("left", "right")]
+        ui.side_distance = gr.Image(label=T("distance"), elem_id="side-distance", **IMAGE)
+        ui.side_note = gr.Markdown(elem_id="side-note")
+
+
 def _distance_tab(ui: SimpleNamespace) -> None:
     with gr.Tab(T("tab_distance"), elem_id="tab-distance"):
         gr.Markdown(T("distance_help"))
@@ -303,6 +326,9 @@ def _wire(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server) -> None:
     ui.c_run.click(bind(h.compare_methods), [s, ui.target, ui.c_fill, ui.c_sanity, ui.cmap],
                    [s, ui.c_gallery, ui.c_table, ui.c_large, ui.c_curves], api_name="compare", concurrency_limit=2)
     ui.c_gallery.select(h.compare_pick, [s, ui.cmap], [ui.c_large, ui.c_curves], api_visibility="undocumented")
+    side_outs = [*ui.side_rollout, *ui.side_pca, *ui.side_position, ui.side_distance, ui.side_note]
+    gr.on([ui.side_run.click, ui.side_fraction.release], bind(h.side_by_side), [s, ui.side_model, ui.side_fraction],
+          side_outs, api_name="side_by_side", concurrency_limit=2)
     ui.importance_run.click(bind(h.head_importance), [s, ui.ablation, ui.target],
                             [ui.importance_out, ui.importance_note], api_name="head_importance", concurrency_limit=2)
     ui.batch_button.click(bind(h.distance_batch), [ui.batch_files, ui.use_samples, s], [s, *distance_outs],

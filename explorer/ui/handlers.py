@@ -325,6 +325,26 @@ def head_importance(server: Server, session: Session, mode: str, target, progres
     return render.figure_to_image(view.figure(), dpi=views.SCREEN_DPI), f"Most important: {view.ranking()}."
 
 
+# ---- two models side by side ----------------------------------------------------------------
+
+
+@user_errors
+def side_by_side(server: Server, session: Session, other: str, fraction, progress=gr.Progress(track_tqdm=True)):
+    """The session's image through its model and ``other`` (both held in the shared, bounded model
+    cache): rollout, token PCA at the same relative depth, position grids, one distance scatter."""
+    trace = _need_trace(session)
+    other = (other or "").strip()
+    if not other:
+        raise gr.Error("Pick a second model to compare with.")
+    server.policy.check(other)
+    second = server.models.get(other)
+    view = views.side_by_side((server.model(session), second), trace.input_image, float(fraction), first=trace)
+    (ra, rb), (pa, pb), (qa, qb) = view.rollout_images(), view.pca_images(), view.position_images()
+    note = (f"Blocks shown: {view.blocks[0]} of {view.traces[0].num_blocks} (left) and {view.blocks[1]} of "
+            f"{view.traces[1].num_blocks} (right), the same fraction of each model's depth.")
+    return ra, rb, pa, pb, qa, qb, render.figure_to_image(view.distance_figure(), dpi=views.SCREEN_DPI), note
+
+
 # ---- the guided tour -------------------------------------------------------------------
 
 TOUR_PICTURES = 3  # picture slots of a tour step

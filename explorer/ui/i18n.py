@@ -47,6 +47,14 @@ _EN = {
     "importance_help": "**Which heads matter?** Silence one head at a time (its output set to zero, or to its mean "
                        "over the tokens) and measure how much the class's probability drops. Beside it: each head's "
                        "mean attention distance, so you can see whether the important heads look near or far.",
+    "tab_side": "Side by side", "second_model": "Second model", "depth_fraction": "Depth (0 = first block, 1 = last)",
+    "side_run": "Compare the two models", "rollout_left": "Rollout, this model", "rollout_right": "Rollout, second model",
+    "pca_left": "Token colours, this model", "pca_right": "Token colours, second model",
+    "position_left": "Position similarity, this model", "position_right": "Position similarity, second model",
+    "side_help": "**Two models, one image.** The current image goes through the current model (left) and a second "
+                 "one (right): rollout, token colours at the same fraction of each model's depth, position "
+                 "grids, and both models' attention distances in one plot. Both models stay in the server's "
+                 "shared, bounded model cache.",
     "tab_tokens": "Tokens", "foreground": "Foreground only (first component)",
     "pca": "Patch features, 3 principal components as colours", "similarity": "Similar to the followed patch",
     "norms": "Token norms", "lens": "Logit lens: the answer across depth",
@@ -158,6 +166,13 @@ _KO = {
     "importance_help": "**어떤 헤드가 중요할까?** 헤드를 하나씩 끄고(출력을 0으로, 또는 토큰 평균으로 바꿈) 클래스 "
                        "확률이 얼마나 떨어지는지 잽니다. 옆에는 각 헤드의 평균 어텐션 거리가 있어, 중요한 헤드가 "
                        "가까이 보는지 멀리 보는지 알 수 있습니다.",
+    "tab_side": "나란히 비교", "second_model": "두 번째 모델", "depth_fraction": "깊이 (0 = 첫 블록, 1 = 마지막)",
+    "side_run": "두 모델 비교하기", "rollout_left": "롤아웃, 이 모델", "rollout_right": "롤아웃, 두 번째 모델",
+    "pca_left": "토큰 색, 이 모델", "pca_right": "토큰 색, 두 번째 모델",
+    "position_left": "위치 유사도, 이 모델", "position_right": "위치 유사도, 두 번째 모델",
+    "side_help": "**두 모델, 한 이미지.** 지금 이미지를 현재 모델(왼쪽)과 두 번째 모델(오른쪽)에 넣습니다: 롤아웃, 각 "
+                 "모델 깊이의 같은 비율에서의 토큰 색, 위치 격자, 그리고 두 모델의 어텐션 거리를 한 그림에 보여 "
+                 "줍니다. 두 모델 모두 서버의 공유된, 크기가 제한된 모델 캐시에 들어갑니다.",
     "tab_tokens": "토큰", "foreground": "전경만 (첫 번째 주성분)",
     "pca": "패치 특징, 세 주성분을 색으로", "similarity": "따라가는 패치와 비슷한 곳",
     "norms": "토큰 노름", "lens": "로짓 렌즈: 깊이에 따른 답",
