@@ -1,6 +1,7 @@
 """``python -m explorer figures``: the paper's Figures 6 and 7 for a model and some images, as files;
 ``python -m explorer evaluate``: every explanation method's faithfulness over images;
-``python -m explorer tokens``: token features, norms and the logit lens.
+``python -m explorer tokens``: token features, norms, the logit lens and head importance;
+``python -m explorer side-by-side``: the same images through two models.
 
     python -m explorer figures --model demo --images assets/scenes/*.png --out figures/
     python -m explorer figures --custom examples/article_vit.py:build --out figures/
@@ -123,6 +124,26 @@ def tokens(model_choice: str, images: list[Path], out: Path, block: int = -1, fo
     return written
 
 
+def side_by_side(first: str, second: str, images: list[Path], out: Path, fraction: float = 1.0,
+                 device: str = "auto") -> list[Path]:
+    """Each image through two models (rollout, token colours at ``fraction`` of each depth, distances)."""
+    models = (load_choice(first, device=device), load_choice(second, device=device))
+    written: list[Path] = []
+    for path in images:
+        written += views.side_by_side(models, path, fraction).write(out, f"side_by_side_{Path(path).stem}")
+    return written
+
+
+def _side_parser(sub) -> None:
+    sb = sub.add_parser("side-by-side", help="the same images through two models")
+    sb.add_argument("--model", default=None, help="the first model (default: the bundled demo model)")
+    sb.add_argument("--second", required=True, help="the second model (any name --model takes)")
+    sb.add_argument("--images", nargs="+", type=Path, default=None, help="image files or folders (default: the samples)")
+    sb.add_argument("--fraction", type=float, default=1.0, help="depth for the token colours, 0 (first block) to 1 (last)")
+    sb.add_argument("--device", default="auto")
+    sb.add_argument("--out", type=Path, default=Path("side_by_side"), help="output folder (default: side_by_side/)")
+
+
 def _tokens_parser(sub) -> None:
     tk = sub.add_parser("tokens", help="token features (PCA colours on a shared basis), norms, the logit lens "
                                        "and head importance by ablation")
@@ -138,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     _evaluate_parser(sub)
     _tokens_parser(sub)
+    _side_parser(sub)
     fig = sub.add_parser("figures", help="write the paper's Figures 6 and 7 for a model and images")
     _model_arguments(fig)
     fig.add_argument("--images", nargs="*", type=Path, default=None, help="images (default: the bundled samples)")
@@ -153,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
         return _run_evaluate(parser, args)
     if args.command == "tokens":
         return _run_tokens(parser, args)
+    if args.command == "side-by-side":
+        return _run_side(parser, args)
     choice = args.custom or args.model or default_choice()
     images = args.images if args.images else sample_images()
     if not images:
@@ -194,6 +218,19 @@ def _run_tokens(parser: argparse.ArgumentParser, args: argparse.Namespace) -> in
     try:
         files = tokens(args.custom or args.model or default_choice(), images, args.out, args.block, args.foreground,
                        args.device, args.checkpoint, not args.random_weights)
+    except (ExplorerError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {len(files)} files to {args.out}/")
+    return 0
+
+
+def _run_side(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    images = image_paths(args.images) if args.images else sample_images()
+    if not images:
+        parser.error("no images found; pass --images FILES_OR_FOLDERS")
+    try:
+        files = side_by_side(args.model or default_choice(), args.second, images, args.out, args.fraction, args.device)
     except (ExplorerError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -186,3 +186,43 @@ def test_side_by_side_in_the_app_loads_the_second_model_through_the_shared_cache
     assert out[0].size[0] >= 320 and out[1].size[0] >= 320
     with pytest.raises(Exception, match="by name only"):
         h.side_by_side(server, session, "examples/article_vit.py:build", 1.0)
+
+
+FAMILIES = {  # small random-init models of each token layout (prefix tokens: 1, 1, 2, 5, 0)
+    "demo": lambda: explorer.load("demo", device="cpu"),
+    "random-init ViT": lambda: explorer.load("vit_tiny_patch16_224", pretrained=False, device="cpu", depth=2,
+                                             img_size=64),
+    "DeiT distilled": lambda: explorer.load("deit_tiny_distilled_patch16_224", pretrained=False, device="cpu",
+                                            depth=2, img_size=64),
+    "DINOv2 with registers": lambda: explorer.load("vit_small_patch14_reg4_dinov2", pretrained=False, device="cpu",
+                                                   depth=2, img_size=56, num_classes=5),
+    "SigLIP-style (no class token, attention pool)": lambda: explorer.load(
+        "vit_base_patch16_siglip_224", pretrained=False, device="cpu", depth=2, img_size=64, embed_dim=64,
+        num_heads=2, num_classes=5),
+}
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_every_token_view_works_on_each_family(family, tmp_path):
+    model = FAMILIES[family]()
+    trace = model.run(sample_images()[-1])
+    view = views.token_view(model, trace, foreground=True)
+    assert view.pca.shape == trace.grid + (3,) and np.isfinite(view.similarity).all()
+    assert view.norms.prefix.shape == (trace.num_prefix_tokens,)
+    logits, tokens = capture_tokens(model, model.input_tensor(trace.input_image))
+    np.testing.assert_allclose(view.lens[-1], torch.softmax(logits.float(), -1)[0].numpy(), atol=1e-5)
+    importance = views.head_importance_view(model, trace)
+    assert importance.importance.shape == (trace.num_blocks, trace.num_heads)
+    assert view.write(tmp_path) and importance.write(tmp_path)
+    other = explorer.load("demo", device="cpu")
+    pair = views.side_by_side((model, other), sample_images()[-1], 1.0)
+    assert pair.blocks == (trace.num_blocks - 1, 3) and pair.write(tmp_path)
+
+
+def test_side_by_side_command_writes_both_models_views(tmp_path):
+    image = [p for p in sample_images() if "scene" in p.name][0]
+    code = cli.main(["side-by-side", "--model", "demo", "--second", "examples/article_vit.py:build",
+                     "--images", str(image), "--fraction", "0.5", "--out", str(tmp_path)])
+    names = {p.name for p in tmp_path.iterdir()}
+    assert code == 0 and {f"side_by_side_{image.stem}_a_rollout.png", f"side_by_side_{image.stem}_b_pca.png",
+                          f"side_by_side_{image.stem}_distance.png"} <= names

@@ -347,6 +347,8 @@ def head_importance_figure(importance: np.ndarray, distance: np.ndarray | None =
     axes = fig.subplots(1, 2 if distance is not None else 1, squeeze=False)[0]
     limit = np.abs(imp).max() or 1.0
     im = axes[0].imshow(imp, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto", interpolation="nearest")
+    axes[0].set_xticks(range(imp.shape[1]))
+    axes[0].set_yticks(range(imp.shape[0]))
     axes[0].set_xlabel("head", fontsize=8)
     axes[0].set_ylabel("block", fontsize=8)
     axes[0].set_title(f"drop of p({target}) when the head is ablated", fontsize=8)
