@@ -407,6 +407,11 @@ def tour_pictures(model, trace: Trace, step: str, patch: tuple[int, int]) -> lis
 # ---- what the tokens carry: features, norms, the logit lens ------------------------------------
 
 
+def pca_picture(rgb: np.ndarray) -> Image.Image:
+    """(gh, gw, 3) colours in [0, 1] as a crisp picture of at least 320 px."""
+    return _big(Image.fromarray((np.asarray(rgb) * 255).round().astype(np.uint8)), 320)
+
+
 @dataclass
 class TokenView:
     """One block's token features for one image (PCA colours, similarity to one patch, norms)
@@ -422,7 +427,7 @@ class TokenView:
     trace: Trace = field(repr=False)
 
     def pca_image(self) -> Image.Image:
-        return _big(Image.fromarray((self.pca * 255).round().astype(np.uint8)), max(self.trace.input_image.size))
+        return pca_picture(self.pca)
 
     def similarity_image(self, cmap: str = "viridis") -> Image.Image:
         return _big(render.heat_overlay(self.trace.input_image, np.clip(self.similarity, 0, None), cmap, 0.7))
@@ -536,7 +541,7 @@ class SideBySideView:
         return tuple(_big(render.mask_overlay(t.input_image, r)) for t, r in zip(self.traces, self.rollouts))
 
     def pca_images(self) -> tuple[Image.Image, Image.Image]:
-        return tuple(_big(Image.fromarray((p * 255).round().astype(np.uint8)), 320) for p in self.pcas)
+        return tuple(pca_picture(p) for p in self.pcas)
 
     def position_images(self) -> tuple[Image.Image, Image.Image]:
         return tuple(render.figure_to_image(render.position_similarity_figure(p, title=n), dpi=SCREEN_DPI)

@@ -16,6 +16,7 @@ from explorer.paths import sample_images  # noqa: E402
 ENDPOINTS = {
     "/select_model", "/analyze", "/rollout", "/query", "/heads", "/distance", "/distance_batch", "/model_views",
     "/download_rollout", "/download_query", "/download_heads", "/download_distance", "/download_model",
+    "/compare", "/tour", "/tokens", "/head_importance", "/side_by_side", "/download_compare", "/download_tokens",
 }
 
 
@@ -198,3 +199,13 @@ def test_api_client_gets_the_new_models_ranges_after_switching(app_url):
             client.predict(12, "mean of heads", 0, 0, 0.5, "jet", api_name="/query")
     finally:
         client.close()
+
+
+def test_token_views_head_importance_and_side_by_side_answer_through_the_api(client, analyzed):
+    pca, similarity, norms, lens, note = client.predict(3, False, "predicted class", api_name="/tokens")
+    assert _size(pca) == _size(similarity) and min(_size(lens)) > 100 and "threshold" in note
+    figure, ranking = client.predict("mean", "predicted class", api_name="/head_importance")
+    assert min(_size(figure)) > 100 and ranking.startswith("Most important: block")
+    *pictures, distance, note = client.predict("Random-init ViT-Ti/16 (untrained baseline)", 0.5,
+                                               api_name="/side_by_side")
+    assert len(pictures) == 6 and "of 4 (left)" in note and "of 12 (right)" in note
