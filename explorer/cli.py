@@ -134,6 +134,54 @@ def side_by_side(first: str, second: str, images: list[Path], out: Path, fractio
     return written
 
 
+def _stats_parser(sub) -> None:
+    st = sub.add_parser("stats", help="dataset statistics (attention distance, rollout), resumable, shardable with torchrun")
+    _model_arguments(st)
+    group = st.add_mutually_exclusive_group()
+    group.add_argument("--images", nargs="+", type=Path, default=None, help="image files or folders")
+    group.add_argument("--list", type=Path, default=None, help="a text file with one image path per line")
+    st.add_argument("--batch-size", type=int, default=8)
+    st.add_argument("--workers", type=int, default=2, help="DataLoader processes decoding images (default 2)")
+    st.add_argument("--out", type=Path, default=Path("stats"), help="output folder (default: stats/); rerun to resume")
+
+
+def _run_stats(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """One process of `stats`; under torchrun (WORLD_SIZE set) it joins the process group first."""
+    import os
+
+    import torch.distributed as dist
+
+    from . import stats
+
+    if args.list is not None:
+        images = [Path(line.strip()) for line in args.list.read_text().splitlines() if line.strip()]
+    else:
+        images = image_paths(args.images) if args.images else sample_images()
+    if not images:
+        parser.error("no images found; pass --images FILES_OR_FOLDERS or --list FILE")
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    device = args.device
+    if distributed:
+        import torch
+
+        gpu = torch.cuda.is_available() and device in ("auto", "cuda")
+        dist.init_process_group(backend="nccl" if gpu else "gloo")
+        device = f"cuda:{os.environ.get('LOCAL_RANK', '0')}" if gpu else "cpu"
+    try:
+        model = load_choice(args.custom or args.model or default_choice(), device=device, checkpoint=args.checkpoint,
+                            pretrained=not args.random_weights)
+        sums = stats.run(model, images, args.out, args.batch_size, args.workers)
+    except (ExplorerError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if distributed:
+            dist.destroy_process_group()
+    if not distributed or int(os.environ.get("RANK", "0")) == 0:
+        print(f"{sums.count} images; wrote stats.npz, distance.csv and figure7_distance to {args.out}/")
+    return 0
+
+
 def _side_parser(sub) -> None:
     sb = sub.add_parser("side-by-side", help="the same images through two models")
     sb.add_argument("--model", default=None, help="the first model (default: the bundled demo model)")
@@ -160,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     _evaluate_parser(sub)
     _tokens_parser(sub)
     _side_parser(sub)
+    _stats_parser(sub)
     fig = sub.add_parser("figures", help="write the paper's Figures 6 and 7 for a model and images")
     _model_arguments(fig)
     fig.add_argument("--images", nargs="*", type=Path, default=None, help="images (default: the bundled samples)")
@@ -177,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
         return _run_tokens(parser, args)
     if args.command == "side-by-side":
         return _run_side(parser, args)
+    if args.command == "stats":
+        return _run_stats(parser, args)
     choice = args.custom or args.model or default_choice()
     images = args.images if args.images else sample_images()
     if not images:

@@ -171,6 +171,10 @@ class ExplorerModel:
                 traces.append(self._trace(logits, attn, seen, x.shape[-2:], topk))
         return traces
 
+    def forward_tensors(self, x: torch.Tensor) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(logits (C,), attention (L, H, T, T)) per image of already-preprocessed ``x`` (B, 3, H, W)."""
+        return self._forward(x)
+
     def _forward(self, x: torch.Tensor) -> list[tuple[np.ndarray, np.ndarray]]:
         """(logits (C,), attention (L, H, T, T)) per image of ``x`` (B, 3, H, W).
 
