@@ -1,0 +1,239 @@
+"""``python -m explorer.bench``: how fast the explorer is, as ratios measured in one run.
+
+    python -m explorer.bench            # the full set of models (minutes)
+    python -m explorer.bench --quick    # demo and a small random ViT (the test suite runs this)
+
+Sections (each a table printed and a key of ``bench/results.json``):
+
+- ``single``: per model, the median seconds of a bare forward (fused attention, no
+  capture), a forward with capture, a full explanation (capture + rollout + distance +
+  the Figure-6 overlay) and each explanation method, with ratios to the bare forward.
+- ``app``: the app end to end through gradio_client on loopback: a new image (/analyze)
+  and a control change on an analysed image (/rollout).
+- ``folder``: images per second of ``stats`` against bare-forward throughput at the same
+  batch size.
+- ``panels``: the model views (filters, position grid) cold and from the model cache.
+- ``memory``: peak RSS (and CUDA max allocated on a GPU), and how one image's captured
+  attention grows with the tokens (197, 577, 1370), as captured (float32) and as the app
+  keeps it (float16).
+
+CPU always; CUDA too when present (bf16 autocast with ``half=True``). No assertion here:
+the targets are printed beside the ratios.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from . import analyses, render, views
+from .demo.scenes import make_scene
+from .models import load
+
+TARGETS = {"explanation_over_forward": 1.25, "control_change_s": 0.100, "folder_over_forward": 0.85,
+           "panels_cold_s": 1.0, "stored_bytes_per_entry": 2.0}
+FULL_MODELS = [("demo", {}, False), ("vit_tiny_patch16_224", {}, False), ("vit_small_patch16_224", {}, False),
+               ("vit_base_patch16_224", {}, False), ("vit_base_patch16_384", {}, False),
+               ("vit_small_patch14_dinov2", {"img_size": 518}, False)]
+QUICK_MODELS = [("demo", {}, False), ("vit_tiny_patch16_224", {"depth": 4}, False)]
+CHEAP_METHODS = ("rollout", "gradient rollout", "last-block attention", "saliency", "grad-cam", "random")
+
+
+def median_seconds(fn: Callable[[], object], repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(statistics.median(times))
+
+
+def _model(name: str, kwargs: dict, device: str):
+    return load(name, pretrained=name == "demo", device=device, half=device == "cuda", **kwargs)
+
+
+def single(models, device: str, repeats: int, methods) -> list[dict]:
+    rows = []
+    for name, kwargs, _ in models:
+        model = _model(name, kwargs, device)
+        image = make_scene(3, 0, size=max(model.input_size)).to_pil()
+        trace = model.run(image)
+        x = model.input_tensor(trace.input_image)
+        bare = median_seconds(lambda: model.predict(x), repeats)
+        row = {"model": name, "device": device, "tokens": int(trace.attentions.shape[-1]), "bare_forward_s": bare,
+               "capture_s": median_seconds(lambda: model.forward_tensors(x), repeats)}
+
+        def explain():
+            t = model.run_seen(trace.input_image)
+            rollout = analyses.EXPLANATION_METHODS["rollout"](model, t)
+            views.image_distance(t)
+            render.mask_overlay(t.input_image, rollout)
+
+        row["explanation_s"] = median_seconds(explain, repeats)
+        for method in (methods if row["tokens"] <= 197 else CHEAP_METHODS):  # flow/IG/occlusion: minutes beyond
+            row[f"method:{method}"] = median_seconds(lambda: analyses.EXPLANATION_METHODS[method](model, trace),
+                                                     max(1, repeats // 2))
+        row.update({f"{k}/forward": v / bare for k, v in list(row.items()) if k.endswith("_s") or k.startswith("method:")
+                    if k != "bare_forward_s"})
+        rows.append(row)
+        del model
+    return rows
+
+
+def folder(device: str, count: int, batch: int) -> dict:
+    from . import stats
+
+    model = _model("demo", {}, device)
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for i in range(count):
+            paths.append(Path(tmp) / f"s{i}.png")
+            make_scene(5, i).to_pil().save(paths[-1])
+        x = torch.cat([model.preprocess(p)[0] for p in paths[:batch]])
+        bare = median_seconds(lambda: model.predict(x, batch_size=batch), 3) / batch  # s per image
+        start = time.perf_counter()
+        stats.collect(model, paths, Path(tmp) / "out", batch_size=batch, workers=0, progress=False)
+        per_image = (time.perf_counter() - start) / count
+    return {"images": count, "batch": batch, "stats_images_per_s": 1 / per_image, "bare_images_per_s": 1 / bare,
+            "folder_over_forward": bare / per_image}
+
+
+def panels(device: str) -> dict:
+    from .ui.cache import ModelCache
+
+    cache = ModelCache(lambda choice: _model(choice, {}, device), max_models=1)
+    model = cache.get("demo")
+    start = time.perf_counter()
+    views.model_views(model)
+    cold = time.perf_counter() - start
+    cache.view("demo", "model_views", lambda: views.model_views(model))
+    cached = median_seconds(lambda: cache.view("demo", "model_views", lambda: views.model_views(model)), 5)
+    return {"panels_cold_s": cold, "panels_cached_s": cached}
+
+
+def memory(device: str) -> dict:
+    rows = []
+    for tokens, (blocks, heads) in ((197, (12, 12)), (577, (12, 12)), (1370, (12, 6))):
+        entries = blocks * heads * tokens * tokens
+        rows.append({"tokens": tokens, "blocks x heads": f"{blocks} x {heads}", "captured_mb": 4 * entries / 2**20,
+                     "stored_mb": 2 * entries / 2**20, "stored_bytes_per_entry": 2.0})
+    out = {"attention": rows, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    if device == "cuda":
+        out["cuda_max_allocated_mb"] = torch.cuda.max_memory_allocated() / 2**20
+    return out
+
+
+def app(repeats: int) -> dict:
+    """/analyze of a new image and /rollout on an analysed one, through gradio_client on loopback."""
+    import os
+    import socket
+    import subprocess
+    import urllib.request
+
+    from gradio_client import Client, handle_file
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen([sys.executable, str(root / "app.py"), "--port", str(port), "--device", "cpu"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("the app did not start") from None
+                time.sleep(0.5)
+        client = Client(url, verbose=False)
+        with tempfile.TemporaryDirectory() as tmp:
+            images = []
+            for i in range(repeats + 1):
+                images.append(Path(tmp) / f"s{i}.png")
+                make_scene(9, i).to_pil().save(images[-1])
+            new = [_timed(lambda p=p: client.predict(handle_file(str(p)), api_name="/analyze")) for p in images]
+        change = [_timed(lambda f=f: client.predict("rollout", f, 0.0, 0, 0.5, "jet", "predicted class",
+                                                    api_name="/rollout")) for f in ["max", "mean"] * repeats]
+        client.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    return {"new_image_s": float(np.median(new[1:])), "control_change_s": float(np.median(change[1:]))}
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def table(results: dict) -> str:
+    lines = ["| model | device | tokens | bare forward | capture (x) | full explanation (x, target <= 1.25) | methods (x forward) |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for r in results["single"]:
+        methods = ", ".join(f"{k[7:-8]} {v:.1f}" for k, v in r.items() if k.startswith("method:") and k.endswith("/forward"))
+        lines.append(f"| {r['model']} | {r['device']} | {r['tokens']} | {1000 * r['bare_forward_s']:.1f} ms | "
+                     f"{r['capture_s/forward']:.2f} | {r['explanation_s/forward']:.2f} | {methods} |")
+    a, f, p = results.get("app", {}), results["folder"], results["panels"]
+    lines += ["", "| measure | value | target |", "| --- | --- | --- |"]
+    if a:
+        lines += [f"| app: new image (/analyze) | {1000 * a['new_image_s']:.0f} ms | |",
+                  f"| app: control change (/rollout) | {1000 * a['control_change_s']:.0f} ms | <= 100 ms |"]
+    lines += [f"| folder stats / bare forward throughput | {f['folder_over_forward']:.2f} ({f['stats_images_per_s']:.0f} vs "
+              f"{f['bare_images_per_s']:.0f} images/s) | >= 0.85 |",
+              f"| model panels cold / cached | {1000 * p['panels_cold_s']:.0f} ms / {1000 * p['panels_cached_s']:.2f} ms | "
+              f"<= 1 s cold |",
+              f"| peak RSS | {results['memory']['peak_rss_mb']:.0f} MB | |"]
+    for m in results["memory"]["attention"]:
+        lines.append(f"| attention of one image, {m['tokens']} tokens ({m['blocks x heads']}), from the shapes | "
+                     f"{m['captured_mb']:.0f} MB captured (float32), {m['stored_mb']:.0f} MB kept by the app (float16) "
+                     f"| <= 2 bytes per entry |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m explorer.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small models, few repeats (what the tests run)")
+    parser.add_argument("--no-app", action="store_true", help="skip the app section")
+    parser.add_argument("--out", type=Path, default=Path("bench/results.json"))
+    args = parser.parse_args(argv)
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    repeats = 3 if args.quick else 10
+    models = QUICK_MODELS if args.quick else FULL_MODELS
+    results = {"machine": {"python": platform.python_version(), "torch": torch.__version__,
+                           "cpu_threads": torch.get_num_threads(),
+                           "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None},
+               "targets": TARGETS, "single": []}
+    for device in devices:
+        results["single"] += single(models, device, repeats, CHEAP_METHODS if args.quick else list(analyses.EXPLANATION_METHODS))
+    results["folder"] = folder("cpu", 16 if args.quick else 200, 8 if args.quick else 16)
+    results["panels"] = panels("cpu")
+    results["memory"] = memory(devices[-1])
+    if not args.no_app:
+        results["app"] = app(2 if args.quick else 10)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(table(results))
+    print(f"\nwrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,17 @@
+"""The benchmark runs (no timing assertions: speed is reported, not tested)."""
+from __future__ import annotations
+
+import json
+
+from explorer import bench
+
+
+def test_quick_benchmark_writes_every_section(tmp_path, capsys):
+    out = tmp_path / "results.json"
+    assert bench.main(["--quick", "--out", str(out)]) == 0
+    results = json.loads(out.read_text())
+    assert {"machine", "targets", "single", "folder", "panels", "memory", "app"} <= set(results)
+    first = results["single"][0]
+    assert {"bare_forward_s", "capture_s", "explanation_s", "explanation_s/forward", "method:rollout"} <= set(first)
+    assert [m["tokens"] for m in results["memory"]["attention"]] == [197, 577, 1370]
+    assert "full explanation" in capsys.readouterr().out
