@@ -68,7 +68,42 @@ def capture_lock(module: nn.Module) -> threading.RLock:
         return lock
 
 
-class AttentionCapture:
+class _ModelPatch:
+    """What every temporary change to a shared model has in common: it holds the model's capture
+    lock while in place, and undoes its steps (hooks, flags, forwards) in reverse order on exit,
+    even after an error."""
+
+    def __init__(self, module: nn.Module) -> None:
+        self._undo: list[Callable[[], None]] = []
+        self._lock = capture_lock(module)
+
+    def _apply(self) -> None:
+        """Install the changes (subclasses), each with its undo step in ``self._undo``."""
+
+    def __enter__(self):
+        self._lock.acquire()
+        try:
+            self._apply()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            while self._undo:
+                self._undo.pop()()
+        finally:
+            self._lock.release()
+
+    def _explicit_forward(self, m: nn.MultiheadAttention, record: Callable[[torch.Tensor], None]) -> None:
+        """Run ``m`` written out (``_explicit_mha``) until exit; a forward set on the instance is restored."""
+        before = m.__dict__.get("forward")
+        m.forward = _explicit_mha(m, record)  # instance attribute shadows the class's forward
+        self._undo.append(lambda: m.__dict__.update(forward=before) if before else m.__dict__.pop("forward", None))
+
+
+class AttentionCapture(_ModelPatch):
     """Context manager recording the attention of every block.
 
     ``model`` is an ExplorerModel, an :class:`Anatomy` or a raw timm module. After a
@@ -90,21 +125,14 @@ class AttentionCapture:
         self.module = self.anatomy.module
         self.keep_grad = keep_grad
         self.attentions: list[torch.Tensor] = []
-        self._undo: list[Callable[[], None]] = []
-        self._lock = capture_lock(self.module)
         self._thread = 0
+        super().__init__(self.module)
 
-    def __enter__(self) -> "AttentionCapture":
-        self._lock.acquire()
+    def _apply(self) -> None:
         self._thread = threading.get_ident()
         self.attentions = []
-        try:
-            for point in self.anatomy.attention or []:
-                self._attach(point)
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
+        for point in self.anatomy.attention or []:
+            self._attach(point)
 
     def _attach(self, point: AttentionPoint) -> None:
         m = point.module
@@ -114,9 +142,7 @@ class AttentionCapture:
             self._undo.append(lambda: setattr(m, "fused_attn", flag))
             self._undo.append(m.attn_drop.register_forward_hook(self._hook).remove)
         elif point.kind == "mha":
-            before = m.__dict__.get("forward")  # a forward the user set on the instance, if any
-            m.forward = _explicit_mha(m, self._record)  # instance attribute shadows the class's forward
-            self._undo.append(lambda: m.__dict__.update(forward=before) if before else m.__dict__.pop("forward", None))
+            self._explicit_forward(m, self._record)
         else:
             self._undo.append(m.register_forward_hook(self._hook).remove)
 
@@ -143,13 +169,6 @@ class AttentionCapture:
             for probs in returned:
                 self.attentions.append(probs if self.keep_grad else probs.detach())
         return logits
-
-    def __exit__(self, *exc) -> None:
-        try:
-            while self._undo:
-                self._undo.pop()()
-        finally:
-            self._lock.release()
 
 
 def missing_attention_message(anatomy: Anatomy) -> str:
@@ -281,7 +300,7 @@ def head_projection(model: Any, block: int) -> nn.Linear:
                                 f"(a Linear named one of {_PROJECTIONS}), so its heads cannot be ablated.")
 
 
-class HeadAblation:
+class HeadAblation(_ModelPatch):
     """Context manager: in block ``block``, batch item b sees head h ablated where ``keep[b, h]`` is 0.
 
     ``mode="zero"`` sets the head's output to 0; ``"mean"`` replaces it with its mean over the
@@ -298,8 +317,7 @@ class HeadAblation:
         self.anatomy = anatomy_of(model)
         self.block, self.keep, self.mode = block, keep, mode
         self.projection = head_projection(model, block)
-        self._undo: list[Callable[[], None]] = []
-        self._lock = capture_lock(self.anatomy.module)
+        super().__init__(self.anatomy.module)
 
     def _ablate(self, _module, inputs):
         x = inputs[0]  # (B, T, H * d)
@@ -310,23 +328,8 @@ class HeadAblation:
         replacement = heads.mean(dim=1, keepdim=True).expand_as(heads) if self.mode == "mean" else torch.zeros_like(heads)
         return (heads * keep + replacement * (1 - keep)).reshape(b, t, c), *inputs[1:]
 
-    def __enter__(self) -> "HeadAblation":
-        self._lock.acquire()
-        try:
-            points = self.anatomy.attention or []
-            if points and points[self.block].kind == "mha":
-                m = points[self.block].module
-                m.forward = _explicit_mha(m, lambda probs: None)
-                self._undo.append(lambda: m.__dict__.pop("forward", None))
-            self._undo.append(self.projection.register_forward_pre_hook(self._ablate).remove)
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        try:
-            while self._undo:
-                self._undo.pop()()
-        finally:
-            self._lock.release()
+    def _apply(self) -> None:
+        points = self.anatomy.attention or []
+        if points and points[self.block].kind == "mha":  # its projection must be called as a module
+            self._explicit_forward(points[self.block].module, lambda probs: None)
+        self._undo.append(self.projection.register_forward_pre_hook(self._ablate).remove)
