@@ -243,47 +243,47 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _images(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[Path]:
+    """``--images`` files and folders, else the bundled samples; a usage error when there are none."""
+    images = image_paths(args.images) if args.images else sample_images()
+    if not images:
+        parser.error("no images found; pass --images FILES_OR_FOLDERS")
+    return images
+
+
+def _reported(work, done: Callable[[object], str]) -> int:
+    """Run ``work()``; print ``done(result)``, or one line for an error the user can act on (exit 1)."""
+    try:
+        result = work()
+    except (ExplorerError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(done(result))
+    return 0
+
+
 def _run_evaluate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     methods = None if args.methods == ["all"] else args.methods
     unknown = [m for m in methods or [] if m not in analyses.EXPLANATION_METHODS]
     if unknown:
         parser.error(f"unknown method(s) {unknown}; choose from {list(analyses.EXPLANATION_METHODS)} or 'all'")
-    images = image_paths(args.images) if args.images else sample_images()
-    if not images:
-        parser.error("no images found; pass --images FILES_OR_FOLDERS")
-    try:
-        summary = evaluate(args.custom or args.model or default_choice(), images, args.out, methods, args.device,
-                           args.checkpoint, not args.random_weights, args.fill, not args.no_sanity)
-    except (ExplorerError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(summary.table())
-    print(f"wrote scores.csv, summary.csv, summary.md and curves.png/.svg/.pdf to {args.out}/")
-    return 0
+    images = _images(parser, args)
+    return _reported(
+        lambda: evaluate(args.custom or args.model or default_choice(), images, args.out, methods, args.device,
+                         args.checkpoint, not args.random_weights, args.fill, not args.no_sanity),
+        lambda summary: f"{summary.table()}\nwrote scores.csv, summary.csv, summary.md and curves.png/.svg/.pdf "
+                        f"to {args.out}/")
 
 
 def _run_tokens(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    images = image_paths(args.images) if args.images else sample_images()
-    if not images:
-        parser.error("no images found; pass --images FILES_OR_FOLDERS")
-    try:
-        files = tokens(args.custom or args.model or default_choice(), images, args.out, args.block, args.foreground,
-                       args.device, args.checkpoint, not args.random_weights)
-    except (ExplorerError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(f"wrote {len(files)} files to {args.out}/")
-    return 0
+    images = _images(parser, args)
+    return _reported(lambda: tokens(args.custom or args.model or default_choice(), images, args.out, args.block,
+                                    args.foreground, args.device, args.checkpoint, not args.random_weights),
+                     lambda files: f"wrote {len(files)} files to {args.out}/")
 
 
 def _run_side(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    images = image_paths(args.images) if args.images else sample_images()
-    if not images:
-        parser.error("no images found; pass --images FILES_OR_FOLDERS")
-    try:
-        files = side_by_side(args.model or default_choice(), args.second, images, args.out, args.fraction, args.device)
-    except (ExplorerError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(f"wrote {len(files)} files to {args.out}/")
-    return 0
+    images = _images(parser, args)
+    return _reported(lambda: side_by_side(args.model or default_choice(), args.second, images, args.out,
+                                          args.fraction, args.device),
+                     lambda files: f"wrote {len(files)} files to {args.out}/")
