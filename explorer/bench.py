@@ -135,45 +135,22 @@ def memory(device: str) -> dict:
 
 
 def app(repeats: int) -> dict:
-    """/analyze of a new image and /rollout on an analysed one, through gradio_client on loopback."""
-    import os
-    import socket
-    import subprocess
-    import urllib.request
-
+    """/analyze of a new image and /rollout on an analysed one, through gradio_client on loopback
+    (the app is started and stopped by the load tool's own launcher)."""
     from gradio_client import Client, handle_file
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
-    root = Path(__file__).resolve().parent.parent
-    proc = subprocess.Popen([sys.executable, str(root / "app.py"), "--port", str(port), "--device", "cpu"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("the app did not start") from None
-                time.sleep(0.5)
+    from .loadtest import LoadConfig, app_server
+
+    with tempfile.TemporaryDirectory() as tmp, app_server(LoadConfig(), Path(tmp)) as (url, _):
         client = Client(url, verbose=False)
-        with tempfile.TemporaryDirectory() as tmp:
-            images = []
-            for i in range(repeats + 1):
-                images.append(Path(tmp) / f"s{i}.png")
-                make_scene(9, i).to_pil().save(images[-1])
-            new = [_timed(lambda p=p: client.predict(handle_file(str(p)), api_name="/analyze")) for p in images]
+        images = []
+        for i in range(repeats + 1):
+            images.append(Path(tmp) / f"s{i}.png")
+            make_scene(9, i).to_pil().save(images[-1])
+        new = [_timed(lambda p=p: client.predict(handle_file(str(p)), api_name="/analyze")) for p in images]
         change = [_timed(lambda f=f: client.predict("rollout", f, 0.0, 0, 0.5, "jet", "predicted class",
                                                     api_name="/rollout")) for f in ["max", "mean"] * repeats]
         client.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
     return {"new_image_s": float(np.median(new[1:])), "control_change_s": float(np.median(change[1:]))}
 
 

@@ -570,6 +570,7 @@ def side_by_side(models: tuple, image: ImageInput, fraction: float = 1.0,
     traces = (first or models[0].run(image), models[1].run(first.input_image if first else image))
     rollouts = tuple(analyses.EXPLANATION_METHODS["rollout"](m, t) for m, t in zip(models, traces))
     blocks = tuple(block_at(fraction, t.num_blocks) for t in traces)
-    pcas = tuple(token_view(m, t, b).pca for m, t, b in zip(models, traces, blocks))
+    pcas = tuple(analyses.pca_rgb([block_tokens(m, t)[b][0]], t.grid, t.num_prefix_tokens)[0]
+                 for m, t, b in zip(models, traces, blocks))  # the colours only, not every token view
     positions = tuple(analyses.position_embedding_similarity(m) for m in models)
     return SideBySideView(tuple(m.name for m in models), traces, rollouts, blocks, pcas, positions)
