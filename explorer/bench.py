@@ -27,7 +27,6 @@ import json
 import platform
 import resource
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path

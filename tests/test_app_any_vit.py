@@ -40,15 +40,20 @@ def _every_view(client: Client, side: int, grid: int) -> None:
         assert {".png", ".svg", ".pdf", ".npz"} <= {Path(f).suffix for f in files}
 
 
-def test_app_serves_the_tutorial_style_vit_given_with_custom():
-    launched = launch_app("--custom", "examples/article_vit.py:build", log_name="app-custom.log")
+def _serve_every_view(args: list[str], log_name: str, side: int, grid: int) -> None:
+    """app.py started with ``args`` answers every view; it is stopped afterwards, pass or fail."""
+    launched = launch_app(*args, log_name=log_name)
     url = next(launched)
     try:
         client = Client(url, verbose=False)
-        _every_view(client, side=32, grid=8)
+        _every_view(client, side=side, grid=grid)
         client.close()
     finally:
         launched.close()
+
+
+def test_app_serves_the_tutorial_style_vit_given_with_custom():
+    _serve_every_view(["--custom", "examples/article_vit.py:build"], "app-custom.log", side=32, grid=8)
 
 
 def test_app_serves_a_transformers_vit_from_a_directory(tmp_path):
@@ -58,11 +63,4 @@ def test_app_serves_a_transformers_vit_from_a_directory(tmp_path):
     with torch.random.fork_rng():
         torch.manual_seed(0)
         transformers.ViTForImageClassification(config).save_pretrained(tmp_path / "tiny-vit")
-    launched = launch_app("--model", f"hf:{tmp_path / 'tiny-vit'}", log_name="app-hf.log")
-    url = next(launched)
-    try:
-        client = Client(url, verbose=False)
-        _every_view(client, side=64, grid=8)
-        client.close()
-    finally:
-        launched.close()
+    _serve_every_view(["--model", f"hf:{tmp_path / 'tiny-vit'}"], "app-hf.log", side=64, grid=8)

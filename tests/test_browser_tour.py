@@ -14,36 +14,22 @@ Skips, with the reason printed, only where chromium or playwright is missing.
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
+
+from test_browser import (  # the same Chromium, waits and message recorder as the main browser test
+    _TOAST_RECORDER, ARTIFACTS, MODEL_WAIT_MS, ROOT, UI_WAIT_MS, browser, shot,  # noqa: F401 (browser: fixture)
+)
 
 from explorer.ui import tour
 from explorer.ui.i18n import STRINGS
 from explorer.views import TOUR_STEPS
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
-MODEL_WAIT_MS = 120_000  # anything that runs the model or draws a figure
-UI_WAIT_MS = 30_000  # plain page updates
 LOCALES = {"en": "en-US", "ko": "ko-KR"}
-TABS = ("tour", "rollout", "query", "compare", "distance", "model")
+TABS = ("tour", "rollout", "query", "compare", "tokens", "side", "distance", "model")
 
 pytestmark = pytest.mark.browser
-
-
-def _chromium() -> str | None:
-    if Path("/usr/bin/chromium").exists():
-        return "/usr/bin/chromium"
-    return shutil.which("chromium")
-
-
-def _skip(reason: str):
-    print(f"\nSKIP browser tests: {reason}")
-    pytest.skip(reason)
 
 
 def _scene() -> Path:
@@ -51,23 +37,6 @@ def _scene() -> Path:
     assert scenes, "no bundled scene image in assets/scenes"
     return scenes[0]
 
-
-# Records every Gradio toast and component error badge as soon as it is added (as test_browser.py).
-_TOAST_RECORDER = """
-(() => {
-  window.__toasts = [];
-  const seen = new WeakSet();
-  const scan = () => {
-    document.querySelectorAll('[data-testid="toast-body"], [data-testid="status-tracker"] .error').forEach(t => {
-      if (seen.has(t)) return;
-      seen.add(t);
-      const block = t.closest('[id]');
-      window.__toasts.push({cls: t.className, text: ((block && block.id) || '?') + ': ' + (t.innerText || '').trim()});
-    });
-  };
-  new MutationObserver(scan).observe(document, {childList: true, subtree: true});
-})();
-"""
 
 # The titles (### headings) of the tour's step columns that are visible now.
 _VISIBLE_TITLES = """() => [...document.querySelectorAll('[id^="tour-text-"] h3')]
@@ -97,21 +66,6 @@ _LABEL_TEXTS = """() => { const out = new Set();
 
 def _short_values(lang: str) -> set[str]:
     return {v.strip() for v in STRINGS[lang].values() if len(v.strip()) <= 60}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium = _chromium()
-    if chromium is None:
-        _skip("chromium is not installed (/usr/bin/chromium or `chromium` on PATH)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        _skip(f"playwright is not importable: {exc}")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def wait_title(page, lang: str, number: int) -> None:
@@ -145,10 +99,6 @@ def wait_pictures(page, lang: str, number: int, old: list[str] | None = None) ->
     assert srcs and srcs[0], f"[{lang}] step {number}: #tour-picture-0 img has no src"
     assert page.locator("#tour-picture-0 img").is_visible()
     return srcs
-
-
-def shot(page, name: str) -> None:
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
