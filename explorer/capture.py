@@ -320,6 +320,8 @@ class HeadAblation(_ModelPatch):
         super().__init__(self.anatomy.module)
 
     def _ablate(self, _module, inputs):
+        if threading.get_ident() != self._thread:  # another user's forward on the shared model: untouched
+            return None
         x = inputs[0]  # (B, T, H * d)
         b, t, c = x.shape
         h = self.keep.shape[1]
@@ -329,6 +331,7 @@ class HeadAblation(_ModelPatch):
         return (heads * keep + replacement * (1 - keep)).reshape(b, t, c), *inputs[1:]
 
     def _apply(self) -> None:
+        self._thread = threading.get_ident()
         points = self.anatomy.attention or []
         if points and points[self.block].kind == "mha":  # its projection must be called as a module
             self._explicit_forward(points[self.block].module, lambda probs: None)

@@ -226,3 +226,21 @@ def test_side_by_side_command_writes_both_models_views(tmp_path):
     names = {p.name for p in tmp_path.iterdir()}
     assert code == 0 and {f"side_by_side_{image.stem}_a_rollout.png", f"side_by_side_{image.stem}_b_pca.png",
                           f"side_by_side_{image.stem}_distance.png"} <= names
+
+
+def test_an_ablation_in_progress_leaves_other_threads_forwards_untouched():
+    import threading
+
+    from explorer.capture import HeadAblation
+
+    model = explorer.load("demo", device="cpu")
+    x = model.input_tensor(model.run(sample_images()[-1]).input_image)
+    plain = model.predict(x)
+    seen = {}
+    with HeadAblation(model, 3, torch.zeros(1, 4)):  # every head of the last block off, for this thread only
+        mine = model.anatomy.call(x)[0].detach()
+        other = threading.Thread(target=lambda: seen.setdefault("logits", model.predict(x)))
+        other.start()
+        other.join()
+    assert (mine - plain).abs().max() > 1e-3  # the ablation is real here
+    torch.testing.assert_close(seen["logits"], plain, atol=1e-6, rtol=0)  # and invisible there
