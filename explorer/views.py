@@ -119,14 +119,6 @@ class DistanceView:
         """Per block of the last series: the most local head, the mean and the most global head (px)."""
         return distance_table(list(self.series.values())[-1])
 
-    def note(self) -> str:
-        """How to read the numbers for this grid: 0 is fully local, ``uniform`` fully global."""
-        (gh, gw), p = self.grid, self.patch_size
-        shown = list(self.series)[-1]
-        return (f"The table lists **{shown}**. For this model's {gh}x{gw} grid of {p}-px patches, a head "
-                f"attending only to its own patch scores 0 px and one attending uniformly to all patches "
-                f"**{self.uniform:.1f} px**.")
-
     def write(self, out: Path, stem: str = "mean_attention_distance", arrays: bool = True,
               labelled: bool = True) -> list[Path]:
         """Figure, CSV (with a ``series`` column when ``labelled``) and, with ``arrays``, the .npz."""

@@ -121,6 +121,12 @@ def test_guided_tour_in_each_language(browser, app_url, lang):
         tab.wait_for(state="visible", timeout=MODEL_WAIT_MS)
         assert tab.get_attribute("id") == "tab-tour-button"
 
+        # the first view is never empty: the example on show is analysed on page load
+        page.wait_for_selector("#prediction [data-testid$='-confidence-set']", timeout=MODEL_WAIT_MS)
+        # the server writes in the page's language too: the model card
+        word = {"en": "blocks", "ko": "블록"}[lang]
+        page.wait_for_function(f"() => (document.querySelector('#model-status') || {{}}).innerText?.includes('{word}')",
+                               timeout=MODEL_WAIT_MS)
         # an image: a bundled scene, then the prediction
         page.wait_for_selector("#image-input input[type=file]", state="attached", timeout=MODEL_WAIT_MS)
         page.set_input_files("#image-input input[type=file]", str(_scene()))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import socket
 import sys
 
+import gradio as gr
 import pytest
 import timm
 import torch
@@ -124,3 +125,46 @@ def test_the_picker_marks_models_that_need_a_download_and_not_cached_ones(monkey
     (repo / "snapshots" / ("0" * 40)).mkdir(parents=True)
     (repo / "snapshots" / ("0" * 40) / "model.safetensors").write_bytes(b"x")
     assert picker_label(label) == label
+
+
+def test_the_first_view_shows_an_example_of_the_models_kind_already_chosen():
+    from explorer.models.catalog import DEMO_LABEL
+
+    server = app.make_server(app.parse_args(["--device", "cpu"]), DEMO_LABEL)
+    demo = app.build_demo(server, DEMO_LABEL)
+    image_in = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "image-input")
+    assert image_in.value is not None and "scene" in str(image_in.value)
+    imagenet = explorer.load("vit_tiny_patch16_224", pretrained=False, device="cpu", depth=1)
+    assert app.first_images(imagenet)[0].parent.name == "samples"  # photos first for an ImageNet model
+
+
+def test_an_older_analysis_finishing_last_does_not_overwrite_a_newer_one(monkeypatch):
+    """The preloaded scene's analysis and a fast first upload run at once: the upload wins
+    whichever finishes last, and the dropped trace is released."""
+    import threading
+    from types import SimpleNamespace
+
+    from explorer.models.catalog import DEMO_LABEL
+    from explorer.ui import handlers as h
+
+    server = app.make_server(app.parse_args(["--device", "cpu"]), DEMO_LABEL)
+    real, gate = h.analyze, threading.Event()
+
+    def analyze(server_, image, session):
+        if image == "preloaded":
+            gate.wait(10)  # still running when the upload's analysis starts and ends
+        return real(server_, app.sample_images()[-1], session)
+
+    monkeypatch.setattr(h, "analyze", analyze)
+    run, request = app._reanalyze(server), SimpleNamespace(session_hash="browser-1")
+    results = {}
+    older = threading.Thread(target=lambda: results.setdefault("old", run("preloaded", h.Session(DEMO_LABEL), request)))
+    older.start()
+    while not server.latest._tickets:  # the preload has taken its ticket
+        threading.Event().wait(0.01)
+    results["new"] = run("upload", h.Session(DEMO_LABEL), request)
+    gate.set()
+    older.join()
+    assert results["new"][0].trace is not None
+    assert results["old"] == (gr.skip(),) * 5  # left the user's state and views alone
+    assert len(server.traces) == 1  # the older run's trace was released

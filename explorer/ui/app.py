@@ -82,16 +82,25 @@ def _header(ui: SimpleNamespace, server: h.Server, initial: str) -> None:
         ui.model_status = gr.Markdown(elem_id="model-status")
     with gr.Row():
         with gr.Column():
-            ui.image_in = ImageUpload(type="filepath", image_mode=None, label=T("your_image"), sources=["upload", "clipboard"],
-                                      elem_id="image-input", height=300)
-            if sample_images():
-                scenes_first = sorted(sample_images(), key=lambda p: p.parent.name != "scenes")  # the demo model's kind
-                gr.Examples([[str(p)] for p in scenes_first], inputs=[ui.image_in], label=T("examples"))
+            examples = first_images(server.models.get(initial))
+            # the first example is on show from the start and analysed on page load: no empty first view
+            ui.image_in = ImageUpload(value=str(examples[0]) if examples else None, type="filepath", image_mode=None,
+                                      label=T("your_image"), sources=["upload", "clipboard"], elem_id="image-input",
+                                      height=300)
+            if examples:
+                gr.Examples([[str(p)] for p in examples], inputs=[ui.image_in], label=T("examples"))
         with gr.Column():
             ui.seen = gr.Image(label=T("seen"), elem_id="seen", height=300, **IMAGE)
             ui.prediction = gr.Label(num_top_classes=TOPK, label=T("prediction"), elem_id="prediction")
             ui.prediction_note = gr.Markdown(T("few_classes"), visible=False, elem_id="prediction-note")
             gr.Markdown(T("prediction_help"))
+
+
+def first_images(model) -> list[Path]:
+    """The bundled examples, those of the model's kind first: generated scenes for a model
+    of a few classes (the demo's shapes), photos for an ImageNet model."""
+    scenes_first = h.knows_few_classes(model)
+    return sorted(sample_images(), key=lambda p: (p.parent.name == "scenes") != scenes_first)
 
 
 def _option_control(option: analyses.Option, last_block: int):
@@ -299,10 +308,13 @@ def _wire(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server) -> None:
         event.then(bind(h.model_views), [s], model_outs, **PRIVATE)
         refresh_views(event.then(_reanalyze(server), [ui.image_in, s], analyze_outs, **PRIVATE))
 
-    # page load: the controls were built for the first model; show its card and views only
-    loaded = demo.load(bind(h.model_status), [s], [ui.model_status], **PRIVATE)
+    # page load: the controls were built for the first model; show its card and views, and analyse
+    # the example on show (an upload meanwhile is newer and wins: see _reanalyze)
+    loaded = demo.load(h.set_language, [s], [s], **PRIVATE).then(bind(h.model_status), [s], [ui.model_status],
+                                                                 **PRIVATE)
     loaded.then(bind(h.model_views), [s], model_outs, **PRIVATE)
     loaded.then(bind(h.prediction_note), [s], ui.prediction_note, **PRIVATE)
+    refresh_views(loaded.then(_reanalyze(server), [ui.image_in, s], analyze_outs, **PRIVATE))
     after_model(ui.model_pick.input(bind(h.select_model), [ui.model_pick, s], [s, ui.model_pick, ui.model_status],
                                     api_name="select_model", concurrency_limit=4))
     refresh_views(ui.image_in.change(_reanalyze(server), [ui.image_in, s], analyze_outs, api_name="analyze",
@@ -369,10 +381,17 @@ def _if_trace(fn, outputs: list, keep: list = ()):
 
 
 def _reanalyze(server: h.Server):
-    """Run the model on the image and move the query patch to the centre."""
+    """Run the model on the image and move the query patch to the centre. When the same
+    browser session started a newer analysis meanwhile, this one's result is dropped."""
 
-    def run(image, session):
+    def run(image, session, request: gr.Request):
+        key = getattr(request, "session_hash", None)
+        ticket = server.latest.start(key) if key else 0
         new, label, seen = h.analyze(server, image, session)
+        if key and not server.latest.is_newest(key, ticket):
+            if new.handle is not None:
+                new.handle.release()
+            return (gr.skip(),) * 5
         if new.trace is None:  # no image: leave the patch numbers alone
             return new, label, seen, gr.skip(), gr.skip()
         row, col = new.patch

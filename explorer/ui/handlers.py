@@ -12,7 +12,7 @@ import inspect
 import shutil
 import time
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import gradio as gr
@@ -26,7 +26,9 @@ from ..models import CATALOG, ExplorerModel
 from ..paths import sample_images
 from .cache import ModelCache
 from .policy import ServingPolicy
-from .sessions import Session, TraceStore, release_session
+from .i18n import STRINGS
+from .messages import browser_language, language, say, speaking
+from .sessions import LatestRequests, Session, TraceStore, release_session
 
 PREDICTED = "predicted class"
 HEAD_MEAN = "mean of heads"
@@ -42,34 +44,40 @@ class Server:
     traces: TraceStore
     policy: ServingPolicy
     downloads: Path
+    latest: LatestRequests = field(default_factory=LatestRequests)  # each browser session's newest analysis
 
     def model(self, session: Session) -> ExplorerModel:
         return self.models.get(session.choice)
 
 
-EXPIRED = ("Your image's analysis was cleared to free memory for other users (it was idle too long, or the "
-           "server is busy). Upload the image again, or click it again in the examples.")
-
-
 def user_errors(fn):
-    """Turn the library's errors (and bad input) into a Gradio error message."""
+    """Run a handler in its session's language (:mod:`.messages`), and turn the library's errors
+    (and bad input) into a Gradio error message."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except gr.Error:
-            raise
-        except (ExplorerError, ValueError, IndexError, KeyError) as exc:
-            raise gr.Error(str(exc)) from exc
+        session = next((a for a in args if isinstance(a, Session)), None)
+        with speaking(session.lang if session is not None else None):
+            try:
+                return fn(*args, **kwargs)
+            except gr.Error:
+                raise
+            except (ExplorerError, ValueError, IndexError, KeyError) as exc:
+                raise gr.Error(say("library_error", error=exc)) from exc
 
     return wrapper
+
+
+def set_language(session: Session, request: gr.Request) -> Session:
+    """On page load: the server writes in the browser's language from now on."""
+    headers = getattr(request, "headers", None) or {}
+    return replace(session, lang=browser_language(headers.get("accept-language")))
 
 
 def _need_trace(session: Session) -> Trace:
     trace = None if session is None else session.trace
     if trace is None:
-        raise gr.Error(EXPIRED if session is not None and session.expired else "Upload an image (or pick an example) first.")
+        raise gr.Error(say("expired" if session is not None and session.expired else "upload_first"))
     return trace
 
 
@@ -94,14 +102,14 @@ def _tmpdir(server: Server) -> Path:
 
 
 def _index(value, count: int, what: str) -> int:
-    """``value`` as an index into ``count`` things ("Block", "Head", "Class"), or a gr.Error with the range."""
+    """``value`` as an index into ``count`` things ("block", "head", "class"), or a gr.Error with the range."""
     try:
         index = int(value)
     except (TypeError, ValueError):
-        raise gr.Error(f"{what} must be a whole number from 0 to {count - 1}, not '{value}'.") from None
+        raise gr.Error(say("not_whole", what=say(f"what_{what}"), last=count - 1, value=value)) from None
     if not 0 <= index < count:
-        plural = "classes" if what == "Class" else f"{what.lower()}s"
-        raise gr.Error(f"{what} {index} is out of range: this model's {plural} are numbered 0 to {count - 1}.")
+        raise gr.Error(say("out_of_range", what=say(f"what_{what}"), index=index, plural=say(f"plural_{what}"),
+                           last=count - 1))
     return index
 
 
@@ -110,35 +118,33 @@ def _index(value, count: int, what: str) -> int:
 
 def model_card(model: ExplorerModel, choice: str) -> str:
     entry = CATALOG.get(choice)
-    note = f" {entry.note}" if entry else ""
     h, w = model.input_size
-    return (
-        f"**{model.name}** on `{model.device}`.{note}  \n"
-        f"From: {model.source}.  \n"
-        f"{model.num_blocks} blocks, {model.num_heads} heads, "
-        f"input {h}x{w} px, {model.patch_size}-px patches ({h // model.patch_size}x{w // model.patch_size} grid), "
-        f"{model.num_prefix_tokens} prefix token(s), {len(model.labels)} classes"
-        + (f": {', '.join(model.labels)}." if knows_few_classes(model) else ".")
-    )
+    p = model.patch_size
+    return say("model_card", name=model.name, device=model.device, note=f" {entry.note}" if entry else "",
+               source=model.source, blocks=model.num_blocks, heads=model.num_heads, h=h, w=w, p=p, gh=h // p,
+               gw=w // p, k=model.num_prefix_tokens, n=len(model.labels),
+               classes=f": {', '.join(model.labels)}" if knows_few_classes(model) else "")
 
 
+@user_errors
 def model_status(server: Server, session: Session) -> str:
     """The card of the session's model (shown when the page opens)."""
     return model_card(server.model(session), session.choice)
 
 
+@user_errors
 def select_model(server: Server, choice: str, session: Session, progress=gr.Progress(track_tqdm=True)):
     """Switch to ``choice``; on failure keep the current model and say why."""
     choice = (choice or "").strip()
     try:
         model = server.models.get(choice)
     except Exception as exc:  # any failure to load must leave the current model in place
-        gr.Warning(f"{exc} The current model ({session.choice}) stays.", duration=15)  # said once, here
+        gr.Warning(say("load_failed", error=exc, current=session.choice), duration=15)  # said once, here
         current = server.model(session)
-        status = f"Could not load **{choice}** (see the message). Still using {model_card(current, session.choice)}"
+        status = say("load_failed_status", choice=choice, card=model_card(current, session.choice))
         return session, session.choice, status
     release_session(session)  # the old model's trace is of no use any more
-    return Session(choice=choice), choice, model_card(model, choice)
+    return Session(choice=choice, lang=session.lang), choice, model_card(model, choice)
 
 
 def model_controls(server: Server, session: Session):
@@ -194,7 +200,7 @@ def analyze(server: Server, image, session: Session):
 def _target(choice: str | None, trace: Trace) -> int:
     if not choice or choice == PREDICTED:
         return trace.predicted
-    return _index(str(choice).split(":", 1)[0].strip(), len(trace.probs), "Class")
+    return _index(str(choice).split(":", 1)[0].strip(), len(trace.probs), "class")
 
 
 OPTIONS = analyses.all_options(list(analyses.EXPLANATION_METHODS.values()))  # one control each, in this order
@@ -212,7 +218,7 @@ def explanation_map(server: Server, session: Session, method: str, *args) -> np.
     trace = _need_trace(session)
     spec = analyses.EXPLANATION_METHODS.get(method)
     if spec is None:
-        raise gr.Error(f"Unknown method '{method}'; choose one of {list(analyses.EXPLANATION_METHODS)}.")
+        raise gr.Error(say("unknown_method", method=method, choices=", ".join(analyses.EXPLANATION_METHODS)))
     options = spec.resolve(_options(args[:-1]), trace.num_blocks)
     index = _target(args[-1], trace)
     model = server.model(session)
@@ -230,9 +236,9 @@ NEAR_UNIFORM = 0.05  # a map whose values differ by less than this share of its 
 def map_range(m: np.ndarray) -> str:
     """"values 0.0049 to 0.0052", and a warning when the map is nearly flat (its pattern is stretched)."""
     low, high = float(np.min(m)), float(np.max(m))
-    text = f"values {low:.3g} to {high:.3g} (shown scaled so the maximum is brightest)"
+    text = say("map_range", low=f"{low:.3g}", high=f"{high:.3g}")
     if high <= 0 or (high - low) < NEAR_UNIFORM * high:
-        text += "; **nearly uniform**: the differences you see are tiny, stretched to full brightness"
+        text += say("near_uniform")
     return text
 
 
@@ -241,7 +247,7 @@ def _caption(method: str, args, trace: Trace, m: np.ndarray | None = None) -> st
     spec = analyses.EXPLANATION_METHODS[method]
     caption = spec.describe(_options(args[:-1]), every=True)
     if spec.class_specific:
-        caption += f" for **{trace.label(_target(args[-1], trace))}**"
+        caption = say("caption_for", caption=caption, label=trace.label(_target(args[-1], trace)))
     return caption if m is None else f"{caption}; {map_range(m)}"
 
 
@@ -294,7 +300,7 @@ def download_rollout(server: Server, session: Session, method: str, *args) -> li
 
 def _tokens(server: Server, session: Session, block, foreground: bool, target) -> views.TokenView:
     trace = _need_trace(session)
-    b = _index(block, trace.num_blocks, "Block")
+    b = _index(block, trace.num_blocks, "block")
     return views.token_view(server.model(session), trace, b, session.patch, bool(foreground), _target(target, trace))
 
 
@@ -303,7 +309,15 @@ def tokens_view(server: Server, session: Session, block, foreground: bool, targe
     """PCA colours and the followed patch's similarity at one block, token norms, the logit lens."""
     view = _tokens(server, session, block, foreground, target)
     return (view.pca_image(), view.similarity_image(), render.figure_to_image(view.norms_figure(), dpi=views.SCREEN_DPI),
-            render.figure_to_image(view.lens_figure(), dpi=views.SCREEN_DPI), view.norms.describe())
+            render.figure_to_image(view.lens_figure(), dpi=views.SCREEN_DPI), _norms_note(view.norms))
+
+
+def _norms_note(norms) -> str:
+    """The outlier tokens (``TokenNorms``) in words."""
+    if not norms.outliers:
+        return say("norms_none", threshold=norms.threshold)
+    where = ", ".join(f"({r}, {c})" for r, c in norms.outliers[:8])
+    return say("norms_some", n=len(norms.outliers), threshold=norms.threshold, where=where)
 
 
 @user_errors
@@ -319,10 +333,11 @@ def head_importance(server: Server, session: Session, mode: str, target, progres
     """Every head ranked by ablation (one batched forward per block), beside its attention distance."""
     trace = _need_trace(session)
     if mode not in ABLATIONS:
-        raise gr.Error(f"Ablation must be one of {', '.join(ABLATIONS)}, not '{mode}'.")
+        raise gr.Error(say("one_of", what=say("what_ablation"), choices=", ".join(ABLATIONS), value=mode))
+    desc = say("ablating")
     view = views.head_importance_view(server.model(session), trace, _target(target, trace), mode,
-                                      progress=lambda done, total: progress(done / total, desc="ablating heads"))
-    return render.figure_to_image(view.figure(), dpi=views.SCREEN_DPI), f"Most important: {view.ranking()}."
+                                      progress=lambda done, total: progress(done / total, desc=desc))
+    return render.figure_to_image(view.figure(), dpi=views.SCREEN_DPI), say("most_important", ranking=view.ranking())
 
 
 # ---- two models side by side ----------------------------------------------------------------
@@ -335,13 +350,13 @@ def side_by_side(server: Server, session: Session, other: str, fraction, progres
     trace = _need_trace(session)
     other = (other or "").strip()
     if not other:
-        raise gr.Error("Pick a second model to compare with.")
+        raise gr.Error(say("second_model"))
     server.policy.check(other)
     second = server.models.get(other)
     view = views.side_by_side((server.model(session), second), trace.input_image, float(fraction), first=trace)
     (ra, rb), (pa, pb), (qa, qb) = view.rollout_images(), view.pca_images(), view.position_images()
-    note = (f"Blocks shown: {view.blocks[0]} of {view.traces[0].num_blocks} (left) and {view.blocks[1]} of "
-            f"{view.traces[1].num_blocks} (right), the same fraction of each model's depth.")
+    note = say("side_note", a=view.blocks[0], na=view.traces[0].num_blocks, b=view.blocks[1],
+               nb=view.traces[1].num_blocks)
     return ra, rb, pa, pb, qa, qb, render.figure_to_image(view.distance_figure(), dpi=views.SCREEN_DPI), note
 
 
@@ -385,7 +400,7 @@ def compare_methods(server: Server, session: Session, target: str, fill: str, sa
     (computed once per class, fill and sanity choice; kept in the session for clicks and downloads)."""
     trace = _need_trace(session)
     if fill not in FILLS:
-        raise gr.Error(f"Fill must be one of {', '.join(FILLS)}, not '{fill}'.")
+        raise gr.Error(say("one_of", what=say("what_fill"), choices=", ".join(FILLS), value=fill))
     index = _target(target, trace)
     key = (index, fill, bool(sanity))
     view = session.compare if session.compare is not None and session.compare_key == key else None
@@ -402,7 +417,7 @@ def compare_methods(server: Server, session: Session, target: str, fill: str, sa
 
 def _compare(session: Session):
     if session is None or session.compare is None:
-        raise gr.Error("Press 'Compare every method' first.")
+        raise gr.Error(say("compare_first", button=STRINGS[language()]["compare_run"]))
     return session.compare
 
 
@@ -448,20 +463,20 @@ def _head(head: str | None, trace: Trace) -> int | None:
     """None for the head mean, else the head's index ("head 2" or "2"), checked against the model."""
     if head is None or str(head).strip() in ("", HEAD_MEAN):
         return None
-    return _index(str(head).split()[-1], trace.num_heads, "Head")
+    return _index(str(head).split()[-1], trace.num_heads, "head")
 
 
 def _patch(trace: Trace, row, col) -> tuple[int, int]:
     """(row, col) of the query patch: negative refused, past the edge clamped to the grid (and echoed back)."""
     gh, gw = trace.grid
     values = []
-    for value, count, what in ((row, gh, "Patch row"), (col, gw, "Patch column")):
+    for value, count, what in ((row, gh, say("what_row")), (col, gw, say("what_col"))):
         try:
             index = int(value or 0)
         except (TypeError, ValueError):
-            raise gr.Error(f"{what} must be a whole number, not '{value}'.") from None
+            raise gr.Error(say("patch_not_whole", what=what, value=value)) from None
         if index < 0:
-            raise gr.Error(f"{what} {index} is negative: rows and columns are numbered from 0 (top left).")
+            raise gr.Error(say("patch_negative", what=what, index=index))
         values.append(min(index, count - 1))
     return values[0], values[1]
 
@@ -480,7 +495,7 @@ def _query(session: Session, layer, head, row, col) -> views.QueryView:
     trace = _need_trace(session)
     patch = _patch(trace, row, col)
     session.patch = patch
-    return views.query_view(trace, patch, _index(layer, trace.num_blocks, "Block"), _head(head, trace))
+    return views.query_view(trace, patch, _index(layer, trace.num_blocks, "block"), _head(head, trace))
 
 
 @user_errors
@@ -503,7 +518,7 @@ def download_query(server: Server, session: Session, layer: int, head: str | Non
 
 def _heads(session: Session, layer) -> views.HeadsView:
     trace = _need_trace(session)
-    return views.heads_view(trace, _index(layer, trace.num_blocks, "Block"))
+    return views.heads_view(trace, _index(layer, trace.num_blocks, "block"))
 
 
 @user_errors
@@ -530,7 +545,13 @@ def _distance(session: Session) -> views.DistanceView:
 @user_errors
 def distance_view(session: Session):
     view = _distance(session)
-    return view.image(), view.table(), view.note()
+    return view.image(), view.table(), _distance_note(view)
+
+
+def _distance_note(view: views.DistanceView) -> str:
+    """How to read the numbers for this grid: 0 is fully local, ``uniform`` fully global."""
+    (gh, gw), p = view.grid, view.patch_size
+    return say("distance_note", shown=list(view.series)[-1], gh=gh, gw=gw, p=p, uniform=view.uniform)
 
 
 @user_errors
@@ -540,15 +561,15 @@ def distance_batch(server: Server, files, use_samples: bool, session: Session, p
     if use_samples:
         paths += [str(p) for p in sample_images()]
     if not paths:
-        raise gr.Error("Upload some images, or tick 'Include the sample images'.")
+        raise gr.Error(say("no_images", checkbox=STRINGS[language()]["use_samples"]))
     if len(paths) > MAX_BATCH_IMAGES:
-        raise gr.Error(f"A batch here takes at most {MAX_BATCH_IMAGES} images (you sent {len(paths)}); for more, "
-                       "use the Python API or the command line on your own machine.")
+        raise gr.Error(say("too_many", most=MAX_BATCH_IMAGES, sent=len(paths)))
+    desc = say("running")
     accumulator = views.distance_over_images(server.model(session), paths,
-                                             each=lambda items: progress.tqdm(items, desc="Running the model"))
+                                             each=lambda items: progress.tqdm(items, desc=desc))
     new = replace(session, batch_distance=accumulator.result(), batch_count=accumulator.count)
     view = views.distance_view(new.trace, accumulator=accumulator)
-    return new, view.image(), view.table(), view.note()
+    return new, view.image(), view.table(), _distance_note(view)
 
 
 @user_errors

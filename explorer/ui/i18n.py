@@ -4,7 +4,8 @@ The page follows the browser's language (English when it is neither), and Gradio
 settings menu (the footer's "Settings") switches it. ``T(key)`` marks a string for
 translation; :data:`STRINGS` holds them all, and a test checks that both languages
 have every key and that no component of the page keeps an untranslated label.
-Messages the server writes at run time (errors, captions, model cards) stay English.
+Sentences the server writes at run time, with values in them (errors, captions, the model
+card), are translated on the server: :mod:`.messages`.
 No key may equal a string a component shows as a choice (Gradio translates choices too).
 """
 from __future__ import annotations

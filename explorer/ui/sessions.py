@@ -105,6 +105,37 @@ class TraceStore:
             self._drop(next(iter(self._entries)))  # least recently used; ``keep`` is the newest
 
 
+class LatestRequests:
+    """Which analysis each browser session asked for last (thread-safe, bounded).
+
+    Two analyses of one session can run at once (the preloaded scene and a fast first
+    upload, or two quick uploads); whichever finishes last would otherwise win. Each run
+    takes a ticket when it starts; a run whose ticket is no longer the newest drops its
+    result. Gradio has no such guard; this is a dict of ints, at most ``max_sessions``.
+    """
+
+    def __init__(self, max_sessions: int = 10_000) -> None:
+        self.max_sessions = max_sessions
+        self._tickets: OrderedDict[str, int] = OrderedDict()
+        self._counter = 0
+        self._lock = threading.Lock()
+
+    def start(self, key: str) -> int:
+        """A new ticket for session ``key``, now its newest."""
+        with self._lock:
+            self._counter += 1
+            self._tickets[key] = self._counter
+            self._tickets.move_to_end(key)
+            while len(self._tickets) > self.max_sessions:
+                self._tickets.popitem(last=False)
+            return self._counter
+
+    def is_newest(self, key: str, ticket: int) -> bool:
+        """Whether ``ticket`` is still the newest of session ``key`` (a forgotten session's is)."""
+        with self._lock:
+            return self._tickets.get(key, ticket) == ticket
+
+
 def trace_bytes(trace: Trace) -> int:
     """Bytes a trace holds: attention, logits and probabilities, and the model's input image."""
     width, height = trace.input_image.size
@@ -116,6 +147,7 @@ class Session:
     """One user's state: the model they picked and what was computed for their image."""
 
     choice: str  # catalog label or timm name of the current model
+    lang: str = "en"  # the language the server writes in (messages.LANGUAGES), from the browser on page load
     handle: TraceHandle | None = None  # this user's trace in the shared TraceStore
     patch: tuple[int, int] = (0, 0)  # clicked query patch (row, col)
     explanations: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)  # (method, class) -> map

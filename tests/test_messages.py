@@ -1,0 +1,63 @@
+"""The server writes its sentences (errors, captions, the model card) in the browser's language."""
+from __future__ import annotations
+
+import string
+from types import SimpleNamespace
+
+import gradio as gr
+import pytest
+
+import explorer
+from explorer.ui import handlers as h
+from explorer.ui.messages import MESSAGES, browser_language, say, speaking
+
+
+def _fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def test_every_sentence_exists_in_both_languages_with_the_same_values():
+    assert set(MESSAGES["en"]) == set(MESSAGES["ko"])
+    for key, english in MESSAGES["en"].items():
+        assert _fields(MESSAGES["ko"][key]) == _fields(english), key
+
+
+@pytest.mark.parametrize("header, expected", [
+    ("ko-KR,ko;q=0.9,en-US;q=0.8,en;q=0.7", "ko"),
+    ("en-US,en;q=0.9,ko;q=0.8", "en"),
+    ("fr-FR,ko;q=0.5", "ko"),  # the first language offered, by weight
+    ("de, en;q=0.1, ko;q=0.4", "ko"),
+    ("fr-FR", "en"),
+    ("", "en"),
+    (None, "en"),
+    ("ko;q=abc", "en"),  # a broken weight counts as 0, never an error
+])
+def test_the_language_is_the_first_offered_one_the_browser_asks_for(header, expected):
+    assert browser_language(header) == expected
+
+
+def test_a_korean_session_gets_korean_errors_captions_and_model_card():
+    ko = h.set_language(h.Session(choice="demo"), SimpleNamespace(headers={"accept-language": "ko-KR,ko;q=0.9"}))
+    assert ko.lang == "ko"
+    with pytest.raises(gr.Error, match="먼저 이미지를 올리세요"):
+        h.distance_view(ko)
+    with pytest.raises(gr.Error, match="Upload an image"):  # an API client's session: English
+        h.distance_view(h.Session(choice="demo"))
+    with speaking("ko"):
+        card = h.model_card(explorer.load("demo", device="cpu"), "demo")
+        assert "블록 4개" in card and "crescent" in card
+        assert say("map_range", low="0.1", high="1").startswith("값 0.1 ~ 1")
+    assert "4 blocks" in h.model_card(explorer.load("demo", device="cpu"), "demo")  # outside: English
+
+
+def test_a_model_switch_keeps_the_language(tmp_path):
+    from explorer.models import load_choice
+    from explorer.models.catalog import DEMO_LABEL
+    from explorer.ui.cache import ModelCache
+    from explorer.ui.policy import ServingPolicy
+    from explorer.ui.sessions import TraceStore
+
+    server = h.Server(ModelCache(lambda c: load_choice(c, device="cpu"), max_models=1), TraceStore(),
+                      ServingPolicy(always=DEMO_LABEL), tmp_path)
+    new, _, status = h.select_model(server, DEMO_LABEL, h.Session(choice=DEMO_LABEL, lang="ko"))
+    assert new.lang == "ko" and "블록" in status
