@@ -14,4 +14,7 @@ def test_quick_benchmark_writes_every_section(tmp_path, capsys):
     first = results["single"][0]
     assert {"bare_forward_s", "capture_s", "explanation_s", "explanation_s/forward", "method:rollout"} <= set(first)
     assert [m["tokens"] for m in results["memory"]["attention"]] == [197, 577, 1370]
+    app = results["app"]
+    assert app["gradio_echo_s"] > 0 and app["control_change_s"] > 0
+    assert app.get("browser_control_change_s", 0) > 0 or app["browser_note"].startswith("not measured")
     assert "full explanation" in capsys.readouterr().out

@@ -64,3 +64,17 @@ def test_an_interrupted_run_resumes_to_the_same_result_without_counting_an_image
                                atol=1e-9)
     lines = (tmp_path / "resumed" / "distance.csv").read_text().splitlines()
     assert lines[0] == "block,head,mean_px,std_px,images" and len(lines) == 1 + 4 * 4
+
+
+def test_folder_statistics_equal_the_per_image_analyses(scenes, tmp_path):
+    """The batched, block-by-block path of `stats` gives each image's distance and rollout exactly
+    as the one-image analyses do (a ragged last chunk and a 5-image batch included)."""
+    model = explorer.load("demo", device="cpu")
+    sums = stats.collect(model, scenes[:7], tmp_path, batch_size=5, workers=0, progress=False)
+    traces = [model.run_seen(model.preprocess(p)[1]) for p in scenes[:7]]
+    grid, k, p = traces[0].grid, model.num_prefix_tokens, model.patch_size
+    distances = [explorer.mean_attention_distance(t.attentions.astype(np.float32), grid, p, k) for t in traces]
+    rollouts = [explorer.attention_rollout(t.attentions.astype(np.float32), grid, k) for t in traces]
+    assert sums.count == 7
+    np.testing.assert_allclose(sums.distance, np.sum(distances, 0), rtol=1e-5)
+    np.testing.assert_allclose(sums.rollout, np.sum(rollouts, 0), rtol=1e-5)

@@ -13,7 +13,7 @@ import hashlib
 
 import numpy as np
 
-from ._tokens import pooled_rows, readout
+from ._tokens import pooled_rows, readout, readout_weights
 from .attention_flow import attention_flow
 from .attributions import integrated_gradients, occlusion, saliency
 from .gradcam import grad_cam
@@ -26,7 +26,7 @@ from .gradient_rollout import gradient_rollout
 from .methods import MethodSpec, Option, all_options
 from .position import NotAvailable, position_embedding_similarity
 from .query import class_token_attention, head_class_attention, query_attention
-from .rollout import HEAD_FUSIONS, attention_rollout, query_rollout, rollout_matrix
+from .rollout import HEAD_FUSIONS, attention_rollout, batch_rollout_rows, query_rollout, rollout_matrix
 
 
 def _rollout(model, trace, target=None, head_fusion="mean", discard_ratio=0.0, start_layer=0) -> np.ndarray:
@@ -151,4 +151,6 @@ __all__ = [
     "rgb_embedding_filters",
     "uniform_attention_distance",
     "rollout_matrix",
+    "batch_rollout_rows",
+    "readout_weights",
 ]

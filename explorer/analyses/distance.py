@@ -38,21 +38,33 @@ class AttentionDistanceAccumulator:
         if a.ndim != 5:
             raise ValueError(f"expected (L, H, T, T) or (B, L, H, T, T) attention, got shape {a.shape}")
         check_tokens(a, self.grid, self.num_prefix_tokens)
-        k = self.num_prefix_tokens
-        for image in a:  # one image and block at a time: temporaries stay (H, N, N)
-            mad = np.stack([self._block(block[:, k:, k:].astype(np.float64)) for block in image])
-            if self.total is not None and self.total.shape != mad.shape:
-                raise ValueError(f"(blocks, heads) {mad.shape} differs from earlier images' {self.total.shape}")
-            self.total = mad if self.total is None else self.total + mad
-            self.count += 1
+        for image in a:  # one image at a time: temporaries stay (H, N, N)
+            self.add(self.per_image([block[None] for block in image])[0])
         return self
 
-    def _block(self, p: np.ndarray) -> np.ndarray:
-        per_query = np.einsum("hij,ij->hi", p, self._d)  # (H, N) pixels
-        if self.renormalize:
-            mass = p.sum(axis=-1)
-            per_query = np.divide(per_query, mass, out=np.zeros_like(per_query), where=mass > 0)
-        return per_query.mean(axis=-1)
+    def add(self, mad: np.ndarray) -> "AttentionDistanceAccumulator":
+        """Add one image's (L, H) distances (from :meth:`per_image`)."""
+        if self.total is not None and self.total.shape != mad.shape:
+            raise ValueError(f"(blocks, heads) {mad.shape} differs from earlier images' {self.total.shape}")
+        self.total = mad if self.total is None else self.total + mad
+        self.count += 1
+        return self
+
+    def per_image(self, blocks) -> np.ndarray:
+        """(B, L, H) distances of a batch given block by block, as a capture records it: L arrays
+        (B, H, T, T), numpy or CPU torch; each converted to float64 alone (no (B, L, H, T, T) stack)."""
+        k = self.num_prefix_tokens
+        out = []
+        for block in blocks:
+            p = block.detach().cpu().numpy() if hasattr(block, "detach") else np.asarray(block)
+            check_tokens(p, self.grid, k)
+            p = p[:, :, k:, k:].astype(np.float64)  # (B, H, N, N)
+            per_query = np.einsum("bhij,ij->bhi", p, self._d)  # (B, H, N) pixels
+            if self.renormalize:
+                mass = p.sum(axis=-1)
+                per_query = np.divide(per_query, mass, out=np.zeros_like(per_query), where=mass > 0)
+            out.append(per_query.mean(axis=-1))  # (B, H)
+        return np.stack(out, axis=1)
 
     def update_trace(self, trace) -> "AttentionDistanceAccumulator":
         """Add a :class:`~explorer.capture.Trace` (its grid must match)."""

@@ -22,30 +22,31 @@ HEAD_FUSIONS = ("mean", "max", "min")
 
 
 def fuse_heads(attention: np.ndarray, head_fusion: str = "mean") -> np.ndarray:
-    """(T, T) fusion of one block's (H, T, T) attention over heads."""
+    """(T, T) fusion of one block's (H, T, T) attention over heads; (B, T, T) for (B, H, T, T)."""
     if head_fusion not in HEAD_FUSIONS:
         raise ValueError(f"head_fusion must be one of {HEAD_FUSIONS}, got {head_fusion!r}")
-    return getattr(np, head_fusion)(np.asarray(attention, dtype=np.float64), axis=0)
+    return getattr(np, head_fusion)(np.asarray(attention, dtype=np.float64), axis=-3)
 
 
 def rollout_step(fused: np.ndarray, num_prefix_tokens: int, discard_ratio: float = 0.0) -> np.ndarray:
-    """``R_l``: discard the weakest patch columns of each row, add the residual, renormalize rows."""
+    """``R_l``: discard the weakest patch columns of each row, add the residual, renormalize rows
+    (of a (T, T) matrix, or of each in a (B, T, T) stack)."""
     if not 0.0 <= discard_ratio < 1.0:
         raise ValueError(f"discard_ratio must be in [0, 1), got {discard_ratio}")
     fused = np.array(fused, dtype=np.float64)
     k, n = num_prefix_tokens, fused.shape[-1] - num_prefix_tokens
     drop = int(n * discard_ratio)
     if drop > 0:
-        weakest = np.argsort(fused[:, k:], axis=-1, kind="stable")[:, :drop] + k  # patch columns only
+        weakest = np.argsort(fused[..., k:], axis=-1, kind="stable")[..., :drop] + k  # patch columns only
         np.put_along_axis(fused, weakest, 0.0, axis=-1)
     r = 0.5 * fused + 0.5 * np.eye(fused.shape[-1])
     return r / r.sum(axis=-1, keepdims=True)
 
 
-def _blocks(a: np.ndarray, start_layer: int, end_layer: int | None) -> range:
-    blocks = range(a.shape[0])[start_layer:end_layer]
+def _blocks(count: int, start_layer: int, end_layer: int | None) -> range:
+    blocks = range(count)[start_layer:end_layer]
     if len(blocks) == 0:
-        raise ValueError(f"no blocks in start_layer={start_layer}, end_layer={end_layer} of {a.shape[0]}")
+        raise ValueError(f"no blocks in start_layer={start_layer}, end_layer={end_layer} of {count}")
     return blocks
 
 
@@ -54,7 +55,7 @@ def rollout_matrix(attentions, grid, num_prefix_tokens, head_fusion="mean", disc
     """(T, T) rolled-out matrix ``R`` over blocks ``start_layer .. end_layer - 1``; rows sum to 1."""
     a = one_image(attentions, grid, num_prefix_tokens)
     r = np.eye(a.shape[-1])
-    for layer in _blocks(a, start_layer, end_layer):
+    for layer in _blocks(a.shape[0], start_layer, end_layer):
         r = rollout_step(fuse_heads(a[layer], head_fusion), num_prefix_tokens, discard_ratio) @ r
     return r
 
@@ -64,10 +65,26 @@ def rollout_row(attentions, grid, num_prefix_tokens, weights, head_fusion="mean"
     """``weights @ R`` (T,) without forming ``R``: vector-matrix products from the last block down,
     O(L T^2) instead of O(L T^3) (ViT-B/14 at 518 px: T = 1370)."""
     a = one_image(attentions, grid, num_prefix_tokens)
-    v = np.asarray(weights, dtype=np.float64)
-    for layer in reversed(_blocks(a, start_layer, None)):
-        v = v @ rollout_step(fuse_heads(a[layer], head_fusion), num_prefix_tokens, discard_ratio)
+    return batch_rollout_rows([block[None] for block in a], num_prefix_tokens, weights, head_fusion,
+                              discard_ratio, start_layer)[0]
+
+
+def batch_rollout_rows(blocks, num_prefix_tokens, weights, head_fusion="mean", discard_ratio=0.0,
+                       start_layer=0) -> np.ndarray:
+    """``weights @ R`` (B, T) for a batch given block by block, as a capture records it: ``blocks``
+    holds L arrays (B, H, T, T) (numpy or CPU torch). Each block is fused in float64 for the whole
+    batch at once; no (B, L, H, T, T) stack is ever made."""
+    v = None
+    for layer in reversed(_blocks(len(blocks), start_layer, None)):
+        r = rollout_step(fuse_heads(_numpy(blocks[layer]), head_fusion), num_prefix_tokens, discard_ratio)
+        if v is None:
+            v = np.broadcast_to(np.asarray(weights, dtype=np.float64), r.shape[:-1])
+        v = np.einsum("bt,bts->bs", v, r)  # (B, T) @ (B, T, T), row vector times matrix per image
     return v
+
+
+def _numpy(block) -> np.ndarray:
+    return block.detach().cpu().numpy() if hasattr(block, "detach") else np.asarray(block)
 
 
 def attention_rollout(attentions, grid, num_prefix_tokens, head_fusion="mean", discard_ratio=0.0,

@@ -182,7 +182,10 @@ class ExplorerModel:
         holds the model's lock, so each image's maps are its own whatever runs at once."""
         return self._batcher(x)
 
-    def _capture_forward(self, x: torch.Tensor) -> list[tuple[np.ndarray, np.ndarray]]:
+    def capture_batch(self, x: torch.Tensor) -> tuple[np.ndarray, list[np.ndarray]]:
+        """(logits (B, C), attention block by block: L arrays (B, H, T, T)) of preprocessed ``x``,
+        float32, as captured: no per-image copies (what folder statistics read). Not batched
+        with other callers; the capture holds the model's lock."""
         gh, gw = x.shape[-2] // self.patch_size, x.shape[-1] // self.patch_size
         tokens = self.num_prefix_tokens + gh * gw
         with torch.inference_mode(), self.autocast(), AttentionCapture(self.anatomy) as cap:
@@ -198,9 +201,10 @@ class ExplorerModel:
                 f"{self.num_prefix_tokens} prefix + {gh}x{gw} patch tokens ({tokens} tokens). If it is a plain ViT, "
                 "check its stated patch size and number of prefix tokens."
             )
-        logits = logits.float().cpu().numpy()
-        blocks = [a.float().cpu().numpy() for a in cap.attentions]  # L x (B, H, T, T)
-        del cap
+        return logits.float().cpu().numpy(), [a.float().cpu().numpy() for a in cap.attentions]
+
+    def _capture_forward(self, x: torch.Tensor) -> list[tuple[np.ndarray, np.ndarray]]:
+        logits, blocks = self.capture_batch(x)  # (B, C), L x (B, H, T, T)
         # one array per image (not views of the batch), so each trace frees its own memory
         return [(logits[b], np.stack([a[b] for a in blocks])) for b in range(x.shape[0])]
 
