@@ -3,6 +3,7 @@ and train() only reads its args."""
 import ast
 from pathlib import Path
 
+import numpy as np
 import torch
 
 import explorer.demo as demo_pkg
@@ -60,3 +61,24 @@ def test_train_only_reads_args(tmp_path):
     assert card["reproduce"] == "python -m explorer.demo train --steps 2"
     assert card["training"]["train_scenes"] == 16 and card["training"]["steps_done"] == 2
     assert card["model_kwargs"] == train.model_kwargs_from(args)
+
+
+def _similarity(emb):
+    """(gh, gw, D) embeddings -> (gh, gw, gh, gw) cosine similarity."""
+    gh, gw, d = emb.shape
+    e = emb.reshape(gh * gw, d)
+    e = e / np.linalg.norm(e, axis=1, keepdims=True)
+    return (e @ e.T).reshape(gh, gw, gh, gw)
+
+
+def test_position_locality_is_one_for_smooth_2d_embeddings_and_low_for_border_codes():
+    r, c = np.meshgrid(np.arange(8), np.arange(8), indexing="ij")
+    freqs = np.array([0.3, 0.6])
+    smooth = np.concatenate([f(x[..., None] * freqs) for x in (r, c) for f in (np.sin, np.cos)], -1)
+    assert evaluate.position_locality(_similarity(smooth)) == 1.0
+    # border vs interior only (the old demo model's pattern), plus a little noise: the most
+    # similar position is anywhere on the same ring, rarely a neighbour
+    ring = np.minimum.reduce([r, c, 7 - r, 7 - c])
+    noise = np.random.default_rng(0).normal(0, 0.01, (8, 8, 4))
+    border = np.stack([ring == k for k in range(4)], -1).astype(float) + noise
+    assert evaluate.position_locality(_similarity(border)) < 0.6

@@ -17,10 +17,14 @@ whose object mask and box are known, and prints:
     cascading-randomization sanity rho.
   Class-specific methods explain the TRUE class of each scene (the faithfulness
   scores too, so the columns describe the same maps).
-* the model-level bars: position-embedding neighbour-vs-far margin (mean cosine
-  similarity of 4-neighbour patches minus that of patches at Euclidean grid
-  distance >= 4) and the mean attention distance of every block and head (the
-  first block's most global head vs its most local one).
+* the model-level bars, the findings of the paper's Figure 7:
+  - position-embedding **locality**: the share of patches whose most similar other
+    position (cosine similarity of the learned embeddings) is one of its 8 neighbours;
+    and the neighbour-vs-far margin (mean cosine similarity of 4-neighbour patches
+    minus that of patches at Euclidean grid distance >= 4);
+  - the mean attention distance of every block and head: the first block's most
+    global head vs its most local one (**spread**), and whether the distance
+    **rises with depth** (the last block's head mean above the first block's).
 
 :func:`measure_bars` computes the same numbers for the model card after training.
 """
@@ -52,11 +56,13 @@ from ..models.preprocess import timm_data_config
 from .recipe import ARCHITECTURE, CLASS_NAMES, DATA_CONFIG
 from .scenes import HELDOUT_SEED, make_scene
 
-#: the bars of issue 4, checked by :func:`measure_bars`
+#: the bars checked by :func:`measure_bars`: a good classifier whose rollout points at
+#: the object, and the paper's Figure 7 findings
 BARS = {
     "top1": 0.95,
     "pointing_game_rollout": 0.85,
     "pos_embed_margin": 0.2,
+    "pos_embed_locality": 0.9,
     "first_block_distance_ratio": 2.0,
 }
 FAITHFULNESS = ("deletion_auc", "insertion_auc", "sanity_rho")  # the label-free scores in the table
@@ -90,6 +96,18 @@ def position_margin(sim: np.ndarray) -> dict:
     near = float(s[np.isclose(d, 1.0)].mean())
     far = float(s[d >= 4].mean())
     return {"neighbour_mean": near, "far_mean": far, "margin": near - far}
+
+
+def position_locality(sim: np.ndarray) -> float:
+    """Share of patches whose most similar OTHER position is one of its 8 neighbours,
+    from a (gh, gw, gh, gw) position-embedding similarity (Figure 7, centre: each
+    position's bright spot sits around itself)."""
+    gh, gw = sim.shape[:2]
+    s = sim.reshape(gh * gw, gh * gw).astype(float).copy()
+    np.fill_diagonal(s, -np.inf)
+    r, c = np.divmod(np.arange(gh * gw), gw)
+    rn, cn = np.divmod(s.argmax(1), gw)
+    return float(((np.abs(r - rn) <= 1) & (np.abs(c - cn) <= 1)).mean())
 
 
 # ------------------------------------------------------------------------- methods
@@ -178,11 +196,12 @@ def benchmark(model, seed: int = HELDOUT_SEED, count: int = 1000, methods: Seque
 
 
 def model_bars(model) -> dict:
-    """Position-embedding margin (weights only)."""
+    """Position-embedding margin and locality (weights only)."""
     sim = position_embedding_similarity(model)
     if isinstance(sim, NotAvailable):
         return {"pos_embed": str(sim)}
-    return {"pos_embed": {k: round(v, 4) for k, v in position_margin(sim).items()}}
+    pe = dict(position_margin(sim), locality=position_locality(sim))
+    return {"pos_embed": {k: round(v, 4) for k, v in pe.items()}}
 
 
 def summarize(result: dict, model) -> dict:
@@ -198,15 +217,19 @@ def summarize(result: dict, model) -> dict:
     bars["first_block_distance"] = {"min_px": round(float(first.min()), 2),
                                     "max_px": round(float(first.max()), 2),
                                     "ratio": round(float(first.max() / max(first.min(), 1e-9)), 3)}
+    bars["block_mean_distance_px"] = mad.mean(1).round(2).tolist()
+    pe = bars.get("pos_embed") if isinstance(bars.get("pos_embed"), dict) else {}
     checks = {
         "top1 >= 0.95": bars["top1"] >= BARS["top1"],
         "rollout pointing game >= 0.85":
             bars["pointing_game"].get("rollout", 0.0) >= BARS["pointing_game_rollout"],
-        "pos-embed neighbour-vs-far margin >= 0.2":
-            isinstance(bars.get("pos_embed"), dict)
-            and bars["pos_embed"]["margin"] >= BARS["pos_embed_margin"],
+        "pos-embed neighbour-vs-far margin >= 0.2": pe.get("margin", -1.0) >= BARS["pos_embed_margin"],
+        "pos-embed most similar position is a neighbour for >= 90% of patches":
+            pe.get("locality", 0.0) >= BARS["pos_embed_locality"],
         "first block max/min head distance >= 2":
             bars["first_block_distance"]["ratio"] >= BARS["first_block_distance_ratio"],
+        "mean distance rises with depth (last block > first)":
+            bars["block_mean_distance_px"][-1] > bars["block_mean_distance_px"][0],
     }
     bars["passed"] = {k: bool(v) for k, v in checks.items()}
     return bars
@@ -259,7 +282,8 @@ def format_report(result: dict, bars: dict | None = None) -> str:
         pe = bars.get("pos_embed")
         if isinstance(pe, dict):
             out += ["", f"position embeddings: 4-neighbour cos {pe['neighbour_mean']:.3f}, "
-                        f"distance>=4 cos {pe['far_mean']:.3f}, margin {pe['margin']:.3f}"]
+                        f"distance>=4 cos {pe['far_mean']:.3f}, margin {pe['margin']:.3f}; "
+                        f"most similar position is a neighbour for {pe.get('locality', 0.0):.0%} of patches"]
         else:
             out += ["", f"position embeddings: {pe}"]
         out += ["", "bars:"] + [f"  [{'x' if ok else ' '}] {k}" for k, ok in bars["passed"].items()]

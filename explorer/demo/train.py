@@ -35,6 +35,7 @@ from tqdm.auto import tqdm
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
+from timm.layers.pos_embed_sincos import build_sincos2d_pos_embed
 
 from ..models.checkpoint import read_card
 from .evaluate import measure_bars
@@ -156,7 +157,8 @@ def save_model(model, out: Path, name: str, card: dict) -> Path:
 
 
 def model_kwargs_from(args: argparse.Namespace) -> dict:
-    kw = dict(MODEL_KWARGS, depth=args.depth, embed_dim=args.embed_dim, num_heads=args.heads)
+    kw = dict(MODEL_KWARGS, depth=args.depth, embed_dim=args.embed_dim, num_heads=args.heads,
+              patch_size=getattr(args, "patch_size", MODEL_KWARGS["patch_size"]))
     kw["qk_norm"] = bool(getattr(args, "qk_norm", MODEL_KWARGS["qk_norm"]))
     if getattr(args, "pool", "token") == "avg":
         kw.update(class_token=False, global_pool="avg")
@@ -182,7 +184,7 @@ def base_card(name: str, args: argparse.Namespace, setup: RunSetup) -> dict:
         "data_config": dict(DATA_CONFIG),
         "class_names": list(CLASS_NAMES),
         "description": (
-            "Tiny ViT (patch 8, 64x64 input) trained by ViT Explorer on its own generated "
+            f"Tiny ViT (patch {setup.model_kwargs['patch_size']}, 64x64 input) trained by ViT Explorer on its own generated "
             "scenes: one target shape from 8 classes on a textured background with small "
             "distractors (explorer.demo.scenes). For offline demos and for scoring "
             "explanation methods against ground truth; not a natural-image classifier."
@@ -208,6 +210,7 @@ def base_card(name: str, args: argparse.Namespace, setup: RunSetup) -> dict:
                                    "patch, else background" if args.token_labels == "class" else
                                    "whether the object covers >= 1/4 of the patch") +
                                    " (after Jiang et al. 2021); the head is not saved",
+            "pos_embed_init": getattr(args, "pos_init", "normal"),
             "torch_threads": args.threads,
             "bf16_autocast": bool(args.bf16),
         },
@@ -242,12 +245,18 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
     p.add_argument("--train-scenes", type=int, default=60000,
                    help="distinct training scenes (at most steps*batch are generated)")
     p.add_argument("--depth", type=int, default=MODEL_KWARGS["depth"], help="transformer blocks")
+    p.add_argument("--patch-size", type=int, default=MODEL_KWARGS["patch_size"], choices=(4, 8, 16),
+                   help="patch side in px (the 64 px scenes become a 64/P x 64/P grid of tokens)")
     p.add_argument("--embed-dim", type=int, default=MODEL_KWARGS["embed_dim"], help="token width")
     p.add_argument("--heads", type=int, default=MODEL_KWARGS["num_heads"], help="attention heads")
     p.add_argument("--pool", choices=("token", "avg"), default=MODEL_KWARGS["global_pool"],
                    help="'token': class token readout (as in the paper); 'avg': no class token, mean of patch tokens")
     p.add_argument("--qk-norm", action=argparse.BooleanOptionalAction, default=MODEL_KWARGS["qk_norm"],
                    help="LayerNorm on queries and keys (timm qk_norm): attention learns much sooner")
+    p.add_argument("--pos-init", choices=("normal", "zero", "sincos"), default="normal",
+                   help="position embeddings start as timm's truncated normal (std 0.02), at zero, or as "
+                        "the 2D sine-cosine table of MAE / MoCo v3 (a head start: neighbours similar from "
+                        "step 0); in every case they are then learned")
     p.add_argument("--init", type=Path, default=None, metavar="FILE",
                    help="continue from these .safetensors weights (same architecture flags; "
                         "fresh optimizer and auxiliary head); the card records the file and its sha256")
@@ -384,7 +393,7 @@ def _generate_data(args: argparse.Namespace, setup: RunSetup) -> TrainData:
     print(f"generating {setup.train_scenes} training scenes (seed {args.seed}) ...", flush=True)
     workers = max(1, args.workers)
     images, labels, patch_labels = _generate(args.seed, setup.train_scenes, workers=workers,
-                                             patch=MODEL_KWARGS["patch_size"])
+                                             patch=setup.model_kwargs["patch_size"])
     eval_images, eval_labels = _generate(args.eval_seed, args.eval_scenes, workers=workers)
     seconds = time.time() - setup.t_start
     print(f"data ready in {seconds:.1f}s", flush=True)
@@ -400,8 +409,24 @@ def _build_model(args: argparse.Namespace, setup: RunSetup):
     if args.init:  # continue training: every saved tensor, nothing missing or extra
         model.load_state_dict(load_file(str(args.init)), strict=True)
         print(f"initialized from {args.init}", flush=True)
+    else:
+        init_position_embedding(model, getattr(args, "pos_init", "normal"))
     model.train()
     return model
+
+
+def init_position_embedding(model, how: str) -> None:
+    """Start the learned position embeddings as timm does ("normal"), at zero, or as the 2D
+    sine-cosine table (MAE, MoCo v3) over the patch grid, prefix rows at zero."""
+    if how == "normal":
+        return
+    k = 0 if model.no_embed_class else model.num_prefix_tokens
+    with torch.no_grad():
+        model.pos_embed.zero_()
+        if how == "sincos":
+            grid = list(model.patch_embed.grid_size)
+            table = build_sincos2d_pos_embed(grid, dim=model.embed_dim)  # (gh * gw, D)
+            model.pos_embed[0, k:] = table.to(model.pos_embed.dtype)
 
 
 def _objective(args: argparse.Namespace, model) -> Objective:
