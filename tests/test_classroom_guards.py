@@ -168,3 +168,27 @@ def test_an_older_analysis_finishing_last_does_not_overwrite_a_newer_one(monkeyp
     assert results["new"][0].trace is not None
     assert results["old"] == (gr.skip(),) * 5  # left the user's state and views alone
     assert len(server.traces) == 1  # the older run's trace was released
+
+
+def test_the_previous_image_stays_readable_until_its_replacement_is_ready(monkeypatch):
+    """Views that run while a new image is analysed (a second change event of one upload, say)
+    still find the previous trace; it is released once the new session is the user's."""
+    from types import SimpleNamespace
+
+    from explorer.models.catalog import DEMO_LABEL
+    from explorer.ui import handlers as h
+
+    server = app.make_server(app.parse_args(["--device", "cpu"]), DEMO_LABEL)
+    run, request = app._reanalyze(server), SimpleNamespace(session_hash="browser-2")
+    images = app.sample_images()
+    first = run(images[-1], h.Session(DEMO_LABEL), request)[0]
+    real, seen_meanwhile = server.model, []
+
+    def model(session):  # called by the analysis just before it runs the model
+        seen_meanwhile.append(first.trace is not None)
+        return real(session)
+
+    monkeypatch.setattr(server, "model", model)
+    second = run(images[-2], first, request)[0]
+    assert seen_meanwhile == [True]
+    assert first.trace is None and second.trace is not None and len(server.traces) == 1

@@ -389,9 +389,10 @@ def _reanalyze(server: h.Server):
         ticket = server.latest.start(key) if key else 0
         new, label, seen = h.analyze(server, image, session)
         if key and not server.latest.is_newest(key, ticket):
-            if new.handle is not None:
-                new.handle.release()
+            release_session(new)  # a newer analysis replaces the session: this one is never shown
             return (gr.skip(),) * 5
+        if session is not None and session.handle is not new.handle:
+            release_session(session)  # the previous image's trace, now replaced
         if new.trace is None:  # no image: leave the patch numbers alone
             return new, label, seen, gr.skip(), gr.skip()
         row, col = new.patch

@@ -183,8 +183,9 @@ def prediction_note(server: Server, session: Session):
 
 @user_errors
 def analyze(server: Server, image, session: Session):
-    """Run the model once on ``image``: the prediction, and a trace every view reuses."""
-    release_session(session)  # the previous image's trace, if any
+    """Run the model once on ``image``: the prediction, and a trace every view reuses. The previous
+    image's trace is left in place: the caller releases it once the new session is the user's
+    (the app's ``_reanalyze``), so views running meanwhile never find it gone."""
     if image is None:
         return replace(session, handle=None, explanations={}, compare=None), None, None
     trace = server.model(session).run(image)
