@@ -422,10 +422,13 @@ class TokenView:
         return pca_picture(self.pca)
 
     def similarity_image(self, cmap: str = "viridis") -> Image.Image:
-        return _big(render.heat_overlay(self.trace.input_image, np.clip(self.similarity, 0, None), cmap, 0.7))
+        """Cosine similarity to the followed patch, which is outlined."""
+        overlay = render.heat_overlay(self.trace.input_image, np.clip(self.similarity, 0, None), cmap, 0.7)
+        return _big(render.mark_patch(overlay, self.patch, self.trace.patch_size))
 
-    def norms_figure(self) -> Figure:
-        return render.token_norms_figure(self.norms, f"block {self.block}: {self.norms.describe()}")
+    def norms_figure(self, title: bool = True) -> Figure:
+        """Token norms; ``title=False`` on screen, where the caption below says the same."""
+        return render.token_norms_figure(self.norms, f"block {self.block}: {self.norms.describe()}" if title else None)
 
     def lens_figure(self) -> Figure:
         if isinstance(self.lens, analyses.NotAvailable):

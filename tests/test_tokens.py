@@ -244,3 +244,14 @@ def test_an_ablation_in_progress_leaves_other_threads_forwards_untouched():
         other.join()
     assert (mine - plain).abs().max() > 1e-3  # the ablation is real here
     torch.testing.assert_close(seen["logits"], plain, atol=1e-6, rtol=0)  # and invisible there
+
+
+def test_the_similarity_picture_outlines_the_followed_patch():
+    model = explorer.load("demo", device="cpu")
+    trace = model.run(sample_images()[-1])
+    view = views.token_view(model, trace, block=1, patch=(2, 5))
+    picture = np.asarray(view.similarity_image())
+    scale = picture.shape[0] // trace.input_image.height  # enlarged with crisp patches
+    p = trace.patch_size * scale
+    assert tuple(picture[2 * p, 5 * p + p // 2]) == (255, 40, 40)  # top edge of patch (2, 5)
+    assert tuple(picture[3 * p + p // 2, 1 * p + p // 2]) != (255, 40, 40)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from explorer import render
 from explorer.models import load_choice
 from explorer.ui import handlers as h
 from explorer.ui.cache import ModelCache
@@ -81,7 +82,7 @@ def test_distance_table_orders_local_mean_global():
 
 
 def test_marked_patch_is_outlined_in_red():
-    marked = h.mark_patch(Image.new("RGB", (32, 32)), (1, 0), 16)
+    marked = render.mark_patch(Image.new("RGB", (32, 32)), (1, 0), 16)
     assert marked.getpixel((0, 16)) == (255, 40, 40) and marked.getpixel((20, 5)) == (0, 0, 0)
 
 

@@ -19,7 +19,7 @@ from .figures import (
     not_available_figure,
     position_similarity_figure,
 )
-from .overlay import heat_overlay, map_image, mask_overlay, normalize_map
+from .overlay import heat_overlay, map_image, mark_patch, mask_overlay, normalize_map
 
 __all__ = [
     "FIGURE_FORMATS",
@@ -38,6 +38,7 @@ __all__ = [
     "head_attention_figure",
     "heat_overlay",
     "map_image",
+    "mark_patch",
     "mask_overlay",
     "normalize_map",
     "not_available_figure",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import matplotlib
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 
 def image_array(image) -> np.ndarray:
@@ -80,3 +80,14 @@ def map_image(attention_map, size: tuple[int, int] | None = None, cmap: str = "v
     """The normalized map alone through ``cmap``, optionally resized (nearest) to ``size = (W, H)``."""
     rgb = _to_pil(matplotlib.colormaps[cmap](normalize_map(attention_map))[..., :3])
     return rgb if size is None else rgb.resize(size, Image.NEAREST)
+
+
+def mark_patch(image: Image.Image, patch: tuple[int, int], patch_size: int) -> Image.Image:
+    """A copy of ``image`` with a red rectangle around the patch at ``(row, col)`` (``patch_size``
+    in the image's own pixels)."""
+    out = image.copy()
+    r, c = patch
+    width = max(1, patch_size // 8)
+    box = (c * patch_size, r * patch_size, (c + 1) * patch_size - 1, (r + 1) * patch_size - 1)
+    ImageDraw.Draw(out).rectangle(box, outline=(255, 40, 40), width=width)
+    return out

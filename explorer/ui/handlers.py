@@ -17,7 +17,7 @@ from pathlib import Path
 
 import gradio as gr
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from .. import analyses, render, views
 from ..capture import Trace
@@ -309,7 +309,7 @@ def _tokens(server: Server, session: Session, block, foreground: bool, target) -
 def tokens_view(server: Server, session: Session, block, foreground: bool, target):
     """PCA colours and the followed patch's similarity at one block, token norms, the logit lens."""
     view = _tokens(server, session, block, foreground, target)
-    return (view.pca_image(), view.similarity_image(), render.figure_to_image(view.norms_figure(), dpi=views.SCREEN_DPI),
+    return (view.pca_image(), view.similarity_image(), render.figure_to_image(view.norms_figure(title=False), dpi=views.SCREEN_DPI),
             render.figure_to_image(view.lens_figure(), dpi=views.SCREEN_DPI), _norms_note(view.norms))
 
 
@@ -482,16 +482,6 @@ def _patch(trace: Trace, row, col) -> tuple[int, int]:
     return values[0], values[1]
 
 
-def mark_patch(image: Image.Image, patch: tuple[int, int], patch_size: int) -> Image.Image:
-    """The image with a rectangle around the patch at ``(row, col)``."""
-    out = image.copy()
-    r, c = patch
-    width = max(1, patch_size // 8)
-    box = (c * patch_size, r * patch_size, (c + 1) * patch_size - 1, (r + 1) * patch_size - 1)
-    ImageDraw.Draw(out).rectangle(box, outline=(255, 40, 40), width=width)
-    return out
-
-
 def _query(session: Session, layer, head, row, col) -> views.QueryView:
     trace = _need_trace(session)
     patch = _patch(trace, row, col)
@@ -507,8 +497,8 @@ def query_view(session: Session, layer: int, head: str | None, row, col, alpha: 
     scale = display_scale(image)
     enlarged = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
     attention, rolled = view.overlays(cmap, float(alpha))
-    return (mark_patch(enlarged, view.patch, p * scale), mark_patch(attention, view.patch, p),
-            mark_patch(rolled, view.patch, p), *view.patch)  # the patch shown (clamped to the grid)
+    return (render.mark_patch(enlarged, view.patch, p * scale), render.mark_patch(attention, view.patch, p),
+            render.mark_patch(rolled, view.patch, p), *view.patch)  # the patch shown (clamped to the grid)
 
 
 @user_errors
