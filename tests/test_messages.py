@@ -61,3 +61,14 @@ def test_a_model_switch_keeps_the_language(tmp_path):
                       ServingPolicy(always=DEMO_LABEL), tmp_path)
     new, _, status = h.select_model(server, DEMO_LABEL, h.Session(choice=DEMO_LABEL, lang="ko"))
     assert new.lang == "ko" and "블록" in status
+
+
+def test_every_catalog_model_has_a_korean_note():
+    from explorer.models import CATALOG
+    from explorer.ui.messages import MODEL_NOTES_KO, model_note
+
+    assert {e.spec for e in CATALOG.values()} == set(MODEL_NOTES_KO)
+    demo = next(e for e in CATALOG.values() if e.spec == "demo")
+    with speaking("ko"):
+        assert model_note(demo.spec, demo.note) == MODEL_NOTES_KO["demo"]
+    assert model_note(demo.spec, demo.note) == demo.note

@@ -27,7 +27,7 @@ from ..paths import sample_images
 from .cache import ModelCache
 from .policy import ServingPolicy
 from .i18n import STRINGS
-from .messages import browser_language, language, say, speaking
+from .messages import browser_language, language, model_note, say, speaking
 from .sessions import LatestRequests, Session, TraceStore, release_session
 
 PREDICTED = "predicted class"
@@ -120,7 +120,7 @@ def model_card(model: ExplorerModel, choice: str) -> str:
     entry = CATALOG.get(choice)
     h, w = model.input_size
     p = model.patch_size
-    return say("model_card", name=model.name, device=model.device, note=f" {entry.note}" if entry else "",
+    return say("model_card", name=model.name, device=model.device, note=f" {model_note(entry.spec, entry.note)}" if entry else "",
                source=model.source, blocks=model.num_blocks, heads=model.num_heads, h=h, w=w, p=p, gh=h // p,
                gw=w // p, k=model.num_prefix_tokens, n=len(model.labels),
                classes=f": {', '.join(model.labels)}" if knows_few_classes(model) else "")

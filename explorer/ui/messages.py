@@ -12,8 +12,7 @@ Written by hand because Gradio translates only whole strings in the browser and 
 server-side catalog with values; Python's ``gettext`` would add .po/.mo build steps for
 two languages and some forty sentences.
 
-Not translated: the texts inside figures (matplotlib titles and axes), the catalog's model
-notes, method and option names (the technical terms the tabs use), and the library's own
+Not translated: the texts inside figures (matplotlib titles and axes), method and option names (the technical terms the tabs use), and the library's own
 error details, which Korean users get after a Korean lead-in.
 """
 from __future__ import annotations
@@ -101,6 +100,21 @@ _KO = {
 
 MESSAGES: dict[str, dict[str, str]] = {"en": _EN, "ko": _KO}
 
+#: the catalog's one-line model notes in Korean, by the entry's spec (English: ``CatalogEntry.note``)
+MODEL_NOTES_KO = {
+    "demo": "이 프로젝트가 직접 만든 도형 장면으로 학습한 작은 ViT입니다. 인터넷 없이 동작합니다.",
+    "vit_tiny_patch16_224": "무작위 가중치: 학습하기 전의 어텐션이 어떻게 생겼는지 보여 줍니다.",
+    "vit_base_patch16_224.orig_in21k_ft_in1k": "논문의 ViT-B/16 가중치입니다 (Dosovitskiy 외).",
+    "vit_large_patch16_224.orig_in21k": "논문의 ViT-L/16, ImageNet-21k 사전 학습입니다 (in1k 분류 헤드 없음).",
+    "vit_large_patch32_384.orig_in21k_ft_in1k": "논문의 ViT-L/32, 384 px입니다.",
+    "vit_base_patch16_224.augreg2_in21k_ft_in1k": "'How to train your ViT'(Steiner 외)의 가중치입니다.",
+    "deit_small_distilled_patch16_224.fb_in1k": "클래스 토큰과 증류(distillation) 토큰이 있는 DeiT입니다 (앞쪽 토큰 2개).",
+    "vit_small_patch16_224.dino": "자기 지도 학습 DINO입니다 (분류 헤드 없음).",
+    "vit_small_patch14_reg4_dinov2.lvd142m": "레지스터 토큰 4개가 있는 DINOv2입니다 (앞쪽 토큰 5개). 224 px로 실행합니다.",
+    "torchvision:vit_b_16": "torchvision의 ViT-B/16입니다 (nn.MultiheadAttention 블록), IMAGENET1K_V1 가중치.",
+    "hf:google/vit-base-patch16-224": "Hugging Face transformers로 옮긴 논문의 ViT-B/16입니다 (hf 추가 설치 필요).",
+}
+
 _LANGUAGE: ContextVar[str] = ContextVar("vit_explorer_language", default=LANGUAGES[0])
 
 
@@ -133,6 +147,11 @@ def speaking(language: str | None) -> Iterator[None]:
 def say(key: str, **values) -> str:
     """Sentence ``key`` in the current language, with ``values`` filled in."""
     return MESSAGES[_LANGUAGE.get()][key].format(**values)
+
+
+def model_note(spec: str, english: str) -> str:
+    """A catalog entry's note in the current language."""
+    return MODEL_NOTES_KO.get(spec, english) if language() == "ko" else english
 
 
 def language() -> str:
