@@ -12,7 +12,8 @@ Written by hand because Gradio translates only whole strings in the browser and 
 server-side catalog with values; Python's ``gettext`` would add .po/.mo build steps for
 two languages and some forty sentences.
 
-Not translated: the texts inside figures (matplotlib titles and axes), method and option names (the technical terms the tabs use), and the library's own
+Not translated: the texts inside figures (matplotlib titles and axes), the Compare tab's score
+table and gallery captions, method and option names (the technical terms the tabs use), and the library's own
 error details, which Korean users get after a Korean lead-in.
 """
 from __future__ import annotations
