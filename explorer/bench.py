@@ -93,9 +93,10 @@ def single(models, device: str, repeats: int, methods) -> list[dict]:
     return rows
 
 
-def folder(models: list[str], device: str, count: int, batch: int) -> list[dict]:
-    """``stats`` throughput against bare-forward throughput, per model."""
-    return [_folder(name, device, count, batch) for name in models]
+def folder(models: list[tuple[str, int]], device: str, batch: int) -> list[dict]:
+    """``stats`` throughput against bare-forward throughput, per (model, images): enough images
+    that the DataLoader worker's start-up (a fraction of a second) does not dominate."""
+    return [_folder(name, device, count, batch) for name, count in models]
 
 
 def _folder(name: str, device: str, count: int, batch: int) -> dict:
@@ -232,11 +233,11 @@ def _timed(fn) -> float:
 def table(results: dict) -> str:
     lines = ["| model | device | tokens | bare forward | capture (x) | full explanation (x, target <= 1.25) | methods (x forward) |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
-    for r in results["single"]:
+    for r in results.get("single", []):
         methods = ", ".join(f"{k[7:-8]} {v:.1f}" for k, v in r.items() if k.startswith("method:") and k.endswith("/forward"))
         lines.append(f"| {r['model']} | {r['device']} | {r['tokens']} | {1000 * r['bare_forward_s']:.1f} ms | "
                      f"{r['capture_s/forward']:.2f} | {r['explanation_s/forward']:.2f} | {methods} |")
-    a, p = results.get("app", {}), results["panels"]
+    a, p = results.get("app", {}), results.get("panels")
     lines += ["", "| measure | value | target |", "| --- | --- | --- |"]
     if a:
         lines += [f"| app: new image (/analyze, gradio_client) | {1000 * a['new_image_s']:.0f} ms | |",
@@ -250,11 +251,14 @@ def table(results: dict) -> str:
             lines.append(f"| app: control change in Chromium | {a.get('browser_note')} | <= 100 ms |")
     lines += [f"| folder stats / bare forward throughput, {f['model']} (batch {f['batch']}) | "
               f"{f['folder_over_forward']:.2f} ({f['stats_images_per_s']:.1f} vs {f['bare_images_per_s']:.1f} images/s) "
-              f"| >= 0.85 |" for f in results["folder"]]
-    lines += [f"| model panels cold / cached | {1000 * p['panels_cold_s']:.0f} ms / {1000 * p['panels_cached_s']:.2f} ms | "
-              f"<= 1 s cold |",
-              f"| peak RSS | {results['memory']['peak_rss_mb']:.0f} MB | |"]
-    for m in results["memory"]["attention"]:
+              f"| >= 0.85 |" for f in results.get("folder", [])]
+    if p:
+        lines.append(f"| model panels cold / cached | {1000 * p['panels_cold_s']:.0f} ms / "
+                     f"{1000 * p['panels_cached_s']:.2f} ms | <= 1 s cold |")
+    memory_rows = results.get("memory", {})
+    if memory_rows:
+        lines.append(f"| peak RSS | {memory_rows['peak_rss_mb']:.0f} MB | |")
+    for m in memory_rows.get("attention", []):
         lines.append(f"| attention of one image, {m['tokens']} tokens ({m['blocks x heads']}), from the shapes | "
                      f"{m['captured_mb']:.0f} MB captured (float32), {m['stored_mb']:.0f} MB kept by the app (float16) "
                      f"| <= 2 bytes per entry |")
@@ -267,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small models, few repeats (what the tests run)")
     parser.add_argument("--no-app", action="store_true", help="skip the app section")
     parser.add_argument("--out", type=Path, default=Path("bench/results.json"))
+    parser.add_argument("--sections", nargs="+", choices=("single", "folder", "panels", "memory", "app"),
+                        help="run only these sections, keeping the others of an existing --out")
     args = parser.parse_args(argv)
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     repeats = 3 if args.quick else 10
@@ -274,15 +280,22 @@ def main(argv: list[str] | None = None) -> int:
     results = {"machine": {"python": platform.python_version(), "torch": torch.__version__,
                            "cpu_threads": torch.get_num_threads(),
                            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None},
-               "targets": TARGETS, "single": []}
-    for device in devices:
-        results["single"] += single(models, device, repeats, CHEAP_METHODS if args.quick else list(analyses.EXPLANATION_METHODS))
-    folder_models = ["demo"] if args.quick else ["demo", "vit_small_patch16_224", "vit_base_patch16_224"]
-    results["folder"] = folder(folder_models, "cpu", 16 if args.quick else 64, 8 if args.quick else 16)
-    results["panels"] = panels("cpu")
-    results["memory"] = memory(devices[-1])
-    if not args.no_app:
-        results["app"] = app(2 if args.quick else 10)
+               "targets": TARGETS}
+    folder_models = ([("demo", 16)] if args.quick else
+                     [("demo", 1024), ("vit_small_patch16_224", 96), ("vit_base_patch16_224", 48)])
+    sections = {
+        "single": lambda: [row for device in devices for row in single(
+            models, device, repeats, CHEAP_METHODS if args.quick else list(analyses.EXPLANATION_METHODS))],
+        "folder": lambda: folder(folder_models, "cpu", 8 if args.quick else 16),
+        "panels": lambda: panels("cpu"),
+        "memory": lambda: memory(devices[-1]),
+        "app": lambda: app(2 if args.quick else 10),
+    }
+    chosen = args.sections or [n for n in sections if not (n == "app" and args.no_app)]
+    if args.sections and args.out.is_file():  # rerun these sections only, keep the others
+        results = {**json.loads(args.out.read_text()), "machine": results["machine"], "targets": TARGETS}
+    for name in chosen:
+        results[name] = sections[name]()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))

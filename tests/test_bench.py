@@ -18,3 +18,8 @@ def test_quick_benchmark_writes_every_section(tmp_path, capsys):
     assert app["gradio_echo_s"] > 0 and app["control_change_s"] > 0
     assert app.get("browser_control_change_s", 0) > 0 or app["browser_note"].startswith("not measured")
     assert "full explanation" in capsys.readouterr().out
+    # one section again: the others are kept as they were
+    before = results["app"]
+    assert bench.main(["--quick", "--sections", "panels", "--out", str(out)]) == 0
+    again = json.loads(out.read_text())
+    assert again["app"] == before and again["panels"]["panels_cold_s"] > 0
