@@ -37,7 +37,7 @@ MODEL_KWARGS = {
     "patch_size": 8,
     "embed_dim": 96,
     "depth": 4,
-    "num_heads": 4,
+    "num_heads": 8,
     "mlp_ratio": 4.0,
     "qk_norm": True,
     "num_classes": NUM_CLASSES,

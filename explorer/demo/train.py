@@ -210,7 +210,7 @@ def base_card(name: str, args: argparse.Namespace, setup: RunSetup) -> dict:
                                    "patch, else background" if args.token_labels == "class" else
                                    "whether the object covers >= 1/4 of the patch") +
                                    " (after Jiang et al. 2021); the head is not saved",
-            "pos_embed_init": getattr(args, "pos_init", "normal"),
+            "pos_embed_init": args.pos_init,
             "torch_threads": args.threads,
             "bf16_autocast": bool(args.bf16),
         },
@@ -236,7 +236,7 @@ def _continued_reproduce(init: Path, init_card: dict, this: str) -> str:
 
 def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     p = p or argparse.ArgumentParser(prog="python -m explorer.demo train", description=__doc__)
-    p.add_argument("--steps", type=int, default=8000, help="optimizer steps")
+    p.add_argument("--steps", type=int, default=14000, help="optimizer steps")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
     p.add_argument("--name", default="demo", help="file stem of weights and card")
     p.add_argument("--seed", type=int, default=TRAIN_SEED, help="training data seed (and torch seed)")
@@ -253,7 +253,7 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
                    help="'token': class token readout (as in the paper); 'avg': no class token, mean of patch tokens")
     p.add_argument("--qk-norm", action=argparse.BooleanOptionalAction, default=MODEL_KWARGS["qk_norm"],
                    help="LayerNorm on queries and keys (timm qk_norm): attention learns much sooner")
-    p.add_argument("--pos-init", choices=("normal", "zero", "sincos"), default="normal",
+    p.add_argument("--pos-init", choices=("normal", "zero", "sincos"), default="sincos",
                    help="position embeddings start as timm's truncated normal (std 0.02), at zero, or as "
                         "the 2D sine-cosine table of MAE / MoCo v3 (a head start: neighbours similar from "
                         "step 0); in every case they are then learned")
@@ -268,13 +268,13 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
     p.add_argument("--clip", type=float, default=1.0)
     p.add_argument("--token-labeling", type=float, default=0.5,
                    help="weight of the auxiliary per-patch loss from the scene masks (0: off)")
-    p.add_argument("--token-labels", choices=("class", "mask"), default="mask",
+    p.add_argument("--token-labels", choices=("class", "mask"), default="class",
                    help="per-patch targets: the object's class or background ('class'), or just "
                         "object vs background ('mask')")
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads (1 is faster than 2 on a busy 2-core machine)")
     p.add_argument("--workers", type=int, default=2, help="processes generating the scenes")
-    p.add_argument("--time-budget", type=float, default=38.0, metavar="MIN",
+    p.add_argument("--time-budget", type=float, default=75.0, metavar="MIN",
                    help="minutes (from the start, data generation included) by which the cosine decay "
                         "must end; training stops there even if --steps are not done (0: no budget)")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (fast on AMX CPUs)")
@@ -410,7 +410,7 @@ def _build_model(args: argparse.Namespace, setup: RunSetup):
         model.load_state_dict(load_file(str(args.init)), strict=True)
         print(f"initialized from {args.init}", flush=True)
     else:
-        init_position_embedding(model, getattr(args, "pos_init", "normal"))
+        init_position_embedding(model, args.pos_init)
     model.train()
     return model
 

@@ -41,9 +41,11 @@ TEXTS = {
                       "vectors it makes for this image, one row per patch.",
         "positions": "A Transformer does not know where a patch was. So a learned **position embedding** is added "
                      "to each patch vector, and a **class token** is put in front of the sequence to collect the "
-                     "answer. Middle: how similar the red patch's position embedding is to every other position: "
-                     "near positions look alike, so the model has learned the 2-D layout. Right: the same for every "
-                     "position.",
+                     "answer. Middle: how similar the red patch's position embedding is to every other position. "
+                     "Where near positions look alike, the model knows the 2-D layout (the paper's Figure 7, centre): "
+                     "big models such as ViT-B/16 learn it from data alone, while the small bundled demo model was "
+                     "given it as a starting point (a 2-D sine-cosine pattern) and kept it while learning. Right: the "
+                     "same for every position.",
         "attention": "In every block, each patch asks every other patch how relevant it is (query times key, "
                      "then a softmax) and takes a weighted mix of their values: **self-attention**. The pictures "
                      "show where the red patch looks in the first block, a middle block and the last block "
@@ -70,7 +72,9 @@ TEXTS = {
         "positions": "트랜스포머는 패치가 어디에 있었는지 모릅니다. 그래서 학습된 **위치 임베딩**을 각 패치 벡터에 "
                      "더하고, 답을 모을 **클래스 토큰**을 시퀀스 맨 앞에 둡니다. 가운데: 빨간 패치의 위치 임베딩이 "
                      "다른 모든 위치와 얼마나 비슷한지 보여 줍니다. 가까운 위치끼리 비슷하면 모델이 2차원 배치를 "
-                     "배운 것입니다. 오른쪽: 모든 위치에 대해 같은 그림입니다.",
+                     "알고 있는 것입니다(논문 그림 7 가운데). ViT-B/16 같은 큰 모델은 데이터만으로 이것을 배우고, "
+                     "함께 들어 있는 작은 데모 모델은 2차원 사인·코사인 무늬를 출발점으로 받아 학습하는 동안 그대로 "
+                     "지켰습니다. 오른쪽: 모든 위치에 대해 같은 그림입니다.",
         "attention": "각 블록에서 모든 패치는 다른 모든 패치에게 얼마나 관련이 있는지 묻고(쿼리와 키를 곱한 뒤 "
                      "소프트맥스), 그 값(value)을 가중 평균합니다: **셀프 어텐션**입니다. 그림은 빨간 패치가 첫 "
                      "블록, 가운데 블록, 마지막 블록에서 어디를 보는지 보여 줍니다(헤드 평균).",
