@@ -300,6 +300,17 @@ def head_projection(model: Any, block: int) -> nn.Linear:
                                 f"(a Linear named one of {_PROJECTIONS}), so its heads cannot be ablated.")
 
 
+def _block_heads(anatomy: Anatomy, block: int) -> int | None:
+    """The number of heads of block ``block``'s attention as its module states it (timm and
+    torch ``num_heads``, transformers ``num_attention_heads``), or None when none says."""
+    for module in anatomy.blocks()[block].modules():
+        for name in ("num_heads", "num_attention_heads"):
+            value = getattr(module, name, None)
+            if isinstance(value, int) and value > 0:
+                return value
+    return None
+
+
 class HeadAblation(_ModelPatch):
     """Context manager: in block ``block``, batch item b sees head h ablated where ``keep[b, h]`` is 0.
 
@@ -317,6 +328,9 @@ class HeadAblation(_ModelPatch):
         self.anatomy = anatomy_of(model)
         self.block, self.keep, self.mode = block, keep, mode
         self.projection = head_projection(model, block)
+        heads = _block_heads(self.anatomy, block)
+        if heads is not None and keep.shape[-1] != heads:
+            raise ValueError(f"keep has {keep.shape[-1]} columns, but block {block} has {heads} heads: one column per head")
         super().__init__(self.anatomy.module)
 
     def _ablate(self, _module, inputs):

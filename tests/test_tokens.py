@@ -139,7 +139,7 @@ def test_ablating_no_head_changes_nothing():
     x = model.input_tensor(model.run(sample_images()[-1]).input_image)
     for block in range(model.num_blocks):
         for mode in ("zero", "mean"):
-            torch.testing.assert_close(analyses.ablated_logits(model, x, block, torch.ones(1, 4), mode),
+            torch.testing.assert_close(analyses.ablated_logits(model, x, block, torch.ones(1, model.num_heads), mode),
                                        model.predict(x), atol=1e-6, rtol=0)
 
 
@@ -147,9 +147,9 @@ def test_head_importance_ranks_every_head_in_one_batched_forward_per_block():
     model = explorer.load("demo", device="cpu")
     trace = model.run(sample_images()[-1])
     view = views.head_importance_view(model, trace)
-    assert view.importance.shape == view.distance.shape == (4, 4)
+    assert view.importance.shape == view.distance.shape == (model.num_blocks, model.num_heads)
     b, h = np.unravel_index(np.argmax(view.importance), view.importance.shape)
-    keep = torch.ones(1, 4)
+    keep = torch.ones(1, model.num_heads)
     keep[0, h] = 0
     x = model.input_tensor(trace.input_image)
     p = torch.softmax(analyses.ablated_logits(model, x, int(b), keep), -1)[0, trace.predicted]
@@ -237,7 +237,7 @@ def test_an_ablation_in_progress_leaves_other_threads_forwards_untouched():
     x = model.input_tensor(model.run(sample_images()[-1]).input_image)
     plain = model.predict(x)
     seen = {}
-    with HeadAblation(model, 3, torch.zeros(1, 4)):  # every head of the last block off, for this thread only
+    with HeadAblation(model, 3, torch.zeros(1, model.num_heads)):  # every head of the last block off, for this thread only
         mine = model.anatomy.call(x)[0].detach()
         other = threading.Thread(target=lambda: seen.setdefault("logits", model.predict(x)))
         other.start()
@@ -255,3 +255,10 @@ def test_the_similarity_picture_outlines_the_followed_patch():
     p = trace.patch_size * scale
     assert tuple(picture[2 * p, 5 * p + p // 2]) == (255, 40, 40)  # top edge of patch (2, 5)
     assert tuple(picture[3 * p + p // 2, 1 * p + p // 2]) != (255, 40, 40)
+
+
+def test_a_keep_mask_with_the_wrong_number_of_heads_is_refused():
+    model = explorer.load("demo", device="cpu")
+    x = model.input_tensor(model.run(sample_images()[-1]).input_image)
+    with pytest.raises(ValueError, match=f"block 0 has {model.num_heads} heads"):
+        analyses.ablated_logits(model, x, 0, torch.ones(1, model.num_heads // 2))
