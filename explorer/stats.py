@@ -104,15 +104,29 @@ CAPTURE_CHUNK = 4  # images per captured forward: their (4, H, T, T) maps stay i
 #                   fused forward, against 1.09x for 16 at once; bench/results.json, "folder")
 
 
-def _analyse(model, x: torch.Tensor, grid: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """(B, L, H) mean attention distances and (B, gh, gw) rollout maps of a few images, computed
-    for them together, block by block, from the captured maps (no per-image copies)."""
-    _, blocks = model.capture_batch(x.to(model.device))  # L x (B, H, T, T)
-    k = model.num_prefix_tokens
-    distances = analyses.AttentionDistanceAccumulator(grid, model.patch_size, k).per_image(blocks)
-    weights = analyses.readout_weights(blocks[0].shape[-1], k, analyses.pooled_rows(model))
-    rows = analyses.batch_rollout_rows(blocks, k, weights)  # (B, T)
-    return distances, rows[:, k:].reshape(len(rows), *grid)
+@dataclass
+class _Analysis:
+    """What every chunk of a folder is analysed with, built once per model: the distance
+    computer (its (N, N) pixel distances: 15 MB at 1370 tokens) and the rollout readout row."""
+
+    model: object
+    grid: tuple[int, int]
+    distance: analyses.AttentionDistanceAccumulator
+    weights: np.ndarray  # (T,) readout row of the rollout
+
+    @classmethod
+    def of(cls, model, grid: tuple[int, int]) -> "_Analysis":
+        k = model.num_prefix_tokens
+        return cls(model, grid, analyses.AttentionDistanceAccumulator(grid, model.patch_size, k),
+                   analyses.readout_weights(k + grid[0] * grid[1], k, analyses.pooled_rows(model)))
+
+    def __call__(self, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """(B, L, H) mean attention distances and (B, gh, gw) rollout maps of a few images, computed
+        for them together, block by block, from the captured maps (no per-image copies)."""
+        _, blocks = self.model.capture_batch(x.to(self.model.device))  # L x (B, H, T, T)
+        k = self.model.num_prefix_tokens
+        rows = analyses.batch_rollout_rows(blocks, k, self.weights)  # (B, T)
+        return self.distance.per_image(blocks), rows[:, k:].reshape(len(rows), *self.grid)
 
 
 def collect(model, paths: Sequence[Path], out: Path, batch_size: int = 8, workers: int = 2,
@@ -133,10 +147,11 @@ def collect(model, paths: Sequence[Path], out: Path, batch_size: int = 8, worker
                                          num_workers=workers if len(todo) > batch_size else 0)
     bar = tqdm(total=len(mine), initial=len(mine) - len(todo), desc=f"stats (process {rank + 1}/{world})",
                unit="image", disable=not progress)
+    analyse = _Analysis.of(model, grid)
     for indices, x in loader:
         for start in range(0, len(indices), CAPTURE_CHUNK):
             chunk = indices[start:start + CAPTURE_CHUNK].tolist()
-            distances, rollouts = _analyse(model, x[start:start + CAPTURE_CHUNK], grid)
+            distances, rollouts = analyse(x[start:start + CAPTURE_CHUNK])
             for index, distance, rollout in zip(chunk, distances, rollouts):
                 sums.add(index, distance, rollout)
         sums.save(partial)
