@@ -284,7 +284,8 @@ def token_norms_figure(norms, title: str | None = None) -> Figure:
     for r, c in norms.outliers:
         left.add_patch(matplotlib.patches.Circle((c, r), 0.45, fill=False, color="cyan", lw=1.5))
     left.set_axis_off()
-    left.set_title("patch token norms (outliers ringed)", fontsize=8)
+    # below the grid: an app's panel label covers the top-left corner of the picture
+    left.set_title("patch token norms (outliers ringed)", fontsize=8, y=-0.12)
     fig.colorbar(im, ax=left, shrink=0.8)
     right.hist(norms.patches.ravel(), bins=30, color="tab:gray")
     right.axvline(norms.threshold, color="tab:red", ls="--", label=f"outlier threshold {norms.threshold:.1f}")
