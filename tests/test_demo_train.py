@@ -76,3 +76,67 @@ def test_train_init_continues_from_weights(tmp_path):
     *earlier, last = card["reproduce"].split(" && ")  # the bundled card's own commands, then this one
     assert earlier and all(c.startswith("python -m explorer.demo train") for c in earlier)
     assert "--out" in earlier[-1] and last.startswith("python -m explorer.demo train --init ")
+
+
+def _first_block_logits(model, x):
+    """(B, H, T, T) pre-softmax logits of block 1, computed from timm's own modules."""
+    attn = model.blocks[0].attn
+    tokens = model.blocks[0].norm1(model._pos_embed(model.patch_embed(x)))  # (B, T, D)
+    b, t, d = tokens.shape
+    qkv = attn.qkv(tokens).reshape(b, t, 3, attn.num_heads, attn.head_dim).permute(2, 0, 3, 1, 4)
+    q, k = attn.q_norm(qkv[0]), attn.k_norm(qkv[1])  # (B, H, T, d_h)
+    return q @ k.transpose(-2, -1) * attn.scale
+
+
+def test_henry_temperature_is_log2_of_pairs():
+    import math
+
+    from explorer.demo.train import henry_temperature
+
+    assert henry_temperature(65) == math.log2(65 * 64)  # 64 patches and the class token
+
+
+def test_tied_start_at_temperature_g_gives_each_token_logit_g_with_itself():
+    """qk-norm's weights at sqrt(G / sqrt(d_h)) and tied query/key rows: a token meets
+    itself at cosine 1, so its logit is G (the known answer), and no other logit is higher.
+    (Patch tokens only: the class token starts near zero, where LayerNorm's eps dominates.)"""
+    from explorer.demo.recipe import create_model
+    from explorer.demo.train import init_local_attention, init_position_embedding, init_qk_temperature
+
+    torch.manual_seed(0)
+    model = create_model().eval()
+    init_position_embedding(model, "sincos")
+    init_qk_temperature(model, 12.0)
+    init_local_attention(model, blocks=1)
+    with torch.no_grad():
+        logits = _first_block_logits(model, torch.randn(2, 3, 64, 64))
+    patches = logits[..., 1:, 1:]  # (B, H, 64, 64)
+    diagonal = patches.diagonal(dim1=-2, dim2=-1)
+    torch.testing.assert_close(diagonal, torch.full_like(diagonal, 12.0), atol=1e-3, rtol=1e-4)
+    assert float(patches.max()) <= 12.0 + 1e-3
+
+
+def test_local_start_makes_first_block_heads_look_near_and_graded_spreads_them():
+    """With sine-cosine positions, tied heads attend around their own patch (far below
+    the uniform distance); graded ties run from the most local head to a near-uniform one."""
+    from explorer.analyses import mean_attention_distance, uniform_attention_distance
+    from explorer.demo.evaluate import wrap_model
+    from explorer.demo.recipe import create_model
+    from explorer.demo.scenes import make_scene
+    from explorer.demo.train import init_local_attention, init_position_embedding, init_qk_temperature
+
+    def first_block_distances(graded):
+        torch.manual_seed(0)
+        module = create_model().eval()
+        init_position_embedding(module, "sincos")
+        init_qk_temperature(module, 55.0)
+        init_local_attention(module, blocks=1, graded=graded)
+        traces = wrap_model(module).run_batch([make_scene(7, i).to_pil() for i in range(4)])
+        attentions = torch.stack([torch.as_tensor(t.attentions) for t in traces])  # (4, L, H, T, T)
+        t = traces[0]
+        return mean_attention_distance(attentions, t.grid, t.patch_size, t.num_prefix_tokens)[0]  # (H,) px
+
+    uniform = uniform_attention_distance((8, 8), 8)
+    tied, graded = first_block_distances(False), first_block_distances(True)
+    assert tied.max() < 0.5 * uniform
+    assert graded[0] < 0.5 * uniform and graded[-1] > 0.75 * uniform

@@ -211,6 +211,14 @@ def base_card(name: str, args: argparse.Namespace, setup: RunSetup) -> dict:
                                    "whether the object covers >= 1/4 of the patch") +
                                    " (after Jiang et al. 2021); the head is not saved",
             "pos_embed_init": args.pos_init,
+            "qk_temperature": args.qk_temperature,
+            "local_start": {
+                "blocks": args.local_start,
+                "graded": bool(args.local_graded),
+                "note": "the first 'blocks' blocks start with each head's query and key "
+                        "projections tied (graded: from fully tied to random across the "
+                        "heads), so attention starts local; then learned",
+            },
             "torch_threads": args.threads,
             "bf16_autocast": bool(args.bf16),
         },
@@ -257,6 +265,17 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
                    help="position embeddings start as timm's truncated normal (std 0.02), at zero, or as "
                         "the 2D sine-cosine table of MAE / MoCo v3 (a head start: neighbours similar from "
                         "step 0); in every case they are then learned")
+    p.add_argument("--local-start", type=int, default=0, metavar="BLOCKS",
+                   help="the first BLOCKS blocks start with local attention (each head's query and key "
+                        "projections tied): with the sine-cosine positions every head then looks "
+                        "around its own patch from step 0; then learned (0: timm's random start)")
+    p.add_argument("--local-graded", action="store_true",
+                   help="with --local-start: the heads' query-key tie runs from full (first head) "
+                        "to none (last head), so the block starts with heads from local to global")
+    p.add_argument("--qk-temperature", default=None, metavar="G",
+                   help="start every block's softmax at G times the query-key cosine (qk-norm's "
+                        "weights at sqrt(G / sqrt(head dim))), then learned; 'henry': log2(L^2 - L) "
+                        "for L tokens (Henry et al. 2020); default: timm's start (G = sqrt(head dim))")
     p.add_argument("--init", type=Path, default=None, metavar="FILE",
                    help="continue from these .safetensors weights (same architecture flags; "
                         "fresh optimizer and auxiliary head); the card records the file and its sha256")
@@ -411,6 +430,9 @@ def _build_model(args: argparse.Namespace, setup: RunSetup):
         print(f"initialized from {args.init}", flush=True)
     else:
         init_position_embedding(model, args.pos_init)
+        if args.qk_temperature is not None:
+            init_qk_temperature(model, _qk_temperature(args.qk_temperature, model))
+        init_local_attention(model, args.local_start, args.local_graded, seed=args.seed)
     model.train()
     return model
 
@@ -427,6 +449,63 @@ def init_position_embedding(model, how: str) -> None:
             grid = list(model.patch_embed.grid_size)
             table = build_sincos2d_pos_embed(grid, dim=model.embed_dim)  # (gh * gw, D)
             model.pos_embed[0, k:] = table.to(model.pos_embed.dtype)
+
+
+def henry_temperature(tokens: int) -> float:
+    """QKNorm's starting softmax scale for sequences of ``tokens`` (Henry et al. 2020,
+    "Query-Key Normalization for Transformers"): g = log2(L^2 - L)."""
+    return math.log2(tokens * tokens - tokens)
+
+
+def _qk_temperature(value: str, model) -> float:
+    """--qk-temperature's value: a number, or 'henry' for :func:`henry_temperature`."""
+    if value == "henry":
+        return henry_temperature(model.patch_embed.num_patches + model.num_prefix_tokens)
+    return float(value)
+
+
+def init_qk_temperature(model, temperature: float) -> None:
+    """Start every block's softmax at ``temperature`` times the query-key cosine.
+
+    timm's qk-norm LayerNorms queries and keys per head (weight gamma, shared by the
+    heads), so a logit is gamma^2 * d_h * cos(q, k) / sqrt(d_h) after centring: 3.5 cos
+    at most for d_h = 12 with timm's gamma = 1, which keeps every head's attention
+    broad. Here gamma starts at sqrt(temperature / sqrt(d_h)); it is then learned.
+    """
+    for block in model.blocks:
+        attn = block.attn
+        if isinstance(attn.q_norm, torch.nn.Identity):
+            raise SystemExit("--qk-temperature needs --qk-norm (it sets the query and key norms' weights)")
+        gamma = math.sqrt(temperature / math.sqrt(attn.head_dim))
+        with torch.no_grad():
+            attn.q_norm.weight.fill_(gamma)
+            attn.k_norm.weight.fill_(gamma)
+
+
+def init_local_attention(model, blocks: int, graded: bool = False, seed: int = 0) -> None:
+    """Start the first ``blocks`` blocks' attention local (to tokens at nearby positions).
+
+    In head h the query rows are an orthonormal basis P_h of a random d_h-dimensional
+    subspace and the key rows are c_h P_h + sqrt(1 - c_h^2) R_h (R_h another random basis,
+    biases zero), so query i and key j meet at about <P_h x_i, P_h x_j> for c_h = 1. Nearby
+    positions have similar sine-cosine embeddings, so a tied head starts by attending
+    around its own patch, as in the mimetic initialisation of Trockman & Kolter (2023,
+    W_q W_k^T ~ I). ``graded``: c_h runs from 1 (first head) to 0 (last head, a random
+    start); else every c_h = 1. Values and everything else keep timm's start.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    dim = model.embed_dim
+    for block in list(model.blocks)[:max(0, blocks)]:
+        attn = block.attn
+        q_basis, _ = torch.linalg.qr(torch.randn(dim, dim, generator=gen))  # (D, D), orthonormal
+        r_basis, _ = torch.linalg.qr(torch.randn(dim, dim, generator=gen))
+        tie = torch.linspace(1.0, 0.0, attn.num_heads) if graded else torch.ones(attn.num_heads)  # (H,)
+        tie = tie.repeat_interleave(attn.head_dim)[:, None]  # (D, 1): head h owns rows h*d_h..
+        with torch.no_grad():
+            attn.qkv.weight[:dim] = q_basis.T  # queries
+            attn.qkv.weight[dim:2 * dim] = tie * q_basis.T + (1 - tie ** 2).sqrt() * r_basis.T
+            if attn.qkv.bias is not None:
+                attn.qkv.bias[:2 * dim] = 0.0
 
 
 def _objective(args: argparse.Namespace, model) -> Objective:
