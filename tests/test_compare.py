@@ -46,7 +46,8 @@ def test_compare_tab_and_evaluate_cli_give_the_same_numbers_for_the_same_image(s
     assert code == 0
     from_cli = _csv_metrics(tmp_path / "scores.csv", image)
     metrics = [m for m in faithfulness.METRICS if m != "seconds"]
-    for row in table:
+    assert list(table.columns)[0] == "method"
+    for row in table.itertuples(index=False):
         for metric, value in zip(faithfulness.METRICS, row[1:]):
             if metric != "seconds":
                 assert value == pytest.approx(round(from_cli[(row[0], metric)], 3), abs=1e-3), (row[0], metric)

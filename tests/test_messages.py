@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import string
+from dataclasses import replace
 from types import SimpleNamespace
 
 import gradio as gr
@@ -72,3 +73,29 @@ def test_every_catalog_model_has_a_korean_note():
     with speaking("ko"):
         assert model_note(demo.spec, demo.note) == MODEL_NOTES_KO["demo"]
     assert model_note(demo.spec, demo.note) == demo.note
+
+
+def test_korean_sessions_get_korean_table_headers_series_name_and_compare_captions(tmp_path):
+    """The distance table's headers and the note's series name, the Compare tab's headers
+    and gallery captions follow the session's language; API clients get English."""
+    from explorer.models import load_choice
+    from explorer.models.catalog import DEMO_LABEL
+    from explorer.paths import sample_images
+    from explorer.ui.cache import ModelCache
+    from explorer.ui.policy import ServingPolicy
+    from explorer.ui.sessions import TraceStore
+
+    server = h.Server(ModelCache(lambda c: load_choice(c, device="cpu"), max_models=1), TraceStore(),
+                      ServingPolicy(always=DEMO_LABEL), tmp_path)
+    scene = next(p for p in sample_images() if p.parent.name == "scenes")
+    english, _, _ = h.analyze(server, str(scene), h.Session(choice=DEMO_LABEL))
+    korean = replace(english, lang="ko")
+    _, table_en, note_en = h.distance_view(english)
+    _, table_ko, note_ko = h.distance_view(korean)
+    assert list(table_en.columns) == ["block", "most local head (px)", "mean (px)", "most global head (px)"]
+    assert list(table_ko.columns)[:2] == ["블록", "가장 가까이 보는 헤드 (px)"]
+    assert table_ko.values.tolist() == table_en.values.tolist()
+    assert "**this image**" in note_en and "**이 이미지**" in note_ko
+    _, gallery, table, _, _ = h.compare_methods(server, korean, h.PREDICTED, "mean", False, "jet")
+    assert list(table.columns)[0] == "방법" and "삭제 AUC (낮을수록 좋음)" in table.columns
+    assert all(": 삭제 " in caption and ", 삽입 " in caption for _, caption in gallery)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import gradio as gr
 import numpy as np
+import pandas as pd
 from PIL import Image
 
 from .. import analyses, render, views
@@ -412,8 +413,32 @@ def compare_methods(server: Server, session: Session, target: str, fill: str, sa
                                   progress=lambda done, what: progress(done, desc=what))
     first = next(iter(view.scores))
     shown = [first] + (["random"] if first != "random" and "random" in view.scores else [])
-    return (replace(session, compare=view, compare_key=key), view.gallery(cmap), view.table(),
+    return (replace(session, compare=view, compare_key=key), _gallery(view, cmap), _compare_table(view),
             view.overlay(first, cmap), render.figure_to_image(view.curves_figure(shown), dpi=views.SCREEN_DPI))
+
+
+def _table(rows: list[list], columns) -> pd.DataFrame:
+    """``rows`` under headers in the user's language (Gradio's Dataframe shows a pandas
+    DataFrame's columns as its headers; API clients get them as ``headers``)."""
+    return pd.DataFrame(rows, columns=[say(f"col_{c}") for c in columns])
+
+
+def _compare_table(view: views.CompareView) -> pd.DataFrame:
+    from ..faithfulness import METRICS
+
+    return _table(view.table(), ("method", *METRICS))
+
+
+def _gallery(view: views.CompareView, cmap: str) -> list[tuple[Image.Image, str]]:
+    """(heat overlay, caption with the scores) per method, captions in the user's language."""
+    cells = []
+    for name, scores in view.scores.items():
+        m = scores.metrics()
+        sanity = say("compare_sanity", rho=m["sanity_rho"]) if "sanity_rho" in m else ""
+        caption = say("compare_caption", method=name, deletion=m["deletion_auc"], insertion=m["insertion_auc"],
+                      sanity=sanity)
+        cells.append((view.overlay(name, cmap), caption))
+    return cells
 
 
 def _compare(session: Session):
@@ -536,13 +561,23 @@ def _distance(session: Session) -> views.DistanceView:
 @user_errors
 def distance_view(session: Session):
     view = _distance(session)
-    return view.image(), view.table(), _distance_note(view)
+    return view.image(), _distance_table(view), _distance_note(view, session.batch_count)
 
 
-def _distance_note(view: views.DistanceView) -> str:
+DISTANCE_COLUMNS = ("block", "local", "mean", "global")
+
+
+def _distance_table(view: views.DistanceView) -> pd.DataFrame:
+    """Per block of the last series (the batch when there is one): most local head, mean, most global."""
+    return _table(view.table(), DISTANCE_COLUMNS)
+
+
+def _distance_note(view: views.DistanceView, batch_count: int) -> str:
     """How to read the numbers for this grid: 0 is fully local, ``uniform`` fully global."""
     (gh, gw), p = view.grid, view.patch_size
-    return say("distance_note", shown=list(view.series)[-1], gh=gh, gw=gw, p=p, uniform=view.uniform)
+    batch = len(view.series) > 1 or "this image" not in view.series
+    shown = say("series_batch", n=batch_count) if batch else say("series_image")
+    return say("distance_note", shown=shown, gh=gh, gw=gw, p=p, uniform=view.uniform)
 
 
 @user_errors
@@ -560,7 +595,7 @@ def distance_batch(server: Server, files, use_samples: bool, session: Session, p
                                              each=lambda items: progress.tqdm(items, desc=desc))
     new = replace(session, batch_distance=accumulator.result(), batch_count=accumulator.count)
     view = views.distance_view(new.trace, accumulator=accumulator)
-    return new, view.image(), view.table(), _distance_note(view)
+    return new, view.image(), _distance_table(view), _distance_note(view, new.batch_count)
 
 
 @user_errors

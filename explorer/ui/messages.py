@@ -12,8 +12,9 @@ Written by hand because Gradio translates only whole strings in the browser and 
 server-side catalog with values; Python's ``gettext`` would add .po/.mo build steps for
 two languages and some forty sentences.
 
-Not translated: the texts inside figures (matplotlib titles and axes), the Compare tab's score
-table and gallery captions, method and option names (the technical terms the tabs use), and the library's own
+The table headers of the distance and Compare tabs are written here too (the handlers return
+them with the rows). Not translated: the texts inside figures (matplotlib titles, axes and
+legends), method and option names (the technical terms the tabs use), and the library's own
 error details, which Korean users get after a Korean lead-in.
 """
 from __future__ import annotations
@@ -59,6 +60,15 @@ _EN = {
                      "only to its own patch scores 0 px and one attending uniformly to all patches **{uniform:.1f} px**.",
     "norms_none": "no patch token above the outlier threshold {threshold:.1f}",
     "norms_some": "{n} patch token(s) above {threshold:.1f} (median + 5 robust SD): {where}",
+    # table headers, series names and captions of the distance and Compare tabs
+    "col_block": "block", "col_local": "most local head (px)", "col_mean": "mean (px)",
+    "col_global": "most global head (px)", "col_method": "method",
+    "col_positive_auc": "positive AUC (lower is better)", "col_negative_auc": "negative AUC (higher is better)",
+    "col_deletion_auc": "deletion AUC (lower is better)", "col_insertion_auc": "insertion AUC (higher is better)",
+    "col_sanity_rho": "sanity ρ (lower is better)", "col_seconds": "seconds",
+    "series_image": "this image", "series_batch": "the mean over {n} image(s)",
+    "compare_caption": "{method}: deletion {deletion:.2f}, insertion {insertion:.2f}{sanity}",
+    "compare_sanity": ", sanity ρ {rho:.2f}",
 }
 
 _KO = {
@@ -98,6 +108,17 @@ _KO = {
     "norms_none": "이상치 기준 {threshold:.1f}을(를) 넘는 패치 토큰이 없습니다",
     "norms_some": "패치 토큰 {n}개가 기준 {threshold:.1f}(중앙값 + 강건 표준편차의 5배)을(를) 넘습니다: {where}",
 }
+
+_KO.update({
+    "col_block": "블록", "col_local": "가장 가까이 보는 헤드 (px)", "col_mean": "평균 (px)",
+    "col_global": "가장 멀리 보는 헤드 (px)", "col_method": "방법",
+    "col_positive_auc": "양의 섭동 AUC (낮을수록 좋음)", "col_negative_auc": "음의 섭동 AUC (높을수록 좋음)",
+    "col_deletion_auc": "삭제 AUC (낮을수록 좋음)", "col_insertion_auc": "삽입 AUC (높을수록 좋음)",
+    "col_sanity_rho": "무작위화 검사 ρ (낮을수록 좋음)", "col_seconds": "초",
+    "series_image": "이 이미지", "series_batch": "이미지 {n}장의 평균",
+    "compare_caption": "{method}: 삭제 {deletion:.2f}, 삽입 {insertion:.2f}{sanity}",
+    "compare_sanity": ", 무작위화 ρ {rho:.2f}",
+})
 
 MESSAGES: dict[str, dict[str, str]] = {"en": _EN, "ko": _KO}
 
