@@ -205,6 +205,7 @@ def base_card(name: str, args: argparse.Namespace, setup: RunSetup) -> dict:
             "grad_clip_norm": args.clip,
             "token_labeling": args.token_labeling,
             "token_labels": args.token_labels,
+            "token_labeling_block": args.token_labeling_block,
             "token_labeling_note": "auxiliary loss, weight above: a linear head on every final patch "
                                    "token predicts " + ("the class of the object covering >= 1/4 of the "
                                    "patch, else background" if args.token_labels == "class" else
@@ -287,6 +288,9 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
     p.add_argument("--clip", type=float, default=1.0)
     p.add_argument("--token-labeling", type=float, default=0.5,
                    help="weight of the auxiliary per-patch loss from the scene masks (0: off)")
+    p.add_argument("--token-labeling-block", type=int, default=None, metavar="K",
+                   help="read the per-patch targets from block K's output (0 = the first block) instead "
+                        "of the final tokens")
     p.add_argument("--token-labels", choices=("class", "mask"), default="class",
                    help="per-patch targets: the object's class or background ('class'), or just "
                         "object vs background ('mask')")
@@ -326,7 +330,7 @@ class Objective:
     """The optimizer, the auxiliary token-labeling head (None without token labeling)
     and every parameter they update (clipped together)."""
 
-    aux_head: torch.nn.Linear | None
+    aux_head: torch.nn.Module | None
     params: list
     opt: torch.optim.Optimizer
 
@@ -521,6 +525,8 @@ def _objective(args: argparse.Namespace, model) -> Objective:
     if args.token_labeling > 0:
         n_aux = NUM_CLASSES + 1 if args.token_labels == "class" else 2
         aux_head = torch.nn.Linear(model.embed_dim, n_aux)
+        if args.token_labeling_block is not None:  # raw block output: normalise first, as the model's head does
+            aux_head = torch.nn.Sequential(torch.nn.LayerNorm(model.embed_dim), aux_head)
         named += [("aux_head." + n, p_) for n, p_ in aux_head.named_parameters()]
     decay, no_decay = [], []
     for n, p_ in named:
@@ -553,10 +559,15 @@ def _train_step(args: argparse.Namespace, model, objective: Objective, data: Tra
     aux_head = objective.aux_head
     x, y = _dihedral(to_tensor(data.images[idx.numpy()]), k), data.labels[idx]
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(args.bf16)):
-        tokens = model.forward_features(x)  # (B, k + gh*gw, D), final norm applied
+        if args.token_labeling_block is None:
+            tokens = model.forward_features(x)  # (B, k + gh*gw, D), final norm applied
+            labelled = tokens[:, model.num_prefix_tokens:]  # (B, gh*gw, D)
+        else:  # the per-patch targets are read from block K's output
+            tokens, (labelled,) = model.forward_intermediates(  # final tokens normed; (B, gh*gw, D) raw
+                x, indices=[args.token_labeling_block], norm=False, output_fmt="NLC")
         logits = model.forward_head(tokens)
         if aux_head is not None:
-            aux = aux_head(tokens[:, model.num_prefix_tokens:])  # (B, gh*gw, C + 1)
+            aux = aux_head(labelled)  # (B, gh*gw, C + 1)
     loss = F.cross_entropy(logits.float(), y, label_smoothing=args.label_smoothing)
     if aux_head is not None:
         yp = _dihedral(data.patch_labels[idx], k).reshape(len(idx), -1)

@@ -88,8 +88,8 @@ def _header(ui: SimpleNamespace, server: h.Server, initial: str) -> None:
             ui.image_in = ImageUpload(value=str(examples[0]) if examples else None, type="filepath", image_mode=None,
                                       label=T("your_image"), sources=["upload", "clipboard"], elem_id="image-input",
                                       height=300)
-            if examples:
-                gr.Examples([[str(p)] for p in examples], inputs=[ui.image_in], label=T("examples"))
+            ui.examples = (gr.Examples([[str(p)] for p in examples], inputs=[ui.image_in], label=T("examples"))
+                           if examples else None)
         with gr.Column():
             ui.seen = gr.Image(label=T("seen"), elem_id="seen", height=300, **IMAGE)
             ui.prediction = gr.Label(num_top_classes=TOPK, label=T("prediction"), elem_id="prediction")
@@ -318,8 +318,14 @@ def _wire(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server) -> None:
     refresh_views(loaded.then(_reanalyze(server), [ui.image_in, s], analyze_outs, **PRIVATE))
     after_model(ui.model_pick.input(bind(h.select_model), [ui.model_pick, s], [s, ui.model_pick, ui.model_status],
                                     api_name="select_model", concurrency_limit=4))
-    refresh_views(ui.image_in.change(_reanalyze(server), [ui.image_in, s], analyze_outs, api_name="analyze",
-                                     concurrency_limit=4))
+    # a user's new image: an upload, a paste or a clear (.input, once each; .change fires twice per
+    # upload, so every upload ran the model twice) or a click on an example (which sets the value
+    # without .input)
+    refresh_views(ui.image_in.input(_reanalyze(server), [ui.image_in, s], analyze_outs, api_name="analyze",
+                                    concurrency_limit=4, concurrency_id="analyze"))
+    if ui.examples is not None:
+        refresh_views(ui.examples.load_input_event.then(_reanalyze(server), [ui.image_in, s], analyze_outs,
+                                                        concurrency_limit=4, concurrency_id="analyze", **PRIVATE))
     ui.tour_back.click(lambda v: h.tour_step(v) - 1 if h.tour_step(v) > 1 else 1, [ui.tour_step], [ui.tour_step],
                        **PRIVATE)
     ui.tour_next.click(lambda v: min(h.tour_step(v) + 1, len(TOUR_STEPS)), [ui.tour_step], [ui.tour_step], **PRIVATE)
