@@ -140,3 +140,18 @@ def test_local_start_makes_first_block_heads_look_near_and_graded_spreads_them()
     tied, graded = first_block_distances(False), first_block_distances(True)
     assert tied.max() < 0.5 * uniform
     assert graded[0] < 0.5 * uniform and graded[-1] > 0.75 * uniform
+
+
+def test_figure7_flags_train_and_are_recorded_in_the_card(tmp_path):
+    """The Figure 7 experiments' flags run (two steps) and the card says what was used."""
+    argv = ["train", "--steps", "2", "--out", str(tmp_path), "--seed", "3", "--batch-size", "8",
+            "--eval-scenes", "8", "--workers", "1", "--checkpoint-every", "0", "--no-bars", "--time-budget", "0",
+            "--qk-temperature", "henry", "--local-start", "1", "--local-graded", "--token-labeling-block", "0"]
+    threads = torch.get_num_threads()
+    try:
+        assert demo_main(argv) == 0
+    finally:
+        torch.set_num_threads(threads)
+    training = json.loads((tmp_path / "demo.json").read_text())["training"]
+    assert training["qk_temperature"] == "henry" and training["token_labeling_block"] == 0
+    assert training["local_start"]["blocks"] == 1 and training["local_start"]["graded"] is True
