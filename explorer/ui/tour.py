@@ -55,8 +55,9 @@ TEXTS = {
                  "background or at everything.",
         "distance": "The paper measures how far each head looks: the average distance, in pixels, between a patch "
                     "and the patches it attends to. One dot per head, one column per block. In the paper some "
-                    "heads already look far in the first blocks, and all heads look far in the deep ones. The "
-                    "dashed line is what a head that looks everywhere equally would score.",
+                    "heads already look far in the first blocks while others look only near their own patch, "
+                    "like a small filter of a CNN, and all heads look far in the deep ones. The dashed line is "
+                    "what a head that looks everywhere equally would score.",
         "prediction": "After the last block, only the class token is read: a small head turns it into a score per "
                       "class. Left: **attention rollout**, which multiplies the attention of all blocks to show "
                       "which patches fed the class token. Right: the model's answer.",
@@ -83,8 +84,8 @@ TEXTS = {
                  "배경이나 전체를 봅니다.",
         "distance": "논문은 각 헤드가 얼마나 멀리 보는지 잽니다: 한 패치와 그 패치가 어텐션하는 패치들 사이의 평균 "
                     "거리(픽셀)입니다. 점 하나가 헤드 하나, 열 하나가 블록 하나입니다. 논문에서는 첫 블록에서도 "
-                    "멀리 보는 헤드가 있고, 깊은 블록에서는 모든 헤드가 멀리 봅니다. 점선은 모든 곳을 똑같이 "
-                    "보는 헤드의 값입니다.",
+                    "멀리 보는 헤드가 있고, 다른 헤드는 CNN의 작은 필터처럼 자기 패치 근처만 봅니다. 깊은 "
+                    "블록에서는 모든 헤드가 멀리 봅니다. 점선은 모든 곳을 똑같이 보는 헤드의 값입니다.",
         "prediction": "마지막 블록이 끝나면 클래스 토큰만 읽습니다. 작은 헤드가 그것을 클래스별 점수로 바꿉니다. "
                       "왼쪽: 모든 블록의 어텐션을 곱해 어떤 패치가 클래스 토큰에 정보를 주었는지 보여 주는 "
                       "**어텐션 롤아웃**입니다. 오른쪽: 모델의 답입니다.",
