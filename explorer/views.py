@@ -288,18 +288,9 @@ class CompareView:
 
         return [[name, *(round(s.metrics().get(m, float("nan")), 3) for m in METRICS)] for name, s in self.scores.items()]
 
-    def caption(self, method: str) -> str:
-        m = self.scores[method].metrics()
-        sanity = f", sanity ρ {m['sanity_rho']:.2f}" if "sanity_rho" in m else ""
-        return f"{method}: deletion {m['deletion_auc']:.2f}, insertion {m['insertion_auc']:.2f}{sanity}"
-
     def overlay(self, method: str, cmap: str = "jet", alpha: float = 0.5) -> Image.Image:
         """One method's map over the image, scaled to its own maximum (the same rule for every method)."""
         return render.heat_overlay(self.image, self.scores[method].map, cmap, alpha)
-
-    def gallery(self, cmap: str = "jet") -> list[tuple[Image.Image, str]]:
-        """(heat overlay, caption) per method."""
-        return [(self.overlay(name, cmap), self.caption(name)) for name in self.scores]
 
     def curves_figure(self, methods: Sequence[str] | None = None) -> Figure:
         chosen = methods or list(self.scores)

@@ -96,6 +96,8 @@ def test_korean_sessions_get_korean_table_headers_series_name_and_compare_captio
     assert list(table_ko.columns)[:2] == ["블록", "가장 가까이 보는 헤드 (px)"]
     assert table_ko.values.tolist() == table_en.values.tolist()
     assert "**this image**" in note_en and "**이 이미지**" in note_ko
+    batch, _, table_batch, note_batch = h.distance_batch(server, [], True, korean)
+    assert f"**이미지 {batch.batch_count}장의 평균**" in note_batch and list(table_batch.columns)[0] == "블록"
     _, gallery, table, _, _ = h.compare_methods(server, korean, h.PREDICTED, "mean", False, "jet")
     assert list(table.columns)[0] == "방법" and "삭제 AUC (낮을수록 좋음)" in table.columns
     assert all(": 삭제 " in caption and ", 삽입 " in caption for _, caption in gallery)

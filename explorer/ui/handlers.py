@@ -430,7 +430,8 @@ def _compare_table(view: views.CompareView) -> pd.DataFrame:
 
 
 def _gallery(view: views.CompareView, cmap: str) -> list[tuple[Image.Image, str]]:
-    """(heat overlay, caption with the scores) per method, captions in the user's language."""
+    """(heat overlay, caption with the scores) per method, captions in the user's language
+    (the Compare tab's gallery; the files and the CLI carry the scores as a table)."""
     cells = []
     for name, scores in view.scores.items():
         m = scores.metrics()
@@ -575,7 +576,7 @@ def _distance_table(view: views.DistanceView) -> pd.DataFrame:
 def _distance_note(view: views.DistanceView, batch_count: int) -> str:
     """How to read the numbers for this grid: 0 is fully local, ``uniform`` fully global."""
     (gh, gw), p = view.grid, view.patch_size
-    batch = len(view.series) > 1 or "this image" not in view.series
+    batch = views.batch_label(batch_count) in view.series  # the table shows the batch when there is one
     shown = say("series_batch", n=batch_count) if batch else say("series_image")
     return say("distance_note", shown=shown, gh=gh, gw=gw, p=p, uniform=view.uniform)
 
