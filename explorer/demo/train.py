@@ -210,8 +210,10 @@ def base_card(name: str, args: argparse.Namespace, setup: RunSetup) -> dict:
             "token_labeling": args.token_labeling,
             "token_labels": args.token_labels,
             "token_labeling_block": args.token_labeling_block,
-            "token_labeling_note": "auxiliary loss, weight above: a linear head on every final patch "
-                                   "token predicts " + ("the class of the object covering >= 1/4 of the "
+            "token_labeling_note": "auxiliary loss, weight above: a linear head on every " + (
+                                   "final patch token" if args.token_labeling_block is None else
+                                   f"patch token out of block {args.token_labeling_block} (LayerNorm first)") +
+                                   " predicts " + ("the class of the object covering >= 1/4 of the "
                                    "patch, else background" if args.token_labels == "class" else
                                    "whether the object covers >= 1/4 of the patch") +
                                    " (after Jiang et al. 2021); the head is not saved",
