@@ -155,3 +155,13 @@ def test_figure7_flags_train_and_are_recorded_in_the_card(tmp_path):
     training = json.loads((tmp_path / "demo.json").read_text())["training"]
     assert training["qk_temperature"] == "henry" and training["token_labeling_block"] == 0
     assert training["local_start"]["blocks"] == 1 and training["local_start"]["graded"] is True
+
+
+def test_bad_figure7_flags_are_refused_before_any_work_with_what_is_allowed(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit):
+        demo_main(["train", "--qk-temperature", "hot"])
+    assert "'hot' is not 'henry', 'timm' or a positive number" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="--token-labeling-block must be a block from 0 to 3"):
+        demo_main(["train", "--token-labeling-block", "4", "--workers", "1"])

@@ -280,7 +280,7 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
                    help="with --local-start: the heads' query-key tie runs from full (first head) "
                         "to none (last head), so the block starts with heads from local to global; "
                         "--no-local-graded: every head fully tied")
-    p.add_argument("--qk-temperature", default="henry", metavar="G",
+    p.add_argument("--qk-temperature", type=qk_temperature_arg, default="henry", metavar="G",
                    help="start every block's softmax at G times the query-key cosine (qk-norm's "
                         "weights at sqrt(G / sqrt(head dim))), then learned; 'henry' (default): "
                         "log2(L^2 - L) for L tokens (Henry et al. 2020), 12 for the demo's 65; "
@@ -408,6 +408,8 @@ def _setup(args: argparse.Namespace, argv: list[str] | None) -> RunSetup:
     """Check the seeds, fix torch's threads and seed, and work out the run's settings."""
     if args.seed == args.eval_seed:
         raise SystemExit("--seed must differ from --eval-seed (held-out scenes must be unseen)")
+    if args.token_labeling_block is not None and not 0 <= args.token_labeling_block < args.depth:
+        raise SystemExit(f"--token-labeling-block must be a block from 0 to {args.depth - 1} (--depth {args.depth})")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     init_card = read_card(args.init) if args.init else {}
@@ -467,6 +469,18 @@ def henry_temperature(tokens: int) -> float:
     """QKNorm's starting softmax scale for sequences of ``tokens`` (Henry et al. 2020,
     "Query-Key Normalization for Transformers"): g = log2(L^2 - L)."""
     return math.log2(tokens * tokens - tokens)
+
+
+def qk_temperature_arg(value: str) -> str:
+    """argparse check of --qk-temperature: 'henry', 'timm' or a positive number."""
+    if value in ("henry", "timm"):
+        return value
+    try:
+        if float(value) > 0:
+            return value
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"'{value}' is not 'henry', 'timm' or a positive number")
 
 
 def _qk_temperature(value: str, model) -> float:

@@ -24,7 +24,6 @@ from ..paths import assets_dir, sample_images
 from ..views import TOUR_STEPS
 from . import handlers as h
 from .i18n import I18N, T
-from .messages import MESSAGES
 from .cache import ModelCache
 from .components import ImageUpload, IndexSlider
 from .policy import DEFAULT_MAX_PARAMS, ServingPolicy, parse_count
@@ -183,8 +182,6 @@ def _query_tab(ui: SimpleNamespace, first) -> None:
 
 
 def _compare_tab(ui: SimpleNamespace) -> None:
-    from ..faithfulness import METRICS
-
     with gr.Tab(T("tab_compare"), elem_id="tab-compare"):
         gr.Markdown(T("compare_help"))
         with gr.Row():
@@ -195,7 +192,7 @@ def _compare_tab(ui: SimpleNamespace) -> None:
             ui.c_run = gr.Button(T("compare_run"), variant="primary", elem_id="compare-run")
         ui.c_gallery = gr.Gallery(label=T("gallery"), columns=5, height="auto", object_fit="contain",
                                   elem_id="compare-gallery", allow_preview=False)
-        ui.c_table = gr.Dataframe(headers=[MESSAGES["en"][f"col_{c}"] for c in ("method", *METRICS)], label=T("scores"),
+        ui.c_table = gr.Dataframe(headers=h.headers(h.COMPARE_COLUMNS), label=T("scores"),
                                   elem_id="compare-table", interactive=False)
         with gr.Row():
             ui.c_large = gr.Image(label=T("chosen"), elem_id="compare-large", height=320, **IMAGE)
@@ -248,7 +245,7 @@ def _distance_tab(ui: SimpleNamespace) -> None:
         with gr.Row():
             ui.distance_out = gr.Image(label=T("distance"), show_label=False, elem_id="distance",
                                        height=380, **IMAGE)
-            ui.distance_tbl = gr.Dataframe(headers=[MESSAGES["en"][f"col_{c}"] for c in h.DISTANCE_COLUMNS],
+            ui.distance_tbl = gr.Dataframe(headers=h.headers(h.DISTANCE_COLUMNS),
                                            label=T("per_block"), elem_id="distance-table", interactive=False)
         ui.distance_note = gr.Markdown(elem_id="distance-note")
         with gr.Row():

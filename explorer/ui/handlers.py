@@ -23,6 +23,7 @@ from PIL import Image
 from .. import analyses, render, views
 from ..capture import Trace
 from ..errors import ExplorerError
+from ..faithfulness import METRICS
 from ..models import CATALOG, ExplorerModel
 from ..paths import sample_images
 from .cache import ModelCache
@@ -204,6 +205,9 @@ def _target(choice: str | None, trace: Trace) -> int:
         return trace.predicted
     return _index(str(choice).split(":", 1)[0].strip(), len(trace.probs), "class")
 
+
+DISTANCE_COLUMNS = ("block", "local", "mean", "global")  # the distance tables' columns (messages "col_*")
+COMPARE_COLUMNS = ("method", *METRICS)  # the Compare tab's score table
 
 OPTIONS = analyses.all_options(list(analyses.EXPLANATION_METHODS.values()))  # one control each, in this order
 MAX_CACHED_MAPS = 32  # explanation maps a session keeps (gradient methods cost a backward pass)
@@ -417,16 +421,19 @@ def compare_methods(server: Server, session: Session, target: str, fill: str, sa
             view.overlay(first, cmap), render.figure_to_image(view.curves_figure(shown), dpi=views.SCREEN_DPI))
 
 
+def headers(columns) -> list[str]:
+    """The table headers of ``columns`` in the current language (English outside a handler)."""
+    return [say(f"col_{c}") for c in columns]
+
+
 def _table(rows: list[list], columns) -> pd.DataFrame:
     """``rows`` under headers in the user's language (Gradio's Dataframe shows a pandas
     DataFrame's columns as its headers; API clients get them as ``headers``)."""
-    return pd.DataFrame(rows, columns=[say(f"col_{c}") for c in columns])
+    return pd.DataFrame(rows, columns=headers(columns))
 
 
 def _compare_table(view: views.CompareView) -> pd.DataFrame:
-    from ..faithfulness import METRICS
-
-    return _table(view.table(), ("method", *METRICS))
+    return _table(view.table(), COMPARE_COLUMNS)
 
 
 def _gallery(view: views.CompareView, cmap: str) -> list[tuple[Image.Image, str]]:
@@ -565,7 +572,6 @@ def distance_view(session: Session):
     return view.image(), _distance_table(view), _distance_note(view, session.batch_count)
 
 
-DISTANCE_COLUMNS = ("block", "local", "mean", "global")
 
 
 def _distance_table(view: views.DistanceView) -> pd.DataFrame:

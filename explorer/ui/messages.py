@@ -107,9 +107,6 @@ _KO = {
                      "0 px, 모든 패치를 고르게 보는 헤드는 **{uniform:.1f} px**입니다.",
     "norms_none": "이상치 기준 {threshold:.1f}을(를) 넘는 패치 토큰이 없습니다",
     "norms_some": "패치 토큰 {n}개가 기준 {threshold:.1f}(중앙값 + 강건 표준편차의 5배)을(를) 넘습니다: {where}",
-}
-
-_KO.update({
     "col_block": "블록", "col_local": "가장 가까이 보는 헤드 (px)", "col_mean": "평균 (px)",
     "col_global": "가장 멀리 보는 헤드 (px)", "col_method": "방법",
     "col_positive_auc": "양의 섭동 AUC (낮을수록 좋음)", "col_negative_auc": "음의 섭동 AUC (높을수록 좋음)",
@@ -118,7 +115,7 @@ _KO.update({
     "series_image": "이 이미지", "series_batch": "이미지 {n}장의 평균",
     "compare_caption": "{method}: 삭제 {deletion:.2f}, 삽입 {insertion:.2f}{sanity}",
     "compare_sanity": ", 무작위화 ρ {rho:.2f}",
-})
+}
 
 MESSAGES: dict[str, dict[str, str]] = {"en": _EN, "ko": _KO}
 
