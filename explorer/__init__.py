@@ -22,7 +22,8 @@ from .analyses import (
     query_rollout,
     rgb_embedding_filters,
 )
-from .capture import AttentionCapture, Trace
+from .capture import AttentionCapture
+from .trace import Trace
 from .errors import ExplorerError, ImageLoadError, ModelNotAvailableError, UnsupportedModelError
 from .images import load_image
 from .models import ExplorerModel, ModelDescription, load, resolve_device

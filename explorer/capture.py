@@ -39,13 +39,10 @@ from __future__ import annotations
 
 import threading
 import weakref
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 from torch import nn
 
 from .anatomy import Anatomy, AttentionPoint, anatomy_of, timm_attention_modules
@@ -210,48 +207,6 @@ def _explicit_mha(m: nn.MultiheadAttention, record: Callable[[torch.Tensor], Non
         return out, (probs.mean(dim=1) if average_attn_weights else probs) if need_weights else None
 
     return forward
-
-
-@dataclass
-class Trace:
-    """Everything one forward pass tells about one image.
-
-    ``attentions[l, h, i, j]`` is how much token i attends to token j in head h of
-    block l; tokens are ``[prefix tokens..., patch tokens...]`` and the patch tokens
-    lie row-major on a ``grid = (gh, gw)`` of ``patch_size``-pixel squares.
-    """
-
-    logits: np.ndarray  # (C,) float32
-    probs: np.ndarray  # (C,) float32, softmax of logits
-    topk: list[tuple[str, float]]  # (label, probability), most likely first
-    attentions: np.ndarray  # (L, H, T, T) float32, rows sum to 1
-    input_image: Image.Image  # RGB, exactly what the model saw: (gw * P, gh * P) pixels
-    grid: tuple[int, int]  # (gh, gw) patch grid of this input
-    patch_size: int  # P, pixels per patch side
-    num_prefix_tokens: int  # k: class, distillation and register tokens
-    model_name: str = ""
-    labels: list[str] = field(default_factory=list, repr=False)
-
-    @property
-    def predicted(self) -> int:
-        """Index of the most likely class."""
-        return int(np.argmax(self.logits))
-
-    @property
-    def num_blocks(self) -> int:
-        return int(self.attentions.shape[0])
-
-    @property
-    def num_heads(self) -> int:
-        return int(self.attentions.shape[1])
-
-    def label(self, index: int) -> str:
-        return label_of(self.labels, index)
-
-
-def label_of(labels: list[str], index: int) -> str:
-    """The name of class ``index``, or "class <index>" when the model has no name for it."""
-    return labels[index] if 0 <= index < len(labels) else f"class {index}"
 
 
 def capture_tokens(model: Any, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:

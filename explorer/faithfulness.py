@@ -18,7 +18,7 @@ import numpy as np
 from . import analyses
 from .analyses.perturbation import Curve, deletion_insertion, perturbation_curve
 from .analyses.sanity import rank_correlation, sanity_score
-from .capture import Trace
+from .trace import Trace
 from .models.randomize import cascading_stages, randomized
 
 METRICS = ("positive_auc", "negative_auc", "deletion_auc", "insertion_auc", "sanity_rho", "seconds")

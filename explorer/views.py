@@ -18,7 +18,7 @@ from PIL import Image
 
 from . import analyses, render
 from .anatomy import anatomy_of
-from .capture import Trace
+from .trace import Trace
 from .images import ImageInput
 
 N_FILTERS = 28  # embedding filters shown, as in the paper's Figure 7 (left): 4 rows of 7

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 import explorer
-from explorer.capture import Trace
+from explorer.trace import Trace
 from explorer.paths import assets_dir
 from explorer.ui.cache import ModelCache
 from explorer.ui.policy import RefusedModelError, ServingPolicy, count_parameters, parse_count

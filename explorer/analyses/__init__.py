@@ -24,7 +24,8 @@ from .distance import AttentionDistanceAccumulator, mean_attention_distance, uni
 from .filters import embedding_filter_components, no_filters, rgb_embedding_filters
 from .gradient_rollout import gradient_rollout
 from .methods import MethodSpec, Option, all_options
-from .position import NotAvailable, position_embedding_similarity
+from .not_available import NotAvailable
+from .position import position_embedding_similarity
 from .query import class_token_attention, head_class_attention, query_attention
 from .rollout import HEAD_FUSIONS, attention_rollout, batch_rollout_rows, query_rollout, rollout_matrix
 

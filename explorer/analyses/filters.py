@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..anatomy import anatomy_of
-from .position import NotAvailable
+from .not_available import NotAvailable
 
 MODES = ("pca", "raw")
 

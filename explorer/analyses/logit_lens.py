@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ..anatomy import anatomy_of
-from .position import NotAvailable
+from .not_available import NotAvailable
 
 
 def logit_lens(model, tokens: list) -> np.ndarray | NotAvailable:

@@ -13,22 +13,11 @@ e.g. RoPE models such as EVA) yields :class:`NotAvailable` with the reason.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
 from ..anatomy import anatomy_of
-
-
-@dataclass(frozen=True)
-class NotAvailable:
-    """An analysis that does not apply to this model; ``reason`` is for the user."""
-
-    reason: str
-
-    def __str__(self) -> str:
-        return self.reason
+from .not_available import NotAvailable
 
 
 def position_embedding_similarity(model) -> np.ndarray | NotAvailable:

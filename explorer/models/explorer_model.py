@@ -12,7 +12,8 @@ from torch import nn
 
 from ..batching import ForwardBatcher
 from ..anatomy import Anatomy, timm_anatomy
-from ..capture import AttentionCapture, Trace, attention_modules, label_of
+from ..capture import AttentionCapture, attention_modules
+from ..trace import Trace, label_of
 from ..errors import ExplorerError, UnsupportedModelError
 from ..images import ImageInput, load_image
 from .preprocess import crop_for_model, to_tensor

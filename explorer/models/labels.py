@@ -5,7 +5,7 @@ from typing import Sequence
 
 from torch import nn
 
-from ..capture import label_of
+from ..trace import label_of
 
 
 def class_labels(model: nn.Module, names: Sequence[str] | None = None) -> list[str]:

@@ -15,7 +15,7 @@ import matplotlib.patches
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..analyses.position import NotAvailable
+from ..analyses.not_available import NotAvailable
 from .overlay import heat_overlay, image_array, map_image, mask_overlay
 
 _STYLES = ("mask", "heat", "map")

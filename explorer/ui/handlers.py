@@ -21,7 +21,7 @@ import pandas as pd
 from PIL import Image
 
 from .. import analyses, render, views
-from ..capture import Trace
+from ..trace import Trace
 from ..errors import ExplorerError
 from ..faithfulness import METRICS
 from ..models import CATALOG, ExplorerModel

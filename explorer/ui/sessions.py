@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..capture import Trace
+from ..trace import Trace
 
 
 class TraceHandle:
