@@ -10,17 +10,20 @@ import pytest
 
 import explorer
 from explorer.ui import handlers as h
-from explorer.ui.messages import MESSAGES, browser_language, say, speaking
+from explorer.ui.lang import LANGUAGES, table
+from explorer.ui.messages import browser_language, say, speaking
 
 
 def _fields(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
-def test_every_sentence_exists_in_both_languages_with_the_same_values():
-    assert set(MESSAGES["en"]) == set(MESSAGES["ko"])
-    for key, english in MESSAGES["en"].items():
-        assert _fields(MESSAGES["ko"][key]) == _fields(english), key
+@pytest.mark.parametrize("lang", LANGUAGES[1:])
+def test_every_sentence_exists_in_every_language_with_the_same_values(lang):
+    english, other = table("SAY", "en"), table("SAY", lang)
+    assert set(english) == set(other)
+    for key, sentence in english.items():
+        assert _fields(other[key]) == _fields(sentence), key
 
 
 @pytest.mark.parametrize("header, expected", [
@@ -66,12 +69,13 @@ def test_a_model_switch_keeps_the_language(tmp_path):
 
 def test_every_catalog_model_has_a_korean_note():
     from explorer.models import CATALOG
-    from explorer.ui.messages import MODEL_NOTES_KO, model_note
+    from explorer.ui.messages import model_note
 
-    assert {e.spec for e in CATALOG.values()} == set(MODEL_NOTES_KO)
+    notes_ko = table("MODEL_NOTES", "ko")
+    assert {e.spec for e in CATALOG.values()} == set(notes_ko)
     demo = next(e for e in CATALOG.values() if e.spec == "demo")
     with speaking("ko"):
-        assert model_note(demo.spec, demo.note) == MODEL_NOTES_KO["demo"]
+        assert model_note(demo.spec, demo.note) == notes_ko["demo"]
     assert model_note(demo.spec, demo.note) == demo.note
 
 

@@ -1,0 +1,258 @@
+"""English: every word the app writes, and the default language.
+
+The tables (every language file has the same ones, with the same keys; :mod:`explorer.ui.lang`
+checks them):
+
+- ``PAGE``: the page's labels and explanations, translated in the browser by Gradio's
+  ``gr.I18n`` (``i18n.T(key)``). No values in them, and no key may equal a string a
+  component shows as a choice (Gradio translates choices too).
+- ``OPTIONS``: the label (``name``) and help (``name_info``) of each method option's control.
+  In English they are the method registry's own (``Option.label`` and ``Option.help`` in
+  ``explorer/analyses/__init__.py``), read from there rather than written twice.
+- ``TOUR_LABELS``, ``TOUR_TITLES``, ``TOUR_TEXTS``: the guided tour's buttons, and each
+  step's title and text, by step (``views.TOUR_STEPS``).
+- ``SAY``: the sentences the server writes with ``{values}`` in them (``messages.say``), in
+  the session's language; a translation keeps every ``{placeholder}`` of the English.
+- ``MODEL_NOTES``: the model card's one-line note of each catalog model, by its spec. In
+  English they are the catalog's own (``CatalogEntry.note``).
+
+The transformer's blocks are "blocks" everywhere (never "layers").
+"""
+from __future__ import annotations
+
+from ...analyses import EXPLANATION_METHODS, all_options
+from ...models.catalog import CATALOG
+
+PAGE = {
+    "intro": """
+# ViT Explorer
+Look inside a **Vision Transformer** (ViT). The model cuts the image into square
+*patches*, turns each into a vector (a *token*), adds a *position embedding*, and lets
+every token look at every other one through *self-attention*, block after block. These
+views show where it looks, following the analyses of Dosovitskiy et al.,
+*An Image is Worth 16x16 Words* (ICLR 2021), Figures 6 and 7.
+Pick a model, drop an image (or pick an example), then open the tabs.
+""",
+    "prediction_help": """
+**Prediction.** The five most likely classes and their probabilities (softmax of the
+model's output). The image shown is exactly what the model saw: resized and
+center-cropped to its input size.
+""",
+    "rollout_help": """
+**Attention rollout** (paper Figure 6, Appendix D.8; Abnar & Zuidema 2020). Attention
+flows through the blocks, and each block also passes its input straight on (the
+residual connection). Rollout follows that flow: per block it averages the heads
+(*head fusion*), adds the identity for the residual, renormalizes rows to sum to 1,
+and multiplies the blocks together. The class token's row over the patches says how
+much each patch fed the final answer.
+*Figure 6 look:* the image seen through the map (scaled so its maximum is 1) over
+black. *Heat overlay:* the same map through a colormap.
+*Discard ratio* drops the weakest fraction of each row's patch attention before the
+residual (never the class/register tokens). *Start block* skips early blocks.
+**Gradient rollout** (Chefer et al. 2021) is class-specific: each block's attention is
+weighted by its gradient for the chosen class, keeping only positive evidence.
+**Last-block attention** is the raw class-token attention of the final block.
+The other methods (attention flow, Grad-CAM, Integrated Gradients, saliency, occlusion
+and a random baseline) are explained, and scored, on the **Compare methods** tab.
+""",
+    "query_help": """
+**Attention of one patch.** Click a patch on the image: the middle picture shows
+where that patch looks in the chosen block (one head, or the mean of all heads); the
+right one is its *rollout row*: where its information comes from through all blocks.
+Early blocks often look at neighbours; later ones look across the image.
+""",
+    "heads_help": """
+**Heads of one block.** Each head of a block attends differently. Each panel shows the
+class token's attention in one head (each scaled to its own maximum).
+""",
+    "distance_help": """
+**Mean attention distance** (paper Figure 7 right, Appendix D.7). For each head: the
+distance in pixels between a query patch and the patches it attends to, weighted by
+attention and averaged over query patches (class/register tokens are left out, weights
+are not renormalized, as in Kornblith's reference code). It is like a receptive-field
+size: small = local head, large = global head. The paper finds some heads are global
+already in the first blocks, and all become global with depth. The note under the table
+gives the "fully global" level for this model's grid (116.5 px for ViT-B/16 at 224 px).
+Batch mode averages over many images without keeping their maps.
+""",
+    "model_help": """
+**What the model learned before seeing your image.**
+*RGB embedding filters* (Figure 7 left): the patch embedding, before the first block,
+turns each patch into a vector with learned filters; shown are their top principal
+components (or the raw first filters), each scaled to [0, 1] on its own since a
+component's sign is arbitrary. *Position embedding similarity* (Figure 7 center): tile (r, c) shows the
+cosine similarity between the position embedding of patch (r, c) and every other
+patch. The paper's ViTs learn that nearby patches are similar: each tile shows a bright
+spot around its own position, and rows and columns appear. What a model learns here
+depends on its data: a small model trained on small images may show coarser structure,
+such as border versus interior patches.
+Models without learned absolute position embeddings (e.g. RoPE) have no such grid.
+""",
+    "compare_help": """
+**Which explanation can I trust?** Every method explains the same image and class (the
+class picked on the rollout tab; by default the prediction), and each map is then
+tested against the model itself, without any labels:
+
+- **Deletion**: the most relevant patches are blurred away first. If the map is right,
+  the class's probability falls fast: a **low** area under the curve is good.
+- **Insertion**: starting from a blurred image, the most relevant patches come back
+  first. The probability should rise fast: a **high** area is good.
+- **Perturbation** (positive / negative): patches are greyed out (or blurred) from the most
+  (least) relevant on, up to 90%: low positive and high negative areas are good.
+- **Sanity ρ**: the model's top blocks are replaced by random weights and the map is
+  computed again. A map that stays the same (ρ near 1) does not depend on what the model
+  learned. Lower is better; the **random** map is there to show what "no explanation" scores.
+
+Each map is scaled to its own maximum. Click a map for its curves. Attention flow and the
+sanity check take a while on large models; the bar shows progress.
+""",
+    "model": "Model", "model_info_open": "A curated model, or type any timm ViT name.",
+    "model_info_closed": "The models this server offers.", "your_image": "Your image", "examples": "Examples (click one)",
+    "seen": "What the model sees", "prediction": "Prediction (top 5)",
+    "tab_rollout": "Attention rollout", "method": "Method", "target": "Class (class-specific methods)",
+    "alpha": "Overlay alpha", "cmap": "Colormap", "mask_label": "Figure 6 look: image through the map", "heat_label": "Heat overlay",
+    "few_classes": "**This model knows only the few classes listed in its card above.** Any other picture (a "
+                   "photo on the shape model) still gets one of them: the answer is then a guess.",
+    "tab_query": "Attention explorer", "block": "Block", "head": "Head", "patch_row": "Patch row",
+    "patch_col": "Patch column", "click_patch": "Click a patch", "its_attention": "Its attention in this block",
+    "its_rollout": "Its rollout row (all blocks)", "style": "Style", "heads": "Class-token attention per head",
+    "tab_compare": "Compare methods", "fill": "Removed patches become",
+    "fill_info": "mean: the average colour; blur: the same patch, blurred",
+    "sanity": "Sanity check (re-run on randomized models)", "compare_run": "Compare every method",
+    "gallery": "Every method (click one)", "scores": "Scores (see the note above for which way is better)",
+    "chosen": "The chosen method", "curves": "Its curves, beside the random baseline",
+    "tab_distance": "Mean attention distance", "distance": "Mean attention distance per head",
+    "per_block": "Per block", "batch_files": "Batch: several images", "use_samples": "Include the sample images",
+    "batch_run": "Compute over the batch",
+    "tab_model": "Model", "filters_pca": "RGB embedding filters: principal components",
+    "filters_raw": "RGB embedding filters: raw", "position": "Position embedding similarity",
+    "downloads": "Prepare downloads (PNG, SVG, PDF, data)", "files": "Files",
+    "ablation": "Ablation", "importance_run": "Rank every head", "importance": "Head importance",
+    "importance_help": "**Which heads matter?** Silence one head at a time (its output set to zero, or to its mean "
+                       "over the tokens) and measure how much the class's probability drops. Beside it: each head's "
+                       "mean attention distance, so you can see whether the important heads look near or far.",
+    "tab_side": "Side by side", "second_model": "Second model", "depth_fraction": "Depth (0 = first block, 1 = last)",
+    "side_run": "Compare the two models", "rollout_left": "Rollout, this model", "rollout_right": "Rollout, second model",
+    "pca_left": "Token colours, this model", "pca_right": "Token colours, second model",
+    "position_left": "Position similarity, this model", "position_right": "Position similarity, second model",
+    "side_help": "**Two models, one image.** The current image goes through the current model (left) and a second "
+                 "one (right): rollout, token colours at the same fraction of each model's depth, position "
+                 "grids, and both models' attention distances in one plot. Both models stay in the server's "
+                 "shared, bounded model cache.",
+    "tab_tokens": "Tokens", "foreground": "Foreground only (first component)",
+    "pca": "Patch features, 3 principal components as colours", "similarity": "Similar to the followed patch",
+    "norms": "Token norms", "lens": "Logit lens: the answer across depth",
+    "tokens_help": """
+**What the tokens carry.** Left: each patch's features after the chosen block, squeezed to three numbers by
+PCA and shown as a colour (DINOv2's picture): patches the model treats alike get alike colours. *Foreground
+only* cuts the patches by the first component first. Middle: how similar every patch's features are to the
+patch you follow (click one on the *Attention explorer* tab). Below: the length (norm) of every token; a few
+very long "artifact" tokens (Darcet et al. 2024) are ringed, with the threshold stated. Right: the **logit
+lens** reads every block's class token through the model's final norm and head, to show at which depth the
+answer forms.
+""",
+}
+
+OPTIONS = {
+    key: text
+    for option in all_options(list(EXPLANATION_METHODS.values()))
+    for key, text in ((option.name, option.label), (f"{option.name}_info", option.help))
+}
+
+TOUR_LABELS = {
+    "tab_tour": "Guided tour", "tour_back": "Back", "tour_next": "Next",
+    "tour_intro": "**How a Vision Transformer reads this image**, from pixels to the answer, in seven steps. "
+                  "Upload an image (or click an example) above, then press Next.",
+    "tour_step": "Step",
+}
+
+TOUR_TITLES = {
+    "patches": "1. The image is cut into patches",
+    "projection": "2. Each patch becomes a vector",
+    "positions": "3. Position embeddings say where each patch was",
+    "attention": "4. Patches look at each other: attention",
+    "heads": "5. Many heads look in different ways",
+    "distance": "6. Deeper blocks look further",
+    "prediction": "7. The class token gives the answer",
+}
+
+TOUR_TEXTS = {
+    "patches": "A Transformer reads a sequence of words. A Vision Transformer turns the picture into such a "
+               "sequence: it cuts the image into small squares of P x P pixels, the **patches**, and reads them "
+               "left to right, top to bottom. The white lines show the cut; the red square is the patch we "
+               "follow in the next steps (click a patch on the *Attention explorer* tab to follow another one).",
+    "projection": "Each patch is flattened into one long list of numbers (P x P pixels x 3 colours) and "
+                  "multiplied by one learned matrix: the **linear projection**. Left: the main patterns that "
+                  "matrix looks for (its principal components; early CNN layers learn similar ones). Right: the "
+                  "vectors it makes for this image, one row per patch.",
+    "positions": "A Transformer does not know where a patch was. So a learned **position embedding** is added "
+                 "to each patch vector, and a **class token** is put in front of the sequence to collect the "
+                 "answer. Middle: how similar the red patch's position embedding is to every other position. "
+                 "Where near positions look alike, the model knows the 2-D layout (the paper's Figure 7, centre): "
+                 "big models such as ViT-B/16 learn it from data alone, while the small bundled demo model was "
+                 "given it as a starting point (a 2-D sine-cosine pattern) and kept it while learning. Right: the "
+                 "same for every position.",
+    "attention": "In every block, each patch asks every other patch how relevant it is (query times key, "
+                 "then a softmax) and takes a weighted mix of their values: **self-attention**. The pictures "
+                 "show where the red patch looks in the first block, a middle block and the last block "
+                 "(heads averaged).",
+    "heads": "Each block has several **heads**; each head computes its own attention. Here: where the class "
+             "token looks in each head of the last block. Some heads look at the object, others at the "
+             "background or at everything.",
+    "distance": "The paper measures how far each head looks: the average distance, in pixels, between a patch "
+                "and the patches it attends to. One dot per head, one column per block. In the paper some "
+                "heads already look far in the first blocks while others look only near their own patch, "
+                "like a small filter of a CNN, and all heads look far in the deep ones. The dashed line is "
+                "what a head that looks everywhere equally would score.",
+    "prediction": "After the last block, only the class token is read: a small head turns it into a score per "
+                  "class. Left: **attention rollout**, which multiplies the attention of all blocks to show "
+                  "which patches fed the class token. Right: the model's answer.",
+}
+
+SAY = {
+    "upload_first": "Upload an image (or pick an example) first.",
+    "expired": "Your image's analysis was cleared to free memory for other users (it was idle too long, or the "
+               "server is busy). Upload the image again, or click it again in the examples.",
+    "library_error": "{error}",
+    "not_whole": "{what} must be a whole number from 0 to {last}, not '{value}'.",
+    "out_of_range": "{what} {index} is out of range: this model's {plural} are numbered 0 to {last}.",
+    "patch_not_whole": "{what} must be a whole number, not '{value}'.",
+    "patch_negative": "{what} {index} is negative: rows and columns are numbered from 0 (top left).",
+    "what_block": "Block", "what_head": "Head", "what_class": "Class",
+    "plural_block": "blocks", "plural_head": "heads", "plural_class": "classes",
+    "what_row": "Patch row", "what_col": "Patch column",
+    "unknown_method": "Unknown method '{method}'; choose one of {choices}.",
+    "one_of": "{what} must be one of {choices}, not '{value}'.",
+    "what_ablation": "Ablation", "what_fill": "Fill",
+    "model_card": "**{name}** on `{device}`.{note}  \nFrom: {source}.  \n{blocks} blocks, {heads} heads, input "
+                  "{h}x{w} px, {p}-px patches ({gh}x{gw} grid), {k} prefix token(s), {n} classes{classes}.",
+    "load_failed": "{error} The current model ({current}) stays.",
+    "load_failed_status": "Could not load **{choice}** (see the message). Still using {card}",
+    "map_range": "values {low} to {high} (shown scaled so the maximum is brightest)",
+    "near_uniform": "; **nearly uniform**: the differences you see are tiny, stretched to full brightness",
+    "caption_for": "{caption} for **{label}**",
+    "most_important": "Most important: {ranking}.",
+    "ablating": "ablating heads",
+    "second_model": "Pick a second model to compare with.",
+    "side_note": "Blocks shown: {a} of {na} (left) and {b} of {nb} (right), the same fraction of each model's depth.",
+    "compare_first": "Press '{button}' first.",
+    "no_images": "Upload some images, or tick '{checkbox}'.",
+    "too_many": "A batch here takes at most {most} images (you sent {sent}); for more, use the Python API or the "
+                "command line on your own machine.",
+    "running": "Running the model",
+    "distance_note": "The table lists **{shown}**. For this model's {gh}x{gw} grid of {p}-px patches, a head attending "
+                     "only to its own patch scores 0 px and one attending uniformly to all patches **{uniform:.1f} px**.",
+    "norms_none": "no patch token above the outlier threshold {threshold:.1f}",
+    "norms_some": "{n} patch token(s) above {threshold:.1f} (median + 5 robust SD): {where}",
+    # table headers, series names and captions of the distance and Compare tabs
+    "col_block": "block", "col_local": "most local head (px)", "col_mean": "mean (px)",
+    "col_global": "most global head (px)", "col_method": "method",
+    "col_positive_auc": "positive AUC (lower is better)", "col_negative_auc": "negative AUC (higher is better)",
+    "col_deletion_auc": "deletion AUC (lower is better)", "col_insertion_auc": "insertion AUC (higher is better)",
+    "col_sanity_rho": "sanity ρ (lower is better)", "col_seconds": "seconds",
+    "series_image": "this image", "series_batch": "the mean over {n} image(s)",
+    "compare_caption": "{method}: deletion {deletion:.2f}, insertion {insertion:.2f}{sanity}",
+    "compare_sanity": ", sanity ρ {rho:.2f}",
+}
+
+MODEL_NOTES = {entry.spec: entry.note for entry in CATALOG.values()}

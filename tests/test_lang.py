@@ -1,0 +1,65 @@
+"""The language files (explorer/ui/lang/): each has every table and key of English, with the
+same placeholders, and the check that says so catches a file that does not."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from explorer.ui import lang
+
+
+def _copy(code: str) -> SimpleNamespace:
+    return SimpleNamespace(**{name: dict(lang.table(name, code)) for name in lang.TABLES})
+
+
+@pytest.mark.parametrize("code", lang.LANGUAGES)
+def test_every_language_file_has_every_key_of_every_table_with_the_same_placeholders(code):
+    assert lang.problems(lang.FILES[code]) == []
+
+
+def test_english_is_first_and_every_file_defines_every_table():
+    assert lang.LANGUAGES[0] == lang.DEFAULT == "en" and "ko" in lang.LANGUAGES
+    for code, file in lang.FILES.items():
+        assert all(isinstance(getattr(file, name, None), dict) and getattr(file, name) for name in lang.TABLES), code
+
+
+@pytest.mark.parametrize("name", lang.TABLES)
+def test_a_missing_table_or_key_is_caught_in_every_table(name):
+    broken = _copy("ko")
+    key = next(iter(broken.__dict__[name]))
+    del broken.__dict__[name][key]
+    assert lang.problems(broken) == [f"{name}[{key!r}]: missing"]
+    broken.__dict__[name][f"{key}_typo"] = "x"
+    assert f"{name}[{key + '_typo'!r}]: not in English" in lang.problems(broken)
+    delattr(broken, name)
+    assert lang.problems(broken) == [f"{name}: missing"]
+
+
+@pytest.mark.parametrize("name", lang.TABLES)
+def test_a_placeholder_that_differs_from_english_is_caught_in_every_table(name):
+    broken = _copy("ko")
+    key = next(iter(broken.__dict__[name]))
+    broken.__dict__[name][key] += " {extra}"  # English has no {extra} here
+    assert lang.problems(broken) == [f"{name}[{key!r}]: placeholders "
+                                     f"{sorted(lang._fields(broken.__dict__[name][key]))}, "
+                                     f"English has {sorted(lang._fields(lang.table(name, 'en')[key]))}"]
+    broken.__dict__[name][key] = "{"  # a broken brace
+    assert len(lang.problems(broken)) == 1
+
+
+def test_a_renamed_or_dropped_placeholder_is_caught():
+    broken = _copy("ko")
+    broken.SAY["out_of_range"] = broken.SAY["out_of_range"].replace("{last}", "{final}")
+    broken.SAY["map_range"] = "값 {low}"  # {high} dropped
+    broken.SAY["upload_first"] = "  "
+    found = lang.problems(broken)
+    assert len(found) == 3 and all(key in " ".join(found) for key in ("out_of_range", "map_range", "upload_first"))
+
+
+def test_a_new_language_is_one_new_file(tmp_path, monkeypatch):
+    (tmp_path / "fr.py").write_text("PAGE = {}\n")
+    (tmp_path / "_draft.py").write_text("")
+    monkeypatch.setattr(lang, "__path__", [*lang.__path__, str(tmp_path)])
+    codes = lang._codes()
+    assert codes[0] == "en" and set(codes) == {*lang.LANGUAGES, "fr"}
