@@ -54,8 +54,12 @@ def _target(trace: Trace, target: int | None) -> int:
 
 
 def score_methods(model, trace: Trace, methods: Mapping[str, dict], target: int | None = None, fill: str = "mean",
-                  sanity: bool = True, progress: Callable[[float, str], None] | None = None) -> dict[str, MethodScores]:
-    """Map, curves and sanity of every method in ``methods`` (name -> options) for ``trace``'s image."""
+                  sanity: bool = True, progress: Callable[[float, str], None] | None = None,
+                  map_of: Callable[[str, dict], np.ndarray] | None = None) -> dict[str, MethodScores]:
+    """Map, curves and sanity of every method in ``methods`` (name -> options) for ``trace``'s image.
+
+    ``map_of(name, options)`` gives a method's map of ``trace`` for class ``target`` (default: the
+    registry's method; the app passes its cache, which computes each map once)."""
     t = _target(trace, target)
     x = model.input_tensor(trace.input_image)  # (1, 3, H, W)
     stages = cascading_stages(model.num_blocks) if sanity else ()
@@ -66,7 +70,8 @@ def score_methods(model, trace: Trace, methods: Mapping[str, dict], target: int 
         if progress:
             progress(done / total, f"{name}: map and curves")
         start = time.perf_counter()
-        relevance = np.asarray(analyses.EXPLANATION_METHODS[name](model, trace, t, **options), np.float64)
+        relevance = np.asarray(map_of(name, options) if map_of else analyses.EXPLANATION_METHODS[name](
+            model, trace, t, **options), np.float64)
         seconds = time.perf_counter() - start
         curves = {order: perturbation_curve(model.predict, x, relevance, model.patch_size, t, order, fill)
                   for order in ("positive", "negative")}

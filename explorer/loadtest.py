@@ -6,7 +6,7 @@
     python -m explorer.loadtest --url http://127.0.0.1:7860/ --pid 12345   # a running app (loopback only)
 
 Every user is its own ``gradio_client.Client`` (its own session) in its own thread with its own
-generated scene. A round is ``/analyze`` on that image, then ``/rollout``, ``/query`` and ``/heads``
+generated scene. A round is ``/analyze`` on that image, then ``/explanation``, ``/query`` and ``/heads``
 with controls that vary per user and round. Phases:
 
 1. baseline: each user's calls, one user at a time, through the same server; the results are kept;
@@ -46,18 +46,15 @@ from PIL import Image
 
 from gradio_client import Client, handle_file
 
+from .ui.endpoints import BY_NAME
+
 ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-ENDPOINTS = ("/analyze", "/rollout", "/query", "/heads")
-# what each endpoint returns, in order: how a response is read and compared
-OUTPUTS: dict[str, tuple[str, ...]] = {
-    "/analyze": ("label", "image", "number", "number"),  # prediction, what the model sees, patch row, col
-    "/rollout": ("image", "image", "text"),  # Figure-6 mask, heat overlay, caption
-    "/query": ("image", "image", "image", "number", "number"),  # marked input, attention, rollout row, row, col
-    "/heads": ("image",),  # class-token attention per head
-}
-# how many inputs each endpoint takes, in the order plan() sends them
-INPUTS = {"/analyze": 1, "/rollout": 7, "/query": 6, "/heads": 2}
+CALLED = ("analyze", "explanation", "query", "heads")  # a round, in order
+ENDPOINTS = tuple(f"/{name}" for name in CALLED)
+# what each endpoint takes and returns (how a response is read and compared), from the app's declarations
+INPUTS: dict[str, tuple[str, ...]] = {f"/{n}": tuple(BY_NAME[n].api_inputs) for n in CALLED}
+OUTPUTS: dict[str, tuple[str, ...]] = {f"/{n}": tuple(kind for _, kind in BY_NAME[n].api_outputs) for n in CALLED}
 CONFIDENCE_TOL = 1e-4
 PROGRESS_EVERY_S = 2.0
 
@@ -65,7 +62,7 @@ PROGRESS_EVERY_S = 2.0
 @dataclass
 class LoadConfig:
     users: int = 30  # simulated users: one Client (session), thread and image each
-    rounds: int = 3  # rounds per user; a round is /analyze, /rollout, /query, /heads
+    rounds: int = 3  # rounds per user; a round is /analyze, /explanation, /query, /heads
     duration: float = 300.0  # seconds the concurrent phase may run at most
     url: str | None = None  # a running app (loopback only); None: start app.py on a free port
     pid: int | None = None  # with url: the app's process id, for its RSS (None: RSS not measured)
@@ -347,25 +344,32 @@ def new_client(url: str, downloads: Path) -> Client:
 def read_ranges(client: Client, image: Path, timeout: float) -> Ranges:
     """The model's blocks, heads and grid: from the API description and one /analyze.
 
-    Inputs are read by position (their names are not stable); RuntimeError when an endpoint's
-    number of inputs is not the one the load test calls it with."""
+    RuntimeError when an endpoint's inputs are not the ones the load test sends (``INPUTS``)."""
     api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    types: dict[str, list[dict]] = {}
+    types: dict[str, dict[str, dict]] = {}
     for endpoint in ENDPOINTS:
-        types[endpoint] = [p.get("type") or {} for p in api.get(endpoint, {}).get("parameters", [])]
-        if len(types[endpoint]) != INPUTS[endpoint]:
-            raise RuntimeError(f"the app's {endpoint} takes {len(types[endpoint])} inputs, the load test "
-                               f"sends {INPUTS[endpoint]}: update explorer/loadtest.py (plan) to the new API")
+        params = api.get(endpoint, {}).get("parameters", [])
+        types[endpoint] = {p.get("parameter_name"): p.get("type") or {} for p in params}
+        if tuple(types[endpoint]) != INPUTS[endpoint]:
+            raise RuntimeError(f"the app's {endpoint} takes {tuple(types[endpoint])}, the load test sends "
+                               f"{INPUTS[endpoint]}: run the load test of the same version as the app")
     _, _, row, col = client.submit(handle_file(str(image)), api_name="/analyze").result(timeout=timeout)
     d = Ranges()
-    last = types["/query"][0].get("description", "").split()[-1:] or [str(d.blocks - 1)]  # "... between 0 and 3"
+    last = types["/query"]["block"].get("description", "").split()[-1:] or [str(d.blocks - 1)]  # "... 0 and 3"
     return Ranges(
         blocks=int(float(last[0])) + 1,
-        heads=tuple(types["/query"][1].get("enum") or d.heads),
+        heads=tuple(types["/query"]["head"].get("enum") or d.heads),
         grid=(max(1, 2 * int(row)), max(1, 2 * int(col))),  # /analyze puts the patch at (gh // 2, gw // 2)
-        fusions=tuple(types["/rollout"][1].get("enum") or d.fusions),
-        styles=tuple(types["/heads"][1].get("enum") or d.styles),
+        fusions=tuple(types["/explanation"]["head_fusion"].get("enum") or d.fusions),
+        styles=tuple(types["/heads"]["style"].get("enum") or d.styles),
     )
+
+
+def _args(endpoint: str, **named) -> tuple:
+    """``named`` in the order ``endpoint`` declares its inputs (every one of them, no other)."""
+    if set(named) != set(INPUTS[endpoint]):
+        raise ValueError(f"{endpoint} takes {INPUTS[endpoint]}, not {tuple(named)}")
+    return tuple(named[name] for name in INPUTS[endpoint])
 
 
 def plan(user: int, image: Path, rounds: int, r: Ranges) -> list[Call]:
@@ -377,11 +381,14 @@ def plan(user: int, image: Path, rounds: int, r: Ranges) -> list[Call]:
         cmap = r.cmaps[a % len(r.cmaps)]
         calls += [
             Call(k, "/analyze", (str(image),)),
-            Call(k, "/rollout", ("rollout", r.fusions[a % len(r.fusions)], discards[b % len(discards)],
-                                 a % r.blocks, 0.5, cmap, "predicted class")),
-            Call(k, "/query", (b % r.blocks, r.heads[a % len(r.heads)], (3 * user + k) % r.grid[0],
-                               (5 * user + 2 * k) % r.grid[1], 0.5, cmap)),
-            Call(k, "/heads", (a % r.blocks, r.styles[b % len(r.styles)])),
+            Call(k, "/explanation", _args("/explanation", method="rollout",
+                                          head_fusion=r.fusions[a % len(r.fusions)],
+                                          discard_ratio=discards[b % len(discards)], start_block=a % r.blocks,
+                                          alpha=0.5, cmap=cmap, target="predicted class")),
+            Call(k, "/query", _args("/query", block=b % r.blocks, head=r.heads[a % len(r.heads)],
+                                    row=(3 * user + k) % r.grid[0], col=(5 * user + 2 * k) % r.grid[1], alpha=0.5,
+                                    cmap=cmap)),
+            Call(k, "/heads", _args("/heads", block=a % r.blocks, style=r.styles[b % len(r.styles)])),
         ]
     return calls
 

@@ -13,11 +13,10 @@ from gradio_client import Client, handle_file  # noqa: E402
 
 from explorer.paths import sample_images  # noqa: E402
 
-ENDPOINTS = {
-    "/select_model", "/analyze", "/rollout", "/query", "/heads", "/distance", "/distance_batch", "/model_views",
-    "/download_rollout", "/download_query", "/download_heads", "/download_distance", "/download_model",
-    "/compare", "/tour", "/tokens", "/head_importance", "/side_by_side", "/download_compare", "/download_tokens",
-}
+from explorer.ui.endpoints import ENDPOINTS as DECLARED  # noqa: E402
+from explorer.ui.endpoints import api_names  # noqa: E402
+
+ENDPOINTS = api_names()
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +43,19 @@ def test_api_lists_every_documented_endpoint(client):
     assert ENDPOINTS <= set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
 
 
+def test_the_api_names_each_endpoints_inputs_and_outputs_as_declared(client):
+    api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    for e in DECLARED:
+        assert [p["parameter_name"] for p in api[f"/{e.name}"]["parameters"]] == e.api_inputs, e.name
+        assert len(api[f"/{e.name}"]["returns"]) == len(e.api_outputs), e.name
+
+
+def test_earlier_endpoint_names_still_answer(client, analyzed):
+    old = client.predict("rollout", "mean", 0.0, 0, 0.5, "jet", "predicted class", api_name="/rollout")
+    new = client.predict("rollout", "mean", 0.0, 0, 0.5, "jet", "predicted class", api_name="/explanation")
+    assert old[2] == new[2] and _size(old[0]) == _size(new[0])
+
+
 def test_analyze_gives_top5_and_the_image_the_model_saw(analyzed):
     confidences = analyzed["label"]["confidences"]
     assert len(confidences) == 5
@@ -54,14 +66,14 @@ def test_analyze_gives_top5_and_the_image_the_model_saw(analyzed):
 
 
 def test_rollout_overlays_have_the_input_resolution(client, analyzed):
-    mask, heat, caption = client.predict("rollout", "mean", 0.0, 0, 0.5, "jet", "predicted class", api_name="/rollout")
+    mask, heat, caption = client.predict("rollout", "mean", 0.0, 0, 0.5, "jet", "predicted class", api_name="/explanation")
     assert _size(mask) == _size(heat) == analyzed["seen"].size
     assert "rollout" in caption
 
 
 def test_gradient_rollout_names_the_chosen_class(client, analyzed):
     _, _, caption = client.predict("gradient rollout", "mean", 0.0, 0, 0.5, "jet", "predicted class",
-                                   api_name="/rollout")
+                                   api_name="/explanation")
     assert analyzed["label"]["label"] in caption
 
 
@@ -95,7 +107,8 @@ def test_model_views_render_filters_and_position_grid(client):
 
 
 @pytest.mark.parametrize("view,args", [
-    ("rollout", ("rollout", "max", 0.5, 1, 0.5, "jet", "predicted class")),
+    ("explanation", ("rollout", "max", 0.5, 1, 0.5, "jet", "predicted class")),
+    ("rollout", ("rollout", "max", 0.5, 1, 0.5, "jet", "predicted class")),  # the earlier name
     ("query", (1, "head 0", 1, 1, 0.5, "jet")),
     ("heads", (0, "mask")),
     ("distance", ()),
@@ -115,7 +128,7 @@ def test_unloadable_model_keeps_the_current_one(client, analyzed):
     picked, status = client.predict("vit_base_patch16_224.augreg2_in21k_ft_in1k", api_name="/select_model")
     assert picked != "vit_base_patch16_224.augreg2_in21k_ft_in1k"
     assert "Could not load" in status and "Still using" in status
-    mask, _, _ = client.predict("rollout", "mean", 0.0, 0, 0.5, "jet", "predicted class", api_name="/rollout")
+    mask, _, _ = client.predict("rollout", "mean", 0.0, 0, 0.5, "jet", "predicted class", api_name="/explanation")
     assert _size(mask) == analyzed["seen"].size  # the session's trace survived
 
 
@@ -132,7 +145,7 @@ def _user_round(url: str, image: Path) -> dict:
     client = Client(url, verbose=False)
     try:
         label, _, _, _ = client.predict(handle_file(str(image)), api_name="/analyze")
-        mask, heat, _ = client.predict("rollout", "max", 0.0, 1, 0.5, "jet", "predicted class", api_name="/rollout")
+        mask, heat, _ = client.predict("rollout", "max", 0.0, 1, 0.5, "jet", "predicted class", api_name="/explanation")
         _, attention, rolled, _, _ = client.predict(2, "head 1", 3, 4, 0.5, "jet", api_name="/query")
         return dict(label=label["label"], mask=_pixels(mask), heat=_pixels(heat), attention=_pixels(attention),
                     rolled=_pixels(rolled))

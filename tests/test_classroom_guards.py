@@ -94,7 +94,7 @@ def test_a_near_uniform_map_is_called_so_and_every_caption_gives_the_settings_an
     peaked[1, 1] = 1.0
     assert "nearly uniform" not in h.map_range(peaked)
     spec = explorer.EXPLANATION_METHODS["rollout"]
-    assert spec.describe({}, every=True) == "rollout (head fusion mean, discard ratio 0, start layer 0)"
+    assert spec.describe({}, every=True) == "rollout (head fusion mean, discard ratio 0, start block 0)"
 
 
 def test_downloads_stay_hidden_until_prepared_and_examples_list_scenes_first():
@@ -146,6 +146,7 @@ def test_an_older_analysis_finishing_last_does_not_overwrite_a_newer_one(monkeyp
 
     from explorer.models.catalog import DEMO_LABEL
     from explorer.ui import handlers as h
+    from explorer.ui.endpoints import call
 
     server = app.make_server(app.parse_args(["--device", "cpu"]), DEMO_LABEL)
     real, gate = h.analyze, threading.Event()
@@ -156,7 +157,8 @@ def test_an_older_analysis_finishing_last_does_not_overwrite_a_newer_one(monkeyp
         return real(server_, app.sample_images()[-1], session)
 
     monkeypatch.setattr(h, "analyze", analyze)
-    run, request = app._reanalyze(server), SimpleNamespace(session_hash="browser-1")
+    new_image, request = call(server, "analyze"), SimpleNamespace(session_hash="browser-1")
+    run = lambda image, session, request: new_image(image, session, request=request)  # noqa: E731
     results = {}
     older = threading.Thread(target=lambda: results.setdefault("old", run("preloaded", h.Session(DEMO_LABEL), request)))
     older.start()
@@ -177,9 +179,11 @@ def test_the_previous_image_stays_readable_until_its_replacement_is_ready(monkey
 
     from explorer.models.catalog import DEMO_LABEL
     from explorer.ui import handlers as h
+    from explorer.ui.endpoints import call
 
     server = app.make_server(app.parse_args(["--device", "cpu"]), DEMO_LABEL)
-    run, request = app._reanalyze(server), SimpleNamespace(session_hash="browser-2")
+    new_image, request = call(server, "analyze"), SimpleNamespace(session_hash="browser-2")
+    run = lambda image, session, request: new_image(image, session, request=request)  # noqa: E731
     images = app.sample_images()
     first = run(images[-1], h.Session(DEMO_LABEL), request)[0]
     real, seen_meanwhile = server.model, []

@@ -13,6 +13,7 @@ from explorer import cli, evaluation, faithfulness
 from explorer.models import load_choice
 from explorer.paths import sample_images
 from explorer.ui import handlers as h
+from explorer.ui.endpoints import call
 from explorer.ui.cache import ModelCache
 from explorer.ui.policy import ServingPolicy
 from explorer.ui.sessions import TraceStore
@@ -40,7 +41,7 @@ def _csv_metrics(path: Path, image: Path) -> dict[tuple[str, str], float]:
 
 def test_compare_tab_and_evaluate_cli_give_the_same_numbers_for_the_same_image(server, image, tmp_path):
     session, _, _ = h.analyze(server, str(image), h.Session(choice=DEMO))
-    session, gallery, table, large, curves = h.compare_methods(server, session, h.PREDICTED, "mean", True, "jet")
+    session, gallery, table, large, curves = call(server, "compare")(session, h.PREDICTED, "mean", True, "jet")
     assert len(gallery) == len(table) == 9 and large.size == session.trace.input_image.size
     code = cli.main(["evaluate", "--model", "demo", "--images", str(image), "--out", str(tmp_path)])
     assert code == 0
@@ -56,11 +57,11 @@ def test_compare_tab_and_evaluate_cli_give_the_same_numbers_for_the_same_image(s
 
 def test_clicking_a_cell_shows_that_methods_map_and_curves(server, image):
     session, _, _ = h.analyze(server, str(image), h.Session(choice=DEMO))
-    session, gallery, _, _, _ = h.compare_methods(server, session, h.PREDICTED, "blur", False, "jet")
+    session, gallery, _, _, _ = call(server, "compare")(session, h.PREDICTED, "blur", False, "jet")
     large, curves = h.compare_pick(session, "jet", SimpleNamespace(index=1))
     assert large.size == session.trace.input_image.size
     assert np.asarray(large).std() > 0 and curves.size[0] > 300
-    files = h.download_compare(server, session)
+    files = call(server, "download_compare")(session)
     assert {".png", ".svg", ".pdf", ".csv", ".npz"} <= {Path(f).suffix for f in files}
 
 

@@ -32,7 +32,7 @@ def test_small_classroom_gets_its_own_results(tmp_path, capsys):
 
 
 def test_compare_flags_a_different_image_and_accepts_an_equal_one():
-    kinds = loadtest.OUTPUTS["/rollout"]
+    kinds = loadtest.OUTPUTS["/explanation"]
     image = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
     expected = (image, image, "rollout")
     assert loadtest.compare(expected, (image.copy(), image.copy(), "rollout"), kinds, tolerance=2) is None

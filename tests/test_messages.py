@@ -10,6 +10,7 @@ import pytest
 
 import explorer
 from explorer.ui import handlers as h
+from explorer.ui.endpoints import call
 from explorer.ui.lang import LANGUAGES, table
 from explorer.ui.messages import browser_language, say, speaking
 
@@ -44,9 +45,9 @@ def test_a_korean_session_gets_korean_errors_captions_and_model_card():
     ko = h.set_language(h.Session(choice="demo"), SimpleNamespace(headers={"accept-language": "ko-KR,ko;q=0.9"}))
     assert ko.lang == "ko"
     with pytest.raises(gr.Error, match="먼저 이미지를 올리세요"):
-        h.distance_view(ko)
+        call(None, "distance")(ko)
     with pytest.raises(gr.Error, match="Upload an image"):  # an API client's session: English
-        h.distance_view(h.Session(choice="demo"))
+        call(None, "distance")(h.Session(choice="demo"))
     with speaking("ko"):
         card = h.model_card(explorer.load("demo", device="cpu"), "demo")
         assert "블록 4개" in card and "crescent" in card
@@ -94,14 +95,14 @@ def test_korean_sessions_get_korean_table_headers_series_name_and_compare_captio
     scene = next(p for p in sample_images() if p.parent.name == "scenes")
     english, _, _ = h.analyze(server, str(scene), h.Session(choice=DEMO_LABEL))
     korean = replace(english, lang="ko")
-    _, table_en, note_en = h.distance_view(english)
-    _, table_ko, note_ko = h.distance_view(korean)
+    _, table_en, note_en = call(None, "distance")(english)
+    _, table_ko, note_ko = call(None, "distance")(korean)
     assert list(table_en.columns) == ["block", "most local head (px)", "mean (px)", "most global head (px)"]
     assert list(table_ko.columns)[:2] == ["블록", "가장 가까이 보는 헤드 (px)"]
     assert table_ko.values.tolist() == table_en.values.tolist()
     assert "**this image**" in note_en and "**이 이미지**" in note_ko
-    batch, _, table_batch, note_batch = h.distance_batch(server, [], True, korean)
+    batch, _, table_batch, note_batch = call(server, "distance_batch")([], True, korean)
     assert f"**이미지 {batch.batch_count}장의 평균**" in note_batch and list(table_batch.columns)[0] == "블록"
-    _, gallery, table, _, _ = h.compare_methods(server, korean, h.PREDICTED, "mean", False, "jet")
+    _, gallery, table, _, _ = call(server, "compare")(korean, h.PREDICTED, "mean", False, "jet")
     assert list(table.columns)[0] == "방법" and "삭제 AUC (낮을수록 좋음)" in table.columns
     assert all(": 삭제 " in caption and ", 삽입 " in caption for _, caption in gallery)

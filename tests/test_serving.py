@@ -14,7 +14,8 @@ from explorer.trace import Trace
 from explorer.paths import assets_dir
 from explorer.ui.cache import ModelCache
 from explorer.ui.policy import RefusedModelError, ServingPolicy, count_parameters, parse_count
-from explorer.ui.sessions import Session, TraceStore, release_session, trace_bytes
+from explorer.ui.sessions import Session, TraceStore, release_session
+from explorer.views import trace_bytes
 
 
 def _trace(blocks: int = 2, tokens: int = 5) -> Trace:

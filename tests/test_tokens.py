@@ -174,6 +174,7 @@ def test_side_by_side_in_the_app_loads_the_second_model_through_the_shared_cache
     from explorer.models import load_choice
     from explorer.models.catalog import DEMO_LABEL, RANDOM_LABEL
     from explorer.ui import handlers as h
+    from explorer.ui.endpoints import call
     from explorer.ui.cache import ModelCache
     from explorer.ui.policy import ServingPolicy
     from explorer.ui.sessions import TraceStore
@@ -181,11 +182,11 @@ def test_side_by_side_in_the_app_loads_the_second_model_through_the_shared_cache
     cache = ModelCache(lambda choice: load_choice(choice, device="cpu"), max_models=2)
     server = h.Server(cache, TraceStore(), ServingPolicy(always=DEMO_LABEL), tmp_path)
     session, _, _ = h.analyze(server, str(sample_images()[-1]), h.Session(choice=DEMO_LABEL))
-    out = h.side_by_side(server, session, RANDOM_LABEL, 1.0)
+    out = call(server, "side_by_side")(session, RANDOM_LABEL, 1.0)
     assert len(out) == 8 and "3 of 4 (left) and 11 of 12 (right)" in out[-1]
     assert out[0].size[0] >= 320 and out[1].size[0] >= 320
     with pytest.raises(Exception, match="by name only"):
-        h.side_by_side(server, session, "examples/article_vit.py:build", 1.0)
+        call(server, "side_by_side")(session, "examples/article_vit.py:build", 1.0)
 
 
 FAMILIES = {  # small random-init models of each token layout (prefix tokens: 1, 1, 2, 5, 0)

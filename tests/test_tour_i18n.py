@@ -14,6 +14,7 @@ from explorer.models.catalog import DEMO_LABEL
 from explorer.paths import sample_images
 from explorer.ui import app
 from explorer.ui import handlers as h
+from explorer.ui.endpoints import call
 from explorer.ui.cache import ModelCache
 from explorer.ui.i18n import LANGUAGES, STRINGS
 from explorer.ui.policy import ServingPolicy
@@ -46,11 +47,11 @@ def test_the_patch_step_outlines_the_followed_patch_on_the_grid():
 
 def test_tour_view_shows_one_steps_text_and_clamps_the_step(server):
     session, _, _ = h.analyze(server, str(sample_images()[-1]), h.Session(choice=DEMO_LABEL))
-    out = h.tour_view(server, session, 99)
+    out = call(server, "tour")(session, 99)
     texts, pictures = out[:len(views.TOUR_STEPS)], out[len(views.TOUR_STEPS):]
     assert [t.visible for t in texts] == [False] * (len(views.TOUR_STEPS) - 1) + [True]
     assert pictures[0].visible and pictures[0].value is not None
-    empty = h.tour_view(server, h.Session(choice=DEMO_LABEL), 1)
+    empty = call(server, "tour")(h.Session(choice=DEMO_LABEL), 1)
     assert not any(p.visible for p in empty[len(views.TOUR_STEPS):])
     assert h.tour_step("x") == 1 and h.tour_step(0) == 1
 

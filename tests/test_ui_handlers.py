@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from explorer import render
+from explorer import render, views
 from explorer.models import load_choice
 from explorer.ui import handlers as h
+from explorer.ui.endpoints import call
 from explorer.ui.cache import ModelCache
 from explorer.ui.policy import ServingPolicy
 from explorer.ui.sessions import TraceStore
@@ -33,11 +34,11 @@ def session(models):
 
 
 def test_click_maps_pixels_of_the_enlarged_image_to_patch_row_and_column(session):
-    assert h.display_scale(session.trace.input_image) == 2  # 224 px shown at 448 px
+    assert render.enlargement(session.trace.input_image.size) == 2  # 224 px shown at 448 px
     assert h.click_patch(session, SimpleNamespace(index=[0, 0])) == (0, 0)
     assert h.click_patch(session, SimpleNamespace(index=[447, 35])) == (1, 13)
     assert h.click_patch(session, SimpleNamespace(index=[900, 900])) == (13, 13)  # clamped to the grid
-    marked, _, _, row, col = h.query_view(session, 0, h.HEAD_MEAN, 1, 40, 0.5, "jet")
+    marked, _, _, row, col = call(None, "query")(session, 0, h.HEAD_MEAN, 1, 40, 0.5, "jet")
     assert (row, col) == (1, 13)  # the shown patch, clamped to the grid
     assert marked.size == (448, 448) and marked.getpixel((13 * 32, 32)) == (255, 40, 40)
 
@@ -45,25 +46,25 @@ def test_click_maps_pixels_of_the_enlarged_image_to_patch_row_and_column(session
 def test_changing_controls_does_not_rerun_the_model(models, session, monkeypatch):
     model = models.models.get(RANDOM)
     monkeypatch.setattr(model, "run", lambda *a, **k: pytest.fail("the model ran again"))
-    first, _, _ = h.rollout_view(models, session, "rollout", "mean", 0.0, 0, 0.5, "jet", h.PREDICTED)
-    second, _, _ = h.rollout_view(models, session, "rollout", "max", 0.9, 3, 0.5, "jet", h.PREDICTED)
+    first, _, _ = call(models, "explanation")(session, "rollout", "mean", 0.0, 0, 0.5, "jet", h.PREDICTED)
+    second, _, _ = call(models, "explanation")(session, "rollout", "max", 0.9, 3, 0.5, "jet", h.PREDICTED)
     assert first.size == second.size == (224, 224)
     assert np.abs(np.asarray(first, float) - np.asarray(second, float)).mean() > 0.5
 
 
 def test_gradient_rollout_is_cached_per_class(models, session):
-    h.rollout_view(models, session, "gradient rollout", "mean", 0.0, 0, 0.5, "jet", "3: x")
-    assert ("gradient rollout", 3) in session.explanations
+    call(models, "explanation")(session, "gradient rollout", "mean", 0.0, 0, 0.5, "jet", "3: x")
+    assert ("gradient rollout", 3) in session.cache.cached_maps()
 
 
 def test_views_without_an_image_ask_for_one(models):
     with pytest.raises(gr.Error, match="Upload an image"):
-        h.rollout_view(models, h.Session(choice=RANDOM), "rollout", "mean", 0.0, 0, 0.5, "jet", h.PREDICTED)
+        call(models, "explanation")(h.Session(choice=RANDOM), "rollout", "mean", 0.0, 0, 0.5, "jet", h.PREDICTED)
 
 
 def test_out_of_range_block_is_a_gradio_error(session):
     with pytest.raises(gr.Error, match="out of range"):
-        h.query_view(session, 40, h.HEAD_MEAN, 0, 0, 0.5, "jet")
+        call(None, "query")(session, 40, h.HEAD_MEAN, 0, 0, 0.5, "jet")
 
 
 def test_failed_model_switch_keeps_the_session_and_says_so_once(models, session, monkeypatch):
@@ -77,7 +78,7 @@ def test_failed_model_switch_keeps_the_session_and_says_so_once(models, session,
 
 
 def test_distance_table_orders_local_mean_global():
-    rows = h.distance_table(np.array([[10.0, 30.0], [50.0, 70.0]]))
+    rows = views.distance_table(np.array([[10.0, 30.0], [50.0, 70.0]]))
     assert rows == [[0, 10.0, 20.0, 30.0], [1, 50.0, 60.0, 70.0]]
 
 
@@ -94,15 +95,15 @@ def test_unreadable_upload_is_a_gradio_error_that_says_why(models, tmp_path):
 
 
 def test_rollout_controls_apply_to_plain_rollout_only():
-    assert [u["interactive"] for u in h.rollout_controls("rollout")] == [True] * 3
-    assert [u["interactive"] for u in h.rollout_controls("gradient rollout")] == [False] * 3
+    assert [u["interactive"] for u in h.explanation_controls("rollout")] == [True] * 3
+    assert [u["interactive"] for u in h.explanation_controls("gradient rollout")] == [False] * 3
 
 
 @pytest.mark.parametrize("call", [
-    lambda s: h.query_view(s, 0, "head -1", 0, 0, 0.5, "jet"),
-    lambda s: h.query_view(s, -1, h.HEAD_MEAN, 0, 0, 0.5, "jet"),
-    lambda s: h.query_view(s, 0, h.HEAD_MEAN, -1, 0, 0.5, "jet"),
-    lambda s: h.heads_view(s, -2, "heat"),
+    lambda s: call(None, "query")(s, 0, "head -1", 0, 0, 0.5, "jet"),
+    lambda s: call(None, "query")(s, -1, h.HEAD_MEAN, 0, 0, 0.5, "jet"),
+    lambda s: call(None, "query")(s, 0, h.HEAD_MEAN, -1, 0, 0.5, "jet"),
+    lambda s: call(None, "heads")(s, -2, "heat"),
 ])
 def test_negative_block_head_or_patch_is_refused_not_wrapped_around(session, call):
     with pytest.raises(gr.Error, match="out of range|negative"):
@@ -111,7 +112,7 @@ def test_negative_block_head_or_patch_is_refused_not_wrapped_around(session, cal
 
 def test_head_beyond_the_model_names_the_valid_range(session):
     with pytest.raises(gr.Error, match="numbered 0 to 2"):  # ViT-Ti has 3 heads
-        h.query_view(session, 0, "head 3", 0, 0, 0.5, "jet")
+        call(None, "query")(session, 0, "head 3", 0, 0, 0.5, "jet")
 
 
 def test_expired_analysis_asks_to_run_the_image_again(models):
@@ -119,11 +120,11 @@ def test_expired_analysis_asks_to_run_the_image_again(models):
     new, _, _ = h.analyze(models, image, h.Session(choice=RANDOM))
     new.handle.release()  # what the store does when the session idles too long or memory is short
     with pytest.raises(gr.Error, match="Upload the image again"):
-        h.rollout_view(models, new, "rollout", "mean", 0.0, 0, 0.5, "jet", h.PREDICTED)
+        call(models, "explanation")(new, "rollout", "mean", 0.0, 0, 0.5, "jet", h.PREDICTED)
 
 
 def test_downloads_are_written_inside_the_server_folder_and_old_ones_swept(models, session):
-    files = h.download_heads(models, session, 0, "heat")
+    files = call(models, "download_heads")(session, 0, "heat")
     assert files and all(str(models.downloads) in f for f in files)
     folder = {p.parent for p in map(__import__("pathlib").Path, files)}.pop()
     for f in folder.iterdir():
@@ -132,6 +133,6 @@ def test_downloads_are_written_inside_the_server_folder_and_old_ones_swept(model
     os.utime(folder, (past, past))
     fresh = models.downloads / "another-request-still-writing"
     fresh.mkdir()
-    h.download_heads(models, session, 0, "heat")
+    call(models, "download_heads")(session, 0, "heat")
     assert not folder.exists()
     assert fresh.exists()  # a concurrent request's new, still empty folder is left alone

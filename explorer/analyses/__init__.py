@@ -25,21 +25,16 @@ from .filters import embedding_filter_components, no_filters, rgb_embedding_filt
 from .gradient_rollout import gradient_rollout
 from .methods import MethodSpec, Option, all_options
 from .not_available import NotAvailable
+from .patch_embeddings import patch_embeddings
 from .position import position_embedding_similarity
 from .query import class_token_attention, head_class_attention, query_attention
 from .rollout import HEAD_FUSIONS, attention_rollout, batch_rollout_rows, query_rollout, rollout_matrix
 
 
-def _rollout(model, trace, target=None, head_fusion="mean", discard_ratio=0.0, start_layer=0) -> np.ndarray:
+def _rollout(model, trace, target=None, head_fusion="mean", discard_ratio=0.0, start_block=0) -> np.ndarray:
     """Attention rollout (class independent: ``target`` is ignored)."""
     return attention_rollout(trace.attentions, trace.grid, trace.num_prefix_tokens, head_fusion=head_fusion,
-                             discard_ratio=discard_ratio, start_layer=start_layer, rows=pooled_rows(model))
-
-
-def _gradient_rollout(model, trace, target=None) -> np.ndarray:
-    """Chefer et al. gradient rollout of ``target`` (default: the trace's predicted class)."""
-    x = model.input_tensor(trace.input_image)  # the trace's image is already the model's crop
-    return gradient_rollout(model, x, trace.predicted if target is None else target)
+                             discard_ratio=discard_ratio, start_block=start_block, rows=pooled_rows(model))
 
 
 def _last_block(model, trace, target=None) -> np.ndarray:
@@ -58,24 +53,15 @@ def _attention_flow(model, trace, target=None) -> np.ndarray:
                               progress=lambda done, total: bar.update(1))
 
 
-def _input(model, trace):
-    return model.input_tensor(trace.input_image)  # the trace's image is already the model's crop
+def _of_input(analysis):
+    """A class-specific method from ``analysis(model, x, target)``: it runs on the trace's image (already
+    the model's crop) for ``target``, by default the trace's predicted class."""
 
+    def compute(model, trace, target=None) -> np.ndarray:
+        return analysis(model, model.input_tensor(trace.input_image), trace.predicted if target is None else target)
 
-def _saliency(model, trace, target=None) -> np.ndarray:
-    return saliency(model, _input(model, trace), trace.predicted if target is None else target)
-
-
-def _integrated_gradients(model, trace, target=None) -> np.ndarray:
-    return integrated_gradients(model, _input(model, trace), trace.predicted if target is None else target)
-
-
-def _occlusion(model, trace, target=None) -> np.ndarray:
-    return occlusion(model, _input(model, trace), trace.predicted if target is None else target)
-
-
-def _grad_cam(model, trace, target=None) -> np.ndarray:
-    return grad_cam(model, _input(model, trace), trace.predicted if target is None else target)
+    compute.__name__ = compute.__qualname__ = f"_{analysis.__name__}"
+    return compute
 
 
 def _random(model, trace, target=None) -> np.ndarray:
@@ -89,8 +75,8 @@ ROLLOUT_OPTIONS = (
            help="how one block's heads become one matrix"),
     Option("discard_ratio", 0.0, "Discard ratio", minimum=0.0, maximum=0.99, step=0.01, ui_id="discard",
            help="fraction of each row's weakest patch attention dropped before the residual"),
-    Option("start_layer", 0, "Start layer", step=1, block_index=True, ui_id="start-layer",
-           help="first block multiplied in"),
+    Option("start_block", 0, "Start block", step=1, block_index=True, ui_id="start-block",
+           help="first block multiplied in", aliases=("start_layer",)),
 )
 
 EXPLANATION_METHODS: dict[str, MethodSpec] = {
@@ -98,21 +84,21 @@ EXPLANATION_METHODS: dict[str, MethodSpec] = {
     for spec in [
         MethodSpec("rollout", _rollout, options=ROLLOUT_OPTIONS,
                    description="Attention rollout (Abnar & Zuidema 2020; paper Figure 6)."),
-        MethodSpec("gradient rollout", _gradient_rollout, class_specific=True,
+        MethodSpec("gradient rollout", _of_input(gradient_rollout), class_specific=True,
                    description="Gradient-weighted rollout (Chefer et al. 2021) for one class."),
         MethodSpec("last-block attention", _last_block,
                    description="The class token's attention in the last block, mean of heads."),
         MethodSpec("attention flow", _attention_flow,
                    description="Max-flow from each patch to the class token through the attention graph "
                                "(Abnar & Zuidema 2020)."),
-        MethodSpec("grad-cam", _grad_cam, class_specific=True,
+        MethodSpec("grad-cam", _of_input(grad_cam), class_specific=True,
                    description="Grad-CAM on the patch tokens entering the last block (Selvaraju et al. 2017)."),
-        MethodSpec("integrated gradients", _integrated_gradients, class_specific=True,
+        MethodSpec("integrated gradients", _of_input(integrated_gradients), class_specific=True,
                    description="Integrated Gradients (Sundararajan et al. 2017, via Captum; 32 steps from the "
                                "mean colour), magnitude summed per patch."),
-        MethodSpec("saliency", _saliency, class_specific=True,
+        MethodSpec("saliency", _of_input(saliency), class_specific=True,
                    description="Input-gradient magnitude (Simonyan et al. 2014, via Captum), mean per patch."),
-        MethodSpec("occlusion", _occlusion, class_specific=True,
+        MethodSpec("occlusion", _of_input(occlusion), class_specific=True,
                    description="Drop of the class logit when each patch is greyed out (via Captum)."),
         MethodSpec("random", _random, description="Random noise: the baseline every method must beat."),
     ]
@@ -126,6 +112,7 @@ __all__ = [
     "all_options",
     "AttentionDistanceAccumulator",
     "NotAvailable",
+    "patch_embeddings",
     "TokenNorms",
     "ablated_logits",
     "head_importance",

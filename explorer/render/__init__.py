@@ -19,9 +19,12 @@ from .figures import (
     not_available_figure,
     position_similarity_figure,
 )
-from .overlay import heat_overlay, map_image, mark_patch, mask_overlay, normalize_map
+from .overlay import ENLARGED_SIDE, enlarge, enlargement, heat_overlay, map_image, mark_patch, mask_overlay, normalize_map
 
 __all__ = [
+    "ENLARGED_SIDE",
+    "enlarge",
+    "enlargement",
     "FIGURE_FORMATS",
     "attention_distance_figure",
     "curves_figure",

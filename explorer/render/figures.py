@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..analyses.not_available import NotAvailable
-from .overlay import heat_overlay, image_array, map_image, mask_overlay
+from .overlay import ENLARGED_SIDE, enlargement, heat_overlay, image_array, map_image, mask_overlay
 
 _STYLES = ("mask", "heat", "map")
 
@@ -223,12 +223,12 @@ def curves_figure(curves: Mapping[str, Mapping[str, object]], title: str | None 
     return fig
 
 
-def patch_grid_image(image, patch_size: int, highlight: tuple[int, int] | None = None, min_side: int = 320):
+def patch_grid_image(image, patch_size: int, highlight: tuple[int, int] | None = None, min_side: int = ENLARGED_SIDE):
     """The image enlarged (nearest) to at least ``min_side`` px with its patch grid drawn, one patch outlined."""
     from PIL import Image, ImageDraw
 
     base = Image.fromarray((image_array(image) * 255).round().astype(np.uint8)) if not isinstance(image, Image.Image) else image
-    scale = max(1, -(-min_side // max(base.size)))
+    scale = enlargement(base.size, min_side)
     big = base.convert("RGB").resize((base.width * scale, base.height * scale), Image.NEAREST)
     draw = ImageDraw.Draw(big)
     step = patch_size * scale

@@ -91,3 +91,17 @@ def mark_patch(image: Image.Image, patch: tuple[int, int], patch_size: int) -> I
     box = (c * patch_size, r * patch_size, (c + 1) * patch_size - 1, (r + 1) * patch_size - 1)
     ImageDraw.Draw(out).rectangle(box, outline=(255, 40, 40), width=width)
     return out
+
+
+ENLARGED_SIDE = 320  # small inputs (the demo's 64 px) are shown at least this large, with crisp patches
+
+
+def enlargement(size: tuple[int, int], side: int = ENLARGED_SIDE) -> int:
+    """The whole-number factor that brings an image of ``size`` to at least ``side`` px."""
+    return max(1, -(-side // max(size)))
+
+
+def enlarge(picture: Image.Image, side: int = ENLARGED_SIDE) -> Image.Image:
+    """``picture`` enlarged by :func:`enlargement` with nearest-neighbour pixels (patches stay crisp)."""
+    scale = enlargement(picture.size, side)
+    return picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)

@@ -1,13 +1,14 @@
 """The Gradio app: layout in ``build_demo``, command line in ``main``.
 
-Every view is also an API endpoint (``/analyze``, ``/rollout``, ``/query``, ``/heads``,
-``/compare``, ``/distance``, ``/distance_batch``, ``/model_views``, ``/select_model`` and one
-``/download_*`` per view); see the README's "Gradio API" section.
+Every endpoint (its API name, named inputs and outputs) is declared once, in
+``endpoints.ENDPOINTS``; ``_wire`` connects the page from that list (``python -m
+explorer.ui.endpoints`` prints the table that the README's "Gradio API" section shows).
 """
 from __future__ import annotations
 
 import argparse
 import functools
+import inspect
 import os
 import sys
 from pathlib import Path
@@ -26,6 +27,7 @@ from . import handlers as h
 from .i18n import I18N, T
 from .cache import ModelCache
 from .components import ImageUpload, IndexSlider
+from .endpoints import BY_NAME, ENDPOINTS, Endpoint
 from .policy import DEFAULT_MAX_PARAMS, ServingPolicy, parse_count
 from .sessions import TraceStore, release_session
 
@@ -61,7 +63,7 @@ def build_demo(server: h.Server, initial: str, session_ttl: float = SESSION_TTL,
         _header(ui, server, initial)
         with gr.Tabs():
             _tour_tab(ui)
-            _rollout_tab(ui, first)
+            _explanation_tab(ui, first)
             _query_tab(ui, first)
             _compare_tab(ui)
             _tokens_tab(ui, first)
@@ -122,18 +124,18 @@ def _tour_tab(ui: SimpleNamespace) -> None:
             ui.tour_step = gr.Slider(1, len(TOUR_STEPS), value=1, step=1, label=T("tour_step"), elem_id="tour-step",
                                      scale=4)
             ui.tour_next = gr.Button(T("tour_next"), variant="primary", elem_id="tour-next", scale=1)
-        ui.tour_texts = []
         for i, step in enumerate(TOUR_STEPS):
             with gr.Column(visible=i == 0, elem_id=f"tour-text-{step}") as column:
                 gr.Markdown(T(f"tour_title_{step}"))
                 gr.Markdown(T(f"tour_text_{step}"))
-            ui.tour_texts.append(column)
+            setattr(ui, f"tour_text_{step}", column)
         with gr.Row():
-            ui.tour_pictures = [gr.Image(show_label=False, elem_id=f"tour-picture-{i}", visible=False, **IMAGE)
-                                for i in range(h.TOUR_PICTURES)]
+            for i in range(h.TOUR_PICTURES):
+                setattr(ui, f"tour_picture_{i}",
+                        gr.Image(show_label=False, elem_id=f"tour-picture-{i}", visible=False, **IMAGE))
 
 
-def _rollout_tab(ui: SimpleNamespace, first) -> None:
+def _explanation_tab(ui: SimpleNamespace, first) -> None:
     with gr.Tab(T("tab_rollout"), elem_id="tab-rollout"):
         gr.Markdown(T("rollout_help"))
         with gr.Row():
@@ -141,15 +143,16 @@ def _rollout_tab(ui: SimpleNamespace, first) -> None:
             ui.target = gr.Dropdown(h.target_choices(first), value=h.PREDICTED, label=T("target"),
                                     allow_custom_value=True, elem_id="target")
         with gr.Row():
-            ui.options = [_option_control(o, first.num_blocks - 1) for o in h.OPTIONS]
+            for o in h.OPTIONS:
+                setattr(ui, o.name, _option_control(o, first.num_blocks - 1))
         with gr.Row():
             ui.alpha = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label=T("alpha"), elem_id="alpha")
             ui.cmap = gr.Dropdown(h.COLORMAPS, value="jet", label=T("cmap"), elem_id="cmap")
         with gr.Row():
-            ui.mask_out = gr.Image(label=T("mask_label"), elem_id="rollout-mask", height=300, **IMAGE)
-            ui.heat_out = gr.Image(label=T("heat_label"), elem_id="rollout-heat", height=300, **IMAGE)
-        ui.rollout_caption = gr.Markdown(elem_id="rollout-caption")
-        ui.rollout_files = _downloads("rollout")
+            ui.explanation_mask = gr.Image(label=T("mask_label"), elem_id="rollout-mask", height=300, **IMAGE)
+            ui.explanation_heat = gr.Image(label=T("heat_label"), elem_id="rollout-heat", height=300, **IMAGE)
+        ui.explanation_caption = gr.Markdown(elem_id="rollout-caption")
+        _downloads(ui, "explanation")
 
 
 def _query_tab(ui: SimpleNamespace, first) -> None:
@@ -157,47 +160,47 @@ def _query_tab(ui: SimpleNamespace, first) -> None:
     with gr.Tab(T("tab_query"), elem_id="tab-query"):
         gr.Markdown(T("query_help"))
         with gr.Row():
-            ui.q_layer = IndexSlider(0, last, value=last, step=1, label=T("block"), elem_id="query-layer")
-            ui.q_head = gr.Dropdown([h.HEAD_MEAN] + [f"head {i}" for i in range(first.num_heads)], value=h.HEAD_MEAN,
-                                    label=T("head"), allow_custom_value=True, elem_id="query-head")
-            ui.q_row = gr.Number(0, precision=0, label=T("patch_row"), elem_id="query-row")
-            ui.q_col = gr.Number(0, precision=0, label=T("patch_col"), elem_id="query-col")
+            ui.query_block = IndexSlider(0, last, value=last, step=1, label=T("block"), elem_id="query-layer")
+            ui.query_head = gr.Dropdown([h.HEAD_MEAN] + [f"head {i}" for i in range(first.num_heads)],
+                                        value=h.HEAD_MEAN, label=T("head"), allow_custom_value=True, elem_id="query-head")
+            ui.query_row = gr.Number(0, precision=0, label=T("patch_row"), elem_id="query-row")
+            ui.query_col = gr.Number(0, precision=0, label=T("patch_col"), elem_id="query-col")
         with gr.Row():
-            ui.q_image = gr.Image(label=T("click_patch"), elem_id="query-image", height=300, **IMAGE)
-            ui.q_attention = gr.Image(label=T("its_attention"), elem_id="query-attention", height=300, **IMAGE)
-            ui.q_rollout = gr.Image(label=T("its_rollout"), elem_id="query-rollout", height=300, **IMAGE)
-        ui.query_files = _downloads("query")
+            ui.query_image = gr.Image(label=T("click_patch"), elem_id="query-image", height=300, **IMAGE)
+            ui.query_attention = gr.Image(label=T("its_attention"), elem_id="query-attention", height=300, **IMAGE)
+            ui.query_rollout = gr.Image(label=T("its_rollout"), elem_id="query-rollout", height=300, **IMAGE)
+        _downloads(ui, "query")
         gr.Markdown(T("heads_help"))
         with gr.Row():
-            ui.heads_layer = IndexSlider(0, last, value=last, step=1, label=T("block"), elem_id="heads-layer")
+            ui.heads_block = IndexSlider(0, last, value=last, step=1, label=T("block"), elem_id="heads-layer")
             ui.heads_style = gr.Radio(["mask", "heat", "map"], value="heat", label=T("style"), elem_id="heads-style")
-        ui.heads_out = gr.Image(label=T("heads"), show_label=False, elem_id="heads", height=360, **IMAGE)
-        ui.heads_files = _downloads("heads")
+        ui.heads = gr.Image(label=T("heads"), show_label=False, elem_id="heads", height=360, **IMAGE)
+        _downloads(ui, "heads")
         gr.Markdown(T("importance_help"))
         with gr.Row():
             ui.ablation = gr.Radio(list(h.ABLATIONS), value="zero", label=T("ablation"), elem_id="ablation")
             ui.importance_run = gr.Button(T("importance_run"), elem_id="importance-run")
-        ui.importance_out = gr.Image(label=T("importance"), elem_id="importance", **IMAGE)
+        ui.importance = gr.Image(label=T("importance"), elem_id="importance", **IMAGE)
         ui.importance_note = gr.Markdown(elem_id="importance-note")
+        _downloads(ui, "head_importance")
 
 
 def _compare_tab(ui: SimpleNamespace) -> None:
     with gr.Tab(T("tab_compare"), elem_id="tab-compare"):
         gr.Markdown(T("compare_help"))
         with gr.Row():
-            ui.c_fill = gr.Radio(list(h.FILLS), value="mean", label=T("fill"), elem_id="compare-fill",
-                                 info=T("fill_info"))
-            ui.c_sanity = gr.Checkbox(value=True, label=T("sanity"),
-                                      elem_id="compare-sanity")
-            ui.c_run = gr.Button(T("compare_run"), variant="primary", elem_id="compare-run")
-        ui.c_gallery = gr.Gallery(label=T("gallery"), columns=5, height="auto", object_fit="contain",
-                                  elem_id="compare-gallery", allow_preview=False)
-        ui.c_table = gr.Dataframe(headers=h.headers(h.COMPARE_COLUMNS), label=T("scores"),
-                                  elem_id="compare-table", interactive=False)
+            ui.compare_fill = gr.Radio(list(h.FILLS), value="mean", label=T("fill"), elem_id="compare-fill",
+                                       info=T("fill_info"))
+            ui.compare_sanity = gr.Checkbox(value=True, label=T("sanity"), elem_id="compare-sanity")
+            ui.compare_run = gr.Button(T("compare_run"), variant="primary", elem_id="compare-run")
+        ui.compare_gallery = gr.Gallery(label=T("gallery"), columns=5, height="auto", object_fit="contain",
+                                        elem_id="compare-gallery", allow_preview=False)
+        ui.compare_table = gr.Dataframe(headers=h.headers(h.COMPARE_COLUMNS), label=T("scores"),
+                                        elem_id="compare-table", interactive=False)
         with gr.Row():
-            ui.c_large = gr.Image(label=T("chosen"), elem_id="compare-large", height=320, **IMAGE)
-            ui.c_curves = gr.Image(label=T("curves"), elem_id="compare-curves", **IMAGE)
-        ui.compare_files = _downloads("compare")
+            ui.compare_large = gr.Image(label=T("chosen"), elem_id="compare-large", height=320, **IMAGE)
+            ui.compare_curves = gr.Image(label=T("curves"), elem_id="compare-curves", **IMAGE)
+        _downloads(ui, "compare")
 
 
 def _tokens_tab(ui: SimpleNamespace, first) -> None:
@@ -205,16 +208,16 @@ def _tokens_tab(ui: SimpleNamespace, first) -> None:
     with gr.Tab(T("tab_tokens"), elem_id="tab-tokens"):
         gr.Markdown(T("tokens_help"))
         with gr.Row():
-            ui.t_block = IndexSlider(0, last, value=last, step=1, label=T("block"), elem_id="tokens-block")
-            ui.t_foreground = gr.Checkbox(value=False, label=T("foreground"), elem_id="tokens-foreground")
+            ui.tokens_block = IndexSlider(0, last, value=last, step=1, label=T("block"), elem_id="tokens-block")
+            ui.tokens_foreground = gr.Checkbox(value=False, label=T("foreground"), elem_id="tokens-foreground")
         with gr.Row():
-            ui.t_pca = gr.Image(label=T("pca"), elem_id="tokens-pca", height=300, **IMAGE)
-            ui.t_similarity = gr.Image(label=T("similarity"), elem_id="tokens-similarity", height=300, **IMAGE)
+            ui.tokens_pca = gr.Image(label=T("pca"), elem_id="tokens-pca", height=300, **IMAGE)
+            ui.tokens_similarity = gr.Image(label=T("similarity"), elem_id="tokens-similarity", height=300, **IMAGE)
         with gr.Row():
-            ui.t_norms = gr.Image(label=T("norms"), elem_id="tokens-norms", **IMAGE)
-            ui.t_lens = gr.Image(label=T("lens"), elem_id="tokens-lens", **IMAGE)
-        ui.t_note = gr.Markdown(elem_id="tokens-note")
-        ui.tokens_files = _downloads("tokens")
+            ui.tokens_norms = gr.Image(label=T("norms"), elem_id="tokens-norms", **IMAGE)
+            ui.tokens_lens = gr.Image(label=T("lens"), elem_id="tokens-lens", **IMAGE)
+        ui.tokens_note = gr.Markdown(elem_id="tokens-note")
+        _downloads(ui, "tokens")
 
 
 def _side_tab(ui: SimpleNamespace, server: h.Server, initial: str) -> None:
@@ -228,13 +231,14 @@ def _side_tab(ui: SimpleNamespace, server: h.Server, initial: str) -> None:
                                          elem_id="side-fraction")
             ui.side_run = gr.Button(T("side_run"), variant="primary", elem_id="side-run")
         with gr.Row():
-            ui.side_rollout = [gr.Image(label=T(f"rollout_{s}"), elem_id=f"side-rollout-{s}", height=260, **IMAGE)
-                               for s in ("left", "right")]
-            ui.side_pca = [gr.Image(label=T(f"pca_{s}"), elem_id=f"side-pca-{s}", height=260, **IMAGE)
-                           for s in ("left", "right")]
+            for kind in ("rollout", "pca"):
+                for side in ("left", "right"):
+                    setattr(ui, f"side_{kind}_{side}", gr.Image(label=T(f"{kind}_{side}"), height=260,
+                                                                elem_id=f"side-{kind}-{side}", **IMAGE))
         with gr.Row():
-            ui.side_position = [gr.Image(label=T(f"position_{s}"), elem_id=f"side-position-{s}", **IMAGE)
-                                for s in ("left", "right")]
+            for side in ("left", "right"):
+                setattr(ui, f"side_position_{side}", gr.Image(label=T(f"position_{side}"),
+                                                              elem_id=f"side-position-{side}", **IMAGE))
         ui.side_distance = gr.Image(label=T("distance"), elem_id="side-distance", **IMAGE)
         ui.side_note = gr.Markdown(elem_id="side-note")
 
@@ -243,166 +247,148 @@ def _distance_tab(ui: SimpleNamespace) -> None:
     with gr.Tab(T("tab_distance"), elem_id="tab-distance"):
         gr.Markdown(T("distance_help"))
         with gr.Row():
-            ui.distance_out = gr.Image(label=T("distance"), show_label=False, elem_id="distance",
-                                       height=380, **IMAGE)
-            ui.distance_tbl = gr.Dataframe(headers=h.headers(h.DISTANCE_COLUMNS),
-                                           label=T("per_block"), elem_id="distance-table", interactive=False)
+            ui.distance = gr.Image(label=T("distance"), show_label=False, elem_id="distance", height=380, **IMAGE)
+            ui.distance_table = gr.Dataframe(headers=h.headers(h.DISTANCE_COLUMNS), label=T("per_block"),
+                                             elem_id="distance-table", interactive=False)
         ui.distance_note = gr.Markdown(elem_id="distance-note")
         with gr.Row():
             ui.batch_files = gr.File(file_count="multiple", file_types=["image"], label=T("batch_files"),
                                      elem_id="batch-files")
             with gr.Column():
                 ui.use_samples = gr.Checkbox(value=True, label=T("use_samples"), elem_id="use-samples")
-                ui.batch_button = gr.Button(T("batch_run"), elem_id="batch-run")
-        ui.distance_files = _downloads("distance")
+                ui.batch_run = gr.Button(T("batch_run"), elem_id="batch-run")
+        _downloads(ui, "distance")
 
 
 def _model_tab(ui: SimpleNamespace) -> None:
     with gr.Tab(T("tab_model"), elem_id="tab-model"):
         gr.Markdown(T("model_help"))
         with gr.Row():
-            ui.filters_pca = gr.Image(label=T("filters_pca"), show_label=False,
-                                      elem_id="filters-pca", **IMAGE)
+            ui.filters_pca = gr.Image(label=T("filters_pca"), show_label=False, elem_id="filters-pca", **IMAGE)
             ui.filters_raw = gr.Image(label=T("filters_raw"), show_label=False, elem_id="filters-raw", **IMAGE)
-        ui.position_out = gr.Image(label=T("position"), show_label=False, elem_id="position",
-                                   height=520, **IMAGE)
-        ui.model_files = _downloads("model", height=320)
+        ui.position = gr.Image(label=T("position"), show_label=False, elem_id="position", height=520, **IMAGE)
+        _downloads(ui, "model", height=320)
+
+
+def _downloads(ui: SimpleNamespace, name: str, height: int = 160) -> None:
+    """``ui.<name>_download`` (a button) and ``ui.<name>_files`` (hidden until the button was pressed:
+    no empty box under every view)."""
+    with gr.Row():
+        setattr(ui, f"{name}_download", gr.Button(T("downloads"), size="sm", elem_id=f"download-{name}"))
+        setattr(ui, f"{name}_files", gr.File(file_count="multiple", label=T("files"), elem_id=f"files-{name}",
+                                             height=height, visible=False))
+
+
+def _event(component):
+    """The event a control fires once per user change: a slider's release, a number's input."""
+    if isinstance(component, gr.Slider):
+        return component.release
+    return component.input if isinstance(component, gr.Number) else component.change
+
+
+def _triggers(ui: SimpleNamespace, endpoint: Endpoint) -> list:
+    if endpoint.triggers is None:
+        return [_event(getattr(ui, c)) for c in endpoint.components if c != "session"]
+    return [getattr(getattr(ui, name), event) for name, event in (t.split(".") for t in endpoint.triggers)]
+
+
+def _download_owner(name: str) -> str:
+    """The layout's name of the download button that ``/name`` answers (``download_model`` -> ``model``)."""
+    return name.removeprefix("download_")
+
+
+def _outputs(ui: SimpleNamespace, e: Endpoint) -> list:
+    return [getattr(ui, o) for o, _ in e.outputs]
+
+
+def _wire_endpoint(ui: SimpleNamespace, server: h.Server, e: Endpoint):
+    """An endpoint's events, its download and the earlier names it still answers; returns its event."""
+    inputs, outputs = [getattr(ui, c) for c in e.components], _outputs(ui, e)
+    fn, limit = e.call(server), dict(concurrency_limit=e.concurrency, concurrency_id=e.name)
+    triggers = _triggers(ui, e) or [gr.Button(visible=False).click]  # API-only: a hidden button
+    event = gr.on(triggers, fn, inputs, outputs, api_name=e.name, **limit)
+    if e.writes:
+        event.then(lambda: gr.File(visible=True), None, outputs, **PRIVATE)
+    for alias in e.aliases:
+        gr.Button(visible=False).click(fn, inputs, outputs, api_name=alias, api_visibility="undocumented", **limit)
+    if e.download:
+        owner = e.download.removeprefix("download_")
+        files, download = getattr(ui, f"{owner}_files"), e.download_call(server)
+        getattr(ui, f"{owner}_download").click(download, inputs, files, api_name=e.download, concurrency_limit=4
+                                               ).then(lambda: gr.File(visible=True), None, files, **PRIVATE)
+        for alias in e.aliases:
+            gr.Button(visible=False).click(download, inputs, files, api_name=f"download_{alias}",
+                                           api_visibility="undocumented", concurrency_limit=4)
+    return event
+
+
+def _after_image(ui: SimpleNamespace, server: h.Server, event):
+    """Chain every per-image view after ``event`` (no model run: they read the image's cache)."""
+    for e in ENDPOINTS:
+        if e.after_image:
+            fn = _if_image(e.call(server), e) if e.view else e.call(server)
+            event = event.then(fn, [getattr(ui, c) for c in e.components], _outputs(ui, e), **PRIVATE)
+    return event
+
+
+def _if_image(fn, e: Endpoint):
+    """``fn``, or empty pictures while the session has no image (none yet, or it was cleared);
+    outputs that are also inputs (controls, such as the patch numbers) are left alone."""
+    keep = {o for o, _ in e.outputs if o in e.components}
+
+    def run(*values, **special):
+        session = dict(zip(e.params, values)).get("session")
+        if session is None or session.trace is None:
+            empty = tuple(gr.skip() if o in keep else None for o, _ in e.outputs)
+            return empty[0] if len(empty) == 1 else empty
+        return fn(*values, **special)
+
+    run.__signature__ = inspect.signature(fn)
+    return run
 
 
 def _wire(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server) -> None:
-    """Events: which handler runs on which input, feeding which outputs (all names from ``ui``)."""
-    def bind(fn):  # the shared server state as first argument
-        return functools.partial(fn, server)
-
-    s = ui.session
-    rollout_in = [s, ui.method, *ui.options, ui.alpha, ui.cmap, ui.target]
-    rollout_outs = [ui.mask_out, ui.heat_out, ui.rollout_caption]
-    query_in = [s, ui.q_layer, ui.q_head, ui.q_row, ui.q_col, ui.alpha, ui.cmap]
-    query_outs = [ui.q_image, ui.q_attention, ui.q_rollout, ui.q_row, ui.q_col]
-    heads_in = [s, ui.heads_layer, ui.heads_style]
-    distance_outs = [ui.distance_out, ui.distance_tbl, ui.distance_note]
-    model_outs = [ui.filters_pca, ui.filters_raw, ui.position_out]
-    analyze_outs = [s, ui.prediction, ui.seen, ui.q_row, ui.q_col]
-    controls = [*ui.options, ui.q_layer, ui.q_head, ui.heads_layer, ui.t_block, ui.target]
-    tokens_in = [s, ui.t_block, ui.t_foreground, ui.target]
-    tokens_outs = [ui.t_pca, ui.t_similarity, ui.t_norms, ui.t_lens, ui.t_note]
-    patch_numbers = [ui.q_row, ui.q_col]  # controls among the outputs: left alone without an image
-
-    tour_outs = [*ui.tour_texts, *ui.tour_pictures]
-
-    def refresh_views(event):
-        """Chain every per-image view after ``event`` (no model run: they read the trace)."""
-        return (event.then(bind(h.tour_view), [s, ui.tour_step], tour_outs, **PRIVATE)
-                .then(_if_trace(bind(h.tokens_view), tokens_outs), tokens_in, tokens_outs, **PRIVATE)
-                .then(_if_trace(bind(h.rollout_view), rollout_outs), rollout_in, rollout_outs, **PRIVATE)
-                .then(_if_trace(h.query_view, query_outs, keep=patch_numbers), query_in, query_outs, **PRIVATE)
-                .then(_if_trace(h.heads_view, [ui.heads_out]), heads_in, ui.heads_out, **PRIVATE)
-                .then(_if_trace(h.distance_view, distance_outs), [s], distance_outs, **PRIVATE))
-
-    def after_model(event):
-        """New model: new control ranges, model views, and a fresh run on the current image."""
-        event = event.then(bind(h.model_controls), [s], controls, **PRIVATE)
-        event.then(bind(h.prediction_note), [s], ui.prediction_note, **PRIVATE)
-        event.then(bind(h.model_views), [s], model_outs, **PRIVATE)
-        refresh_views(event.then(_reanalyze(server), [ui.image_in, s], analyze_outs, **PRIVATE))
-
-    # page load: the controls were built for the first model; show its card and views, and analyse
-    # the example on show (an upload meanwhile is newer and wins: see _reanalyze)
-    loaded = demo.load(h.set_language, [s], [s], **PRIVATE).then(bind(h.model_status), [s], [ui.model_status],
-                                                                 **PRIVATE)
-    loaded.then(bind(h.model_views), [s], model_outs, **PRIVATE)
-    loaded.then(bind(h.prediction_note), [s], ui.prediction_note, **PRIVATE)
-    refresh_views(loaded.then(_reanalyze(server), [ui.image_in, s], analyze_outs, **PRIVATE))
-    after_model(ui.model_pick.input(bind(h.select_model), [ui.model_pick, s], [s, ui.model_pick, ui.model_status],
-                                    api_name="select_model", concurrency_limit=4))
-    # a user's new image: an upload, a paste or a clear (.input, once each; .change fires twice per
-    # upload, so every upload ran the model twice) or a click on an example (which sets the value
-    # without .input)
-    refresh_views(ui.image_in.input(_reanalyze(server), [ui.image_in, s], analyze_outs, api_name="analyze",
-                                    concurrency_limit=4, concurrency_id="analyze"))
+    """Events: every declared endpoint (``endpoints.ENDPOINTS``), the views that follow a new image
+    or model, and what only the page does."""
+    events = {e.name: _wire_endpoint(ui, server, e) for e in ENDPOINTS}
+    s, analyze = ui.session, BY_NAME["analyze"]
+    run_image = (analyze.call(server), [ui.image_in, s], _outputs(ui, analyze))
+    model_views = (BY_NAME["model_views"].call(server), [s], _outputs(ui, BY_NAME["model_views"]))
+    note = (functools.partial(h.prediction_note, server), [s], ui.prediction_note)
+    # page load: the first model's card and views, and the example on show analysed (an upload
+    # meanwhile is newer and wins: see handlers.new_image)
+    loaded = demo.load(h.set_language, [s], [s], **PRIVATE).then(functools.partial(h.model_status, server), [s],
+                                                                 [ui.model_status], **PRIVATE)
+    loaded.then(*model_views, **PRIVATE)
+    loaded.then(*note, **PRIVATE)
+    _after_image(ui, server, loaded.then(*run_image, **PRIVATE))
+    # a new image: an upload, a paste or a clear (.input, once each; .change fires twice per upload)
+    # or a click on an example (which sets the value without .input)
+    _after_image(ui, server, events["analyze"])
     if ui.examples is not None:
-        refresh_views(ui.examples.load_input_event.then(_reanalyze(server), [ui.image_in, s], analyze_outs,
-                                                        concurrency_limit=4, concurrency_id="analyze", **PRIVATE))
-    ui.tour_back.click(lambda v: h.tour_step(v) - 1 if h.tour_step(v) > 1 else 1, [ui.tour_step], [ui.tour_step],
-                       **PRIVATE)
+        _after_image(ui, server, ui.examples.load_input_event.then(*run_image, concurrency_limit=4,
+                                                                   concurrency_id="analyze", **PRIVATE))
+    # a new model: new control ranges, its views, and a fresh run on the current image
+    controls = [*(getattr(ui, o.name) for o in h.OPTIONS), ui.query_block, ui.query_head, ui.heads_block,
+                ui.tokens_block, ui.target]
+    changed = events["select_model"].then(functools.partial(h.model_controls, server), [s], controls, **PRIVATE)
+    changed.then(*note, **PRIVATE)
+    changed.then(*model_views, **PRIVATE)
+    _after_image(ui, server, changed.then(*run_image, **PRIVATE))
+    _wire_page(ui, server)
+
+
+def _wire_page(ui: SimpleNamespace, server: h.Server) -> None:
+    """Events of the page alone (no API): tour buttons, option controls, clicks on pictures."""
+    ui.tour_back.click(lambda v: max(h.tour_step(v) - 1, 1), [ui.tour_step], [ui.tour_step], **PRIVATE)
     ui.tour_next.click(lambda v: min(h.tour_step(v) + 1, len(TOUR_STEPS)), [ui.tour_step], [ui.tour_step], **PRIVATE)
-    ui.tour_step.change(bind(h.tour_view), [s, ui.tour_step], tour_outs, api_name="tour", concurrency_limit=4)
-    ui.method.change(h.rollout_controls, [ui.method], ui.options, **PRIVATE)
-    option_events = [o.release if isinstance(o, gr.Slider) else o.change for o in ui.options]
-    gr.on([ui.method.change, *option_events, ui.alpha.release, ui.cmap.change, ui.target.change],
-          bind(h.rollout_view), rollout_in, rollout_outs, api_name="rollout", concurrency_limit=4)
-    gr.on([ui.q_layer.release, ui.q_head.change, ui.q_row.input, ui.q_col.input, ui.alpha.release, ui.cmap.change],
-          h.query_view, query_in, query_outs, api_name="query", concurrency_limit=4)
-    ui.q_image.select(h.click_patch, [s], patch_numbers, api_visibility="undocumented").then(
-        h.query_view, query_in, query_outs, **PRIVATE)
-    gr.on([ui.heads_layer.release, ui.heads_style.change], h.heads_view, heads_in, ui.heads_out,
-          api_name="heads", concurrency_limit=4)
-    gr.on([ui.t_block.release, ui.t_foreground.change], bind(h.tokens_view), tokens_in, tokens_outs,
-          api_name="tokens", concurrency_limit=4)
-    ui.c_run.click(bind(h.compare_methods), [s, ui.target, ui.c_fill, ui.c_sanity, ui.cmap],
-                   [s, ui.c_gallery, ui.c_table, ui.c_large, ui.c_curves], api_name="compare", concurrency_limit=2)
-    ui.c_gallery.select(h.compare_pick, [s, ui.cmap], [ui.c_large, ui.c_curves], api_visibility="undocumented")
-    side_outs = [*ui.side_rollout, *ui.side_pca, *ui.side_position, ui.side_distance, ui.side_note]
-    gr.on([ui.side_run.click, ui.side_fraction.release], bind(h.side_by_side), [s, ui.side_model, ui.side_fraction],
-          side_outs, api_name="side_by_side", concurrency_limit=2)
-    ui.importance_run.click(bind(h.head_importance), [s, ui.ablation, ui.target],
-                            [ui.importance_out, ui.importance_note], api_name="head_importance", concurrency_limit=2)
-    ui.batch_button.click(bind(h.distance_batch), [ui.batch_files, ui.use_samples, s], [s, *distance_outs],
-                          api_name="distance_batch", concurrency_limit=2)
-    for name, fn, inputs, (button, files) in [
-        ("rollout", h.download_rollout, rollout_in, ui.rollout_files), ("query", h.download_query, query_in, ui.query_files),
-        ("heads", h.download_heads, heads_in, ui.heads_files), ("distance", h.download_distance, [s], ui.distance_files),
-        ("model", h.download_model, [s], ui.model_files), ("compare", h.download_compare, [s], ui.compare_files),
-        ("tokens", h.download_tokens, tokens_in, ui.tokens_files),
-    ]:
-        button.click(bind(fn), inputs, files, api_name=f"download_{name}", concurrency_limit=4).then(
-            lambda: gr.File(visible=True), None, files, **PRIVATE)
-    # API-only endpoints for views that otherwise update only by chaining
-    api_only = dict(api_visibility="public", concurrency_limit=4)
-    gr.Button(visible=False).click(h.distance_view, [s], distance_outs, api_name="distance", **api_only)
-    gr.Button(visible=False).click(bind(h.model_views), [s], model_outs, api_name="model_views", **api_only)
-
-
-def _downloads(name: str, height: int = 160) -> tuple[gr.Button, gr.File]:
-    """A button and, once it was pressed, the files (hidden until then: no empty box under every view)."""
-    with gr.Row():
-        button = gr.Button(T("downloads"), size="sm", elem_id=f"download-{name}")
-        files = gr.File(file_count="multiple", label=T("files"), elem_id=f"files-{name}", height=height, visible=False)
-    return button, files
-
-
-def _if_trace(fn, outputs: list, keep: list = ()):
-    """``fn``, or empty outputs while the session has no image (none yet, or it was cleared);
-    the ``keep`` outputs (controls, not pictures) are left as they are."""
-
-    def run(session, *args):
-        if session is None or session.trace is None:
-            empty = tuple(gr.skip() if o in keep else None for o in outputs)
-            return empty[0] if len(outputs) == 1 else empty
-        return fn(session, *args)
-
-    return run
-
-
-def _reanalyze(server: h.Server):
-    """Run the model on the image and move the query patch to the centre. When the same
-    browser session started a newer analysis meanwhile, this one's result is dropped."""
-
-    def run(image, session, request: gr.Request):
-        key = getattr(request, "session_hash", None)
-        ticket = server.latest.start(key) if key else 0
-        new, label, seen = h.analyze(server, image, session)
-        if key and not server.latest.is_newest(key, ticket):
-            release_session(new)  # a newer analysis replaces the session: this one is never shown
-            return (gr.skip(),) * 5
-        if session is not None and session.handle is not new.handle:
-            release_session(session)  # the previous image's trace, now replaced
-        if new.trace is None:  # no image: leave the patch numbers alone
-            return new, label, seen, gr.skip(), gr.skip()
-        row, col = new.patch
-        return new, label, seen, row, col
-
-    return run
+    ui.method.change(h.explanation_controls, [ui.method],
+                     [getattr(ui, o.name) for o in h.OPTIONS], **PRIVATE)
+    query = BY_NAME["query"]
+    ui.query_image.select(h.click_patch, [ui.session], [ui.query_row, ui.query_col], **PRIVATE).then(
+        query.call(server), [getattr(ui, c) for c in query.components], _outputs(ui, query), **PRIVATE)
+    ui.compare_gallery.select(h.compare_pick, [ui.session, ui.cmap], [ui.compare_large, ui.compare_curves],
+                              **PRIVATE)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -1,13 +1,16 @@
 """Per-user state, and one bounded store for every user's attention maps.
 
 A user's :class:`Session` lives in Gradio's ``gr.State`` and is small: the model they
-picked, the clicked patch, a few (gh, gw) maps. The heavy part, the trace of their
-image (attention of every block: 22 MB for ViT-B/16 at 224 px in float32), lives in
-one :class:`TraceStore` shared by all sessions, which bounds memory in total:
+picked, the clicked patch, the batch's distances. The heavy part, the trace of their
+image (attention of every block: 22 MB for ViT-B/16 at 224 px in float32) with what the
+views derived from it (:class:`~explorer.views.TraceCache`: block tokens, explanation
+maps, the float32 trace of the Compare tab), lives in one :class:`TraceStore` shared by
+all sessions, which bounds memory in total:
 
 - traces are kept **compact**: attention in float16 (half the bytes; rollout and
   distance move by < 1e-3 of their range, see README "Serving a classroom");
-- a **byte budget** over all sessions, least recently used evicted first;
+- a **byte budget** over all sessions, least recently used evicted first; what a view adds
+  to a cache later counts too (the cache tells the store when it grew);
 - an **idle limit**: a trace nobody read for ``idle_seconds`` is dropped, whether or
   not Gradio ever tells us the tab closed.
 
@@ -27,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..trace import Trace
+from ..views import TraceCache
 
 
 class TraceHandle:
@@ -38,45 +42,49 @@ class TraceHandle:
         self._store = store
 
     @property
-    def trace(self) -> Trace | None:
+    def cache(self) -> TraceCache | None:
         return self._store.get(self)
+
+    @property
+    def trace(self) -> Trace | None:
+        cache = self.cache
+        return None if cache is None else cache.trace
 
     def release(self) -> None:
         self._store.release(self)
 
 
 class TraceStore:
-    """Every session's trace in one thread-safe LRU bounded by bytes and idle time."""
+    """Every session's :class:`TraceCache` in one thread-safe LRU bounded by bytes and idle time."""
 
     def __init__(self, max_bytes: int = 2 * 2**30, idle_seconds: float = 3600.0, compact: bool = True) -> None:
         self.max_bytes = int(max_bytes)
         self.idle_seconds = float(idle_seconds)
         self.compact = compact
-        self._entries: OrderedDict[TraceHandle, tuple[Trace, int, float]] = OrderedDict()  # trace, bytes, last use
-        self._bytes = 0
+        self._entries: OrderedDict[TraceHandle, tuple[TraceCache, float]] = OrderedDict()  # cache, last use
         self._lock = threading.Lock()
 
     def keep(self, trace: Trace) -> TraceHandle:
-        """Store ``trace`` (compacted) and return its handle; evicts what no longer fits."""
+        """Store ``trace`` (compacted) in a fresh cache and return its handle; evicts what no longer fits."""
         if self.compact and trace.attentions.dtype != np.float16:
             trace = replace(trace, attentions=trace.attentions.astype(np.float16))
-        size = trace_bytes(trace)
+        cache = TraceCache(trace)
         handle = TraceHandle(self)
+        cache.on_grow = lambda: self._grew(handle)
         with self._lock:
-            self._entries[handle] = (trace, size, time.monotonic())
-            self._bytes += size
+            self._entries[handle] = (cache, time.monotonic())
             self._evict(keep=handle)
         return handle
 
-    def get(self, handle: TraceHandle) -> Trace | None:
+    def get(self, handle: TraceHandle) -> TraceCache | None:
         with self._lock:
             entry = self._entries.get(handle)
             if entry is None:
                 return None
-            if time.monotonic() - entry[2] > self.idle_seconds:
+            if time.monotonic() - entry[1] > self.idle_seconds:
                 self._drop(handle)
                 return None
-            self._entries[handle] = (entry[0], entry[1], time.monotonic())
+            self._entries[handle] = (entry[0], time.monotonic())
             self._entries.move_to_end(handle)
             return entry[0]
 
@@ -86,23 +94,32 @@ class TraceStore:
 
     @property
     def nbytes(self) -> int:
-        return self._bytes
+        with self._lock:
+            return sum(cache.nbytes for cache, _ in self._entries.values())
 
     def __len__(self) -> int:
         return len(self._entries)
 
+    def _grew(self, handle: TraceHandle) -> None:
+        """A cache added something: others make room if the budget is passed (this one is the newest)."""
+        with self._lock:
+            if handle in self._entries:
+                self._entries.move_to_end(handle)
+                self._evict(keep=handle)
+
     def _drop(self, handle: TraceHandle) -> None:
-        entry = self._entries.pop(handle, None)
-        if entry is not None:
-            self._bytes -= entry[1]
+        self._entries.pop(handle, None)
 
     def _evict(self, keep: TraceHandle) -> None:
         now = time.monotonic()
-        for handle, (_, _, used) in list(self._entries.items()):
-            if now - used > self.idle_seconds:
+        for handle, (_, used) in list(self._entries.items()):
+            if now - used > self.idle_seconds and handle is not keep:
                 self._drop(handle)
-        while self._bytes > self.max_bytes and len(self._entries) > 1:
-            self._drop(next(iter(self._entries)))  # least recently used; ``keep`` is the newest
+        total = sum(cache.nbytes for cache, _ in self._entries.values())
+        while total > self.max_bytes and len(self._entries) > 1:
+            oldest = next(iter(self._entries))  # least recently used; ``keep`` is the newest
+            total -= self._entries[oldest][0].nbytes
+            self._drop(oldest)
 
 
 class LatestRequests:
@@ -136,12 +153,6 @@ class LatestRequests:
             return self._tickets.get(key, ticket) == ticket
 
 
-def trace_bytes(trace: Trace) -> int:
-    """Bytes a trace holds: attention, logits and probabilities, and the model's input image."""
-    width, height = trace.input_image.size
-    return int(trace.attentions.nbytes + trace.logits.nbytes + trace.probs.nbytes + 3 * width * height)
-
-
 @dataclass
 class Session:
     """One user's state: the model they picked and what was computed for their image."""
@@ -150,11 +161,15 @@ class Session:
     lang: str = "en"  # the language the server writes in (messages.LANGUAGES), from the browser on page load
     handle: TraceHandle | None = None  # this user's trace in the shared TraceStore
     patch: tuple[int, int] = (0, 0)  # clicked query patch (row, col)
-    explanations: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)  # (method, class) -> map
     batch_distance: np.ndarray | None = None  # (L, H) mean over the batch
     batch_count: int = 0
     compare: Any = None  # views.CompareView of the current image (maps and scores, no attention)
     compare_key: tuple = ()  # (class, fill, sanity) it was computed for
+
+    @property
+    def cache(self) -> TraceCache | None:
+        """The user's image's trace and what views derived from it, or None (no image yet, or it expired)."""
+        return None if self.handle is None else self.handle.cache
 
     @property
     def trace(self) -> Trace | None:

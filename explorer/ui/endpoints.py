@@ -1,0 +1,203 @@
+"""Every endpoint of the app, declared once: its API name, its named inputs and its outputs.
+
+``app._wire`` connects the page from this list, the API's parameter names come from it,
+``explorer.loadtest`` reads what each endpoint takes and returns from it, the endpoint tests
+check the running app against it, and ``python -m explorer.ui.endpoints`` prints the README's
+endpoint table from it. Adding an endpoint is one :class:`Endpoint` here and its handler in
+``handlers.py`` (plus its components in the layout, named as declared).
+
+An input is ``"name"`` (the page's component ``ui.name`` and the API parameter ``name``) or
+``"name=component"`` when the parameter's name differs from the component's (three tabs have
+a ``block`` slider). Outputs are ``(component, kind)`` pairs; the kinds are those of
+:data:`KINDS`.
+"""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import Callable
+
+import gradio as gr
+
+from .. import views
+from . import handlers as h
+
+KINDS = ("state", "image", "text", "label", "number", "table", "gallery", "files", "visibility")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One API endpoint and the page event(s) that call it.
+
+    ``view`` endpoints build a :class:`~explorer.views.View` (``handler(server, **inputs)``) and
+    ``present`` turns it into the outputs (default: its pictures); with ``download`` the same view
+    is also written to files by ``/download_<name>``. Other endpoints' handlers return the
+    outputs themselves. ``triggers`` are ``"component.event"``; ``None`` means each input's own
+    event (a slider's release, a number's input, any other's change); ``()`` an API-only endpoint.
+    ``after_image``: the page reruns it (privately) after every new image."""
+
+    name: str
+    handler: Callable
+    inputs: tuple[str, ...]
+    outputs: tuple[tuple[str, str], ...]
+    view: bool = False
+    present: Callable | None = None
+    download: str | None = None  # the download endpoint's name, for a view endpoint that has one
+    writes: bool = False  # a download endpoint itself: its output is the view's files
+    triggers: tuple[str, ...] | None = None
+    after_image: bool = False
+    concurrency: int = 4
+    progress: gr.Progress | None = None  # handlers that report progress get this as ``progress``
+    request: bool = False  # the handler takes the gr.Request as ``request``
+    aliases: tuple[str, ...] = ()  # earlier API names still answered (undocumented)
+
+    @property
+    def params(self) -> list[str]:
+        """The handler's keyword names, in the order of ``inputs``."""
+        return [i.split("=")[0] for i in self.inputs]
+
+    @property
+    def components(self) -> list[str]:
+        return [i.split("=")[-1] for i in self.inputs]
+
+    @property
+    def api_inputs(self) -> list[str]:
+        """The parameters an API client sends (the session is Gradio's state, not sent)."""
+        return [p for p in self.params if p != "session"]
+
+    @property
+    def api_outputs(self) -> list[tuple[str, str]]:
+        """What an API client gets back, in order (state and a column's visibility are not returned)."""
+        return [(name, kind) for name, kind in self.outputs if kind not in ("state", "visibility")]
+
+    def call(self, server: h.Server) -> Callable:
+        """The function the page and the API run: the inputs by name, errors in the user's language."""
+        present = self.present or (lambda view: view.pictures())
+
+        @h.user_errors
+        def answer(**named):
+            result = self.handler(server, **named)
+            if self.writes:
+                return h.write_view(server, result)
+            out = present(result) if self.view else result
+            return out[0] if len(self.outputs) == 1 and isinstance(out, tuple) else out  # one output: no tuple
+
+        return self._signed(lambda *values, **special: answer(**dict(zip(self.params, values)), **special),
+                            self.name)
+
+    def download_call(self, server: h.Server) -> Callable:
+        """The download endpoint: the same inputs, the view's files."""
+
+        @h.user_errors
+        def answer(**named):
+            return h.write_view(server, self.handler(server, **named))
+
+        return self._signed(lambda *values, **special: answer(**dict(zip(self.params, values)), **special),
+                            self.download)
+
+    def _signed(self, run: Callable, name: str) -> Callable:
+        """``run`` with a signature naming the inputs (Gradio's API page and clients read it)."""
+        params = [inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in self.params]
+        if self.progress is not None:
+            params.append(inspect.Parameter("progress", inspect.Parameter.KEYWORD_ONLY, default=self.progress))
+        if self.request:
+            params.append(inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, default=None,
+                                            annotation=gr.Request))
+            run.__annotations__ = {"request": gr.Request}
+        run.__signature__ = inspect.Signature(params)
+        run.__name__ = run.__qualname__ = name
+        run.__doc__ = (self.handler.__doc__ or "").strip().split("\n\n")[0]
+        return run
+
+
+def _images(*names: str) -> tuple[tuple[str, str], ...]:
+    return tuple((n, "image") for n in names)
+
+
+OPTION_INPUTS = tuple(o.name for o in h.OPTIONS)  # every method option, by the registry's names
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint("select_model", h.select_model, ("choice=model_pick", "session"),
+             (("session", "state"), ("model_pick", "text"), ("model_status", "text")),
+             triggers=("model_pick.input",), progress=gr.Progress(track_tqdm=True)),
+    Endpoint("analyze", h.new_image, ("image=image_in", "session"),
+             (("session", "state"), ("prediction", "label"), ("seen", "image"), ("query_row", "number"),
+              ("query_col", "number")),
+             triggers=("image_in.input",), request=True),
+    Endpoint("tour", h.tour, ("session", "step=tour_step"),
+             tuple((f"tour_text_{s}", "visibility") for s in views.TOUR_STEPS)
+             + _images(*(f"tour_picture_{i}" for i in range(h.TOUR_PICTURES))),
+             triggers=("tour_step.change",), after_image=True),
+    Endpoint("tokens", h.tokens, ("session", "block=tokens_block", "foreground=tokens_foreground", "target"),
+             _images("tokens_pca", "tokens_similarity", "tokens_norms", "tokens_lens") + (("tokens_note", "text"),),
+             view=True, present=h.show_tokens, download="download_tokens", after_image=True),
+    Endpoint("explanation", h.explanation, ("session", "method", *OPTION_INPUTS, "alpha", "cmap", "target"),
+             _images("explanation_mask", "explanation_heat") + (("explanation_caption", "text"),),
+             view=True, present=h.show_explanation, download="download_explanation", after_image=True,
+             aliases=("rollout",)),
+    Endpoint("query", h.query, ("session", "block=query_block", "head=query_head", "row=query_row",
+                                "col=query_col", "alpha", "cmap"),
+             _images("query_image", "query_attention", "query_rollout") + (("query_row", "number"),
+                                                                          ("query_col", "number")),
+             view=True, present=h.show_query, download="download_query", after_image=True),
+    Endpoint("heads", h.heads, ("session", "block=heads_block", "style=heads_style"), _images("heads"),
+             view=True, download="download_heads", after_image=True),
+    Endpoint("distance", h.distance, ("session",),
+             (("distance", "image"), ("distance_table", "table"), ("distance_note", "text")),
+             view=True, present=h.show_distance, download="download_distance", triggers=(), after_image=True),
+    Endpoint("distance_batch", h.distance_batch, ("files=batch_files", "use_samples", "session"),
+             (("session", "state"), ("distance", "image"), ("distance_table", "table"), ("distance_note", "text")),
+             triggers=("batch_run.click",), concurrency=2, progress=gr.Progress()),
+    Endpoint("model_views", h.model_views, ("session",), _images("filters_pca", "filters_raw", "position"),
+             view=True, download="download_model", triggers=()),
+    Endpoint("compare", h.compare, ("session", "target", "fill=compare_fill", "sanity=compare_sanity", "cmap"),
+             (("session", "state"), ("compare_gallery", "gallery"), ("compare_table", "table"),
+              ("compare_large", "image"), ("compare_curves", "image")),
+             triggers=("compare_run.click",), concurrency=2, progress=gr.Progress()),
+    Endpoint("download_compare", h.compared, ("session",), (("compare_files", "files"),),
+             view=True, writes=True, triggers=("compare_download.click",)),
+    Endpoint("head_importance", h.head_importance, ("session", "mode=ablation", "target"),
+             (("importance", "image"), ("importance_note", "text")), view=True, present=h.show_head_importance,
+             download="download_head_importance", triggers=("importance_run.click",), concurrency=2,
+             progress=gr.Progress()),
+    Endpoint("side_by_side", h.side_by_side, ("session", "other=side_model", "fraction=side_fraction"),
+             _images("side_rollout_left", "side_rollout_right", "side_pca_left", "side_pca_right",
+                     "side_position_left", "side_position_right", "side_distance") + (("side_note", "text"),),
+             view=True, present=h.show_side_by_side, triggers=("side_run.click", "side_fraction.release"),
+             concurrency=2, progress=gr.Progress(track_tqdm=True)),
+)
+
+BY_NAME = {e.name: e for e in ENDPOINTS}
+
+
+def call(server: h.Server, api_name: str) -> Callable:
+    """The function that ``/api_name`` runs (an endpoint, its download or an earlier name), to call
+    from Python with the inputs in declared order: ``call(server, "/heads")(session, 3, "heat")``."""
+    name = api_name.lstrip("/")
+    for e in ENDPOINTS:
+        if name == e.name or name in e.aliases:
+            return e.call(server)
+        if e.download and (name == e.download or name in (f"download_{a}" for a in e.aliases)):
+            return e.download_call(server)
+    raise KeyError(f"no endpoint /{name}; the app has {', '.join(sorted(api_names()))}")
+
+
+def api_names() -> set[str]:
+    """Every documented API name ("/explanation", "/download_heads", ...)."""
+    return {f"/{e.name}" for e in ENDPOINTS} | {f"/{e.download}" for e in ENDPOINTS if e.download}
+
+
+def markdown_table() -> str:
+    """The README's endpoint table: each endpoint with what a client sends and gets back."""
+    rows = ["| endpoint | sends | gets back |", "| --- | --- | --- |"]
+    for e in ENDPOINTS:
+        sends = ", ".join(f"`{p}`" for p in e.api_inputs) or "nothing"
+        gets = ", ".join(f"{kind} (`{name}`)" for name, kind in e.api_outputs)
+        rows.append(f"| `/{e.name}` | {sends} | {gets} |")
+        if e.download:
+            rows.append(f"| `/{e.download}` | {sends} | the view's files (PNG, SVG, PDF, .npz) |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

@@ -1,0 +1,41 @@
+"""Views: analysis → picture → files, the one place where anything is computed for a front end.
+
+Each module holds one view: a dataclass with the view's arrays and the :class:`~.base.View`
+interface (``pictures()`` for a screen, ``table()`` for its numbers, ``write(out)`` for
+figures as PNG, SVG and PDF and arrays as ``.npz``/``.csv``), and a function that computes it
+from a :class:`~explorer.trace.Trace` (or the image's :class:`~.trace_cache.TraceCache`, which
+keeps what was derived from the trace) or from a model. The Gradio app, the command line and
+notebooks call these and nothing below them, so all produce the same pictures and files.
+No gradio here.
+"""
+from __future__ import annotations
+
+from .base import HEAD_MEAN, SCREEN_DPI, View, head_label, plural, screen
+from .compare import CompareView, compare_view
+from .distance import (THIS_IMAGE, DistanceView, batch_label, distance_over_images, distance_table, distance_view,
+                       image_distance)
+from .explanation import (ExplanationView, explanation_map, explanation_maps, explanation_title, explanation_view,
+                          method_spec, near_uniform, value_range, write_explanations)
+from .head_importance import HeadImportanceView, head_importance_view
+from .model_views import N_FILTERS, ModelViews, model_views
+from .query import HeadsView, QueryView, heads_view, query_view
+from .side_by_side import SideBySideView, block_at, side_by_side
+from .tokens import TokenView, pca_picture, shared_pca, token_view
+from .tour import TOUR_STEPS, tour_pictures
+from .trace_cache import TraceCache, trace_bytes
+
+__all__ = [
+    "HEAD_MEAN", "SCREEN_DPI", "View", "head_label", "plural", "screen",
+    "CompareView", "compare_view",
+    "THIS_IMAGE", "DistanceView", "batch_label", "distance_over_images", "distance_table", "distance_view",
+    "image_distance",
+    "ExplanationView", "explanation_map", "explanation_maps", "explanation_title", "explanation_view", "method_spec", "near_uniform", "value_range",
+    "write_explanations",
+    "HeadImportanceView", "head_importance_view",
+    "N_FILTERS", "ModelViews", "model_views",
+    "HeadsView", "QueryView", "heads_view", "query_view",
+    "SideBySideView", "block_at", "side_by_side",
+    "TokenView", "pca_picture", "shared_pca", "token_view",
+    "TOUR_STEPS", "tour_pictures",
+    "TraceCache", "trace_bytes",
+]

@@ -1,0 +1,102 @@
+"""Figure 7 right: mean attention distance per block and head, of one image and/or a running
+mean over many (``analyses/distance.py`` has the formula)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, TypeVar
+
+import numpy as np
+from matplotlib.figure import Figure
+from PIL import Image
+
+from .. import analyses, render
+from ..images import ImageInput
+from ..trace import Trace
+from .base import plural, screen, write_figure
+
+T = TypeVar("T")
+THIS_IMAGE = "this image"  # the series name of the current image
+
+
+@dataclass
+class DistanceView:
+    """Mean attention distance per block and head, for one or more series."""
+
+    series: dict[str, np.ndarray]  # label -> (L, H) pixels
+    grid: tuple[int, int]
+    patch_size: int
+    batch_count: int = 0  # images in the batch series (0: no batch)
+
+    @property
+    def uniform(self) -> float:
+        return analyses.uniform_attention_distance(self.grid, self.patch_size)
+
+    def figure(self) -> Figure:
+        return render.attention_distance_figure(self.series, uniform=self.uniform)
+
+    def pictures(self) -> tuple[Image.Image]:
+        return (screen(self.figure()),)
+
+    def table(self) -> list[list]:
+        """Per block of the last series: the most local head, the mean and the most global head (px)."""
+        return distance_table(list(self.series.values())[-1])
+
+    def write(self, out: Path, stem: str = "mean_attention_distance", arrays: bool = True,
+              labelled: bool = True) -> list[Path]:
+        """Figure, CSV (with a ``series`` column when ``labelled``) and, with ``arrays``, the .npz."""
+        files = write_figure(self.figure(), out, stem)
+        table = self.series if labelled else next(iter(self.series.values()))
+        files.append(render.save_distances_csv(Path(out) / stem, table))
+        if arrays:
+            files.append(render.save_arrays(Path(out) / stem, **{k.replace(" ", "_"): v for k, v in self.series.items()}))
+        return files
+
+
+def distance_table(distances: np.ndarray) -> list[list]:
+    """Per block: [block, most local head, mean, most global head] in pixels (1 decimal)."""
+    return [[b, round(float(d.min()), 1), round(float(d.mean()), 1), round(float(d.max()), 1)]
+            for b, d in enumerate(np.asarray(distances))]
+
+
+def image_distance(trace: Trace) -> np.ndarray:
+    """(L, H) mean attention distance of one image."""
+    return analyses.mean_attention_distance(trace.attentions, trace.grid, trace.patch_size, trace.num_prefix_tokens)
+
+
+def batch_label(count: int) -> str:
+    return f"batch of {plural(count)}"
+
+
+def distance_over_images(model, images: Iterable[ImageInput],
+                         each: Callable[[Iterable[T]], Iterable[T]] = iter,
+                         on_trace: Callable[[ImageInput, Trace], None] | None = None
+                         ) -> analyses.AttentionDistanceAccumulator | None:
+    """Running mean of the distance over ``images`` (no maps are kept); None for no images.
+
+    ``each`` wraps the iteration (a progress bar); ``on_trace(image, trace)`` sees every trace."""
+    accumulator = None
+    for image in each(list(images)):
+        trace = model.run(image)  # every image is cropped to the model's input: one grid for all
+        if accumulator is None:
+            accumulator = analyses.AttentionDistanceAccumulator(trace.grid, trace.patch_size, trace.num_prefix_tokens)
+        accumulator.update_trace(trace)
+        if on_trace is not None:
+            on_trace(image, trace)
+    return accumulator
+
+
+def distance_view(trace: Trace | None = None, batch: np.ndarray | None = None, batch_count: int = 0,
+                  accumulator: analyses.AttentionDistanceAccumulator | None = None) -> DistanceView:
+    """This image's distances and/or a batch's (from ``batch`` or an ``accumulator``)."""
+    if accumulator is not None:
+        batch, batch_count = accumulator.result(), accumulator.count
+    series: dict[str, np.ndarray] = {}
+    if trace is not None:
+        series[THIS_IMAGE] = image_distance(trace)
+        grid, patch = trace.grid, trace.patch_size
+    else:
+        grid, patch = accumulator.grid, int(accumulator.patch_size)
+    if batch is not None:
+        series[batch_label(batch_count)] = batch
+    return DistanceView(series, tuple(grid), int(patch), int(batch_count) if batch is not None else 0)

@@ -1,0 +1,81 @@
+"""Figure 7 left and center: the RGB embedding filters (PCA and raw) and the position-embedding
+similarity; they depend on the weights only (the app computes them once per model)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+from matplotlib.figure import Figure
+from PIL import Image
+
+from .. import analyses, render
+from ..anatomy import anatomy_of
+from .base import screen, write_figure
+
+N_FILTERS = 28  # embedding filters shown, as in the paper's Figure 7 (left): 4 rows of 7
+
+
+@dataclass
+class ModelViews:
+    """Figure 7 left and center: the RGB embedding filters (PCA and raw) and position similarity."""
+
+    pca: np.ndarray | analyses.NotAvailable  # (n, P, P, 3) in [0, 1], or why there are none
+    raw: np.ndarray | analyses.NotAvailable  # (n, P, P, 3) in [0, 1], or why there are none
+    position: np.ndarray | analyses.NotAvailable  # (gh, gw, gh, gw) or why there is none
+    _pictures: tuple | None = field(default=None, init=False, repr=False, compare=False)
+
+    FIGURES = ("filters_pca", "filters_raw", "position_similarity")
+
+    def figure(self, key: str) -> Figure:
+        """One of ``FIGURES``; a panel the model has no parts for says why instead."""
+        if key == "filters_pca":
+            return render.filters_figure(self.pca)
+        if key == "filters_raw":
+            title = None if isinstance(self.raw, analyses.NotAvailable) else f"RGB embedding filters (first {len(self.raw)}, raw)"
+            return render.filters_figure(self.raw, title=title)
+        if key == "position_similarity":
+            return render.position_similarity_figure(self.position)
+        raise ValueError(f"no model view called {key!r}; choose from {self.FIGURES}")
+
+    def pictures(self) -> tuple[Image.Image, Image.Image, Image.Image]:
+        """(PCA filters, raw filters, position grid) for the screen; drawn once (the app keeps this view
+        per model, and a ViT-B/16's 14 x 14 position grid takes a moment to draw)."""
+        if self._pictures is None:
+            self._pictures = tuple(screen(self.figure(k)) for k in self.FIGURES)
+        return self._pictures
+
+    def table(self) -> None:
+        return None
+
+    def _values(self) -> dict[str, np.ndarray | analyses.NotAvailable]:
+        return {"filters_pca": self.pca, "filters_raw": self.raw, "position_similarity": self.position}
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The analyses the model has, by figure name."""
+        return {k: v for k, v in self._values().items() if not isinstance(v, analyses.NotAvailable)}
+
+    def write(self, out: Path, names: Mapping[str, str] | None = None, arrays_name: str = "model_views",
+              missing: bool = True) -> list[Path]:
+        """The figures ``names`` picks (figure -> file stem; default: all under their own names) and
+        their arrays. ``missing=False`` writes no file for an analysis the model does not have."""
+        names = dict(names) if names is not None else {k: k for k in self.FIGURES}
+        files: list[Path] = []
+        for key, stem in names.items():
+            if not missing and isinstance(self._values().get(key), analyses.NotAvailable):
+                continue
+            files += write_figure(self.figure(key), out, stem)
+        arrays = {k: v for k, v in self.arrays().items() if k in names}
+        files.append(render.save_arrays(Path(out) / arrays_name, **arrays))
+        return files
+
+
+def model_views(model, n: int = N_FILTERS) -> ModelViews:
+    """Compute Figure 7's weight-only analyses of ``model`` (at most ``n`` filters)."""
+    pca = raw = analyses.no_filters(model)
+    if pca is None:
+        d, c, p, _ = anatomy_of(model).patch_filters().shape  # a small model may have fewer than n
+        pca = analyses.rgb_embedding_filters(model, n=min(n, d, c * p * p), mode="pca")
+        raw = analyses.rgb_embedding_filters(model, n=min(n, d), mode="raw")
+    return ModelViews(pca=pca, raw=raw, position=analyses.position_embedding_similarity(model))

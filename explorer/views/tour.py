@@ -1,0 +1,59 @@
+"""The guided tour's pictures: from patches to the prediction, on the user's own image.
+The texts live with the app's languages (``explorer/ui/lang``)."""
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from .. import analyses, render
+from ..trace import Trace
+from .base import screen
+from .distance import distance_view
+from .explanation import explanation_view
+from .model_views import N_FILTERS, model_views
+from .query import heads_view, query_view
+from .trace_cache import TraceCache
+
+TOUR_STEPS = ("patches", "projection", "positions", "attention", "heads", "distance", "prediction")
+
+
+def _projection(model, trace: Trace) -> list[Image.Image]:
+    vectors = analyses.patch_embeddings(model, model.input_tensor(trace.input_image))
+    second = (render.not_available_figure(vectors.reason) if isinstance(vectors, analyses.NotAvailable)
+              else render.patch_vectors_figure(vectors, "this image's patch vectors"))
+    return [screen(model_views(model, n=N_FILTERS).figure("filters_pca")), screen(second)]
+
+
+def _positions(model, trace: Trace, patch: tuple[int, int]) -> list[Image.Image]:
+    sim = analyses.position_embedding_similarity(model)
+    if isinstance(sim, analyses.NotAvailable):
+        return [screen(render.not_available_figure(sim.reason))]
+    r, c = patch
+    tile = np.clip(sim[r, c], 0.0, None)  # this patch's row of the similarity grid
+    return [render.patch_grid_image(trace.input_image, trace.patch_size, patch),
+            render.enlarge(render.heat_overlay(trace.input_image, tile, "viridis", 0.7)),
+            screen(render.position_similarity_figure(sim))]
+
+
+def tour_pictures(model, source: Trace | TraceCache, step: str, patch: tuple[int, int]) -> list[Image.Image]:
+    """The pictures of one tour step (``TOUR_STEPS``) for this image and the chosen patch."""
+    cache = source if isinstance(source, TraceCache) else TraceCache(source)
+    trace = cache.trace
+    if step == "patches":
+        return [render.patch_grid_image(trace.input_image, trace.patch_size, patch)]
+    if step == "projection":
+        return _projection(model, trace)
+    if step == "positions":
+        return _positions(model, trace, patch)
+    if step == "attention":
+        blocks = sorted({0, trace.num_blocks // 2, trace.num_blocks - 1})
+        return [render.enlarge(query_view(trace, patch, b, alpha=0.6).overlays()[0]) for b in blocks]
+    if step == "heads":
+        return list(heads_view(trace, trace.num_blocks - 1).pictures())
+    if step == "distance":
+        return list(distance_view(trace).pictures())
+    if step == "prediction":
+        rollout = explanation_view(model, cache, "rollout").map
+        return [render.enlarge(render.mask_overlay(trace.input_image, rollout)),
+                screen(render.topk_figure(trace.topk, "the model's answer"))]
+    raise ValueError(f"no tour step {step!r}; the steps are {TOUR_STEPS}")
