@@ -15,8 +15,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Callable
 
 from . import analyses, render, views
+from .analyses.perturbation import FILLS
 from .errors import ExplorerError
 from .models import CATALOG, default_choice, load_choice
 from .paths import sample_images
@@ -98,7 +100,7 @@ def _evaluate_parser(sub) -> None:
     ev.add_argument("--images", nargs="+", type=Path, default=None, help="image files or folders (default: the bundled samples)")
     ev.add_argument("--methods", nargs="+", default=["all"],
                     help=f"'all' or some of: {', '.join(repr(m) for m in analyses.EXPLANATION_METHODS)}")
-    ev.add_argument("--fill", choices=["mean", "blur"], default="mean", help="what removed patches become (default mean)")
+    ev.add_argument("--fill", choices=FILLS, default="mean", help="what removed patches become (default mean)")
     ev.add_argument("--no-sanity", action="store_true", help="skip the randomized-model sanity check (faster)")
     ev.add_argument("--out", type=Path, default=Path("evaluation"), help="output folder (default: evaluation/); "
                     "rerunning with the same folder resumes")
@@ -168,7 +170,7 @@ def _run_stats(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int
         dist.init_process_group(backend="nccl" if gpu else "gloo")
         device = f"cuda:{os.environ.get('LOCAL_RANK', '0')}" if gpu else "cpu"
     try:
-        model = load_choice(args.custom or args.model or default_choice(), device=device, checkpoint=args.checkpoint,
+        model = load_choice(_chosen_model(args), device=device, checkpoint=args.checkpoint,
                             pretrained=not args.random_weights)
         sums = stats.run(model, images, args.out, args.batch_size, args.workers)
     except (ExplorerError, ValueError) as exc:
@@ -202,45 +204,37 @@ def _tokens_parser(sub) -> None:
     tk.add_argument("--out", type=Path, default=Path("tokens"), help="output folder (default: tokens/)")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m explorer", description="ViT Explorer from the command line.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    _evaluate_parser(sub)
-    _tokens_parser(sub)
-    _side_parser(sub)
-    _stats_parser(sub)
+OPTIONS = analyses.all_options(list(analyses.EXPLANATION_METHODS.values()))  # every method's options, once
+
+
+def _figures_parser(sub) -> None:
     fig = sub.add_parser("figures", help="write the paper's Figures 6 and 7 for a model and images")
     _model_arguments(fig)
     fig.add_argument("--images", nargs="*", type=Path, default=None, help="images (default: the bundled samples)")
     fig.add_argument("--out", type=Path, default=Path("figures"), help="output folder (default: figures/)")
     fig.add_argument("--method", action="append", choices=list(analyses.EXPLANATION_METHODS),
                      help="explanation method(s) for Figure 6 (default: all)")
-    for option in analyses.all_options(list(analyses.EXPLANATION_METHODS.values())):
-        fig.add_argument(f"--{option.name.replace('_', '-')}", default=option.default,
+    for option in OPTIONS:  # an option's earlier names are flags too: --start-layer beside --start-block
+        flags = [f"--{name.replace('_', '-')}" for name in (option.name, *option.aliases)]
+        fig.add_argument(*flags, dest=option.name, default=option.default,
                          type=(str if option.choices else int if option.block_index else float),
                          choices=option.choices or None, help=f"{option.label}: {option.help} (default {option.default})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m explorer", description="ViT Explorer from the command line.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_evaluate_parser, _tokens_parser, _side_parser, _stats_parser, _figures_parser):
+        add(sub)
     args = parser.parse_args(argv)
-    if args.command == "evaluate":
-        return _run_evaluate(parser, args)
-    if args.command == "tokens":
-        return _run_tokens(parser, args)
-    if args.command == "side-by-side":
-        return _run_side(parser, args)
-    if args.command == "stats":
-        return _run_stats(parser, args)
-    choice = args.custom or args.model or default_choice()
-    images = args.images if args.images else sample_images()
-    if not images:
-        parser.error("no images given and no bundled samples found; pass --images")
-    try:
-        options = {o.name: getattr(args, o.name) for o in analyses.all_options(list(analyses.EXPLANATION_METHODS.values()))}
-        files = figures(choice, images, args.out, args.device, args.checkpoint, args.method, options,
-                        pretrained=not args.random_weights)
-    except (ExplorerError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(f"wrote {len(files)} files to {args.out}/")
-    return 0
+    run = {"evaluate": _run_evaluate, "tokens": _run_tokens, "side-by-side": _run_side, "stats": _run_stats,
+           "figures": _run_figures}[args.command]
+    return run(parser, args)
+
+
+def _chosen_model(args: argparse.Namespace) -> str:
+    """``--custom``, else ``--model``, else the default model."""
+    return args.custom or args.model or default_choice()
 
 
 def _images(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[Path]:
@@ -262,6 +256,16 @@ def _reported(work, done: Callable[[object], str]) -> int:
     return 0
 
 
+def _run_figures(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    images = args.images if args.images else sample_images()
+    if not images:
+        parser.error("no images given and no bundled samples found; pass --images")
+    options = {o.name: getattr(args, o.name) for o in OPTIONS}
+    return _reported(lambda: figures(_chosen_model(args), images, args.out, args.device, args.checkpoint, args.method,
+                                     options, pretrained=not args.random_weights),
+                     lambda files: f"wrote {len(files)} files to {args.out}/")
+
+
 def _run_evaluate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     methods = None if args.methods == ["all"] else args.methods
     unknown = [m for m in methods or [] if m not in analyses.EXPLANATION_METHODS]
@@ -269,7 +273,7 @@ def _run_evaluate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
         parser.error(f"unknown method(s) {unknown}; choose from {list(analyses.EXPLANATION_METHODS)} or 'all'")
     images = _images(parser, args)
     return _reported(
-        lambda: evaluate(args.custom or args.model or default_choice(), images, args.out, methods, args.device,
+        lambda: evaluate(_chosen_model(args), images, args.out, methods, args.device,
                          args.checkpoint, not args.random_weights, args.fill, not args.no_sanity),
         lambda summary: f"{summary.table()}\nwrote scores.csv, summary.csv, summary.md and curves.png/.svg/.pdf "
                         f"to {args.out}/")
@@ -277,7 +281,7 @@ def _run_evaluate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
 
 def _run_tokens(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     images = _images(parser, args)
-    return _reported(lambda: tokens(args.custom or args.model or default_choice(), images, args.out, args.block,
+    return _reported(lambda: tokens(_chosen_model(args), images, args.out, args.block,
                                     args.foreground, args.device, args.checkpoint, not args.random_weights),
                      lambda files: f"wrote {len(files)} files to {args.out}/")
 

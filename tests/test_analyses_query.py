@@ -40,11 +40,11 @@ def test_attention_to_prefix_tokens_is_left_out():
     assert query_attention(a, GRID, k, (0, 0), layer=0).sum() == pytest.approx(0.5)
 
 
-def test_out_of_range_patch_layer_or_head_is_rejected():
+def test_out_of_range_patch_block_or_head_is_rejected():
     a = random_attention(1)
     with pytest.raises(IndexError, match="patch"):
         query_attention(a, GRID, 1, (3, 0), layer=0)
-    with pytest.raises(IndexError, match="layer"):
+    with pytest.raises(IndexError, match="block 3 is out of range"):
         query_attention(a, GRID, 1, (0, 0), layer=3)
     with pytest.raises(IndexError, match="head"):
         query_attention(a, GRID, 1, (0, 0), layer=0, head=2)
@@ -54,7 +54,7 @@ def test_class_token_attention_reads_row_zero_or_the_row_mean_without_class_toke
     a = random_attention(1)
     np.testing.assert_allclose(class_token_attention(a, GRID, 1), a[-1].mean(0)[0, 1:].reshape(GRID))
     b = random_attention(0)
-    np.testing.assert_allclose(class_token_attention(b, GRID, 0, layer=0, head=1), b[0, 1].mean(0).reshape(GRID))
+    np.testing.assert_allclose(class_token_attention(b, GRID, 0, block=0, head=1), b[0, 1].mean(0).reshape(GRID))
 
 
 def test_head_class_attention_stacks_every_head_of_one_block():
@@ -62,4 +62,10 @@ def test_head_class_attention_stacks_every_head_of_one_block():
     maps = head_class_attention(a, GRID, 2, layer=1)
     assert maps.shape == (4,) + GRID
     for h in range(4):
-        np.testing.assert_allclose(maps[h], class_token_attention(a, GRID, 2, layer=1, head=h))
+        np.testing.assert_allclose(maps[h], class_token_attention(a, GRID, 2, block=1, head=h))
+
+
+def test_class_token_attention_still_takes_layer_the_earlier_name_of_block():
+    a = random_attention(1)
+    np.testing.assert_allclose(class_token_attention(a, GRID, 1, layer=1, head=0),
+                               class_token_attention(a, GRID, 1, block=1, head=0))

@@ -65,7 +65,7 @@ def test_without_class_token_a_patch_everyone_attends_to_peaks():
 def test_every_rolled_matrix_is_row_stochastic(k, fusion, discard):
     a = random_attention(k, seed=k)
     for start in range(a.shape[0]):
-        r = rollout_matrix(a, GRID, k, fusion, discard, start_layer=start)
+        r = rollout_matrix(a, GRID, k, fusion, discard, start_block=start)
         assert r.min() >= 0
         np.testing.assert_allclose(r.sum(-1), 1.0, atol=1e-12)
 
@@ -122,9 +122,9 @@ def test_discard_ratio_out_of_range_is_rejected():
         attention_rollout(random_attention(1), GRID, 1, discard_ratio=1.0)
 
 
-def test_start_layer_skips_the_first_blocks():
+def test_start_block_skips_the_first_blocks():
     a = random_attention(1, blocks=5)
-    np.testing.assert_allclose(attention_rollout(a, GRID, 1, start_layer=2), attention_rollout(a[2:], GRID, 1))
+    np.testing.assert_allclose(attention_rollout(a, GRID, 1, start_block=2), attention_rollout(a[2:], GRID, 1))
 
 
 def test_rollout_is_the_product_of_the_block_matrices_last_on_the_left():
@@ -172,3 +172,22 @@ def test_row_readout_equals_readout_of_the_full_rolled_matrix(k, fusion, discard
                                    readout(r, grid, k, rows), atol=1e-12)
     np.testing.assert_allclose(query_rollout(a, grid, k, (2, 1), fusion, discard, start),
                                r[k + 2 * 4 + 1, k:].reshape(grid), atol=1e-12)
+
+
+def test_start_layer_the_earlier_name_of_start_block_gives_the_same_map():
+    import torch
+
+    a = random_attention(1, blocks=5)
+    np.testing.assert_allclose(attention_rollout(a, GRID, 1, start_layer=2), attention_rollout(a, GRID, 1, start_block=2))
+    np.testing.assert_allclose(query_rollout(a, GRID, 1, (1, 2), start_layer=3),
+                               query_rollout(a, GRID, 1, (1, 2), start_block=3))
+    np.testing.assert_allclose(rollout_matrix(a, GRID, 1, start_layer=1, end_layer=4),
+                               rollout_matrix(a, GRID, 1, start_block=1, end_block=4))
+    from explorer.analyses import batch_rollout_rows
+
+    blocks = [torch.from_numpy(block[None]) for block in a]
+    np.testing.assert_allclose(batch_rollout_rows(blocks, 1, np.eye(a.shape[-1])[0], start_layer=2),
+                               batch_rollout_rows(blocks, 1, np.eye(a.shape[-1])[0], start_block=2))
+    assert not np.allclose(attention_rollout(a, GRID, 1, start_layer=2), attention_rollout(a, GRID, 1))
+    with pytest.raises(ValueError, match="'start_layer' is the old name of 'start_block'"):
+        attention_rollout(a, GRID, 1, start_layer=2, start_block=2)

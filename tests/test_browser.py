@@ -245,11 +245,11 @@ def test_rollout_view_reacts_to_controls(page):
     set_slider(page, "discard", 0.9)
     mask = changed_image(page, "#rollout-mask img", mask["src"], "discard ratio 0.9")
     heat = image(page, "#rollout-heat img")
-    # a second slider: the start layer
+    # a second slider: the start block
     start = card["blocks"] // 2
-    set_slider(page, "start-layer", start)
-    mask = changed_image(page, "#rollout-mask img", mask["src"], f"start layer {start}")
-    assert number(page, "start-layer") == str(start)
+    set_slider(page, "start-block", start)
+    mask = changed_image(page, "#rollout-mask img", mask["src"], f"start block {start}")
+    assert number(page, "start-block") == str(start)
     assert number(page, "discard") == "0.9"
     shot(page, "rollout-discard-start")
 
@@ -352,19 +352,19 @@ def test_model_views(page):
 
 def test_prepare_downloads(page):
     open_tab(page, "rollout")
-    page.click("#download-rollout")
-    page.wait_for_function("() => document.querySelectorAll('#files-rollout tbody tr').length >= 4",
+    page.click("#download-explanation")
+    page.wait_for_function("() => document.querySelectorAll('#files-explanation tbody tr').length >= 4",
                            timeout=MODEL_WAIT_MS)
-    names = page.locator("#files-rollout tbody").inner_text().lower()
+    names = page.locator("#files-explanation tbody").inner_text().lower()
     for ext in (".png", ".svg", ".pdf", ".npz"):
         assert ext in names, f"{ext} missing from the prepared downloads: {names}"
     # the links serve the files: fetch the PNG through the page's own session
-    hrefs = page.eval_on_selector_all("#files-rollout a[href]", "links => links.map(a => a.href)")
+    hrefs = page.eval_on_selector_all("#files-explanation a[href]", "links => links.map(a => a.href)")
     png = next((h for h in hrefs if h.lower().split("?")[0].endswith(".png")), None)
     assert png, f"no PNG link among {hrefs}"
     response = page.request.get(png, timeout=UI_WAIT_MS)
     assert response.ok and response.body()[:8] == b"\x89PNG\r\n\x1a\n", (png, response.status)
-    page.locator("#files-rollout").scroll_into_view_if_needed()
+    page.locator("#files-explanation").scroll_into_view_if_needed()
     shot(page, "downloads")
 
 

@@ -30,3 +30,13 @@ def test_figures_command_reports_unavailable_model_without_traceback(tmp_path, c
     assert main(["figures", "--model", "vit_base_patch16_224.augreg2_in21k_ft_in1k", "--images", "x.png",
                  "--out", str(tmp_path)]) == 1
     assert "not on this machine" in capsys.readouterr().err
+
+
+def test_start_layer_flag_is_the_earlier_name_of_start_block(tmp_path, monkeypatch):
+    import explorer.cli
+
+    seen = []
+    monkeypatch.setattr(explorer.cli, "figures", lambda *args, **kwargs: seen.append(args[6]) or [])
+    for flag in ("--start-block", "--start-layer"):
+        assert main(["figures", "--images", "x.png", "--out", str(tmp_path), flag, "2"]) == 0
+    assert seen[0] == seen[1] and seen[0]["start_block"] == 2 and "start_layer" not in seen[0]

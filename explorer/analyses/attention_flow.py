@@ -1,10 +1,10 @@
 """Attention flow (Abnar & Zuidema 2020, "Quantifying Attention Flow in Transformers").
 
-The attention graph has one node per token per layer boundary, ``(l, t)`` for
+The attention graph has one node per token per block boundary, ``(l, t)`` for
 l = 0..L and t = 0..T-1. Block l (heads fused by their mean) with the residual added
 as in rollout, ``W_l = 0.5 * mean_h(A_l) + 0.5 * I`` (rows sum to 1), gives an edge
-from ``(l, j)`` to ``(l+1, i)`` of capacity ``W_l[i, j]``: how much token i at the next
-layer reads from token j. The flow of input patch p is the value of a maximum flow::
+from ``(l, j)`` to ``(l+1, i)`` of capacity ``W_l[i, j]``: how much token i after the
+block reads from token j. The flow of input patch p is the value of a maximum flow::
 
     flow(p) = maxflow( source = (0, k + p),  sink = (L, 0) )   # the class token at the output
 
@@ -32,29 +32,30 @@ SCALE = 1_000_000  # integer capacities for SciPy: 1.0 -> 1e6
 
 
 def flow_graph(attentions, num_prefix_tokens: int, rows: str = "class", scale: int = SCALE):
-    """(CSR capacity matrix, sink node) of the layered attention graph of one image's (L, H, T, T) maps."""
+    """(CSR capacity matrix, sink node) of the attention graph of one image's (L, H, T, T) maps;
+    node ``l * T + t`` is token t after l blocks."""
     import scipy.sparse as sp
 
     a = np.asarray(attentions)
-    layers, tokens = a.shape[0], a.shape[-1]
+    blocks, tokens = a.shape[0], a.shape[-1]
     super_sink = rows == "patches" or num_prefix_tokens == 0
-    nodes = (layers + 1) * tokens + int(super_sink)
+    nodes = (blocks + 1) * tokens + int(super_sink)
     src, dst, cap = [], [], []
-    for layer in range(layers):
-        w = 0.5 * a[layer].astype(np.float64).mean(axis=0) + 0.5 * np.eye(tokens)  # (T, T), W[i, j]
+    for block in range(blocks):
+        w = 0.5 * a[block].astype(np.float64).mean(axis=0) + 0.5 * np.eye(tokens)  # (T, T), W[i, j]
         w = np.rint(w / w.sum(axis=-1, keepdims=True) * scale)
         i, j = np.nonzero(w)
-        src.append(layer * tokens + j)
-        dst.append((layer + 1) * tokens + i)
+        src.append(block * tokens + j)
+        dst.append((block + 1) * tokens + i)
         cap.append(w[i, j])
     if super_sink:
         patches = np.arange(num_prefix_tokens, tokens)
-        src.append(layers * tokens + patches)
+        src.append(blocks * tokens + patches)
         dst.append(np.full(len(patches), nodes - 1))
         cap.append(np.full(len(patches), np.rint(scale / len(patches))))
         sink = nodes - 1
     else:
-        sink = layers * tokens
+        sink = blocks * tokens
     src, dst, cap = (np.concatenate(v) for v in (src, dst, cap))
     graph = sp.csr_matrix((cap.astype(np.int32), (src, dst)), shape=(nodes, nodes))
     return graph, sink

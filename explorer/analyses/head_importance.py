@@ -41,9 +41,9 @@ def head_importance(model, x: torch.Tensor, target: int | None = None, num_heads
     t = int(base.argmax()) if target is None else int(target)
     keep = 1 - torch.eye(heads)  # (H, H): row h ablates head h
     drops = np.empty((blocks, heads))
-    for layer in range(blocks):
-        probs = torch.softmax(ablated_logits(model, x.expand(heads, -1, -1, -1), layer, keep, mode), dim=-1)
-        drops[layer] = (base[t] - probs[:, t]).cpu().numpy()
+    for block in range(blocks):
+        probs = torch.softmax(ablated_logits(model, x.expand(heads, -1, -1, -1), block, keep, mode), dim=-1)
+        drops[block] = (base[t] - probs[:, t]).cpu().numpy()
         if progress is not None:
-            progress(layer + 1, blocks)
+            progress(block + 1, blocks)
     return drops

@@ -19,6 +19,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from ._aliases import with_new_names
+
 
 @dataclass(frozen=True)
 class Option:
@@ -34,6 +36,7 @@ class Option:
     block_index: bool = False  # an index into the model's blocks: the range is 0 .. blocks - 1
     ui_id: str = ""  # the app's element id (stable for browser tests)
     help: str = ""
+    aliases: tuple[str, ...] = ()  # earlier names still accepted, e.g. "start_layer" for "start_block"
 
     def check(self, value: Any, num_blocks: int | None = None) -> Any:
         """``value`` converted and checked; ValueError that states the valid values otherwise."""
@@ -65,13 +68,20 @@ class MethodSpec:
         return self.compute(model, trace, target, **self.resolve(options, trace.num_blocks))
 
     def resolve(self, options: dict[str, Any], num_blocks: int | None = None) -> dict[str, Any]:
-        """Defaults filled in, values checked; options of other methods are ignored."""
+        """Defaults filled in, values checked; options of other methods are ignored; an option may
+        be given by one of its ``aliases``."""
+        options = self.named(options)
         return {o.name: o.check(options.get(o.name, o.default), num_blocks) for o in self.options}
+
+    def named(self, options: dict[str, Any] | None) -> dict[str, Any]:
+        """``options`` with each option given by an alias under its name."""
+        return with_new_names(options or {}, {alias: o.name for o in self.options for alias in o.aliases})
 
     def describe(self, options: dict[str, Any] | None = None, every: bool = False) -> str:
         """"rollout (head fusion max, discard ratio 0.5)": the method and its non-default settings
         (``every=True``: all of its settings, defaults included)."""
-        resolved = {o.name: (options or {}).get(o.name, o.default) for o in self.options}
+        given = self.named(options)
+        resolved = {o.name: given.get(o.name, o.default) for o in self.options}
         changed = [f"{o.label.lower()} {resolved[o.name]:g}" if not o.choices else f"{o.label.lower()} {resolved[o.name]}"
                    for o in self.options if every or resolved[o.name] != o.default]
         return f"{self.name} ({', '.join(changed)})" if changed else self.name

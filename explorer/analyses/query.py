@@ -1,24 +1,26 @@
 """Attention of one query token over the patch grid (beyond the paper).
 
 ``query_attention``: for the patch at ``(row, col)``, token ``q = k + row * gw + col``,
-the map is ``A[layer, head, q, k:]`` reshaped to (gh, gw); ``head=None`` averages the
+the map is ``A[block, head, q, k:]`` reshaped to (gh, gw); ``head=None`` averages the
 heads. ``class_token_attention`` is the same for the class token (row 0), the paper's
 "attention from the output token" of one block; with no prefix token (k = 0) it is the
 mean over all query rows. Attention paid to prefix tokens is left out, so a map sums
-to at most 1. ``layer`` and ``head`` accept negative (Python) indices.
+to at most 1. Block and head indices may be negative (Python indices). ``class_token_attention``
+still accepts ``layer=``, the earlier name of ``block=``.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from ._aliases import renamed
 from ._tokens import one_image, readout, token_index
 
 
-def _block(attentions, grid, num_prefix_tokens, layer) -> np.ndarray:
+def _block(attentions, grid, num_prefix_tokens, block) -> np.ndarray:
     a = one_image(attentions, grid, num_prefix_tokens)
-    if not -a.shape[0] <= layer < a.shape[0]:
-        raise IndexError(f"layer {layer} is out of range for {a.shape[0]} blocks")
-    return a[layer].astype(np.float64)  # (H, T, T)
+    if not -a.shape[0] <= block < a.shape[0]:
+        raise IndexError(f"block {block} is out of range for {a.shape[0]} blocks")
+    return a[block].astype(np.float64)  # (H, T, T)
 
 
 def _heads(block: np.ndarray, head) -> np.ndarray:
@@ -36,9 +38,10 @@ def query_attention(attentions, grid, num_prefix_tokens, patch, layer, head=None
     return a[q, num_prefix_tokens:].reshape(grid)
 
 
-def class_token_attention(attentions, grid, num_prefix_tokens, layer=-1, head=None) -> np.ndarray:
-    """(gh, gw) class-token attention over patches in block ``layer`` (mean over rows if k = 0)."""
-    a = _heads(_block(attentions, grid, num_prefix_tokens, layer), head)
+@renamed(layer="block")
+def class_token_attention(attentions, grid, num_prefix_tokens, block=-1, head=None) -> np.ndarray:
+    """(gh, gw) class-token attention over patches in block ``block`` (mean over rows if k = 0)."""
+    a = _heads(_block(attentions, grid, num_prefix_tokens, block), head)
     return readout(a, grid, num_prefix_tokens)
 
 
