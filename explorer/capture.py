@@ -266,6 +266,9 @@ def _block_heads(anatomy: Anatomy, block: int) -> int | None:
     return None
 
 
+ABLATION_MODES = ("zero", "mean")  # what an ablated head's output becomes (see HeadAblation)
+
+
 class HeadAblation(_ModelPatch):
     """Context manager: in block ``block``, batch item b sees head h ablated where ``keep[b, h]`` is 0.
 
@@ -275,7 +278,7 @@ class HeadAblation(_ModelPatch):
     ``nn.MultiheadAttention`` runs its written-out forward meanwhile so the projection is called
     as a module. Under the model's capture lock; everything is restored on exit."""
 
-    MODES = ("zero", "mean")
+    MODES = ABLATION_MODES
 
     def __init__(self, model: Any, block: int, keep: torch.Tensor, mode: str = "zero") -> None:
         if mode not in self.MODES:

@@ -251,6 +251,14 @@ def _continued_reproduce(init: Path, init_card: dict, this: str) -> str:
 
 def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     p = p or argparse.ArgumentParser(prog="python -m explorer.demo train", description=__doc__)
+    for add in (_run_arguments, _architecture_arguments, _start_arguments, _optimizer_arguments,
+                _token_labeling_arguments, _machine_arguments):
+        add(p)
+    return p
+
+
+def _run_arguments(p: argparse.ArgumentParser) -> None:
+    """How long, where to, and on which generated scenes."""
     p.add_argument("--steps", type=int, default=14000, help="optimizer steps")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
     p.add_argument("--name", default="demo", help="file stem of weights and card")
@@ -259,6 +267,10 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
     p.add_argument("--eval-scenes", type=int, default=1000, help="held-out scenes for the bars")
     p.add_argument("--train-scenes", type=int, default=60000,
                    help="distinct training scenes (at most steps*batch are generated)")
+
+
+def _architecture_arguments(p: argparse.ArgumentParser) -> None:
+    """The ViT's shape (the model card's ``model_kwargs``)."""
     p.add_argument("--depth", type=int, default=MODEL_KWARGS["depth"], help="transformer blocks")
     p.add_argument("--patch-size", type=int, default=MODEL_KWARGS["patch_size"], choices=(4, 8, 16),
                    help="patch side in px (the 64 px scenes become a 64/P x 64/P grid of tokens)")
@@ -268,6 +280,10 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
                    help="'token': class token readout (as in the paper); 'avg': no class token, mean of patch tokens")
     p.add_argument("--qk-norm", action=argparse.BooleanOptionalAction, default=MODEL_KWARGS["qk_norm"],
                    help="LayerNorm on queries and keys (timm qk_norm): attention learns much sooner")
+
+
+def _start_arguments(p: argparse.ArgumentParser) -> None:
+    """Where the weights start: position table, local attention, softmax temperature, or a file."""
     p.add_argument("--pos-init", choices=("normal", "zero", "sincos"), default="sincos",
                    help="position embeddings start as timm's truncated normal (std 0.02), at zero, or as "
                         "the 2D sine-cosine table of MAE / MoCo v3 (a head start: neighbours similar from "
@@ -288,12 +304,20 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
     p.add_argument("--init", type=Path, default=None, metavar="FILE",
                    help="continue from these .safetensors weights (same architecture flags; "
                         "fresh optimizer and auxiliary head); the card records the file and its sha256")
+
+
+def _optimizer_arguments(p: argparse.ArgumentParser) -> None:
+    """AdamW, its schedule, gradient clipping and label smoothing."""
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--warmup", type=int, default=200)
     p.add_argument("--weight-decay", type=float, default=0.05)
     p.add_argument("--label-smoothing", type=float, default=0.1)
     p.add_argument("--clip", type=float, default=1.0)
+
+
+def _token_labeling_arguments(p: argparse.ArgumentParser) -> None:
+    """The auxiliary per-patch loss from the scene masks."""
     p.add_argument("--token-labeling", type=float, default=0.5,
                    help="weight of the auxiliary per-patch loss from the scene masks (0: off)")
     p.add_argument("--token-labeling-block", type=int, default=None, metavar="K",
@@ -302,6 +326,10 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
     p.add_argument("--token-labels", choices=("class", "mask"), default="class",
                    help="per-patch targets: the object's class or background ('class'), or just "
                         "object vs background ('mask')")
+
+
+def _machine_arguments(p: argparse.ArgumentParser) -> None:
+    """Threads, processes, time budget, precision, and what is written or logged along the way."""
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads (1 is faster than 2 on a busy 2-core machine)")
     p.add_argument("--workers", type=int, default=2, help="processes generating the scenes")
@@ -314,7 +342,6 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
     p.add_argument("--log-every", type=int, default=50)
     p.add_argument("--no-bars", action="store_true",
                    help="skip the bar measurements (accuracy is still measured)")
-    return p
 
 
 # ------------------------------------------------------------------------ training

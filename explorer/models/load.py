@@ -81,10 +81,7 @@ def load(
     model_kwargs: passed to ``timm.create_model`` (e.g. ``img_size=``, ``dynamic_img_size=True``).
     """
     torch_device = resolve_device(device)
-    timm_spec = isinstance(spec, str) and not (spec.startswith((hf.PREFIX, torchvision_vit.PREFIX)) or is_factory(spec))
-    if model_kwargs and not timm_spec:
-        raise ExplorerError(f"Keyword arguments ({', '.join(model_kwargs)}) go to timm.create_model; "
-                            f"{spec if isinstance(spec, str) else type(spec).__name__} is not built by timm.")
+    _check_timm_kwargs(spec, model_kwargs)
     if isinstance(spec, torch.nn.Module) or not isinstance(spec, str):
         return wrap_module(spec, description, torch_device, half)
     if spec.startswith(hf.PREFIX):
@@ -97,6 +94,21 @@ def load(
                                                 Path(checkpoint) if checkpoint is not None else None)
     if is_factory(spec):
         return _from_factory(spec, description, checkpoint, torch_device, half)
+    return _from_timm(spec, pretrained, checkpoint, torch_device, half, model_kwargs)
+
+
+def _check_timm_kwargs(spec: str | torch.nn.Module, model_kwargs: dict[str, Any]) -> None:
+    """Keyword arguments of :func:`load` go to ``timm.create_model``: refused for a model timm does not build."""
+    timm_spec = isinstance(spec, str) and not (spec.startswith((hf.PREFIX, torchvision_vit.PREFIX)) or is_factory(spec))
+    if model_kwargs and not timm_spec:
+        raise ExplorerError(f"Keyword arguments ({', '.join(model_kwargs)}) go to timm.create_model; "
+                            f"{spec if isinstance(spec, str) else type(spec).__name__} is not built by timm.")
+
+
+def _from_timm(spec: str, pretrained: bool, checkpoint: str | Path | None, torch_device: torch.device, half: bool,
+               model_kwargs: dict[str, Any]) -> ExplorerModel:
+    """A timm model: the bundled demo, a timm architecture with a local checkpoint, or a timm name with
+    pretrained (from the Hugging Face cache or hub) or random weights."""
     if spec == DEMO and checkpoint is None:
         weights = demo_weights()
         if not weights.is_file():
