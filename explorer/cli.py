@@ -114,13 +114,14 @@ def tokens(model_choice: str, images: list[Path], out: Path, block: int = -1, fo
     from tqdm.auto import tqdm
 
     model = load_choice(model_choice, device=device, checkpoint=checkpoint, pretrained=pretrained)
-    traces = [model.run(p) for p in tqdm(images, desc="tokens", unit="image", file=sys.stderr)]
+    caches = [views.TraceCache(model.run(p)) for p in tqdm(images, desc="tokens", unit="image", file=sys.stderr)]
     written: list[Path] = []
-    for path, trace in zip(images, traces):
-        written += views.token_view(model, trace, block, foreground=foreground).write(out, f"tokens_{Path(path).stem}")
-        written += views.head_importance_view(model, trace).write(out, f"head_importance_{Path(path).stem}")
-    shared = views.shared_pca(model, traces, block, foreground)
-    figure = render.explanation_grid_figure([t.input_image for t in traces], shared, [Path(p).stem for p in images],
+    for path, cache in zip(images, caches):  # each image's block tokens are computed once, for both views
+        written += views.token_view(model, cache, block, foreground=foreground).write(out, f"tokens_{Path(path).stem}")
+        written += views.head_importance_view(model, cache.trace).write(out, f"head_importance_{Path(path).stem}")
+    shared = views.shared_pca(model, caches, block, foreground)
+    figure = render.explanation_grid_figure([c.trace.input_image for c in caches], shared,
+                                            [Path(p).stem for p in images],
                                             title=f"block {block % model.num_blocks}: PCA colours on one shared basis")
     written += render.save_figure(figure, Path(out) / "tokens_pca_shared")
     return written

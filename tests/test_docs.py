@@ -26,3 +26,11 @@ def test_readme_python_example_runs(tmp_path):
     assert explorer.attention_rollout(trace.attentions, trace.grid, trace.num_prefix_tokens).shape == (14, 14)
     assert explorer.mean_attention_distance(trace.attentions, trace.grid, trace.patch_size,
                                             trace.num_prefix_tokens).shape == (12, 3)
+
+
+def test_readme_endpoint_table_is_the_one_the_declarations_print():
+    from explorer.ui.endpoints import markdown_table
+
+    readme = (ROOT / "README.md").read_text()
+    shown = readme.split("<!-- endpoints: python -m explorer.ui.endpoints -->\n", 1)[1].split("\n<!-- /endpoints -->")[0]
+    assert shown.strip() == markdown_table().strip()

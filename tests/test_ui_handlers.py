@@ -52,6 +52,30 @@ def test_changing_controls_does_not_rerun_the_model(models, session, monkeypatch
     assert np.abs(np.asarray(first, float) - np.asarray(second, float)).mean() > 0.5
 
 
+def test_moving_the_tokens_block_slider_runs_no_forward(models, session, monkeypatch):
+    tokens = call(models, "tokens")
+    first = tokens(session, 0, False, h.PREDICTED)  # the image's block tokens: one forward, kept in its cache
+    import explorer.views.trace_cache as trace_cache
+
+    monkeypatch.setattr(trace_cache, "capture_tokens", lambda *a, **k: pytest.fail("the model ran again"))
+    model = models.models.get(RANDOM)
+    monkeypatch.setattr(model, "run", lambda *a, **k: pytest.fail("the model ran again"))
+    other = tokens(session, model.num_blocks - 1, True, h.PREDICTED)
+    assert len(first) == len(other) == 5
+    assert np.abs(np.asarray(first[0], float) - np.asarray(other[0], float)).mean() > 0.5  # another block's colours
+
+
+def test_a_sessions_derived_results_count_against_the_memory_budget(models):
+    image = Image.fromarray(np.random.default_rng(2).integers(0, 256, (224, 224, 3), dtype=np.uint8))
+    fresh, _, _ = h.analyze(models, image, h.Session(choice=RANDOM))
+    model, store_before, before = models.models.get(RANDOM), models.traces.nbytes, fresh.cache.nbytes
+    call(models, "tokens")(fresh, 1, False, h.PREDICTED)
+    tokens_bytes = model.num_blocks * 197 * 192 * 4  # ViT-Ti/16: L x (T, D) float32
+    assert fresh.cache.nbytes - before >= tokens_bytes
+    assert models.traces.nbytes - store_before == fresh.cache.nbytes - before
+    fresh.handle.release()
+
+
 def test_gradient_rollout_is_cached_per_class(models, session):
     call(models, "explanation")(session, "gradient rollout", "mean", 0.0, 0, 0.5, "jet", "3: x")
     assert ("gradient rollout", 3) in session.cache.cached_maps()
@@ -136,3 +160,21 @@ def test_downloads_are_written_inside_the_server_folder_and_old_ones_swept(model
     call(models, "download_heads")(session, 0, "heat")
     assert not folder.exists()
     assert fresh.exists()  # a concurrent request's new, still empty folder is left alone
+
+
+def test_an_api_only_endpoint_is_its_declaration_and_its_handler(monkeypatch):
+    """Adding an endpoint touches two places: the declaration and the handler (no layout, no wiring)."""
+    from explorer.models.catalog import DEMO_LABEL
+    from explorer.ui import app, endpoints
+
+    def blocks(server, session, offset):  # the handler
+        return server.model(session).num_blocks + int(offset)
+
+    extra = endpoints.Endpoint("blocks_plus", blocks, ("session", "offset"), (("blocks_plus", "number"),),
+                               triggers=())  # the declaration
+    monkeypatch.setattr(app, "ENDPOINTS", (*endpoints.ENDPOINTS, extra))
+    server = app.make_server(app.parse_args(["--device", "cpu"]), DEMO_LABEL)
+    demo = app.build_demo(server, DEMO_LABEL)
+    info = demo.get_api_info()["named_endpoints"]["/blocks_plus"]
+    assert [p["parameter_name"] for p in info["parameters"]] == ["offset"]
+    assert extra.call(server)(h.Session(DEMO_LABEL), "2") == server.models.get(DEMO_LABEL).num_blocks + 2

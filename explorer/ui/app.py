@@ -297,13 +297,25 @@ def _download_owner(name: str) -> str:
     return name.removeprefix("download_")
 
 
+HIDDEN = {"image": gr.Image, "text": gr.Markdown, "label": gr.Label, "number": gr.Number, "table": gr.Dataframe,
+          "gallery": gr.Gallery, "files": gr.File}  # an API-only endpoint's outputs that the page does not show
+
+
 def _outputs(ui: SimpleNamespace, e: Endpoint) -> list:
-    return [getattr(ui, o) for o, _ in e.outputs]
+    return [_component(ui, o, kind) for o, kind in e.outputs]
+
+
+def _component(ui: SimpleNamespace, name: str, kind: str = "text"):
+    """The page's component ``name``; for an endpoint the page does not show, a hidden one of its kind
+    (so an API-only endpoint is its declaration and its handler, nothing in the layout)."""
+    if not hasattr(ui, name):
+        setattr(ui, name, HIDDEN.get(kind, gr.Textbox)(visible=False))
+    return getattr(ui, name)
 
 
 def _wire_endpoint(ui: SimpleNamespace, server: h.Server, e: Endpoint):
     """An endpoint's events, its download and the earlier names it still answers; returns its event."""
-    inputs, outputs = [getattr(ui, c) for c in e.components], _outputs(ui, e)
+    inputs, outputs = [_component(ui, c) for c in e.components], _outputs(ui, e)
     fn, limit = e.call(server), dict(concurrency_limit=e.concurrency, concurrency_id=e.name)
     triggers = _triggers(ui, e) or [gr.Button(visible=False).click]  # API-only: a hidden button
     event = gr.on(triggers, fn, inputs, outputs, api_name=e.name, **limit)
