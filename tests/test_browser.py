@@ -293,7 +293,7 @@ def test_attention_explorer_click_a_patch(page):
     keep(page, changed_image(page, "#query-rollout img", rolled["src"], "click on a patch"), "query-rollout")
     keep(page, changed_image(page, "#query-image img", query["src"], "click on a patch (marker moves)"), "query-image")
     # another block for the same patch
-    set_slider(page, "query-layer", 0)
+    set_slider(page, "query-block", 0)
     changed_image(page, "#query-attention img", attention["src"], "query block 0")
     assert (number(page, "query-row"), number(page, "query-col")) == after  # the patch stays
     shot(page, "query-clicked")

@@ -129,7 +129,7 @@ def test_distance_figure_plots_one_dot_per_head_per_series_with_a_legend():
 @pytest.mark.parametrize("style", ["mask", "heat", "map"])
 def test_head_figure_has_one_panel_per_head(image, style):
     maps = np.random.default_rng(7).random((12, 6, 10))
-    fig = head_attention_figure(maps, image, layer=11, style=style)
+    fig = head_attention_figure(maps, image, block=11, style=style)
     panels = [ax for ax in fig.axes if ax.get_images()]
     assert len(panels) == 12
     if style != "map":

@@ -5,8 +5,8 @@ the map is ``A[block, head, q, k:]`` reshaped to (gh, gw); ``head=None`` average
 heads. ``class_token_attention`` is the same for the class token (row 0), the paper's
 "attention from the output token" of one block; with no prefix token (k = 0) it is the
 mean over all query rows. Attention paid to prefix tokens is left out, so a map sums
-to at most 1. Block and head indices may be negative (Python indices). ``class_token_attention``
-still accepts ``layer=``, the earlier name of ``block=``.
+to at most 1. Block and head indices may be negative (Python indices). Every function here still
+accepts ``layer=``, the earlier name of ``block=``.
 """
 from __future__ import annotations
 
@@ -31,10 +31,11 @@ def _heads(block: np.ndarray, head) -> np.ndarray:
     return block[head]
 
 
-def query_attention(attentions, grid, num_prefix_tokens, patch, layer, head=None) -> np.ndarray:
-    """(gh, gw) attention row of patch ``(row, col)`` in block ``layer`` (head mean if ``head`` is None)."""
+@renamed(layer="block")
+def query_attention(attentions, grid, num_prefix_tokens, patch, block, head=None) -> np.ndarray:
+    """(gh, gw) attention row of patch ``(row, col)`` in block ``block`` (head mean if ``head`` is None)."""
     q = token_index(patch, grid, num_prefix_tokens)
-    a = _heads(_block(attentions, grid, num_prefix_tokens, layer), head)
+    a = _heads(_block(attentions, grid, num_prefix_tokens, block), head)
     return a[q, num_prefix_tokens:].reshape(grid)
 
 
@@ -45,7 +46,8 @@ def class_token_attention(attentions, grid, num_prefix_tokens, block=-1, head=No
     return readout(a, grid, num_prefix_tokens)
 
 
-def head_class_attention(attentions, grid, num_prefix_tokens, layer=-1) -> np.ndarray:
-    """(H, gh, gw): :func:`class_token_attention` of every head of block ``layer``."""
-    block = _block(attentions, grid, num_prefix_tokens, layer)
+@renamed(layer="block")
+def head_class_attention(attentions, grid, num_prefix_tokens, block=-1) -> np.ndarray:
+    """(H, gh, gw): :func:`class_token_attention` of every head of block ``block``."""
+    block = _block(attentions, grid, num_prefix_tokens, block)
     return np.stack([readout(h, grid, num_prefix_tokens) for h in block])

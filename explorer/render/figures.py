@@ -16,6 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..analyses.not_available import NotAvailable
+from ..analyses._aliases import renamed
 from .overlay import ENLARGED_SIDE, enlargement, heat_overlay, image_array, map_image, mask_overlay
 
 _STYLES = ("mask", "heat", "map")
@@ -132,7 +133,8 @@ def attention_distance_figure(series, title: str | None = "Mean attention distan
     return fig
 
 
-def head_attention_figure(maps: np.ndarray, image=None, layer: int | None = None, style: str = "mask",
+@renamed(layer="block")
+def head_attention_figure(maps: np.ndarray, image=None, block: int | None = None, style: str = "mask",
                           cmap: str = "jet", title: str | None = None) -> Figure:
     """Per-head class-token attention of one block: (H, gh, gw) maps, one panel per head.
 
@@ -163,7 +165,7 @@ def head_attention_figure(maps: np.ndarray, image=None, layer: int | None = None
             panel = heat_overlay(image, maps[h], cmap=cmap)
         ax.imshow(panel)
         ax.set_title(f"head {h}", fontsize=8)
-    default = "Class-token attention per head" + (f", block {layer}" if layer is not None else "")
+    default = "Class-token attention per head" + (f", block {block}" if block is not None else "")
     fig.suptitle(title or default, fontsize=10)
     return fig
 

@@ -160,7 +160,7 @@ def _query_tab(ui: SimpleNamespace, first) -> None:
     with gr.Tab(T("tab_query"), elem_id="tab-query"):
         gr.Markdown(T("query_help"))
         with gr.Row():
-            ui.query_block = IndexSlider(0, last, value=last, step=1, label=T("block"), elem_id="query-layer")
+            ui.query_block = IndexSlider(0, last, value=last, step=1, label=T("block"), elem_id="query-block")
             ui.query_head = gr.Dropdown([h.HEAD_MEAN] + [f"head {i}" for i in range(first.num_heads)],
                                         value=h.HEAD_MEAN, label=T("head"), allow_custom_value=True, elem_id="query-head")
             ui.query_row = gr.Number(0, precision=0, label=T("patch_row"), elem_id="query-row")
@@ -172,7 +172,7 @@ def _query_tab(ui: SimpleNamespace, first) -> None:
         _downloads(ui, "query")
         gr.Markdown(T("heads_help"))
         with gr.Row():
-            ui.heads_block = IndexSlider(0, last, value=last, step=1, label=T("block"), elem_id="heads-layer")
+            ui.heads_block = IndexSlider(0, last, value=last, step=1, label=T("block"), elem_id="heads-block")
             ui.heads_style = gr.Radio(["mask", "heat", "map"], value="heat", label=T("style"), elem_id="heads-style")
         ui.heads = gr.Image(label=T("heads"), show_label=False, elem_id="heads", height=360, **IMAGE)
         _downloads(ui, "heads")

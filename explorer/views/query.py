@@ -61,7 +61,7 @@ class QueryView:
 def query_view(trace: Trace, patch: tuple[int, int], block: int, head: int | None = None, cmap: str = "jet",
                alpha: float = 0.5) -> QueryView:
     args = (trace.attentions, trace.grid, trace.num_prefix_tokens, patch)
-    return QueryView(patch, block, head, analyses.query_attention(*args, layer=block, head=head),
+    return QueryView(patch, block, head, analyses.query_attention(*args, block=block, head=head),
                      analyses.query_rollout(*args), trace, cmap, float(alpha))
 
 
@@ -75,7 +75,7 @@ class HeadsView:
     style: str = "heat"
 
     def figure(self) -> Figure:
-        return render.head_attention_figure(self.maps, self.trace.input_image, layer=self.block, style=self.style)
+        return render.head_attention_figure(self.maps, self.trace.input_image, block=self.block, style=self.style)
 
     def pictures(self) -> tuple[Image.Image]:
         return (screen(self.figure()),)
@@ -90,5 +90,5 @@ class HeadsView:
 
 
 def heads_view(trace: Trace, block: int, style: str = "heat") -> HeadsView:
-    maps = analyses.head_class_attention(trace.attentions, trace.grid, trace.num_prefix_tokens, layer=block)
+    maps = analyses.head_class_attention(trace.attentions, trace.grid, trace.num_prefix_tokens, block=block)
     return HeadsView(block, maps, trace, style)
