@@ -74,10 +74,10 @@ def single(models, device: str, repeats: int, methods) -> list[dict]:
         x = model.input_tensor(trace.input_image)
         bare = median_seconds(lambda: model.predict(x), repeats)
         row = {"model": name, "device": device, "tokens": int(trace.attentions.shape[-1]), "bare_forward_s": bare,
-               "capture_s": median_seconds(lambda: model.forward_tensors(x), repeats)}
+               "capture_s": median_seconds(lambda: model._forward(x), repeats)}
 
         def explain():
-            t = model.run_seen(trace.input_image)
+            t = model.run(trace.input_image, cropped=True)
             rollout = analyses.EXPLANATION_METHODS["rollout"](model, t)
             views.image_distance(t)
             render.mask_overlay(t.input_image, rollout)

@@ -28,6 +28,7 @@ import torch.distributed as dist
 
 from . import analyses, render
 from .images import load_image
+from .models.explorer_model import capture_attention
 from .models.preprocess import crop_for_model, to_tensor
 
 
@@ -123,7 +124,7 @@ class _Analysis:
     def __call__(self, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """(B, L, H) mean attention distances and (B, gh, gw) rollout maps of a few images, computed
         for them together, block by block, from the captured maps (no per-image copies)."""
-        _, blocks = self.model.capture_batch(x.to(self.model.device))  # L x (B, H, T, T)
+        _, blocks = capture_attention(self.model, x.to(self.model.device))  # L x (B, H, T, T)
         k = self.model.num_prefix_tokens
         rows = analyses.batch_rollout_rows(blocks, k, self.weights)  # (B, T)
         return self.distance.per_image(blocks), rows[:, k:].reshape(len(rows), *self.grid)

@@ -79,7 +79,7 @@ def test_classifies_generated_scenes(demo):
     from explorer.demo.scenes import HELDOUT_SEED, make_scene
 
     scenes = [make_scene(HELDOUT_SEED + 1, i) for i in range(200)]
-    traces = demo.run_batch([s.to_pil() for s in scenes], batch_size=100)
+    traces = demo.run([s.to_pil() for s in scenes], batch_size=100)
     acc = np.mean([t.predicted == s.label for t, s in zip(traces, scenes)])
     # the bar for a fixed handful is 0.9; 200 scenes keep the sampling spread (~0.015
     # at the card's 0.96) well inside it
@@ -92,6 +92,6 @@ def test_classifies_generated_scenes(demo):
 def test_bundled_scenes_are_classified(demo):
     meta = json.loads((assets_dir() / "scenes" / "scenes.json").read_text())
     images = [assets_dir() / "scenes" / m["file"] for m in meta]
-    traces = demo.run_batch(images)
+    traces = demo.run(images)
     acc = np.mean([t.predicted == m["label"] for t, m in zip(traces, meta)])
     assert acc >= 0.75  # a handful of scenes: allow one or two misses

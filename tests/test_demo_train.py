@@ -131,7 +131,7 @@ def test_local_start_makes_first_block_heads_look_near_and_graded_spreads_them()
         init_position_embedding(module, "sincos")
         init_qk_temperature(module, 55.0)
         init_local_attention(module, blocks=1, graded=graded)
-        traces = wrap_model(module).run_batch([make_scene(7, i).to_pil() for i in range(4)])
+        traces = wrap_model(module).run([make_scene(7, i).to_pil() for i in range(4)])
         attentions = torch.stack([torch.as_tensor(t.attentions) for t in traces])  # (4, L, H, T, T)
         t = traces[0]
         return mean_attention_distance(attentions, t.grid, t.patch_size, t.num_prefix_tokens)[0]  # (H,) px

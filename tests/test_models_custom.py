@@ -172,7 +172,7 @@ def test_classroom_flow_build_train_then_explore(tmp_path):
     for i, im in enumerate(images):
         paths.append(tmp_path / f"scene{i}.png")
         Image.fromarray(im).save(paths[-1])
-    assert all(t.attentions.shape == (4, 4, 65, 65) for t in trained.run_batch(paths))
+    assert all(t.attentions.shape == (4, 4, 65, 65) for t in trained.run(paths))
     written = cli.figures(FACTORY, paths, tmp_path / "figures", device="cpu",
                           checkpoint=str(tmp_path / "trained.safetensors"))
     assert (tmp_path / "figures" / "figure7_filters.png") in written

@@ -73,7 +73,7 @@ def test_models_without_global_attention_raise_a_clear_error_naming_them(name):
 def test_run_batch_matches_single_runs(photo):
     model = explorer.load("vit_tiny_patch16_224", pretrained=False, device="cpu")
     other = photo.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-    batch = model.run_batch([photo, other], batch_size=2)
+    batch = model.run([photo, other], batch_size=2)
     single = model.run(other)
     assert len(batch) == 2
     np.testing.assert_allclose(batch[1].attentions, single.attentions, atol=1e-5)

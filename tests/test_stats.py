@@ -71,7 +71,7 @@ def test_folder_statistics_equal_the_per_image_analyses(scenes, tmp_path):
     as the one-image analyses do (a ragged last chunk and a 5-image batch included)."""
     model = explorer.load("demo", device="cpu")
     sums = stats.collect(model, scenes[:7], tmp_path, batch_size=5, workers=0, progress=False)
-    traces = [model.run_seen(model.preprocess(p)[1]) for p in scenes[:7]]
+    traces = [model.run(model.preprocess(p)[1], cropped=True) for p in scenes[:7]]
     grid, k, p = traces[0].grid, model.num_prefix_tokens, model.patch_size
     distances = [explorer.mean_attention_distance(t.attentions.astype(np.float32), grid, p, k) for t in traces]
     rollouts = [explorer.attention_rollout(t.attentions.astype(np.float32), grid, k) for t in traces]

@@ -161,7 +161,7 @@ def benchmark(model, seed: int = HELDOUT_SEED, count: int = 1000, methods: Seque
     t0 = time.time()
     for start in range(0, count, batch):
         scenes = [make_scene(seed, i) for i in range(start, min(count, start + batch))]
-        traces = model.run_batch([s.to_pil() for s in scenes], batch_size=batch)
+        traces = model.run([s.to_pil() for s in scenes], batch_size=batch)
         for index, (s, tr) in enumerate(zip(scenes, traces), start):
             if mad is None:
                 mad = AttentionDistanceAccumulator(tr.grid, tr.patch_size, tr.num_prefix_tokens)
@@ -238,7 +238,7 @@ def summarize(result: dict, model) -> dict:
 def measure_bars(module_or_model, seed: int = HELDOUT_SEED, count: int = 1000, card: dict | None = None,
                  progress: bool = True) -> dict:
     """All bars for a trained timm module (or ExplorerModel), as written into the model card."""
-    model = module_or_model if hasattr(module_or_model, "run_batch") else wrap_model(module_or_model, card)
+    model = module_or_model if isinstance(module_or_model, ExplorerModel) else wrap_model(module_or_model, card)
     result = benchmark(model, seed=seed, count=count, faithfulness=0, progress=progress)
     bars = summarize(result, model)
     print(format_report(result, bars), flush=True)

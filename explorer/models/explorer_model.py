@@ -3,7 +3,8 @@ labels and one-pass attention capture; what it reads of the model is its ``Anato
 from __future__ import annotations
 
 import contextlib
-from typing import Iterable, Sequence
+import os
+from typing import Iterable, Sequence, overload
 
 import numpy as np
 import torch
@@ -20,6 +21,7 @@ from .preprocess import crop_for_model, to_tensor
 
 TOPK = 5  # classes a trace lists, most likely first
 BATCH_ATTENTION_BYTES = 256 * 2**20  # captured attention one batched forward may hold
+_ONE_IMAGE = (str, os.PathLike, bytes, bytearray, Image.Image, np.ndarray)  # what ``run`` takes as one image
 
 
 def check_supported(model: nn.Module, name: str) -> None:
@@ -42,6 +44,11 @@ class ExplorerModel:
     other families pass one built by their adapter (``explorer.models``), and then one
     forward on a blank image at load checks it and counts blocks and heads. The patch
     grid of each input is derived from its size.
+
+    Running it: ``run(image)`` gives a :class:`Trace` (``run(images)`` a list of them;
+    ``run(trace.input_image, cropped=True)`` recomputes a trace exactly); ``predict(x)``
+    gives the logits of already-normalized tensors (``input_tensor(trace.input_image)``)
+    without capturing attention. ``capture_attention(model, x)`` below is the raw capture.
     """
 
     def __init__(
@@ -134,6 +141,38 @@ class ExplorerModel:
             return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
+    @overload
+    def run(self, images: ImageInput, *, topk: int = ..., size: int | tuple[int, int] | None = ...,
+            cropped: bool = ..., batch_size: int = ...) -> Trace: ...
+
+    @overload
+    def run(self, images: Iterable[ImageInput], *, topk: int = ..., size: int | tuple[int, int] | None = ...,
+            cropped: bool = ..., batch_size: int = ...) -> list[Trace]: ...
+
+    def run(
+        self,
+        images: ImageInput | Iterable[ImageInput],
+        *,
+        topk: int = TOPK,
+        size: int | tuple[int, int] | None = None,
+        cropped: bool = False,
+        batch_size: int = 16,
+    ) -> Trace | list[Trace]:
+        """One forward pass per image: logits, top-k and every block's attention.
+
+        ``images`` is one image (a path, bytes, PIL image or numpy array), giving one
+        :class:`Trace`, or a list (any iterable) of them, giving a list of traces computed
+        ``batch_size`` at a time. Each image is cropped to the model's input first (``size``:
+        another input (H, W), for models loaded with ``dynamic_img_size=True``).
+
+        ``cropped=True``: the images are already the model's crop (``trace.input_image``), so
+        they are normalized only and the trace recomputes exactly the one they came from, in
+        float32 (the app keeps its traces in float16); their size is their own.
+        """
+        if isinstance(images, _ONE_IMAGE):
+            return self._traces([images], topk, size, cropped, batch_size)[0]
+        return self._traces(list(images), topk, size, cropped, batch_size)
+
     def predict(self, x: torch.Tensor, batch_size: int = 32) -> torch.Tensor:
         """Logits (B, C) float32 of normalised images ``x`` (B, 3, H, W), ``batch_size`` at a time,
         without capturing attention (the faithfulness curves' batched forwards)."""
@@ -144,68 +183,38 @@ class ExplorerModel:
         return torch.cat(out)
 
     def run_seen(self, seen: Image.Image, *, topk: int = TOPK) -> Trace:
-        """The trace of an image already cropped to the model's input (``trace.input_image``):
-        normalized only, so it recomputes exactly the trace that image came from, in float32."""
-        x = self.input_tensor(seen)
-        (logits, attn), = self._forward(x)
-        return self._trace(logits, attn, seen, x.shape[-2:], topk)
+        """Deprecated: ``run(seen, cropped=True)``."""
+        # remove once views/ui are migrated (explorer/ui/handlers.py calls it)
+        return self.run(seen, topk=topk, cropped=True)
 
-    def run(self, image: ImageInput, *, topk: int = TOPK, size: int | tuple[int, int] | None = None) -> Trace:
-        """One forward pass over one image: logits, top-k and every block's attention."""
-        return self.run_batch([image], topk=topk, size=size)[0]
-
-    def run_batch(
-        self,
-        images: Iterable[ImageInput],
-        *,
-        topk: int = TOPK,
-        size: int | tuple[int, int] | None = None,
-        batch_size: int = 16,
-    ) -> list[Trace]:
-        """Traces for many images, computed ``batch_size`` at a time."""
-        images = list(images)
+    def _traces(self, images: list, topk: int, size, cropped: bool, batch_size: int) -> list[Trace]:
+        if cropped and size is not None:
+            raise ExplorerError("A cropped image is already the model's input: its size is its own, pass no size.")
         traces: list[Trace] = []
         for start in range(0, len(images), batch_size):
-            prepared = [self.preprocess(im, size) for im in images[start : start + batch_size]]
+            prepared = [self._prepare(im, size, cropped) for im in images[start : start + batch_size]]
             x = torch.cat([t for t, _ in prepared])  # (B, 3, H, W)
             for (logits, attn), (_, seen) in zip(self._forward(x), prepared):
                 traces.append(self._trace(logits, attn, seen, x.shape[-2:], topk))
         return traces
 
-    def forward_tensors(self, x: torch.Tensor) -> list[tuple[np.ndarray, np.ndarray]]:
-        """(logits (C,), attention (L, H, T, T)) per image of already-preprocessed ``x`` (B, 3, H, W)."""
-        return self._forward(x)
+    def _prepare(self, image: ImageInput, size, cropped: bool) -> tuple[torch.Tensor, Image.Image]:
+        """(tensor (1, 3, H, W), the image the model sees) of one image, cropped unless it already is."""
+        if cropped:
+            seen = image if isinstance(image, Image.Image) else load_image(image)
+            return self.input_tensor(seen), seen
+        return self.preprocess(image, size)
 
     def _forward(self, x: torch.Tensor) -> list[tuple[np.ndarray, np.ndarray]]:
-        """(logits (C,), attention (L, H, T, T)) per image of ``x`` (B, 3, H, W).
+        """(logits (C,), attention (L, H, T, T)) per image of preprocessed ``x`` (B, 3, H, W).
 
         Concurrent callers share batched forwards (``ForwardBatcher``); the capture inside
         holds the model's lock, so each image's maps are its own whatever runs at once."""
         return self._batcher(x)
 
-    def capture_batch(self, x: torch.Tensor) -> tuple[np.ndarray, list[np.ndarray]]:
-        """(logits (B, C), attention block by block: L arrays (B, H, T, T)) of preprocessed ``x``,
-        float32, as captured: no per-image copies (what folder statistics read). Not batched
-        with other callers; the capture holds the model's lock."""
-        gh, gw = x.shape[-2] // self.patch_size, x.shape[-1] // self.patch_size
-        tokens = self.num_prefix_tokens + gh * gw
-        with torch.inference_mode(), self.autocast(), AttentionCapture(self.anatomy) as cap:
-            logits = cap.run(x)  # (B, C)
-        shapes = {tuple(a.shape) for a in cap.attentions}
-        expected = (x.shape[0], None, tokens, tokens)
-        if logits.ndim != 2 or logits.shape[0] != x.shape[0]:
-            raise UnsupportedModelError(
-                f"'{self.name}' returned logits of shape {tuple(logits.shape)}; the explorer needs (batch, classes).")
-        if len(shapes) != 1 or any(e is not None and e != s for e, s in zip(expected, next(iter(shapes)))):
-            raise UnsupportedModelError(
-                f"'{self.name}' produced attention maps of shapes {sorted(shapes)}, not global maps over "
-                f"{self.num_prefix_tokens} prefix + {gh}x{gw} patch tokens ({tokens} tokens). If it is a plain ViT, "
-                "check its stated patch size and number of prefix tokens."
-            )
-        return logits.float().cpu().numpy(), [a.float().cpu().numpy() for a in cap.attentions]
-
     def _capture_forward(self, x: torch.Tensor) -> list[tuple[np.ndarray, np.ndarray]]:
-        logits, blocks = self.capture_batch(x)  # (B, C), L x (B, H, T, T)
+        """The batcher's forward: ``capture_attention``, split into one (logits, maps) pair per image."""
+        logits, blocks = capture_attention(self, x)  # (B, C), L x (B, H, T, T)
         # one array per image (not views of the batch), so each trace frees its own memory
         return [(logits[b], np.stack([a[b] for a in blocks])) for b in range(x.shape[0])]
 
@@ -225,3 +234,26 @@ class ExplorerModel:
             model_name=self.name,
             labels=self.labels,
         )
+
+
+def capture_attention(model: ExplorerModel, x: torch.Tensor) -> tuple[np.ndarray, list[np.ndarray]]:
+    """(logits (B, C), attention block by block: L arrays (B, H, T, T)) of preprocessed ``x``,
+    float32, as captured: no per-image copies (what folder statistics read). Not batched
+    with other callers; the capture holds the model's lock. Checks the shapes against the
+    model's stated geometry."""
+    gh, gw = x.shape[-2] // model.patch_size, x.shape[-1] // model.patch_size
+    tokens = model.num_prefix_tokens + gh * gw
+    with torch.inference_mode(), model.autocast(), AttentionCapture(model.anatomy) as cap:
+        logits = cap.run(x)  # (B, C)
+    shapes = {tuple(a.shape) for a in cap.attentions}
+    expected = (x.shape[0], None, tokens, tokens)
+    if logits.ndim != 2 or logits.shape[0] != x.shape[0]:
+        raise UnsupportedModelError(
+            f"'{model.name}' returned logits of shape {tuple(logits.shape)}; the explorer needs (batch, classes).")
+    if len(shapes) != 1 or any(e is not None and e != s for e, s in zip(expected, next(iter(shapes)))):
+        raise UnsupportedModelError(
+            f"'{model.name}' produced attention maps of shapes {sorted(shapes)}, not global maps over "
+            f"{model.num_prefix_tokens} prefix + {gh}x{gw} patch tokens ({tokens} tokens). If it is a plain ViT, "
+            "check its stated patch size and number of prefix tokens."
+        )
+    return logits.float().cpu().numpy(), [a.float().cpu().numpy() for a in cap.attentions]
