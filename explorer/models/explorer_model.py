@@ -184,7 +184,7 @@ class ExplorerModel:
 
     def run_seen(self, seen: Image.Image, *, topk: int = TOPK) -> Trace:
         """Deprecated: ``run(seen, cropped=True)``."""
-        # remove once views/ui are migrated (explorer/ui/handlers.py calls it)
+        # remove once views/ui are migrated (explorer/views/trace_cache.py calls it)
         return self.run(seen, topk=topk, cropped=True)
 
     def _traces(self, images: list, topk: int, size, cropped: bool, batch_size: int) -> list[Trace]:
