@@ -9,13 +9,17 @@ Sections (each a table printed and a key of ``bench/results.json``):
   capture), a forward with capture, a full explanation (capture + rollout + distance +
   the Figure-6 overlay) and each explanation method, with ratios to the bare forward.
 - ``app``: the app end to end on loopback: a new image (/analyze) and a control change on
-  an analysed image (/rollout) through gradio_client, which also downloads both pictures,
+  an analysed image (/explanation) through gradio_client, which also downloads both pictures,
   one after the other; a bare Gradio endpoint through the same client (the framework's
   own round trip); and, where Playwright and Chromium are installed, what a user sees: a
   click on a rollout control until the new picture is drawn in the browser.
 - ``folder``: images per second of ``stats`` against bare-forward throughput at the same
   batch size.
 - ``panels``: the model views (filters, position grid) cold and from the model cache.
+- ``controls``: the app's handlers in process on one analysed image (ViT-B/16; the demo with
+  ``--quick``): a rollout control change, the Tokens tab's first view (one extra forward for
+  every block's tokens) and a move of its block slider (read from the image's cache, no
+  forward), each against the bare forward.
 - ``memory``: peak RSS (and CUDA max allocated on a GPU), and how one image's captured
   attention grows with the tokens (197, 577, 1370), as captured (float32) and as the app
   keeps it (float16).
@@ -143,7 +147,7 @@ def memory(device: str) -> dict:
 
 
 def app(repeats: int) -> dict:
-    """/analyze of a new image and /rollout on an analysed one, through gradio_client on loopback
+    """/analyze of a new image and /explanation on an analysed one, through gradio_client on loopback
     (the app is started and stopped by the load tool's own launcher)."""
     from gradio_client import Client, handle_file
 
@@ -157,7 +161,7 @@ def app(repeats: int) -> dict:
             make_scene(9, i).to_pil().save(images[-1])
         new = [_timed(lambda p=p: client.predict(handle_file(str(p)), api_name="/analyze")) for p in images]
         change = [_timed(lambda f=f: client.predict("rollout", f, 0.0, 0, 0.5, "jet", "predicted class",
-                                                    api_name="/rollout")) for f in ["max", "mean"] * repeats]
+                                                    api_name="/explanation")) for f in ["max", "mean"] * repeats]
         client.close()
         out = {"new_image_s": float(np.median(new[1:])), "control_change_s": float(np.median(change[1:])),
                "gradio_echo_s": _gradio_echo(repeats)}
@@ -224,6 +228,35 @@ def _browser_control_change(url: str, repeats: int) -> dict:
     return {"browser_control_change_s": float(np.median(times[3:])) / 1000}
 
 
+def controls(name: str, kwargs: dict, repeats: int) -> dict:
+    """Seconds of the handlers behind a rollout control and the Tokens block slider on one analysed
+    image, through the endpoint declarations (what the app runs, minus the network)."""
+    from .ui.cache import ModelCache
+    from .ui.endpoints import call
+    from .ui.handlers import PREDICTED, Server, Session, analyze
+    from .ui.policy import ServingPolicy
+    from .ui.sessions import TraceStore
+
+    with tempfile.TemporaryDirectory() as tmp:
+        server = Server(ModelCache(lambda _: _model(name, kwargs, "cpu")), TraceStore(), ServingPolicy(always=name),
+                        Path(tmp))
+        model = server.models.get(name)
+        session, _, seen = analyze(server, make_scene(3, 0, size=max(model.input_size)).to_pil(), Session(name))
+        x, last = model.input_tensor(seen), model.num_blocks - 1
+        explanation, tokens = call(server, "/explanation"), call(server, "/tokens")
+        discards = iter(np.linspace(0.0, 0.5, repeats + 2))  # a new setting each time: no cached map
+        out = {"model": name, "bare_forward_s": median_seconds(lambda: model.predict(x), repeats),
+               "control_change_s": median_seconds(lambda: explanation(session, "rollout", "mean",
+                                                                      float(next(discards)), 0, 0.5, "jet",
+                                                                      PREDICTED), repeats),
+               "tokens_first_s": _timed(lambda: tokens(session, last, False, PREDICTED))}
+        blocks = iter(list(range(model.num_blocks)) * (repeats + 1))
+        out["tokens_slider_s"] = median_seconds(lambda: tokens(session, next(blocks), False, PREDICTED), repeats)
+    out.update({f"{k[:-2]}/forward": out[k] / out["bare_forward_s"]
+                for k in ("control_change_s", "tokens_first_s", "tokens_slider_s")})
+    return out
+
+
 def _timed(fn) -> float:
     start = time.perf_counter()
     fn()
@@ -241,7 +274,7 @@ def table(results: dict) -> str:
     lines += ["", "| measure | value | target |", "| --- | --- | --- |"]
     if a:
         lines += [f"| app: new image (/analyze, gradio_client) | {1000 * a['new_image_s']:.0f} ms | |",
-                  f"| app: control change (/rollout, gradio_client, downloads both pictures) | "
+                  f"| app: control change (/explanation, gradio_client, downloads both pictures) | "
                   f"{1000 * a['control_change_s']:.0f} ms | |",
                   f"| gradio_client round trip of a bare echo endpoint (the floor) | {1000 * a['gradio_echo_s']:.0f} ms | |"]
         if "browser_control_change_s" in a:
@@ -255,6 +288,14 @@ def table(results: dict) -> str:
     if p:
         lines.append(f"| model panels cold / cached | {1000 * p['panels_cold_s']:.0f} ms / "
                      f"{1000 * p['panels_cached_s']:.2f} ms | <= 1 s cold |")
+    c = results.get("controls")
+    if c:
+        lines += [f"| {c['model']}: rollout control change (handler) | {1000 * c['control_change_s']:.0f} ms "
+                  f"({c['control_change/forward']:.2f}x the bare forward, {1000 * c['bare_forward_s']:.0f} ms) | |",
+                  f"| {c['model']}: Tokens tab, first view (one forward for the tokens) | "
+                  f"{1000 * c['tokens_first_s']:.0f} ms ({c['tokens_first/forward']:.2f}x) | |",
+                  f"| {c['model']}: Tokens block slider moved (no forward) | {1000 * c['tokens_slider_s']:.0f} ms "
+                  f"({c['tokens_slider/forward']:.2f}x) | no forward |"]
     memory_rows = results.get("memory", {})
     if memory_rows:
         lines.append(f"| peak RSS | {memory_rows['peak_rss_mb']:.0f} MB | |")
@@ -271,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small models, few repeats (what the tests run)")
     parser.add_argument("--no-app", action="store_true", help="skip the app section")
     parser.add_argument("--out", type=Path, default=Path("bench/results.json"))
-    parser.add_argument("--sections", nargs="+", choices=("single", "folder", "panels", "memory", "app"),
+    parser.add_argument("--sections", nargs="+", choices=("single", "folder", "panels", "controls", "memory", "app"),
                         help="run only these sections, keeping the others of an existing --out")
     args = parser.parse_args(argv)
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
@@ -288,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
             models, device, repeats, CHEAP_METHODS if args.quick else list(analyses.EXPLANATION_METHODS))],
         "folder": lambda: folder(folder_models, "cpu", 8 if args.quick else 16),
         "panels": lambda: panels("cpu"),
+        "controls": lambda: controls(*(("demo", {}) if args.quick else ("vit_base_patch16_224", {})), repeats),
         "memory": lambda: memory(devices[-1]),
         "app": lambda: app(2 if args.quick else 10),
     }

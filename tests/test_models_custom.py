@@ -106,7 +106,7 @@ def test_parts_the_description_leaves_out_say_so_in_place_of_the_panel():
     bundle = views.model_views(explorer.load(module, description=described, device="cpu"))
     assert isinstance(bundle.pca, analyses.NotAvailable) and "no linear patch projection" in bundle.pca.reason
     assert isinstance(bundle.position, analyses.NotAvailable) and "no learned absolute position" in str(bundle.position)
-    assert bundle.images()[0].size[0] > 0  # the reason is drawn where the filters would be
+    assert bundle.pictures()[0].size[0] > 0  # the reason is drawn where the filters would be
 
 
 class LogitsOnly(nn.Module):

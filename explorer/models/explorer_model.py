@@ -182,11 +182,6 @@ class ExplorerModel:
                 out.append(self.anatomy.call(chunk.to(self.device))[0].float())
         return torch.cat(out)
 
-    def run_seen(self, seen: Image.Image, *, topk: int = TOPK) -> Trace:
-        """Deprecated: ``run(seen, cropped=True)``."""
-        # remove once views/ui are migrated (explorer/views/trace_cache.py calls it)
-        return self.run(seen, topk=topk, cropped=True)
-
     def _traces(self, images: list, topk: int, size, cropped: bool, batch_size: int) -> list[Trace]:
         if cropped and size is not None:
             raise ExplorerError("A cropped image is already the model's input: its size is its own, pass no size.")

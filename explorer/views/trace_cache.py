@@ -65,7 +65,7 @@ class TraceCache:
         """The trace again in float32 (the store keeps attention in float16), as ``evaluate`` has it."""
         if self.trace.attentions.dtype == np.float32:
             return self.trace
-        return self._once(("exact",), lambda: model.run_seen(self.trace.input_image))
+        return self._once(("exact",), lambda: model.run(self.trace.input_image, cropped=True))
 
     def explanation(self, model, method: str, target: int | None = None, exact: bool = False,
                     **options) -> np.ndarray:
