@@ -4,6 +4,8 @@
     python -m explorer.loadtest --users 8 --rounds 2 --json report.json
     python -m explorer.loadtest --app-args "--max-models 1"
     python -m explorer.loadtest --url http://127.0.0.1:7860/ --pid 12345   # a running app (loopback only)
+    python -m explorer.loadtest --users 10 --heavy 2   # mixed: 10 light users beside 2 on Compare / head ranking
+    python -m explorer.loadtest --users 10 --heavy 2 --max-total 900 --app-args "--custom bench/random_vitb16.py:build"
 
 Every user is its own ``gradio_client.Client`` (its own session) in its own thread with its own
 generated scene. A round is ``/analyze`` on that image, then ``/explanation``, ``/query`` and ``/heads``
@@ -12,10 +14,14 @@ with controls that vary per user and round. Phases:
 1. baseline: each user's calls, one user at a time, through the same server; the results are kept;
 2. concurrent: all users at once; every response is compared with the same user's baseline answer
    to the same call (images within ``--tolerance`` per channel, labels, numbers and text exactly,
-   confidences within 1e-4). A difference is a *mismatch*; an exception is an *error*.
+   confidences within 1e-4). A difference is a *mismatch*; an exception is an *error*;
+3. with ``--heavy H``, mixed: the same users again beside H users running Compare and head ranking
+   (:mod:`explorer.loadmix`): light latency alone, concurrent and beside heavy work, the /analyze
+   ratio, heavy latency, RSS per phase and the app's memory budget, if it has one.
 
 It prints p50/p95 latency per endpoint, throughput, errors, mismatches and the app's RSS (the app
 process and its children, sampled every 0.5 s). Exit code 0 only with no errors and no mismatches.
+``--max-total`` bounds the whole run (app start included): a phase that would pass it is cut short.
 All traffic stays on the loopback interface.
 """
 from __future__ import annotations
@@ -73,6 +79,15 @@ class LoadConfig:
     startup_timeout: float = 180.0  # seconds for the app to answer
     rss_interval: float = 0.5  # seconds between RSS samples
     seed: int = 20_250_601  # data seed of the users' generated scenes
+    heavy: int = 0  # mixed scenario: heavy users (Compare and head ranking in turn) beside the light ones
+    heavy_calls: int = 4  # heavy calls per heavy user, at most
+    heavy_lead: float = 2.0  # seconds the heavy users start before the light ones in the mixed phase
+    max_total: float | None = None  # seconds the whole run may take (app start included); None: no bound
+    budget_mb: float | None = None  # the app's memory budget, when the load test cannot read it itself
+    budget_margin: float = 0.10  # peak RSS may pass the budget by this fraction and still count as within
+    notes: list[str] = field(default_factory=list)  # written into the report as given
+    deadline: float | None = None  # time.monotonic() at which the run ends (from max_total; set by run)
+    command: str = ""  # the command line, for the report
 
 
 @dataclass
@@ -96,10 +111,16 @@ class Report:
     mismatches_by_endpoint: dict[str, int] = field(default_factory=dict)
     mismatch_examples: list[str] = field(default_factory=list)  # the first few, described
     rss_mb: dict[str, Any] | None = None  # start, peak, end, samples [[seconds, MB], ...]
+    command: str = ""  # the load test's command line
+    scenario: str = "light"  # "light", or "mixed" with --heavy
+    phases: dict[str, list[float]] = field(default_factory=dict)  # phase -> [start, end] in RSS-sample seconds
+    mixed: dict[str, Any] | None = None  # the mixed phase (explorer.loadmix)
+    notes: list[str] = field(default_factory=list)  # --note, the machine's CPUs and load, phases cut short
 
     @property
     def ok(self) -> bool:
-        return self.errors == 0 and self.mismatches == 0
+        heavy_errors = (self.mixed or {}).get("heavy", {}).get("errors", 0)
+        return self.errors == 0 and self.mismatches == 0 and heavy_errors == 0
 
 
 @dataclass(frozen=True)
@@ -310,6 +331,10 @@ class RssSampler(threading.Thread):
     def latest(self) -> float | None:
         return self.samples[-1][1] if self.samples else None
 
+    def now(self) -> float:
+        """Seconds since the sampler started (the time axis of its samples)."""
+        return round(time.monotonic() - self._t0, 2)
+
 
 # ---- users, their images and their calls -----------------------------------------------------
 
@@ -421,10 +446,11 @@ def _read(kind: str, value: Any) -> Any:
 class Tally:
     """Thread-safe counters of one phase, with a progress line every few seconds."""
 
-    def __init__(self, phase: str, planned: int, rss: Callable[[], float | None] = lambda: None) -> None:
+    def __init__(self, phase: str, planned: int, rss: Callable[[], float | None] = lambda: None,
+                 endpoints: tuple[str, ...] = ENDPOINTS) -> None:
         self.phase, self.planned, self.rss = phase, planned, rss
         self.lock = threading.Lock()
-        self.latencies: dict[str, list[float]] = {ep: [] for ep in ENDPOINTS}
+        self.latencies: dict[str, list[float]] = {ep: [] for ep in endpoints}
         self.errors: Counter[str] = Counter()
         self.mismatches: Counter[str] = Counter()
         self.examples: list[str] = []
@@ -436,7 +462,7 @@ class Tally:
         with self.lock:
             self.done += 1
             self.attempted += 1
-            self.latencies[endpoint].append(seconds)
+            self.latencies.setdefault(endpoint, []).append(seconds)
             if mismatch:
                 self.mismatches[endpoint] += 1
                 if len(self.examples) < 20:
@@ -487,8 +513,12 @@ class User:
 
 
 def run_baseline(url: str, users: list[User], cfg: LoadConfig, tally: Tally) -> None:
-    """Each user's calls alone, one user after the other; keeps the results as the expected ones."""
+    """Each user's calls alone, one user after the other; keeps the results as the expected ones
+    (None for a call that failed, or that ``cfg.deadline`` left out)."""
     for user in users:
+        if cfg.deadline is not None and time.monotonic() > cfg.deadline:
+            user.expected = [None] * len(user.calls)
+            continue
         try:
             client = new_client(url, user.folder / "baseline")
         except Exception as exc:  # noqa: BLE001 - counted and reported
@@ -497,6 +527,9 @@ def run_baseline(url: str, users: list[User], cfg: LoadConfig, tally: Tally) -> 
             continue
         try:
             for call in user.calls:
+                if cfg.deadline is not None and time.monotonic() > cfg.deadline:
+                    user.expected.append(None)
+                    continue
                 try:
                     seconds, outputs = invoke(client, call, cfg.call_timeout)
                 except Exception as exc:  # noqa: BLE001
@@ -514,7 +547,7 @@ def run_user(url: str, user: User, cfg: LoadConfig, tally: Tally, barrier: threa
     """One simulated user in the concurrent phase: its calls, each checked against its baseline."""
     client = None
     try:
-        client = new_client(url, user.folder / "concurrent")
+        client = new_client(url, user.folder / tally.phase)
     except Exception as exc:  # noqa: BLE001
         tally.failed("client", exc)
     with contextlib.suppress(threading.BrokenBarrierError):
@@ -559,9 +592,24 @@ def run_concurrent(url: str, users: list[User], cfg: LoadConfig, tally: Tally) -
 # ---- the run ---------------------------------------------------------------------------------
 
 
+def time_left(cfg: LoadConfig) -> float:
+    """Seconds until ``cfg.deadline`` (infinite without ``--max-total``)."""
+    return float("inf") if cfg.deadline is None else cfg.deadline - time.monotonic()
+
+
+@contextlib.contextmanager
+def phase(report: Report, name: str, clock: Callable[[], float]) -> Iterator[None]:
+    """Marks the phase's [start, end] in ``report.phases`` on the RSS samples' time axis."""
+    start = clock()
+    try:
+        yield
+    finally:
+        report.phases[name] = [start, clock()]
+
+
 def measure(cfg: LoadConfig, url: str, images: list[Path], workdir: Path, report: Report,
-            rss: Callable[[], float | None]) -> None:
-    """Plan every user's calls, run the baseline and the concurrent phase, fill ``report``."""
+            rss: Callable[[], float | None], clock: Callable[[], float]) -> None:
+    """Plan every user's calls, run the baseline, the concurrent and (with heavy users) the mixed phase."""
     probe = new_client(url, workdir / "probe")
     try:
         ranges = read_ranges(probe, images[0], cfg.call_timeout)
@@ -569,19 +617,37 @@ def measure(cfg: LoadConfig, url: str, images: list[Path], workdir: Path, report
         probe.close()
     print(f"[plan] {cfg.users} users x {cfg.rounds} rounds x {len(ENDPOINTS)} calls; model ranges: "
           f"{ranges.blocks} blocks, {len(ranges.heads) - 1} heads, grid {ranges.grid[0]}x{ranges.grid[1]}", flush=True)
-    users = [User(i, image, plan(i, image, cfg.rounds, ranges), workdir / f"user{i:03d}") for i, image in enumerate(images)]
+    users = [User(i, image, plan(i, image, cfg.rounds, ranges), workdir / f"user{i:03d}")
+             for i, image in enumerate(images[:cfg.users])]
     planned = sum(len(u.calls) for u in users)
 
     base = Tally("baseline", planned, rss)
-    t0 = time.monotonic()
-    run_baseline(url, users, cfg, base)
+    with phase(report, "baseline", clock):
+        run_baseline(url, users, cfg, base)
     base.finish()
-    report.baseline_s = round(time.monotonic() - t0, 2)
+    report.baseline_s = round(report.phases["baseline"][1] - report.phases["baseline"][0], 2)
 
     conc = Tally("concurrent", planned, rss)
-    report.concurrent_s = round(run_concurrent(url, users, cfg, conc), 2)
-    conc.finish()
+    if time_left(cfg) > 0:
+        with phase(report, "concurrent", clock):
+            report.concurrent_s = round(run_concurrent(url, users, _cut(cfg), conc), 2)
+        conc.finish()
+    else:
+        report.notes.append("concurrent phase skipped: --max-total reached")
+    fill_report(report, base, conc, planned)
+    if cfg.heavy:
+        run_mixed_phase(cfg, url, users, images, workdir, report, rss, clock)
 
+
+def _cut(cfg: LoadConfig) -> LoadConfig:
+    """``cfg`` with its phase duration cut to what ``--max-total`` leaves."""
+    from .loadmix import phase_config
+
+    return phase_config(cfg, time_left(cfg))
+
+
+def fill_report(report: Report, base: Tally, conc: Tally, planned: int) -> None:
+    """The baseline's and the concurrent phase's numbers, errors and mismatches."""
     report.requests_planned, report.requests_done = planned, conc.done
     report.complete = conc.attempted == planned
     report.throughput_rps = round(conc.done / report.concurrent_s, 2) if report.concurrent_s > 0 else 0.0
@@ -593,28 +659,68 @@ def measure(cfg: LoadConfig, url: str, images: list[Path], workdir: Path, report
     report.mismatch_examples = conc.examples
 
 
+def run_mixed_phase(cfg: LoadConfig, url: str, users: list[User], images: list[Path], workdir: Path,
+                    report: Report, rss: Callable[[], float | None], clock: Callable[[], float]) -> None:
+    """The mixed phase (:mod:`explorer.loadmix`); its light errors and mismatches join the totals."""
+    from . import loadmix
+
+    if time_left(cfg) <= 0:
+        report.notes.append("mixed phase skipped: --max-total reached")
+        return
+    with phase(report, "mixed", clock):
+        result = loadmix.run_mixed(url, users, loadmix.heavy_users(cfg, images, workdir), _cut(cfg), rss)
+    report.mixed = loadmix.summarize(result, report, cfg)
+    for tally in (result["beside"], result["after"]):
+        for message, count in tally.errors.items():
+            report.error_messages[f"{tally.phase}: {message}"] = count
+            report.errors += count
+        for endpoint, count in tally.mismatches.items():
+            report.mismatches_by_endpoint[endpoint] = report.mismatches_by_endpoint.get(endpoint, 0) + count
+            report.mismatches += count
+        report.mismatch_examples += tally.examples[:max(0, 20 - len(report.mismatch_examples))]
+
+
 def run(cfg: LoadConfig) -> Report:
     """The whole load test; the app started here is stopped again whatever happens."""
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # gradio_client's telemetry would leave the machine
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    if cfg.max_total is not None:
+        cfg.deadline = time.monotonic() + cfg.max_total
     started = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
     tolerance = dict(image_max_abs_diff=f"{cfg.tolerance}/255 per channel", confidence=CONFIDENCE_TOL,
                      labels_numbers_text="exact")
     with tempfile.TemporaryDirectory(prefix="vit-loadtest-") as tmp, sigterm_as_interrupt():
         workdir = Path(tmp)
-        images = make_images(cfg.users, cfg.seed, workdir / "images")
+        images = make_images(cfg.users + cfg.heavy, cfg.seed, workdir / "images")
         print(f"[images] {len(images)} distinct generated scenes (seed {cfg.seed}), one per user", flush=True)
         with app_server(cfg, workdir) as (url, pid):
-            report = Report(started=started, url=url, users=cfg.users, rounds=cfg.rounds, tolerance=tolerance)
+            report = Report(started=started, url=url, users=cfg.users, rounds=cfg.rounds, tolerance=tolerance,
+                            command=cfg.command, scenario="mixed" if cfg.heavy else "light",
+                            notes=[*cfg.notes, machine_note("start")])
             sampler = RssSampler(pid, cfg.rss_interval) if pid else None
             if sampler:
                 sampler.start()
+            t0 = time.monotonic()
+            clock = sampler.now if sampler else (lambda: round(time.monotonic() - t0, 2))
             try:
-                measure(cfg, url, images, workdir, report, (lambda: sampler.latest) if sampler else (lambda: None))
+                measure(cfg, url, images, workdir, report, (lambda: sampler.latest) if sampler else (lambda: None),
+                        clock)
             finally:
                 if sampler:
                     report.rss_mb = sampler.stop()
+                report.notes.append(machine_note("end"))
+            if report.mixed is not None:
+                from .loadmix import app_budget, memory
+
+                report.mixed["memory"] = memory(report.rss_mb, app_budget(cfg, workdir / "app.log"),
+                                                cfg.budget_margin, report.phases)
     return report
+
+
+def machine_note(when: str) -> str:
+    """The machine's CPU count and load average, for the report's notes."""
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"{when}: {os.cpu_count()} CPUs, load average (1, 5, 15 min) {load}"
 
 
 def print_report(report: Report) -> None:
@@ -638,6 +744,12 @@ def print_report(report: Report) -> None:
         print(f"app RSS: start {r['start']:.0f} MB, peak {r['peak']:.0f} MB, end {r['end']:.0f} MB ({len(r['samples'])} samples)")
     else:
         print("app RSS: not measured (give --pid with --url)")
+    if report.mixed is not None:
+        from .loadmix import print_mixed
+
+        print_mixed(report.mixed)
+    for note in report.notes:
+        print(f"note: {note}")
     print("RESULT:", "OK" if report.ok else "FAILED", flush=True)
 
 
@@ -657,9 +769,25 @@ def parse_args(argv: list[str] | None = None) -> LoadConfig:
     p.add_argument("--tolerance", type=int, default=d.tolerance, help=f"image tolerance per channel in 1/255 (default {d.tolerance})")
     p.add_argument("--timeout", type=float, default=d.call_timeout, help=f"seconds per request (default {d.call_timeout:.0f})")
     p.add_argument("--seed", type=int, default=d.seed, help="data seed of the users' scenes")
+    mixed = p.add_argument_group("mixed scenario (explorer.loadmix)")
+    mixed.add_argument("--heavy", type=int, default=d.heavy, help="heavy users running Compare and head ranking "
+                       "beside the light ones, in a third phase (default 0: no mixed phase)")
+    mixed.add_argument("--heavy-calls", type=int, default=d.heavy_calls, help=f"heavy calls per heavy user, at most "
+                       f"(default {d.heavy_calls})")
+    mixed.add_argument("--heavy-lead", type=float, default=d.heavy_lead, help="seconds the heavy users start before "
+                       f"the light ones (default {d.heavy_lead:g})")
+    mixed.add_argument("--budget-mb", type=float, help="the app's memory budget in MB, when the load test cannot "
+                       "read it from the app's command line or log")
+    mixed.add_argument("--budget-margin", type=float, default=d.budget_margin, help="peak RSS may pass the budget by "
+                       f"this fraction (default {d.budget_margin:g})")
+    p.add_argument("--max-total", type=float, help="seconds the whole run may take, app start included")
+    p.add_argument("--note", action="append", default=[], help="a note for the report (repeatable)")
     a = p.parse_args(argv)
     if a.users < 1 or a.rounds < 1 or a.duration <= 0:
         raise ValueError("--users and --rounds must be >= 1 and --duration > 0")
+    if a.heavy < 0 or a.heavy_calls < 1 or a.heavy_lead < 0 or a.budget_margin < 0 or (a.max_total or 1) <= 0:
+        raise ValueError("--heavy must be >= 0, --heavy-calls >= 1, --heavy-lead and --budget-margin >= 0, "
+                         "--max-total > 0")
     if a.pid is not None and not a.url:
         raise ValueError("--pid goes with --url (without --url the load test starts the app itself)")
     if a.pid is not None and not Path(f"/proc/{a.pid}/status").exists():
@@ -668,7 +796,11 @@ def parse_args(argv: list[str] | None = None) -> LoadConfig:
         raise ValueError("--app-args applies only when the load test starts the app (no --url)")
     return LoadConfig(users=a.users, rounds=a.rounds, duration=a.duration, url=a.url and check_loopback(a.url),
                       pid=a.pid, app_args=check_app_args(shlex.split(a.app_args)), json_path=a.json,
-                      tolerance=a.tolerance, call_timeout=a.timeout, seed=a.seed)
+                      tolerance=a.tolerance, call_timeout=a.timeout, seed=a.seed, heavy=a.heavy,
+                      heavy_calls=a.heavy_calls, heavy_lead=a.heavy_lead, max_total=a.max_total,
+                      budget_mb=a.budget_mb, budget_margin=a.budget_margin, notes=a.note,
+                      command=shlex.join(["python", "-m", "explorer.loadtest",
+                                          *(sys.argv[1:] if argv is None else argv)]))
 
 
 def main(argv: list[str] | None = None) -> int:

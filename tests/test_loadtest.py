@@ -97,3 +97,81 @@ def test_errors_are_counted_by_distinct_message(capsys):
     tally.answered("/query", 0.1, mismatch="user 0 round 0 /query: output 1 (image): max abs diff 9/255 > 2/255")
     assert tally.errors == {"/heads: RuntimeError: boom": 2, "client: ConnectionError: refused": 1}
     assert tally.attempted == 3 and tally.done == 1 and tally.mismatches == {"/query": 1}
+
+
+def test_mixed_scenario_reports_light_beside_heavy_and_ends_by_itself(tmp_path, capsys):
+    """2 light users, 1 heavy user (Compare, then head ranking), 1 round, everything capped in time."""
+    out = tmp_path / "mixed.json"
+    code = loadtest.main(["--users", "2", "--rounds", "1", "--heavy", "1", "--heavy-calls", "2", "--heavy-lead", "0.5",
+                          "--duration", "90", "--max-total", "170", "--note", "test run", "--json", str(out)])
+    printed = capsys.readouterr().out
+    report = json.loads(out.read_text())
+    assert report["errors"] == 0, report["error_messages"]
+    assert report["mismatches"] == 0, report["mismatch_examples"]  # light users, still against their baseline
+    assert code == 0 and report["ok"] and report["scenario"] == "mixed"
+    assert set(report["phases"]) == {"baseline", "concurrent", "mixed"}
+    mixed = report["mixed"]
+    for key in ("light_alone_ms", "light_concurrent_ms", "light_beside_heavy_ms"):
+        stats = mixed[key]["/analyze"]
+        assert stats["count"] >= 2 and 0 < stats["p50"] <= stats["p95"] <= stats["max"]
+    ratio = mixed["analyze_ratio"]
+    assert ratio["p50_vs_light_only"] > 0 and ratio["p95_vs_alone"] > 0 and ratio["target"] == 2.0
+    heavy = mixed["heavy"]
+    assert heavy["errors"] == 0, heavy["error_messages"]
+    assert heavy["done"] + heavy["refused"] + heavy["unfinished"] >= 1 and heavy["done"] + heavy["refused"] <= 2
+    for call in heavy["calls"]:
+        assert call["endpoint"] in ("/compare", "/head_importance") and call["seconds"] > 0
+    memory = mixed["memory"]
+    assert 0 < memory["start_mb"] <= memory["peak_mb"] and memory["end_mb"] <= memory["peak_mb"]
+    assert memory["rss_by_phase"]["mixed"]["peak"] <= memory["peak_mb"]
+    assert memory["budget_source"]  # where the budget was read, or why there is none
+    if memory["budget_mb"]:
+        assert isinstance(memory["within_budget"], bool) and memory["limit_mb"] > memory["budget_mb"]
+    assert "test run" in report["notes"] and any("CPUs" in n for n in report["notes"])
+    assert "--heavy 1" in report["command"]
+    assert "[mixed]" in printed and "beside heavy" in printed and "[stop] app pid" in printed
+
+
+def test_heavy_calls_take_the_declared_inputs_and_refusals_are_not_errors():
+    from explorer import loadmix
+
+    class FakeClient:
+        def view_api(self, **_):
+            def params(endpoint):
+                names = loadmix.BY_NAME[endpoint.lstrip("/")].api_inputs
+                return {"parameters": [{"parameter_name": n, "parameter_has_default": False} for n in names]}
+            return {"named_endpoints": {ep: params(ep) for ep in loadmix.HEAVY}}
+
+    args = loadmix.heavy_args(FakeClient())
+    for endpoint in loadmix.HEAVY:
+        sent = dict(zip(loadmix.BY_NAME[endpoint.lstrip("/")].api_inputs, args[endpoint]))
+        assert all(sent[k] == loadmix.HEAVY_VALUES[k] for k in sent)
+    assert dict(zip(loadmix.BY_NAME["compare"].api_inputs, args["/compare"]))["fill"] == "mean"
+    tally = loadmix.HeavyTally()
+    tally.failed(0, "/compare", RuntimeError("This needs 3 GB of memory; the server's budget is 2 GB."))
+    tally.failed(0, "/compare", RuntimeError("boom"))
+    tally.answered(0, "/head_importance", 1.5, None)
+    summary = tally.summary()
+    assert summary["refused"] == 1 and summary["errors"] == 1 and summary["done"] == 1
+    assert summary["latency_ms"]["/head_importance"]["p50"] == 1500.0
+
+
+def test_mixed_report_helpers():
+    from explorer import loadmix
+
+    assert loadmix.to_mb(2048) == 2048 and loadmix.to_mb("6G") == 6144 and loadmix.to_mb("1.5 GiB") == 1536
+    assert loadmix.to_mb(None) is None and loadmix.to_mb("lots") is None and loadmix.to_mb(True) is None
+    light = {"/analyze": {"p50": 100.0, "p95": 200.0}}
+    beside = {"/analyze": {"p50": 150.0, "p95": 500.0}}
+    ratio = loadmix.ratios({"/analyze": {"p50": 50.0, "p95": 60.0}}, light, beside)
+    assert ratio["p50_vs_light_only"] == 1.5 and ratio["within_target_p50"] is True
+    assert ratio["p95_vs_light_only"] == 2.5 and ratio["within_target_p95"] is False
+    assert ratio["p50_vs_alone"] == 3.0
+    assert loadmix.ratios({}, {}, beside)["within_target_p50"] is None
+    samples = [[0.0, 100.0], [1.0, 300.0], [2.0, 200.0], [3.0, 900.0]]
+    assert loadmix.window(samples, 0.5, 2.5) == {"start": 300.0, "peak": 300.0, "end": 200.0, "samples": 2}
+    memory = loadmix.memory({"start": 100.0, "peak": 900.0, "end": 200.0, "samples": samples}, (1000.0, "test"),
+                            0.1, {"all": [0.0, 3.0]})
+    assert memory["limit_mb"] == 1100.0 and memory["added_peak_mb"] == 800.0
+    assert memory["within_budget"] and memory["within_budget_total"]
+    assert loadmix.memory(None, (None, "none"), 0.1, {})["budget_mb"] is None
