@@ -14,6 +14,7 @@ torch module) and, for gradient methods, ``.input_tensor(image)``.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -44,13 +45,18 @@ class Option:
             if value not in self.choices:
                 raise ValueError(f"{self.label} must be one of {', '.join(self.choices)}; got '{value}'.")
             return value
+        high = (num_blocks - 1) if self.block_index and num_blocks else self.maximum
         try:
             number = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"{self.label} must be a number; got '{value}'.") from None
-        high = (num_blocks - 1) if self.block_index and num_blocks else self.maximum
+        except (TypeError, ValueError, OverflowError):  # text, None, lists, ints past float's range
+            number = math.nan
+        if not math.isfinite(number):
+            shown = str(value) if len(str(value)) <= 20 else f"{str(value)[:12]}..."
+            raise ValueError(f"{self.label} must be a number from {self.minimum:g} to {high:g}; got '{shown}'.")
         if not self.minimum <= number <= high:
-            raise ValueError(f"{self.label} must be from {self.minimum:g} to {high:g}; got {number:g}.")
+            raise ValueError(f"{self.label} must be from {self.minimum:g} to {high:g}; got {number:.3g}.")
+        if self.block_index and number != int(number):
+            raise ValueError(f"{self.label} must be a whole number from {self.minimum:g} to {high:g}; got {number:g}.")
         return int(number) if self.block_index else number
 
 
@@ -63,6 +69,7 @@ class MethodSpec:
     class_specific: bool = False  # explains one class (the target) rather than the whole prediction
     options: tuple[Option, ...] = ()
     description: str = ""
+    cost: float = 0.0  # seconds of its map in bare forwards of the same model (measured, README "Benchmark")
 
     def __call__(self, model, trace, target: int | None = None, **options: Any) -> np.ndarray:
         return self.compute(model, trace, target, **self.resolve(options, trace.num_blocks))

@@ -24,6 +24,7 @@ from ..models.explorer_model import TOPK
 from ..paths import assets_dir, sample_images
 from ..views import TOUR_STEPS
 from . import handlers as h
+from . import safe
 from .i18n import I18N, T
 from .cache import ModelCache
 from .components import ImageUpload, IndexSlider
@@ -450,6 +451,7 @@ def make_server(args: argparse.Namespace, initial: str) -> h.Server:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    safe.setup_logging()  # logger "vit_explorer": a user's mistake is one line, a server fault one traceback
     if not args.analytics:
         os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     if args.custom and args.model:
@@ -468,6 +470,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"vit-explorer: cannot start with model '{initial}': {exc}")
     print(f"vit-explorer: {model!r}", flush=True)
     demo = build_demo(server, initial, session_ttl=args.session_ttl, analytics=args.analytics)
+    safe.guard(demo, safe.api_parameters(ENDPOINTS))  # Gradio's own refusals as plain sentences too
     demo.queue(default_concurrency_limit=2)
     try:
         demo.launch(server_name=args.host, server_port=args.port, share=args.share, allowed_paths=[str(assets_dir())],

@@ -26,6 +26,7 @@ from .. import analyses, render, views
 from ..analyses.perturbation import FILLS
 from ..capture import HeadAblation
 from ..errors import ExplorerError
+from ..images import load_image
 from ..faithfulness import METRICS
 from ..models import CATALOG, ExplorerModel
 from ..paths import sample_images
@@ -33,6 +34,7 @@ from ..trace import Trace
 from .cache import ModelCache
 from .i18n import STRINGS
 from .messages import browser_language, language, model_note, say, speaking
+from . import safe
 from .policy import ServingPolicy
 from .sessions import LatestRequests, Session, TraceStore, release_session
 
@@ -64,8 +66,9 @@ class Server:
 
 
 def user_errors(fn):
-    """Run a handler in its session's language (:mod:`.messages`), and turn the library's errors
-    (and bad input) into a Gradio error message."""
+    """Run a handler in its session's language (:mod:`.messages`); every error leaves as a plain
+    sentence (:mod:`.safe`): the library's errors and bad input as the user's mistake (logged as
+    one line), anything else as a server fault (one sentence; its traceback logged once)."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -73,10 +76,8 @@ def user_errors(fn):
         with speaking(session.lang if session is not None else None):
             try:
                 return fn(*args, **kwargs)
-            except gr.Error:
-                raise
-            except (ExplorerError, ValueError, IndexError, KeyError) as exc:
-                raise gr.Error(say("library_error", error=exc)) from exc
+            except Exception as exc:
+                raise safe.answer(exc) from None  # logged under the request's API name
 
     return wrapper
 
@@ -126,13 +127,13 @@ def write_view(server: Server, view: views.View) -> list[str]:
 
 def _index(value, count: int, what: str) -> int:
     """``value`` as an index into ``count`` things ("block", "head", "class"), or a gr.Error with the range."""
-    try:
+    try:  # NaN, inf, text, None, lists: refused with the range, the value shown short
         index = int(value)
-    except (TypeError, ValueError):
-        raise gr.Error(say("not_whole", what=say(f"what_{what}"), last=count - 1, value=value)) from None
+    except (TypeError, ValueError, OverflowError):
+        raise gr.Error(say("not_whole", what=say(f"what_{what}"), last=count - 1, value=safe.shown(value))) from None
     if not 0 <= index < count:
-        raise gr.Error(say("out_of_range", what=say(f"what_{what}"), index=index, plural=say(f"plural_{what}"),
-                           last=count - 1))
+        raise gr.Error(say("out_of_range", what=say(f"what_{what}"), index=safe.shown(index),
+                           plural=say(f"plural_{what}"), last=count - 1))
     return index
 
 
@@ -164,13 +165,20 @@ def model_status(server: Server, session: Session) -> str:
 @user_errors
 def select_model(server: Server, choice: str, session: Session, progress=gr.Progress(track_tqdm=True)):
     """Switch to ``choice``; on failure keep the current model and say why."""
+    if choice is not None and not isinstance(choice, str):
+        raise gr.Error(say("name_not_text", value=safe.shown(choice)))
     choice = (choice or "").strip()
     try:
         model = server.models.get(choice)
     except Exception as exc:  # any failure to load must leave the current model in place
-        gr.Warning(say("load_failed", error=exc, current=session.choice), duration=15)  # said once, here
+        error, is_fault = safe.explain(exc)
+        if is_fault:
+            safe.fault(exc)
+        else:
+            safe.log_mistake(error, detail=exc)  # the full text (the cache's path) stays in the log
+        gr.Warning(safe.clean(say("load_failed", error=error, current=session.choice)), duration=15)  # said once, here
         current = server.model(session)
-        status = say("load_failed_status", choice=choice, card=model_card(current, session.choice))
+        status = say("load_failed_status", choice=safe.clean(choice), card=model_card(current, session.choice))
         return session, session.choice, status
     release_session(session)  # the old model's trace is of no use any more
     return Session(choice=choice, lang=session.lang), choice, model_card(model, choice)
@@ -306,10 +314,10 @@ def _patch(trace: Trace, row, col) -> tuple[int, int]:
     for value, count, what in ((row, gh, say("what_row")), (col, gw, say("what_col"))):
         try:
             index = int(value or 0)
-        except (TypeError, ValueError):
-            raise gr.Error(say("patch_not_whole", what=what, value=value)) from None
+        except (TypeError, ValueError, OverflowError):
+            raise gr.Error(say("patch_not_whole", what=what, value=safe.shown(value))) from None
         if index < 0:
-            raise gr.Error(say("patch_negative", what=what, index=index))
+            raise gr.Error(say("patch_negative", what=what, index=safe.shown(index)))
         values.append(min(index, count - 1))
     return values[0], values[1]
 
@@ -495,7 +503,11 @@ def show_distance(view: views.DistanceView):
 
 
 def distance_batch(server: Server, files, use_samples: bool, session: Session, progress=gr.Progress()):
-    """Mean attention distance over many images, as a running mean (no maps are kept)."""
+    """Mean attention distance over many images, as a running mean (no maps are kept). A file
+    that cannot be read is skipped and named (its base name) in the note; only a batch of which
+    no file can be read is refused."""
+    if files is not None and not isinstance(files, (list, tuple)):
+        files = [files]
     paths = [getattr(f, "name", f) for f in (files or [])]
     if use_samples:
         paths += [str(p) for p in sample_images()]
@@ -503,11 +515,34 @@ def distance_batch(server: Server, files, use_samples: bool, session: Session, p
         raise gr.Error(say("no_images", checkbox=STRINGS[language()]["use_samples"]))
     if len(paths) > MAX_BATCH_IMAGES:
         raise gr.Error(say("too_many", most=MAX_BATCH_IMAGES, sent=len(paths)))
+    skipped: list[str] = []
+
+    def readable(items):
+        """Each file decoded just before its forward (one image in memory at a time); the rest skipped."""
+        for path in items:
+            try:
+                yield load_image(path)
+            except (ExplorerError, OSError, ValueError, TypeError) as exc:
+                skipped.append(_file_name(path))
+                safe.log_mistake(f"batch file skipped: {skipped[-1]}", detail=exc)
+
     desc = say("running")
-    accumulator = views.distance_over_images(server.model(session), paths,
-                                             each=lambda items: progress.tqdm(items, desc=desc))
+    accumulator = views.distance_over_images(
+        server.model(session), paths, each=lambda items: progress.tqdm(readable(items), total=len(items), desc=desc))
+    names = ", ".join(skipped[:10]) + (", ..." if len(skipped) > 10 else "")
+    if accumulator is None or not accumulator.count:
+        raise gr.Error(say("batch_none_read", n=len(paths), names=names))
     new = replace(session, batch_distance=accumulator.result(), batch_count=accumulator.count)
-    return (new, *show_distance(views.distance_view(new.trace, accumulator=accumulator)))
+    *shown, note = show_distance(views.distance_view(new.trace, accumulator=accumulator))
+    if skipped:
+        note += say("batch_skipped", n=len(skipped), names=names)
+    return (new, *shown, note)
+
+
+def _file_name(path) -> str:
+    """A file's base name for a message (never the server's folders)."""
+    name = Path(str(path)).name if isinstance(path, (str, Path)) else ""
+    return safe.shown(name) if name else say("a_value")
 
 
 # ---- model-level views (weights only: computed once per model) ---------------------------

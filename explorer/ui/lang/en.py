@@ -118,7 +118,7 @@ sanity check take a while on large models; the bar shows progress.
     "its_rollout": "Its rollout row (all blocks)", "style": "Style", "heads": "Class-token attention per head",
     "tab_compare": "Compare methods", "fill": "Removed patches become",
     "fill_info": "mean: the average colour; blur: the same patch, blurred",
-    "sanity": "Sanity check (re-run on randomized models)", "compare_run": "Compare every method",
+    "sanity": "Sanity check (re-run on randomized models)", "compare_run": "Compare every method", "compare_cancel": "Cancel",
     "gallery": "Every method (click one)", "scores": "Scores (see the note above for which way is better)",
     "chosen": "The chosen method", "curves": "Its curves, beside the random baseline",
     "tab_distance": "Mean attention distance", "distance": "Mean attention distance per head",
@@ -253,6 +253,29 @@ SAY = {
     "series_image": "this image", "series_batch": "the mean over {n} image(s)",
     "compare_caption": "{method}: deletion {deletion:.2f}, insertion {insertion:.2f}{sanity}",
     "compare_sanity": ", sanity ρ {rho:.2f}",
+    "compare_estimate": "Comparing: about {seconds} s on this server. The maps appear first, then their "
+                        "scores; the slowest methods come last. **Cancel** stops it.",
+    "compare_done": "Done: every method's map and scores.",
+    # plain sentences for what went wrong (ui/safe.py): never a path, a class name or a traceback
+    "server_fault": "Something went wrong on the server while doing this. Try again; if it happens again, try "
+                    "another image or setting, and tell whoever runs the app (the server's log has the details).",
+    "server_folder": "a folder on the server", "a_value": "a value",
+    "weights_missing": "This model's weights are not on this server, and it cannot fetch them now. Pick another "
+                       "model, or ask whoever runs the app to fetch them (the server's log says how).",
+    "bad_value": "'{name}' must be {expects}, not '{value}'.",
+    "expect_range": "a number from {low} to {high}", "expect_whole": "a whole number", "expect_number": "a number",
+    "expect_text": "a name (text)", "expect_one_of": "one of {choices}", "expect_bool": "true or false",
+    "expect_file": "a file uploaded to this app", "expect_other": "a value of the kind the app's API page shows",
+    "wrong_count": "{endpoint} takes {n} value(s) ({names}); this request sent a different number. The app's API "
+                   "page (the 'Use via API' link at the bottom of the page) lists them.",
+    "this_action": "This action",
+    "not_uploaded": "A file named in this request was not uploaded to this app. Upload it first (in gradio_client, "
+                    "handle_file does that).",
+    "bad_form": "A value sent with this request does not have the form its input takes. The app's API page (the "
+                "'Use via API' link at the bottom of the page) shows what each endpoint takes.",
+    "name_not_text": "A model name must be text, not '{value}'.",
+    "batch_skipped": " Skipped {n} file(s) that could not be read as images: {names}.",
+    "batch_none_read": "None of the {n} file(s) could be read as an image ({names}). Upload PNG, JPEG or WebP images.",
 }
 
 MODEL_NOTES = {entry.spec: entry.note for entry in CATALOG.values()}

@@ -85,7 +85,7 @@ PAGE = {
     "its_rollout": "그 패치의 롤아웃 행 (모든 블록)", "style": "모양", "heads": "헤드별 클래스 토큰 어텐션",
     "tab_compare": "방법 비교", "fill": "지운 패치를 채우는 방법",
     "fill_info": "mean: 평균 색; blur: 같은 패치를 흐리게",
-    "sanity": "건전성 검사 (무작위로 바꾼 모델에서 다시 계산)", "compare_run": "모든 방법 비교하기",
+    "sanity": "건전성 검사 (무작위로 바꾼 모델에서 다시 계산)", "compare_run": "모든 방법 비교하기", "compare_cancel": "취소",
     "gallery": "모든 방법 (하나를 클릭)", "scores": "점수 (어느 쪽이 좋은지는 위 설명 참고)",
     "chosen": "고른 방법", "curves": "그 곡선과 무작위 기준선",
     "tab_distance": "평균 어텐션 거리", "distance": "헤드별 평균 어텐션 거리",
@@ -214,6 +214,28 @@ SAY = {
     "series_image": "이 이미지", "series_batch": "이미지 {n}장의 평균",
     "compare_caption": "{method}: 삭제 {deletion:.2f}, 삽입 {insertion:.2f}{sanity}",
     "compare_sanity": ", 무작위화 ρ {rho:.2f}",
+    "compare_estimate": "비교하는 중: 이 서버에서 약 {seconds}초 걸립니다. 지도가 먼저 나오고 점수가 뒤따르며, "
+                        "가장 느린 방법은 마지막에 나옵니다. **취소**를 누르면 멈춥니다.",
+    "compare_done": "끝났습니다: 모든 방법의 지도와 점수.",
+    "server_fault": "이 작업을 하는 중에 서버에서 문제가 생겼습니다. 다시 해 보세요. 또 그러면 다른 이미지나 설정을 "
+                    "써 보고, 앱을 운영하는 사람에게 알려 주세요 (자세한 내용은 서버 기록에 있습니다).",
+    "server_folder": "서버의 폴더", "a_value": "값",
+    "weights_missing": "이 모델의 가중치가 이 서버에 없고, 지금은 내려받을 수도 없습니다. 다른 모델을 고르거나, 앱을 "
+                       "운영하는 사람에게 내려받아 달라고 하세요 (방법은 서버 기록에 있습니다).",
+    "bad_value": "'{name}'에는 {expects}을(를) 넣어야 합니다 ('{value}'은(는) 쓸 수 없습니다).",
+    "expect_range": "{low}부터 {high}까지의 수", "expect_whole": "정수", "expect_number": "수",
+    "expect_text": "이름(글자)", "expect_one_of": "다음 중 하나: {choices}", "expect_bool": "true 또는 false",
+    "expect_file": "이 앱에 올린 파일", "expect_other": "앱의 API 페이지에 나온 형태의 값",
+    "wrong_count": "{endpoint}은(는) 값 {n}개({names})를 받는데, 이 요청은 다른 개수를 보냈습니다. 앱의 API 페이지"
+                   "(페이지 맨 아래 'Use via API' 링크)에 목록이 있습니다.",
+    "this_action": "이 동작",
+    "not_uploaded": "이 요청에 적힌 파일은 이 앱에 올린 파일이 아닙니다. 먼저 올리세요 (gradio_client에서는 "
+                    "handle_file이 올려 줍니다).",
+    "bad_form": "이 요청에 담긴 값 중 하나가 그 입력이 받는 형태가 아닙니다. 앱의 API 페이지(페이지 맨 아래 "
+                "'Use via API' 링크)에 엔드포인트마다 받는 값이 나와 있습니다.",
+    "name_not_text": "모델 이름은 글자여야 합니다 ('{value}'은(는) 쓸 수 없습니다).",
+    "batch_skipped": " 이미지로 읽을 수 없는 파일 {n}개는 건너뛰었습니다: {names}.",
+    "batch_none_read": "파일 {n}개 중 어느 것도 이미지로 읽을 수 없습니다 ({names}). PNG, JPEG, WebP 이미지를 올리세요.",
 }
 
 MODEL_NOTES = {
