@@ -481,7 +481,8 @@ class Tally:
         if force or now - self._last >= PROGRESS_EVERY_S:
             self._last = now
             rss = self.rss()
-            print(f"[{self.phase}] {self.done}/{self.planned} requests answered, {sum(self.errors.values())} errors, "
+            done = f"{self.done}/{self.planned}" if self.planned else str(self.done)
+            print(f"[{self.phase}] {done} requests answered, {sum(self.errors.values())} errors, "
                   f"{sum(self.mismatches.values())} mismatches" + (f", app RSS {rss:.0f} MB" if rss else ""), flush=True)
 
     def finish(self) -> None:
