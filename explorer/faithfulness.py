@@ -53,41 +53,56 @@ def _target(trace: Trace, target: int | None) -> int:
     return trace.predicted if target is None else int(target)
 
 
+def score_map(model, x, name: str, relevance: np.ndarray, target: int, fill: str = "mean",
+              seconds: float = 0.0) -> MethodScores:
+    """One method's (gh, gw) map of image ``x`` (1, 3, H, W) with its four curves (54 forwards, batched)."""
+    relevance = np.asarray(relevance, np.float64)
+    curves = {order: perturbation_curve(model.predict, x, relevance, model.patch_size, target, order, fill)
+              for order in ("positive", "negative")}
+    curves["deletion"], curves["insertion"] = deletion_insertion(model.predict, x, relevance, model.patch_size, target)
+    return MethodScores(name, relevance, curves, seconds=seconds)
+
+
+def sanity_stage(model, trace: Trace, methods: Mapping[str, dict], target: int, k: int,
+                 scores: Mapping[str, MethodScores]) -> None:
+    """Randomize the top ``k`` blocks once and record each method's rank correlation with its map."""
+    shuffled = randomized(model, k)
+    shuffled_trace = shuffled.run(trace.input_image)
+    for name, options in methods.items():
+        other = analyses.EXPLANATION_METHODS[name](shuffled, shuffled_trace, target, **options)
+        scores[name].sanity[k] = rank_correlation(scores[name].map, other)
+    del shuffled
+
+
+def timed_map(model, trace: Trace, name: str, options: dict, target: int,
+              map_of: Callable[[str, dict], np.ndarray] | None = None) -> tuple[np.ndarray, float]:
+    """(the method's map, seconds it took): ``map_of`` (a cache) or the registry."""
+    start = time.perf_counter()
+    relevance = map_of(name, options) if map_of else analyses.EXPLANATION_METHODS[name](model, trace, target, **options)
+    return np.asarray(relevance, np.float64), time.perf_counter() - start
+
+
 def score_methods(model, trace: Trace, methods: Mapping[str, dict], target: int | None = None, fill: str = "mean",
                   sanity: bool = True, progress: Callable[[float, str], None] | None = None,
                   map_of: Callable[[str, dict], np.ndarray] | None = None) -> dict[str, MethodScores]:
     """Map, curves and sanity of every method in ``methods`` (name -> options) for ``trace``'s image.
 
     ``map_of(name, options)`` gives a method's map of ``trace`` for class ``target`` (default: the
-    registry's method; the app passes its cache, which computes each map once)."""
+    registry's method)."""
     t = _target(trace, target)
     x = model.input_tensor(trace.input_image)  # (1, 3, H, W)
     stages = cascading_stages(model.num_blocks) if sanity else ()
     total = len(methods) * (1 + len(stages))
-    done = 0
     scores: dict[str, MethodScores] = {}
-    for name, options in methods.items():
+    for done, (name, options) in enumerate(methods.items()):
         if progress:
             progress(done / total, f"{name}: map and curves")
-        start = time.perf_counter()
-        relevance = np.asarray(map_of(name, options) if map_of else analyses.EXPLANATION_METHODS[name](
-            model, trace, t, **options), np.float64)
-        seconds = time.perf_counter() - start
-        curves = {order: perturbation_curve(model.predict, x, relevance, model.patch_size, t, order, fill)
-                  for order in ("positive", "negative")}
-        curves["deletion"], curves["insertion"] = deletion_insertion(model.predict, x, relevance, model.patch_size, t)
-        scores[name] = MethodScores(name, relevance, curves, seconds=seconds)
-        done += 1
-    for k in stages:  # one randomized copy per stage, shared by every method
+        relevance, seconds = timed_map(model, trace, name, options, t, map_of)
+        scores[name] = score_map(model, x, name, relevance, t, fill, seconds)
+    for i, k in enumerate(stages):  # one randomized copy per stage, shared by every method
         if progress:
-            progress(done / total, f"sanity check: top {k} block(s) randomized")
-        shuffled = randomized(model, k)
-        shuffled_trace = shuffled.run(trace.input_image)
-        for name, options in methods.items():
-            other = analyses.EXPLANATION_METHODS[name](shuffled, shuffled_trace, t, **options)
-            scores[name].sanity[k] = rank_correlation(scores[name].map, other)
-            done += 1
-        del shuffled
+            progress((len(methods) * (1 + i)) / total, f"sanity check: top {k} block(s) randomized")
+        sanity_stage(model, trace, methods, t, k, scores)
     if progress:
         progress(1.0, "done")
     return scores

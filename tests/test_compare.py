@@ -9,7 +9,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from explorer import cli, evaluation, faithfulness
+import explorer
+from explorer import cli, evaluation, faithfulness, views
 from explorer.models import load_choice
 from explorer.paths import sample_images
 from explorer.ui import handlers as h
@@ -41,7 +42,8 @@ def _csv_metrics(path: Path, image: Path) -> dict[tuple[str, str], float]:
 
 def test_compare_tab_and_evaluate_cli_give_the_same_numbers_for_the_same_image(server, image, tmp_path):
     session, _, _ = h.analyze(server, str(image), h.Session(choice=DEMO))
-    session, gallery, table, large, curves = call(server, "compare")(session, h.PREDICTED, "mean", True, "jet")
+    *_, last = call(server, "compare")(session, h.PREDICTED, "mean", True, "jet")  # the comparison as it grows
+    session, gallery, table, large, curves, note = last
     assert len(gallery) == len(table) == 9 and large.size == session.trace.input_image.size
     code = cli.main(["evaluate", "--model", "demo", "--images", str(image), "--out", str(tmp_path)])
     assert code == 0
@@ -57,12 +59,29 @@ def test_compare_tab_and_evaluate_cli_give_the_same_numbers_for_the_same_image(s
 
 def test_clicking_a_cell_shows_that_methods_map_and_curves(server, image):
     session, _, _ = h.analyze(server, str(image), h.Session(choice=DEMO))
-    session, gallery, _, _, _ = call(server, "compare")(session, h.PREDICTED, "blur", False, "jet")
+    *_, (session, gallery, _, _, _, _) = call(server, "compare")(session, h.PREDICTED, "blur", False, "jet")
     large, curves = h.compare_pick(session, "jet", SimpleNamespace(index=1))
     assert large.size == session.trace.input_image.size
     assert np.asarray(large).std() > 0 and curves.size[0] > 300
     files = call(server, "download_compare")(session)
     assert {".png", ".svg", ".pdf", ".csv", ".npz"} <= {Path(f).suffix for f in files}
+
+
+def test_compare_says_how_long_it_takes_then_shows_maps_before_scores_and_the_sanity_check_last(server, image):
+    session, _, _ = h.analyze(server, str(image), h.Session(choice=DEMO))
+    steps = list(call(server, "compare")(session, h.PREDICTED, "mean", True, "jet"))
+    assert "about" in steps[0][-1] and steps[0][1] == []  # the estimate, before any work
+    first = steps[1]
+    assert len(first[1]) == 1 and first[1][0][1] == "rollout" and np.isnan(first[2].iloc[0, 1])  # a map, no score
+    scored = [len([c for _, c in step[1] if "deletion" in c]) for step in steps[1:]]
+    assert scored == sorted(scored) and scored[-1] == 9  # scores arrive and stay
+    cheap, expensive = views.compare_order(list(explorer.EXPLANATION_METHODS))
+    assert "occlusion" in expensive and "rollout" in cheap
+    sanity = [step for step in steps if "ρ" in " ".join(c for _, c in step[1])]
+    assert sanity and steps.index(sanity[0]) > max(i for i, s in enumerate(steps) if len(s[1]) < 9)
+    assert steps[-1][-1].startswith("Done")
+    repeat = list(call(server, "compare")(steps[-1][0], h.PREDICTED, "mean", True, "jet"))
+    assert len(repeat) == 1 and len(repeat[0][1]) == 9  # kept in the session: shown at once
 
 
 def test_evaluation_resumes_without_counting_an_image_twice(tmp_path, monkeypatch):

@@ -13,6 +13,8 @@ import hashlib
 
 import numpy as np
 
+from .. import pacing
+
 from ._tokens import pooled_rows, readout, readout_weights
 from .attention_flow import attention_flow
 from .attributions import integrated_gradients, occlusion, saliency
@@ -50,7 +52,7 @@ def _attention_flow(model, trace, target=None) -> np.ndarray:
     with tqdm(total=trace.grid[0] * trace.grid[1], desc="attention flow", unit="patch", leave=False,
               delay=1.0) as bar:  # shown only when it takes more than a second (ViT-B and up)
         return attention_flow(trace.attentions, trace.grid, trace.num_prefix_tokens, pooled_rows(model),
-                              progress=lambda done, total: bar.update(1))
+                              progress=lambda done, total: (pacing.pause(), bar.update(1)))
 
 
 def _of_input(analysis):
@@ -85,21 +87,22 @@ EXPLANATION_METHODS: dict[str, MethodSpec] = {
         MethodSpec("rollout", _rollout, options=ROLLOUT_OPTIONS,
                    description="Attention rollout (Abnar & Zuidema 2020; paper Figure 6)."),
         MethodSpec("gradient rollout", _of_input(gradient_rollout), class_specific=True,
-                   description="Gradient-weighted rollout (Chefer et al. 2021) for one class."),
+                   cost=2.0, description="Gradient-weighted rollout (Chefer et al. 2021) for one class."),
         MethodSpec("last-block attention", _last_block,
                    description="The class token's attention in the last block, mean of heads."),
         MethodSpec("attention flow", _attention_flow,
-                   description="Max-flow from each patch to the class token through the attention graph "
-                               "(Abnar & Zuidema 2020)."),
+                   cost=7.0, description="Max-flow from each patch to the class token through the attention "
+                                         "graph (Abnar & Zuidema 2020)."),
         MethodSpec("grad-cam", _of_input(grad_cam), class_specific=True,
+                   cost=1.1,
                    description="Grad-CAM on the patch tokens entering the last block (Selvaraju et al. 2017)."),
         MethodSpec("integrated gradients", _of_input(integrated_gradients), class_specific=True,
-                   description="Integrated Gradients (Sundararajan et al. 2017, via Captum; 32 steps from the "
-                               "mean colour), magnitude summed per patch."),
+                   cost=63.0, description="Integrated Gradients (Sundararajan et al. 2017, via Captum; 32 steps "
+                                          "from the mean colour), magnitude summed per patch."),
         MethodSpec("saliency", _of_input(saliency), class_specific=True,
-                   description="Input-gradient magnitude (Simonyan et al. 2014, via Captum), mean per patch."),
+                   cost=2.0, description="Input-gradient magnitude (Simonyan et al. 2014, via Captum), mean per patch."),
         MethodSpec("occlusion", _of_input(occlusion), class_specific=True,
-                   description="Drop of the class logit when each patch is greyed out (via Captum)."),
+                   cost=189.0, description="Drop of the class logit when each patch is greyed out (via Captum)."),
         MethodSpec("random", _random, description="Random noise: the baseline every method must beat."),
     ]
 }

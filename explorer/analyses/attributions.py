@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .. import pacing
 from ..anatomy import anatomy_of
 
 
@@ -33,6 +34,7 @@ def _setup(model, x: torch.Tensor, target: int | None):
     x = x.detach().to(param.device if param is not None else x.device, torch.float32)
 
     def forward(inputs: torch.Tensor) -> torch.Tensor:
+        pacing.pause()  # Captum calls this once per internal batch
         return anatomy.call(inputs)[0].float()  # (B, C) logits
 
     if target is None:
@@ -66,7 +68,8 @@ def integrated_gradients(model, x: torch.Tensor, target: int | None = None, n_st
     anatomy, x, forward, target = _setup(model, x, target)
     with torch.enable_grad():
         attr = IntegratedGradients(forward).attribute(x, baselines=torch.zeros_like(x), target=target,
-                                                      n_steps=int(n_steps), internal_batch_size=16)
+                                                      n_steps=int(n_steps),
+                                                      internal_batch_size=pacing.batch_size(16))
     return patch_pool(attr[0].abs().sum(dim=0), anatomy.patch_size, reduce="sum")
 
 
@@ -78,5 +81,6 @@ def occlusion(model, x: torch.Tensor, target: int | None = None) -> np.ndarray:
     p = anatomy.patch_size
     with torch.no_grad():
         attr = Occlusion(forward).attribute(x, sliding_window_shapes=(3, p, p), strides=(3, p, p), baselines=0.0,
-                                            target=target, perturbations_per_eval=16)
+                                            target=target,
+                                            perturbations_per_eval=pacing.batch_size(16))
     return np.clip(patch_pool(attr[0, 0], p), 0.0, None)

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from ..anatomy import anatomy_of
+from .. import pacing
 from ..capture import HeadAblation
 
 
@@ -42,6 +43,7 @@ def head_importance(model, x: torch.Tensor, target: int | None = None, num_heads
     keep = 1 - torch.eye(heads)  # (H, H): row h ablates head h
     drops = np.empty((blocks, heads))
     for block in range(blocks):
+        pacing.pause()  # one block's ablations per chunk: lighter requests go first between them
         probs = torch.softmax(ablated_logits(model, x.expand(heads, -1, -1, -1), block, keep, mode), dim=-1)
         drops[block] = (base[t] - probs[:, t]).cpu().numpy()
         if progress is not None:

@@ -13,6 +13,7 @@ from torch import nn
 
 from ..batching import ForwardBatcher
 from ..anatomy import Anatomy, timm_anatomy
+from .. import pacing
 from ..capture import AttentionCapture, attention_modules
 from ..trace import Trace, label_of
 from ..errors import ExplorerError, UnsupportedModelError
@@ -178,7 +179,8 @@ class ExplorerModel:
         without capturing attention (the faithfulness curves' batched forwards)."""
         out = []
         with torch.inference_mode(), self.autocast():
-            for chunk in x.split(batch_size):
+            for chunk in x.split(pacing.batch_size(batch_size)):
+                pacing.pause()  # heavy work on a shared server lets lighter requests go first
                 out.append(self.anatomy.call(chunk.to(self.device))[0].float())
         return torch.cat(out)
 

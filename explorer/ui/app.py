@@ -26,6 +26,7 @@ from ..views import TOUR_STEPS
 from . import handlers as h
 from . import safe
 from .i18n import I18N, T
+from .budget import MemoryBudget, default_budget_bytes, tune_allocator
 from .cache import ModelCache
 from .components import ImageUpload, IndexSlider
 from .endpoints import BY_NAME, ENDPOINTS, Endpoint
@@ -194,6 +195,8 @@ def _compare_tab(ui: SimpleNamespace) -> None:
                                        info=T("fill_info"))
             ui.compare_sanity = gr.Checkbox(value=True, label=T("sanity"), elem_id="compare-sanity")
             ui.compare_run = gr.Button(T("compare_run"), variant="primary", elem_id="compare-run")
+            ui.compare_cancel = gr.Button(T("compare_cancel"), variant="stop", elem_id="compare-cancel")
+        ui.compare_note = gr.Markdown(elem_id="compare-note")
         ui.compare_gallery = gr.Gallery(label=T("gallery"), columns=5, height="auto", object_fit="contain",
                                         elem_id="compare-gallery", allow_preview=False)
         ui.compare_table = gr.Dataframe(headers=h.headers(h.COMPARE_COLUMNS), label=T("scores"),
@@ -389,6 +392,7 @@ def _wire(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server) -> None:
     changed.then(*model_views, **PRIVATE)
     _after_image(ui, server, changed.then(*run_image, **PRIVATE))
     _wire_page(ui, server)
+    ui.compare_cancel.click(None, None, None, cancels=[events["compare"]], **PRIVATE)
 
 
 def _wire_page(ui: SimpleNamespace, server: h.Server) -> None:
@@ -428,6 +432,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     serving.add_argument("--session-memory", type=float, default=2048, metavar="MB",
                          help="memory for all users' attention maps together, least recently used dropped "
                               "first (default 2048 MB)")
+    serving.add_argument("--memory-budget", type=float, default=default_budget_bytes() / 2**20, metavar="MB",
+                         help="working memory of all requests together (integrated gradients, Compare, uploads); "
+                              "work waits its turn or uses smaller batches to stay within it (default: a quarter "
+                              "of this machine's memory)")
     serving.add_argument("--session-ttl", type=float, default=SESSION_TTL, metavar="SECONDS",
                          help="a user's analysis is dropped after this long without use (default 3600)")
     serving.add_argument("--analytics", action="store_true", help="allow Gradio's usage analytics (off by default)")
@@ -446,12 +454,14 @@ def make_server(args: argparse.Namespace, initial: str) -> h.Server:
 
     traces = TraceStore(max_bytes=int(args.session_memory * 2**20), idle_seconds=args.session_ttl)
     downloads = Path(gr.utils.get_upload_folder()) / "vit-explorer-downloads"
-    return h.Server(ModelCache(loader, max_models=args.max_models), traces, policy, downloads)
+    return h.Server(ModelCache(loader, max_models=args.max_models), traces, policy, downloads,
+                    budget=MemoryBudget(int(args.memory_budget * 2**20)))
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     safe.setup_logging()  # logger "vit_explorer": a user's mistake is one line, a server fault one traceback
+    tune_allocator()  # freed maps go back to the system: RSS follows the budget
     if not args.analytics:
         os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     if args.custom and args.model:

@@ -14,6 +14,7 @@ a ``block`` slider). Outputs are ``(component, kind)`` pairs; the kinds are thos
 from __future__ import annotations
 
 import inspect
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Callable
 
@@ -21,6 +22,8 @@ import gradio as gr
 
 from .. import views
 from . import handlers as h
+from .. import pacing
+from .budget import BIG, Work, admitted, give_back
 
 KINDS = ("state", "image", "text", "label", "number", "table", "gallery", "files", "visibility")
 
@@ -50,6 +53,8 @@ class Endpoint:
     progress: gr.Progress | None = None  # handlers that report progress get this as ``progress``
     request: bool = False  # the handler takes the gr.Request as ``request``
     aliases: tuple[str, ...] = ()  # earlier API names still answered (undocumented)
+    work: Callable | None = None  # work(server, **inputs) -> budget.Work | None: its memory and weight
+    stream: bool = False  # the handler yields its outputs as they grow (each yield updates the page)
 
     @property
     def params(self) -> list[str]:
@@ -72,11 +77,14 @@ class Endpoint:
 
     def call(self, server: h.Server) -> Callable:
         """The function the page and the API run: the inputs by name, errors in the user's language."""
+        if self.stream:
+            return self._signed(self._streamed(server), self.name)
         present = self.present or (lambda view: view.pictures())
 
         @h.user_errors
         def answer(**named):
-            result = self.handler(server, **named)
+            with self._admitted(server, named):
+                result = self.handler(server, **named)
             if self.writes:
                 return h.write_view(server, result)
             out = present(result) if self.view else result
@@ -90,10 +98,43 @@ class Endpoint:
 
         @h.user_errors
         def answer(**named):
-            return h.write_view(server, self.handler(server, **named))
+            with self._admitted(server, named):
+                return h.write_view(server, self.handler(server, **named))
 
         return self._signed(lambda *values, **special: answer(**dict(zip(self.params, values)), **special),
                             self.download)
+
+    def _streamed(self, server: h.Server) -> Callable:
+        """A generator function for a streaming handler: the budget is held from the first step to the
+        last (or to a cancel, which closes the generator), each step runs paced and in the user's
+        language (Gradio may run each step in another thread, so both are set again per step)."""
+
+        def run(*values, **special):
+            named = {**dict(zip(self.params, values)), **special}
+            step = h.user_errors(lambda session, steps: next(steps, None))
+            session = named.get("session")
+            work = h.user_errors(lambda session: self.work(server, **named) if self.work else None)(session)
+            h.user_errors(lambda session: server.budget.check(work or Work()))(session)
+            with server.budget.reserve(work or Work()) as items:
+                steps = self.handler(server, **named)
+                heavy = work is not None and work.heavy
+                while True:
+                    with pacing.paced(server.turns.yield_to_light if heavy else None, items):
+                        out = step(session, steps)
+                    if out is None:
+                        break
+                    yield out
+            if work is not None and work.fixed + work.per_item * work.items > BIG:
+                give_back()
+
+        return run
+
+    def _admitted(self, server: h.Server | None, named: dict):
+        """The request under the server's memory budget and turns (none without a server: a test
+        calling a view that needs no model)."""
+        if server is None:
+            return nullcontext()
+        return admitted(server.budget, server.turns, self.work(server, **named) if self.work else None)
 
     def _signed(self, run: Callable, name: str) -> Callable:
         """``run`` with a signature naming the inputs (Gradio's API page and clients read it)."""
@@ -123,18 +164,18 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("analyze", h.new_image, ("image=image_in", "session"),
              (("session", "state"), ("prediction", "label"), ("seen", "image"), ("query_row", "number"),
               ("query_col", "number")),
-             triggers=("image_in.input",), request=True),
+             triggers=("image_in.input",), request=True, work=h.analyze_work),
     Endpoint("tour", h.tour, ("session", "step=tour_step"),
              tuple((f"tour_text_{s}", "visibility") for s in views.TOUR_STEPS)
              + _images(*(f"tour_picture_{i}" for i in range(h.TOUR_PICTURES))),
              triggers=("tour_step.change",), after_image=True),
     Endpoint("tokens", h.tokens, ("session", "block=tokens_block", "foreground=tokens_foreground", "target"),
              _images("tokens_pca", "tokens_similarity", "tokens_norms", "tokens_lens") + (("tokens_note", "text"),),
-             view=True, present=h.show_tokens, download="download_tokens", after_image=True),
+             view=True, present=h.show_tokens, download="download_tokens", after_image=True, work=h.tokens_work),
     Endpoint("explanation", h.explanation, ("session", "method", *OPTION_INPUTS, "alpha", "cmap", "target"),
              _images("explanation_mask", "explanation_heat") + (("explanation_caption", "text"),),
              view=True, present=h.show_explanation, download="download_explanation", after_image=True,
-             aliases=("rollout",)),
+             aliases=("rollout",), work=h.explanation_work),
     Endpoint("query", h.query, ("session", "block=query_block", "head=query_head", "row=query_row",
                                 "col=query_col", "alpha", "cmap"),
              _images("query_image", "query_attention", "query_rollout") + (("query_row", "number"),
@@ -147,24 +188,24 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              view=True, present=h.show_distance, download="download_distance", triggers=(), after_image=True),
     Endpoint("distance_batch", h.distance_batch, ("files=batch_files", "use_samples", "session"),
              (("session", "state"), ("distance", "image"), ("distance_table", "table"), ("distance_note", "text")),
-             triggers=("batch_run.click",), concurrency=2, progress=gr.Progress()),
+             triggers=("batch_run.click",), concurrency=2, progress=gr.Progress(), work=h.distance_batch_work),
     Endpoint("model_views", h.model_views, ("session",), _images("filters_pca", "filters_raw", "position"),
              view=True, download="download_model", triggers=()),
     Endpoint("compare", h.compare, ("session", "target", "fill=compare_fill", "sanity=compare_sanity", "cmap"),
              (("session", "state"), ("compare_gallery", "gallery"), ("compare_table", "table"),
-              ("compare_large", "image"), ("compare_curves", "image")),
-             triggers=("compare_run.click",), concurrency=2, progress=gr.Progress()),
+              ("compare_large", "image"), ("compare_curves", "image"), ("compare_note", "text")),
+             triggers=("compare_run.click",), concurrency=2, work=h.compare_work, stream=True),
     Endpoint("download_compare", h.compared, ("session",), (("compare_files", "files"),),
              view=True, writes=True, triggers=("compare_download.click",)),
     Endpoint("head_importance", h.head_importance, ("session", "mode=ablation", "target"),
              (("importance", "image"), ("importance_note", "text")), view=True, present=h.show_head_importance,
              download="download_head_importance", triggers=("importance_run.click",), concurrency=2,
-             progress=gr.Progress()),
+             progress=gr.Progress(), work=h.head_importance_work),
     Endpoint("side_by_side", h.side_by_side, ("session", "other=side_model", "fraction=side_fraction"),
              _images("side_rollout_left", "side_rollout_right", "side_pca_left", "side_pca_right",
                      "side_position_left", "side_position_right", "side_distance") + (("side_note", "text"),),
              view=True, present=h.show_side_by_side, triggers=("side_run.click", "side_fraction.release"),
-             concurrency=2, progress=gr.Progress(track_tqdm=True)),
+             concurrency=2, progress=gr.Progress(track_tqdm=True), work=h.side_by_side_work),
 )
 
 BY_NAME = {e.name: e for e in ENDPOINTS}

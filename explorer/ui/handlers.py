@@ -31,6 +31,8 @@ from ..faithfulness import METRICS
 from ..models import CATALOG, ExplorerModel
 from ..paths import sample_images
 from ..trace import Trace
+from ..models.memory import geometry
+from .budget import MemoryBudget, Turns, Work, default_budget_bytes
 from .cache import ModelCache
 from .i18n import STRINGS
 from .messages import browser_language, language, model_note, say, speaking
@@ -60,6 +62,8 @@ class Server:
     policy: ServingPolicy
     downloads: Path
     latest: LatestRequests = field(default_factory=LatestRequests)  # each browser session's newest analysis
+    budget: MemoryBudget = field(default_factory=lambda: MemoryBudget(default_budget_bytes()))  # all requests' work
+    turns: Turns = field(default_factory=Turns)  # light requests ahead of heavy ones
 
     def model(self, session: Session) -> ExplorerModel:
         return self.models.get(session.choice)
@@ -428,22 +432,36 @@ def tour(server: Server, session: Session, step):
 # ---- every method side by side, with faithfulness scores --------------------------------
 
 
-def compare(server: Server, session: Session, target, fill: str, sanity: bool, cmap: str,
-            progress=gr.Progress()):
-    """Every method's map of the session's image with its deletion/insertion AUCs and sanity score
-    (computed once per class, fill and sanity choice; kept in the session for clicks and downloads)."""
+def compare(server: Server, session: Session, target, fill: str, sanity: bool, cmap: str):
+    """Every method's map of the session's image with its deletion/insertion AUCs and sanity score,
+    shown as they are ready (cheap maps, their scores, the expensive ones, the sanity check), after
+    an estimate of the time it takes; kept in the session for clicks and downloads once complete."""
     cache = _need_cache(session)
     if fill not in FILLS:
         raise gr.Error(say("one_of", what=say("what_fill"), choices=", ".join(FILLS), value=fill))
     index = _target(target, cache.trace)
     key = (index, fill, bool(sanity))
-    view = session.compare if session.compare is not None and session.compare_key == key else None
-    if view is None:
-        view = views.compare_view(server.model(session), cache, index, fill, bool(sanity),
-                                  progress=lambda done, what: progress(done, desc=what))
-    view = replace(view, cmap=cmap, shown="")
-    return (replace(session, compare=view, compare_key=key), _gallery(view), table(view.table(), COMPARE_COLUMNS),
-            *view.pictures())
+    if session.compare is not None and session.compare_key == key:
+        yield _compare_outputs(session, replace(session.compare, cmap=cmap, shown=""), key, say("compare_done"))
+        return
+    model = server.model(session)
+    x = model.input_tensor(cache.trace.input_image)
+    start = time.perf_counter()
+    model.predict(x)  # one forward, measured: the estimate's unit
+    seconds = views.compare_seconds(time.perf_counter() - start, analyses.EXPLANATION_METHODS, bool(sanity),
+                                    model.num_blocks)
+    note = say("compare_estimate", seconds=f"{seconds:.0f}")
+    yield gr.skip(), [], None, None, None, note
+    view = None
+    for view in views.compare_steps(model, cache, index, fill, bool(sanity), cmap=cmap):
+        yield _compare_outputs(session, view, None, note)
+    yield _compare_outputs(session, view, key, say("compare_done"))
+
+
+def _compare_outputs(session: Session, view: views.CompareView, key, note: str):
+    """(the session, keeping the comparison once complete; gallery; score table; large map; curves; note)."""
+    new = replace(session, compare=view, compare_key=key) if key is not None else gr.skip()
+    return (new, _gallery(view), table(view.table(), COMPARE_COLUMNS), *view.pictures(), note)
 
 
 def headers(columns) -> list[str]:
@@ -463,6 +481,9 @@ def _gallery(view: views.CompareView) -> list[tuple[Image.Image, str]]:
     cells = []
     for name, picture in view.overlays():
         m = view.scores[name].metrics()
+        if "deletion_auc" not in m:  # the map is ready, its scores are not yet
+            cells.append((picture, name))
+            continue
         sanity = say("compare_sanity", rho=m["sanity_rho"]) if "sanity_rho" in m else ""
         caption = say("compare_caption", method=name, deletion=m["deletion_auc"], insertion=m["insertion_auc"],
                       sanity=sanity)
@@ -553,3 +574,76 @@ def model_views(server: Server, session: Session) -> views.ModelViews:
     and drawn once per model (kept in the bounded model cache)."""
     model = server.models.get(session.choice)
     return server.models.view(session.choice, "views", lambda: views.model_views(model))
+
+
+# ---- what each request's work costs (admitted against Server.budget before it starts) ----------
+
+HEAVY_METHODS = ("integrated gradients", "occlusion", "attention flow")  # seconds to minutes on a CPU
+DECODE_FACTOR = 8  # bytes per pixel while a large upload is decoded, converted and resized
+
+
+def _decode_bytes(image) -> int:
+    """Bytes to decode ``image`` (a file path: read from its header; pixels already decoded: 0)."""
+    if not isinstance(image, (str, Path)):
+        return 0
+    try:
+        with Image.open(image) as opened:
+            return DECODE_FACTOR * opened.width * opened.height
+    except Exception:  # an unreadable file is refused by the analysis itself, with its sentence
+        return 0
+
+
+def _geometry(server: Server, session: Session):
+    """The session's model's geometry (``models/memory.py``), computed once per model."""
+    return server.models.view(session.choice, "geometry", lambda: geometry(server.models.get(session.choice)))
+
+
+def analyze_work(server: Server, image=None, session: Session | None = None, **_) -> Work:
+    g = _geometry(server, session)
+    return Work(fixed=_decode_bytes(image) + g.forward_bytes() + 2 * g.attention_bytes(), what="Analysing this image",
+                smaller="a smaller image or model")
+
+
+def explanation_work(server: Server, session: Session | None = None, method: str = "", **_) -> Work | None:
+    spec = analyses.EXPLANATION_METHODS.get(method)
+    if spec is None or session is None or session.trace is None:
+        return None  # the handler says what is wrong
+    g = _geometry(server, session)
+    if method == "integrated gradients":
+        return Work(per_item=g.backward_bytes(), items=16, heavy=True, what="Integrated gradients")
+    if method == "occlusion":
+        return Work(per_item=g.forward_bytes(), items=16, heavy=True, what="Occlusion")
+    if spec.class_specific:  # one forward and backward
+        return Work(fixed=g.backward_bytes(), what=method.capitalize())
+    return Work(heavy=method in HEAVY_METHODS, what=method.capitalize())
+
+
+def tokens_work(server: Server, session: Session | None = None, **_) -> Work | None:
+    g = _geometry(server, session)
+    return Work(fixed=g.forward_bytes() + g.tokens_bytes(), what="The Tokens tab")
+
+
+def compare_work(server: Server, session: Session | None = None, sanity: bool = False, **_) -> Work:
+    g = _geometry(server, session)
+    copy = g.parameters if sanity else 0  # one randomized copy of the model at a time
+    return Work(fixed=copy + g.forward_bytes() + 2 * g.attention_bytes(), per_item=g.backward_bytes(), items=16,
+                heavy=True, what="Comparing every method", smaller="a smaller model, or the comparison without the sanity check")
+
+
+def head_importance_work(server: Server, session: Session | None = None, **_) -> Work:
+    g = _geometry(server, session)
+    return Work(fixed=g.heads * g.forward_bytes(), heavy=True, what="Ranking every head")
+
+
+def side_by_side_work(server: Server, session: Session | None = None, **_) -> Work:
+    g = _geometry(server, session)
+    return Work(fixed=2 * (g.forward_bytes() + g.attention_bytes() + g.tokens_bytes()), heavy=True,
+                what="The side-by-side view")
+
+
+def distance_batch_work(server: Server, files=None, use_samples: bool = False, session: Session | None = None,
+                        **_) -> Work:
+    g = _geometry(server, session)
+    largest = max((_decode_bytes(getattr(f, "name", f)) for f in (files or [])), default=0)
+    return Work(fixed=largest + g.forward_bytes() + 2 * g.attention_bytes(), heavy=True,
+                what="The batch of images", smaller="fewer or smaller images")

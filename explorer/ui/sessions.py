@@ -31,6 +31,9 @@ import numpy as np
 
 from ..trace import Trace
 from ..views import TraceCache
+from .budget import give_back
+
+GIVE_BACK_BYTES = 64 * 2**20  # dropped traces worth returning to the system at once
 
 
 class TraceHandle:
@@ -62,6 +65,7 @@ class TraceStore:
         self.idle_seconds = float(idle_seconds)
         self.compact = compact
         self._entries: OrderedDict[TraceHandle, tuple[TraceCache, float]] = OrderedDict()  # cache, last use
+        self._dropped = 0  # bytes dropped since memory was last given back to the system
         self._lock = threading.Lock()
 
     def keep(self, trace: Trace) -> TraceHandle:
@@ -74,6 +78,7 @@ class TraceStore:
         with self._lock:
             self._entries[handle] = (cache, time.monotonic())
             self._evict(keep=handle)
+        self._give_back()
         return handle
 
     def get(self, handle: TraceHandle) -> TraceCache | None:
@@ -91,6 +96,7 @@ class TraceStore:
     def release(self, handle: TraceHandle) -> None:
         with self._lock:
             self._drop(handle)
+        self._give_back()
 
     @property
     def nbytes(self) -> int:
@@ -106,9 +112,19 @@ class TraceStore:
             if handle in self._entries:
                 self._entries.move_to_end(handle)
                 self._evict(keep=handle)
+        self._give_back()
 
     def _drop(self, handle: TraceHandle) -> None:
-        self._entries.pop(handle, None)
+        entry = self._entries.pop(handle, None)
+        if entry is not None:
+            self._dropped += entry[0].nbytes
+
+    def _give_back(self) -> None:
+        """After dropping many bytes, return them to the system (``budget.give_back``)."""
+        with self._lock:
+            dropped, self._dropped = self._dropped, (0 if self._dropped >= GIVE_BACK_BYTES else self._dropped)
+        if dropped >= GIVE_BACK_BYTES:
+            give_back()
 
     def _evict(self, keep: TraceHandle) -> None:
         now = time.monotonic()

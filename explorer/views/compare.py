@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image
 
 from .. import analyses, render
+from ..models.randomize import cascading_stages
 from ..trace import Trace
 from .base import screen, write_figure
 from .trace_cache import TraceCache
@@ -50,8 +51,9 @@ class CompareView:
     def pictures(self) -> tuple[Image.Image, Image.Image]:
         """(the shown method large, its curves beside the random baseline's)."""
         method = self.shown or next(iter(self.scores))
-        beside = [method] + (["random"] if method != "random" and "random" in self.scores else [])
-        return self.overlay(method), screen(self.curves_figure(beside))
+        beside = [m for m in (method, "random") if m in self.scores and self.scores[m].curves]
+        beside = beside if method in beside else []
+        return self.overlay(method), (screen(self.curves_figure(beside)) if beside else None)
 
     def write(self, out: Path, stem: str = "compare") -> list[Path]:
         """The maps (Figure-6 look and heat), the curves, the scores as CSV, and the arrays as ``.npz``."""
@@ -73,20 +75,69 @@ class CompareView:
         return files
 
 
-def compare_view(model, source: Trace | TraceCache, target: int | None = None, fill: str = "mean",
-                 sanity: bool = True, methods: Mapping[str, dict] | None = None, progress=None,
-                 cmap: str = "jet") -> CompareView:
-    """Score every registered method (or ``methods``: name -> options) on the image in ``source``, on
-    its float32 trace; a :class:`TraceCache` lends its maps and keeps those it computes."""
-    from ..faithfulness import score_methods
+CURVE_FORWARDS = 2 * 10 + 2 * 17  # images one method's four curves run (perturbation 2 x 10, RISE 2 x 17)
+CHEAP = 10.0  # a map costing at most this many forwards comes (with its scores) before the expensive ones
+
+
+def compare_order(methods) -> tuple[list[str], list[str]]:
+    """(cheap, expensive) method names, each in registry order: the cheap ones are shown first."""
+    spec = analyses.EXPLANATION_METHODS
+    return [m for m in methods if spec[m].cost <= CHEAP], [m for m in methods if spec[m].cost > CHEAP]
+
+
+def compare_seconds(forward_s: float, methods, sanity: bool, num_blocks: int) -> float:
+    """Expected seconds of a comparison from one forward's measured seconds (the registry's map costs,
+    the curves' forwards, one randomized forward and the maps again per sanity stage)."""
+    maps = sum(analyses.EXPLANATION_METHODS[m].cost + 1 for m in methods)
+    curves = len(methods) * CURVE_FORWARDS * 0.6  # batched forwards cost less per image
+    sanity_runs = len(cascading_stages(num_blocks)) * (1 + maps) if sanity else 0
+    return forward_s * (maps + curves + sanity_runs)
+
+
+def compare_steps(model, source: Trace | TraceCache, target: int | None = None, fill: str = "mean",
+                  sanity: bool = True, methods: Mapping[str, dict] | None = None,
+                  cmap: str = "jet") -> Iterator[CompareView]:
+    """The comparison as it grows, on the float32 trace of the image in ``source``: cheap methods' maps,
+    their scores, the expensive methods' maps and scores, then each sanity stage. Every yielded view
+    is complete so far; the last one is the whole comparison (what :func:`compare_view` returns)."""
+    from ..faithfulness import MethodScores, sanity_stage, score_map, timed_map
 
     cache = source if isinstance(source, TraceCache) else TraceCache(source)
     exact = cache.exact(model)
     chosen = dict(methods) if methods is not None else {name: {} for name in analyses.EXPLANATION_METHODS}
     t = exact.predicted if target is None else int(target)
+    x = model.input_tensor(exact.input_image)
+    scores: dict = {}
 
-    def map_of(name: str, options: dict) -> np.ndarray:
+    def snapshot() -> CompareView:
+        ordered = {m: scores[m] for m in chosen if m in scores}  # the registry's order, whatever came first
+        return CompareView(ordered, exact.input_image, exact.label(t), cmap)
+
+    def map_of(name: str, options: dict):
         return cache.explanation(model, name, t, exact=True, **options)
 
-    scores = score_methods(model, exact, chosen, t, fill, sanity, progress, map_of=map_of)
-    return CompareView(scores, exact.input_image, exact.label(t), cmap)
+    for group in compare_order(chosen):
+        for name in group:
+            relevance, seconds = timed_map(model, exact, name, chosen[name], t, map_of)
+            scores[name] = MethodScores(name, relevance, {}, seconds=seconds)
+            yield snapshot()
+        for name in group:
+            scores[name] = score_map(model, x, name, scores[name].map, t, fill, scores[name].seconds)
+            yield snapshot()
+    for k in (cascading_stages(model.num_blocks) if sanity else ()):
+        sanity_stage(model, exact, chosen, t, k, scores)
+        yield snapshot()
+
+
+def compare_view(model, source: Trace | TraceCache, target: int | None = None, fill: str = "mean",
+                 sanity: bool = True, methods: Mapping[str, dict] | None = None, progress=None,
+                 cmap: str = "jet") -> CompareView:
+    """Score every registered method (or ``methods``: name -> options) on the image in ``source``, on
+    its float32 trace: the last view of :func:`compare_steps`."""
+    count = len(methods) if methods is not None else len(analyses.EXPLANATION_METHODS)
+    total = 2 * count + (len(cascading_stages(model.num_blocks)) if sanity else 0)
+    view = None
+    for step, view in enumerate(compare_steps(model, source, target, fill, sanity, methods, cmap), 1):
+        if progress is not None:
+            progress(step / total, "comparing")
+    return view

@@ -1,0 +1,166 @@
+"""Heavy work on a shared server: one memory budget for every request's working memory, and
+turns that put light requests (uploads, control changes, clicks) ahead of heavy ones.
+
+- :class:`MemoryBudget`: a request states its working memory before it starts (a
+  :class:`Work`, estimated from the model's geometry: ``explorer/models/memory.py``); it runs
+  when that fits beside what is running, waits its turn otherwise, and is refused with a
+  sentence when it could never fit. Work done in batches (integrated gradients, occlusion,
+  the faithfulness curves, head ablations) gets the largest batch that fits now.
+- :class:`Turns`: while any light request runs, heavy work waits between its chunks
+  (``explorer.pacing.pause``); a heavy request never waits longer than ``max_wait`` at
+  one chunk, so it finishes even under a steady stream of clicks.
+- :func:`give_back`: ``malloc_trim(0)`` after large work, so the process's RSS follows the
+  budget instead of keeping freed arenas (glibc keeps them; measured in the README).
+
+Written by hand: Gradio's queue bounds how many events run at once, not their bytes, and has no
+priorities between events; a semaphore counts requests, not bytes.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import threading
+import time
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from typing import Iterator
+
+from .. import pacing
+from ..errors import ExplorerError
+
+MB = 2**20
+
+
+@dataclass(frozen=True)
+class Work:
+    """A request's working memory: ``fixed`` bytes, plus ``per_item`` bytes for each of up to
+    ``items`` items it may process at once (images in a batch); ``heavy`` work yields to light."""
+
+    fixed: int = 0
+    per_item: int = 0
+    items: int = 1
+    heavy: bool = False
+    what: str = "this request"
+    smaller: str = "a smaller model"  # the choice that needs less memory, for the refusal sentence
+
+
+class MemoryBudget:
+    """Bytes of working memory that every running request together may use (thread-safe)."""
+
+    def __init__(self, limit_bytes: int, max_wait: float = 600.0) -> None:
+        self.limit = int(limit_bytes)
+        self.max_wait = max_wait
+        self.used = 0
+        self.peak = 0
+        self._cond = threading.Condition()
+
+    def check(self, work: Work) -> None:
+        """Refuse, with the smaller choice, work that could never fit even with nothing else running."""
+        need_one = work.fixed + work.per_item
+        if need_one > self.limit:
+            raise ExplorerError(
+                f"{work.what} needs about {need_one / MB:,.0f} MB of working memory and this server allows "
+                f"{self.limit / MB:,.0f} MB for all requests together: choose {work.smaller}.")
+
+    @contextmanager
+    def reserve(self, work: Work) -> Iterator[int]:
+        """Hold the bytes of ``work`` while the block runs; yields the batch (items at once) granted."""
+        self.check(work)
+        need_one = work.fixed + work.per_item
+        deadline = time.monotonic() + self.max_wait
+        with self._cond:
+            while self.used + need_one > self.limit:
+                if not self._cond.wait(timeout=max(0.0, deadline - time.monotonic())):
+                    raise ExplorerError("The server is busy with other users' work; try again in a minute.")
+            free = self.limit - self.used - work.fixed
+            items = max(1, min(work.items, free // work.per_item if work.per_item else work.items))
+            size = work.fixed + items * work.per_item
+            self.used += size
+            self.peak = max(self.peak, self.used)
+        try:
+            yield items
+        finally:
+            with self._cond:
+                self.used -= size
+                self._cond.notify_all()
+
+
+class Turns:
+    """Light requests first: heavy work pauses between its chunks while any light request runs."""
+
+    def __init__(self, max_wait: float = 5.0) -> None:
+        self.max_wait = max_wait
+        self._light = 0
+        self._cond = threading.Condition()
+
+    @contextmanager
+    def light(self) -> Iterator[None]:
+        with self._cond:
+            self._light += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._light -= 1
+                self._cond.notify_all()
+
+    def yield_to_light(self) -> None:
+        """Wait (at most ``max_wait`` s) until no light request runs."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._light == 0, timeout=self.max_wait)
+
+
+@contextmanager
+def admitted(budget: MemoryBudget, turns: Turns, work: Work | None) -> Iterator[None]:
+    """Run a request under the budget and the turns its :class:`Work` says."""
+    if work is None:
+        with turns.light():
+            yield
+        return
+    with budget.reserve(work) as items:
+        turn = nullcontext() if work.heavy else turns.light()
+        with turn, pacing.paced(turns.yield_to_light if work.heavy else None, items):
+            yield
+    if work.fixed + work.per_item * work.items > BIG:
+        give_back()
+
+
+BIG = 256 * MB  # work above this returns freed memory to the system when it ends
+
+
+def give_back() -> None:
+    """Return freed heap memory to the system (glibc's ``malloc_trim``); no-op elsewhere."""
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+MMAP_THRESHOLD = 2**20  # blocks from 1 MB up are mapped on their own and unmapped when freed
+
+
+def tune_allocator() -> bool:
+    """Serve blocks of 1 MB and more with their own mappings (what ``MALLOC_MMAP_THRESHOLD_=1048576``
+    does, set by the app itself): freed attention maps and activations then go back to the system at
+    once instead of staying in glibc's arenas. True when the setting took effect."""
+    libc = _libc()
+    return bool(libc is not None and hasattr(libc, "mallopt") and libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+
+
+def _libc():
+    try:
+        name = ctypes.util.find_library("c")
+        libc = ctypes.CDLL(name) if name else None
+        return libc if libc is not None and hasattr(libc, "malloc_trim") else None
+    except OSError:
+        return None
+
+
+def default_budget_bytes() -> int:
+    """A quarter of the machine's memory (at least 1 GB): the default of ``--memory-budget``."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        total = 8 * 2**30
+    return max(2**30, total // 4)
