@@ -178,3 +178,15 @@ def test_an_api_only_endpoint_is_its_declaration_and_its_handler(monkeypatch):
     info = demo.get_api_info()["named_endpoints"]["/blocks_plus"]
     assert [p["parameter_name"] for p in info["parameters"]] == ["offset"]
     assert extra.call(server)(h.Session(DEMO_LABEL), "2") == server.models.get(DEMO_LABEL).num_blocks + 2
+
+
+def test_a_guess_is_marked_by_clicks_then_revealed_with_its_overlap(models, session):
+    assert h.toggle_guess(session, "", SimpleNamespace(index=[0, 0])) == "0,0"
+    assert h.toggle_guess(session, "0,0; 5,5", SimpleNamespace(index=[10, 10])) == "5,5"  # a click again unmarks
+    assert call(models, "guess")(session, "5,5").size == (448, 448)  # the grid, enlarged like the query image
+    rollout = views.explanation_view(models.models.get(RANDOM), session.cache, "rollout").map
+    r, c = np.unravel_index(rollout.argmax(), rollout.shape)
+    picture, note = call(models, "reveal")(session, f"{r},{c}", "rollout", "mean", 0.0, 0, 0.5, "jet", h.PREDICTED)
+    assert picture.size == (448, 448) and "Overlap (IoU): **1.00**" in note and "**1** of 196" in note
+    with pytest.raises(gr.Error, match="at least one patch"):
+        call(models, "reveal")(session, " ; ", "rollout", "mean", 0.0, 0, 0.5, "jet", h.PREDICTED)

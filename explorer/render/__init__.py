@@ -19,7 +19,7 @@ from .figures import (
     not_available_figure,
     position_similarity_figure,
 )
-from .overlay import ENLARGED_SIDE, enlarge, enlargement, heat_overlay, map_image, mark_patch, mask_overlay, normalize_map
+from .overlay import ENLARGED_SIDE, enlarge, enlargement, heat_overlay, map_image, mark_patch, mark_patches, mask_overlay, normalize_map
 
 __all__ = [
     "ENLARGED_SIDE",
@@ -42,6 +42,7 @@ __all__ = [
     "heat_overlay",
     "map_image",
     "mark_patch",
+    "mark_patches",
     "mask_overlay",
     "normalize_map",
     "not_available_figure",

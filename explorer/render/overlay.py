@@ -82,14 +82,21 @@ def map_image(attention_map, size: tuple[int, int] | None = None, cmap: str = "v
     return rgb if size is None else rgb.resize(size, Image.NEAREST)
 
 
-def mark_patch(image: Image.Image, patch: tuple[int, int], patch_size: int) -> Image.Image:
-    """A copy of ``image`` with a red rectangle around the patch at ``(row, col)`` (``patch_size``
-    in the image's own pixels)."""
+def mark_patch(image: Image.Image, patch: tuple[int, int], patch_size: int,
+               colour: tuple[int, int, int] = (255, 40, 40)) -> Image.Image:
+    """A copy of ``image`` with a rectangle (red by default) around the patch at ``(row, col)``
+    (``patch_size`` in the image's own pixels)."""
+    return mark_patches(image, [patch], patch_size, colour)
+
+
+def mark_patches(image: Image.Image, patches, patch_size: int,
+                 colour: tuple[int, int, int] = (255, 40, 40)) -> Image.Image:
+    """A copy of ``image`` with a rectangle around each patch ``(row, col)`` of ``patches``."""
     out = image.copy()
-    r, c = patch
-    width = max(1, patch_size // 8)
-    box = (c * patch_size, r * patch_size, (c + 1) * patch_size - 1, (r + 1) * patch_size - 1)
-    ImageDraw.Draw(out).rectangle(box, outline=(255, 40, 40), width=width)
+    draw, width = ImageDraw.Draw(out), max(1, patch_size // 8)
+    for r, c in patches:
+        draw.rectangle((c * patch_size, r * patch_size, (c + 1) * patch_size - 1, (r + 1) * patch_size - 1),
+                       outline=colour, width=width)
     return out
 
 

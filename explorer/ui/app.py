@@ -155,6 +155,22 @@ def _explanation_tab(ui: SimpleNamespace, first) -> None:
             ui.explanation_heat = gr.Image(label=T("heat_label"), elem_id="rollout-heat", height=300, **IMAGE)
         ui.explanation_caption = gr.Markdown(elem_id="rollout-caption")
         _downloads(ui, "explanation")
+        _guess_row(ui)
+
+
+def _guess_row(ui: SimpleNamespace) -> None:
+    """Predict, then reveal: the map stays hidden while the student marks where they think it points."""
+    ui.guess_mode = gr.Checkbox(False, label=T("guess_mode"), elem_id="guess-mode")
+    with gr.Row(visible=False, elem_id="guess-row") as ui.guess_row:
+        ui.guess_image = gr.Image(label=T("guess_image"), elem_id="guess-image", height=320, **IMAGE)
+        with gr.Column():
+            ui.guess_patches = gr.Textbox(label=T("guess_patches"), elem_id="guess-patches", max_lines=2)
+            with gr.Row():
+                ui.guess_clear = gr.Button(T("guess_clear"), elem_id="guess-clear")
+                ui.guess_reveal = gr.Button(T("guess_reveal"), variant="primary", elem_id="guess-reveal")
+            ui.reveal_image = gr.Image(label=T("reveal_image"), elem_id="reveal-image", height=320, **IMAGE)
+            ui.reveal_note = gr.Markdown(elem_id="reveal-note")
+            _downloads(ui, "reveal")
 
 
 def _query_tab(ui: SimpleNamespace, first) -> None:
@@ -339,7 +355,9 @@ def _wire_endpoint(ui: SimpleNamespace, server: h.Server, e: Endpoint):
 
 
 def _after_image(ui: SimpleNamespace, server: h.Server, event):
-    """Chain every per-image view after ``event`` (no model run: they read the image's cache)."""
+    """Chain every per-image view after ``event`` (no model run: they read the image's cache); a
+    guess of the previous image is cleared."""
+    event = event.then(lambda: ("", None, ""), None, [ui.guess_patches, ui.reveal_image, ui.reveal_note], **PRIVATE)
     for e in ENDPOINTS:
         if e.after_image:
             fn = _if_image(e.call(server), e) if e.view else e.call(server)
@@ -404,6 +422,12 @@ def _wire_page(ui: SimpleNamespace, server: h.Server) -> None:
     query = BY_NAME["query"]
     ui.query_image.select(h.click_patch, [ui.session], [ui.query_row, ui.query_col], **PRIVATE).then(
         query.call(server), [getattr(ui, c) for c in query.components], _outputs(ui, query), **PRIVATE)
+    maps = [ui.explanation_mask, ui.explanation_heat, ui.explanation_caption]
+    ui.guess_mode.change(lambda on: (gr.update(visible=bool(on)), *(gr.update(visible=not on) for _ in maps)),
+                         [ui.guess_mode], [ui.guess_row, *maps], **PRIVATE)
+    ui.guess_image.select(h.toggle_guess, [ui.session, ui.guess_patches], [ui.guess_patches], **PRIVATE)
+    ui.guess_clear.click(lambda: ("", None, ""), None, [ui.guess_patches, ui.reveal_image, ui.reveal_note],
+                         **PRIVATE)
     ui.compare_gallery.select(h.compare_pick, [ui.session, ui.cmap], [ui.compare_large, ui.compare_curves],
                               **PRIVATE)
 

@@ -292,6 +292,58 @@ def show_explanation(view: views.ExplanationView):
     return (*view.pictures(), explanation_caption(view))
 
 
+# ---- predict, then reveal -----------------------------------------------------------------
+
+MAX_GUESS_TEXT = 4000  # characters of a typed guess (a 37 x 37 grid's every patch fits)
+
+
+def parse_patches(text, trace: Trace) -> tuple[tuple[int, int], ...]:
+    """"3,4; 5,6" -> ((3, 4), (5, 6)), as the query patch is read (``_patch``); empty text -> ()."""
+    text = "" if text is None else str(text)[:MAX_GUESS_TEXT]
+    parts = filter(None, (p.strip() for p in text.replace("\n", ";").split(";")))
+    return tuple(sorted({_patch(trace, *(part.partition(",")[::2])) for part in parts}))
+
+
+def format_patches(patches) -> str:
+    return "; ".join(f"{r},{c}" for r, c in sorted(patches))
+
+
+def toggle_guess(session: Session, patches: str, evt: gr.SelectData) -> str:
+    """A click on the guess picture marks its patch, or unmarks it (the text is the guess)."""
+    trace = _need_trace(session)
+    row, col = click_patch(session, evt)
+    chosen = set(parse_patches(patches, trace)) ^ {(row, col)}
+    return format_patches(chosen)
+
+
+def guess(server: Server, session: Session, patches: str):
+    """The input with its patch grid and the guessed patches outlined (nothing without an image)."""
+    trace = session.trace if session is not None else None
+    if trace is None:
+        return None
+    return views.guess_picture(trace, parse_patches(patches, trace))
+
+
+def reveal(server: Server, session: Session, patches: str, method: str, target, alpha, cmap: str,
+           **options) -> views.GuessView:
+    """The map revealed beside the guess, with their overlap."""
+    cache = _need_cache(session)
+    chosen = parse_patches(patches, cache.trace)
+    if not chosen:
+        raise gr.Error(say("guess_empty"))
+    if method not in analyses.EXPLANATION_METHODS:
+        raise gr.Error(say("unknown_method", method=method, choices=", ".join(analyses.EXPLANATION_METHODS)))
+    return views.guess_view(server.model(session), cache, chosen, method, _target(target, cache.trace), cmap,
+                            float(alpha), **options)
+
+
+def show_reveal(view: views.GuessView):
+    s, (gh, gw) = view.score, view.explanation.trace.grid
+    note = say("guess_note", k=s.k, overlap=s.overlap, chance=f"{s.chance_overlap:.1f}", iou=f"{s.iou:.2f}",
+               rank=s.pointing_rank, n=gh * gw)
+    return (*view.pictures(), f"{explanation_caption(view.explanation)}\n\n{note}")
+
+
 # ---- one query patch, heads of one block, head importance --------------------------------
 
 

@@ -16,6 +16,7 @@ from .distance import (THIS_IMAGE, DistanceView, batch_label, distance_over_imag
                        image_distance)
 from .explanation import (ExplanationView, explanation_map, explanation_maps, explanation_title, explanation_view,
                           method_spec, near_uniform, value_range, write_explanations)
+from .guess import GuessView, guess_picture, guess_view
 from .head_importance import HeadImportanceView, head_importance_view
 from .model_views import N_FILTERS, ModelViews, model_views
 from .query import HeadsView, QueryView, heads_view, query_view
@@ -31,6 +32,7 @@ __all__ = [
     "image_distance",
     "ExplanationView", "explanation_map", "explanation_maps", "explanation_title", "explanation_view", "method_spec", "near_uniform", "value_range",
     "write_explanations",
+    "GuessView", "guess_picture", "guess_view",
     "HeadImportanceView", "head_importance_view",
     "N_FILTERS", "ModelViews", "model_views",
     "HeadsView", "QueryView", "heads_view", "query_view",

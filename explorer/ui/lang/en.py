@@ -111,6 +111,10 @@ sanity check take a while on large models; the bar shows progress.
     "seen": "What the model sees", "prediction": "Prediction (top 5)",
     "tab_rollout": "Attention rollout", "method": "Method", "target": "Class (class-specific methods)",
     "alpha": "Overlay alpha", "cmap": "Colormap", "mask_label": "Figure 6 look: image through the map", "heat_label": "Heat overlay",
+    "guess_mode": "Guess first: hide the map until I have marked where I think the model looks",
+    "guess_image": "Click the patches you think the model uses (click again to unmark)",
+    "guess_patches": "Your patches (row,col; row,col ...)", "guess_clear": "Clear my guess", "guess_reveal": "Reveal the map",
+    "reveal_image": "The map with your patches (white) and its strongest patches (red)",
     "few_classes": "**This model knows only the few classes listed in its card above.** Any other picture (a "
                    "photo on the shape model) still gets one of them: the answer is then a guess.",
     "tab_query": "Attention explorer", "block": "Block", "head": "Head", "patch_row": "Patch row",
@@ -229,6 +233,10 @@ SAY = {
     "load_failed": "{error} The current model ({current}) stays.",
     "load_failed_status": "Could not load **{choice}** (see the message). Still using {card}",
     "map_range": "values {low} to {high} (shown scaled so the maximum is brightest)",
+    "guess_note": "You marked **{k}** patches; **{overlap}** of them are among the map's {k} strongest (a random "
+                  "guess gets {chance} on average). Overlap (IoU): **{iou}**. The map's strongest patch ranks your "
+                  "best patch **{rank}** of {n}.",
+    "guess_empty": "Click at least one patch on the picture (or type row,col pairs) before revealing the map.",
     "near_uniform": "; **nearly uniform**: the differences you see are tiny, stretched to full brightness",
     "caption_for": "{caption} for **{label}**",
     "most_important": "Most important: {ranking}.",
