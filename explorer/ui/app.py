@@ -42,6 +42,8 @@ CSS = """
     width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated;
 }
 #position img { width: min(100%, 820px); height: auto; max-height: none; }
+/* a phone: the model picker above its card, never the card squeezed to one word a line */
+@media (max-width: 640px) { #model-row { flex-direction: column; } #model-row > * { width: 100%; } }
 /* controls a method does not use: visibly off */
 .block:has(input:disabled), .block:has(button:disabled) { opacity: 0.45; }
 """
@@ -67,6 +69,7 @@ def build_demo(server: h.Server, initial: str, session_ttl: float = SESSION_TTL,
             _tour_tab(ui)
             _explanation_tab(ui, first)
             _query_tab(ui, first)
+            _surgery_tab(ui)
             _compare_tab(ui)
             _tokens_tab(ui, first)
             _side_tab(ui, server, initial)
@@ -78,11 +81,12 @@ def build_demo(server: h.Server, initial: str, session_ttl: float = SESSION_TTL,
 
 def _header(ui: SimpleNamespace, server: h.Server, initial: str) -> None:
     gr.Markdown(T("intro"))
-    with gr.Row():
+    with gr.Row(elem_id="model-row"):  # stacks on a phone (CSS)
         custom = not server.policy.allowed
         choices = [(picker_label(c), c) for c in server.policy.choices()]  # marks what needs a download
         ui.model_pick = gr.Dropdown(choices, value=initial, label=T("model"), allow_custom_value=custom,
-                                    info=T("model_info_open") if custom else T("model_info_closed"), elem_id="model-picker", scale=2)
+                                    info=T("model_info_open") if custom else T("model_info_closed"), elem_id="model-picker",
+                                    scale=2)
         ui.model_status = gr.Markdown(elem_id="model-status")
     with gr.Row():
         with gr.Column():
@@ -201,6 +205,37 @@ def _query_tab(ui: SimpleNamespace, first) -> None:
         ui.importance = gr.Image(label=T("importance"), elem_id="importance", **IMAGE)
         ui.importance_note = gr.Markdown(elem_id="importance-note")
         _downloads(ui, "head_importance")
+
+
+def _surgery_tab(ui: SimpleNamespace) -> None:
+    """Patch surgery: click patches to drop, grey or blur them and watch the model answer."""
+    with gr.Tab(T("tab_surgery"), elem_id="tab-surgery"):
+        gr.Markdown(T("surgery_help"))
+        with gr.Row():
+            ui.surgery_mode = gr.Radio(list(h.views.SURGERY_MODES), value="drop", label=T("surgery_mode"),
+                                       info=T("surgery_mode_info"), elem_id="surgery-mode")
+            ui.surgery_follows = gr.Checkbox(False, label=T("surgery_follows"), elem_id="surgery-follows")
+            ui.surgery_row = gr.Number(0, precision=0, label=T("patch_row"), elem_id="surgery-row", min_width=100)
+            ui.surgery_col = gr.Number(0, precision=0, label=T("patch_col"), elem_id="surgery-col", min_width=100)
+        with gr.Row():
+            ui.surgery_undo = gr.Button(T("surgery_undo"), size="sm", elem_id="surgery-undo")
+            ui.surgery_reset = gr.Button(T("surgery_reset"), size="sm", elem_id="surgery-reset")
+            ui.surgery_keep = gr.Button(T("surgery_keep"), size="sm", elem_id="surgery-keep")
+            ui.surgery_remove = gr.Button(T("surgery_remove"), size="sm", elem_id="surgery-remove")
+        ui.surgery_patches = gr.Textbox(label=T("surgery_patches"), info=T("surgery_patches_info"), max_lines=2,
+                                        elem_id="surgery-patches")
+        with gr.Row():
+            ui.surgery_image = gr.Image(label=T("surgery_image"), elem_id="surgery-image", height=320, **IMAGE)
+            with gr.Column():
+                ui.surgery_note = gr.Markdown(elem_id="surgery-note")
+                ui.surgery_table = gr.Dataframe(headers=h.headers(h.SURGERY_COLUMNS), label=T("surgery_table"),
+                                                elem_id="surgery-table", interactive=False)
+        with gr.Row():
+            ui.surgery_rollout = gr.Image(label=T("surgery_rollout"), elem_id="surgery-rollout", height=300, **IMAGE)
+            ui.surgery_attention = gr.Image(label=T("surgery_attention"), elem_id="surgery-attention", height=300,
+                                            **IMAGE)
+        ui.surgery_lens = gr.Image(label=T("surgery_lens"), elem_id="surgery-lens", **IMAGE)
+        _downloads(ui, "surgery")
 
 
 def _compare_tab(ui: SimpleNamespace) -> None:
@@ -358,6 +393,7 @@ def _after_image(ui: SimpleNamespace, server: h.Server, event):
     """Chain every per-image view after ``event`` (no model run: they read the image's cache); a
     guess of the previous image is cleared."""
     event = event.then(lambda: ("", None, ""), None, [ui.guess_patches, ui.reveal_image, ui.reveal_note], **PRIVATE)
+    event = event.then(h.surgery_fresh, [ui.session], [ui.surgery_patches, ui.surgery_row, ui.surgery_col], **PRIVATE)
     for e in ENDPOINTS:
         if e.after_image:
             fn = _if_image(e.call(server), e) if e.view else e.call(server)
@@ -428,8 +464,22 @@ def _wire_page(ui: SimpleNamespace, server: h.Server) -> None:
     ui.guess_image.select(h.toggle_guess, [ui.session, ui.guess_patches], [ui.guess_patches], **PRIVATE)
     ui.guess_clear.click(lambda: ("", None, ""), None, [ui.guess_patches, ui.reveal_image, ui.reveal_note],
                          **PRIVATE)
+    _wire_surgery(ui, server)
     ui.compare_gallery.select(h.compare_pick, [ui.session, ui.cmap], [ui.compare_large, ui.compare_curves],
                               **PRIVATE)
+
+
+def _wire_surgery(ui: SimpleNamespace, server: h.Server) -> None:
+    """Patch surgery's clicks, undo, reset and presets: each sets the edit list, then the view follows."""
+    surgery, preset = BY_NAME["surgery"], BY_NAME["surgery_preset"].call(server)
+    run = (surgery.call(server), [getattr(ui, c) for c in surgery.components], _outputs(ui, surgery))
+    ui.surgery_image.select(h.surgery_click, [ui.session, ui.surgery_patches, ui.surgery_follows],
+                            [ui.surgery_patches, ui.surgery_row, ui.surgery_col], **PRIVATE).then(*run, **PRIVATE)
+    ui.surgery_undo.click(h.surgery_undo, [ui.session], [ui.surgery_patches], **PRIVATE).then(*run, **PRIVATE)
+    ui.surgery_reset.click(lambda: "", None, [ui.surgery_patches], **PRIVATE).then(*run, **PRIVATE)
+    for button, which in zip((ui.surgery_keep, ui.surgery_remove), h.views.SURGERY_PRESETS):
+        button.click(functools.partial(lambda session, which: preset(session, which), which=which), [ui.session],
+                     [ui.surgery_patches], **PRIVATE).then(*run, **PRIVATE)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

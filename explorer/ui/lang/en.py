@@ -143,6 +143,26 @@ sanity check take a while on large models; the bar shows progress.
                  "one (right): rollout, token colours at the same fraction of each model's depth, position "
                  "grids, and both models' attention distances in one plot. Both models stay in the server's "
                  "shared, bounded model cache.",
+    "tab_surgery": "Patch surgery", "surgery_mode": "What happens to the patches you click",
+    "surgery_mode_info": "drop: removed from the sequence of tokens; grey: painted the mean colour; blur: blurred",
+    "surgery_follows": "A click follows a patch (instead of editing it)",
+    "surgery_undo": "Undo", "surgery_reset": "Reset", "surgery_keep": "Keep only the top 10% of the rollout",
+    "surgery_remove": "Remove the top 10% of the rollout", "surgery_patches": "Edited patches (row,col; row,col ...)",
+    "surgery_patches_info": "Click patches on the picture, or type them and press Enter",
+    "surgery_image": "Click patches to edit them (red: the followed patch)",
+    "surgery_table": "Top 5 after the edit, with the change (percentage points)",
+    "surgery_rollout": "Rollout of the edited input (hatched: removed)",
+    "surgery_attention": "Where the followed patch looks (last block, mean of heads)",
+    "surgery_lens": "Logit lens of the edited input: the answer across depth",
+    "surgery_help": """
+**Patch surgery.** Change the image and watch the model answer. Click patches on the picture to
+**drop** them (their tokens leave the sequence: a ViT reads any subset of its patches, each with its
+own position), paint them **grey** (the mean colour) or **blur** them. After every edit you see the
+new top 5 with the change from the original, the rollout of the edited input (removed patches are
+hatched: they have no relevance at all, not zero), the logit lens of the class token and where a
+followed patch looks. The presets do the perturbation test by hand: keep only the patches the
+rollout ranks in its top 10%, or remove exactly those. **Undo** steps back, **Reset** starts over.
+""",
     "tab_tokens": "Tokens", "foreground": "Foreground only (first component)",
     "pca": "Patch features, 3 principal components as colours", "similarity": "Similar to the followed patch",
     "norms": "Token norms", "lens": "Logit lens: the answer across depth",
@@ -234,8 +254,8 @@ SAY = {
     "load_failed_status": "Could not load **{choice}** (see the message). Still using {card}",
     "map_range": "values {low} to {high} (shown scaled so the maximum is brightest)",
     "guess_note": "You marked **{k}** patches; **{overlap}** of them are among the map's {k} strongest (a random "
-                  "guess gets {chance} on average). Overlap (IoU): **{iou}**. The map's strongest patch ranks your "
-                  "best patch **{rank}** of {n}.",
+                  "guess gets {chance} on average). Overlap (IoU): **{iou}**. Of the map's {n} patches, your "
+                  "best one ranks **{rank}** (1: you found its strongest).",
     "guess_empty": "Click at least one patch on the picture (or type row,col pairs) before revealing the map.",
     "near_uniform": "; **nearly uniform**: the differences you see are tiny, stretched to full brightness",
     "caption_for": "{caption} for **{label}**",
@@ -252,6 +272,18 @@ SAY = {
                      "only to its own patch scores 0 px and one attending uniformly to all patches **{uniform:.1f} px**.",
     "norms_none": "no patch token above the outlier threshold {threshold:.1f}",
     "norms_some": "{n} patch token(s) above {threshold:.1f} (median + 5 robust SD): {where}",
+    # patch surgery
+    "what_edit": "The edit", "what_preset": "The preset",
+    "patches_not_text": "The patch list must be text such as '3,4; 5,6', not '{value}'.",
+    "surgery_all": "Keep at least one patch: with every patch dropped the model has nothing of the image to read.",
+    "surgery_note_drop": "**{n}** of {total} patches dropped. Now: **{now}** ({p_now}); before the edit: "
+                         "**{before}** ({p_before}).",
+    "surgery_note_grey": "**{n}** of {total} patches greyed. Now: **{now}** ({p_now}); before the edit: "
+                         "**{before}** ({p_before}).",
+    "surgery_note_blur": "**{n}** of {total} patches blurred. Now: **{now}** ({p_now}); before the edit: "
+                         "**{before}** ({p_before}).",
+    "surgery_followed_gone": "The followed patch (row {row}, column {col}) was dropped; follow another one.",
+    "col_class": "class", "col_now": "now (%)", "col_before": "before (%)", "col_change": "change (points)",
     # table headers, series names and captions of the distance and Compare tabs
     "col_block": "block", "col_local": "most local head (px)", "col_mean": "mean (px)",
     "col_global": "most global head (px)", "col_method": "method",
