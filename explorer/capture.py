@@ -46,7 +46,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .anatomy import Anatomy, AttentionPoint, anatomy_of, timm_attention_modules
-from .errors import UnsupportedModelError
+from .errors import ExplorerError, UnsupportedModelError
 
 attention_modules = timm_attention_modules  # the timm attention modules of a module, in block order
 
@@ -308,3 +308,93 @@ class HeadAblation(_ModelPatch):
         if points and points[self.block].kind == "mha":  # its projection must be called as a module
             self._explicit_forward(points[self.block].module, lambda probs: None)
         self._undo.append(self.projection.register_forward_pre_hook(self._ablate).remove)
+
+
+class PatchSelection(_ModelPatch):
+    """Context manager: the model reads only the patch tokens where ``keep`` is true (token dropping).
+
+    A plain ViT reads any subset of its patches: a forward pre-hook on the first transformer block
+    (``anatomy.blocks()[0]``) receives ``[prefix tokens, patch tokens]`` with the position embedding
+    already added (timm: after ``_pos_embed``, ``pos_drop`` and the per-token ``norm_pre``;
+    torchvision: after the encoder's ``dropout``; transformers: the embeddings' output; a hand-written
+    ViT: what its embedding returned) and passes on the prefix tokens and the kept patch tokens in
+    grid order, so each keeps its own position; every later block and the head see the shorter
+    sequence. A rotary position table handed to each block (timm's EVA family, ``rope=``) is cut to
+    the same patches. ``keep`` is (N,) or (gh, gw) booleans over the patch grid, row-major, at least
+    one true; it applies to every image of the batch. With ``record=True``, ``tokens`` holds every
+    block's output (B, T', D) of this thread's forward (the logit lens of the shorter sequence).
+
+    A model whose first block does not receive ``k + N`` tokens, or whose forward fails on a shorter
+    sequence, cannot drop tokens: :class:`UnsupportedModelError` says so. Only this thread's forwards
+    are changed; under the model's capture lock; every hook removed on exit."""
+
+    def __init__(self, model: Any, keep, record: bool = False) -> None:
+        self.anatomy = anatomy_of(model)
+        keep = torch.as_tensor(keep).reshape(-1).bool()
+        if not bool(keep.any()):
+            raise ExplorerError("Keep at least one patch: a ViT with no patch tokens has nothing of the image to read.")
+        self.patches = int(keep.numel())
+        self.kept = torch.nonzero(keep).reshape(-1)  # patch indices (row-major) kept, in grid order
+        self.blocks = self.anatomy.blocks()
+        if not self.blocks:
+            raise UnsupportedModelError(f"{self.anatomy.name} has no list of transformer blocks, so there is no "
+                                        "point where its patch tokens could be picked out; it cannot drop patches.")
+        self.record = record
+        self.tokens: list[torch.Tensor] = []
+        self._thread = 0
+        super().__init__(self.anatomy.module)
+
+    def _apply(self) -> None:
+        self._thread = threading.get_ident()
+        self.tokens = []
+        for i, block in enumerate(self.blocks):
+            self._undo.append(block.register_forward_pre_hook(self._select if i == 0 else self._rope,
+                                                              with_kwargs=True).remove)
+            if self.record:
+                self._undo.append(block.register_forward_hook(self._keep).remove)
+
+    def _refuse(self, got: str) -> UnsupportedModelError:
+        k = self.anatomy.num_prefix_tokens
+        return UnsupportedModelError(
+            f"{self.anatomy.name} cannot drop patches: its first block received {got}, not its {k} prefix "
+            f"token(s) followed by the {self.patches} patch tokens, so the patch tokens cannot be picked out. "
+            "Grey or blur the patches instead.")
+
+    def _select(self, _module, args, kwargs):
+        if threading.get_ident() != self._thread:  # another user's forward on the shared model: untouched
+            return None
+        args, kwargs, x = list(args), dict(kwargs), None
+        if args and isinstance(args[0], torch.Tensor):
+            x = args[0]
+        else:
+            name = next((n for n in ("hidden_states", "x", "input", "src") if isinstance(kwargs.get(n), torch.Tensor)), None)
+            x = kwargs.get(name) if name else None
+        if x is None or x.ndim != 3:
+            raise self._refuse("no (batch, tokens, features) sequence" if x is None else f"a tensor of shape {tuple(x.shape)}")
+        k = self.anatomy.num_prefix_tokens
+        if x.shape[1] != k + self.patches:
+            raise self._refuse(f"{x.shape[1]} tokens")
+        index = torch.cat([torch.arange(k), k + self.kept]).to(x.device)
+        x = x.index_select(1, index)
+        if args and isinstance(args[0], torch.Tensor):
+            args[0] = x
+        else:
+            kwargs[name] = x
+        return self._rope(_module, tuple(args), kwargs) or (tuple(args), kwargs)
+
+    def _rope(self, _module, args, kwargs):
+        rope = kwargs.get("rope")
+        if threading.get_ident() != self._thread or not isinstance(rope, torch.Tensor):
+            return None
+        k, n = self.anatomy.num_prefix_tokens, rope.shape[-2] if rope.ndim >= 2 else -1
+        if n == self.patches:
+            index = self.kept
+        elif n == k + self.patches:
+            index = torch.cat([torch.arange(k), k + self.kept])
+        else:
+            raise self._refuse(f"a rotary position table of {n} positions")
+        return tuple(args), {**kwargs, "rope": rope.index_select(rope.ndim - 2, index.to(rope.device))}
+
+    def _keep(self, _module, _inputs, out) -> None:
+        if threading.get_ident() == self._thread:
+            self.tokens.append((out[0] if isinstance(out, (tuple, list)) else out).detach())

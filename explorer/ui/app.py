@@ -224,17 +224,24 @@ def _surgery_tab(ui: SimpleNamespace) -> None:
             ui.surgery_remove = gr.Button(T("surgery_remove"), size="sm", elem_id="surgery-remove")
         ui.surgery_patches = gr.Textbox(label=T("surgery_patches"), info=T("surgery_patches_info"), max_lines=2,
                                         elem_id="surgery-patches")
+        # the maps' captions sit above them, not on them: a label would hide (and catch clicks on) the top patches
         with gr.Row():
-            ui.surgery_image = gr.Image(label=T("surgery_image"), elem_id="surgery-image", height=320, **IMAGE)
+            with gr.Column():
+                gr.Markdown(T("surgery_image"))
+                ui.surgery_image = gr.Image(label=T("surgery_image"), show_label=False, elem_id="surgery-image",
+                                            height=320, **IMAGE)
             with gr.Column():
                 ui.surgery_note = gr.Markdown(elem_id="surgery-note")
                 ui.surgery_table = gr.Dataframe(headers=h.headers(h.SURGERY_COLUMNS), label=T("surgery_table"),
                                                 elem_id="surgery-table", interactive=False)
         with gr.Row():
-            ui.surgery_rollout = gr.Image(label=T("surgery_rollout"), elem_id="surgery-rollout", height=300, **IMAGE)
-            ui.surgery_attention = gr.Image(label=T("surgery_attention"), elem_id="surgery-attention", height=300,
-                                            **IMAGE)
-        ui.surgery_lens = gr.Image(label=T("surgery_lens"), elem_id="surgery-lens", **IMAGE)
+            for name in ("rollout", "attention"):
+                with gr.Column():
+                    gr.Markdown(T(f"surgery_{name}"))
+                    setattr(ui, f"surgery_{name}", gr.Image(label=T(f"surgery_{name}"), show_label=False, height=300,
+                                                            elem_id=f"surgery-{name}", **IMAGE))
+        gr.Markdown(T("surgery_lens"))
+        ui.surgery_lens = gr.Image(label=T("surgery_lens"), show_label=False, elem_id="surgery-lens", **IMAGE)
         _downloads(ui, "surgery")
 
 

@@ -434,6 +434,88 @@ def show_tokens(view: views.TokenView):
     return (*view.pictures(), note)
 
 
+# ---- patch surgery: drop, grey or blur patches and see the answer --------------------------------
+
+SURGERY_UNDO = 32  # edit lists a session keeps for "undo"
+SURGERY_COLUMNS = ("class", "now", "before", "change")  # the surgery table (messages "col_*")
+
+
+def _remember_edit(session: Session, text: str) -> None:
+    """The session's edit history gains ``text`` when it differs from the current list (bounded)."""
+    if text != (session.surgery[-1] if session.surgery else ""):
+        session.surgery = (*session.surgery, text)[-SURGERY_UNDO:]
+
+
+def surgery(server: Server, session: Session, patches: str, mode: str, row, col) -> views.SurgeryView:
+    """The model's answer to the session's image with ``patches`` ("r,c; r,c") dropped from the token
+    sequence, greyed (mean colour) or blurred (``mode``), following patch (``row``, ``col``): top 5 with
+    the change, the edited input's rollout, its class token's logit lens, the followed patch's attention."""
+    cache = _need_cache(session)
+    trace = cache.trace
+    if not isinstance(mode, str) or mode not in views.SURGERY_MODES:
+        raise gr.Error(say("one_of", what=say("what_edit"), choices=", ".join(views.SURGERY_MODES),
+                           value=safe.shown(mode)))
+    if patches is not None and not isinstance(patches, str):
+        raise gr.Error(say("patches_not_text", value=safe.shown(patches)))
+    chosen = parse_patches(patches, trace)
+    gh, gw = trace.grid
+    if mode == "drop" and len(chosen) == gh * gw:
+        raise gr.Error(say("surgery_all"))
+    follow = _patch(trace, row, col)
+    _remember_edit(session, format_patches(chosen))
+    return views.surgery_view(server.model(session), cache, chosen, mode, follow)
+
+
+def show_surgery(view: views.SurgeryView):
+    """(the four pictures, the top-5 table with the change, the note, the followed patch)."""
+    (before, p_before), (now, p_now) = ((int(np.argmax(p)), float(np.max(p))) for p in (view.original, view.edited))
+    gh, gw = view.trace.grid
+    note = say(f"surgery_note_{view.mode}", n=len(view.patches), total=gh * gw, now=view.label(now),
+               p_now=f"{p_now:.0%}", before=view.label(before), p_before=f"{p_before:.0%}")
+    if isinstance(view.attention, analyses.NotAvailable):
+        note += " " + say("surgery_followed_gone", row=view.follow[0], col=view.follow[1])
+    return (*view.pictures(), table(view.table(), SURGERY_COLUMNS), note, *view.follow)
+
+
+def surgery_preset(server: Server, session: Session, preset: str) -> str:
+    """The edit list of a preset: every patch but the top 10% of the image's rollout, or that top 10%."""
+    cache = _need_cache(session)
+    if not isinstance(preset, str) or preset not in views.SURGERY_PRESETS:
+        raise gr.Error(say("one_of", what=say("what_preset"), choices=", ".join(views.SURGERY_PRESETS),
+                           value=safe.shown(preset)))
+    return format_patches(views.surgery_preset(server.model(session), cache, preset))
+
+
+@user_errors
+def surgery_undo(session: Session) -> str:
+    """The edit list before the current one (the history steps back; nothing before it: no edit)."""
+    session.surgery = session.surgery[:-1]
+    return session.surgery[-1] if session.surgery else ""
+
+
+@user_errors
+def surgery_click(session: Session, patches: str, follows: bool, evt: gr.SelectData):
+    """A click on the edited input: its patch joins the edit list or leaves it, or (``follows``) becomes
+    the followed patch. Returns (edit list, row, col)."""
+    trace = _need_trace(session)
+    row, col = click_patch(session, evt)
+    if follows:
+        return gr.skip(), row, col
+    return format_patches(set(parse_patches(patches, trace)) ^ {(row, col)}), gr.skip(), gr.skip()
+
+
+def surgery_fresh(session: Session):
+    """After a new image: no edit yet, following the query patch (the centre). Returns (edit list, row, col)."""
+    if session is None or session.trace is None:
+        return "", gr.skip(), gr.skip()
+    return "", *session.patch
+
+
+def surgery_work(server: Server, session: Session | None = None, **_) -> Work:
+    g = _geometry(server, session)
+    return Work(fixed=g.forward_bytes() + g.attention_bytes() + g.tokens_bytes(), what="Patch surgery")
+
+
 # ---- two models side by side ----------------------------------------------------------------
 
 

@@ -181,6 +181,8 @@ class Session:
     batch_count: int = 0
     compare: Any = None  # views.CompareView of the current image (maps and scores, no attention)
     compare_key: tuple = ()  # (class, fill, sanity) it was computed for
+    surgery: tuple[str, ...] = ()  # patch surgery's edit lists ("r,c; r,c"), oldest first, the last is the
+    #                                current one; at most handlers.SURGERY_UNDO (what "undo" steps back through)
 
     @property
     def cache(self) -> TraceCache | None:

@@ -21,6 +21,7 @@ from .head_importance import HeadImportanceView, head_importance_view
 from .model_views import N_FILTERS, ModelViews, model_views
 from .query import HeadsView, QueryView, heads_view, query_view
 from .side_by_side import SideBySideView, block_at, side_by_side
+from .surgery import SURGERY_MODES, SURGERY_PRESETS, SurgeryView, surgery_preset, surgery_view
 from .tokens import TokenView, pca_picture, shared_pca, token_view
 from .tour import TOUR_STEPS, tour_pictures
 from .trace_cache import TraceCache, trace_bytes
@@ -37,6 +38,7 @@ __all__ = [
     "N_FILTERS", "ModelViews", "model_views",
     "HeadsView", "QueryView", "heads_view", "query_view",
     "SideBySideView", "block_at", "side_by_side",
+    "SURGERY_MODES", "SURGERY_PRESETS", "SurgeryView", "surgery_preset", "surgery_view",
     "TokenView", "pca_picture", "shared_pca", "token_view",
     "TOUR_STEPS", "tour_pictures",
     "TraceCache", "trace_bytes",

@@ -109,6 +109,25 @@ PAGE = {
     "side_help": "**두 모델, 한 이미지.** 지금 이미지를 현재 모델(왼쪽)과 두 번째 모델(오른쪽)에 넣습니다: 롤아웃, 각 "
                  "모델 깊이의 같은 비율에서의 토큰 색, 위치 격자, 그리고 두 모델의 어텐션 거리를 한 그림에 보여 "
                  "줍니다. 두 모델 모두 서버의 공유된, 크기가 제한된 모델 캐시에 들어갑니다.",
+    "tab_surgery": "패치 수술", "surgery_mode": "누른 패치에 일어나는 일",
+    "surgery_mode_info": "drop: 토큰 열에서 빼기; grey: 평균 색으로 칠하기; blur: 흐리게 하기",
+    "surgery_follows": "누르면 패치를 따라가기 (편집하지 않고)",
+    "surgery_undo": "되돌리기", "surgery_reset": "처음으로", "surgery_keep": "롤아웃 상위 10%만 남기기",
+    "surgery_remove": "롤아웃 상위 10% 빼기", "surgery_patches": "편집한 패치 (행,열; 행,열 ...)",
+    "surgery_patches_info": "그림에서 패치를 누르거나, 입력하고 Enter를 누르세요",
+    "surgery_image": "패치를 눌러 편집하세요 (빨강: 따라가는 패치)",
+    "surgery_table": "편집 후 상위 5개와 변화 (퍼센트포인트)",
+    "surgery_rollout": "편집한 입력의 롤아웃 (빗금: 뺀 패치)",
+    "surgery_attention": "따라가는 패치가 보는 곳 (마지막 블록, 헤드 평균)",
+    "surgery_lens": "편집한 입력의 로짓 렌즈: 깊이에 따른 답",
+    "surgery_help": """
+**패치 수술.** 이미지를 바꾸고 모델이 어떻게 답하는지 보세요. 그림에서 패치를 눌러 **drop**(토큰을 열에서
+뺍니다: ViT는 패치의 어떤 부분집합이든 각자의 위치와 함께 읽을 수 있습니다), **grey**(평균 색으로 칠하기),
+**blur**(흐리게 하기) 중 하나를 합니다. 편집할 때마다 새 상위 5개와 원래에서의 변화, 편집한 입력의 롤아웃
+(뺀 패치는 빗금: 관련도가 0인 것이 아니라 아예 없습니다), 클래스 토큰의 로짓 렌즈, 따라가는 패치가 보는 곳이
+나옵니다. 미리 정한 두 버튼은 섭동 시험을 손으로 해 봅니다: 롤아웃이 상위 10%로 꼽은 패치만 남기거나, 바로
+그 패치들을 뺍니다. **되돌리기**는 한 단계 뒤로, **처음으로**는 편집을 모두 지웁니다.
+""",
     "tab_tokens": "토큰", "foreground": "전경만 (첫 번째 주성분)",
     "pca": "패치 특징, 세 주성분을 색으로", "similarity": "따라가는 패치와 비슷한 곳",
     "norms": "토큰 노름", "lens": "로짓 렌즈: 깊이에 따른 답",
@@ -214,6 +233,18 @@ SAY = {
                      "0 px, 모든 패치를 고르게 보는 헤드는 **{uniform:.1f} px**입니다.",
     "norms_none": "이상치 기준 {threshold:.1f}을(를) 넘는 패치 토큰이 없습니다",
     "norms_some": "패치 토큰 {n}개가 기준 {threshold:.1f}(중앙값 + 강건 표준편차의 5배)을(를) 넘습니다: {where}",
+    # patch surgery
+    "what_edit": "편집 방식", "what_preset": "미리 정한 편집",
+    "patches_not_text": "패치 목록은 '3,4; 5,6' 같은 글이어야 합니다 ('{value}'은(는) 안 됩니다).",
+    "surgery_all": "패치를 하나 이상 남기세요: 모든 패치를 빼면 모델이 이미지에서 읽을 것이 없습니다.",
+    "surgery_note_drop": "패치 {total}개 중 **{n}**개를 뺐습니다. 지금: **{now}** ({p_now}); 편집 전: "
+                         "**{before}** ({p_before}).",
+    "surgery_note_grey": "패치 {total}개 중 **{n}**개를 회색으로 칠했습니다. 지금: **{now}** ({p_now}); 편집 전: "
+                         "**{before}** ({p_before}).",
+    "surgery_note_blur": "패치 {total}개 중 **{n}**개를 흐리게 했습니다. 지금: **{now}** ({p_now}); 편집 전: "
+                         "**{before}** ({p_before}).",
+    "surgery_followed_gone": "따라가던 패치(행 {row}, 열 {col})를 뺐습니다. 다른 패치를 따라가세요.",
+    "col_class": "클래스", "col_now": "지금 (%)", "col_before": "편집 전 (%)", "col_change": "변화 (포인트)",
     "col_block": "블록", "col_local": "가장 가까이 보는 헤드 (px)", "col_mean": "평균 (px)",
     "col_global": "가장 멀리 보는 헤드 (px)", "col_method": "방법",
     "col_positive_auc": "양의 섭동 AUC (낮을수록 좋음)", "col_negative_auc": "음의 섭동 AUC (높을수록 좋음)",
