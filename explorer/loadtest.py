@@ -8,7 +8,7 @@
     python -m explorer.loadtest --users 10 --heavy 2 --max-total 900 --app-args "--custom bench/random_vitb16.py:build"
 
 Every user is its own ``gradio_client.Client`` (its own session) in its own thread with its own
-generated scene. A round is ``/analyze`` on that image, then ``/explanation``, ``/query`` and ``/heads``
+generated scene. A round is ``/analyze`` on that image, then ``/explanation``, ``/query``, ``/heads`` and ``/surgery``
 with controls that vary per user and round. Phases:
 
 1. baseline: each user's calls, one user at a time, through the same server; the results are kept;
@@ -53,10 +53,11 @@ from PIL import Image
 from gradio_client import Client, handle_file
 
 from .ui.endpoints import BY_NAME
+from .views import SURGERY_MODES
 
 ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-CALLED = ("analyze", "explanation", "query", "heads")  # a round, in order
+CALLED = ("analyze", "explanation", "query", "heads", "surgery")  # a round, in order
 ENDPOINTS = tuple(f"/{name}" for name in CALLED)
 # what each endpoint takes and returns (how a response is read and compared), from the app's declarations
 INPUTS: dict[str, tuple[str, ...]] = {f"/{n}": tuple(BY_NAME[n].api_inputs) for n in CALLED}
@@ -68,7 +69,7 @@ PROGRESS_EVERY_S = 2.0
 @dataclass
 class LoadConfig:
     users: int = 30  # simulated users: one Client (session), thread and image each
-    rounds: int = 3  # rounds per user; a round is /analyze, /explanation, /query, /heads
+    rounds: int = 3  # rounds per user; a round is /analyze, /explanation, /query, /heads, /surgery
     duration: float = 300.0  # seconds the concurrent phase may run at most
     url: str | None = None  # a running app (loopback only); None: start app.py on a free port
     pid: int | None = None  # with url: the app's process id, for its RSS (None: RSS not measured)
@@ -190,7 +191,22 @@ def _differs(kind: str, want: Any, have: Any, tolerance: int) -> str | None:
             return f"labels {names_h}, expected {names_w}"
         gap = float(np.abs(probs_w - probs_h).max(initial=0.0))
         return f"confidences differ by {gap:.2g}" if gap > CONFIDENCE_TOL else None
+    if kind == "table":
+        return _table_differs(want, have)
     return None if want == have else f"{have!r}, expected {want!r}"
+
+
+def _table_differs(want: Any, have: Any) -> str | None:
+    """Tables: the same headers and text cells; numbers within one rounding step (0.1)."""
+    w, h = (t if isinstance(t, dict) else {"data": t} for t in (want, have))
+    if w.get("headers") != h.get("headers") or len(w.get("data", [])) != len(h.get("data", [])):
+        return "another table"
+    for row_w, row_h in zip(w["data"], h["data"]):
+        for a, b in zip(row_w, row_h):
+            numbers = isinstance(a, (int, float)) and isinstance(b, (int, float))
+            if (numbers and abs(a - b) > 0.1 + 1e-9) or (not numbers and a != b):
+                return f"cell {b!r}, expected {a!r}"
+    return None
 
 
 def _label(value: dict | None) -> tuple[Any, list, np.ndarray]:
@@ -414,8 +430,17 @@ def plan(user: int, image: Path, rounds: int, r: Ranges) -> list[Call]:
                                     row=(3 * user + k) % r.grid[0], col=(5 * user + 2 * k) % r.grid[1], alpha=0.5,
                                     cmap=cmap)),
             Call(k, "/heads", _args("/heads", block=a % r.blocks, style=r.styles[b % len(r.styles)])),
+            Call(k, "/surgery", _args("/surgery", patches=_edited(user, k, r.grid), mode=SURGERY_MODES[a % 3],
+                                      row=(7 * user + k) % r.grid[0], col=(user + 3 * k) % r.grid[1])),
         ]
     return calls
+
+
+def _edited(user: int, k: int, grid: tuple[int, int]) -> str:
+    """Two patches that differ from user to user and round to round, as /surgery reads them."""
+    gh, gw = grid
+    cells = ((user + k) % gh, (2 * user) % gw), ((3 * user + 2 * k + 1) % gh, k % gw)
+    return "; ".join(f"{r},{c}" for r, c in dict.fromkeys(cells))
 
 
 def invoke(client: Client, call: Call, timeout: float) -> tuple[float, tuple]:
