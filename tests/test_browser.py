@@ -371,3 +371,19 @@ def test_prepare_downloads(page):
 def test_no_javascript_errors(page):
     """Uncaught exceptions in the page over the whole run (Gradio messages are checked after each test)."""
     assert not page.page_errors, f"uncaught JavaScript errors in the page: {page.page_errors}"
+
+
+def test_on_a_phone_the_model_card_stacks_below_the_picker(browser, app_url):
+    """At 390 px the model row stacks: the card gets the page's width, not one word a line."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    phone = context.new_page()
+    try:
+        phone.goto(app_url, timeout=MODEL_WAIT_MS)
+        phone.wait_for_function("() => (document.querySelector('#model-status') || {}).innerText?.includes('blocks')",
+                                timeout=MODEL_WAIT_MS)
+        picker, card = (phone.locator(s).bounding_box() for s in ("#model-picker", "#model-status"))
+        assert card["y"] >= picker["y"] + picker["height"] - 1, (picker, card)  # below, not beside
+        assert card["width"] >= 0.8 * picker["width"], (picker, card)
+        phone.screenshot(path=str(ARTIFACTS / "phone-first-screen.png"))
+    finally:
+        context.close()
