@@ -190,3 +190,10 @@ def test_a_guess_is_marked_by_clicks_then_revealed_with_its_overlap(models, sess
     assert picture.size == (448, 448) and "Overlap (IoU): **1.00**" in note and "ranks **1**" in note
     with pytest.raises(gr.Error, match="at least one patch"):
         call(models, "reveal")(session, " ; ", "rollout", "mean", 0.0, 0, 0.5, "jet", h.PREDICTED)
+
+
+def test_a_kept_map_reports_the_seconds_its_computation_took_not_the_lookup(models, session):
+    model = models.models.get(RANDOM)
+    first = session.cache.timed_explanation(model, "saliency", 2)
+    again = session.cache.timed_explanation(model, "saliency", 2)  # kept: no second computation
+    assert again[1] == first[1] > 0 and again[0] is first[0]

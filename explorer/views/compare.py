@@ -100,7 +100,7 @@ def compare_steps(model, source: Trace | TraceCache, target: int | None = None, 
     """The comparison as it grows, on the float32 trace of the image in ``source``: cheap methods' maps,
     their scores, the expensive methods' maps and scores, then each sanity stage. Every yielded view
     is complete so far; the last one is the whole comparison (what :func:`compare_view` returns)."""
-    from ..faithfulness import MethodScores, sanity_stage, score_map, timed_map
+    from ..faithfulness import MethodScores, sanity_stage, score_map
 
     cache = source if isinstance(source, TraceCache) else TraceCache(source)
     exact = cache.exact(model)
@@ -113,12 +113,9 @@ def compare_steps(model, source: Trace | TraceCache, target: int | None = None, 
         ordered = {m: scores[m] for m in chosen if m in scores}  # the registry's order, whatever came first
         return CompareView(ordered, exact.input_image, exact.label(t), cmap)
 
-    def map_of(name: str, options: dict):
-        return cache.explanation(model, name, t, exact=True, **options)
-
     for group in compare_order(chosen):
         for name in group:
-            relevance, seconds = timed_map(model, exact, name, chosen[name], t, map_of)
+            relevance, seconds = cache.timed_explanation(model, name, t, exact=True, **chosen[name])
             scores[name] = MethodScores(name, relevance, {}, seconds=seconds)
             yield snapshot()
         for name in group:

@@ -12,6 +12,7 @@ each key once under concurrent requests, which ``functools.cache`` does not.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from typing import Any, Callable
 
@@ -70,6 +71,11 @@ class TraceCache:
     def explanation(self, model, method: str, target: int | None = None, exact: bool = False,
                     **options) -> np.ndarray:
         """The (gh, gw) map of ``method`` (options checked, defaults filled in) for class ``target``."""
+        return self.timed_explanation(model, method, target, exact, **options)[0]
+
+    def timed_explanation(self, model, method: str, target: int | None = None, exact: bool = False,
+                          **options) -> tuple[np.ndarray, float]:
+        """(the map, the seconds its computation took, also when it was kept from an earlier request)."""
         from .explanation import explanation_map, method_spec
 
         trace = self.exact(model) if exact else self.trace
@@ -77,7 +83,13 @@ class TraceCache:
         resolved = spec.resolve(options, trace.num_blocks)
         t = (trace.predicted if target is None else int(target)) if spec.class_specific else None
         key = ("map", method, t, exact, tuple(sorted(resolved.items())))
-        return self._once(key, lambda: explanation_map(model, trace, method, t, **resolved))
+
+        def timed():
+            start = time.perf_counter()
+            value = explanation_map(model, trace, method, t, **resolved)
+            return value, time.perf_counter() - start
+
+        return self._once(key, timed)
 
     def cached_maps(self) -> list[tuple[str, int | None]]:
         """(method, class) of every explanation map kept, oldest first."""
