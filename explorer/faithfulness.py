@@ -74,21 +74,18 @@ def sanity_stage(model, trace: Trace, methods: Mapping[str, dict], target: int, 
     del shuffled
 
 
-def timed_map(model, trace: Trace, name: str, options: dict, target: int,
-              map_of: Callable[[str, dict], np.ndarray] | None = None) -> tuple[np.ndarray, float]:
-    """(the method's map, seconds it took): ``map_of`` (a cache) or the registry."""
+def timed_map(model, trace: Trace, name: str, options: dict, target: int) -> tuple[np.ndarray, float]:
+    """(the registry method's map, seconds it took)."""
     start = time.perf_counter()
-    relevance = map_of(name, options) if map_of else analyses.EXPLANATION_METHODS[name](model, trace, target, **options)
+    relevance = analyses.EXPLANATION_METHODS[name](model, trace, target, **options)
     return np.asarray(relevance, np.float64), time.perf_counter() - start
 
 
 def score_methods(model, trace: Trace, methods: Mapping[str, dict], target: int | None = None, fill: str = "mean",
-                  sanity: bool = True, progress: Callable[[float, str], None] | None = None,
-                  map_of: Callable[[str, dict], np.ndarray] | None = None) -> dict[str, MethodScores]:
-    """Map, curves and sanity of every method in ``methods`` (name -> options) for ``trace``'s image.
-
-    ``map_of(name, options)`` gives a method's map of ``trace`` for class ``target`` (default: the
-    registry's method)."""
+                  sanity: bool = True, progress: Callable[[float, str], None] | None = None) -> dict[str, MethodScores]:
+    """Map, curves and sanity of every method in ``methods`` (name -> options) for ``trace``'s image
+    (``python -m explorer evaluate``; the app's Compare runs the same steps through
+    ``views.compare_steps``, with the image's cache)."""
     t = _target(trace, target)
     x = model.input_tensor(trace.input_image)  # (1, 3, H, W)
     stages = cascading_stages(model.num_blocks) if sanity else ()
@@ -97,7 +94,7 @@ def score_methods(model, trace: Trace, methods: Mapping[str, dict], target: int 
     for done, (name, options) in enumerate(methods.items()):
         if progress:
             progress(done / total, f"{name}: map and curves")
-        relevance, seconds = timed_map(model, trace, name, options, t, map_of)
+        relevance, seconds = timed_map(model, trace, name, options, t)
         scores[name] = score_map(model, x, name, relevance, t, fill, seconds)
     for i, k in enumerate(stages):  # one randomized copy per stage, shared by every method
         if progress:

@@ -61,3 +61,20 @@ def launch_app(*args: str, log_name: str = "app.log"):
 def app_url():
     """``python app.py`` started on a free port with its default model; yields its URL."""
     yield from launch_app()
+
+
+@pytest.fixture(scope="session")
+def handler_server(tmp_path_factory):
+    """``handler_server(choice, max_models=1)``: the state an app shares (models, traces, policy,
+    downloads), for calling handlers without a browser."""
+    from explorer.models import load_choice
+    from explorer.ui.cache import ModelCache
+    from explorer.ui.handlers import Server
+    from explorer.ui.policy import ServingPolicy
+    from explorer.ui.sessions import TraceStore
+
+    def make(choice: str, max_models: int = 1) -> Server:
+        cache = ModelCache(lambda c: load_choice(c, device="cpu"), max_models=max_models)
+        return Server(cache, TraceStore(), ServingPolicy(always=choice), tmp_path_factory.mktemp("downloads"))
+
+    return make

@@ -13,21 +13,16 @@ from PIL import Image
 
 from explorer import ModelNotAvailableError
 from explorer.analyses import all_options, EXPLANATION_METHODS
-from explorer.models import load_choice
 from explorer.ui import handlers as h
 from explorer.ui import safe
-from explorer.ui.cache import ModelCache
 from explorer.ui.messages import say, speaking
-from explorer.ui.policy import ServingPolicy
-from explorer.ui.sessions import TraceStore
 
 DEMO = "demo"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    cache = ModelCache(lambda choice: load_choice(choice, device="cpu"), max_models=1)
-    return h.Server(cache, TraceStore(), ServingPolicy(always=DEMO), tmp_path_factory.mktemp("downloads"))
+def server(handler_server):
+    return handler_server(DEMO)
 
 
 @pytest.fixture(scope="module")

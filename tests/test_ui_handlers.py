@@ -9,20 +9,15 @@ import pytest
 from PIL import Image
 
 from explorer import render, views
-from explorer.models import load_choice
 from explorer.ui import handlers as h
 from explorer.ui.endpoints import call
-from explorer.ui.cache import ModelCache
-from explorer.ui.policy import ServingPolicy
-from explorer.ui.sessions import TraceStore
 
 RANDOM = "Random-init ViT-Ti/16 (untrained baseline)"
 
 
 @pytest.fixture(scope="module")
-def models(tmp_path_factory):
-    cache = ModelCache(lambda choice: load_choice(choice, device="cpu"), max_models=2)
-    return h.Server(cache, TraceStore(), ServingPolicy(always=RANDOM), tmp_path_factory.mktemp("downloads"))
+def models(handler_server):
+    return handler_server(RANDOM, max_models=2)
 
 
 @pytest.fixture(scope="module")
