@@ -30,6 +30,7 @@ from .. import pacing
 from ..errors import ExplorerError
 
 MB = 2**20
+BIG = 256 * MB  # work above this returns freed memory to the system when it ends
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,8 @@ class MemoryBudget:
             with self._cond:
                 self.used -= size
                 self._cond.notify_all()
+            if size > BIG:  # large work ended: its freed memory goes back to the system
+                give_back()
 
 
 class Turns:
@@ -122,11 +125,6 @@ def admitted(budget: MemoryBudget, turns: Turns, work: Work | None) -> Iterator[
         turn = nullcontext() if work.heavy else turns.light()
         with turn, pacing.paced(turns.yield_to_light if work.heavy else None, items):
             yield
-    if work.fixed + work.per_item * work.items > BIG:
-        give_back()
-
-
-BIG = 256 * MB  # work above this returns freed memory to the system when it ends
 
 
 def give_back() -> None:

@@ -23,7 +23,7 @@ import gradio as gr
 from .. import views
 from . import handlers as h
 from .. import pacing
-from .budget import BIG, Work, admitted, give_back
+from .budget import Work, admitted
 
 KINDS = ("state", "image", "text", "label", "number", "table", "gallery", "files", "visibility")
 
@@ -124,8 +124,6 @@ class Endpoint:
                     if out is None:
                         break
                     yield out
-            if work is not None and work.fixed + work.per_item * work.items > BIG:
-                give_back()
 
         return run
 
