@@ -42,3 +42,20 @@ def guess_overlap(guess: Iterable[tuple[int, int]], relevance: np.ndarray) -> Gu
     overlap = len(g & top)
     best = max(flat[i] for i in g)
     return GuessScore(k, overlap / len(g | top), 1 + int((flat > best).sum()), k * k / n, overlap)
+
+
+def class_guesses(guesses: Iterable[Iterable[tuple[int, int]]], grid: tuple[int, int]) -> np.ndarray:
+    """A class's guesses as one (gh, gw) map: the share of the ``guesses`` (each a set of patches
+    ``(row, col)``) that marked each patch, ``m[r, c] = #{g : (r, c) ∈ g} / #guesses`` (zeros for none).
+    Patches outside the grid are an error, as in :func:`guess_overlap`."""
+    gh, gw = grid
+    counts = np.zeros((gh, gw), np.float64)  # (gh, gw)
+    n = 0
+    for guess in guesses:
+        chosen = {(int(r), int(c)) for r, c in guess}
+        if any(not (0 <= r < gh and 0 <= c < gw) for r, c in chosen):
+            raise ValueError(f"A guessed patch lies outside the {gh} x {gw} grid.")
+        for r, c in chosen:
+            counts[r, c] += 1
+        n += 1
+    return counts / n if n else counts

@@ -24,6 +24,7 @@ from ..models.explorer_model import TOPK
 from ..paths import assets_dir, sample_images
 from ..views import TOUR_STEPS
 from . import handlers as h
+from . import room_handlers as rh
 from . import safe
 from .i18n import I18N, T
 from .budget import MemoryBudget, default_budget_bytes, tune_allocator
@@ -65,11 +66,12 @@ def build_demo(server: h.Server, initial: str, session_ttl: float = SESSION_TTL,
         ui = SimpleNamespace(session=gr.State(h.Session(choice=initial), time_to_live=session_ttl,
                                               delete_callback=release_session))
         _header(ui, server, initial)
-        with gr.Tabs():
+        with gr.Tabs(elem_id="tabs") as ui.tabs:
             _tour_tab(ui)
             _explanation_tab(ui, first)
             _query_tab(ui, first)
             _surgery_tab(ui)
+            _room_tab(ui)
             _compare_tab(ui)
             _tokens_tab(ui, first)
             _side_tab(ui, server, initial)
@@ -245,6 +247,50 @@ def _surgery_tab(ui: SimpleNamespace) -> None:
         _downloads(ui, "surgery")
 
 
+def _room_tab(ui: SimpleNamespace) -> None:
+    """A class room: students join with the teacher's code and guess; the teacher's board below."""
+    with gr.Tab(T("tab_room"), id="room", elem_id="tab-room"):
+        gr.Markdown(T("room_help"))
+        with gr.Row():
+            ui.join_code = gr.Textbox(label=T("join_code"), max_lines=1, elem_id="join-code", scale=2)
+            ui.room_nickname = gr.Textbox(label=T("room_nickname"), max_lines=1, elem_id="room-nickname", scale=2)
+            ui.room_join_button = gr.Button(T("room_join"), variant="primary", elem_id="room-join", scale=1)
+        ui.room_status = gr.Markdown(elem_id="room-status")
+        with gr.Row():
+            ui.room_picture = gr.Image(label=T("room_picture"), elem_id="room-picture", height=340, **IMAGE)
+            with gr.Column():
+                ui.room_label = gr.Dropdown([], value=None, label=T("room_label"), elem_id="room-label")
+                ui.room_patches = gr.Textbox(label=T("guess_patches"), elem_id="room-patches", max_lines=2)
+                ui.room_send = gr.Button(T("room_send"), variant="primary", elem_id="room-send")
+                ui.room_answer = gr.Image(label=T("room_answer"), elem_id="room-answer", height=340, **IMAGE)
+        ui.room_timer = gr.Timer(rh.POLL_SECONDS, active=False)
+        _room_teacher(ui)
+
+
+def _room_teacher(ui: SimpleNamespace) -> None:
+    with gr.Accordion(T("room_teacher"), open=False, elem_id="room-teacher") as ui.room_teacher:
+        gr.Markdown(T("room_teacher_help"))
+        with gr.Row():
+            ui.room_open_button = gr.Button(T("room_open"), variant="primary", elem_id="room-open")
+            ui.room_code = gr.Textbox(label=T("room_code"), max_lines=1, elem_id="room-code")
+            ui.room_key = gr.Textbox(label=T("room_key"), type="password", max_lines=1, elem_id="room-key")
+        ui.room_links = gr.Markdown(elem_id="room-links")
+        with gr.Row():
+            ui.room_image_button = gr.Button(T("room_image"), elem_id="room-image")
+            ui.room_shown = gr.Checkbox(False, label=T("room_shown"), elem_id="room-shown")
+        ui.room_note = gr.Markdown(elem_id="room-note")
+        ui.room_summary = gr.Markdown(elem_id="room-summary")
+        with gr.Row():
+            ui.room_class = gr.Image(label=T("room_class"), elem_id="room-class", height=340, **IMAGE)
+            ui.room_model = gr.Image(label=T("room_model"), elem_id="room-model", height=340, **IMAGE)
+        with gr.Row():
+            ui.room_votes = gr.Image(label=T("room_votes"), elem_id="room-votes", **IMAGE)
+            ui.room_answers = gr.Dataframe(headers=h.headers(rh.ROOM_COLUMNS), label=T("room_answers"),
+                                           elem_id="room-answers", interactive=False)
+        _downloads(ui, "room")
+        ui.board_timer = gr.Timer(rh.POLL_SECONDS, active=False)
+
+
 def _compare_tab(ui: SimpleNamespace) -> None:
     with gr.Tab(T("tab_compare"), elem_id="tab-compare"):
         gr.Markdown(T("compare_help"))
@@ -360,7 +406,7 @@ def _download_owner(name: str) -> str:
 
 
 HIDDEN = {"image": gr.Image, "text": gr.Markdown, "label": gr.Label, "number": gr.Number, "table": gr.Dataframe,
-          "gallery": gr.Gallery, "files": gr.File}  # an API-only endpoint's outputs that the page does not show
+          "gallery": gr.Gallery, "files": gr.File, "choices": gr.Dropdown}  # an API-only endpoint's outputs that the page does not show
 
 
 def _outputs(ui: SimpleNamespace, e: Endpoint) -> list:
@@ -453,6 +499,7 @@ def _wire(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server) -> None:
     changed.then(*model_views, **PRIVATE)
     _after_image(ui, server, changed.then(*run_image, **PRIVATE))
     _wire_page(ui, server)
+    _wire_room(demo, ui, server, events)
     ui.compare_cancel.click(None, None, None, cancels=[events["compare"]], **PRIVATE)
 
 
@@ -487,6 +534,28 @@ def _wire_surgery(ui: SimpleNamespace, server: h.Server) -> None:
     for button, which in zip((ui.surgery_keep, ui.surgery_remove), h.views.SURGERY_PRESETS):
         button.click(functools.partial(lambda session, which: preset(session, which), which=which), [ui.session],
                      [ui.surgery_patches], **PRIVATE).then(*run, **PRIVATE)
+
+
+def _wire_room(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server, events: dict) -> None:
+    """The room's page events: the teacher's board follows each action and a timer; a student's
+    page polls too (both draw only what changed); a click marks a patch; a link fills the boxes."""
+    board = BY_NAME["room_board"]
+    draw_board = (functools.partial(rh.board_poll, server), [ui.session, ui.room_code, ui.room_key],
+                  [ui.session, *_outputs(ui, board)])
+    for name in ("room_open", "room_image", "room_reveal"):
+        events[name].success(*draw_board, **PRIVATE)
+    events["room_open"].success(lambda: (gr.Timer(active=True), False), None, [ui.board_timer, ui.room_shown],
+                                **PRIVATE)
+    ui.board_timer.tick(*draw_board, **PRIVATE)
+    events["room_join"].success(lambda: gr.Timer(active=True), None, ui.room_timer, **PRIVATE)
+    look = BY_NAME["room_look"]
+    ui.room_timer.tick(functools.partial(rh.student_poll, server), [ui.session, ui.room_patches],
+                       _outputs(ui, look), **PRIVATE)
+    ui.room_picture.select(functools.partial(rh.room_click, server), [ui.session, ui.room_patches],
+                           [ui.room_patches], **PRIVATE).then(look.call(server), [ui.session, ui.room_patches],
+                                                              _outputs(ui, look), **PRIVATE)
+    demo.load(rh.from_link, None, [ui.join_code, ui.room_code, ui.room_key, ui.tabs, ui.board_timer,
+                                   ui.room_teacher], **PRIVATE)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

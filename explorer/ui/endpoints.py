@@ -22,10 +22,11 @@ import gradio as gr
 
 from .. import views
 from . import handlers as h
+from . import room_handlers as rh
 from .. import pacing
 from .budget import Work, admitted
 
-KINDS = ("state", "image", "text", "label", "number", "table", "gallery", "files", "visibility")
+KINDS = ("state", "image", "text", "label", "number", "table", "gallery", "files", "choices", "visibility")
 
 
 @dataclass(frozen=True)
@@ -219,6 +220,25 @@ ENDPOINTS: tuple[Endpoint, ...] = (
                      "side_position_left", "side_position_right", "side_distance") + (("side_note", "text"),),
              view=True, present=h.show_side_by_side, triggers=("side_run.click", "side_fraction.release"),
              concurrency=2, progress=gr.Progress(track_tqdm=True), work=h.side_by_side_work),
+    # a class room: the teacher's actions (with the room's secret key), then a student's
+    Endpoint("room_open", rh.room_open, ("session",), (("room_code", "text"), ("room_key", "text"),
+                                                       ("room_links", "text")),
+             triggers=("room_open_button.click",), request=True),
+    Endpoint("room_image", rh.room_image, ("session", "code=room_code", "key=room_key"), (("room_note", "text"),),
+             triggers=("room_image_button.click",)),
+    Endpoint("room_reveal", rh.room_reveal, ("code=room_code", "key=room_key", "shown=room_shown"),
+             (("room_note", "text"),), triggers=("room_shown.input",)),
+    Endpoint("room_board", rh.room_board_view, ("code=room_code", "key=room_key"),
+             _images("room_class", "room_model", "room_votes") + (("room_answers", "table"), ("room_summary", "text")),
+             view=True, present=rh.show_board, download="download_room", triggers=()),
+    Endpoint("room_join", rh.room_join, ("session", "code=join_code", "nickname=room_nickname"),
+             (("session", "state"), ("room_picture", "image"), ("room_label", "choices"), ("room_patches", "text"),
+              ("room_status", "text")), triggers=("room_join_button.click",)),
+    Endpoint("room_guess", rh.room_guess, ("session", "patches=room_patches", "label=room_label"),
+             (("room_status", "text"),), triggers=("room_send.click",)),
+    Endpoint("room_look", rh.room_look, ("session", "patches=room_patches"),
+             (("session", "state"), ("room_picture", "image"), ("room_answer", "image"), ("room_patches", "text"),
+              ("room_status", "text")), triggers=("room_patches.submit",)),
 )
 
 BY_NAME = {e.name: e for e in ENDPOINTS}

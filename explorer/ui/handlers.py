@@ -38,6 +38,7 @@ from .i18n import STRINGS
 from .messages import browser_language, language, model_note, say, speaking
 from . import safe
 from .policy import ServingPolicy
+from .rooms import RoomStore
 from .sessions import LatestRequests, Session, TraceStore, release_session
 
 PREDICTED = "predicted class"
@@ -64,6 +65,7 @@ class Server:
     latest: LatestRequests = field(default_factory=LatestRequests)  # each browser session's newest analysis
     budget: MemoryBudget = field(default_factory=lambda: MemoryBudget(default_budget_bytes()))  # all requests' work
     turns: Turns = field(default_factory=Turns)  # light requests ahead of heavy ones
+    rooms: RoomStore = field(default_factory=RoomStore)  # the class rooms teachers opened
 
     def model(self, session: Session) -> ExplorerModel:
         return self.models.get(session.choice)
@@ -185,7 +187,8 @@ def select_model(server: Server, choice: str, session: Session, progress=gr.Prog
         status = say("load_failed_status", choice=safe.clean(choice), card=model_card(current, session.choice))
         return session, session.choice, status
     release_session(session)  # the old model's trace is of no use any more
-    return Session(choice=choice, lang=session.lang), choice, model_card(model, choice)
+    fresh = Session(choice=choice, lang=session.lang, room=session.room, room_round=session.room_round)  # still in the room
+    return fresh, choice, model_card(model, choice)
 
 
 def model_controls(server: Server, session: Session):

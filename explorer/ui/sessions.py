@@ -183,6 +183,11 @@ class Session:
     compare_key: tuple = ()  # (class, fill, sanity) it was computed for
     surgery: tuple[str, ...] = ()  # patch surgery's edit lists ("r,c; r,c"), oldest first, the last is the
     #                                current one; at most handlers.SURGERY_UNDO (what "undo" steps back through)
+    room: tuple[str, str] | None = None  # (code, student id) of the class room this user joined (ui/rooms.py)
+    room_round: int = 0  # the room's round (its image) that the student's marked patches belong to
+    room_seen: tuple = ()  # (code, round, revealed) of the room this student's page last drew
+    board_seen: tuple = ()  # (code, version) of the room this teacher's page last drew: a poll with nothing
+    #                         new draws nothing
 
     @property
     def cache(self) -> TraceCache | None:

@@ -175,6 +175,32 @@ very long "artifact" tokens (Darcet et al. 2024) are ringed, with the threshold 
 lens** reads every block's class token through the model's final norm and head, to show at which depth the
 answer forms.
 """,
+    "tab_room": "Class room",
+    "room_help": """
+**A class room.** Your teacher shows a room code. Type it here (a nickname is optional), then
+**click the patches you think the model uses** for its answer, pick the class you expect it to
+answer, and send your guess. When the teacher reveals the model's map, it appears beside your
+guess with how well they overlap. Nobody else sees your marks; the teacher sees the whole
+class's guesses together.
+""",
+    "join_code": "Room code", "room_nickname": "Nickname (optional)", "room_join": "Join",
+    "room_picture": "The room's image: click the patches you think the model uses (click again to unmark)",
+    "room_label": "The class you expect the model to answer", "room_send": "Send my guess",
+    "room_answer": "The model's map (once the teacher reveals it), with your patches in white",
+    "room_teacher": "For the teacher: open a room and see the class's guesses",
+    "room_teacher_help": """
+**Open a room** on the image you are showing (upload or pick it at the top first): you get a short
+code for the students and a secret link for your own screen (whoever has the link can change the
+room: keep it to yourself). **Show my current image to the room** starts a new round with the image
+now at the top. The board shows the share of students who marked each patch, the classes they
+expect, and who answered; **Reveal the model's map** shows the model's rollout beside the
+class's guesses, on your board and on every student's page. Rooms close after three hours unused.
+""",
+    "room_open": "Open a room", "room_code": "Room code (yours)", "room_key": "Room key (secret)",
+    "room_image": "Show my current image to the room", "room_shown": "Reveal the model's map",
+    "room_class": "Where the class thinks the model looks (share of students per patch)",
+    "room_model": "Where the model looks (rollout; hidden until you reveal it)",
+    "room_votes": "The classes the students expect", "room_answers": "Answers",
 }
 
 OPTIONS = {
@@ -316,6 +342,31 @@ SAY = {
     "name_not_text": "A model name must be text, not '{value}'.",
     "batch_skipped": " Skipped {n} file(s) that could not be read as images: {names}.",
     "batch_none_read": "None of the {n} file(s) could be read as an image ({names}). Upload PNG, JPEG or WebP images.",
+    "room_links": "**Room {code} is open.** Students open {student} (or type the code **{code}** in the Class "
+                  "room tab). Your board, to keep to yourself: {teacher}",
+    "room_new_round": "Round {round}: the room now shows your current image; the guesses start afresh.",
+    "room_revealed": "The model's map is now shown to the room.",
+    "room_hidden": "The model's map is hidden from the room again.",
+    "room_answered": "**{answered}** of {joined} students answered.",
+    "room_scores": "Against the model's map: mean overlap (IoU) **{iou}**; {pointed} of {scored} guesses hold its "
+                   "strongest patch; {right} of {labelled} expected its answer, **{predicted}**.",
+    "room_joined": "You are in room **{code}**. Click the patches you think the model uses, pick a class, then "
+                   "send your guess.",
+    "room_join_first": "Join a room first: type the code your teacher shows and press Join.",
+    "room_sent": "Guess sent ({k} patches). You can change it and send again until the teacher reveals the map.",
+    "room_waiting": "Your guess is in. Wait for the teacher to reveal the model's map.",
+    "room_mark": "Round {round}: click the patches you think the model uses, then send your guess.",
+    "room_revealed_no_guess": "The teacher revealed the model's map; you sent no guess this round.",
+    "room_full_server": "This server already has {n} open rooms. Close one, or wait until an unused room "
+                        "closes (after three hours).",
+    "room_full": "This room is full ({n} students). Ask your teacher to open a second room.",
+    "room_unknown": "There is no open room with the code '{code}'. Check the code on your teacher's screen "
+                    "(rooms close after three hours unused).",
+    "room_not_teacher": "Only the teacher of this room can do that: open the teacher's link, or check the room key.",
+    "room_not_joined": "You are not in this room any more (it was reopened). Type the code and press Join again.",
+    "room_new_image": "The teacher has moved on to a new image: mark your patches on it and send again.",
+    "col_name": "name", "col_patches": "patches marked", "col_iou": "overlap (IoU)",
+    "col_pointing_rank": "rank of their best patch",
 }
 
 MODEL_NOTES = {entry.spec: entry.note for entry in CATALOG.values()}

@@ -1,0 +1,245 @@
+"""Class room handlers: the teacher opens a room, changes its image and reveals the model's map;
+students join with the code, mark the patches they think the model uses and the class they
+expect, and see the answer when the teacher reveals it. The room itself is
+:class:`~.rooms.RoomStore` state; the pictures come from :mod:`explorer.views.room`.
+
+Polls (a page's timer) draw nothing when the room has not changed since that page last drew
+it (``Session.room_seen``), so forty students polling cost a dictionary lookup each.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import replace
+
+import gradio as gr
+import numpy as np
+
+from .. import render, views
+from ..views.room import ROOM_METHOD, answers_of, room_board
+from . import handlers as h
+from .messages import say
+from .rooms import CODE_LENGTH, RoomError, Snapshot, normal_code
+from .sessions import Session
+
+POLL_SECONDS = 2.0  # how often an open room page asks whether the room changed
+
+
+def refusals(fn):
+    """``fn`` as a handler: in the user's language, a room's refusal as its sentence."""
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except RoomError as exc:
+            raise gr.Error(say(exc.key, **exc.values)) from None
+
+    return h.user_errors(run)
+
+
+def _address(request) -> str:
+    """The address students type (from the request that opened the room)."""
+    headers = getattr(request, "headers", None) or {}
+    host = headers.get("x-forwarded-host") or headers.get("host") or "localhost:7860"
+    return f"{headers.get('x-forwarded-proto') or 'http'}://{host}/"
+
+
+def room_links(code: str, key: str, address: str) -> str:
+    return say("room_links", code=code, student=f"{address}?room={code}", teacher=f"{address}?room={code}&key={key}")
+
+
+def _room_cache(server: h.Server, room: Snapshot) -> views.TraceCache:
+    """The room image's trace and derived maps; run again when the shared store dropped it."""
+    cache = None if room.handle is None else room.handle.cache
+    if cache is None:
+        trace = server.models.get(room.choice).run(room.picture, cropped=True)
+        handle = server.traces.keep(trace)
+        server.rooms.refresh(room.code, handle)
+        cache = handle.cache or views.TraceCache(trace)
+    return cache
+
+
+# ---- the teacher --------------------------------------------------------------------------
+
+
+@refusals
+def room_open(server: h.Server, session: Session, request: gr.Request = None):
+    """Open a class room on your current image: its code for the students and your secret key."""
+    trace = h._need_trace(session)
+    handle = server.traces.keep(trace)  # the room's own handle: the teacher may move on to other images
+    try:
+        room = server.rooms.open(session.choice, trace.input_image, handle)
+    except RoomError:
+        handle.release()
+        raise
+    return room.code, room.key, room_links(room.code, room.key, _address(request))
+
+
+@refusals
+def room_image(server: h.Server, session: Session, code: str, key: str) -> str:
+    """Show your current image to the room (a new round: the students' guesses start afresh)."""
+    trace = h._need_trace(session)
+    server.rooms.board(code, key)  # refuse a wrong key before storing anything
+    handle = server.traces.keep(trace)
+    try:
+        room = server.rooms.teach(code, key, picture=trace.input_image, choice=session.choice, handle=handle)
+    except RoomError:
+        handle.release()
+        raise
+    return say("room_new_round", round=room.round)
+
+
+@refusals
+def room_reveal(server: h.Server, code: str, key: str, shown: bool) -> str:
+    """Show (or hide again) the model's map to the room."""
+    room = server.rooms.teach(code, key, revealed=bool(shown))
+    return say("room_revealed" if room.revealed else "room_hidden")
+
+
+@refusals
+def room_board_view(server: h.Server, code: str, key: str) -> views.RoomBoard:
+    """The teacher's board: the class's guesses, and the model's map once revealed."""
+    room = server.rooms.board(code, key)
+    cache = _room_cache(server, room)
+    model = server.models.get(room.choice)
+    return room_board(model, cache, answers_of(room.students, room.answers), len(room.students), room.revealed)
+
+
+def show_board(view: views.RoomBoard):
+    mine, model, votes = view.pictures()
+    s = view.summary()
+    text = say("room_answered", answered=s["answered"], joined=s["joined"])
+    if s["revealed"] and s["scored"]:
+        text += " " + say("room_scores", iou=f"{s['mean_iou']:.2f}", pointed=s["pointed"], scored=s["scored"],
+                          right=s["right_class"], labelled=s["labelled"], predicted=s["predicted"])
+    return mine, model, votes, h.table(view.table(), ROOM_COLUMNS), text
+
+
+ROOM_COLUMNS = ("name", "patches", "class", "iou", "pointing_rank")  # the board's table (messages "col_*")
+
+
+def board_poll(server: h.Server, session: Session, code: str, key: str):
+    """The teacher page's timer: the board when the room changed since this page drew it."""
+    try:
+        room = server.rooms.board(code, key)
+    except RoomError as exc:
+        return (session, *(gr.skip(),) * 4, say(exc.key, **exc.values))
+    if session.board_seen == (room.code, room.version):
+        return (session, *(gr.skip(),) * 5)
+    return (replace(session, board_seen=(room.code, room.version)),
+            *show_board(room_board_view(server, code, key)))
+
+
+# ---- a student ------------------------------------------------------------------------------
+
+
+@refusals
+def room_join(server: h.Server, session: Session, code: str, nickname: str):
+    """Join the room whose code the teacher shows (a nickname is optional)."""
+    student, room = server.rooms.join(code, nickname)
+    trace = _room_cache(server, room).trace
+    joined = replace(session, room=(room.code, student), room_round=room.round, room_seen=())
+    labels = gr.Dropdown(choices=list(trace.labels), value=None)
+    return joined, views.guess_picture(trace, ()), labels, "", say("room_joined", code=room.code)
+
+
+def _student(server: h.Server, session: Session | None) -> tuple[str, Snapshot]:
+    if session is None or session.room is None:
+        raise gr.Error(say("room_join_first"))
+    code, student = session.room
+    return student, server.rooms.look(code, student)
+
+
+@refusals
+def room_guess(server: h.Server, session: Session, patches: str, label) -> str:
+    """Send your guess: the patches you marked and the class you expect the model to answer."""
+    student, room = _student(server, session)
+    trace = _room_cache(server, room).trace
+    chosen = h.parse_patches(patches, trace)
+    if not chosen:
+        raise gr.Error(say("guess_empty"))
+    labels = list(trace.labels)
+    label = str(label) if label is not None and str(label) in labels else None
+    server.rooms.answer(room.code, student, session.room_round, chosen, label)
+    return say("room_sent", k=len(chosen))
+
+
+@refusals
+def room_look(server: h.Server, session: Session, patches: str):
+    """The room as you see it: its image with your marks, and the model's map once revealed."""
+    student, room = _student(server, session)
+    return _draw_student(server, session, room, student, patches)
+
+
+def _draw_student(server: h.Server, session: Session, room: Snapshot, student: str, patches: str):
+    cache = _room_cache(server, room)
+    if room.round != session.room_round:  # a new image: the old marks mean nothing on it
+        patches = ""
+    chosen = h.parse_patches(patches, cache.trace)
+    new = replace(session, room_round=room.round, room_seen=_student_state(room))
+    picture, answer = views.guess_picture(cache.trace, chosen), None
+    if room.revealed:
+        mine = room.answers.get(student)
+        guess = mine.patches if mine is not None else chosen
+        answer, note = _revealed(server, room, cache, guess)
+    else:
+        note = say("room_waiting" if student in room.answers else "room_mark", round=room.round)
+    return new, picture, answer, h.format_patches(chosen), note
+
+
+def _revealed(server: h.Server, room: Snapshot, cache: views.TraceCache, guess):
+    model = server.models.get(room.choice)
+    if not guess:
+        view = views.explanation_view(model, cache, ROOM_METHOD)
+        return render.enlarge(view.pictures()[1]), say("room_revealed_no_guess")
+    view = views.guess_view(model, cache, guess, ROOM_METHOD)
+    s, (gh, gw) = view.score, cache.trace.grid
+    note = say("guess_note", k=s.k, overlap=s.overlap, chance=f"{s.chance_overlap:.1f}", iou=f"{s.iou:.2f}",
+               rank=s.pointing_rank, n=gh * gw)
+    return view.pictures()[0], note
+
+
+def student_poll(server: h.Server, session: Session, patches: str):
+    """A student page's timer: redraw only when the room changed (new image, reveal)."""
+    if session is None or session.room is None:
+        return (gr.skip(),) * 5
+    code, student = session.room
+    try:
+        room = server.rooms.look(code, student)
+    except RoomError as exc:
+        return (replace(session, room=None), *(gr.skip(),) * 3, say(exc.key, **exc.values))
+    if session.room_seen == _student_state(room):  # others' guesses change nothing on a student's page
+        return (gr.skip(),) * 5
+    return h.user_errors(lambda session: _draw_student(server, session, room, student, patches))(session)
+
+
+def _student_state(room: Snapshot) -> tuple:
+    """What a student's page shows depends on the room's image (round) and the reveal only."""
+    return room.code, room.round, room.revealed
+
+
+@refusals
+def room_click(server: h.Server, session: Session, patches: str, evt: gr.SelectData) -> str:
+    """A click on the room's picture marks its patch, or unmarks it."""
+    student, room = _student(server, session)
+    trace = _room_cache(server, room).trace
+    x, y = evt.index
+    cell = trace.patch_size * render.enlargement(trace.input_image.size)
+    gh, gw = trace.grid
+    patch = (int(np.clip(y // cell, 0, gh - 1)), int(np.clip(x // cell, 0, gw - 1)))
+    chosen = set(h.parse_patches(patches if room.round == session.room_round else "", trace)) ^ {patch}
+    return h.format_patches(chosen)
+
+
+def from_link(request: gr.Request = None):
+    """On page load, a link opens the room tab: ``?room=CODE`` fills a student's join box;
+    ``?room=CODE&key=KEY`` (the teacher's link) fills the teacher's boxes, opens their board and
+    starts its timer. Outputs: join code, room code, key, tabs, board timer, teacher's accordion."""
+    params = getattr(request, "query_params", None) or {}
+    code = normal_code(params.get("room", ""))[:CODE_LENGTH]
+    key = str(params.get("key", ""))[:64]
+    if not code:
+        return (gr.skip(),) * 6
+    teacher = bool(key)
+    return ("" if teacher else code, code if teacher else "", key, gr.Tabs(selected="room"),
+            gr.Timer(active=teacher), gr.Accordion(open=teacher))

@@ -1,0 +1,122 @@
+"""A class room's board: the students' guesses of where the model looks, as one heat map
+(``analyses.guess.class_guesses``), beside the model's own map once the teacher reveals it,
+with the classes the students expect the model to answer and each guess's overlap.
+
+The model's map is the image's rollout (Abnar & Zuidema 2020; the app's default explanation,
+computed through :func:`~.explanation.explanation_view`, so it equals the Explanation tab's).
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+from PIL import Image
+
+from .. import render
+from ..analyses.guess import GuessScore, class_guesses, guess_overlap
+from ..trace import Trace
+from .base import save_picture, screen
+from .explanation import explanation_view
+from .trace_cache import TraceCache
+
+ROOM_METHOD = "rollout"  # the model's map a room reveals
+
+
+@dataclass(frozen=True)
+class Guess:
+    """One student's answer: a name to show, the patches marked, the class expected."""
+
+    name: str
+    patches: tuple[tuple[int, int], ...]
+    label: str | None
+
+
+@dataclass
+class RoomBoard:
+    """The teacher's screen for one image: what the class guessed, and (revealed) the model's map."""
+
+    trace: Trace
+    guesses: list[Guess]
+    joined: int
+    class_map: np.ndarray  # (gh, gw): share of the answers that marked each patch
+    model_map: np.ndarray | None  # (gh, gw) rollout, None until revealed
+    scores: list[GuessScore | None]  # per guess, against the model's map (None: not revealed / empty guess)
+
+    @property
+    def predicted(self) -> str:
+        return self.trace.label(self.trace.predicted)
+
+    def votes(self) -> list[tuple[str, int]]:
+        """The classes the students expect, most voted first (ties by name)."""
+        counts = Counter(g.label for g in self.guesses if g.label)
+        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+    def pictures(self) -> tuple[Image.Image, Image.Image | None, Image.Image]:
+        """(class's guesses on the image, the model's map or None, the classes they expect)."""
+        image = self.trace.input_image
+        mine = render.enlarge(render.heat_overlay(image, self.class_map, "inferno", 0.6))
+        model = None if self.model_map is None else render.enlarge(render.heat_overlay(image, self.model_map))
+        return mine, model, screen(self._votes_figure())
+
+    def _votes_figure(self):
+        votes, n = self.votes(), max(1, sum(1 for g in self.guesses if g.label))
+        marked = [(f"{label}  ◀ model" if self.model_map is not None and label == self.predicted else label, c / n)
+                  for label, c in votes[:8]]
+        return render.topk_figure(marked or [("no class guessed yet", 0.0)],
+                                  title="the class the students expect the model to answer")
+
+    def table(self) -> list[list]:
+        """One row per answer: name, patches marked, class expected, and (revealed) IoU and pointing rank."""
+        rows = []
+        for guess, score in zip(self.guesses, self.scores):
+            rows.append([guess.name, len(guess.patches), guess.label or "",
+                         "" if score is None else round(score.iou, 2), "" if score is None else score.pointing_rank])
+        return rows
+
+    def summary(self) -> dict:
+        """The numbers a sentence states: answers, joined, and (revealed) agreement with the model."""
+        scored = [s for s in self.scores if s is not None]
+        labelled = [g for g in self.guesses if g.label]
+        return dict(answered=len(self.guesses), joined=self.joined, revealed=self.model_map is not None,
+                    mean_iou=float(np.mean([s.iou for s in scored])) if scored else None,
+                    pointed=sum(s.pointing_rank == 1 for s in scored), scored=len(scored),
+                    right_class=sum(g.label == self.predicted for g in labelled), labelled=len(labelled),
+                    predicted=self.predicted)
+
+    def write(self, out: Path) -> list[Path]:
+        mine, model, votes = self.pictures()
+        files = [save_picture(mine, out, "class_guesses.png"), save_picture(votes, out, "class_votes.png")]
+        if model is not None:
+            files.append(save_picture(model, out, "model_map.png"))
+        arrays = {"class_guesses": self.class_map} | ({} if self.model_map is None else {"model_map": self.model_map})
+        files.append(render.save_arrays(Path(out) / "room", **arrays))
+        path = Path(out) / "room_answers.csv"
+        path.write_text("name,patches,class,iou,pointing_rank\n" + "".join(
+            ",".join(str(v).replace(",", " ") for v in row) + "\n" for row in self.table()))
+        return files + [path]
+
+
+def room_board(model, source: Trace | TraceCache, answers: Sequence[Guess], joined: int,
+               revealed: bool) -> RoomBoard:
+    """The board of one round: ``answers`` scored against the model's map once ``revealed``."""
+    cache = source if isinstance(source, TraceCache) else TraceCache(source)
+    trace = cache.trace
+    guesses = list(answers)
+    class_map = class_guesses([g.patches for g in guesses], trace.grid)
+    model_map = explanation_view(model, cache, ROOM_METHOD).map if revealed else None
+    scores = [guess_overlap(g.patches, model_map) if model_map is not None and g.patches else None for g in guesses]
+    return RoomBoard(trace, guesses, int(joined), class_map, model_map, scores)
+
+
+def answers_of(students: Mapping[str, str], answers: Mapping[str, object]) -> list[Guess]:
+    """The room's answers as :class:`Guess` rows, in the order students joined; a student without
+    a nickname is "student N" (N their place in that order)."""
+    rows = []
+    for i, (student, nickname) in enumerate(students.items(), start=1):
+        answer = answers.get(student)
+        if answer is not None:
+            rows.append(Guess(nickname or f"student {i}", tuple(answer.patches), answer.label))
+    return rows

@@ -1,0 +1,162 @@
+"""Class rooms: codes, the teacher's key, students' isolation, bounds, expiry, and the board's
+numbers (the class's guess map and each guess's overlap with the model's rollout)."""
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+
+import gradio as gr
+import numpy as np
+import pytest
+from PIL import Image
+
+from explorer import views
+from explorer.analyses.guess import class_guesses, guess_overlap
+from explorer.paths import sample_images
+from explorer.ui import handlers as h
+from explorer.ui import room_handlers as rh
+from explorer.ui.rooms import CODE_ALPHABET, CODE_LENGTH, RoomError, RoomStore
+from explorer.ui.sessions import Session, TraceStore
+
+PICTURE = Image.new("RGB", (8, 8))
+
+
+def test_class_guesses_is_the_share_of_students_marking_each_patch():
+    m = class_guesses([{(0, 0), (1, 1)}, {(0, 0)}, set(), {(1, 0)}], (2, 2))
+    np.testing.assert_allclose(m, [[0.5, 0.0], [0.25, 0.25]])
+    assert class_guesses([], (2, 3)).shape == (2, 3)
+    with pytest.raises(ValueError, match="outside"):
+        class_guesses([{(2, 0)}], (2, 2))
+
+
+def test_room_codes_are_short_unambiguous_and_distinct():
+    store = RoomStore(max_rooms=40)
+    codes = {store.open("demo", PICTURE, None).code for _ in range(40)}
+    assert len(codes) == 40
+    assert all(len(c) == CODE_LENGTH and set(c) <= set(CODE_ALPHABET) for c in codes)
+    with pytest.raises(RoomError) as refused:
+        store.open("demo", PICTURE, None)
+    assert refused.value.key == "room_full_server"
+
+
+def test_only_the_key_holder_changes_or_reveals_the_room():
+    store = RoomStore()
+    room, other = store.open("demo", PICTURE, None), store.open("demo", PICTURE, None)
+    for key in ("", None, 12, other.key, room.key[:-1] + "x"):
+        with pytest.raises(RoomError) as refused:
+            store.teach(room.code, key, revealed=True)
+        assert refused.value.key == "room_not_teacher"
+    assert store.teach(room.code.lower(), room.key, revealed=True).revealed  # codes are typed in any case
+
+
+def test_a_student_answers_only_in_the_room_they_joined_and_only_for_its_current_image():
+    store = RoomStore()
+    a, b = store.open("demo", PICTURE, None), store.open("demo", PICTURE, None)
+    student, _ = store.join(a.code, "ana")
+    with pytest.raises(RoomError) as refused:
+        store.answer(b.code, student, 1, [(0, 0)], None)
+    assert refused.value.key == "room_not_joined"
+    store.answer(a.code, student, 1, [(0, 0)], "circle")
+    assert store.board(a.code, a.key).answers[student].patches == ((0, 0),)
+    assert not store.board(b.code, b.key).answers
+    new_round = store.teach(a.code, a.key, picture=PICTURE, handle=None)
+    assert new_round.round == 2 and not new_round.answers and not new_round.revealed
+    with pytest.raises(RoomError) as stale:
+        store.answer(a.code, student, 1, [(1, 1)], None)
+    assert stale.value.key == "room_new_image"
+
+
+def test_rooms_bound_students_and_clean_nicknames():
+    store = RoomStore(max_students=2)
+    room = store.open("demo", PICTURE, None)
+    first, _ = store.join(room.code, "  <b>ana\x00\n" + "x" * 100)
+    store.join(room.code)
+    with pytest.raises(RoomError) as refused:
+        store.join(room.code)
+    assert refused.value.key == "room_full"
+    name = store.board(room.code, room.key).students[first]
+    assert len(name) <= 24 and "\x00" not in name and "\n" not in name
+
+
+def test_an_unused_room_expires_and_gives_its_trace_back(handler_server):
+    traces = TraceStore()
+    trace = handler_server("demo").models.get("demo").run(sample_images()[0])
+    handle = traces.keep(trace)
+    store = RoomStore(idle_seconds=0.05)
+    room = store.open("demo", trace.input_image, handle)
+    time.sleep(0.1)
+    with pytest.raises(RoomError) as refused:
+        store.join(room.code)
+    assert refused.value.key == "room_unknown"
+    assert handle.trace is None and len(traces) == 0 and len(store) == 0
+
+
+def _image_session(server, choice="demo"):
+    session, _, _ = h.analyze(server, str(sample_images()[0]), Session(choice=choice))
+    return session
+
+
+def test_the_board_shows_the_class_mean_and_after_reveal_each_guess_scored_against_rollout(handler_server):
+    server = handler_server("demo")
+    teacher = _image_session(server)
+    code, key, links = rh.room_open(server, teacher, request=None)
+    assert f"?room={code}&key={key}" in links
+    students = [rh.room_join(server, Session(choice="demo"), code, name)[0] for name in ("ana", "", "bo")]
+    guesses = [[(0, 0), (1, 1)], [(0, 0)], [(2, 2)]]
+    trace = teacher.trace
+    label = trace.label(trace.predicted)
+    for s, g in zip(students[:2], guesses[:2]):
+        rh.room_guess(server, s, h.format_patches(g), label)
+    hidden = rh.room_board_view(server, code, key)
+    np.testing.assert_allclose(hidden.class_map, class_guesses(guesses[:2], trace.grid))
+    assert hidden.model_map is None and hidden.pictures()[1] is None
+    assert [r[0] for r in hidden.table()] == ["ana", "student 2"]  # join order; no nickname: a number
+    assert hidden.summary()["answered"] == 2 and hidden.summary()["joined"] == 3
+
+    rh.room_reveal(server, code, key, True)
+    board = rh.room_board_view(server, code, key)
+    rollout = views.explanation_view(server.models.get("demo"), trace, "rollout").map
+    np.testing.assert_allclose(board.model_map, rollout, atol=1e-6)
+    assert [s.iou for s in board.scores] == pytest.approx([guess_overlap(g, rollout).iou for g in guesses[:2]])
+    assert board.summary()["right_class"] == 2
+    _, picture, answer, patches, note = rh.room_look(server, students[0], "")
+    assert answer is not None and picture is not None and "IoU" in note
+    _, _, answer, _, note = rh.room_look(server, students[2], "")  # sent nothing: the map, no score
+    assert answer is not None and "IoU" not in note
+
+
+def test_forged_teacher_actions_and_unjoined_guesses_are_refused_in_words(handler_server):
+    server = handler_server("demo")
+    teacher = _image_session(server)
+    code, key, _ = rh.room_open(server, teacher, request=None)
+    student, *_ = rh.room_join(server, Session(choice="demo"), code, "")
+    for action in (lambda: rh.room_reveal(server, code, "guess", True),
+                   lambda: rh.room_image(server, student if student.trace else teacher, code, key + "x"),
+                   lambda: rh.room_board_view(server, code, ""),
+                   lambda: rh.room_guess(server, Session(choice="demo"), "0,0", None)):
+        with pytest.raises(gr.Error) as refused:
+            action()
+        assert "teacher" in refused.value.message or "Join" in refused.value.message
+
+
+def test_a_students_poll_draws_nothing_until_the_teacher_changes_the_room(handler_server):
+    server = handler_server("demo")
+    teacher = _image_session(server)
+    code, key, _ = rh.room_open(server, teacher, request=None)
+    student, *_ = rh.room_join(server, Session(choice="demo"), code, "")
+    drawn = rh.student_poll(server, student, "")
+    student = drawn[0]
+    assert all(isinstance(v, type(gr.skip())) for v in rh.student_poll(server, student, ""))
+    rh.room_guess(server, student, "1,1", None)  # another's guess or one's own: nothing to redraw
+    assert all(isinstance(v, type(gr.skip())) for v in rh.student_poll(server, student, "1,1"))
+    rh.room_reveal(server, code, key, True)
+    redrawn = rh.student_poll(server, student, "1,1")
+    assert redrawn[2] is not None  # the model's map appears
+
+
+def test_a_link_opens_the_room_tab_filled_in():
+    student = rh.from_link(SimpleNamespace(query_params={"room": "ab-c2 34"}))
+    assert student[:3] == ("ABC234", "", "")
+    teacher = rh.from_link(SimpleNamespace(query_params={"room": "ABC234", "key": "k"}))
+    assert teacher[:3] == ("", "ABC234", "k")
+    assert all(isinstance(v, type(gr.skip())) for v in rh.from_link(SimpleNamespace(query_params={})))
