@@ -260,8 +260,8 @@ def patch_vectors_figure(vectors: np.ndarray, title: str | None = None) -> Figur
     return fig
 
 
-def topk_figure(topk, title: str | None = None) -> Figure:
-    """Horizontal bars of (label, probability), most likely on top."""
+def topk_figure(topk, title: str | None = None, xlabel: str = "probability") -> Figure:
+    """Horizontal bars of (label, share), largest on top (a probability unless ``xlabel`` says otherwise)."""
     labels = [label for label, _ in topk][::-1]
     probs = [p for _, p in topk][::-1]
     fig = Figure(figsize=(4.6, 0.45 * len(labels) + 0.8), layout="constrained")
@@ -269,7 +269,7 @@ def topk_figure(topk, title: str | None = None) -> Figure:
     ax.barh(range(len(labels)), probs, color="tab:blue")
     ax.set_yticks(range(len(labels)), labels, fontsize=8)
     ax.set_xlim(0, 1)
-    ax.set_xlabel("probability", fontsize=8)
+    ax.set_xlabel(xlabel, fontsize=8)
     for i, p in enumerate(probs):
         ax.text(min(p + 0.02, 0.85), i, f"{p:.0%}", va="center", fontsize=8)
     if title:

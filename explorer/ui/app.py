@@ -32,6 +32,7 @@ from .cache import ModelCache
 from .components import ImageUpload, IndexSlider
 from .endpoints import BY_NAME, ENDPOINTS, Endpoint
 from .policy import DEFAULT_MAX_PARAMS, ServingPolicy, parse_count
+from .rooms import RoomStore
 from .sessions import TraceStore, release_session
 
 PRIVATE = dict(api_visibility="private", show_progress="hidden")
@@ -50,6 +51,9 @@ CSS = """
 """
 
 
+# a room's link (?room=...) opens the page at the Class room tab, not at the top
+SCROLL_TO_ROOM = "() => { if (new URLSearchParams(location.search).get('room')) " \
+                 "setTimeout(() => document.getElementById('tab-room')?.scrollIntoView(), 300); }"
 MAX_UPLOAD = "25mb"  # largest file a user may upload (an image's pixels are limited separately)
 SESSION_TTL = 3600  # seconds a user's state lives after its last change (Gradio's gr.State time_to_live)
 
@@ -248,23 +252,32 @@ def _surgery_tab(ui: SimpleNamespace) -> None:
 
 
 def _room_tab(ui: SimpleNamespace) -> None:
-    """A class room: students join with the teacher's code and guess; the teacher's board below."""
+    """A class room: students join with the teacher's code and guess; the teacher's board below.
+    The pictures' captions sit above them, not on them (a label would hide the top patches)."""
     with gr.Tab(T("tab_room"), id="room", elem_id="tab-room"):
-        gr.Markdown(T("room_help"))
-        with gr.Row():
-            ui.join_code = gr.Textbox(label=T("join_code"), max_lines=1, elem_id="join-code", scale=2)
-            ui.room_nickname = gr.Textbox(label=T("room_nickname"), max_lines=1, elem_id="room-nickname", scale=2)
-            ui.room_join_button = gr.Button(T("room_join"), variant="primary", elem_id="room-join", scale=1)
-        ui.room_status = gr.Markdown(elem_id="room-status")
-        with gr.Row():
-            ui.room_picture = gr.Image(label=T("room_picture"), elem_id="room-picture", height=340, **IMAGE)
-            with gr.Column():
-                ui.room_label = gr.Dropdown([], value=None, label=T("room_label"), elem_id="room-label")
-                ui.room_patches = gr.Textbox(label=T("guess_patches"), elem_id="room-patches", max_lines=2)
-                ui.room_send = gr.Button(T("room_send"), variant="primary", elem_id="room-send")
-                ui.room_answer = gr.Image(label=T("room_answer"), elem_id="room-answer", height=340, **IMAGE)
+        with gr.Column(elem_id="room-student") as ui.room_student:
+            gr.Markdown(T("room_help"))
+            with gr.Row():
+                ui.join_code = gr.Textbox(label=T("join_code"), max_lines=1, elem_id="join-code", scale=2)
+                ui.room_nickname = gr.Textbox(label=T("room_nickname"), max_lines=1, elem_id="room-nickname", scale=2)
+                ui.room_join_button = gr.Button(T("room_join"), variant="primary", elem_id="room-join", scale=1)
+            ui.room_status = gr.Markdown(elem_id="room-status")
+            with gr.Row():
+                with gr.Column():
+                    ui.room_picture = _captioned("room_picture", height=340)
+                with gr.Column():
+                    ui.room_label = gr.Dropdown([], value=None, label=T("room_label"), elem_id="room-label")
+                    ui.room_patches = gr.Textbox(label=T("guess_patches"), elem_id="room-patches", max_lines=2)
+                    ui.room_send = gr.Button(T("room_send"), variant="primary", elem_id="room-send")
+                    ui.room_answer = _captioned("room_answer", height=340)
         ui.room_timer = gr.Timer(rh.POLL_SECONDS, active=False)
         _room_teacher(ui)
+
+
+def _captioned(name: str, **options) -> gr.Image:
+    """A picture with its caption above it (Markdown), not a label over its top rows."""
+    gr.Markdown(T(name))
+    return gr.Image(label=T(name), show_label=False, elem_id=name.replace("_", "-"), **options, **IMAGE)
 
 
 def _room_teacher(ui: SimpleNamespace) -> None:
@@ -281,10 +294,12 @@ def _room_teacher(ui: SimpleNamespace) -> None:
         ui.room_note = gr.Markdown(elem_id="room-note")
         ui.room_summary = gr.Markdown(elem_id="room-summary")
         with gr.Row():
-            ui.room_class = gr.Image(label=T("room_class"), elem_id="room-class", height=340, **IMAGE)
-            ui.room_model = gr.Image(label=T("room_model"), elem_id="room-model", height=340, **IMAGE)
+            for name in ("room_class", "room_model"):
+                with gr.Column():
+                    setattr(ui, name, _captioned(name, height=340))
         with gr.Row():
-            ui.room_votes = gr.Image(label=T("room_votes"), elem_id="room-votes", **IMAGE)
+            with gr.Column():
+                ui.room_votes = _captioned("room_votes")
             ui.room_answers = gr.Dataframe(headers=h.headers(rh.ROOM_COLUMNS), label=T("room_answers"),
                                            elem_id="room-answers", interactive=False)
         _downloads(ui, "room")
@@ -551,11 +566,14 @@ def _wire_room(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server, events: d
     look = BY_NAME["room_look"]
     ui.room_timer.tick(functools.partial(rh.student_poll, server), [ui.session, ui.room_patches],
                        _outputs(ui, look), **PRIVATE)
-    ui.room_picture.select(functools.partial(rh.room_click, server), [ui.session, ui.room_patches],
-                           [ui.room_patches], **PRIVATE).then(look.call(server), [ui.session, ui.room_patches],
+    def click(session: h.Session, patches: str, evt: gr.SelectData) -> str:  # Gradio sees evt in a plain function
+        return rh.room_click(server, session, patches, evt)
+
+    ui.room_picture.select(click, [ui.session, ui.room_patches], [ui.room_patches], **PRIVATE).then(look.call(server), [ui.session, ui.room_patches],
                                                               _outputs(ui, look), **PRIVATE)
     demo.load(rh.from_link, None, [ui.join_code, ui.room_code, ui.room_key, ui.tabs, ui.board_timer,
-                                   ui.room_teacher], **PRIVATE)
+                                   ui.room_teacher, ui.room_student], **PRIVATE
+              ).then(None, js=SCROLL_TO_ROOM, **PRIVATE)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -589,6 +607,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     serving.add_argument("--session-ttl", type=float, default=SESSION_TTL, metavar="SECONDS",
                          help="a user's analysis is dropped after this long without use (default 3600)")
     serving.add_argument("--analytics", action="store_true", help="allow Gradio's usage analytics (off by default)")
+    serving.add_argument("--room", action="store_true",
+                         help="open a class room at start, on the first example image, and print its code and the "
+                              "teacher's link (rooms can also be opened from the Class room tab)")
+    serving.add_argument("--max-rooms", type=int, default=50, metavar="N",
+                         help="class rooms open at once (default 50); each holds one image's analysis")
     return parser.parse_args(argv)
 
 
@@ -605,7 +628,21 @@ def make_server(args: argparse.Namespace, initial: str) -> h.Server:
     traces = TraceStore(max_bytes=int(args.session_memory * 2**20), idle_seconds=args.session_ttl)
     downloads = Path(gr.utils.get_upload_folder()) / "vit-explorer-downloads"
     return h.Server(ModelCache(loader, max_models=args.max_models), traces, policy, downloads,
-                    budget=MemoryBudget(int(args.memory_budget * 2**20)))
+                    budget=MemoryBudget(int(args.memory_budget * 2**20)), rooms=RoomStore(max_rooms=args.max_rooms))
+
+
+def open_room_at_start(server: h.Server, initial: str, host: str, port: int) -> str:
+    """``--room``: a room on the first example image; returns what the teacher reads in the terminal."""
+    model = server.models.get(initial)
+    examples = first_images(model)
+    if not examples:
+        return "vit-explorer: no example image to open a room on; open one from the Class room tab."
+    trace = model.run(examples[0])
+    room = server.rooms.open(initial, trace.input_image, server.traces.keep(trace))
+    address = f"http://{'<this machine>' if host in ('0.0.0.0', '::') else host}:{port}/"
+    return (f"vit-explorer: class room {room.code} is open. Students open {address}?room={room.code} (or type "
+            f"{room.code} in the Class room tab).\n  Your board (keep it to yourself): "
+            f"{address}?room={room.code}&key={room.key}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -629,6 +666,8 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         sys.exit(f"vit-explorer: cannot start with model '{initial}': {exc}")
     print(f"vit-explorer: {model!r}", flush=True)
+    if args.room:
+        print(open_room_at_start(server, initial, args.host, args.port), flush=True)
     demo = build_demo(server, initial, session_ttl=args.session_ttl, analytics=args.analytics)
     safe.guard(demo, safe.api_parameters(ENDPOINTS))  # Gradio's own refusals as plain sentences too
     demo.queue(default_concurrency_limit=2)

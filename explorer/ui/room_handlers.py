@@ -234,12 +234,13 @@ def room_click(server: h.Server, session: Session, patches: str, evt: gr.SelectD
 def from_link(request: gr.Request = None):
     """On page load, a link opens the room tab: ``?room=CODE`` fills a student's join box;
     ``?room=CODE&key=KEY`` (the teacher's link) fills the teacher's boxes, opens their board and
-    starts its timer. Outputs: join code, room code, key, tabs, board timer, teacher's accordion."""
+    starts its timer (the students' part hidden). Outputs: join code, room code, key, tabs, board
+    timer, teacher's accordion, students' column."""
     params = getattr(request, "query_params", None) or {}
     code = normal_code(params.get("room", ""))[:CODE_LENGTH]
     key = str(params.get("key", ""))[:64]
     if not code:
-        return (gr.skip(),) * 6
+        return (gr.skip(),) * 7
     teacher = bool(key)
     return ("" if teacher else code, code if teacher else "", key, gr.Tabs(selected="room"),
-            gr.Timer(active=teacher), gr.Accordion(open=teacher))
+            gr.Timer(active=teacher), gr.Accordion(open=teacher), gr.Column(visible=not teacher))

@@ -65,8 +65,7 @@ class RoomBoard:
         votes, n = self.votes(), max(1, sum(1 for g in self.guesses if g.label))
         marked = [(f"{label}  ◀ model" if self.model_map is not None and label == self.predicted else label, c / n)
                   for label, c in votes[:8]]
-        return render.topk_figure(marked or [("no class guessed yet", 0.0)],
-                                  title="the class the students expect the model to answer")
+        return render.topk_figure(marked or [("no class guessed yet", 0.0)], xlabel="share of the students' answers")
 
     def table(self) -> list[list]:
         """One row per answer: name, patches marked, class expected, and (revealed) IoU and pointing rank."""
