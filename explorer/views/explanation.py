@@ -77,8 +77,11 @@ class ExplanationView:
 
     def pictures(self) -> tuple[Image.Image, Image.Image]:
         """(Figure-6 mask over black, heat overlay) at the model's input resolution."""
-        image = self.trace.input_image
-        return render.mask_overlay(image, self.map), render.heat_overlay(image, self.map, self.cmap, float(self.alpha))
+        return render.mask_overlay(self.trace.input_image, self.map), self.heat()
+
+    def heat(self) -> Image.Image:
+        """The heat overlay alone (the page's first screen shows it beside the image)."""
+        return render.heat_overlay(self.trace.input_image, self.map, self.cmap, float(self.alpha))
 
     def table(self) -> None:
         return None
