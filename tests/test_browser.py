@@ -92,8 +92,13 @@ def keep(page, info: dict, name: str) -> None:
 
 
 def open_tab(page, tab: str):
-    """Click the tab button ``#tab-<tab>-button`` and wait for its panel."""
-    page.click(f"#tab-{tab}-button")
+    """Click the tab button ``#tab-<tab>-button`` (in Gradio's "..." menu when the row has no room
+    for it) and wait for its panel."""
+    button = page.locator(f"#tab-{tab}-button").first
+    if not button.is_visible():
+        page.click(".overflow-menu")
+        button = page.locator(f".overflow-dropdown #tab-{tab}-button, #tab-{tab}-button:visible").first
+    button.click()
     page.wait_for_selector(f"#tab-{tab}", state="visible", timeout=UI_WAIT_MS)
 
 
@@ -385,5 +390,40 @@ def test_on_a_phone_the_model_card_stacks_below_the_picker(browser, app_url):
         assert card["y"] >= picker["y"] + picker["height"] - 1, (picker, card)  # below, not beside
         assert card["width"] >= 0.8 * picker["width"], (picker, card)
         phone.screenshot(path=str(ARTIFACTS / "phone-first-screen.png"))
+    finally:
+        context.close()
+
+
+FIRST_SCREEN = ("image-input", "seen", "where", "prediction")  # the image, its prediction and its rollout
+_BOXES = """ids => Object.fromEntries(ids.map(id => {
+    const e = document.getElementById(id), b = e && e.getBoundingClientRect();
+    return [id, b && b.width > 0 && b.height > 0 ? [b.left, b.top, b.right, b.bottom] : null];
+}))"""
+
+
+def test_a_projector_shows_image_prediction_and_map_without_scrolling(browser, app_url):
+    """At 1280 x 720 the first screen holds the image, the prediction (with its few-classes note
+    when the model has one) and the rollout map: nothing of it below the fold, hidden or off the side."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    projector = context.new_page()
+    try:
+        projector.goto(app_url, timeout=MODEL_WAIT_MS)
+        # the page load analyses the example on show: the prediction, then the map, appear by themselves
+        projector.wait_for_function("() => /\\d%/.test((document.querySelector('#prediction') || {}).innerText || '')",
+                                    timeout=MODEL_WAIT_MS)
+        try:
+            projector.wait_for_function("() => { const i = document.querySelector('#where img');"
+                                        " return i && i.complete && i.naturalWidth > 0; }", timeout=UI_WAIT_MS)
+        except Exception:  # playwright's TimeoutError: no map on the first screen; the boxes below say so
+            pass
+        shown = list(FIRST_SCREEN)
+        if projector.locator("#prediction-note").is_visible():  # the demo model's "only these classes" note
+            shown.append("prediction-note")
+        boxes = projector.evaluate(_BOXES, shown)
+        projector.screenshot(path=str(ARTIFACTS / "projector-first-screen.png"))
+        assert projector.evaluate("() => window.scrollY") == 0
+        outside = {i: b for i, b in boxes.items() if b is None or min(b) < 0 or b[2] > 1280 or b[3] > 720}
+        assert not outside, f"not on the first 1280x720 screen (left, top, right, bottom; None: not shown): {outside}"
+        image(projector, "#where img")  # a real picture
     finally:
         context.close()

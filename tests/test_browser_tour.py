@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from test_browser import (  # the same Chromium, waits and message recorder as the main browser test
-    _TOAST_RECORDER, ARTIFACTS, MODEL_WAIT_MS, ROOT, UI_WAIT_MS, browser, shot,  # noqa: F401 (browser: fixture)
+    _TOAST_RECORDER, ARTIFACTS, MODEL_WAIT_MS, ROOT, UI_WAIT_MS, browser, open_tab, shot,  # noqa: F401 (browser: fixture)
 )
 
 from explorer.ui import tour
@@ -27,7 +27,7 @@ from explorer.ui.i18n import STRINGS
 from explorer.views import TOUR_STEPS
 
 LOCALES = {"en": "en-US", "ko": "ko-KR"}
-TABS = ("tour", "rollout", "query", "compare", "tokens", "side", "distance", "model")
+TABS = ("tour", "rollout", "query", "surgery", "room", "compare", "tokens", "side", "distance", "model")
 
 pytestmark = pytest.mark.browser
 
@@ -158,8 +158,7 @@ def test_guided_tour_in_each_language(browser, app_url, lang):
         own = _short_values(lang) - _short_values(other)
         shown: dict[str, str] = {}
         for name in TABS:
-            page.click(f"#tab-{name}-button")
-            page.wait_for_selector(f"#tab-{name}", state="visible", timeout=UI_WAIT_MS)
+            open_tab(page, name)
             for text in page.evaluate(_LABEL_TEXTS):
                 shown.setdefault(text, name)
         untranslated = {text: name for text, name in shown.items() if text in foreign}

@@ -1,5 +1,7 @@
 """Heavy work on a shared server: the memory budget admits, waits, shrinks batches and refuses;
 light requests go ahead of heavy work between its chunks."""
+import os
+import sys
 import threading
 import time
 
@@ -101,3 +103,21 @@ def test_the_estimates_grow_with_tokens_and_cover_a_backward_pass():
     assert large.forward_bytes() > small.forward_bytes() and large.tokens == 401 and small.tokens == 197
     assert small.backward_bytes() > small.forward_bytes() * small.blocks / 2
     assert small.attention_bytes() == 4 * 2 * 3 * 197 * 197
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priorities are Linux's")
+def test_heavy_work_runs_on_a_lower_priority_thread_in_the_callers_context():
+    from contextvars import ContextVar
+
+    from explorer.ui.budget import HeavyWorkers
+
+    def nice() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    mine, workers = nice(), HeavyWorkers(threads=1, nice=5)
+    var = ContextVar("lang", default="en")
+    var.set("ko")
+    assert workers.run(lambda: (nice(), var.get())) == (min(19, mine + 5), "ko")
+    assert nice() == mine  # the caller's own thread keeps its priority
+    with pytest.raises(ValueError, match="bad"):
+        workers.run(lambda: (_ for _ in ()).throw(ValueError("bad")))  # its error reaches the caller

@@ -355,3 +355,34 @@ def test_bad_edits_are_refused_in_a_sentence(server, session, patches, mode, mes
         call(server, "/surgery")(session, patches, mode, 0, 0)
     with pytest.raises(gr.Error, match="must be one of"):
         call(server, "/surgery_preset")(session, "everything")
+
+
+def test_painted_patches_are_those_at_least_a_quarter_covered_at_any_canvas_size():
+    from explorer.views import painted_patches
+
+    layer = np.zeros((80, 120, 4), np.uint8)  # a 2 x 3 grid drawn at 40 px a patch
+    layer[0:40, 0:40, 3] = 255  # patch (0, 0) fully painted
+    layer[40:60, 80:100, 3] = 255  # patch (1, 2): a quarter of its pixels
+    layer[45:50, 45:50, 3] = 255  # patch (1, 1): a sixty-fourth, a stray stroke
+    assert painted_patches(layer, (2, 3)) == ((0, 0), (1, 2))
+    assert painted_patches(layer[..., 3], (2, 3), share=0.01) == ((0, 0), (1, 1), (1, 2))
+    assert painted_patches(np.zeros((7, 7)), (2, 2)) == ()
+
+
+def test_painting_adds_to_the_edit_list_and_an_empty_canvas_says_what_to_do(handler_server):
+    import gradio as gr
+
+    from explorer.paths import sample_images
+    from explorer.ui import handlers as h
+
+    server = handler_server("demo")
+    session, _, _ = h.analyze(server, str(sample_images()[0]), h.Session(choice="demo"))
+    canvas = h.surgery_canvas(session)
+    gh, gw = session.trace.grid
+    layer = np.zeros((*np.asarray(canvas).shape[:2], 4), np.uint8)
+    cell = layer.shape[0] // gh
+    layer[:cell, :cell, 3] = 255  # the top-left patch
+    painted = {"background": np.asarray(canvas), "layers": [layer], "composite": None}  # what the editor sends
+    assert h.surgery_paint(session, painted, "3,3") == "0,0; 3,3"
+    with pytest.raises(gr.Error, match="Nothing is painted"):
+        h.surgery_paint(session, {**painted, "layers": [np.zeros_like(layer)]}, "")

@@ -187,6 +187,23 @@ def test_a_guess_is_marked_by_clicks_then_revealed_with_its_overlap(models, sess
         call(models, "reveal")(session, " ; ", "rollout", "mean", 0.0, 0, 0.5, "jet", h.PREDICTED)
 
 
+def test_a_guess_of_where_a_followed_patch_looks_is_scored_against_that_blocks_attention_row(models, session):
+    trace, patch, block = session.trace, (1, 2), 0
+    row = views.query_view(trace, patch, block).attention  # (gh, gw): what the Attention explorer shows
+    r, c = np.unravel_index(row.argmax(), row.shape)
+    reveal = call(models, "reveal")
+    picture, note = reveal(session, f"{r},{c}", "rollout", "mean", 0.0, 0, 0.5, "jet", h.PREDICTED, "patch", block, *patch)
+    assert "Overlap (IoU): **1.00**" in note and "block 0" in note and "row 1, col 2" in note
+    far = np.unravel_index(row.argmin(), row.shape)
+    _, worse = reveal(session, "{},{}".format(*far), "rollout", "mean", 0.0, 0, 0.5, "jet", h.PREDICTED, "patch", block,
+                      *patch)
+    assert "Overlap (IoU): **0.00**" in worse
+    with pytest.raises(gr.Error, match="not something to guess"):
+        reveal(session, "0,0", "rollout", "mean", 0.0, 0, 0.5, "jet", h.PREDICTED, "the moon", block, *patch)
+    marked = call(models, "guess")(session, "", "patch", *patch)  # the followed patch outlined in cyan
+    assert marked.tobytes() != call(models, "guess")(session, "", "class", *patch).tobytes()
+
+
 def test_a_kept_map_reports_the_seconds_its_computation_took_not_the_lookup(models, session):
     model = models.models.get(RANDOM)
     first = session.cache.timed_explanation(model, "saliency", 2)

@@ -40,14 +40,17 @@ PRIVATE = dict(api_visibility="private", show_progress="hidden")
 # #query-image: Gradio maps clicks right only for images shown at most at natural size, so the
 # server enlarges that one (handlers.display_scale).
 CSS = """
-#seen img, #rollout-mask img, #rollout-heat img, #query-attention img, #query-rollout img, #compare-large img {
+#seen img, #where img, #rollout-mask img, #rollout-heat img, #query-attention img, #query-rollout img, #compare-large img {
     width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated;
 }
 #position img { width: min(100%, 820px); height: auto; max-height: none; }
+/* the first screen's Korean breaks between words, not inside them (no effect on English) */
+#header-row .prose, #first-screen .prose { word-break: keep-all; }
 /* a phone: the model picker above its card, never the card squeezed to one word a line */
 @media (max-width: 640px) { #model-row { flex-direction: column; } #model-row > * { width: 100%; } }
 /* controls a method does not use: visibly off */
-.block:has(input:disabled), .block:has(button:disabled) { opacity: 0.45; }
+.block:not(:has(.block)):not(#surgery-canvas):has(input:disabled),
+.block:not(:has(.block)):not(#surgery-canvas):has(button:disabled) { opacity: 0.45; }
 """
 
 
@@ -86,28 +89,44 @@ def build_demo(server: h.Server, initial: str, session_ttl: float = SESSION_TTL,
 
 
 def _header(ui: SimpleNamespace, server: h.Server, initial: str) -> None:
-    gr.Markdown(T("intro"))
-    with gr.Row(elem_id="model-row"):  # stacks on a phone (CSS)
-        custom = not server.policy.allowed
-        choices = [(picker_label(c), c) for c in server.policy.choices()]  # marks what needs a download
-        ui.model_pick = gr.Dropdown(choices, value=initial, label=T("model"), allow_custom_value=custom,
-                                    info=T("model_info_open") if custom else T("model_info_closed"), elem_id="model-picker",
-                                    scale=2)
-        ui.model_status = gr.Markdown(elem_id="model-status")
-    with gr.Row():
-        with gr.Column():
+    """The first screen, whole in a 1280 x 720 projector window: the title beside the model, then
+    the image, what the model sees, where it looks (its rollout) and its prediction side by side.
+    The longer introduction waits in an accordion; a phone stacks it all (CSS, Gradio's wrapping)."""
+    with gr.Row(elem_id="header-row"):
+        with gr.Column(scale=2, min_width=300):
+            gr.Markdown(T("intro"), elem_id="intro")
+            with gr.Accordion(T("about"), open=False, elem_id="about"):
+                gr.Markdown(T("intro_more"))
+        with gr.Column(scale=3, min_width=300):
+            with gr.Row(elem_id="model-row"):  # stacks on a phone (CSS)
+                custom = not server.policy.allowed
+                choices = [(picker_label(c), c) for c in server.policy.choices()]  # marks what needs a download
+                ui.model_pick = gr.Dropdown(choices, value=initial, label=T("model"), allow_custom_value=custom,
+                                            info=T("model_info_open") if custom else T("model_info_closed"),
+                                            elem_id="model-picker", scale=1)
+                ui.model_status = gr.Markdown(elem_id="model-status", scale=2)  # wide: a short card
+    with gr.Row(elem_id="first-screen"):
+        with gr.Column(scale=1, min_width=220):
             examples = first_images(server.models.get(initial))
             # the first example is on show from the start and analysed on page load: no empty first view
             ui.image_in = ImageUpload(value=str(examples[0]) if examples else None, type="filepath", image_mode=None,
                                       label=T("your_image"), sources=["upload", "clipboard"], elem_id="image-input",
-                                      height=300)
+                                      height=PICTURE)
             ui.examples = (gr.Examples([[str(p)] for p in examples], inputs=[ui.image_in], label=T("examples"))
                            if examples else None)
-        with gr.Column():
-            ui.seen = gr.Image(label=T("seen"), elem_id="seen", height=300, **IMAGE)
+        with gr.Column(scale=2, min_width=300):
+            with gr.Row():  # side by side; stacked on a phone, where two would leave their labels no room
+                small = dict(height=PICTURE, min_width=200, buttons=["download", "fullscreen"], **IMAGE)  # room for labels
+                ui.seen = gr.Image(label=T("seen"), elem_id="seen", **small)
+                ui.where = gr.Image(label=T("where"), elem_id="where", **small)
+            gr.Markdown(T("where_help"), elem_id="where-help")
+        with gr.Column(scale=1, min_width=260):
             ui.prediction = gr.Label(num_top_classes=TOPK, label=T("prediction"), elem_id="prediction")
             ui.prediction_note = gr.Markdown(T("few_classes"), visible=False, elem_id="prediction-note")
             gr.Markdown(T("prediction_help"))
+
+
+PICTURE = 240  # px: the first screen's pictures, low enough for the prediction and its note beside them
 
 
 def first_images(model) -> list[Path]:
@@ -165,20 +184,25 @@ def _explanation_tab(ui: SimpleNamespace, first) -> None:
             ui.explanation_heat = gr.Image(label=T("heat_label"), elem_id="rollout-heat", height=300, **IMAGE)
         ui.explanation_caption = gr.Markdown(elem_id="rollout-caption")
         _downloads(ui, "explanation")
-        _guess_row(ui)
+        _guess_row(ui, first.num_blocks - 1)
 
 
-def _guess_row(ui: SimpleNamespace) -> None:
+def _guess_row(ui: SimpleNamespace, last: int) -> None:
     """Predict, then reveal: the map stays hidden while the student marks where they think it points."""
     ui.guess_mode = gr.Checkbox(False, label=T("guess_mode"), elem_id="guess-mode")
     with gr.Row(visible=False, elem_id="guess-row") as ui.guess_row:
-        ui.guess_image = gr.Image(label=T("guess_image"), elem_id="guess-image", height=320, **IMAGE)
         with gr.Column():
+            ui.guess_image = _captioned("guess_image", height=320)  # a label would hide the top patches
+        with gr.Column():
+            ui.guess_about = gr.Radio([(T("guess_about_class"), "class"), (T("guess_about_patch"), "patch")],
+                                      value="class", label=T("guess_about"), elem_id="guess-about")
+            ui.guess_block = IndexSlider(0, last, value=last, step=1, label=T("guess_block"),
+                                         info=T("guess_block_info"), elem_id="guess-block")
             ui.guess_patches = gr.Textbox(label=T("guess_patches"), elem_id="guess-patches", max_lines=2)
             with gr.Row():
                 ui.guess_clear = gr.Button(T("guess_clear"), elem_id="guess-clear")
                 ui.guess_reveal = gr.Button(T("guess_reveal"), variant="primary", elem_id="guess-reveal")
-            ui.reveal_image = gr.Image(label=T("reveal_image"), elem_id="reveal-image", height=320, **IMAGE)
+            ui.reveal_image = _captioned("reveal_image", height=320)
             ui.reveal_note = gr.Markdown(elem_id="reveal-note")
             _downloads(ui, "reveal")
 
@@ -230,6 +254,12 @@ def _surgery_tab(ui: SimpleNamespace) -> None:
             ui.surgery_remove = gr.Button(T("surgery_remove"), size="sm", elem_id="surgery-remove")
         ui.surgery_patches = gr.Textbox(label=T("surgery_patches"), info=T("surgery_patches_info"), max_lines=2,
                                         elem_id="surgery-patches")
+        with gr.Accordion(T("surgery_paint"), open=False, elem_id="surgery-paint-box"):
+            gr.Markdown(T("surgery_paint_help"))
+            ui.surgery_canvas = gr.ImageEditor(type="numpy", sources=(), transforms=(), layers=False,
+                                               brush=gr.Brush(colors=["#ff3030"], default_size=24, color_mode="fixed"),
+                                               show_label=False, elem_id="surgery-canvas", height=380)
+            ui.surgery_apply = gr.Button(T("surgery_apply"), variant="primary", size="sm", elem_id="surgery-apply")
         # the maps' captions sit above them, not on them: a label would hide (and catch clicks on) the top patches
         with gr.Row():
             with gr.Column():
@@ -462,6 +492,7 @@ def _after_image(ui: SimpleNamespace, server: h.Server, event):
     guess of the previous image is cleared."""
     event = event.then(lambda: ("", None, ""), None, [ui.guess_patches, ui.reveal_image, ui.reveal_note], **PRIVATE)
     event = event.then(h.surgery_fresh, [ui.session], [ui.surgery_patches, ui.surgery_row, ui.surgery_col], **PRIVATE)
+    event = event.then(h.surgery_canvas, [ui.session], [ui.surgery_canvas], **PRIVATE)
     for e in ENDPOINTS:
         if e.after_image:
             fn = _if_image(e.call(server), e) if e.view else e.call(server)
@@ -508,7 +539,7 @@ def _wire(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server) -> None:
                                                                    concurrency_id="analyze", **PRIVATE))
     # a new model: new control ranges, its views, and a fresh run on the current image
     controls = [*(getattr(ui, o.name) for o in h.OPTIONS), ui.query_block, ui.query_head, ui.heads_block,
-                ui.tokens_block, ui.target]
+                ui.tokens_block, ui.guess_block, ui.target]
     changed = events["select_model"].then(functools.partial(h.model_controls, server), [s], controls, **PRIVATE)
     changed.then(*note, **PRIVATE)
     changed.then(*model_views, **PRIVATE)
@@ -545,6 +576,9 @@ def _wire_surgery(ui: SimpleNamespace, server: h.Server) -> None:
     ui.surgery_image.select(h.surgery_click, [ui.session, ui.surgery_patches, ui.surgery_follows],
                             [ui.surgery_patches, ui.surgery_row, ui.surgery_col], **PRIVATE).then(*run, **PRIVATE)
     ui.surgery_undo.click(h.surgery_undo, [ui.session], [ui.surgery_patches], **PRIVATE).then(*run, **PRIVATE)
+    ui.surgery_apply.click(h.surgery_paint, [ui.session, ui.surgery_canvas, ui.surgery_patches], [ui.surgery_patches],
+                           **PRIVATE).success(*run, **PRIVATE).success(h.surgery_canvas, [ui.session],
+                                                                        [ui.surgery_canvas], **PRIVATE)
     ui.surgery_reset.click(lambda: "", None, [ui.surgery_patches], **PRIVATE).then(*run, **PRIVATE)
     for button, which in zip((ui.surgery_keep, ui.surgery_remove), h.views.SURGERY_PRESETS):
         button.click(functools.partial(lambda session, which: preset(session, which), which=which), [ui.session],

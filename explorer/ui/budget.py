@@ -9,6 +9,8 @@ turns that put light requests (uploads, control changes, clicks) ahead of heavy 
 - :class:`Turns`: while any light request runs, heavy work waits between its chunks
   (``explorer.pacing.pause``); a heavy request never waits longer than ``max_wait`` at
   one chunk, so it finishes even under a steady stream of clicks.
+- :class:`HeavyWorkers`: heavy work runs on threads of lower OS priority, so a light request
+  that arrives mid-chunk gets the CPU first.
 - :func:`give_back`: ``malloc_trim(0)`` after large work, so the process's RSS follows the
   budget instead of keeping freed arenas (glibc keeps them; measured in the README).
 
@@ -17,11 +19,14 @@ priorities between events; a semaphore counts requests, not bytes.
 """
 from __future__ import annotations
 
+import contextvars
 import ctypes
 import ctypes.util
 import os
+import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Iterator
@@ -125,6 +130,42 @@ def admitted(budget: MemoryBudget, turns: Turns, work: Work | None) -> Iterator[
         turn = nullcontext() if work.heavy else turns.light()
         with turn, pacing.paced(turns.yield_to_light if work.heavy else None, items):
             yield
+
+
+HEAVY_NICE = 10  # how much lower the heavy workers' OS priority is (Linux nice; 19 is the lowest)
+
+
+class HeavyWorkers:
+    """Threads at a lower OS priority that run heavy work (Compare, head ranking, side by side,
+    batch distances, integrated gradients, occlusion, attention flow), so an upload or a click
+    that arrives meanwhile gets the CPU first instead of sharing it evenly: Linux schedules a
+    thread of nice 10 at about a tenth of the weight of a nice-0 thread when both want a core.
+    PyTorch's intra-op threads are started by the thread that runs the work (one OpenMP team per
+    calling thread) and inherit its priority.
+
+    The priority is lowered once per worker thread and never raised again (raising it needs a
+    privilege a teacher's server usually lacks), which is why heavy work gets threads of its own
+    instead of lowering Gradio's. Per-thread priorities exist on Linux only; elsewhere the
+    workers run at normal priority (turns between chunks still apply). Written by hand:
+    ``concurrent.futures`` has no thread priorities."""
+
+    def __init__(self, threads: int = 8, nice: int = HEAVY_NICE) -> None:
+        self.nice = nice
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="vit-heavy", initializer=self._lower)
+
+    def run(self, fn, *args, **kwargs):
+        """``fn(*args, **kwargs)`` on a heavy worker, in the caller's context (language, pacing,
+        Gradio's progress bar); waits for it and returns its result or raises its error."""
+        context = contextvars.copy_context()
+        return self._pool.submit(context.run, fn, *args, **kwargs).result()
+
+    def _lower(self) -> None:
+        if sys.platform.startswith("linux") and self.nice > 0:
+            try:
+                tid = threading.get_native_id()
+                os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + self.nice))
+            except (OSError, AttributeError):
+                pass  # a sandbox that forbids it: normal priority, turns still apply
 
 
 def give_back() -> None:

@@ -84,8 +84,9 @@ class Endpoint:
 
         @h.user_errors
         def answer(**named):
-            with self._admitted(server, named):
-                result = self.handler(server, **named)
+            work = self._work(server, named)
+            with self._admitted(server, work):
+                result = self._run(server, work)(self.handler, server, **named)
             if self.writes:
                 return h.write_view(server, result)
             out = present(result) if self.view else result
@@ -99,8 +100,9 @@ class Endpoint:
 
         @h.user_errors
         def answer(**named):
-            with self._admitted(server, named):
-                return h.write_view(server, self.handler(server, **named))
+            work = self._work(server, named)
+            with self._admitted(server, work):
+                return h.write_view(server, self._run(server, work)(self.handler, server, **named))
 
         return self._signed(lambda *values, **special: answer(**dict(zip(self.params, values)), **special),
                             self.download)
@@ -121,19 +123,28 @@ class Endpoint:
                 heavy = work is not None and work.heavy
                 while True:
                     with pacing.paced(server.turns.yield_to_light if heavy else None, items):
-                        out = step(session, steps)
+                        out = self._run(server, work)(step, session, steps)
                     if out is None:
                         break
                     yield out
 
         return run
 
-    def _admitted(self, server: h.Server | None, named: dict):
+    def _work(self, server: h.Server | None, named: dict) -> Work | None:
+        """The request's working memory and weight (None: light work, or no server)."""
+        return self.work(server, **named) if self.work and server is not None else None
+
+    def _admitted(self, server: h.Server | None, work: Work | None):
         """The request under the server's memory budget and turns (none without a server: a test
         calling a view that needs no model)."""
-        if server is None:
-            return nullcontext()
-        return admitted(server.budget, server.turns, self.work(server, **named) if self.work else None)
+        return nullcontext() if server is None else admitted(server.budget, server.turns, work)
+
+    @staticmethod
+    def _run(server: h.Server | None, work: Work | None) -> Callable:
+        """How to call the handler: heavy work on the server's low-priority threads, the rest here."""
+        if server is not None and work is not None and work.heavy:
+            return server.heavy.run
+        return lambda fn, *args, **kwargs: fn(*args, **kwargs)
 
     def _signed(self, run: Callable, name: str) -> Callable:
         """``run`` with a signature naming the inputs (Gradio's API page and clients read it)."""
@@ -164,6 +175,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              (("session", "state"), ("prediction", "label"), ("seen", "image"), ("query_row", "number"),
               ("query_col", "number")),
              triggers=("image_in.input",), request=True, work=h.analyze_work),
+    # the first screen's map, first after every image: the rollout beside the picture
+    Endpoint("where", h.where, ("session",), _images("where"), view=True, present=h.show_where, triggers=(),
+             after_image=True),
     Endpoint("tour", h.tour, ("session", "step=tour_step"),
              tuple((f"tour_text_{s}", "visibility") for s in views.TOUR_STEPS)
              + _images(*(f"tour_picture_{i}" for i in range(h.TOUR_PICTURES))),
@@ -175,10 +189,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              _images("explanation_mask", "explanation_heat") + (("explanation_caption", "text"),),
              view=True, present=h.show_explanation, download="download_explanation", after_image=True,
              aliases=("rollout",), work=h.explanation_work),
-    Endpoint("guess", h.guess, ("session", "patches=guess_patches"), _images("guess_image"),
-             triggers=("guess_patches.change",), after_image=True),
+    Endpoint("guess", h.guess, ("session", "patches=guess_patches", "about=guess_about", "row=query_row",
+                                "col=query_col"), _images("guess_image"),
+             triggers=("guess_patches.change", "guess_about.change", "query_row.change", "query_col.change"),
+             after_image=True),
     Endpoint("reveal", h.reveal, ("session", "patches=guess_patches", "method", *OPTION_INPUTS, "alpha", "cmap",
-                                  "target"),
+                                  "target", "about=guess_about", "block=guess_block", "row=query_row",
+                                  "col=query_col"),
              _images("reveal_image") + (("reveal_note", "text"),), view=True, present=h.show_reveal,
              download="download_reveal", triggers=("guess_reveal.click",), work=h.explanation_work),
     Endpoint("query", h.query, ("session", "block=query_block", "head=query_head", "row=query_row",

@@ -32,7 +32,7 @@ from ..models import CATALOG, ExplorerModel
 from ..paths import sample_images
 from ..trace import Trace
 from ..models.memory import geometry
-from .budget import MemoryBudget, Turns, Work, default_budget_bytes
+from .budget import HeavyWorkers, MemoryBudget, Turns, Work, default_budget_bytes
 from .cache import ModelCache
 from .i18n import STRINGS
 from .messages import browser_language, language, model_note, say, speaking
@@ -65,6 +65,7 @@ class Server:
     latest: LatestRequests = field(default_factory=LatestRequests)  # each browser session's newest analysis
     budget: MemoryBudget = field(default_factory=lambda: MemoryBudget(default_budget_bytes()))  # all requests' work
     turns: Turns = field(default_factory=Turns)  # light requests ahead of heavy ones
+    heavy: HeavyWorkers = field(default_factory=HeavyWorkers)  # heavy work's threads, at lower OS priority
     rooms: RoomStore = field(default_factory=RoomStore)  # the class rooms teachers opened
 
     def model(self, session: Session) -> ExplorerModel:
@@ -193,7 +194,7 @@ def select_model(server: Server, choice: str, session: Session, progress=gr.Prog
 
 def model_controls(server: Server, session: Session):
     """Ranges for the session's model: each block-index method option, then the query block,
-    query head, heads-view block, tokens block and target class."""
+    query head, heads-view block, tokens block, guess block and target class."""
     model = server.model(session)
     last = model.num_blocks - 1
     options = [gr.update(maximum=last, value=0) if o.block_index else gr.skip() for o in OPTIONS]
@@ -203,6 +204,7 @@ def model_controls(server: Server, session: Session):
         gr.update(choices=[HEAD_MEAN] + [f"head {h}" for h in range(model.num_heads)], value=HEAD_MEAN),
         gr.update(maximum=last, value=last),  # heads-view block
         gr.update(maximum=last, value=last),  # tokens block
+        gr.update(maximum=last, value=last),  # the guess's block (a followed patch's attention)
         gr.update(choices=target_choices(model), value=PREDICTED),
     )
 
@@ -295,6 +297,18 @@ def show_explanation(view: views.ExplanationView):
     return (*view.pictures(), explanation_caption(view))
 
 
+def where(server: Server, session: Session) -> views.ExplanationView:
+    """Where the model looks: the attention rollout of the session's image (default options, the
+    predicted class), as a jet heat overlay; the page shows it beside the image. It reads the
+    image's cache, where the Attention rollout tab finds the same map (no model run)."""
+    cache = _need_cache(session)
+    return views.explanation_view(server.model(session), cache, "rollout")
+
+
+def show_where(view: views.ExplanationView):
+    return view.heat()
+
+
 # ---- predict, then reveal -----------------------------------------------------------------
 
 MAX_GUESS_TEXT = 4000  # characters of a typed guess (a 37 x 37 grid's every patch fits)
@@ -319,21 +333,39 @@ def toggle_guess(session: Session, patches: str, evt: gr.SelectData) -> str:
     return format_patches(chosen)
 
 
-def guess(server: Server, session: Session, patches: str):
-    """The input with its patch grid and the guessed patches outlined (nothing without an image)."""
+GUESS_ABOUT = ("class", "patch")  # guess where the model looks for the class / where the followed patch looks
+
+
+def _followed(about, trace: Trace, row, col) -> tuple[int, int] | None:
+    """The followed patch when the guess is about one (``about == "patch"``), else None."""
+    if about not in (None, *GUESS_ABOUT):
+        raise gr.Error(say("guess_about_unknown", value=safe.shown(about), choices=", ".join(GUESS_ABOUT)))
+    return _patch(trace, row, col) if about == "patch" else None
+
+
+def guess(server: Server, session: Session, patches: str, about: str = "class", row=0, col=0):
+    """The input with its patch grid and the guessed patches outlined, and the followed patch when
+    the guess is about where it looks (nothing without an image)."""
     trace = session.trace if session is not None else None
     if trace is None:
         return None
-    return views.guess_picture(trace, parse_patches(patches, trace))
+    return views.guess_picture(trace, parse_patches(patches, trace), _followed(about, trace, row, col))
 
 
 def reveal(server: Server, session: Session, patches: str, method: str, target, alpha, cmap: str,
-           **options) -> views.GuessView:
-    """The map revealed beside the guess, with their overlap."""
+           about: str = "class", block=None, row=0, col=0, **options) -> views.GuessView:
+    """The map revealed beside the guess, with their overlap: the method's map for the class, or
+    (``about="patch"``) where the followed patch (row, col) looks in ``block`` (mean of heads)."""
     cache = _need_cache(session)
     chosen = parse_patches(patches, cache.trace)
     if not chosen:
         raise gr.Error(say("guess_empty"))
+    followed = _followed(about, cache.trace, row, col)
+    if followed is not None:
+        last = cache.trace.num_blocks - 1
+        return views.patch_guess_view(cache, chosen, followed, _index(last if block is None else block,
+                                                                      cache.trace.num_blocks, "block"),
+                                      None, cmap, float(alpha))
     if method not in analyses.EXPLANATION_METHODS:
         raise gr.Error(say("unknown_method", method=method, choices=", ".join(analyses.EXPLANATION_METHODS)))
     return views.guess_view(server.model(session), cache, chosen, method, _target(target, cache.trace), cmap,
@@ -341,10 +373,15 @@ def reveal(server: Server, session: Session, patches: str, method: str, target, 
 
 
 def show_reveal(view: views.GuessView):
-    s, (gh, gw) = view.score, view.explanation.trace.grid
+    s, (gh, gw) = view.score, view.trace.grid
     note = say("guess_note", k=s.k, overlap=s.overlap, chance=f"{s.chance_overlap:.1f}", iou=f"{s.iou:.2f}",
                rank=s.pointing_rank, n=gh * gw)
-    return (*view.pictures(), f"{explanation_caption(view.explanation)}\n\n{note}")
+    if isinstance(view.source, views.ExplanationView):
+        caption = explanation_caption(view.source)
+    else:
+        (r, c), q = view.source.patch, view.source
+        caption = say("guess_patch_caption", row=r, col=c, block=q.block)
+    return (*view.pictures(), f"{caption}\n\n{note}")
 
 
 # ---- one query patch, heads of one block, head importance --------------------------------
@@ -505,6 +542,26 @@ def surgery_click(session: Session, patches: str, follows: bool, evt: gr.SelectD
     if follows:
         return gr.skip(), row, col
     return format_patches(set(parse_patches(patches, trace)) ^ {(row, col)}), gr.skip(), gr.skip()
+
+
+@user_errors
+def surgery_paint(session: Session, painted, patches: str) -> str:
+    """What the student painted on the canvas joins the edit list (a patch a quarter painted or more)."""
+    trace = _need_trace(session)
+    layers = painted.get("layers") if isinstance(painted, dict) else None
+    if not layers or layers[0] is None:
+        raise gr.Error(say("surgery_paint_nothing"))
+    chosen = set(views.painted_patches(layers[0], trace.grid))
+    if not chosen:
+        raise gr.Error(say("surgery_paint_nothing"))
+    return format_patches(set(parse_patches(patches, trace)) | chosen)
+
+
+def surgery_canvas(session: Session):
+    """The painting canvas for a new image: its patch grid, nothing painted yet."""
+    if session is None or session.trace is None:
+        return None
+    return views.guess_picture(session.trace, ())  # the background; the editor adds its brush layer
 
 
 def surgery_fresh(session: Session):

@@ -16,13 +16,13 @@ from .distance import (THIS_IMAGE, DistanceView, batch_label, distance_over_imag
                        image_distance)
 from .explanation import (ExplanationView, explanation_map, explanation_maps, explanation_title, explanation_view,
                           method_spec, near_uniform, value_range, write_explanations)
-from .guess import GuessView, guess_picture, guess_view
+from .guess import GuessView, guess_picture, guess_view, patch_guess_view
 from .head_importance import HeadImportanceView, head_importance_view
 from .model_views import N_FILTERS, ModelViews, model_views
 from .room import RoomBoard, room_board
 from .query import HeadsView, QueryView, heads_view, query_view
 from .side_by_side import SideBySideView, block_at, side_by_side
-from .surgery import SURGERY_MODES, SURGERY_PRESETS, SurgeryView, surgery_preset, surgery_view
+from .surgery import SURGERY_MODES, SURGERY_PRESETS, SurgeryView, painted_patches, surgery_preset, surgery_view
 from .tokens import TokenView, pca_picture, shared_pca, token_view
 from .tour import TOUR_STEPS, tour_pictures
 from .trace_cache import TraceCache, trace_bytes
@@ -34,13 +34,13 @@ __all__ = [
     "image_distance",
     "ExplanationView", "explanation_map", "explanation_maps", "explanation_title", "explanation_view", "method_spec", "near_uniform", "value_range",
     "write_explanations",
-    "GuessView", "guess_picture", "guess_view",
+    "GuessView", "guess_picture", "guess_view", "patch_guess_view",
     "HeadImportanceView", "head_importance_view",
     "N_FILTERS", "ModelViews", "model_views",
     "HeadsView", "QueryView", "heads_view", "query_view",
     "RoomBoard", "room_board",
     "SideBySideView", "block_at", "side_by_side",
-    "SURGERY_MODES", "SURGERY_PRESETS", "SurgeryView", "surgery_preset", "surgery_view",
+    "SURGERY_MODES", "SURGERY_PRESETS", "SurgeryView", "painted_patches", "surgery_preset", "surgery_view",
     "TokenView", "pca_picture", "shared_pca", "token_view",
     "TOUR_STEPS", "tour_pictures",
     "TraceCache", "trace_bytes",

@@ -177,3 +177,23 @@ def surgery_preset(model, source: Trace | TraceCache, which: str) -> tuple[tuple
     that top 10% (the perturbation test, done by hand). The rollout comes from the image's cache."""
     cache = _cache(source)
     return surgery.preset(cache.explanation(model, "rollout"), which)
+
+
+PAINTED_SHARE = 0.25  # a patch counts as painted when at least this share of its pixels is painted
+
+
+def painted_patches(painted: np.ndarray, grid: tuple[int, int], share: float = PAINTED_SHARE
+                    ) -> tuple[tuple[int, int], ...]:
+    """The patches ``(row, col)`` a student painted over: ``painted`` is the brush layer (H, W) or
+    (H, W, C) (alpha last: any painted pixel has alpha > 0) drawn on the picture of the (gh, gw)
+    grid at any size; a patch is painted when at least ``share`` of its pixels are."""
+    layer = np.asarray(painted)
+    mask = (layer[..., -1] if layer.ndim == 3 else layer) > 0  # (H, W)
+    gh, gw = grid
+    rows = np.minimum(np.arange(mask.shape[0]) * gh // mask.shape[0], gh - 1)  # the patch row of each pixel row
+    cols = np.minimum(np.arange(mask.shape[1]) * gw // mask.shape[1], gw - 1)
+    counts = np.zeros((gh, gw))
+    np.add.at(counts, (rows[:, None], cols[None, :]), mask)
+    pixels = np.zeros((gh, gw))
+    np.add.at(pixels, (rows[:, None], cols[None, :]), 1)
+    return tuple((int(r), int(c)) for r, c in zip(*np.nonzero(counts >= share * pixels)))

@@ -25,13 +25,17 @@ from ...models.catalog import CATALOG
 
 PAGE = {
     "intro": """
-# ViT Explorer
-Look inside a **Vision Transformer** (ViT). The model cuts the image into square
-*patches*, turns each into a vector (a *token*), adds a *position embedding*, and lets
-every token look at every other one through *self-attention*, block after block. These
-views show where it looks, following the analyses of Dosovitskiy et al.,
-*An Image is Worth 16x16 Words* (ICLR 2021), Figures 6 and 7.
-Pick a model, drop an image (or pick an example), then open the tabs.
+## ViT Explorer
+Look inside a **Vision Transformer** (ViT): what it answers for your image, and where it looks.
+Pick a model, drop an image (or click an example), then open the tabs below.
+""",
+    "about": "How a Vision Transformer reads an image",
+    "intro_more": """
+The model cuts the image into square *patches*, turns each into a vector (a *token*), adds a
+*position embedding*, and lets every token look at every other one through *self-attention*,
+block after block. These views show where it looks, following the analyses of Dosovitskiy et
+al., *An Image is Worth 16x16 Words* (ICLR 2021), Figures 6 and 7. The *Guided tour* tab
+below walks through it step by step on your image.
 """,
     "prediction_help": """
 **Prediction.** The five most likely classes and their probabilities (softmax of the
@@ -109,9 +113,17 @@ sanity check take a while on large models; the bar shows progress.
     "model": "Model", "model_info_open": "A curated model, or type any timm ViT name.",
     "model_info_closed": "The models this server offers.", "your_image": "Your image", "examples": "Examples (click one)",
     "seen": "What the model sees", "prediction": "Prediction (top 5)",
+    "where": "Where the model looks",
+    "where_help": "**Where the model looks:** the attention rollout of this image, red where patches fed the "
+                  "answer most, blue where they hardly did. More methods on the *Attention rollout* tab.",
     "tab_rollout": "Attention rollout", "method": "Method", "target": "Class (class-specific methods)",
     "alpha": "Overlay alpha", "cmap": "Colormap", "mask_label": "Figure 6 look: image through the map", "heat_label": "Heat overlay",
     "guess_mode": "Guess first: hide the map until I have marked where I think the model looks",
+    "guess_about": "What do you guess?",
+    "guess_about_class": "where the model looks for its answer (the map above)",
+    "guess_about_patch": "where the followed patch looks (cyan; click another on the Attention explorer)",
+    "guess_block": "Block (for a followed patch)",
+    "guess_block_info": "the block whose attention you guess: early blocks look near, late ones far",
     "guess_image": "Click the patches you think the model uses (click again to unmark)",
     "guess_patches": "Your patches (row,col; row,col ...)", "guess_clear": "Clear my guess", "guess_reveal": "Reveal the map",
     "reveal_image": "The map with your patches (white) and its strongest patches (red)",
@@ -154,6 +166,11 @@ sanity check take a while on large models; the bar shows progress.
     "surgery_rollout": "Rollout of the edited input (hatched: removed)",
     "surgery_attention": "Where the followed patch looks (last block, mean of heads)",
     "surgery_lens": "Logit lens of the edited input: the answer across depth",
+    "surgery_paint": "Paint patches (drag across the picture)",
+    "surgery_paint_help": "Pick the brush (the pen left of the picture), paint over patches (a finger works on a phone), then press "
+                          "the button: every "
+                          "patch at least a quarter painted joins the edited patches, in the mode chosen above.",
+    "surgery_apply": "Edit the painted patches",
     "surgery_help": """
 **Patch surgery.** Change the image and watch the model answer. Click patches on the picture to
 **drop** them (their tokens leave the sequence: a ViT reads any subset of its patches, each with its
@@ -282,6 +299,10 @@ SAY = {
     "guess_note": "You marked **{k}** patches; **{overlap}** of them are among the map's {k} strongest (a random "
                   "guess gets {chance} on average). Overlap (IoU): **{iou}**. Of the map's {n} patches, your "
                   "best one ranks **{rank}** (1: you found its strongest).",
+    "guess_about_unknown": "'{value}' is not something to guess; choose one of: {choices}.",
+    "guess_patch_caption": "Where patch (row {row}, col {col}) looks in block {block} (mean of heads): the cyan "
+                           "square is the patch, red the places it attends to most.",
+    "surgery_paint_nothing": "Nothing is painted yet: paint over some patches with the brush, then press the button.",
     "guess_empty": "Click at least one patch on the picture (or type row,col pairs) before revealing the map.",
     "near_uniform": "; **nearly uniform**: the differences you see are tiny, stretched to full brightness",
     "caption_for": "{caption} for **{label}**",
