@@ -94,11 +94,16 @@ def keep(page, info: dict, name: str) -> None:
 def open_tab(page, tab: str):
     """Click the tab button ``#tab-<tab>-button`` (in Gradio's "..." menu when the row has no room
     for it) and wait for its panel."""
-    button = page.locator(f"#tab-{tab}-button").first
-    if not button.is_visible():
+    button = page.locator(f"#tab-{tab}-button")
+    if button.count() and button.first.is_visible():
+        button.first.click()
+    else:  # the "..." menu's buttons carry the tab's label only, in the page's language
+        from explorer.ui.i18n import STRINGS
+
         page.click(".overflow-menu")
-        button = page.locator(f".overflow-dropdown #tab-{tab}-button, #tab-{tab}-button:visible").first
-    button.click()
+        labels = {table[f"tab_{tab}"] for table in STRINGS.values()}
+        page.locator(".overflow-dropdown button").filter(has_text=re.compile(
+            "^(" + "|".join(map(re.escape, labels)) + ")$")).first.click()
     page.wait_for_selector(f"#tab-{tab}", state="visible", timeout=UI_WAIT_MS)
 
 
