@@ -6,6 +6,7 @@
     python -m explorer.loadtest --url http://127.0.0.1:7860/ --pid 12345   # a running app (loopback only)
     python -m explorer.loadtest --users 10 --heavy 2   # mixed: 10 light users beside 2 on Compare / head ranking
     python -m explorer.loadtest --users 10 --heavy 2 --max-total 900 --app-args "--custom bench/random_vitb16.py:build"
+    python -m explorer.loadtest --rooms 1 --students 40   # class rooms instead: 1 teacher, 40 students
 
 Every user is its own ``gradio_client.Client`` (its own session) in its own thread with its own
 generated scene. A round is ``/analyze`` on that image, then ``/explanation``, ``/query``, ``/heads`` and ``/surgery``
@@ -18,6 +19,21 @@ with controls that vary per user and round. Phases:
 3. with ``--heavy H``, mixed: the same users again beside H users running Compare and head ranking
    (:mod:`explorer.loadmix`): light latency alone, concurrent and beside heavy work, the /analyze
    ratio, heavy latency, RSS per phase and the app's memory budget, if it has one.
+
+With ``--rooms R --students S`` it runs class rooms instead of these phases: first one teacher and
+one student alone (the reference latencies), then R teachers, each with its own generated image,
+and R x S students at once, each its own session. A teacher calls ``/analyze`` and ``/room_open``,
+then ``/room_board`` on every tick of the page's timer (``--poll``, 2 s) until its students are done;
+a student ``/room_join`` with the room's code and the nickname ``r<room>s<student>``, ``/room_guess``
+with a known guess (1-4 patches and a class from the student's index), then ``/room_look`` on
+``--looks`` ticks; then the teacher calls ``/room_reveal``, each student ``/room_look`` once more and
+the teacher ``/room_board`` again. A tick that comes while the last request still runs is skipped,
+as Gradio's timer does. The API's ``/room_look`` always draws (the page's timer asks a cheaper poll
+that draws only after a change), so these looks are a worst case of the page. Mismatches here are
+answers that break what a room promises (``ROOM_CHECKS``): a board listing another room's student,
+missing one or changing their guess, a summary other than "S of S answered", the model's map before
+the reveal or none after it, a student's score that differs from their row on the board, a student
+shown another room's image.
 
 It prints p50/p95 latency per endpoint, throughput, errors, mismatches and the app's RSS (the app
 process and its children, sampled every 0.5 s). Exit code 0 only with no errors and no mismatches.
@@ -32,6 +48,7 @@ import datetime
 import hashlib
 import json
 import os
+import re
 import shlex
 import signal
 import socket
@@ -43,7 +60,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -53,15 +70,20 @@ from PIL import Image
 from gradio_client import Client, handle_file
 
 from .ui.endpoints import BY_NAME
+from .ui.room_handlers import POLL_SECONDS
 from .views import SURGERY_MODES
 
 ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 CALLED = ("analyze", "explanation", "query", "heads", "surgery")  # a round, in order
 ENDPOINTS = tuple(f"/{name}" for name in CALLED)
+# the class-room scenario (--rooms): a teacher's calls and its students'
+ROOM_CALLED = ("analyze", "room_open", "room_join", "room_guess", "room_look", "room_board", "room_reveal")
+ROOM_ENDPOINTS = tuple(f"/{name}" for name in ROOM_CALLED)
 # what each endpoint takes and returns (how a response is read and compared), from the app's declarations
-INPUTS: dict[str, tuple[str, ...]] = {f"/{n}": tuple(BY_NAME[n].api_inputs) for n in CALLED}
-OUTPUTS: dict[str, tuple[str, ...]] = {f"/{n}": tuple(kind for _, kind in BY_NAME[n].api_outputs) for n in CALLED}
+INPUTS: dict[str, tuple[str, ...]] = {f"/{n}": tuple(BY_NAME[n].api_inputs) for n in (*CALLED, *ROOM_CALLED)}
+OUTPUTS: dict[str, tuple[str, ...]] = {f"/{n}": tuple(kind for _, kind in BY_NAME[n].api_outputs)
+                                       for n in (*CALLED, *ROOM_CALLED)}
 CONFIDENCE_TOL = 1e-4
 PROGRESS_EVERY_S = 2.0
 
@@ -86,6 +108,10 @@ class LoadConfig:
     max_total: float | None = None  # seconds the whole run may take (app start included); None: no bound
     budget_mb: float | None = None  # the app's memory budget, when the load test cannot read it itself
     budget_margin: float = 0.10  # peak RSS may pass the budget by this fraction and still count as within
+    rooms: int = 0  # class-room scenario: rooms, each a teacher and its students (0: the light users' phases)
+    students: int = 20  # students per room
+    looks: int = 3  # a student's /room_look calls before the reveal, one per tick of the page's timer
+    poll_s: float = POLL_SECONDS  # the room pages' timer: students look and teachers draw the board this often
     notes: list[str] = field(default_factory=list)  # written into the report as given
     deadline: float | None = None  # time.monotonic() at which the run ends (from max_total; set by run)
     command: str = ""  # the command line, for the report
@@ -113,15 +139,17 @@ class Report:
     mismatch_examples: list[str] = field(default_factory=list)  # the first few, described
     rss_mb: dict[str, Any] | None = None  # start, peak, end, samples [[seconds, MB], ...]
     command: str = ""  # the load test's command line
-    scenario: str = "light"  # "light", or "mixed" with --heavy
+    scenario: str = "light"  # "light", "mixed" with --heavy, "rooms" with --rooms
     phases: dict[str, list[float]] = field(default_factory=dict)  # phase -> [start, end] in RSS-sample seconds
     mixed: dict[str, Any] | None = None  # the mixed phase (explorer.loadmix)
+    rooms: dict[str, Any] | None = None  # the class-room scenario (--rooms): per room, joined, guessed, boards
     notes: list[str] = field(default_factory=list)  # --note, the machine's CPUs and load, phases cut short
 
     @property
     def ok(self) -> bool:
         heavy_errors = (self.mixed or {}).get("heavy", {}).get("errors", 0)
-        return self.errors == 0 and self.mismatches == 0 and heavy_errors == 0
+        rooms_done = (self.rooms or {}).get("complete", True)  # a room cut short was not checked to its end
+        return self.errors == 0 and self.mismatches == 0 and heavy_errors == 0 and rooms_done
 
 
 @dataclass(frozen=True)
@@ -375,25 +403,37 @@ def make_images(count: int, seed: int, folder: Path) -> list[Path]:
     return paths
 
 
-def new_client(url: str, downloads: Path) -> Client:
-    """A fresh session; its files land in ``downloads`` (one folder per user: no shared cache)."""
+def new_client(url: str, downloads: Path, timeout: float | None = None) -> Client:
+    """A fresh session; its files land in ``downloads`` (one folder per user: no shared cache).
+    ``timeout``: seconds each of its HTTP requests may wait for the server (opening the session,
+    sending a call, fetching a result's file), instead of httpx's default 5 s."""
     downloads.mkdir(parents=True, exist_ok=True)
+    httpx_kwargs: dict[str, Any] = {"trust_env": False}  # no proxy from the environment
+    if timeout is not None:
+        httpx_kwargs["timeout"] = timeout  # the queue's event stream sends a heartbeat every 15 s meanwhile
     return Client(url, verbose=False, download_files=str(downloads), analytics_enabled=False,
-                  httpx_kwargs={"trust_env": False})  # no proxy from the environment
+                  httpx_kwargs=httpx_kwargs)
+
+
+def api_types(client: Client, endpoints: tuple[str, ...]) -> dict[str, dict[str, dict]]:
+    """Each endpoint's parameters (name -> JSON type) from the app's API description; RuntimeError
+    when they are not the ones the load test sends (``INPUTS``)."""
+    api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    types: dict[str, dict[str, dict]] = {}
+    for endpoint in endpoints:
+        params = api.get(endpoint, {}).get("parameters", [])
+        types[endpoint] = {p.get("parameter_name"): p.get("type") or {} for p in params}
+        if tuple(types[endpoint]) != INPUTS[endpoint]:
+            raise RuntimeError(f"the app's {endpoint} takes {tuple(types[endpoint])}, the load test sends "
+                               f"{INPUTS[endpoint]}: run the load test of the same version as the app")
+    return types
 
 
 def read_ranges(client: Client, image: Path, timeout: float) -> Ranges:
     """The model's blocks, heads and grid: from the API description and one /analyze.
 
     RuntimeError when an endpoint's inputs are not the ones the load test sends (``INPUTS``)."""
-    api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    types: dict[str, dict[str, dict]] = {}
-    for endpoint in ENDPOINTS:
-        params = api.get(endpoint, {}).get("parameters", [])
-        types[endpoint] = {p.get("parameter_name"): p.get("type") or {} for p in params}
-        if tuple(types[endpoint]) != INPUTS[endpoint]:
-            raise RuntimeError(f"the app's {endpoint} takes {tuple(types[endpoint])}, the load test sends "
-                               f"{INPUTS[endpoint]}: run the load test of the same version as the app")
+    types = api_types(client, ENDPOINTS)
     _, _, row, col = client.submit(handle_file(str(image)), api_name="/analyze").result(timeout=timeout)
     d = Ranges()
     last = types["/query"]["block"].get("description", "").split()[-1:] or [str(d.blocks - 1)]  # "... 0 and 3"
@@ -493,6 +533,13 @@ class Tally:
                 if len(self.examples) < 20:
                     self.examples.append(mismatch)
             self._progress()
+
+    def mismatch(self, endpoint: str, description: str) -> None:
+        """A mismatch found after the answers came (across users): counted, not a request."""
+        with self.lock:
+            self.mismatches[endpoint] += 1
+            if len(self.examples) < 20:
+                self.examples.append(description)
 
     def failed(self, where: str, exc: BaseException) -> None:
         """``where``: the endpoint, or "client" when a session could not even be opened."""
@@ -615,6 +662,429 @@ def run_concurrent(url: str, users: list[User], cfg: LoadConfig, tally: Tally) -
     return time.monotonic() - clock.get("start", time.monotonic())
 
 
+# ---- class rooms (--rooms R --students S) ----------------------------------------------------
+
+
+@dataclass
+class Classroom:
+    """One simulated class room: its teacher's image, and what its teacher's and students' threads share."""
+
+    index: int
+    image: Path  # the teacher's own image, shown to the room
+    students: int
+    folder: Path  # where its clients put downloaded files
+    code: str = ""
+    key: str = ""  # the teacher's secret: never printed, never in the report
+    grid: tuple[int, int] = (8, 8)  # the model's patch grid on this image (from the teacher's /analyze)
+    labels: list[str] = field(default_factory=list)  # the classes a student may pick (from /room_join)
+    opened: threading.Event = field(default_factory=threading.Event)  # /room_open answered (or failed)
+    revealed: threading.Event = field(default_factory=threading.Event)  # /room_reveal answered (or failed)
+    reveal_ok: bool = False
+    before: set[int] = field(default_factory=set)  # students through their looks before the reveal (or given up)
+    after: set[int] = field(default_factory=set)  # ... and through their look after it
+    all_before: threading.Event = field(default_factory=threading.Event)
+    all_after: threading.Event = field(default_factory=threading.Event)
+    joined: int = 0  # students whose /room_join answered
+    tried: int = 0  # students who sent /room_join
+    guessing: set[str] = field(default_factory=set)  # nicknames that sent /room_guess
+    sent: dict[str, tuple[int, str | None]] = field(default_factory=dict)  # nickname -> (patches, class) sent
+    pictures: dict[str, str] = field(default_factory=dict)  # nickname -> digest of the picture /room_join showed
+    scores: dict[str, str] = field(default_factory=dict)  # nickname -> their status after the reveal (their score)
+    board: dict[str, Any] = field(default_factory=dict)  # the final boards' summaries, for the report
+    polls: int = 0  # /room_board calls while the students work
+    done: bool = False  # the teacher checked the board after the reveal
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def nickname(self, student: int) -> str:
+        return f"r{self.index}s{student}"
+
+    def planned(self) -> dict[str, tuple[int, str | None]]:
+        """Every student's known guess: nickname -> (patches marked, class)."""
+        with self.lock:
+            labels = list(self.labels)
+        return {self.nickname(s): room_guess_of(self.index, s, self.grid, labels)[1:] for s in range(self.students)}
+
+    def final(self) -> dict[str, Any]:
+        """What the final board must list: the guesses sent, those confirmed, and the joins."""
+        with self.lock:
+            sent, confirmed, joined = set(self.guessing), set(self.sent), (self.joined, self.tried)
+        return dict(planned={name: guess for name, guess in self.planned().items() if name in sent},
+                    answered=confirmed, joined=joined)
+
+    def finished(self, student: int, after: bool) -> None:
+        with self.lock:
+            which, event = (self.after, self.all_after) if after else (self.before, self.all_before)
+            which.add(student)
+            if len(which) >= self.students:
+                event.set()
+
+
+def room_guess_of(room: int, student: int, grid: tuple[int, int],
+                  labels: list[str]) -> tuple[str, int, str | None]:
+    """A student's known guess, from the room's and the student's index: (patches as /room_guess
+    reads them, how many, the class; None without classes to pick from)."""
+    gh, gw = grid
+    k = 1 + (student + room) % 4
+    cells = dict.fromkeys(((student + 3 * i + room) % gh, (2 * student + 5 * i + room) % gw) for i in range(k))
+    label = labels[(3 * student + room) % len(labels)] if labels else None
+    return "; ".join(f"{r},{c}" for r, c in cells), len(cells), label
+
+
+def _cells(text: Any) -> set[tuple[int, ...]]:
+    """ "3,4; 5,6" -> {(3, 4), (5, 6)}; text that is no list of patches -> {(-1,)}."""
+    try:
+        return {tuple(int(v) for v in part.split(",")) for part in str(text or "").split(";") if part.strip()}
+    except ValueError:
+        return {(-1,)}
+
+
+def _labels(choices: Any) -> list[str]:
+    """The values of a dropdown's update ({"choices": [[label, value], ...]}) or of a plain list."""
+    items = choices.get("choices") or [] if isinstance(choices, dict) else choices or []
+    return [str(c[-1]) if isinstance(c, (list, tuple)) else str(c) for c in items]
+
+
+def _rows(table: Any) -> list[list]:
+    return (table.get("data") or [] if isinstance(table, dict) else table or []) if table is not None else []
+
+
+def _digest(picture: np.ndarray | None) -> str:
+    return "" if picture is None else f"{picture.shape}:{hashlib.sha256(picture.tobytes()).hexdigest()}"
+
+
+def check_open(outputs: tuple) -> str | None:
+    code, key, _ = outputs
+    return None if code and key else f"code {code!r}, {'a' if key else 'no'} key"
+
+
+def check_join(outputs: tuple, code: str) -> str | None:
+    """A student's page after joining: the room's picture, classes to pick from, the room named."""
+    picture, choices, _, status = outputs
+    if picture is None:
+        return "no picture of the room's image"
+    if not _labels(choices):
+        return "no classes to pick from"
+    return None if code in str(status) else f"status {status!r} does not name room {code}"
+
+
+def check_guess(status: Any, k: int) -> str | None:
+    return None if str(k) in re.findall(r"\d+", str(status)) else f"status {status!r}, expected {k} patches"
+
+
+def check_look(outputs: tuple, patches: str, revealed: bool) -> str | None:
+    """A student's /room_look: the room's picture, their own patches back, the model's map only after the reveal."""
+    picture, answer, echoed, _ = outputs
+    if picture is None:
+        return "no picture of the room's image"
+    if _cells(echoed) != _cells(patches):
+        return f"patches {echoed!r}, sent {patches!r}"
+    if revealed and answer is None:
+        return "no answer picture after the reveal"
+    return "an answer picture before the reveal" if answer is not None and not revealed else None
+
+
+def check_board(outputs: tuple, planned: dict[str, tuple[int, str | None]], revealed: bool,
+                answered: set[str] | None = None, joined: tuple[int, int] | None = None) -> str | None:
+    """None when a room's board shows its own students' answers and nothing else.
+
+    Every listed answer is one of ``planned``'s students (nickname -> patches, class) with what
+    that student sends, and the summary's "N of M students answered" counts them. A poll while the
+    students work (``answered`` None) may list fewer, of at most ``len(planned)`` joined. The final
+    board lists every one of ``answered`` (the guesses the app confirmed; ``planned`` then holds the
+    guesses sent) and M within ``joined`` (the joins confirmed, the joins sent: a join whose answer
+    got lost on the way back still joined)."""
+    picture, model, _, table, summary = outputs
+    rows, numbers = _rows(table), [int(n) for n in re.findall(r"\d+", str(summary or ""))[:2]]
+    names = [str(row[0]) for row in rows]
+    if picture is None:
+        return "no picture of the class's guesses"
+    if len(set(names)) != len(names):
+        return f"a student listed twice: {sorted(names)}"
+    strangers = [name for name in names if name not in planned]
+    if strangers:
+        return f"answers of students not in this room: {strangers[:5]}"
+    for row in rows:
+        count, label = planned[str(row[0])]
+        if len(row) < 5 or row[1] != count or (row[2] or None) != (label or None):
+            return f"row {list(row[:3])}, expected {[row[0], count, label or '']}"
+    if len(numbers) < 2 or numbers[0] != len(rows) or numbers[0] > numbers[1]:
+        return f"summary {summary!r} beside {len(rows)} answers"
+    low, high = joined or (0, len(planned))
+    missing = sorted((answered or set()) - set(names))
+    if missing or not low <= numbers[1] <= high:
+        return (f"summary {summary!r} and {len(rows)} answers, expected {len(answered or ())} or more of "
+                f"{low}{'' if low == high else f'-{high}'} joined (missing {missing[:5]})")
+    if (model is not None) != revealed:
+        return "the model's map " + ("missing after the reveal" if revealed else "shown before the reveal")
+    unscored = [row[0] for row in rows if revealed and row[1] and not isinstance(row[3], (int, float))]
+    return f"no score for {unscored[:5]} after the reveal" if unscored else None
+
+
+def check_scores(outputs: tuple, scores: dict[str, str]) -> str | None:
+    """Each student's own score after the reveal (overlap and rank of their best patch, in bold in
+    their status) is their row's on the teacher's board."""
+    for row in _rows(outputs[3]):
+        note = scores.get(str(row[0]))
+        if note is None or len(row) < 5 or not isinstance(row[3], (int, float)):
+            continue
+        bold = set(re.findall(r"\*\*([\d.]+)\*\*", note))
+        if f"{row[3]:.2f}" not in bold or str(int(row[4])) not in bold:
+            return f"{row[0]}: the board says IoU {row[3]}, rank {row[4]}; their page says {note!r}"
+    return None
+
+
+def _room_call(client: Client, endpoint: str, args: tuple, cfg: LoadConfig, tally: Tally, who: str,
+               check: Callable[[tuple], str | None] | None = None) -> tuple | None:
+    """One room request, timed and tallied: its outputs, or None when it failed; ``check(outputs)``
+    says what is wrong with an answer (a mismatch)."""
+    try:
+        seconds, outputs = invoke(client, Call(0, endpoint, args), cfg.call_timeout)
+    except Exception as exc:  # noqa: BLE001 - counted and reported
+        tally.failed(endpoint, exc)
+        return None
+    why = check(outputs) if check else None
+    tally.answered(endpoint, seconds, why and f"{who} {endpoint}: {why}")
+    return outputs
+
+
+def _wait_tick(start: float, every: float, until: float, *events: threading.Event) -> bool:
+    """Sleep to a page timer's next tick (``start + k * every``, the first after now: a tick that
+    comes while the last request still runs is skipped, as Gradio's timer does); False when one of
+    ``events`` is set first or the tick would pass ``until``."""
+    now = time.monotonic()
+    tick = now if every <= 0 else start + (int((now - start) / every) + 1) * every
+    if tick > until:
+        return False
+    while not any(event.is_set() for event in events):
+        left = tick - time.monotonic()
+        if left <= 0:
+            return True
+        time.sleep(min(left, 0.05))
+    return False
+
+
+def _wait(event: threading.Event, until: float, stop: threading.Event) -> bool:
+    """Wait for ``event`` until ``until`` or ``stop``; whether it came."""
+    while not event.wait(min(0.2, max(0.0, until - time.monotonic()))):
+        if stop.is_set() or time.monotonic() > until:
+            return False
+    return True
+
+
+def open_session(url: str, folder: Path, tally: Tally, timeout: float, tries: int = 3) -> Client | None:
+    """A new session (Client) whose HTTP requests wait up to ``timeout`` seconds (as a browser waits;
+    not httpx's default 5 s), tried ``tries`` times; None, counted as an error, when every try failed."""
+    for attempt in range(tries):
+        try:
+            return new_client(url, folder, timeout)
+        except Exception as exc:  # noqa: BLE001
+            if attempt == tries - 1:
+                tally.failed("client", exc)
+            else:
+                time.sleep(1.0 + attempt)
+    return None
+
+
+def _together(barrier: threading.Barrier, cfg: LoadConfig, clock: dict[str, float]) -> float:
+    """Wait for everybody; the time this person's part must end by (the phase's ``cfg.duration``)."""
+    with contextlib.suppress(threading.BrokenBarrierError):
+        barrier.wait(timeout=cfg.startup_timeout)
+    return clock.get("start", time.monotonic()) + cfg.duration
+
+
+def run_teacher(client: Client | None, room: Classroom, cfg: LoadConfig, tally: Tally, barrier: threading.Barrier,
+                clock: dict[str, float], stop: threading.Event) -> None:
+    """A teacher: analyse the room's image, open the room, watch the board on the page's timer
+    until every student has guessed and looked, check the board, reveal, check it again."""
+    who = f"room {room.index} teacher"
+    until = _together(barrier, cfg, clock)
+    try:
+        if client is not None:
+            seen = _room_call(client, "/analyze", (str(room.image),), cfg, tally, who)
+            if seen is not None:
+                room.grid = (max(1, 2 * int(seen[2])), max(1, 2 * int(seen[3])))  # the patch at (gh // 2, gw // 2)
+                opened = _room_call(client, "/room_open", (), cfg, tally, who, check_open)
+                if opened is not None and check_open(opened) is None:
+                    room.code, room.key = str(opened[0]), str(opened[1])
+    finally:
+        room.opened.set()
+    try:
+        if not room.code:
+            return
+        board = _args("/room_board", code=room.code, key=room.key)
+        start = time.monotonic()
+        while True:  # the teacher's page: its board on every tick while the students work
+            room.polls += 1
+            _room_call(client, "/room_board", board, cfg, tally, who,
+                       lambda out: check_board(out, room.planned(), revealed=False))
+            if not _wait_tick(start, cfg.poll_s, until, room.all_before, stop):
+                break
+        if not room.all_before.is_set():
+            return
+        final = _room_call(client, "/room_board", board, cfg, tally, who,
+                           lambda out: check_board(out, revealed=False, **room.final()))
+        room.board["before_reveal"] = final and final[4]
+        shown = _args("/room_reveal", code=room.code, key=room.key, shown=True)
+        room.reveal_ok = _room_call(client, "/room_reveal", shown, cfg, tally, who) is not None
+        room.revealed.set()
+        if not _wait(room.all_after, until, stop):
+            return
+        final = _room_call(client, "/room_board", board, cfg, tally, who,
+                           lambda out: check_board(out, revealed=True, **room.final())
+                           or check_scores(out, room.scores))
+        room.board["after_reveal"] = final and final[4]
+        room.done = final is not None
+    finally:
+        room.revealed.set()
+        if client is not None:
+            client.close()
+
+
+def run_student(client: Client | None, room: Classroom, student: int, cfg: LoadConfig, tally: Tally,
+                barrier: threading.Barrier, clock: dict[str, float], stop: threading.Event) -> None:
+    """A student: join with the room's code, send the known guess, look on the page's timer
+    ``cfg.looks`` times, then once more after the teacher's reveal."""
+    name = room.nickname(student)
+    who = f"room {room.index} {name}"
+    until = _together(barrier, cfg, clock)
+    patches = ""
+    try:
+        try:
+            if client is None or not _wait(room.opened, until, stop) or not room.code:
+                return
+            join = _args("/room_join", code=room.code, nickname=name)
+            with room.lock:
+                room.tried += 1
+            joined = _room_call(client, "/room_join", join, cfg, tally, who, lambda out: check_join(out, room.code))
+            if joined is None:
+                return
+            labels = _labels(joined[1])
+            with room.lock:
+                room.joined += 1
+                room.pictures[name] = _digest(joined[0])
+                room.labels = room.labels or labels
+            patches, k, label = room_guess_of(room.index, student, room.grid, labels)
+            guess = _args("/room_guess", patches=patches, label=label)
+            with room.lock:
+                room.guessing.add(name)
+            if _room_call(client, "/room_guess", guess, cfg, tally, who,
+                          lambda out: check_guess(out[0], k)) is not None:
+                with room.lock:
+                    room.sent[name] = (k, label)
+            start = time.monotonic()
+            for look in range(cfg.looks):
+                if look and not _wait_tick(start, cfg.poll_s, until, stop):
+                    return
+                _room_call(client, "/room_look", (patches,), cfg, tally, who,
+                           lambda out: check_look(out, patches, revealed=False))
+        finally:
+            room.finished(student, after=False)
+        if _wait(room.revealed, until, stop) and room.reveal_ok:
+            seen = _room_call(client, "/room_look", (patches,), cfg, tally, who,
+                              lambda out: check_look(out, patches, revealed=True))
+            if seen is not None and seen[1] is not None:
+                with room.lock:
+                    room.scores[name] = str(seen[3])
+    finally:
+        room.finished(student, after=True)  # whatever happened: the teacher waits for every student
+        if client is not None:
+            client.close()
+
+
+def run_rooms(url: str, rooms: list[Classroom], cfg: LoadConfig, tally: Tally) -> float:
+    """Every room's teacher and students at once, one thread and session each (the sessions opened
+    first, one after the other: opening them is not what is measured); then the pictures the
+    students got on joining compared across each room and between rooms. Returns the wall time."""
+    clock: dict[str, float] = {}
+    people = [(room, None) for room in rooms] + [(room, s) for room in rooms for s in range(room.students)]
+    print(f"[{tally.phase}] opening {len(people)} sessions", flush=True)
+    clients = [open_session(url, room.folder / ("teacher" if s is None else room.nickname(s)), tally, cfg.call_timeout)
+               for room, s in people]
+    barrier = threading.Barrier(len(people), action=lambda: clock.setdefault("start", time.monotonic()))
+    stop = threading.Event()
+    threads = [threading.Thread(target=run_teacher, args=(client, room, cfg, tally, barrier, clock, stop),
+                                daemon=True, name=f"room{room.index}-teacher") if student is None else
+               threading.Thread(target=run_student, args=(client, room, student, cfg, tally, barrier, clock, stop),
+                                daemon=True, name=f"room{room.index}-s{student}")
+               for (room, student), client in zip(people, clients)]
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.5)
+    except KeyboardInterrupt:
+        stop.set()
+        raise
+    for problem in check_pictures(rooms):
+        tally.mismatch("/room_join", problem)
+    return time.monotonic() - clock.get("start", time.monotonic())
+
+
+def check_pictures(rooms: list[Classroom]) -> list[str]:
+    """The picture a student gets on joining is their room's image: one for the whole room, another
+    for each room."""
+    problems, seen = [], {}
+    for room in rooms:
+        if not room.pictures:
+            continue
+        common = Counter(room.pictures.values()).most_common(1)[0][0]
+        problems += [f"room {room.index} {name} /room_join: another picture than the rest of the room"
+                     for name, digest in room.pictures.items() if digest != common]
+        if common in seen:
+            problems.append(f"room {room.index} /room_join: the same picture as room {seen[common]}")
+        seen[common] = room.index
+    return problems
+
+
+def measure_rooms(cfg: LoadConfig, url: str, images: list[Path], workdir: Path, report: Report,
+                  rss: Callable[[], float | None], clock: Callable[[], float]) -> None:
+    """The class-room scenario: one teacher and one student alone (the reference latencies), then
+    ``cfg.rooms`` rooms of ``cfg.students`` students at once."""
+    probe = new_client(url, workdir / "probe")
+    try:
+        api_types(probe, ROOM_ENDPOINTS)
+    finally:
+        probe.close()
+    print(f"[plan] {cfg.rooms} rooms x {cfg.students} students: join, guess, {cfg.looks} looks every "
+          f"{cfg.poll_s:g} s, the teachers' boards every {cfg.poll_s:g} s, reveal, one more look", flush=True)
+    alone = Tally("alone", 0, rss, ROOM_ENDPOINTS)
+    with phase(report, "alone", clock):
+        run_rooms(url, [Classroom(cfg.rooms, images[cfg.rooms], 1, workdir / "alone")], replace(_cut(cfg), looks=1),
+                  alone)
+    alone.finish()
+    report.baseline_s = round(report.phases["alone"][1] - report.phases["alone"][0], 2)
+    rooms = [Classroom(r, images[r], cfg.students, workdir / f"room{r:02d}") for r in range(cfg.rooms)]
+    tally = Tally("rooms", 0, rss, ROOM_ENDPOINTS)
+    if time_left(cfg) > 0:
+        with phase(report, "rooms", clock):
+            report.concurrent_s = round(run_rooms(url, rooms, _cut(cfg), tally), 2)
+        tally.finish()
+    else:
+        report.notes.append("rooms phase skipped: --max-total reached")
+    polls = sum(room.polls for room in rooms)  # how many the timer made: part of the plan once made
+    fill_report(report, alone, tally, cfg.rooms * 5 + polls + cfg.rooms * cfg.students * (3 + cfg.looks))
+    complete = all(room.done and len(room.after) == room.students for room in rooms)
+    report.complete = complete
+    report.rooms = dict(
+        rooms=cfg.rooms, students=cfg.students, looks=cfg.looks, poll_s=cfg.poll_s, complete=complete,
+        board_polls=polls,
+        per_room=[dict(room=room.index, joined=room.joined, guessed=len(room.sent), saw_the_map=len(room.scores),
+                       board_polls=room.polls, board_before_reveal=room.board.get("before_reveal"),
+                       board_after_reveal=room.board.get("after_reveal"), complete=room.done) for room in rooms],
+        checks=ROOM_CHECKS)
+    if not complete:
+        report.notes.append("rooms phase: not every room finished (errors, --duration or --max-total)")
+
+
+ROOM_CHECKS = ("each student's /room_join shows a picture, classes and its room's code; the pictures are one per "
+               "room and differ between rooms", "/room_guess confirms the patches sent",
+               "/room_look echoes the student's patches; no answer picture before the reveal, one after",
+               "every board poll lists only that room's students, each with the patches and class they sent",
+               "the final boards list exactly the room's answered guesses and say 'S of S students answered'; the "
+               "model's map only after the reveal, then a score per row equal to the one on the student's page")
+
+
 # ---- the run ---------------------------------------------------------------------------------
 
 
@@ -717,11 +1187,13 @@ def run(cfg: LoadConfig) -> Report:
                      labels_numbers_text="exact")
     with tempfile.TemporaryDirectory(prefix="vit-loadtest-") as tmp, sigterm_as_interrupt():
         workdir = Path(tmp)
-        images = make_images(cfg.users + cfg.heavy, cfg.seed, workdir / "images")
-        print(f"[images] {len(images)} distinct generated scenes (seed {cfg.seed}), one per user", flush=True)
+        images = make_images(cfg.rooms + 1 if cfg.rooms else cfg.users + cfg.heavy, cfg.seed, workdir / "images")
+        print(f"[images] {len(images)} distinct generated scenes (seed {cfg.seed}), one per "
+              f"{'room' if cfg.rooms else 'user'}", flush=True)
         with app_server(cfg, workdir) as (url, pid):
-            report = Report(started=started, url=url, users=cfg.users, rounds=cfg.rounds, tolerance=tolerance,
-                            command=cfg.command, scenario="mixed" if cfg.heavy else "light",
+            report = Report(started=started, url=url, users=cfg.rooms * cfg.students if cfg.rooms else cfg.users,
+                            rounds=1 if cfg.rooms else cfg.rounds, tolerance=tolerance, command=cfg.command,
+                            scenario="rooms" if cfg.rooms else "mixed" if cfg.heavy else "light",
                             notes=[*cfg.notes, machine_note("start")])
             sampler = RssSampler(pid, cfg.rss_interval) if pid else None
             if sampler:
@@ -729,8 +1201,8 @@ def run(cfg: LoadConfig) -> Report:
             t0 = time.monotonic()
             clock = sampler.now if sampler else (lambda: round(time.monotonic() - t0, 2))
             try:
-                measure(cfg, url, images, workdir, report, (lambda: sampler.latest) if sampler else (lambda: None),
-                        clock)
+                (measure_rooms if cfg.rooms else measure)(
+                    cfg, url, images, workdir, report, (lambda: sampler.latest) if sampler else (lambda: None), clock)
             finally:
                 if sampler:
                     report.rss_mb = sampler.stop()
@@ -750,14 +1222,23 @@ def machine_note(when: str) -> str:
 
 
 def print_report(report: Report) -> None:
-    print(f"\n== load test {report.started}: {report.users} users x {report.rounds} rounds on {report.url}")
-    print(f"baseline (one user at a time): {report.baseline_s:.1f} s")
-    print(f"concurrent: {report.requests_done}/{report.requests_planned} requests answered in {report.concurrent_s:.1f} s"
-          f" = {report.throughput_rps:.2f} requests/s" + ("" if report.complete else " (stopped by --duration)"))
-    print(f"{'endpoint':<10} {'count':>6} {'p50 ms':>9} {'p95 ms':>9} {'max ms':>9}   (alone: p50 ms)")
+    rooms = report.rooms
+    if rooms:
+        print(f"\n== load test {report.started}: {rooms['rooms']} rooms x {rooms['students']} students on {report.url}")
+        print(f"alone (one teacher, one student): {report.baseline_s:.1f} s")
+    else:
+        print(f"\n== load test {report.started}: {report.users} users x {report.rounds} rounds on {report.url}")
+        print(f"baseline (one user at a time): {report.baseline_s:.1f} s")
+    print(f"{'rooms' if rooms else 'concurrent'}: {report.requests_done}/{report.requests_planned} requests answered "
+          f"in {report.concurrent_s:.1f} s = {report.throughput_rps:.2f} requests/s"
+          + ("" if report.complete else " (incomplete: see errors and notes)"))
+    print(f"{'endpoint':<13} {'count':>6} {'p50 ms':>9} {'p95 ms':>9} {'max ms':>9}   (alone: p50 ms)")
     for endpoint, s in report.latency_ms.items():
         alone = report.baseline_latency_ms.get(endpoint, {}).get("p50", float("nan"))
-        print(f"{endpoint:<10} {s['count']:>6} {s['p50']:>9.1f} {s['p95']:>9.1f} {s['max']:>9.1f}   ({alone:.1f})")
+        print(f"{endpoint:<13} {s['count']:>6} {s['p50']:>9.1f} {s['p95']:>9.1f} {s['max']:>9.1f}   ({alone:.1f})")
+    for room in (rooms or {}).get("per_room", []):
+        print(f"room {room['room']}: {room['joined']} joined, {room['guessed']} guessed, {room['saw_the_map']} saw the "
+              f"map after the reveal, {room['board_polls']} board polls; board: {room['board_before_reveal']!r}")
     print(f"errors: {report.errors}")
     for message, count in report.error_messages.items():
         print(f"  {count} x {message}")
@@ -806,6 +1287,14 @@ def parse_args(argv: list[str] | None = None) -> LoadConfig:
                        "read it from the app's command line or log")
     mixed.add_argument("--budget-margin", type=float, default=d.budget_margin, help="peak RSS may pass the budget by "
                        f"this fraction (default {d.budget_margin:g})")
+    room = p.add_argument_group("class rooms (instead of the light users' phases)")
+    room.add_argument("--rooms", type=int, default=d.rooms, help="rooms, each a teacher who analyses an image and "
+                      "opens it to its students (default 0: no rooms)")
+    room.add_argument("--students", type=int, default=d.students, help=f"students per room (default {d.students})")
+    room.add_argument("--looks", type=int, default=d.looks, help="a student's looks at the room before the reveal, "
+                      f"one per timer tick (default {d.looks})")
+    room.add_argument("--poll", type=float, default=d.poll_s, help="seconds between the room pages' timer ticks "
+                      f"(default {d.poll_s:g}, the app's)")
     p.add_argument("--max-total", type=float, help="seconds the whole run may take, app start included")
     p.add_argument("--note", action="append", default=[], help="a note for the report (repeatable)")
     a = p.parse_args(argv)
@@ -814,6 +1303,10 @@ def parse_args(argv: list[str] | None = None) -> LoadConfig:
     if a.heavy < 0 or a.heavy_calls < 1 or a.heavy_lead < 0 or a.budget_margin < 0 or (a.max_total or 1) <= 0:
         raise ValueError("--heavy must be >= 0, --heavy-calls >= 1, --heavy-lead and --budget-margin >= 0, "
                          "--max-total > 0")
+    if a.rooms < 0 or a.students < 1 or a.looks < 1 or a.poll <= 0:
+        raise ValueError("--rooms must be >= 0, --students and --looks >= 1, --poll > 0")
+    if a.rooms and a.heavy:
+        raise ValueError("--rooms and --heavy are separate scenarios: give one of them")
     if a.pid is not None and not a.url:
         raise ValueError("--pid goes with --url (without --url the load test starts the app itself)")
     if a.pid is not None and not Path(f"/proc/{a.pid}/status").exists():
@@ -824,7 +1317,8 @@ def parse_args(argv: list[str] | None = None) -> LoadConfig:
                       pid=a.pid, app_args=check_app_args(shlex.split(a.app_args)), json_path=a.json,
                       tolerance=a.tolerance, call_timeout=a.timeout, seed=a.seed, heavy=a.heavy,
                       heavy_calls=a.heavy_calls, heavy_lead=a.heavy_lead, max_total=a.max_total,
-                      budget_mb=a.budget_mb, budget_margin=a.budget_margin, notes=a.note,
+                      budget_mb=a.budget_mb, budget_margin=a.budget_margin, notes=a.note, rooms=a.rooms,
+                      students=a.students, looks=a.looks, poll_s=a.poll,
                       command=shlex.join(["python", "-m", "explorer.loadtest",
                                           *(sys.argv[1:] if argv is None else argv)]))
 

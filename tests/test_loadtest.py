@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import re
+import time
 
 import numpy as np
 import pytest
@@ -175,3 +177,165 @@ def test_mixed_report_helpers():
     assert memory["limit_mb"] == 1100.0 and memory["added_peak_mb"] == 800.0
     assert memory["within_budget"] and memory["within_budget_total"]
     assert loadmix.memory(None, (None, "none"), 0.1, {})["budget_mb"] is None
+
+
+# ---- class rooms (--rooms R --students S) ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def room_app(tmp_path_factory):
+    """One app (the bundled demo model) for the room runs below: (url, pid)."""
+    cfg = loadtest.LoadConfig()
+    with loadtest.app_server(cfg, tmp_path_factory.mktemp("room-app")) as served:
+        yield served
+
+
+# Gradio writes a picture into its cache under its content's hash while another request may be
+# sending the same file (every student of a room gets the same picture on joining): that student
+# gets an empty or cut-off picture (README, "Serving a classroom"). Not the rooms' fault; until
+# it is fixed a run that met only it is an expected failure, not a pass.
+CACHE_RACE = re.compile(r"UnidentifiedImageError: cannot identify image file|RemoteProtocolError: peer closed "
+                        r"connection without sending complete message body")
+
+
+def _only_the_cache_race(report) -> bool:
+    return all(CACHE_RACE.search(message) for message in report["error_messages"])
+
+
+def _room_run(served, out, *extra):
+    url, pid = served
+    return loadtest.main(["--url", url, "--pid", str(pid), "--rooms", "2", "--students", "3", "--looks", "2",
+                          "--poll", "0.5", "--duration", "90", "--max-total", "150", "--json", str(out), *extra])
+
+
+def test_two_rooms_each_see_their_own_students(room_app, tmp_path, capsys):
+    """2 rooms x 3 students: every board lists exactly its own 3 answers, every student sees the map."""
+    out = tmp_path / "rooms.json"
+    code = _room_run(room_app, out)
+    printed = capsys.readouterr().out
+    report = json.loads(out.read_text())
+    assert report["mismatches"] == 0, report["mismatch_examples"]  # whatever else happened: no room mixed up
+    if report["errors"] and _only_the_cache_race(report):
+        pytest.xfail(f"Gradio's picture cache race: {report['error_messages']}")
+    assert report["errors"] == 0, report["error_messages"]
+    assert code == 0 and report["ok"] and report["complete"] and report["scenario"] == "rooms"
+    rooms = report["rooms"]
+    assert rooms["rooms"] == 2 and rooms["students"] == 3 and rooms["complete"]
+    for room in rooms["per_room"]:
+        assert room["joined"] == room["guessed"] == room["saw_the_map"] == 3 and room["board_polls"] >= 1
+        assert room["board_before_reveal"].startswith("**3** of 3")
+        assert room["board_after_reveal"].startswith("**3** of 3")
+    for endpoint in loadtest.ROOM_ENDPOINTS:
+        stats = report["latency_ms"][endpoint]
+        assert stats["count"] >= 2 and 0 < stats["p50"] <= stats["p95"] <= stats["max"]
+        assert report["baseline_latency_ms"][endpoint]["count"] >= 1
+    assert report["latency_ms"]["/room_join"]["count"] == 6 and report["latency_ms"]["/room_look"]["count"] == 6 * 3
+    assert report["requests_done"] == report["requests_planned"]
+    assert 0 < report["rss_mb"]["start"] <= report["rss_mb"]["peak"]
+    assert set(report["phases"]) == {"alone", "rooms"}
+    assert all(key not in json.dumps(report) for key in ("key=", "&key"))  # the teachers' secrets stay out
+    assert "[rooms]" in printed and "RESULT: OK" in printed
+
+
+class _Astray:
+    """A student of one room who types another room's code (what a server mixing rooms would do)."""
+
+    def __init__(self, room, other):
+        self.__dict__.update(_room=room, _other=other)
+
+    def __getattr__(self, name):
+        if name == "code":
+            self._other.opened.wait(60)
+            return self._other.code
+        return getattr(self._room, name)
+
+    def __setattr__(self, name, value):
+        setattr(self._room, name, value)
+
+
+def test_a_mixed_up_room_is_a_mismatch(room_app, tmp_path, monkeypatch):
+    """Student 0 of room 1 ends up in room 0: both boards are wrong, and the run fails."""
+    rooms, student, teacher = {}, loadtest.run_student, loadtest.run_teacher
+
+    def run_teacher(client, room, *args):
+        rooms[room.index] = room
+        teacher(client, room, *args)
+
+    def run_student(client, room, index, *args):
+        if room.index == 1 and index == 0 and room.students > 1:
+            while 0 not in rooms:
+                time.sleep(0.01)
+            room = _Astray(room, rooms[0])
+        student(client, room, index, *args)
+
+    monkeypatch.setattr(loadtest, "run_teacher", run_teacher)
+    monkeypatch.setattr(loadtest, "run_student", run_student)
+    out = tmp_path / "mixed_up.json"
+    assert _room_run(room_app, out) == 1
+    report = json.loads(out.read_text())
+    assert _only_the_cache_race(report), report["error_messages"]
+    if any("/r1s0/" in message for message in report["error_messages"]):
+        pytest.xfail("Gradio's picture cache race hit the student who went astray")
+    assert not report["ok"] and report["mismatches_by_endpoint"].get("/room_board", 0) >= 2
+    examples = "\n".join(report["mismatch_examples"])
+    assert "room 0 teacher /room_board: answers of students not in this room: ['r1s0']" in examples
+    assert "room 1 teacher /room_board" in examples and "(missing ['r1s0'])" in examples
+
+
+def _board(rows, summary, model=None):
+    picture = np.zeros((4, 4, 3), np.uint8)
+    return picture, model, picture, {"headers": ["name", "patches", "class", "iou", "rank"], "data": rows}, summary
+
+
+def test_room_checks_catch_foreign_missing_and_altered_answers():
+    planned = {"r0s0": (2, "star"), "r0s1": (1, "ring")}
+    final = dict(planned=planned, answered={"r0s0", "r0s1"}, joined=(2, 2))
+    check = loadtest.check_board
+    rows = [["r0s0", 2, "star", "", ""], ["r0s1", 1, "ring", "", ""]]
+    assert check(_board(rows, "**2** of 2 students answered."), revealed=False, **final) is None
+    assert check(_board(rows[:1], "**1** of 2 students answered."), planned, revealed=False) is None  # a poll
+    foreign = rows + [["r1s0", 1, "cross", "", ""]]
+    assert "not in this room" in check(_board(foreign, "**3** of 3 students answered."), revealed=False, **final)
+    assert "not in this room" in check(_board(foreign[1:], "**2** of 2 students answered."), planned, False)
+    assert "missing ['r0s1']" in check(_board(rows[:1], "**1** of 2 students answered."), revealed=False, **final)
+    altered = [["r0s0", 3, "star", "", ""], rows[1]]
+    assert "expected" in check(_board(altered, "**2** of 2 students answered."), revealed=False, **final)
+    relabelled = [["r0s0", 2, "ring", "", ""], rows[1]]
+    assert "expected" in check(_board(relabelled, "**2** of 2 students answered."), planned, False)
+    assert "summary" in check(_board(rows, "**2** of 3 students answered."), revealed=False, **final)
+    assert "summary" in check(_board(rows, "**1** of 2 students answered."), planned, False)
+    assert "summary" in check(_board(rows, "**2** of 5 students answered."), planned, False)  # 5 joined a room of 2
+    lost = dict(final, joined=(1, 2))  # a join whose answer got lost on the way back still joined
+    assert check(_board(rows, "**2** of 2 students answered."), revealed=False, **lost) is None
+    picture = np.zeros((4, 4, 3), np.uint8)
+    shown = _board(rows, "**2** of 2 students answered.", picture)
+    assert "before the reveal" in check(shown, revealed=False, **final)
+    assert "no score" in check(shown, revealed=True, **final)
+    scored = [["r0s0", 2, "star", 0.33, 4], ["r0s1", 1, "ring", 0.0, 12]]
+    assert check(_board(scored, "**2** of 2 ...", picture), revealed=True, **final) is None
+    notes = {"r0s0": "Overlap (IoU): **0.33**. Your best one ranks **4**.", "r0s1": "IoU **0.00**, rank **12**"}
+    assert loadtest.check_scores(_board(scored, ""), notes) is None
+    assert "the board says" in loadtest.check_scores(_board(scored, ""), {**notes, "r0s1": "IoU **0.50**, rank **1**"})
+
+
+def test_room_checks_of_a_student(tmp_path):
+    picture = np.zeros((4, 4, 3), np.uint8)
+    choices = {"choices": [["circle", "circle"], ["star", "star"]], "value": None, "__type__": "update"}
+    assert loadtest._labels(choices) == ["circle", "star"]
+    assert loadtest.check_join((picture, choices, "", "You are in room **ABC234**."), "ABC234") is None
+    assert "does not name" in loadtest.check_join((picture, choices, "", "You are in room **XYZ777**."), "ABC234")
+    assert loadtest.check_guess("Guess sent (2 patches).", 2) is None and loadtest.check_guess("Sent (3).", 2)
+    assert loadtest.check_look((picture, None, "1,2; 3,4", ""), "3,4; 1,2", revealed=False) is None
+    assert "patches" in loadtest.check_look((picture, None, "1,2", ""), "3,4; 1,2", revealed=False)
+    assert "before the reveal" in loadtest.check_look((picture, picture, "1,2", ""), "1,2", revealed=False)
+    assert "after the reveal" in loadtest.check_look((picture, None, "1,2", ""), "1,2", revealed=True)
+    patches, k, label = loadtest.room_guess_of(1, 5, (8, 8), ["circle", "star"])
+    assert len(loadtest._cells(patches)) == k and 1 <= k <= 4 and label in ("circle", "star")
+    assert all(0 <= r < 8 and 0 <= c < 8 for r, c in loadtest._cells(patches))
+    rooms = [loadtest.Classroom(i, tmp_path, 2, tmp_path) for i in range(2)]
+    rooms[0].pictures = {"r0s0": "a", "r0s1": "a"}
+    rooms[1].pictures = {"r1s0": "b", "r1s1": "b"}
+    assert loadtest.check_pictures(rooms) == []
+    rooms[1].pictures = {"r1s0": "a", "r1s1": "a", "r1s2": "b"}
+    problems = loadtest.check_pictures(rooms)
+    assert any("same picture as room 0" in p for p in problems) and any("r1s2" in p for p in problems)
