@@ -209,3 +209,8 @@ def test_a_kept_map_reports_the_seconds_its_computation_took_not_the_lookup(mode
     first = session.cache.timed_explanation(model, "saliency", 2)
     again = session.cache.timed_explanation(model, "saliency", 2)  # kept: no second computation
     assert again[1] == first[1] > 0 and again[0] is first[0]
+
+
+def test_an_all_zero_map_is_called_zero_not_stretched():
+    assert "zero" in h.map_range(np.zeros((4, 4))) and "stretched" not in h.map_range(np.zeros((4, 4)))
+    assert "stretched" in h.map_range(np.full((4, 4), 1.0) + np.eye(4) * 1e-3)

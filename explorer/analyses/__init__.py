@@ -95,7 +95,7 @@ EXPLANATION_METHODS: dict[str, MethodSpec] = {
                                          "graph (Abnar & Zuidema 2020)."),
         MethodSpec("grad-cam", _of_input(grad_cam), class_specific=True,
                    cost=1.1,
-                   description="Grad-CAM on the patch tokens entering the last block (Selvaraju et al. 2017)."),
+                   description="Grad-CAM on the last block's norm1 output (Selvaraju et al. 2017; pytorch-grad-cam's ViT recipe)."),
         MethodSpec("integrated gradients", _of_input(integrated_gradients), class_specific=True,
                    cost=63.0, description="Integrated Gradients (Sundararajan et al. 2017, via Captum; 32 steps "
                                           "from the mean colour), magnitude summed per patch."),

@@ -1,12 +1,20 @@
-"""Grad-CAM on the tokens entering the last block (Selvaraju et al. 2017, as adapted to
-ViTs by pytorch-grad-cam, whose ViT example targets ``blocks[-1].norm1``).
+"""Grad-CAM on the last block's first normalised tokens (Selvaraju et al. 2017, as adapted to
+ViTs by pytorch-grad-cam, whose ViT tutorial ``usage_examples/vit_example.py`` targets
+``model.blocks[-1].norm1`` with a reshape that drops the class token).
 
-The tokens *leaving* the last block would not do: a class-token head reads only the
-class token there, so the patch tokens get no gradient. With ``Z`` the last block's
-input tokens (T, D) and ``y_t`` the target logit::
+With ``A`` the output of the last block's first norm (timm ``norm1``, torchvision ``ln_1``,
+transformers ``layernorm_before``: the block's first LayerNorm), (T, D), and ``y_t`` the
+target logit::
 
-    alpha_d = mean_{patch tokens t} dy_t / dZ[t, d]          (one weight per feature)
-    cam[t]  = ReLU( sum_d alpha_d * Z[t, d] )               for the patch tokens, on the grid
+    alpha_d = mean_{patch tokens t} dy_t / dA[t, d]          (one weight per feature)
+    cam[t]  = ReLU( sum_d alpha_d * A[t, d] )               for the patch tokens, on the grid
+
+which is pytorch-grad-cam's ``GradCAM.get_cam_weights`` (the gradient's mean over the spatial
+axes) and ``BaseCAM.get_cam_image`` before its min-max scaling and resize (checked against an
+independent transcription of that recipe in ``tests/test_analyses_gradient.py``). The tokens
+*leaving* the last block would not do: a class-token head reads only the class token there,
+so the patch tokens get no gradient. A block without a LayerNorm (a custom model) is hooked at
+its input instead.
 
 Written here rather than taken from a library: Captum's ``LayerGradCam`` averages the
 gradients over every axis after the channel axis, which for ViT tokens (B, T, D) is the
@@ -24,8 +32,13 @@ from ..anatomy import anatomy_of
 from ..capture import capture_lock
 
 
+def first_norm(block: torch.nn.Module) -> torch.nn.Module | None:
+    """The block's first LayerNorm (in registration order), or None."""
+    return next((m for m in block.modules() if isinstance(m, torch.nn.LayerNorm)), None)
+
+
 def grad_cam(model, x: torch.Tensor, target: int | None = None) -> np.ndarray:
-    """(gh, gw) Grad-CAM of the target class (default: predicted) on the last block's input patch tokens."""
+    """(gh, gw) Grad-CAM of the target class (default: predicted) on the last block's normalised patch tokens."""
     anatomy = anatomy_of(model)
     blocks = anatomy.blocks()
     if not blocks:
@@ -35,18 +48,20 @@ def grad_cam(model, x: torch.Tensor, target: int | None = None) -> np.ndarray:
     kept: list[torch.Tensor] = []
     me = threading.get_ident()
 
-    def keep(_m, inputs):
+    def keep(_m, inputs, output=None):
         if threading.get_ident() == me:  # another thread's forward on the shared module is not ours
-            kept.append(inputs[0])
+            kept.append(inputs[0] if output is None else output)
 
+    norm = first_norm(blocks[-1])
     with capture_lock(anatomy.module), torch.enable_grad():  # the hook lives on a shared module
-        handle = blocks[-1].register_forward_pre_hook(keep)
+        handle = (norm.register_forward_hook(keep) if norm is not None
+                  else blocks[-1].register_forward_pre_hook(keep))
         try:
             logits = anatomy.call(x)[0]  # (1, C)
         finally:
             handle.remove()
         t = int(logits[0].argmax()) if target is None else int(target)
-        z = kept[-1]  # (1, T, D)
+        z = kept[0]  # (1, T, D): the norm runs once per block call
         (grad,) = torch.autograd.grad(logits[0, t], z)
     k, p = anatomy.num_prefix_tokens, anatomy.patch_size
     grid = (x.shape[-2] // p, x.shape[-1] // p)

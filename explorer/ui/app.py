@@ -23,6 +23,7 @@ from ..models.catalog import picker_label
 from ..models.explorer_model import TOPK
 from ..paths import assets_dir, sample_images
 from ..views import TOUR_STEPS
+from . import gradio_fixes
 from . import handlers as h
 from . import room_handlers as rh
 from . import safe
@@ -67,6 +68,7 @@ IMAGE = dict(interactive=False, format="png")  # every picture the app draws
 def build_demo(server: h.Server, initial: str, session_ttl: float = SESSION_TTL,
                analytics: bool = False) -> gr.Blocks:
     """The explorer's page; ``server`` holds what all users share, ``initial`` is the first model."""
+    gradio_fixes.install()  # pictures reach Gradio's cache whole even when many users get the same one
     first = server.models.get(initial)  # control ranges start from the first model; model_controls updates them
     with gr.Blocks(title="ViT Explorer", analytics_enabled=analytics,
                    delete_cache=(600, h.DOWNLOADS_MAX_AGE)) as demo:

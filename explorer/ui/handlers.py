@@ -282,6 +282,8 @@ def explanation(server: Server, session: Session, method: str, target, alpha, cm
 def map_range(m: np.ndarray) -> str:
     """"values 0.0049 to 0.0052", and a warning when the map is nearly flat (its pattern is stretched)."""
     low, high = views.value_range(m)
+    if low == high == 0:  # nothing to stretch: say so, never "tiny differences"
+        return say("all_zero")
     return say("map_range", low=f"{low:.3g}", high=f"{high:.3g}") + (say("near_uniform") if views.near_uniform(m) else "")
 
 
