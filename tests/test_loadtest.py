@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 
 import numpy as np
@@ -190,18 +189,6 @@ def room_app(tmp_path_factory):
         yield served
 
 
-# Gradio writes a picture into its cache under its content's hash while another request may be
-# sending the same file (every student of a room gets the same picture on joining): that student
-# gets an empty or cut-off picture (README, "Serving a classroom"). Not the rooms' fault; until
-# it is fixed a run that met only it is an expected failure, not a pass.
-CACHE_RACE = re.compile(r"UnidentifiedImageError: cannot identify image file|RemoteProtocolError: peer closed "
-                        r"connection without sending complete message body")
-
-
-def _only_the_cache_race(report) -> bool:
-    return all(CACHE_RACE.search(message) for message in report["error_messages"])
-
-
 def _room_run(served, out, *extra):
     url, pid = served
     return loadtest.main(["--url", url, "--pid", str(pid), "--rooms", "2", "--students", "3", "--looks", "2",
@@ -214,10 +201,8 @@ def test_two_rooms_each_see_their_own_students(room_app, tmp_path, capsys):
     code = _room_run(room_app, out)
     printed = capsys.readouterr().out
     report = json.loads(out.read_text())
-    assert report["mismatches"] == 0, report["mismatch_examples"]  # whatever else happened: no room mixed up
-    if report["errors"] and _only_the_cache_race(report):
-        pytest.xfail(f"Gradio's picture cache race: {report['error_messages']}")
-    assert report["errors"] == 0, report["error_messages"]
+    assert report["mismatches"] == 0, report["mismatch_examples"]
+    assert report["errors"] == 0, report["error_messages"]  # every student of a room gets one picture at once
     assert code == 0 and report["ok"] and report["complete"] and report["scenario"] == "rooms"
     rooms = report["rooms"]
     assert rooms["rooms"] == 2 and rooms["students"] == 3 and rooms["complete"]
@@ -273,9 +258,7 @@ def test_a_mixed_up_room_is_a_mismatch(room_app, tmp_path, monkeypatch):
     out = tmp_path / "mixed_up.json"
     assert _room_run(room_app, out) == 1
     report = json.loads(out.read_text())
-    assert _only_the_cache_race(report), report["error_messages"]
-    if any("/r1s0/" in message for message in report["error_messages"]):
-        pytest.xfail("Gradio's picture cache race hit the student who went astray")
+    assert report["errors"] == 0, report["error_messages"]
     assert not report["ok"] and report["mismatches_by_endpoint"].get("/room_board", 0) >= 2
     examples = "\n".join(report["mismatch_examples"])
     assert "room 0 teacher /room_board: answers of students not in this room: ['r1s0']" in examples
