@@ -126,21 +126,14 @@ def _first_poll(pages) -> None:
 
 
 def _loaded(page, selector: str, timeout: int = UI_WAIT_MS) -> None:
-    """Wait until the ``<img>`` at ``selector`` shows its picture. A download that broke is asked for
-    again (up to 3 times): Gradio writes a picture to its cache anew each time it is returned, in
-    place, so a student's page that downloads the room's picture while another student's redraw of
-    the same picture rewrites that file gets a short answer (the server logs "Too much data for
-    declared Content-Length")."""
+    """Wait until the ``<img>`` at ``selector`` shows its picture; fail at once on a broken download
+    (students who get the same picture at once fetch the same file of Gradio's cache: see
+    explorer/ui/gradio_fixes.py)."""
     page.locator(selector).scroll_into_view_if_needed()  # Gradio's pictures load lazily
-    for attempt in range(4):
-        page.wait_for_function("sel => { const i = document.querySelector(sel); return i && i.src && i.complete; }",
-                               arg=selector, timeout=timeout)
-        broken = page.evaluate("""([sel, n]) => { const i = document.querySelector(sel);
-            if (!i.complete || i.naturalWidth > 0) return false;
-            i.src = i.src.replace(/[?]retry=\\d+$/, '') + '?retry=' + n; return true; }""", [selector, attempt])
-        if not broken:
-            return
-    pytest.fail(f"{selector}: the picture's download broke 4 times")
+    page.wait_for_function("sel => { const i = document.querySelector(sel); return i && i.src && i.complete; }",
+                           arg=selector, timeout=timeout)
+    info = page.eval_on_selector(selector, "i => ({src: i.getAttribute('src'), width: i.naturalWidth})")
+    assert info["width"] > 0, f"{selector}: the picture's download broke ({info['src']})"
 
 
 def _guess(page, patches, grid: tuple[int, int], label: str) -> None:
@@ -186,13 +179,9 @@ def _answers(page) -> dict[str, str]:
 def _class_picture(page) -> Image.Image:
     src = page.get_attribute("#room-class img", "src")
     assert src, "the teacher's board shows no picture of the class's guesses"
-    for attempt in range(4):  # a download may break while Gradio rewrites the file: see _loaded
-        try:
-            response = page.request.get(src, timeout=UI_WAIT_MS)
-            return Image.open(io.BytesIO(response.body())).convert("RGB")
-        except Exception as exc:  # playwright's Error (a cut answer) or PIL's (a truncated file)
-            error = exc
-    pytest.fail(f"the teacher's class picture {src} could not be downloaded: {error}")
+    response = page.request.get(src, timeout=UI_WAIT_MS)
+    assert response.ok, (src, response.status)
+    return Image.open(io.BytesIO(response.body())).convert("RGB")
 
 
 def _red(picture: Image.Image, patch, grid) -> float:
