@@ -163,7 +163,7 @@ def _guess(page, patches, grid: tuple[int, int], label: str) -> None:
     page.get_by_role("option", name=label, exact=True).click()
     assert _value(page, "room-label") == label
     page.click("#room-send")
-    _wait_text(page, "room-status", f"Guess sent \\({len(patches)} patches\\)")
+    _wait_text(page, "room-status", f"Guess sent \\(patches marked: {len(patches)}\\)")
 
 
 def _answers(page) -> dict[str, str]:

@@ -10,6 +10,7 @@ from PIL import Image
 
 from explorer import render, views
 from explorer.ui import handlers as h
+from explorer.ui import endpoints
 from explorer.ui.endpoints import call
 
 RANDOM = "Random-init ViT-Ti/16 (untrained baseline)"
@@ -214,3 +215,19 @@ def test_a_kept_map_reports_the_seconds_its_computation_took_not_the_lookup(mode
 def test_an_all_zero_map_is_called_zero_not_stretched():
     assert "zero" in h.map_range(np.zeros((4, 4))) and "stretched" not in h.map_range(np.zeros((4, 4)))
     assert "stretched" in h.map_range(np.full((4, 4), 1.0) + np.eye(4) * 1e-3)
+
+
+def test_gradio_hands_the_request_and_the_progress_tracker_to_the_endpoints_that_take_them():
+    """Gradio passes its special arguments to positional parameters only (helpers.special_args): an
+    endpoint declaring ``request`` or ``progress`` must get them, after its inputs, by name."""
+    from gradio.helpers import special_args
+
+    server = SimpleNamespace()
+    for e in endpoints.ENDPOINTS:
+        fn = e.call(server)
+        inputs, progress_index, _, _ = special_args(fn, inputs=[f"v{i}" for i in range(len(e.params))],
+                                                    request="THE REQUEST")
+        assert ("THE REQUEST" in inputs) == e.request, e.name
+        assert (progress_index is not None) == (e.progress is not None), e.name
+        if e.request:
+            assert e._named(tuple(inputs), {})["request"] == "THE REQUEST", e.name

@@ -92,7 +92,7 @@ class Endpoint:
             out = present(result) if self.view else result
             return out[0] if len(self.outputs) == 1 and isinstance(out, tuple) else out  # one output: no tuple
 
-        return self._signed(lambda *values, **special: answer(**dict(zip(self.params, values)), **special),
+        return self._signed(lambda *values, **special: answer(**self._named(values, special)),
                             self.name)
 
     def download_call(self, server: h.Server) -> Callable:
@@ -104,7 +104,7 @@ class Endpoint:
             with self._admitted(server, work):
                 return h.write_view(server, self._run(server, work)(self.handler, server, **named))
 
-        return self._signed(lambda *values, **special: answer(**dict(zip(self.params, values)), **special),
+        return self._signed(lambda *values, **special: answer(**self._named(values, special)),
                             self.download)
 
     def _streamed(self, server: h.Server) -> Callable:
@@ -113,7 +113,7 @@ class Endpoint:
         language (Gradio may run each step in another thread, so both are set again per step)."""
 
         def run(*values, **special):
-            named = {**dict(zip(self.params, values)), **special}
+            named = self._named(values, special)
             step = h.user_errors(lambda session, steps: next(steps, None))
             session = named.get("session")
             work = h.user_errors(lambda session: self.work(server, **named) if self.work else None)(session)
@@ -146,13 +146,25 @@ class Endpoint:
             return server.heavy.run
         return lambda fn, *args, **kwargs: fn(*args, **kwargs)
 
+    @property
+    def _specials(self) -> list[str]:
+        """What Gradio passes after the inputs: the progress tracker, the request (in this order)."""
+        return ["progress"] * (self.progress is not None) + ["request"] * self.request
+
+    def _named(self, values: tuple, special: dict) -> dict:
+        """The handler's keywords from Gradio's positional values (inputs, then the specials) and any
+        keywords a Python caller gave."""
+        return {**dict(zip([*self.params, *self._specials], values)), **special}
+
     def _signed(self, run: Callable, name: str) -> Callable:
-        """``run`` with a signature naming the inputs (Gradio's API page and clients read it)."""
+        """``run`` with a signature naming the inputs (Gradio's API page and clients read it). The
+        progress tracker and the request are positional too: Gradio passes its special arguments
+        only to positional parameters (``helpers.special_args``), and leaves the API's alone."""
         params = [inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in self.params]
         if self.progress is not None:
-            params.append(inspect.Parameter("progress", inspect.Parameter.KEYWORD_ONLY, default=self.progress))
+            params.append(inspect.Parameter("progress", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=self.progress))
         if self.request:
-            params.append(inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, default=None,
+            params.append(inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
                                             annotation=gr.Request))
             run.__annotations__ = {"request": gr.Request}
         run.__signature__ = inspect.Signature(params)

@@ -296,7 +296,7 @@ SAY = {
     "load_failed": "{error} The current model ({current}) stays.",
     "load_failed_status": "Could not load **{choice}** (see the message). Still using {card}",
     "map_range": "values {low} to {high} (shown scaled so the maximum is brightest)",
-    "guess_note": "You marked **{k}** patches; **{overlap}** of them are among the map's {k} strongest (a random "
+    "guess_note": "Patches you marked: **{k}**; **{overlap}** of them are among the map's {k} strongest (a random "
                   "guess gets {chance} on average). Overlap (IoU): **{iou}**. Of the map's {n} patches, your "
                   "best one ranks **{rank}** (1: you found its strongest).",
     "guess_about_unknown": "'{value}' is not something to guess; choose one of: {choices}.",
@@ -376,7 +376,7 @@ SAY = {
     "room_joined": "You are in room **{code}**. Click the patches you think the model uses, pick a class, then "
                    "send your guess.",
     "room_join_first": "Join a room first: type the code your teacher shows and press Join.",
-    "room_sent": "Guess sent ({k} patches). You can change it and send again until the teacher reveals the map.",
+    "room_sent": "Guess sent (patches marked: {k}). You can change it and send again until the teacher reveals the map.",
     "room_waiting": "Your guess is in. Wait for the teacher to reveal the model's map.",
     "room_mark": "Round {round}: click the patches you think the model uses, then send your guess.",
     "room_revealed_no_guess": "The teacher revealed the model's map; you sent no guess this round.",
