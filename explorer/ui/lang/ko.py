@@ -323,14 +323,14 @@ SAY = {
     "name_not_text": "모델 이름은 글자여야 합니다 ('{value}'은(는) 쓸 수 없습니다).",
     "batch_skipped": " 이미지로 읽을 수 없는 파일 {n}개는 건너뛰었습니다: {names}.",
     "batch_none_read": "파일 {n}개 중 어느 것도 이미지로 읽을 수 없습니다 ({names}). PNG, JPEG, WebP 이미지를 올리세요.",
-    "room_links": "**방 {code}이(가) 열렸습니다.** 학생은 {student} 을(를) 열거나 교실 탭에 코드 **{code}** 를 "
+    "room_links": "**방 {code}이(가) 열렸습니다.** 학생은 {student} 을(를) 열거나 교실 탭에 코드 **{code}**를 "
                   "입력합니다. 선생님 게시판 (혼자만 보관하세요): {teacher}",
     "room_new_round": "라운드 {round}: 이제 방에 선생님의 현재 이미지가 보입니다. 추측은 새로 시작합니다.",
     "room_revealed": "이제 방에 모델의 지도가 보입니다.",
     "room_hidden": "모델의 지도를 방에서 다시 숨겼습니다.",
     "room_answered": "학생 {joined}명 중 **{answered}**명이 답했습니다.",
     "room_scores": "모델의 지도와 비교: 평균 겹침 (IoU) **{iou}**; 추측 {scored}개 중 {pointed}개가 가장 강한 패치를 "
-                   "포함; {labelled}명 중 {right}명이 모델의 답 **{predicted}** 을(를) 맞혔습니다.",
+                   "포함; {labelled}명 중 {right}명이 모델의 답 **{predicted}**을(를) 맞혔습니다.",
     "room_joined": "방 **{code}**에 들어왔습니다. 모델이 쓴다고 생각하는 패치를 누르고, 클래스를 고른 뒤 추측을 보내세요.",
     "room_join_first": "먼저 방에 들어가세요: 선생님이 보여 주는 코드를 입력하고 들어가기를 누르세요.",
     "room_sent": "추측을 보냈습니다 (패치 {k}개). 선생님이 지도를 공개하기 전까지 바꿔서 다시 보낼 수 있습니다.",
