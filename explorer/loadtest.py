@@ -643,13 +643,8 @@ def run_user(url: str, user: User, cfg: LoadConfig, tally: Tally, barrier: threa
         client.close()
 
 
-def run_concurrent(url: str, users: list[User], cfg: LoadConfig, tally: Tally) -> float:
-    """All users at once, one thread each; returns the phase's wall time in seconds."""
-    clock: dict[str, float] = {}
-    barrier = threading.Barrier(len(users), action=lambda: clock.setdefault("start", time.monotonic()))
-    stop = threading.Event()
-    threads = [threading.Thread(target=run_user, args=(url, u, cfg, tally, barrier, clock, stop),
-                                name=f"user{u.index}", daemon=True) for u in users]
+def run_threads(threads: list[threading.Thread], stop: threading.Event) -> None:
+    """Start ``threads`` and wait for them all; Ctrl-C sets ``stop`` (they end their calls) and stops."""
     for thread in threads:
         thread.start()
     try:
@@ -659,6 +654,16 @@ def run_concurrent(url: str, users: list[User], cfg: LoadConfig, tally: Tally) -
     except KeyboardInterrupt:
         stop.set()
         raise
+
+
+def run_concurrent(url: str, users: list[User], cfg: LoadConfig, tally: Tally) -> float:
+    """All users at once, one thread each; returns the phase's wall time in seconds."""
+    clock: dict[str, float] = {}
+    barrier = threading.Barrier(len(users), action=lambda: clock.setdefault("start", time.monotonic()))
+    stop = threading.Event()
+    threads = [threading.Thread(target=run_user, args=(url, u, cfg, tally, barrier, clock, stop),
+                                name=f"user{u.index}", daemon=True) for u in users]
+    run_threads(threads, stop)
     return time.monotonic() - clock.get("start", time.monotonic())
 
 
@@ -1007,15 +1012,7 @@ def run_rooms(url: str, rooms: list[Classroom], cfg: LoadConfig, tally: Tally) -
                threading.Thread(target=run_student, args=(client, room, student, cfg, tally, barrier, clock, stop),
                                 daemon=True, name=f"room{room.index}-s{student}")
                for (room, student), client in zip(people, clients)]
-    for thread in threads:
-        thread.start()
-    try:
-        for thread in threads:
-            while thread.is_alive():
-                thread.join(0.5)
-    except KeyboardInterrupt:
-        stop.set()
-        raise
+    run_threads(threads, stop)
     for problem in check_pictures(rooms):
         tally.mismatch("/room_join", problem)
     return time.monotonic() - clock.get("start", time.monotonic())
