@@ -53,6 +53,15 @@ def room_url():
     yield from launch_app("--model", "demo", log_name="app-room.log")
 
 
+# what a Markdown box says, without Gradio's status tracker over it ("processing | 0.3/0.2s")
+_TEXT = """id => { const e = document.getElementById(id);
+    return e ? (e.querySelector('[data-testid=markdown]') || e).innerText : ''; }"""
+
+
+def _text(page, elem_id: str) -> str:
+    return page.evaluate(_TEXT, elem_id)
+
+
 def _value(page, elem_id: str) -> str:
     return page.locator(f"#{elem_id} input, #{elem_id} textarea").first.input_value()
 
@@ -61,14 +70,13 @@ def _wait_text(page, elem_id: str, pattern: str, timeout: int = UI_WAIT_MS) -> s
     """Wait until ``#elem_id``'s text matches the regular expression ``pattern`` (``^``, ``$``: a line's
     start and end); the text."""
     try:
-        page.wait_for_function("([id, p]) => new RegExp(p, 'm')"
-                               ".test((document.getElementById(id) || {}).innerText || '')",
+        page.wait_for_function(f"([id, p]) => new RegExp(p, 'm').test(({_TEXT})(id))",
                                arg=[elem_id, pattern], timeout=timeout)
     except Exception as exc:  # playwright's TimeoutError: say what the page shows instead
-        text = page.evaluate("id => (document.getElementById(id) || {}).innerText", elem_id)
+        text = _text(page, elem_id)
         pytest.fail(f"#{elem_id} never matched {pattern!r} within {timeout / 1000:.0f} s; it shows {text!r} "
                     f"({exc.__class__.__name__})")
-    return page.locator(f"#{elem_id}").inner_text()
+    return _text(page, elem_id)
 
 
 def _new_page(browser, url: str, width: int = 1280, height: int = 900):  # noqa: F811
@@ -194,9 +202,8 @@ def _red(picture: Image.Image, patch, grid) -> float:
 
 
 def _status(page) -> str:
-    """A student's status line, without the timer Gradio shows while an event runs ("0.3s")."""
-    lines = page.locator("#room-status").inner_text().splitlines()
-    return " ".join(line.strip() for line in lines if line.strip() and not re.fullmatch(r"[\d.]+s", line.strip()))
+    """A student's status line."""
+    return " ".join(_text(page, "room-status").split())
 
 
 def _answer_shown(page) -> bool:
@@ -279,7 +286,7 @@ def test_two_rooms_keep_their_students_answers_and_reveal_apart(browser, room_ur
         for page, status in zip(students["B"], b_status):
             assert not _answer_shown(page), "room B's students see the map room A's teacher revealed"
             assert _status(page) == status, "room B's students' page changed"
-        assert "Against the model's map" not in teachers["B"].locator("#room-summary").inner_text()
+        assert "Against the model's map" not in _text(teachers["B"], "room-summary")
         assert not teachers["B"].evaluate("() => !!document.querySelector('#room-model img[src]')")
 
         for page in pages:
