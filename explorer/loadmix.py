@@ -175,7 +175,7 @@ def run_heavy(url: str, user: HeavyUser, cfg: lt.LoadConfig, tally: HeavyTally, 
     """One heavy user: its image analysed, then Compare and head ranking in turn until the count or time ends."""
     client = None
     try:
-        client = lt.new_client(url, user.folder / "heavy")
+        client = lt.new_client(url, user.folder / "heavy", cfg.call_timeout)  # a browser waits, not 5 s
         user.args = heavy_args(client)
         client.submit(handle_file(str(user.image)), api_name="/analyze").result(timeout=cfg.call_timeout)
     except Exception as exc:  # noqa: BLE001 - counted and reported
@@ -222,7 +222,7 @@ def run_light(url: str, user: lt.User, cfg: lt.LoadConfig, tallies: tuple[lt.Tal
     its baseline; a call started while heavy work runs goes to ``tallies[0]``, any other to ``tallies[1]``."""
     client = None
     try:
-        client = lt.new_client(url, user.folder / "mixed")
+        client = lt.new_client(url, user.folder / "mixed", cfg.call_timeout)
     except Exception as exc:  # noqa: BLE001
         tallies[0].failed("client", exc)
     with_barrier(barrier, cfg)
