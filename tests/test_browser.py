@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -383,20 +384,27 @@ def test_no_javascript_errors(page):
     assert not page.page_errors, f"uncaught JavaScript errors in the page: {page.page_errors}"
 
 
+@contextmanager
+def sized_page(browser, app_url: str, width: int, height: int):
+    """The app in a fresh browser window of ``width`` x ``height`` px (closed afterwards)."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        page = context.new_page()
+        page.goto(app_url, timeout=MODEL_WAIT_MS)
+        yield page
+    finally:
+        context.close()
+
+
 def test_on_a_phone_the_model_card_stacks_below_the_picker(browser, app_url):
     """At 390 px the model row stacks: the card gets the page's width, not one word a line."""
-    context = browser.new_context(viewport={"width": 390, "height": 844})
-    phone = context.new_page()
-    try:
-        phone.goto(app_url, timeout=MODEL_WAIT_MS)
+    with sized_page(browser, app_url, 390, 844) as phone:
         phone.wait_for_function("() => (document.querySelector('#model-status') || {}).innerText?.includes('blocks')",
                                 timeout=MODEL_WAIT_MS)
         picker, card = (phone.locator(s).bounding_box() for s in ("#model-picker", "#model-status"))
         assert card["y"] >= picker["y"] + picker["height"] - 1, (picker, card)  # below, not beside
         assert card["width"] >= 0.8 * picker["width"], (picker, card)
         phone.screenshot(path=str(ARTIFACTS / "phone-first-screen.png"))
-    finally:
-        context.close()
 
 
 FIRST_SCREEN = ("image-input", "seen", "where", "prediction")  # the image, its prediction and its rollout
@@ -409,10 +417,7 @@ _BOXES = """ids => Object.fromEntries(ids.map(id => {
 def test_a_projector_shows_image_prediction_and_map_without_scrolling(browser, app_url):
     """At 1280 x 720 the first screen holds the image, the prediction (with its few-classes note
     when the model has one) and the rollout map: nothing of it below the fold, hidden or off the side."""
-    context = browser.new_context(viewport={"width": 1280, "height": 720})
-    projector = context.new_page()
-    try:
-        projector.goto(app_url, timeout=MODEL_WAIT_MS)
+    with sized_page(browser, app_url, 1280, 720) as projector:
         # the page load analyses the example on show: the prediction, then the map, appear by themselves
         projector.wait_for_function("() => /\\d%/.test((document.querySelector('#prediction') || {}).innerText || '')",
                                     timeout=MODEL_WAIT_MS)
@@ -430,5 +435,3 @@ def test_a_projector_shows_image_prediction_and_map_without_scrolling(browser, a
         outside = {i: b for i, b in boxes.items() if b is None or min(b) < 0 or b[2] > 1280 or b[3] > 720}
         assert not outside, f"not on the first 1280x720 screen (left, top, right, bottom; None: not shown): {outside}"
         image(projector, "#where img")  # a real picture
-    finally:
-        context.close()

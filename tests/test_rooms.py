@@ -113,7 +113,7 @@ def test_the_board_shows_the_class_mean_and_after_reveal_each_guess_scored_again
     assert [r[0] for r in hidden.table()] == ["ana", "student 2"]  # join order; no nickname: a number
     assert hidden.summary()["answered"] == 2 and hidden.summary()["joined"] == 3
 
-    rh.room_reveal(server, code, key, True)
+    rh.room_reveal(server, teacher, code, key, True)
     board = rh.room_board_view(server, code, key)
     rollout = views.explanation_view(server.models.get("demo"), trace, "rollout").map
     np.testing.assert_allclose(board.model_map, rollout, atol=1e-6)
@@ -130,7 +130,7 @@ def test_forged_teacher_actions_and_unjoined_guesses_are_refused_in_words(handle
     teacher = _image_session(server)
     code, key, _ = rh.room_open(server, teacher, request=None)
     student, *_ = rh.room_join(server, Session(choice="demo"), code, "")
-    for action in (lambda: rh.room_reveal(server, code, "guess", True),
+    for action in (lambda: rh.room_reveal(server, teacher, code, "guess", True),
                    lambda: rh.room_image(server, student if student.trace else teacher, code, key + "x"),
                    lambda: rh.room_board_view(server, code, ""),
                    lambda: rh.room_guess(server, Session(choice="demo"), "0,0", None)):
@@ -144,12 +144,10 @@ def test_a_students_poll_draws_nothing_until_the_teacher_changes_the_room(handle
     teacher = _image_session(server)
     code, key, _ = rh.room_open(server, teacher, request=None)
     student, *_ = rh.room_join(server, Session(choice="demo"), code, "")
-    drawn = rh.student_poll(server, student, "")
-    student = drawn[0]
-    assert all(isinstance(v, type(gr.skip())) for v in rh.student_poll(server, student, ""))
+    assert all(isinstance(v, type(gr.skip())) for v in rh.student_poll(server, student, ""))  # join drew it
     rh.room_guess(server, student, "1,1", None)  # another's guess or one's own: nothing to redraw
     assert all(isinstance(v, type(gr.skip())) for v in rh.student_poll(server, student, "1,1"))
-    rh.room_reveal(server, code, key, True)
+    rh.room_reveal(server, teacher, code, key, True)
     redrawn = rh.student_poll(server, student, "1,1")
     assert redrawn[2] is not None  # the model's map appears
 
@@ -160,3 +158,41 @@ def test_a_link_opens_the_room_tab_filled_in():
     teacher = rh.from_link(SimpleNamespace(query_params={"room": "ABC234", "key": "k"}))
     assert teacher[:3] == ("", "ABC234", "k")
     assert all(isinstance(v, type(gr.skip())) for v in rh.from_link(SimpleNamespace(query_params={})))
+
+
+def test_an_analysis_finishing_after_joining_keeps_the_student_in_the_room(handler_server):
+    """The page-load analysis started before the student pressed Join returns a copy of the older
+    session; the student's place in the room must survive it."""
+    server = handler_server("demo")
+    teacher = _image_session(server)
+    code, key, _ = rh.room_open(server, teacher, request=None)
+    before = Session(choice="demo")
+    joined, *_ = rh.room_join(server, before, code, "ana")
+    late, _, _ = h.analyze(server, str(sample_images()[1]), before)  # started before the join, ends after
+    assert "Guess sent" in rh.room_guess(server, late, "1,1", None)
+    assert len(server.rooms.board(code, key).answers) == 1
+
+
+def test_pressing_join_twice_keeps_one_place_and_a_poll_never_undoes_a_click(handler_server):
+    server = handler_server("demo")
+    teacher = _image_session(server)
+    code, key, _ = rh.room_open(server, teacher, request=None)
+    student, *_ = rh.room_join(server, Session(choice="demo"), code, "ana")
+    rh.room_join(server, student, code.lower(), "ana")
+    assert len(server.rooms.board(code, key).students) == 1
+    rh.room_reveal(server, teacher, code, key, True)
+    redrawn = rh.student_poll(server, student, "2,2; 3,3")  # the reveal redraws; the marks stay as clicked
+    assert redrawn[2] is not None and isinstance(redrawn[3], type(gr.skip()))
+    rh.room_image(server, teacher, code, key)  # a new image clears them
+    assert rh.student_poll(server, student, "2,2; 3,3")[3] == ""
+
+
+def test_the_teachers_board_poll_also_sets_the_reveal_box(handler_server):
+    server = handler_server("demo")
+    teacher = _image_session(server)
+    code, key, _ = rh.room_open(server, teacher, request=None)
+    other_page = Session(choice="demo")
+    assert rh.board_poll(server, other_page, code, key)[-1] is False
+    rh.room_reveal(server, teacher, code, key, True)
+    assert rh.board_poll(server, other_page, code, key)[-1] is True
+    assert all(isinstance(v, type(gr.skip())) for v in rh.board_poll(server, other_page, code, key))

@@ -46,15 +46,17 @@ def normalize_map(attention_map) -> np.ndarray:
     return np.clip(m / top, 0.0, 1.0) if top > 0 else np.zeros_like(m)
 
 
-def resize_map(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resize a [0, 1] map bicubic to ``size = (W, H)`` pixels, clipped back to [0, 1]."""
-    resized = Image.fromarray(np.ascontiguousarray(mask, dtype=np.float32)).resize(size, Image.BICUBIC)
+def resize_map(mask: np.ndarray, size: tuple[int, int], crisp: bool = False) -> np.ndarray:
+    """Resize a [0, 1] map bicubic (``crisp``: nearest, one flat square per patch) to ``size = (W, H)``
+    pixels, clipped back to [0, 1]."""
+    resample = Image.NEAREST if crisp else Image.BICUBIC
+    resized = Image.fromarray(np.ascontiguousarray(mask, dtype=np.float32)).resize(size, resample)
     return np.clip(np.asarray(resized, dtype=np.float64), 0.0, 1.0)
 
 
-def _image_and_mask(image, attention_map) -> tuple[np.ndarray, np.ndarray]:
+def _image_and_mask(image, attention_map, crisp: bool = False) -> tuple[np.ndarray, np.ndarray]:
     img = image_array(image)
-    return img, resize_map(normalize_map(attention_map), (img.shape[1], img.shape[0]))
+    return img, resize_map(normalize_map(attention_map), (img.shape[1], img.shape[0]), crisp)
 
 
 def _to_pil(a: np.ndarray) -> Image.Image:
@@ -67,11 +69,12 @@ def mask_overlay(image, attention_map) -> Image.Image:
     return _to_pil(img * mask[..., None])
 
 
-def heat_overlay(image, attention_map, cmap: str = "jet", alpha: float = 0.5) -> Image.Image:
-    """The image blended with ``cmap`` of the normalized map: ``(1 - alpha) * image + alpha * heat``."""
+def heat_overlay(image, attention_map, cmap: str = "jet", alpha: float = 0.5, crisp: bool = False) -> Image.Image:
+    """The image blended with ``cmap`` of the normalized map: ``(1 - alpha) * image + alpha * heat``
+    (``crisp``: each patch one flat colour, for maps of counts such as a class's guesses)."""
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must be in [0, 1], got {alpha}")
-    img, mask = _image_and_mask(image, attention_map)
+    img, mask = _image_and_mask(image, attention_map, crisp)
     heat = matplotlib.colormaps[cmap](mask)[..., :3]
     return _to_pil((1.0 - alpha) * img + alpha * heat)
 

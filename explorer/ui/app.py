@@ -41,12 +41,13 @@ PRIVATE = dict(api_visibility="private", show_progress="hidden")
 # #query-image: Gradio maps clicks right only for images shown at most at natural size, so the
 # server enlarges that one (handlers.display_scale).
 CSS = """
-#seen img, #where img, #rollout-mask img, #rollout-heat img, #query-attention img, #query-rollout img, #compare-large img {
+#seen img, #where img, #rollout-mask img, #rollout-heat img, #query-attention img, #query-rollout img, #compare-large img,
+#room-class img, #room-model img {
     width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated;
 }
 #position img { width: min(100%, 820px); height: auto; max-height: none; }
-/* the first screen's Korean breaks between words, not inside them (no effect on English) */
-#header-row .prose, #first-screen .prose { word-break: keep-all; }
+/* Korean breaks between words, not inside them (no effect on English) */
+.prose { word-break: keep-all; }
 /* a phone: the model picker above its card, never the card squeezed to one word a line */
 @media (max-width: 640px) { #model-row { flex-direction: column; } #model-row > * { width: 100%; } }
 /* controls a method does not use: visibly off */
@@ -194,7 +195,7 @@ def _guess_row(ui: SimpleNamespace, last: int) -> None:
     ui.guess_mode = gr.Checkbox(False, label=T("guess_mode"), elem_id="guess-mode")
     with gr.Row(visible=False, elem_id="guess-row") as ui.guess_row:
         with gr.Column():
-            ui.guess_image = _captioned("guess_image", height=320)  # a label would hide the top patches
+            ui.guess_image = _captioned("guess_image", height=320, buttons=[])  # no label or icons over patches
         with gr.Column():
             ui.guess_about = gr.Radio([(T("guess_about_class"), "class"), (T("guess_about_patch"), "patch")],
                                       value="class", label=T("guess_about"), elem_id="guess-about")
@@ -293,14 +294,14 @@ def _room_tab(ui: SimpleNamespace) -> None:
                 ui.join_code = gr.Textbox(label=T("join_code"), max_lines=1, elem_id="join-code", scale=2)
                 ui.room_nickname = gr.Textbox(label=T("room_nickname"), max_lines=1, elem_id="room-nickname", scale=2)
                 ui.room_join_button = gr.Button(T("room_join"), variant="primary", elem_id="room-join", scale=1)
-            ui.room_status = gr.Markdown(elem_id="room-status")
             with gr.Row():
                 with gr.Column():
-                    ui.room_picture = _captioned("room_picture", height=340)
+                    ui.room_picture = _captioned("room_picture", height=340, buttons=[])  # no icons over patches
                 with gr.Column():
                     ui.room_label = gr.Dropdown([], value=None, label=T("room_label"), elem_id="room-label")
                     ui.room_patches = gr.Textbox(label=T("guess_patches"), elem_id="room-patches", max_lines=2)
                     ui.room_send = gr.Button(T("room_send"), variant="primary", elem_id="room-send")
+                    ui.room_status = gr.Markdown(elem_id="room-status")  # beside Send: in view on a phone
                     ui.room_answer = _captioned("room_answer", height=340)
         ui.room_timer = gr.Timer(rh.POLL_SECONDS, active=False)
         _room_teacher(ui)
@@ -329,11 +330,9 @@ def _room_teacher(ui: SimpleNamespace) -> None:
             for name in ("room_class", "room_model"):
                 with gr.Column():
                     setattr(ui, name, _captioned(name, height=340))
-        with gr.Row():
-            with gr.Column():
-                ui.room_votes = _captioned("room_votes")
-            ui.room_answers = gr.Dataframe(headers=h.headers(rh.ROOM_COLUMNS), label=T("room_answers"),
-                                           elem_id="room-answers", interactive=False)
+        ui.room_votes = _captioned("room_votes")
+        ui.room_answers = gr.Dataframe(headers=h.headers(rh.ROOM_COLUMNS), label=T("room_answers"),
+                                       elem_id="room-answers", interactive=False)  # full width: every column shows
         _downloads(ui, "room")
         ui.board_timer = gr.Timer(rh.POLL_SECONDS, active=False)
 
@@ -592,11 +591,11 @@ def _wire_room(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server, events: d
     page polls too (both draw only what changed); a click marks a patch; a link fills the boxes."""
     board = BY_NAME["room_board"]
     draw_board = (functools.partial(rh.board_poll, server), [ui.session, ui.room_code, ui.room_key],
-                  [ui.session, *_outputs(ui, board)])
+                  [*_outputs(ui, board), ui.room_shown])
     for name in ("room_open", "room_image", "room_reveal"):
         events[name].success(*draw_board, **PRIVATE)
-    events["room_open"].success(lambda: (gr.Timer(active=True), False), None, [ui.board_timer, ui.room_shown],
-                                **PRIVATE)
+    events["room_open"].success(lambda: (gr.Timer(active=True), False, gr.Column(visible=False)), None,
+                                [ui.board_timer, ui.room_shown, ui.room_student], **PRIVATE)  # the teacher's page
     ui.board_timer.tick(*draw_board, **PRIVATE)
     events["room_join"].success(lambda: gr.Timer(active=True), None, ui.room_timer, **PRIVATE)
     look = BY_NAME["room_look"]
@@ -605,8 +604,8 @@ def _wire_room(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server, events: d
     def click(session: h.Session, patches: str, evt: gr.SelectData) -> str:  # Gradio sees evt in a plain function
         return rh.room_click(server, session, patches, evt)
 
-    ui.room_picture.select(click, [ui.session, ui.room_patches], [ui.room_patches], **PRIVATE).then(look.call(server), [ui.session, ui.room_patches],
-                                                              _outputs(ui, look), **PRIVATE)
+    ui.room_picture.select(click, [ui.session, ui.room_patches], [ui.room_patches], **PRIVATE).then(
+        functools.partial(rh.room_marks, server), [ui.session, ui.room_patches], [ui.room_picture], **PRIVATE)
     demo.load(rh.from_link, None, [ui.join_code, ui.room_code, ui.room_key, ui.tabs, ui.board_timer,
                                    ui.room_teacher, ui.room_student], **PRIVATE
               ).then(None, js=SCROLL_TO_ROOM, **PRIVATE)

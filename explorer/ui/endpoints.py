@@ -255,7 +255,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              triggers=("room_open_button.click",), request=True),
     Endpoint("room_image", rh.room_image, ("session", "code=room_code", "key=room_key"), (("room_note", "text"),),
              triggers=("room_image_button.click",)),
-    Endpoint("room_reveal", rh.room_reveal, ("code=room_code", "key=room_key", "shown=room_shown"),
+    Endpoint("room_reveal", rh.room_reveal, ("session", "code=room_code", "key=room_key", "shown=room_shown"),
              (("room_note", "text"),), triggers=("room_shown.input",)),
     Endpoint("room_board", rh.room_board_view, ("code=room_code", "key=room_key"),
              _images("room_class", "room_model", "room_votes") + (("room_answers", "table"), ("room_summary", "text")),

@@ -188,7 +188,7 @@ def select_model(server: Server, choice: str, session: Session, progress=gr.Prog
         status = say("load_failed_status", choice=safe.clean(choice), card=model_card(current, session.choice))
         return session, session.choice, status
     release_session(session)  # the old model's trace is of no use any more
-    fresh = Session(choice=choice, lang=session.lang, room=session.room, room_round=session.room_round)  # still in the room
+    fresh = Session(choice=choice, lang=session.lang, seat=session.seat)  # still in the room
     return fresh, choice, model_card(model, choice)
 
 

@@ -4,13 +4,11 @@ expect, and see the answer when the teacher reveals it. The room itself is
 :class:`~.rooms.RoomStore` state; the pictures come from :mod:`explorer.views.room`.
 
 Polls (a page's timer) draw nothing when the room has not changed since that page last drew
-it (``Session.room_seen``), so forty students polling cost a dictionary lookup each.
+it (``Session.seat``), so forty students polling cost a dictionary lookup each.
 """
 from __future__ import annotations
 
 import functools
-from dataclasses import replace
-
 import gradio as gr
 import numpy as np
 
@@ -90,7 +88,7 @@ def room_image(server: h.Server, session: Session, code: str, key: str) -> str:
 
 
 @refusals
-def room_reveal(server: h.Server, code: str, key: str, shown: bool) -> str:
+def room_reveal(server: h.Server, session: Session, code: str, key: str, shown: bool) -> str:
     """Show (or hide again) the model's map to the room."""
     room = server.rooms.teach(code, key, revealed=bool(shown))
     return say("room_revealed" if room.revealed else "room_hidden")
@@ -119,15 +117,17 @@ ROOM_COLUMNS = ("name", "patches", "class", "iou", "pointing_rank")  # the board
 
 
 def board_poll(server: h.Server, session: Session, code: str, key: str):
-    """The teacher page's timer: the board when the room changed since this page drew it."""
+    """The teacher page's timer: the board (and the reveal box, which another of the teacher's
+    pages may have changed) when the room changed since this page drew it."""
     try:
         room = server.rooms.board(code, key)
     except RoomError as exc:
-        return (session, *(gr.skip(),) * 4, say(exc.key, **exc.values))
-    if session.board_seen == (room.code, room.version):
-        return (session, *(gr.skip(),) * 5)
-    return (replace(session, board_seen=(room.code, room.version)),
-            *show_board(room_board_view(server, code, key)))
+        return (*(gr.skip(),) * 4, say(exc.key, **exc.values), gr.skip())
+    seat = session.seat
+    if seat.board_seen == (room.code, room.version):
+        return (gr.skip(),) * 6
+    seat.board_seen = (room.code, room.version)
+    return (*show_board(room_board_view(server, code, key)), room.revealed)
 
 
 # ---- a student ------------------------------------------------------------------------------
@@ -135,18 +135,26 @@ def board_poll(server: h.Server, session: Session, code: str, key: str):
 
 @refusals
 def room_join(server: h.Server, session: Session, code: str, nickname: str):
-    """Join the room whose code the teacher shows (a nickname is optional)."""
-    student, room = server.rooms.join(code, nickname)
+    """Join the room whose code the teacher shows (a nickname is optional); pressing Join again
+    in the same room keeps your place (and your guess)."""
+    seat = session.seat
+    if seat.room is not None and seat.room[0] == normal_code(code):
+        try:
+            student, room = seat.room[1], server.rooms.look(*seat.room)
+        except RoomError:  # the room was closed and opened again: join anew
+            student, room = server.rooms.join(code, nickname)
+    else:
+        student, room = server.rooms.join(code, nickname)
     trace = _room_cache(server, room).trace
-    joined = replace(session, room=(room.code, student), room_round=room.round, room_seen=())
+    seat.room, seat.round, seat.seen = (room.code, student), room.round, _student_state(room)  # drawn here
     labels = gr.Dropdown(choices=list(trace.labels), value=None)
-    return joined, views.guess_picture(trace, ()), labels, "", say("room_joined", code=room.code)
+    return session, views.guess_picture(trace, ()), labels, "", say("room_joined", code=room.code)
 
 
 def _student(server: h.Server, session: Session | None) -> tuple[str, Snapshot]:
-    if session is None or session.room is None:
+    if session is None or session.seat.room is None:
         raise gr.Error(say("room_join_first"))
-    code, student = session.room
+    code, student = session.seat.room
     return student, server.rooms.look(code, student)
 
 
@@ -160,7 +168,7 @@ def room_guess(server: h.Server, session: Session, patches: str, label) -> str:
         raise gr.Error(say("guess_empty"))
     labels = list(trace.labels)
     label = str(label) if label is not None and str(label) in labels else None
-    server.rooms.answer(room.code, student, session.room_round, chosen, label)
+    server.rooms.answer(room.code, student, session.seat.round, chosen, label)
     return say("room_sent", k=len(chosen))
 
 
@@ -172,11 +180,12 @@ def room_look(server: h.Server, session: Session, patches: str):
 
 
 def _draw_student(server: h.Server, session: Session, room: Snapshot, student: str, patches: str):
-    cache = _room_cache(server, room)
-    if room.round != session.room_round:  # a new image: the old marks mean nothing on it
+    """(session, the room's picture with the marks, the map or None, the marks, the status)."""
+    cache, seat = _room_cache(server, room), session.seat
+    if room.round != seat.round:  # a new image: the old marks mean nothing on it
         patches = ""
     chosen = h.parse_patches(patches, cache.trace)
-    new = replace(session, room_round=room.round, room_seen=_student_state(room))
+    seat.round, seat.seen = room.round, _student_state(room)
     picture, answer = views.guess_picture(cache.trace, chosen), None
     if room.revealed:
         mine = room.answers.get(student)
@@ -184,7 +193,7 @@ def _draw_student(server: h.Server, session: Session, room: Snapshot, student: s
         answer, note = _revealed(server, room, cache, guess)
     else:
         note = say("room_waiting" if student in room.answers else "room_mark", round=room.round)
-    return new, picture, answer, h.format_patches(chosen), note
+    return session, picture, answer, h.format_patches(chosen), note
 
 
 def _revealed(server: h.Server, room: Snapshot, cache: views.TraceCache, guess):
@@ -200,17 +209,21 @@ def _revealed(server: h.Server, room: Snapshot, cache: views.TraceCache, guess):
 
 
 def student_poll(server: h.Server, session: Session, patches: str):
-    """A student page's timer: redraw only when the room changed (new image, reveal)."""
-    if session is None or session.room is None:
+    """A student page's timer: redraw only when the room changed (new image, reveal). The marks
+    are written back only when a new image clears them: a click made meanwhile is never undone."""
+    if session is None or session.seat.room is None:
         return (gr.skip(),) * 5
-    code, student = session.room
+    code, student = session.seat.room
     try:
         room = server.rooms.look(code, student)
     except RoomError as exc:
-        return (replace(session, room=None), *(gr.skip(),) * 3, say(exc.key, **exc.values))
-    if session.room_seen == _student_state(room):  # others' guesses change nothing on a student's page
+        session.seat.room = None
+        return (*(gr.skip(),) * 4, say(exc.key, **exc.values))
+    if session.seat.seen == _student_state(room):  # others' guesses change nothing on a student's page
         return (gr.skip(),) * 5
-    return h.user_errors(lambda session: _draw_student(server, session, room, student, patches))(session)
+    new_image = room.round != session.seat.round
+    out = h.user_errors(lambda session: _draw_student(server, session, room, student, patches))(session)
+    return (*out[:3], out[3] if new_image else gr.skip(), out[4])
 
 
 def _student_state(room: Snapshot) -> tuple:
@@ -227,8 +240,16 @@ def room_click(server: h.Server, session: Session, patches: str, evt: gr.SelectD
     cell = trace.patch_size * render.enlargement(trace.input_image.size)
     gh, gw = trace.grid
     patch = (int(np.clip(y // cell, 0, gh - 1)), int(np.clip(x // cell, 0, gw - 1)))
-    chosen = set(h.parse_patches(patches if room.round == session.room_round else "", trace)) ^ {patch}
+    chosen = set(h.parse_patches(patches if room.round == session.seat.round else "", trace)) ^ {patch}
     return h.format_patches(chosen)
+
+
+@refusals
+def room_marks(server: h.Server, session: Session, patches: str):
+    """The room's picture with the marks (after a click): the marks themselves are left alone."""
+    _, room = _student(server, session)
+    trace = _room_cache(server, room).trace
+    return views.guess_picture(trace, h.parse_patches(patches, trace))
 
 
 def from_link(request: gr.Request = None):

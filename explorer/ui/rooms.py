@@ -26,7 +26,7 @@ from PIL import Image
 
 from .sessions import TraceHandle
 
-CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread on a projector
+CODE_ALPHABET = "ABCDEFGHJKLMNPRSTUVWXYZ23456789"  # no 0/O/Q or 1/I to misread on a projector
 CODE_LENGTH = 6
 MAX_NICKNAME = 24  # characters of a nickname
 ROOM_IDLE = 3 * 3600.0  # seconds a room lives after its last use

@@ -170,6 +170,19 @@ class LatestRequests:
 
 
 @dataclass
+class RoomSeat:
+    """A user's place in a class room (``ui/rooms.py``). Changed in place and shared by every copy
+    of their :class:`Session`: an analysis that started before the user joined a room returns a
+    copy of the older session, and must not undo the joining."""
+
+    room: tuple[str, str] | None = None  # (code, student id) of the room this user joined
+    round: int = 0  # the room's round (its image) that the student's marked patches belong to
+    seen: tuple = ()  # (code, round, revealed) of the room this student's page last drew
+    board_seen: tuple = ()  # (code, version) of the room this teacher's page last drew: a poll with
+    #                         nothing new draws nothing
+
+
+@dataclass
 class Session:
     """One user's state: the model they picked and what was computed for their image."""
 
@@ -183,11 +196,7 @@ class Session:
     compare_key: tuple = ()  # (class, fill, sanity) it was computed for
     surgery: tuple[str, ...] = ()  # patch surgery's edit lists ("r,c; r,c"), oldest first, the last is the
     #                                current one; at most handlers.SURGERY_UNDO (what "undo" steps back through)
-    room: tuple[str, str] | None = None  # (code, student id) of the class room this user joined (ui/rooms.py)
-    room_round: int = 0  # the room's round (its image) that the student's marked patches belong to
-    room_seen: tuple = ()  # (code, round, revealed) of the room this student's page last drew
-    board_seen: tuple = ()  # (code, version) of the room this teacher's page last drew: a poll with nothing
-    #                         new draws nothing
+    seat: RoomSeat = field(default_factory=lambda: RoomSeat())  # this user's place in a class room
 
     @property
     def cache(self) -> TraceCache | None:

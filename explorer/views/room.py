@@ -57,7 +57,7 @@ class RoomBoard:
     def pictures(self) -> tuple[Image.Image, Image.Image | None, Image.Image]:
         """(class's guesses on the image, the model's map or None, the classes they expect)."""
         image = self.trace.input_image
-        mine = render.enlarge(render.heat_overlay(image, self.class_map, "inferno", 0.6))
+        mine = render.enlarge(render.heat_overlay(image, self.class_map, "inferno", 0.6, crisp=True))  # per patch
         model = None if self.model_map is None else render.enlarge(render.heat_overlay(image, self.model_map))
         return mine, model, screen(self._votes_figure())
 

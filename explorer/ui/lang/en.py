@@ -203,7 +203,7 @@ class's guesses together.
     "join_code": "Room code", "room_nickname": "Nickname (optional)", "room_join": "Join",
     "room_picture": "The room's image: click the patches you think the model uses (click again to unmark)",
     "room_label": "The class you expect the model to answer", "room_send": "Send my guess",
-    "room_answer": "The model's map (once the teacher reveals it), with your patches in white",
+    "room_answer": "The model's map (once the teacher reveals it): your patches in white, its strongest in red",
     "room_teacher": "For the teacher: open a room and see the class's guesses",
     "room_teacher_help": """
 **Open a room** on the image you are showing (upload or pick it at the top first): you get a short
