@@ -643,6 +643,18 @@ def run_user(url: str, user: User, cfg: LoadConfig, tally: Tally, barrier: threa
         client.close()
 
 
+def main_phase(report: Report, name: str, clock: Callable[[], float], cfg: LoadConfig, tally: Tally,
+               run: Callable[[], float]) -> None:
+    """The run's main phase ``name`` (all users at once): ``run()`` returns its seconds, kept as
+    ``report.concurrent_s``; skipped, and said so, when ``--max-total`` is already used up."""
+    if time_left(cfg) <= 0:
+        report.notes.append(f"{name} phase skipped: --max-total reached")
+        return
+    with phase(report, name, clock):
+        report.concurrent_s = round(run(), 2)
+    tally.finish()
+
+
 def run_threads(threads: list[threading.Thread], stop: threading.Event) -> None:
     """Start ``threads`` and wait for them all; Ctrl-C sets ``stop`` (they end their calls) and stops."""
     for thread in threads:
@@ -1053,12 +1065,7 @@ def measure_rooms(cfg: LoadConfig, url: str, images: list[Path], workdir: Path, 
     report.baseline_s = round(report.phases["alone"][1] - report.phases["alone"][0], 2)
     rooms = [Classroom(r, images[r], cfg.students, workdir / f"room{r:02d}") for r in range(cfg.rooms)]
     tally = Tally("rooms", 0, rss, ROOM_ENDPOINTS)
-    if time_left(cfg) > 0:
-        with phase(report, "rooms", clock):
-            report.concurrent_s = round(run_rooms(url, rooms, _cut(cfg), tally), 2)
-        tally.finish()
-    else:
-        report.notes.append("rooms phase skipped: --max-total reached")
+    main_phase(report, "rooms", clock, cfg, tally, lambda: run_rooms(url, rooms, _cut(cfg), tally))
     polls = sum(room.polls for room in rooms)  # how many the timer made: part of the plan once made
     fill_report(report, alone, tally, cfg.rooms * 5 + polls + cfg.rooms * cfg.students * (3 + cfg.looks))
     complete = all(room.done and len(room.after) == room.students for room in rooms)
@@ -1121,12 +1128,7 @@ def measure(cfg: LoadConfig, url: str, images: list[Path], workdir: Path, report
     report.baseline_s = round(report.phases["baseline"][1] - report.phases["baseline"][0], 2)
 
     conc = Tally("concurrent", planned, rss)
-    if time_left(cfg) > 0:
-        with phase(report, "concurrent", clock):
-            report.concurrent_s = round(run_concurrent(url, users, _cut(cfg), conc), 2)
-        conc.finish()
-    else:
-        report.notes.append("concurrent phase skipped: --max-total reached")
+    main_phase(report, "concurrent", clock, cfg, conc, lambda: run_concurrent(url, users, _cut(cfg), conc))
     fill_report(report, base, conc, planned)
     if cfg.heavy:
         run_mixed_phase(cfg, url, users, images, workdir, report, rss, clock)

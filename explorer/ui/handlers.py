@@ -374,10 +374,15 @@ def reveal(server: Server, session: Session, patches: str, method: str, target, 
                             float(alpha), **options)
 
 
-def show_reveal(view: views.GuessView):
+def guess_note(view: views.GuessView) -> str:
+    """The sentence that scores a revealed guess (overlap, IoU, pointing rank)."""
     s, (gh, gw) = view.score, view.trace.grid
-    note = say("guess_note", k=s.k, overlap=s.overlap, chance=f"{s.chance_overlap:.1f}", iou=f"{s.iou:.2f}",
+    return say("guess_note", k=s.k, overlap=s.overlap, chance=f"{s.chance_overlap:.1f}", iou=f"{s.iou:.2f}",
                rank=s.pointing_rank, n=gh * gw)
+
+
+def show_reveal(view: views.GuessView):
+    note = guess_note(view)
     if isinstance(view.source, views.ExplanationView):
         caption = explanation_caption(view.source)
     else:
@@ -391,7 +396,11 @@ def show_reveal(view: views.GuessView):
 
 def click_patch(session: Session, evt: gr.SelectData):
     """Map a click on the clickable image (pixels of the enlarged input) to a patch (row, col)."""
-    trace = _need_trace(session)
+    return patch_at(_need_trace(session), evt)
+
+
+def patch_at(trace: Trace, evt: gr.SelectData) -> tuple[int, int]:
+    """The patch (row, col) under a click on ``trace``'s enlarged input (any clickable picture of it)."""
     x, y = evt.index
     cell = trace.patch_size * render.enlargement(trace.input_image.size)
     gh, gw = trace.grid

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import gradio as gr
-import numpy as np
 
 from .. import render, views
 from ..views.room import ROOM_METHOD, answers_of, room_board
@@ -97,7 +96,10 @@ def room_reveal(server: h.Server, session: Session, code: str, key: str, shown: 
 @refusals
 def room_board_view(server: h.Server, code: str, key: str) -> views.RoomBoard:
     """The teacher's board: the class's guesses, and the model's map once revealed."""
-    room = server.rooms.board(code, key)
+    return _board(server, server.rooms.board(code, key))
+
+
+def _board(server: h.Server, room: Snapshot) -> views.RoomBoard:
     cache = _room_cache(server, room)
     model = server.models.get(room.choice)
     return room_board(model, cache, answers_of(room.students, room.answers), len(room.students), room.revealed)
@@ -127,7 +129,7 @@ def board_poll(server: h.Server, session: Session, code: str, key: str):
     if seat.board_seen == (room.code, room.version):
         return (gr.skip(),) * 6
     seat.board_seen = (room.code, room.version)
-    return (*show_board(room_board_view(server, code, key)), room.revealed)
+    return (*show_board(h.user_errors(lambda session: _board(server, room))(session)), room.revealed)
 
 
 # ---- a student ------------------------------------------------------------------------------
@@ -202,10 +204,7 @@ def _revealed(server: h.Server, room: Snapshot, cache: views.TraceCache, guess):
         view = views.explanation_view(model, cache, ROOM_METHOD)
         return render.enlarge(view.pictures()[1]), say("room_revealed_no_guess")
     view = views.guess_view(model, cache, guess, ROOM_METHOD)
-    s, (gh, gw) = view.score, cache.trace.grid
-    note = say("guess_note", k=s.k, overlap=s.overlap, chance=f"{s.chance_overlap:.1f}", iou=f"{s.iou:.2f}",
-               rank=s.pointing_rank, n=gh * gw)
-    return view.pictures()[0], note
+    return view.pictures()[0], h.guess_note(view)
 
 
 def student_poll(server: h.Server, session: Session, patches: str):
@@ -236,10 +235,7 @@ def room_click(server: h.Server, session: Session, patches: str, evt: gr.SelectD
     """A click on the room's picture marks its patch, or unmarks it."""
     student, room = _student(server, session)
     trace = _room_cache(server, room).trace
-    x, y = evt.index
-    cell = trace.patch_size * render.enlargement(trace.input_image.size)
-    gh, gw = trace.grid
-    patch = (int(np.clip(y // cell, 0, gh - 1)), int(np.clip(x // cell, 0, gw - 1)))
+    patch = h.patch_at(trace, evt)
     chosen = set(h.parse_patches(patches if room.round == session.seat.round else "", trace)) ^ {patch}
     return h.format_patches(chosen)
 
