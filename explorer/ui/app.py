@@ -50,9 +50,9 @@ CSS = """
 .prose { word-break: keep-all; }
 /* a phone: the model picker above its card, never the card squeezed to one word a line */
 @media (max-width: 640px) { #model-row { flex-direction: column; } #model-row > * { width: 100%; } }
-/* controls a method does not use: visibly off */
-.block:not(:has(.block)):not(#surgery-canvas):has(input:disabled),
-.block:not(:has(.block)):not(#surgery-canvas):has(button:disabled) { opacity: 0.45; }
+/* the method options a method does not use: visibly off (only there: a nested :has() over the whole
+   page slowed every redraw by ~40 ms, and the painting canvas has disabled buttons of its own) */
+#tab-rollout .block:has(input:disabled), #tab-rollout .block:has(button:disabled) { opacity: 0.45; }
 """
 
 
