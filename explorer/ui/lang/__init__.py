@@ -11,12 +11,20 @@ Gradio's language menu.
 Who reads what: :mod:`..i18n` hands ``PAGE``, ``OPTIONS`` and the tour's tables to Gradio's
 ``gr.I18n`` (translated in the browser); :mod:`..messages` writes ``SAY`` and
 ``MODEL_NOTES`` on the server; :mod:`..tour` keys the tour's tables by step.
+
+Bold is written ``**so**`` in every file; :func:`table` hands out each text with :func:`strong`
+applied, so a bold that Markdown would leave literal (``**선형 투영(linear projection)**입니다``:
+CommonMark does not close ``**`` between punctuation and a letter, the way Korean attaches its
+particles) reaches the page as ``<strong>`` instead.
 """
 from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 import string
+import unicodedata
+from functools import lru_cache
 from types import ModuleType
 from typing import Any
 
@@ -36,8 +44,38 @@ FILES: dict[str, ModuleType] = {code: importlib.import_module(f"{__name__}.{code
 
 
 def table(name: str, lang: str) -> dict[str, str]:
-    """Table ``name`` (one of :data:`TABLES`) of language ``lang``."""
-    return getattr(FILES[lang], name)
+    """Table ``name`` (one of :data:`TABLES`) of language ``lang``, each text passed through :func:`strong`."""
+    return _table(name, lang, id(getattr(FILES[lang], name)))
+
+
+@lru_cache(maxsize=None)
+def _table(name: str, lang: str, _identity: int) -> dict[str, str]:
+    return {key: strong(text) if isinstance(text, str) else text for key, text in getattr(FILES[lang], name).items()}
+
+
+_BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
+
+
+def _loose(char: str) -> bool:
+    """Whether ``char`` lets a ``**`` beside it open or close regardless (CommonMark's flanking rules):
+    the text's edge, whitespace or punctuation."""
+    return not char or char.isspace() or unicodedata.category(char)[0] in "PS"
+
+
+def strong(text: str) -> str:
+    """``text`` with every ``**bold**`` that CommonMark would leave as literal asterisks written
+    ``<strong>bold</strong>``: a ``**`` closes only when the character before it is not punctuation
+    or the one after it is space or punctuation (and the mirror rule for opening). A ``{placeholder}``
+    at the edge counts as punctuation, the worst case of whatever fills it. Other bold stays Markdown."""
+    def fix(match: re.Match) -> str:
+        inner = match.group(1)
+        before = text[match.start() - 1] if match.start() else ""
+        after = text[match.end()] if match.end() < len(text) else ""
+        opens = not _loose(inner[0]) or _loose(before)
+        closes = not _loose(inner[-1]) or _loose(after)
+        return match.group(0) if opens and closes else f"<strong>{inner}</strong>"
+
+    return _BOLD.sub(fix, text)
 
 
 def _fields(text: str) -> set[str]:
