@@ -11,7 +11,15 @@ class ExplorerError(Exception):
 
 
 class ImageLoadError(ExplorerError, ValueError):
-    """An input could not be read or converted to an RGB image."""
+    """An input could not be read or converted to an RGB image.
+
+    ``reason`` (``"damaged"``, ``"too_large"``, ...) and ``values`` let the app say it in the user's
+    language (the ``image_<reason>`` sentences of ``explorer/ui/lang/``); the message is English."""
+
+    def __init__(self, message: str, reason: str | None = None, **values) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.values = values
 
 
 class ModelNotAvailableError(ExplorerError, RuntimeError):

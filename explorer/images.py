@@ -49,7 +49,7 @@ def load_image(source: ImageInput) -> Image.Image:
         image = _from_array(source)
     elif isinstance(source, (bytes, bytearray)):
         if not source:
-            raise ImageLoadError(f"The uploaded image is empty (0 bytes). {_HINT}")
+            raise ImageLoadError(f"The uploaded image is empty (0 bytes). {_HINT}", "empty")
         image = _open(io.BytesIO(source), "the uploaded image")
     elif isinstance(source, (str, os.PathLike)):
         path = Path(source)
@@ -70,7 +70,8 @@ def load_image(source: ImageInput) -> Image.Image:
     try:
         return to_rgb(image)
     except Exception as exc:  # an exotic mode PIL cannot convert
-        raise ImageLoadError(f"Could not convert the image (mode {image.mode}) to RGB ({exc}). {_HINT}") from exc
+        raise ImageLoadError(f"Could not convert the image (mode {image.mode}) to RGB ({exc}). {_HINT}", "convert",
+                             mode=image.mode) from exc
 
 
 def check_size(size: tuple[int, int], what: str) -> None:
@@ -80,14 +81,16 @@ def check_size(size: tuple[int, int], what: str) -> None:
     """
     w, h = int(size[0]), int(size[1])
     if w < 1 or h < 1:
-        raise ImageLoadError(f"{_capital(what)} is {w} x {h} pixels: it has no pixels to show. {_HINT}")
+        raise ImageLoadError(f"{_capital(what)} is {w} x {h} pixels: it has no pixels to show. {_HINT}", "no_pixels",
+                             width=w, height=h)
     if w * h > MAX_PIXELS:
-        raise _too_large(what, f"{w} x {h} pixels ({w * h / 1e6:.1f} megapixels)")
+        raise _too_large(what, f"{w} x {h} pixels ({w * h / 1e6:.1f} megapixels)", f"{w * h / 1e6:.1f}")
 
 
-def _too_large(what: str, size: str) -> ImageLoadError:
+def _too_large(what: str, size: str, megapixels: str) -> ImageLoadError:
     limit = MAX_PIXELS // 1_000_000
-    return ImageLoadError(f"{_capital(what)} is {size}; the limit is {limit} megapixels. Downscale it first.")
+    return ImageLoadError(f"{_capital(what)} is {size}; the limit is {limit} megapixels. Downscale it first.",
+                          "too_large", megapixels=megapixels, limit=limit)
 
 
 def _capital(what: str) -> str:
@@ -110,7 +113,8 @@ def _decode(image: Image.Image, what: str) -> Image.Image:
     try:
         image.load()
     except Exception as exc:  # a truncated or corrupt file; the decoders raise many types
-        raise ImageLoadError(f"Could not read {what}: the file is damaged or incomplete ({exc}). {_HINT}") from exc
+        raise ImageLoadError(f"Could not read {what}: the file is damaged or incomplete ({exc}). {_HINT}",
+                             "damaged") from exc
     return image
 
 
@@ -125,15 +129,16 @@ def _open_header(fp, what: str) -> Image.Image:
         # PIL refuses before we can see width and height; its message has the pixel count.
         found = re.search(r"\((\d+) pixels\)", str(exc))
         pixels = int(found.group(1)) if found else 0
-        raise _too_large(what, f"{pixels / 1e6:.1f} megapixels" if pixels else "far too large") from exc
+        raise _too_large(what, f"{pixels / 1e6:.1f} megapixels" if pixels else "far too large",
+                         f"{pixels / 1e6:.1f}" if pixels else f"{MAX_PIXELS // 1_000_000}+") from exc
     except UnidentifiedImageError as exc:
         if b"<svg" in _peek(fp).lower():
             raise ImageLoadError(
-                f"Could not read {what}: SVG is a vector format. Export it as PNG first."
+                f"Could not read {what}: SVG is a vector format. Export it as PNG first.", "svg"
             ) from exc
-        raise ImageLoadError(f"Could not read {what}: it is not an image file we know. {_HINT}") from exc
+        raise ImageLoadError(f"Could not read {what}: it is not an image file we know. {_HINT}", "not_image") from exc
     except Exception as exc:  # unreadable file, corrupt header
-        raise ImageLoadError(f"Could not read {what} as an image ({exc}). {_HINT}") from exc
+        raise ImageLoadError(f"Could not read {what} as an image ({exc}). {_HINT}", "unreadable") from exc
 
 
 def _peek(fp, n: int = 2048) -> bytes:

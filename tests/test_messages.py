@@ -100,9 +100,9 @@ def test_korean_sessions_get_korean_table_headers_series_name_and_compare_captio
     assert list(table_en.columns) == ["block", "most local head (px)", "mean (px)", "most global head (px)"]
     assert list(table_ko.columns)[:2] == ["블록", "가장 가까이 보는 헤드 (px)"]
     assert table_ko.values.tolist() == table_en.values.tolist()
-    assert "**this image**" in note_en and "**이 이미지**" in note_ko
+    assert "**this image**" in note_en and "<strong>이 이미지</strong>" in note_ko  # bold before a particle: HTML
     batch, _, table_batch, note_batch = call(server, "distance_batch")([], True, korean)
-    assert f"**이미지 {batch.batch_count}장의 평균**" in note_batch and list(table_batch.columns)[0] == "블록"
+    assert f"<strong>이미지 {batch.batch_count}장의 평균</strong>" in note_batch and list(table_batch.columns)[0] == "블록"
     *_, (_, gallery, table, _, _, _) = call(server, "compare")(korean, h.PREDICTED, "mean", False, "jet")
     assert list(table.columns)[0] == "방법" and "삭제 AUC (낮을수록 좋음)" in table.columns
     assert all(": 삭제 " in caption and ", 삽입 " in caption for _, caption in gallery)

@@ -155,8 +155,9 @@ def test_an_uncached_model_says_so_without_the_cache_path(server, session, monke
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_CACHE", "/root/.cache/huggingface/hub")
     kept, _, status = h.select_model(server, "vit_base_patch16_224.augreg2_in21k_ft_in1k", session)
-    assert kept is session and len(said) == 1
-    assert "not on this server" in said[0] and "/root" not in said[0] + status
+    assert kept is session and said == []  # said in the status only
+    assert "not on this machine" in status and "/root" not in status and "hf download" not in status
+    assert "`python -m explorer download --models vit_base_patch16_224.augreg2_in21k_ft_in1k`" in status
 
 
 def test_a_batch_skips_unreadable_files_and_names_them_by_base_name(server, session, tmp_path):

@@ -531,6 +531,7 @@ def _wire(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server) -> None:
                                                                  [ui.model_status], **PRIVATE)
     loaded.then(*model_views, **PRIVATE)
     loaded.then(*note, **PRIVATE)
+    loaded.then(functools.partial(h.model_pickers, server), [s], [ui.model_pick, ui.side_model], **PRIVATE)
     _after_image(ui, server, loaded.then(*run_image, **PRIVATE))
     # a new image: an upload, a paste or a clear (.input, once each; .change fires twice per upload)
     # or a click on an example (which sets the value without .input)

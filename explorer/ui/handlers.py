@@ -25,7 +25,7 @@ from PIL import Image
 from .. import analyses, render, views
 from ..analyses.perturbation import FILLS
 from ..capture import HeadAblation
-from ..errors import ExplorerError
+from ..errors import ExplorerError, ModelNotAvailableError
 from ..images import load_image
 from ..faithfulness import METRICS
 from ..models import CATALOG, ExplorerModel
@@ -35,7 +35,7 @@ from ..models.memory import geometry
 from .budget import HeavyWorkers, MemoryBudget, Turns, Work, default_budget_bytes
 from .cache import ModelCache
 from .i18n import STRINGS
-from .messages import browser_language, language, model_note, say, speaking
+from .messages import browser_language, language, model_label, model_note, model_source, picker_label, say, speaking
 from . import safe
 from .policy import ServingPolicy
 from .rooms import RoomStore
@@ -158,7 +158,7 @@ def model_card(model: ExplorerModel, choice: str) -> str:
     h, w = model.input_size
     p = model.patch_size
     return say("model_card", name=model.name, device=model.device, note=f" {model_note(entry.spec, entry.note)}" if entry else "",
-               source=model.source, blocks=model.num_blocks, heads=model.num_heads, h=h, w=w, p=p, gh=h // p,
+               source=model_source(model.source), blocks=model.num_blocks, heads=model.num_heads, h=h, w=w, p=p, gh=h // p,
                gw=w // p, k=model.num_prefix_tokens, n=len(model.labels),
                classes=f": {', '.join(model.labels)}" if knows_few_classes(model) else "")
 
@@ -170,8 +170,27 @@ def model_status(server: Server, session: Session) -> str:
 
 
 @user_errors
+def model_pickers(server: Server, session: Session):
+    """On page load: both model pickers' choices named in the session's language, each catalog model
+    that is not on this machine marked as needing a download (read now, so a model downloaded since
+    the server started is no longer marked)."""
+    choices = server.policy.choices()
+    return (gr.update(choices=[(picker_label(c), c) for c in choices]),
+            gr.update(choices=[(picker_label(c), c) for c in choices if c != session.choice]))
+
+
+def download_command(choice: str) -> str:
+    """The one command that fetches ``choice``'s weights (``python -m explorer download``)."""
+    import shlex
+
+    entry = CATALOG.get(choice)
+    return f"python -m explorer download --models {shlex.quote(entry.spec if entry else choice)}"
+
+
+@user_errors
 def select_model(server: Server, choice: str, session: Session, progress=gr.Progress(track_tqdm=True)):
-    """Switch to ``choice``; on failure keep the current model and say why."""
+    """Switch to ``choice``; on failure keep the current model and say why, once: in the model status
+    beside the picker (no toast: Gradio's dropdown sends every pick twice, and a toast covers the card)."""
     if choice is not None and not isinstance(choice, str):
         raise gr.Error(say("name_not_text", value=safe.shown(choice)))
     choice = (choice or "").strip()
@@ -183,9 +202,11 @@ def select_model(server: Server, choice: str, session: Session, progress=gr.Prog
             safe.fault(exc)
         else:
             safe.log_mistake(error, detail=exc)  # the full text (the cache's path) stays in the log
-        gr.Warning(safe.clean(say("load_failed", error=error, current=session.choice)), duration=15)  # said once, here
+        if isinstance(exc, ModelNotAvailableError):
+            error = say("weights_offline", command=safe.clean(download_command(choice)))
         current = server.model(session)
-        status = say("load_failed_status", choice=safe.clean(choice), card=model_card(current, session.choice))
+        status = say("load_failed_status", choice=safe.clean(model_label(choice)), error=error,
+                     card=model_card(current, session.choice))
         return session, session.choice, status
     release_session(session)  # the old model's trace is of no use any more
     fresh = Session(choice=choice, lang=session.lang, seat=session.seat)  # still in the room

@@ -26,7 +26,8 @@ from typing import Iterator
 
 from .lang import LANGUAGES, table
 
-__all__ = ["LANGUAGES", "browser_language", "language", "model_note", "say", "speaking"]
+__all__ = ["LANGUAGES", "browser_language", "language", "model_label", "model_note", "model_source", "picker_label",
+           "say", "speaking"]
 
 _LANGUAGE: ContextVar[str] = ContextVar("vit_explorer_language", default=LANGUAGES[0])
 
@@ -66,6 +67,35 @@ def model_note(spec: str, english: str) -> str:
     """A catalog entry's note in the current language (``english``, the entry's own, when
     the language has none for it: a model outside the catalog)."""
     return table("MODEL_NOTES", language()).get(spec, english)
+
+
+def model_label(choice: str) -> str:
+    """A catalog model's name in the current language (``choice`` itself for any other name)."""
+    from ..models.catalog import CATALOG
+
+    entry = CATALOG.get(choice)
+    return table("MODEL_LABELS", language()).get(entry.spec, choice) if entry else choice
+
+
+def picker_label(choice: str) -> str:
+    """How a model picker shows ``choice`` in the current language: its name, and for a catalog
+    model whose weights are not on this machine, that it needs a download."""
+    from ..models.catalog import CATALOG, ready_offline
+
+    label = model_label(choice)
+    return say("needs_download", label=label) if choice in CATALOG and not ready_offline(choice) else label
+
+
+_SOURCES = ("source_demo", "source_cache", "source_random", "source_its", "source_built")
+
+
+def model_source(source: str) -> str:
+    """The model card's "From:" text (``ExplorerModel.source``, written by the models layer in English)
+    with its phrases ("the bundled demo weights", "random weights", ...) in the current language."""
+    english, ours = table("SAY", LANGUAGES[0]), table("SAY", language())
+    for key in _SOURCES:
+        source = source.replace(english[key], ours[key])
+    return source
 
 
 def language() -> str:

@@ -30,8 +30,8 @@ from typing import Any
 
 import gradio as gr
 
-from ..errors import ExplorerError, ModelNotAvailableError
-from .messages import say, speaking
+from ..errors import ExplorerError, ImageLoadError, ModelNotAvailableError
+from .messages import LANGUAGES, language, say, speaking
 
 LOG = logging.getLogger("vit_explorer")
 _WHERE: ContextVar[str] = ContextVar("vit_explorer_endpoint", default="")  # the request's API name, for the log
@@ -118,6 +118,8 @@ def explain(exc: BaseException) -> tuple[str, bool]:
         return clean(exc.message) or say("server_fault"), False
     if isinstance(exc, ModelNotAvailableError):  # its text names the server's cache: the log has it
         return say("weights_missing"), False
+    if isinstance(exc, ImageLoadError) and exc.reason and language() != LANGUAGES[0]:  # English: the library's text
+        return say(f"image_{exc.reason}", **exc.values), False
     if isinstance(exc, (ExplorerError, ValueError, IndexError, KeyError)):
         text = clean(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)
         return (say("library_error", error=text), False) if text else (say("server_fault"), True)

@@ -15,6 +15,8 @@ checks them):
   the session's language; a translation keeps every ``{placeholder}`` of the English.
 - ``MODEL_NOTES``: the model card's one-line note of each catalog model, by its spec. In
   English they are the catalog's own (``CatalogEntry.note``).
+- ``MODEL_LABELS``: each catalog model's name in the model pickers, by its spec (in English the
+  catalog's own ``CatalogEntry.label``, which is also the value the picker sends).
 
 The transformer's blocks are "blocks" everywhere (never "layers").
 """
@@ -293,8 +295,13 @@ SAY = {
     "what_ablation": "Ablation", "what_fill": "Fill",
     "model_card": "**{name}** on `{device}`.{note}  \nFrom: {source}.  \n{blocks} blocks, {heads} heads, input "
                   "{h}x{w} px, {p}-px patches ({gh}x{gw} grid), {k} prefix token(s), {n} classes{classes}.",
-    "load_failed": "{error} The current model ({current}) stays.",
-    "load_failed_status": "Could not load **{choice}** (see the message). Still using {card}",
+    "load_failed_status": "Could not load **{choice}**. {error}  \nStill using: {card}",
+    "weights_offline": "Its weights are not on this machine and cannot be downloaded now. To use it without "
+                       "network, download it once where there is network: `{command}`",
+    "needs_download": "{label} (needs a download)",
+    # the model card's "From:" line: the models layer's English phrases, as said in each language
+    "source_demo": "the bundled demo weights", "source_cache": "pretrained weights (Hugging Face cache)",
+    "source_random": "random weights", "source_its": "its weights", "source_built": "weights as built",
     "map_range": "values {low} to {high} (shown scaled so the maximum is brightest)",
     "guess_note": "Patches you marked: **{k}**; **{overlap}** of them are among the map's {k} strongest (a random "
                   "guess gets {chance} on average). Overlap (IoU): **{iou}**. Of the map's {n} patches, your "
@@ -363,6 +370,18 @@ SAY = {
     "bad_form": "A value sent with this request does not have the form its input takes. The app's API page (the "
                 "'Use via API' link at the bottom of the page) shows what each endpoint takes.",
     "name_not_text": "A model name must be text, not '{value}'.",
+    # an image that cannot be read (explorer.images.ImageLoadError's reason); English shows the library's own text
+    "image_empty": "The uploaded image is empty (0 bytes). Use a PNG, JPEG, WebP, BMP, GIF or TIFF image.",
+    "image_no_pixels": "The image is {width} x {height} pixels: it has no pixels to show. Use a PNG, JPEG, WebP, "
+                       "BMP, GIF or TIFF image.",
+    "image_too_large": "The image is {megapixels} megapixels; the limit is {limit} megapixels. Downscale it first.",
+    "image_damaged": "Could not read the image: the file is damaged or incomplete. Use a PNG, JPEG, WebP, BMP, GIF "
+                     "or TIFF image.",
+    "image_not_image": "Could not read the file: it is not an image file we know. Use a PNG, JPEG, WebP, BMP, GIF "
+                       "or TIFF image.",
+    "image_svg": "Could not read the file: SVG is a vector format. Export it as PNG first.",
+    "image_unreadable": "Could not read the file as an image. Use a PNG, JPEG, WebP, BMP, GIF or TIFF image.",
+    "image_convert": "Could not convert the image (mode {mode}) to RGB. Use a PNG, JPEG, WebP, BMP, GIF or TIFF image.",
     "batch_skipped": " Skipped {n} file(s) that could not be read as images: {names}.",
     "batch_none_read": "None of the {n} file(s) could be read as an image ({names}). Upload PNG, JPEG or WebP images.",
     "room_links": "**Room {code} is open.** Students open {student} (or type the code **{code}** in the Class "
@@ -393,3 +412,5 @@ SAY = {
 }
 
 MODEL_NOTES = {entry.spec: entry.note for entry in CATALOG.values()}
+
+MODEL_LABELS = {entry.spec: entry.label for entry in CATALOG.values()}

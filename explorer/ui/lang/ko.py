@@ -252,8 +252,12 @@ SAY = {
     "what_ablation": "헤드 끄기 방식", "what_fill": "채우기",
     "model_card": "**{name}** (`{device}`에서 실행).{note}  \n출처: {source}.  \n블록 {blocks}개, 헤드 {heads}개, 입력 "
                   "{h}x{w} px, {p}-px 패치 ({gh}x{gw} 격자), 앞쪽(prefix) 토큰 {k}개, 클래스 {n}개{classes}.",
-    "load_failed": "{error} 지금 쓰던 모델({current})을 그대로 씁니다.",
-    "load_failed_status": "**{choice}**을(를) 불러오지 못했습니다 (메시지 참고). 계속 쓰는 모델: {card}",
+    "load_failed_status": "**{choice}**을(를) 불러오지 못했습니다. {error}  \n계속 쓰는 모델: {card}",
+    "weights_offline": "가중치가 이 컴퓨터에 없고, 지금은 내려받을 수도 없습니다. 인터넷 없이 쓰려면 인터넷이 되는 "
+                       "곳에서 한 번 내려받으세요: `{command}`",
+    "needs_download": "{label} (내려받기 필요)",
+    "source_demo": "내장 데모 가중치", "source_cache": "사전 학습 가중치 (Hugging Face 캐시)",
+    "source_random": "무작위 가중치", "source_its": "자체 가중치", "source_built": "만든 그대로의 가중치",
     "map_range": "값 {low} ~ {high} (가장 큰 값이 가장 밝도록 늘려서 보여 줌)",
     "guess_note": "패치 **{k}**개를 골랐고, 그중 **{overlap}**개가 지도에서 가장 강한 {k}개에 듭니다 (무작위로 고르면 "
                   "평균 {chance}개). 겹침(IoU): **{iou}**. 내가 고른 패치 중 가장 강한 것은 지도에서 {n}개 중 "
@@ -321,6 +325,17 @@ SAY = {
     "bad_form": "이 요청에 담긴 값 중 하나가 그 입력이 받는 형태가 아닙니다. 앱의 API 페이지(페이지 맨 아래 "
                 "'Use via API' 링크)에 엔드포인트마다 받는 값이 나와 있습니다.",
     "name_not_text": "모델 이름은 글자여야 합니다 ('{value}'은(는) 쓸 수 없습니다).",
+    "image_empty": "올린 이미지가 비어 있습니다 (0바이트). PNG, JPEG, WebP, BMP, GIF, TIFF 이미지를 쓰세요.",
+    "image_no_pixels": "이미지가 {width} x {height} 픽셀이라 보여 줄 픽셀이 없습니다. PNG, JPEG, WebP, BMP, GIF, "
+                       "TIFF 이미지를 쓰세요.",
+    "image_too_large": "이미지가 {megapixels}메가픽셀로, 한도인 {limit}메가픽셀보다 큽니다. 먼저 크기를 줄이세요.",
+    "image_damaged": "이미지를 읽을 수 없습니다: 파일이 손상되었거나 일부가 빠져 있습니다. PNG, JPEG, WebP, BMP, "
+                     "GIF, TIFF 이미지를 쓰세요.",
+    "image_not_image": "파일을 읽을 수 없습니다: 아는 이미지 형식이 아닙니다. PNG, JPEG, WebP, BMP, GIF, TIFF "
+                       "이미지를 쓰세요.",
+    "image_svg": "파일을 읽을 수 없습니다: SVG는 벡터 형식입니다. 먼저 PNG로 내보내세요.",
+    "image_unreadable": "파일을 이미지로 읽을 수 없습니다. PNG, JPEG, WebP, BMP, GIF, TIFF 이미지를 쓰세요.",
+    "image_convert": "이미지(모드 {mode})를 RGB로 바꿀 수 없습니다. PNG, JPEG, WebP, BMP, GIF, TIFF 이미지를 쓰세요.",
     "batch_skipped": " 이미지로 읽을 수 없는 파일 {n}개는 건너뛰었습니다: {names}.",
     "batch_none_read": "파일 {n}개 중 어느 것도 이미지로 읽을 수 없습니다 ({names}). PNG, JPEG, WebP 이미지를 올리세요.",
     "room_links": "**방 {code}이(가) 열렸습니다.** 학생은 {student} 을(를) 열거나 교실 탭에 코드 **{code}**를 "
@@ -361,4 +376,18 @@ MODEL_NOTES = {
     "vit_small_patch14_reg4_dinov2.lvd142m": "레지스터 토큰 4개가 있는 DINOv2입니다 (앞쪽 토큰 5개). 224 px로 실행합니다.",
     "torchvision:vit_b_16": "torchvision의 ViT-B/16입니다 (nn.MultiheadAttention 블록), IMAGENET1K_V1 가중치.",
     "hf:google/vit-base-patch16-224": "Hugging Face transformers로 옮긴 논문의 ViT-B/16입니다 (hf 추가 설치 필요).",
+}
+
+MODEL_LABELS = {
+    "demo": "데모 ViT (내장, 오프라인)",
+    "vit_tiny_patch16_224": "무작위 초기화 ViT-Ti/16 (학습 전 기준선)",
+    "vit_base_patch16_224.orig_in21k_ft_in1k": "ViT-B/16, 원본 (in21k, in1k 미세 조정)",
+    "vit_large_patch16_224.orig_in21k": "ViT-L/16, 원본 (in21k)",
+    "vit_large_patch32_384.orig_in21k_ft_in1k": "ViT-L/32, 원본 (in21k, in1k 미세 조정, 384 px)",
+    "vit_base_patch16_224.augreg2_in21k_ft_in1k": "AugReg ViT-B/16 (in21k, in1k 미세 조정)",
+    "deit_small_distilled_patch16_224.fb_in1k": "DeiT-S (증류)",
+    "vit_small_patch16_224.dino": "DINO ViT-S/16",
+    "vit_small_patch14_reg4_dinov2.lvd142m": "DINOv2 ViT-S/14, 레지스터 포함 (224 px)",
+    "torchvision:vit_b_16": "torchvision ViT-B/16 (ImageNet)",
+    "hf:google/vit-base-patch16-224": "Hugging Face ViT-B/16 (google/vit-base-patch16-224)",
 }

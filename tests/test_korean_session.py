@@ -1,0 +1,84 @@
+"""What a Korean browser's session is told by the server: model pickers, the model card, a model
+that is not on this machine, an upload that is not an image. No English sentence, no literal ``**``,
+no path (issue 25, item 3)."""
+from __future__ import annotations
+
+import re
+
+import gradio as gr
+import pytest
+from markdown_it import MarkdownIt
+
+from explorer.models.catalog import DEMO_LABEL, RANDOM_LABEL
+from explorer.ui import handlers as h
+
+UNCACHED = "ViT-B/16, original (in21k, fine-tuned in1k)"
+ENGLISH_WORDS = re.compile(r"\b(the|is|are|not|could|weights|image|file|bundled|offline|needs|download)\b", re.I)
+
+
+@pytest.fixture(scope="module")
+def server(handler_server):
+    return handler_server(DEMO_LABEL)
+
+
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+
+
+def korean(choice: str = DEMO_LABEL) -> h.Session:
+    return h.Session(choice=choice, lang="ko")
+
+
+def picker_labels(update: dict) -> dict[str, str]:
+    return {value: label for label, value in update["choices"]}
+
+
+def test_pickers_name_catalog_models_in_korean_and_mark_downloads_in_korean(server, offline):
+    main, side = h.model_pickers(server, korean())
+    labels = picker_labels(main)
+    assert labels[DEMO_LABEL] == "데모 ViT (내장, 오프라인)"
+    assert labels[RANDOM_LABEL] == "무작위 초기화 ViT-Ti/16 (학습 전 기준선)"
+    assert labels[UNCACHED] == "ViT-B/16, 원본 (in21k, in1k 미세 조정) (내려받기 필요)"
+    assert not any(ENGLISH_WORDS.search(label) for label in labels.values()), labels
+    assert DEMO_LABEL not in picker_labels(side) and len(side["choices"]) == len(main["choices"]) - 1
+
+
+def test_pickers_stay_english_for_an_english_session(server, offline):
+    labels = picker_labels(h.model_pickers(server, h.Session(choice=DEMO_LABEL))[0])
+    assert labels[DEMO_LABEL] == DEMO_LABEL and labels[UNCACHED] == f"{UNCACHED} (needs a download)"
+
+
+def test_the_demo_model_card_says_where_its_weights_come_from_in_korean(server):
+    card = h.model_status(server, korean())
+    assert "내장 데모 가중치" in card and "bundled" not in card, card
+    assert "the bundled demo weights" in h.model_status(server, h.Session(choice=DEMO_LABEL))
+
+
+def test_an_uncached_model_is_one_short_korean_sentence_with_the_download_command(server, offline, monkeypatch):
+    toasts = []
+    monkeypatch.setattr(gr, "Warning", lambda message, **k: toasts.append(message))
+    session = korean()
+    kept, picker, status = h.select_model(server, UNCACHED, session)
+    assert kept is session and picker == DEMO_LABEL and toasts == []
+    first = status.split("\n")[0]
+    assert first.startswith("<strong>ViT-B/16, 원본 (in21k, in1k 미세 조정)</strong>을(를) 불러오지 못했습니다.")
+    assert "`python -m explorer download --models vit_base_patch16_224.orig_in21k_ft_in1k`" in first
+    prose = first.replace("`python -m explorer download --models vit_base_patch16_224.orig_in21k_ft_in1k`", "")
+    assert not ENGLISH_WORDS.search(re.sub(r"<[^>]+>|\(in21k[^)]*\)", "", prose)), first
+    assert "**" not in re.sub(r"<[^>]+>", "", MarkdownIt("commonmark").render(status)), status
+    assert "/" not in re.sub(r"<[^>]+>", "", prose).replace("ViT-B/16", "") and "hf download" not in status
+    assert len(first) < 260, len(first)
+
+
+@pytest.mark.parametrize("data, words", [
+    (b"this is not an image", "아는 이미지 형식이 아닙니다"),
+    (b"\x89PNG\r\n\x1a\n" + b"\0" * 40, "읽을 수 없습니다"),
+    (b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", "SVG는 벡터 형식"),
+])
+def test_an_upload_that_is_not_an_image_is_refused_in_korean(server, data, words):
+    with pytest.raises(gr.Error) as refused:
+        h.analyze(server, data, korean())
+    message = refused.value.message
+    assert words in message and not ENGLISH_WORDS.search(message.replace("PNG, JPEG, WebP, BMP, GIF, TIFF", "")), message
