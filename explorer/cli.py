@@ -1,7 +1,8 @@
 """``python -m explorer figures``: the paper's Figures 6 and 7 for a model and some images, as files;
 ``python -m explorer evaluate``: every explanation method's faithfulness over images;
 ``python -m explorer tokens``: token features, norms, the logit lens and head importance;
-``python -m explorer side-by-side``: the same images through two models.
+``python -m explorer side-by-side``: the same images through two models;
+``python -m explorer download``: fetch the catalog's weights once, for use without network.
 
     python -m explorer figures --model demo --images assets/scenes/*.png --out figures/
     python -m explorer figures --custom examples/article_vit.py:build --out figures/
@@ -222,14 +223,32 @@ def _figures_parser(sub) -> None:
                          choices=option.choices or None, help=f"{option.label}: {option.help} (default {option.default})")
 
 
+def _download_parser(sub) -> None:
+    dl = sub.add_parser("download", help="fetch models' weights once (with network) so the app runs them offline",
+                        description="Download the weights of catalog models (default: every one) into the local "
+                                    "caches and check that each loads; then the app runs them without network.")
+    dl.add_argument("--models", nargs="+", default=None, metavar="MODEL",
+                    help="catalog labels (quoted) or names such as vit_small_patch16_224.dino, "
+                         "torchvision:vit_b_16, hf:google/vit-base-patch16-224 (default: every catalog model: "
+                         + "; ".join(CATALOG) + ")")
+
+
+def _run_download(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from .models.download import fetch, report
+
+    results = fetch(args.models)
+    print(report(results))
+    return 0 if all(r.ready for r in results) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m explorer", description="ViT Explorer from the command line.")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_evaluate_parser, _tokens_parser, _side_parser, _stats_parser, _figures_parser):
+    for add in (_evaluate_parser, _tokens_parser, _side_parser, _stats_parser, _figures_parser, _download_parser):
         add(sub)
     args = parser.parse_args(argv)
     run = {"evaluate": _run_evaluate, "tokens": _run_tokens, "side-by-side": _run_side, "stats": _run_stats,
-           "figures": _run_figures}[args.command]
+           "figures": _run_figures, "download": _run_download}[args.command]
     return run(parser, args)
 
 
