@@ -2,6 +2,7 @@
 
 Imports matplotlib and PIL, never gradio.
 """
+from .fonts import use_korean_fallback
 from .export import FIGURE_FORMATS, figure_to_image, save_arrays, save_distances_csv, save_figure
 from .figures import (
     attention_distance_figure,
@@ -20,6 +21,8 @@ from .figures import (
     position_similarity_figure,
 )
 from .overlay import ENLARGED_SIDE, enlarge, enlargement, heat_overlay, map_image, mark_patch, mark_patches, mask_overlay, normalize_map
+
+use_korean_fallback()  # Hangul in a figure (a class name, a model's name) is drawn, not boxes
 
 __all__ = [
     "ENLARGED_SIDE",
