@@ -23,14 +23,16 @@ from .analyses.perturbation import FILLS
 from .errors import ExplorerError
 from .models import CATALOG, default_choice, load_choice
 from .paths import sample_images
+from .render.figures import POSITION_SCALES
 
 
 def figures(model_choice: str, images: list[Path], out: Path, device: str = "auto",
             checkpoint: str | None = None, methods: list[str] | None = None,
-            options: dict | None = None, pretrained: bool = True) -> list[Path]:
+            options: dict | None = None, pretrained: bool = True, position_scale: str = "observed") -> list[Path]:
     """Write Figures 6 and 7 of ``model_choice`` over ``images`` into ``out``; return the files.
 
-    ``options`` (e.g. ``{"head_fusion": "max"}``) go to every method that has them."""
+    ``options`` (e.g. ``{"head_fusion": "max"}``) go to every method that has them; ``position_scale``
+    colours Figure 7 centre over the grid's observed range (as the app), the paper's -1 to 1 or per tile."""
     model = load_choice(model_choice, device=device, checkpoint=checkpoint, pretrained=pretrained)
     methods = {name: dict(options or {}) for name in (methods or analyses.EXPLANATION_METHODS)}
     written: list[Path] = []
@@ -45,7 +47,7 @@ def figures(model_choice: str, images: list[Path], out: Path, device: str = "aut
     print(f"{model.name}: {views.plural(len(images))} -> {out}/", file=sys.stderr, flush=True)
     accumulator = views.distance_over_images(
         model, images, each=lambda items: tqdm(items, desc="figures", unit="image", file=sys.stderr), on_trace=figure6)
-    model_views = views.model_views(model)
+    model_views = views.model_views(model, position_scale=position_scale)
     if isinstance(model_views.position, analyses.NotAvailable):
         print(f"figure 7 center skipped: {model_views.position.reason}", file=sys.stderr)
     written += model_views.write(out, {"filters_pca": "figure7_filters", "position_similarity": "figure7_position"},
@@ -214,6 +216,10 @@ def _figures_parser(sub) -> None:
     _model_arguments(fig)
     fig.add_argument("--images", nargs="*", type=Path, default=None, help="images (default: the bundled samples)")
     fig.add_argument("--out", type=Path, default=Path("figures"), help="output folder (default: figures/)")
+    fig.add_argument("--position-scale", choices=POSITION_SCALES, default="observed",
+                     help="Figure 7 centre's colours: 'observed' (default, as the app: the grid's lowest similarity "
+                          "to 1), 'paper' (the paper's fixed -1 to 1, comparable between models) or 'tile' (each "
+                          "tile stretched to its own range)")
     fig.add_argument("--method", action="append", choices=list(analyses.EXPLANATION_METHODS),
                      help="explanation method(s) for Figure 6 (default: all)")
     for option in OPTIONS:  # an option's earlier names are flags too: --start-layer beside --start-block
@@ -282,7 +288,7 @@ def _run_figures(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
         parser.error("no images given and no bundled samples found; pass --images")
     options = {o.name: getattr(args, o.name) for o in OPTIONS}
     return _reported(lambda: figures(_chosen_model(args), images, args.out, args.device, args.checkpoint, args.method,
-                                     options, pretrained=not args.random_weights),
+                                     options, pretrained=not args.random_weights, position_scale=args.position_scale),
                      lambda files: f"wrote {len(files)} files to {args.out}/")
 
 

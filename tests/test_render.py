@@ -91,7 +91,7 @@ def composite_of(fig):
 
 def test_position_figure_is_one_composite_image_with_a_minus1_to_1_colorbar():
     sim = np.random.default_rng(4).uniform(-1, 1, (14, 14, 14, 14))
-    fig = position_similarity_figure(sim)
+    fig = position_similarity_figure(sim, scale="paper")
     images = [im for ax in fig.axes for im in ax.get_images()]
     assert len(images) == 1  # not gh * gw subplots
     assert len(fig.axes) == 2  # the composite and its colorbar

@@ -8,9 +8,11 @@ thin separators and one ``imshow``: gh*gw subplots would take seconds.
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import Mapping
 
 import matplotlib
+import matplotlib.colors
 import matplotlib.patches
 import numpy as np
 from matplotlib.figure import Figure
@@ -71,19 +73,44 @@ def filters_figure(filters: np.ndarray | NotAvailable, ncols: int = 7, title: st
     return fig
 
 
-def position_similarity_figure(similarity, title: str | None = "Position embedding similarity", cmap: str = "viridis") -> Figure:
-    """Grid-of-grids of (gh, gw, gh, gw) cosine similarities: tile (r, c) at row r, column c."""
+POSITION_SCALES = ("observed", "paper", "tile")
+
+
+def position_similarity_figure(similarity, title: str | None = "Position embedding similarity", cmap: str = "viridis",
+                               scale: str = "observed") -> Figure:
+    """Grid-of-grids of (gh, gw, gh, gw) cosine similarities: tile (r, c) at row r, column c.
+
+    ``scale`` picks the colour scale, and the colourbar says which: ``"observed"`` (default) spans
+    the lowest similarity in the grid to 1 (every position's own), shared by every tile, so a model
+    whose positions are all alike (the demo's 0.55 to 1) still shows each tile's bright spot;
+    ``"paper"`` is the paper's fixed -1 to 1 (Figure 7 centre), comparable between models;
+    ``"tile"`` stretches each tile from its own minimum to its maximum (structure only: a colour
+    means a different value in each tile).
+    """
+    if scale not in POSITION_SCALES:
+        raise ValueError(f"scale must be one of {POSITION_SCALES}, got {scale!r}")
     if isinstance(similarity, NotAvailable):
         return not_available_figure(similarity.reason, title)
     s = np.asarray(similarity, dtype=np.float64)
     if s.ndim != 4 or s.shape[:2] != s.shape[2:]:
         raise ValueError(f"expected a (gh, gw, gh, gw) similarity array, got shape {s.shape}")
     gh, gw = s.shape[:2]
-    composite = tile(s.reshape(gh * gw, gh, gw), gw, sep=1)  # NaN separators
+    tiles = s.reshape(gh * gw, gh, gw)
+    if scale == "tile":
+        low = tiles.min(axis=(1, 2), keepdims=True)
+        span = tiles.max(axis=(1, 2), keepdims=True) - low
+        tiles = np.divide(tiles - low, span, out=np.zeros_like(tiles), where=span > 0)
+        vmin, vmax = 0.0, 1.0
+    elif scale == "observed":
+        vmin, vmax = float(np.floor(s.min() * 100) / 100), min(1.0, float(np.ceil(s.max() * 100) / 100))
+        vmin = min(vmin, vmax - 0.01)
+    else:
+        vmin, vmax = -1.0, 1.0
+    composite = tile(tiles, gw, sep=1)  # NaN separators
     fig = Figure(figsize=(5.6, 5.0 * gh / gw + 0.3), layout="constrained")
     ax = fig.add_subplot()
     colors = matplotlib.colormaps[cmap].with_extremes(bad="white")
-    im = ax.imshow(composite, cmap=colors, vmin=-1, vmax=1, interpolation="nearest")
+    im = ax.imshow(composite, cmap=colors, vmin=vmin, vmax=vmax, interpolation="nearest")
     step = max(1, math.ceil(max(gh, gw) / 16))
     ax.set_yticks([r * (gh + 1) + (gh - 1) / 2 for r in range(0, gh, step)], [str(r + 1) for r in range(0, gh, step)])
     ax.set_xticks([c * (gw + 1) + (gw - 1) / 2 for c in range(0, gw, step)], [str(c + 1) for c in range(0, gw, step)])
@@ -92,7 +119,15 @@ def position_similarity_figure(similarity, title: str | None = "Position embeddi
         side.set_visible(False)
     ax.set_ylabel("input patch row")
     ax.set_xlabel("input patch column")
-    fig.colorbar(im, ax=ax, ticks=[-1, 0, 1], shrink=0.8, label="cosine similarity")
+    if scale == "tile":
+        bar = fig.colorbar(im, ax=ax, ticks=[0, 1], shrink=0.8,
+                           label="cosine similarity, each tile stretched\nfrom its own lowest to its highest")
+        bar.ax.set_yticklabels(["tile's\nlowest", "tile's\nhighest"], fontsize=7)
+    else:
+        label = ("cosine similarity (-1 to 1, the paper's scale)" if scale == "paper"
+                 else f"cosine similarity (scale: {vmin:.2f} to {vmax:.2f},\nthe lowest and highest in this grid)")
+        fig.colorbar(im, ax=ax, ticks=np.linspace(vmin, vmax, 5 if scale == "paper" else 3), shrink=0.8, label=label,
+                     format="%.1f" if scale == "paper" else "%.2f")
     if title:
         ax.set_title(title, fontsize=10)
     return fig
@@ -297,30 +332,41 @@ def token_norms_figure(norms, title: str | None = None) -> Figure:
     right.set_xlabel("norm", fontsize=8)
     right.set_ylabel("patches", fontsize=8)
     right.tick_params(labelsize=7)
-    right.legend(fontsize=6)
+    # below the histogram, never over its bars (nor under an app's panel label or buttons at the top)
+    right.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, frameon=False)
     if title:
         fig.suptitle(title, fontsize=9)
     return fig
 
 
 def logit_lens_figure(probs: np.ndarray, labels, target: int, title: str | None = None) -> Figure:
-    """The target class's probability read from every block, with each block's top class named."""
+    """The target class's probability read from every block, with each block's top class named.
+
+    The y axis names the class (no legend over the curve); the names above the points wrap and,
+    with many blocks, alternate between two heights so that neighbours do not run into each other."""
     p = np.asarray(probs, dtype=np.float64)
     blocks = np.arange(len(p))
     fig = Figure(figsize=(5.6, 3.2), layout="constrained")
     ax = fig.add_subplot()
-    ax.plot(blocks, p[:, target], "o-", color="tab:blue", label=f"p({labels[target] if target < len(labels) else target})")
+    target_name = labels[target] if target < len(labels) else f"class {target}"
+    ax.plot(blocks, p[:, target], "o-", color="tab:blue")
+    width = 5.6 * 72 / max(len(p), 1)  # points of width each block gets
+    wrap = max(6, int(width / 3.6))  # characters of a 6-pt font that fit in it
+    stagger = len(p) > 6
     for b, row in zip(blocks, p):
         top = int(row.argmax())
         name = labels[top] if top < len(labels) else f"class {top}"
-        ax.annotate(f"{name}\n{row[top]:.0%}", (b, row[target]), textcoords="offset points", xytext=(0, 8),
-                    ha="center", fontsize=6)
+        text = "\n".join(textwrap.wrap(str(name), wrap, max_lines=2, placeholder="…") or [""])
+        lift = 8 + (22 if stagger and b % 2 else 0)
+        ax.annotate(f"{text}\n{row[top]:.0%}", (b, row[target]), textcoords="offset points", xytext=(0, lift),
+                    ha="center", va="bottom", fontsize=6, annotation_clip=False)
     ax.set_xticks(blocks)
+    ax.set_xlim(-0.5, len(p) - 0.5)
     ax.set_xlabel("block (its output read through the final norm and head)", fontsize=8)
-    ax.set_ylabel("probability", fontsize=8)
-    ax.set_ylim(0, 1.15)
+    ax.set_ylabel(f"p({target_name})", fontsize=8)
+    ax.set_ylim(0, 1.45 if stagger else 1.25)
+    ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     ax.tick_params(labelsize=7)
-    ax.legend(fontsize=7, loc="upper left")
     if title:
         ax.set_title(title, fontsize=9)
     return fig
@@ -359,13 +405,18 @@ def head_importance_figure(importance: np.ndarray, distance: np.ndarray | None =
     fig.colorbar(im, ax=axes[0], shrink=0.8)
     if distance is not None:
         d = np.asarray(distance, dtype=np.float64)
-        points = axes[1].scatter(d.ravel(), imp.ravel(), c=np.repeat(np.arange(len(d)), d.shape[1]), cmap="viridis", s=18)
+        blocks = len(d)  # a whole number: one colour per block, a discrete colourbar
+        colors = matplotlib.colors.ListedColormap(matplotlib.colormaps["viridis"](np.linspace(0, 1, blocks)))
+        norm = matplotlib.colors.BoundaryNorm(np.arange(blocks + 1) - 0.5, blocks)
+        points = axes[1].scatter(d.ravel(), imp.ravel(), c=np.repeat(np.arange(blocks), d.shape[1]), cmap=colors,
+                                 norm=norm, s=18)
         axes[1].axhline(0, color="grey", lw=0.8)
         axes[1].set_xlabel("mean attention distance (px)", fontsize=8)
         axes[1].set_ylabel("importance", fontsize=8)
         axes[1].set_title("local or global, important or not", fontsize=8)
         axes[1].tick_params(labelsize=7)
-        fig.colorbar(points, ax=axes[1], shrink=0.8, label="block")
+        step = max(1, math.ceil(blocks / 12))
+        fig.colorbar(points, ax=axes[1], shrink=0.8, label="block", ticks=range(0, blocks, step))
     if title:
         fig.suptitle(title, fontsize=9)
     return fig

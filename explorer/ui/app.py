@@ -46,6 +46,16 @@ CSS = """
     width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated;
 }
 #position img { width: min(100%, 820px); height: auto; max-height: none; }
+/* figures: the panel's label sits above the picture and its buttons beside the label, never over the
+   figure's own title, legend or corner (Gradio floats both over the picture's top) */
+#tab-tokens .block:has(> label[data-testid="block-label"].float),
+#tab-side .block:has(> label[data-testid="block-label"].float) { display: flex; flex-direction: column; flex-wrap: nowrap; }
+#tab-tokens .block > label[data-testid="block-label"].float,
+#tab-side .block > label[data-testid="block-label"].float { position: static; align-self: flex-start; max-width: calc(100% - 84px); }
+#tab-tokens .block > label.float ~ .image-container,
+#tab-side .block > label.float ~ .image-container { flex: 1 1 auto; min-height: 0; width: 100%; }
+#tab-tokens .block > label.float ~ .image-container > .icon-button-wrapper,
+#tab-side .block > label.float ~ .image-container > .icon-button-wrapper { top: calc(-1 * var(--size-8, 32px)); }
 /* Korean breaks between words, not inside them (no effect on English) */
 .prose { word-break: keep-all; }
 /* a phone: the model picker above its card, never the card squeezed to one word a line */
@@ -420,7 +430,8 @@ def _model_tab(ui: SimpleNamespace) -> None:
         with gr.Row():
             ui.filters_pca = gr.Image(label=T("filters_pca"), show_label=False, elem_id="filters-pca", **IMAGE)
             ui.filters_raw = gr.Image(label=T("filters_raw"), show_label=False, elem_id="filters-raw", **IMAGE)
-        ui.position = gr.Image(label=T("position"), show_label=False, elem_id="position", height=520, **IMAGE)
+        # no fixed height: the whole grid shows, its column label included (a 520-px box cut it off)
+        ui.position = gr.Image(label=T("position"), show_label=False, elem_id="position", **IMAGE)
         _downloads(ui, "model", height=320)
 
 

@@ -24,6 +24,7 @@ class ModelViews:
     pca: np.ndarray | analyses.NotAvailable  # (n, P, P, 3) in [0, 1], or why there are none
     raw: np.ndarray | analyses.NotAvailable  # (n, P, P, 3) in [0, 1], or why there are none
     position: np.ndarray | analyses.NotAvailable  # (gh, gw, gh, gw) or why there is none
+    position_scale: str = "observed"  # the grid's colour scale: see render.position_similarity_figure
     _pictures: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     FIGURES = ("filters_pca", "filters_raw", "position_similarity")
@@ -36,7 +37,7 @@ class ModelViews:
             title = None if isinstance(self.raw, analyses.NotAvailable) else f"RGB embedding filters (first {len(self.raw)}, raw)"
             return render.filters_figure(self.raw, title=title)
         if key == "position_similarity":
-            return render.position_similarity_figure(self.position)
+            return render.position_similarity_figure(self.position, scale=self.position_scale)
         raise ValueError(f"no model view called {key!r}; choose from {self.FIGURES}")
 
     def pictures(self) -> tuple[Image.Image, Image.Image, Image.Image]:
@@ -71,11 +72,13 @@ class ModelViews:
         return files
 
 
-def model_views(model, n: int = N_FILTERS) -> ModelViews:
-    """Compute Figure 7's weight-only analyses of ``model`` (at most ``n`` filters)."""
+def model_views(model, n: int = N_FILTERS, position_scale: str = "observed") -> ModelViews:
+    """Compute Figure 7's weight-only analyses of ``model`` (at most ``n`` filters); ``position_scale``:
+    the position grid's colours over the observed range, the paper's -1 to 1, or each tile's own."""
     pca = raw = analyses.no_filters(model)
     if pca is None:
         d, c, p, _ = anatomy_of(model).patch_filters().shape  # a small model may have fewer than n
         pca = analyses.rgb_embedding_filters(model, n=min(n, d, c * p * p), mode="pca")
         raw = analyses.rgb_embedding_filters(model, n=min(n, d), mode="raw")
-    return ModelViews(pca=pca, raw=raw, position=analyses.position_embedding_similarity(model))
+    return ModelViews(pca=pca, raw=raw, position=analyses.position_embedding_similarity(model),
+                      position_scale=position_scale)

@@ -108,16 +108,18 @@ class SurgeryView:
             return screen(render.not_available_figure(self.attention.reason))
         return self._overlay(self.attention)
 
-    def lens_figure(self) -> Figure:
+    def lens_figure(self, title: bool = True) -> Figure:
+        """The edited input's logit lens; ``title=False`` on screen, where the panel's label names it."""
         if isinstance(self.lens, NotAvailable):
-            return render.not_available_figure(self.lens.reason, "logit lens")
+            return render.not_available_figure(self.lens.reason, "logit lens" if title else None)
         return render.logit_lens_figure(self.lens, self.trace.labels, self.trace.predicted,
-                                        "logit lens of the edited input")
+                                        "logit lens of the edited input" if title else None)
 
     def pictures(self) -> tuple[Image.Image, Image.Image, Image.Image, Image.Image]:
         """(the edited input to click on, its rollout, the class token's logit lens, the followed
         patch's attention in the last block)."""
-        return self.image_picture(), self.rollout_picture(), screen(self.lens_figure()), self.attention_picture()
+        return (self.image_picture(), self.rollout_picture(), screen(self.lens_figure(title=False)),
+                self.attention_picture())
 
     def write(self, out: Path, stem: str = "surgery") -> list[Path]:
         files = [save_picture(self.image_picture(), out, f"{stem}_input.png"),

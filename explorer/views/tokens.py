@@ -48,15 +48,16 @@ class TokenView:
         """Token norms; ``title=False`` on screen, where the caption below says the same."""
         return render.token_norms_figure(self.norms, f"block {self.block}: {self.norms.describe()}" if title else None)
 
-    def lens_figure(self) -> Figure:
+    def lens_figure(self, title: bool = True) -> Figure:
+        """The logit lens; ``title=False`` on screen, where the panel's label names it."""
         if isinstance(self.lens, analyses.NotAvailable):
-            return render.not_available_figure(self.lens.reason, "logit lens")
-        return render.logit_lens_figure(self.lens, self.trace.labels, self.target, "logit lens")
+            return render.not_available_figure(self.lens.reason, "logit lens" if title else None)
+        return render.logit_lens_figure(self.lens, self.trace.labels, self.target, "logit lens" if title else None)
 
     def pictures(self) -> tuple[Image.Image, Image.Image, Image.Image, Image.Image]:
         """(PCA colours, similarity to the followed patch, token norms, logit lens) for the screen."""
         return (self.pca_image(), self.similarity_image(), screen(self.norms_figure(title=False)),
-                screen(self.lens_figure()))
+                screen(self.lens_figure(title=False)))
 
     def table(self) -> None:
         return None

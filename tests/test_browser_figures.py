@@ -1,0 +1,68 @@
+"""Real-browser check that the app's panel furniture never covers a figure: on a phone (390 px) the
+Tokens tab's labels and buttons lie outside its pictures, and on a projector (1280 x 720) the Model
+tab's position grid is shown whole (its box cut off the column label before).
+
+Screenshots: ``test-artifacts/figures-tokens-phone.png``, ``figures-model-projector.png``.
+Skips, with the reason printed, only where chromium or playwright is missing.
+"""
+from __future__ import annotations
+
+import pytest
+
+from test_browser import (  # the same Chromium and waits as the main browser test
+    _DRAWN_RECT, ARTIFACTS, MODEL_WAIT_MS, UI_WAIT_MS, browser, open_tab, sized_page,  # noqa: F401 (browser: fixture)
+)
+
+pytestmark = pytest.mark.browser
+
+# page boxes (left, top, right, bottom) of a panel's picture as drawn (object-fit applied), its label,
+# its buttons, and the visible part of the panel
+_PANEL = "id => { const e = document.getElementById(id), i = e.querySelector('img'), b = i.getBoundingClientRect();" \
+         " const d = (" + _DRAWN_RECT + ")(i); const box = x => { if (!x) return null; const r = x.getBoundingClientRect();" \
+         " return r.width > 0 && r.height > 0 ? [r.left, r.top, r.right, r.bottom] : null; };" \
+         " return {picture: [b.left + d[0], b.top + d[1], b.left + d[0] + d[2], b.top + d[1] + d[3]]," \
+         " label: box(e.querySelector('label[data-testid=block-label]')), buttons: box(e.querySelector('.icon-button-wrapper'))," \
+         " panel: box(e)}; }"
+
+
+def _meets(a, b, slack: float = 1.0) -> bool:
+    return a is not None and b is not None and min(a[2], b[2]) - max(a[0], b[0]) > slack and \
+        min(a[3], b[3]) - max(a[1], b[1]) > slack
+
+
+def _loaded(page, selector: str) -> None:
+    page.wait_for_function(f"() => {{ const i = document.querySelector('{selector}');"
+                           " return i && i.complete && i.naturalWidth > 0; }", timeout=MODEL_WAIT_MS)
+    page.locator(selector).first.scroll_into_view_if_needed(timeout=UI_WAIT_MS)
+
+
+def _analysed(page) -> None:
+    page.wait_for_function("() => /\\d%/.test((document.querySelector('#prediction') || {}).innerText || '')",
+                           timeout=MODEL_WAIT_MS)
+
+
+def test_on_a_phone_no_panel_label_or_button_covers_a_tokens_picture(browser, app_url):
+    with sized_page(browser, app_url, 390, 844) as phone:
+        _analysed(phone)
+        open_tab(phone, "tokens")
+        covered = {}
+        for panel in ("tokens-pca", "tokens-similarity", "tokens-norms", "tokens-lens"):
+            _loaded(phone, f"#{panel} img")
+            boxes = phone.evaluate(_PANEL, panel)
+            hit = [part for part in ("label", "buttons") if _meets(boxes[part], boxes["picture"])]
+            if hit:
+                covered[panel] = (hit, boxes)
+        phone.screenshot(path=str(ARTIFACTS / "figures-tokens-phone.png"), full_page=True)
+        assert not covered, f"label or buttons over the picture (left, top, right, bottom): {covered}"
+
+
+def test_on_a_projector_the_position_grid_is_shown_whole(browser, app_url):
+    with sized_page(browser, app_url, 1280, 720) as projector:
+        _analysed(projector)
+        open_tab(projector, "model")
+        _loaded(projector, "#position img")
+        boxes = projector.evaluate(_PANEL, "position")
+        projector.screenshot(path=str(ARTIFACTS / "figures-model-projector.png"), full_page=True)
+        picture, panel = boxes["picture"], boxes["panel"]
+        assert picture[1] >= panel[1] - 1 and picture[3] <= panel[3] + 1, \
+            f"the grid's picture {picture} runs past its panel {panel}: its top or bottom (the column label) is cut"
