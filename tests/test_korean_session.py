@@ -81,4 +81,5 @@ def test_an_upload_that_is_not_an_image_is_refused_in_korean(server, data, words
     with pytest.raises(gr.Error) as refused:
         h.analyze(server, data, korean())
     message = refused.value.message
+    assert refused.value.title == "오류"  # the box's title too ("Error" before)
     assert words in message and not ENGLISH_WORDS.search(message.replace("PNG, JPEG, WebP, BMP, GIF, TIFF", "")), message

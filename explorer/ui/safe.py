@@ -53,8 +53,9 @@ _LONG_NUMBER = re.compile(r"-?\d{16,}(?:\.\d+)?(?:[eE][+-]?\d+)?")
 class Refusal(gr.Error):
     """A ``gr.Error`` whose text was cleaned and whose event is already logged (once)."""
 
-    def __init__(self, message: str, duration: float | None = 10, visible: bool = True, title: str = "Error"):
-        super().__init__(clean(message) or say("server_fault"), duration=duration, visible=visible, title=title, print_exception=False)
+    def __init__(self, message: str, duration: float | None = 10, visible: bool = True, title: str | None = None):
+        super().__init__(clean(message) or say("server_fault"), duration=duration, visible=visible,
+                         title=say("error_title") if title in (None, "Error") else title, print_exception=False)
 
 
 def short_number(text: str) -> str:

@@ -371,6 +371,7 @@ SAY = {
                 "'Use via API' link at the bottom of the page) shows what each endpoint takes.",
     "name_not_text": "A model name must be text, not '{value}'.",
     # an image that cannot be read (explorer.images.ImageLoadError's reason); English shows the library's own text
+    "error_title": "Error",  # the title of the box an error appears in
     "image_empty": "The uploaded image is empty (0 bytes). Use a PNG, JPEG, WebP, BMP, GIF or TIFF image.",
     "image_no_pixels": "The image is {width} x {height} pixels: it has no pixels to show. Use a PNG, JPEG, WebP, "
                        "BMP, GIF or TIFF image.",

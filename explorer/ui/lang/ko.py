@@ -325,6 +325,7 @@ SAY = {
     "bad_form": "이 요청에 담긴 값 중 하나가 그 입력이 받는 형태가 아닙니다. 앱의 API 페이지(페이지 맨 아래 "
                 "'Use via API' 링크)에 엔드포인트마다 받는 값이 나와 있습니다.",
     "name_not_text": "모델 이름은 글자여야 합니다 ('{value}'은(는) 쓸 수 없습니다).",
+    "error_title": "오류",
     "image_empty": "올린 이미지가 비어 있습니다 (0바이트). PNG, JPEG, WebP, BMP, GIF, TIFF 이미지를 쓰세요.",
     "image_no_pixels": "이미지가 {width} x {height} 픽셀이라 보여 줄 픽셀이 없습니다. PNG, JPEG, WebP, BMP, GIF, "
                        "TIFF 이미지를 쓰세요.",
