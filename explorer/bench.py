@@ -3,6 +3,9 @@
     python -m explorer.bench            # the full set of models (minutes)
     python -m explorer.bench --quick    # demo and a small random ViT (the test suite runs this)
 
+The full run writes ``bench/results.json`` (the numbers the README quotes); ``--quick`` writes to
+the system's temporary folder (``default_out``), never over them, unless ``--out`` says where.
+
 Sections (each a table printed and a key of ``bench/results.json``):
 
 - ``single``: per model, the median seconds of a bare forward (fused attention, no
@@ -315,15 +318,24 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def default_out(quick: bool) -> Path:
+    """``bench/results.json`` for the full run; a quick run's file in the temporary folder (the tracked
+    results stay the full run's, and the checkout clean)."""
+    return Path(tempfile.gettempdir()) / "vit-explorer-bench-quick.json" if quick else Path("bench/results.json")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m explorer.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small models, few repeats (what the tests run)")
     parser.add_argument("--no-app", action="store_true", help="skip the app section")
-    parser.add_argument("--out", type=Path, default=Path("bench/results.json"))
+    parser.add_argument("--out", type=Path, default=None,
+                        help="where the results go (default: bench/results.json; with --quick a file in the "
+                             "temporary folder, so a quick run never overwrites the full run's numbers)")
     parser.add_argument("--sections", nargs="+", choices=("single", "folder", "panels", "controls", "memory", "app"),
                         help="run only these sections, keeping the others of an existing --out")
     args = parser.parse_args(argv)
+    args.out = args.out or default_out(args.quick)
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     repeats = 3 if args.quick else 10
     models = QUICK_MODELS if args.quick else FULL_MODELS

@@ -14,6 +14,7 @@ explanation method), ``figure7_filters``, ``figure7_position``, ``figure7_distan
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import Callable
@@ -26,14 +27,25 @@ from .paths import sample_images
 from .render.figures import POSITION_SCALES
 
 
-def figures(model_choice: str, images: list[Path], out: Path, device: str = "auto",
+def model_folder(model, choice: str, pretrained: bool = True, checkpoint: str | None = None) -> str:
+    """A folder name for one model's files: its name, ``-random`` for random weights and the checkpoint's
+    stem, so that two models' runs without ``--out`` never write over each other."""
+    entry = CATALOG.get(choice)
+    random = not pretrained or (entry is not None and not entry.pretrained)
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", model.name).strip("_") or "model"
+    return name + ("-random" if random else "") + (f"-{Path(checkpoint).stem}" if checkpoint else "")
+
+
+def figures(model_choice: str, images: list[Path], out: Path | None, device: str = "auto",
             checkpoint: str | None = None, methods: list[str] | None = None,
             options: dict | None = None, pretrained: bool = True, position_scale: str = "observed") -> list[Path]:
-    """Write Figures 6 and 7 of ``model_choice`` over ``images`` into ``out``; return the files.
+    """Write Figures 6 and 7 of ``model_choice`` over ``images`` into ``out`` (``None``: ``figures/<model>``,
+    see ``model_folder``); return the files.
 
     ``options`` (e.g. ``{"head_fusion": "max"}``) go to every method that has them; ``position_scale``
     colours Figure 7 centre over the grid's observed range (as the app), the paper's -1 to 1 or per tile."""
     model = load_choice(model_choice, device=device, checkpoint=checkpoint, pretrained=pretrained)
+    out = Path(out) if out is not None else Path("figures") / model_folder(model, model_choice, pretrained, checkpoint)
     methods = {name: dict(options or {}) for name in (methods or analyses.EXPLANATION_METHODS)}
     written: list[Path] = []
 
@@ -132,10 +144,15 @@ def tokens(model_choice: str, images: list[Path], out: Path, block: int = -1, fo
 
 def side_by_side(first: str, second: str, images: list[Path], out: Path, fraction: float = 1.0,
                  device: str = "auto") -> list[Path]:
-    """Each image through two models (rollout, token colours at ``fraction`` of each depth, distances)."""
+    """Each image through two models (rollout, token colours at ``fraction`` of each depth, distances);
+    the files name each model (``side_by_side_<image>_<model>_rollout.png``). Progress goes to stderr."""
+    from tqdm.auto import tqdm
+
+    print(f"loading {first} and {second}", file=sys.stderr, flush=True)
     models = (load_choice(first, device=device), load_choice(second, device=device))
+    print(f"{models[0].name} and {models[1].name}: {views.plural(len(images))} -> {out}/", file=sys.stderr, flush=True)
     written: list[Path] = []
-    for path in images:
+    for path in tqdm(images, desc="side by side", unit="image", file=sys.stderr):
         written += views.side_by_side(models, path, fraction).write(out, f"side_by_side_{Path(path).stem}")
     return written
 
@@ -215,7 +232,8 @@ def _figures_parser(sub) -> None:
     fig = sub.add_parser("figures", help="write the paper's Figures 6 and 7 for a model and images")
     _model_arguments(fig)
     fig.add_argument("--images", nargs="*", type=Path, default=None, help="images (default: the bundled samples)")
-    fig.add_argument("--out", type=Path, default=Path("figures"), help="output folder (default: figures/)")
+    fig.add_argument("--out", type=Path, default=None,
+                     help="output folder (default: figures/<model>/, one per model, e.g. figures/demo/)")
     fig.add_argument("--position-scale", choices=POSITION_SCALES, default="observed",
                      help="Figure 7 centre's colours: 'observed' (default, as the app: the grid's lowest similarity "
                           "to 1), 'paper' (the paper's fixed -1 to 1, comparable between models) or 'tile' (each "
@@ -289,7 +307,7 @@ def _run_figures(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
     options = {o.name: getattr(args, o.name) for o in OPTIONS}
     return _reported(lambda: figures(_chosen_model(args), images, args.out, args.device, args.checkpoint, args.method,
                                      options, pretrained=not args.random_weights, position_scale=args.position_scale),
-                     lambda files: f"wrote {len(files)} files to {args.out}/")
+                     lambda files: f"wrote {len(files)} files to {files[0].parent if files else args.out}/")
 
 
 def _run_evaluate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

@@ -23,3 +23,21 @@ def test_quick_benchmark_writes_every_section(tmp_path, capsys):
     assert bench.main(["--quick", "--sections", "panels", "--out", str(out)]) == 0
     again = json.loads(out.read_text())
     assert again["app"] == before and again["panels"]["panels_cold_s"] > 0
+
+
+def test_quick_benchmark_without_out_leaves_the_checkouts_results_alone(tmp_path, monkeypatch):
+    """`bench --quick` (no --out) from a checkout: bench/results.json, the full run's tracked numbers,
+    is not rewritten; the quick results go to the temporary folder."""
+    checkout, temporary = tmp_path / "checkout", tmp_path / "tmp"
+    (checkout / "bench").mkdir(parents=True)
+    temporary.mkdir()
+    tracked = checkout / "bench" / "results.json"
+    tracked.write_text('{"the full run": true}\n')
+    monkeypatch.chdir(checkout)
+    monkeypatch.setattr("tempfile.tempdir", str(temporary))
+    monkeypatch.setattr(bench, "panels", lambda device: {"panels_cold_s": 0.5, "panels_cached_s": 0.001})
+    assert bench.main(["--quick", "--sections", "panels"]) == 0
+    assert tracked.read_text() == '{"the full run": true}\n'
+    quick = json.loads((temporary / "vit-explorer-bench-quick.json").read_text())
+    assert quick["panels"]["panels_cold_s"] == 0.5
+    assert bench.default_out(quick=False) == bench.Path("bench/results.json")

@@ -1,4 +1,6 @@
 """``python -m explorer figures`` writes Figures 6 and 7 with their data."""
+from pathlib import Path
+
 import numpy as np
 from PIL import Image
 
@@ -40,3 +42,30 @@ def test_start_layer_flag_is_the_earlier_name_of_start_block(tmp_path, monkeypat
     for flag in ("--start-block", "--start-layer"):
         assert main(["figures", "--images", "x.png", "--out", str(tmp_path), flag, "2"]) == 0
     assert seen[0] == seen[1] and seen[0]["start_block"] == 2 and "start_layer" not in seen[0]
+
+
+def test_figures_without_out_write_each_model_to_its_own_folder(tmp_path, monkeypatch, capsys):
+    """The README's two examples run one after the other without --out: the second (another model)
+    must not write over the first's figure7_* files."""
+    image = tmp_path / "img.png"
+    Image.fromarray(np.random.default_rng(3).integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(image)
+    monkeypatch.chdir(tmp_path)
+    for model in ("demo", RANDOM_LABEL):
+        assert main(["figures", "--model", model, "--images", str(image), "--device", "cpu",
+                     "--method", "rollout"]) == 0
+    first, second = tmp_path / "figures" / "demo", tmp_path / "figures" / "vit_tiny_patch16_224-random"
+    for folder in (first, second):
+        assert (folder / "figure7_position.png").is_file() and (folder / "figure6_img.png").is_file()
+    assert not (tmp_path / "figures" / "figure7_position.png").exists()
+    out = capsys.readouterr().out
+    assert f"to {Path('figures') / 'demo'}/" in out and f"to {Path('figures') / 'vit_tiny_patch16_224-random'}/" in out
+
+
+def test_figures_position_scale_flag_reaches_figure_7_centre(tmp_path, monkeypatch):
+    import explorer.cli
+
+    seen = []
+    monkeypatch.setattr(explorer.cli, "figures", lambda *args, **kwargs: seen.append(kwargs["position_scale"]) or [])
+    for flags in ([], ["--position-scale", "paper"]):
+        assert main(["figures", "--images", "x.png", "--out", str(tmp_path), *flags]) == 0
+    assert seen == ["observed", "paper"]

@@ -95,3 +95,14 @@ def test_bundled_scenes_are_classified(demo):
     traces = demo.run(images)
     acc = np.mean([t.predicted == m["label"] for t, m in zip(traces, meta)])
     assert acc >= 0.75  # a handful of scenes: allow one or two misses
+
+
+def test_demo_evaluate_shows_a_progress_bar_moved_by_every_scene(demo, capsys):
+    """`python -m explorer.demo evaluate` scores its first batch (with the faithfulness scores) for
+    minutes: its progress must move scene by scene, not once per 50-scene batch."""
+    from explorer.demo.evaluate import benchmark
+
+    result = benchmark(demo, count=3, methods=["rollout"], faithfulness=1, progress=True)
+    err = capsys.readouterr().err
+    assert result["scenes"] == 3
+    assert "1/3" in err and "3/3" in err and "held-out scenes" in err  # tqdm may skip a redraw, never the first

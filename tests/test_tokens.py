@@ -1,6 +1,8 @@
 """What the tokens carry: PCA colours, feature similarity, norm outliers and the logit lens."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -220,13 +222,18 @@ def test_every_token_view_works_on_each_family(family, tmp_path):
     assert pair.blocks == (trace.num_blocks - 1, 3) and pair.write(tmp_path)
 
 
-def test_side_by_side_command_writes_both_models_views(tmp_path):
+def test_side_by_side_command_names_each_models_files_by_the_model_and_shows_progress(tmp_path, capsys):
     image = [p for p in sample_images() if "scene" in p.name][0]
     code = cli.main(["side-by-side", "--model", "demo", "--second", "examples/article_vit.py:build",
                      "--images", str(image), "--fraction", "0.5", "--out", str(tmp_path)])
+    second = explorer.load("examples/article_vit.py:build", device="cpu").name
+    label = re.sub(r"[^A-Za-z0-9._-]+", "_", second).strip("_")
     names = {p.name for p in tmp_path.iterdir()}
-    assert code == 0 and {f"side_by_side_{image.stem}_a_rollout.png", f"side_by_side_{image.stem}_b_pca.png",
-                          f"side_by_side_{image.stem}_distance.png"} <= names
+    assert code == 0 and {f"side_by_side_{image.stem}_demo_rollout.png", f"side_by_side_{image.stem}_{label}_pca.png",
+                          f"side_by_side_{image.stem}_distance.png"} <= names, names
+    assert not any("_a_" in n or "_b_" in n for n in names)
+    err = capsys.readouterr().err
+    assert "loading demo and examples/article_vit.py:build" in err and "side by side" in err and "1/1" in err
 
 
 def test_an_ablation_in_progress_leaves_other_threads_forwards_untouched():

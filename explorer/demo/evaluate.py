@@ -159,6 +159,10 @@ def benchmark(model, seed: int = HELDOUT_SEED, count: int = 1000, methods: Seque
     mad = None
     p = model.patch_size
     t0 = time.time()
+    from tqdm.auto import tqdm
+
+    # a bar moved by every scene: the first batch, with the deletion/insertion and sanity scores, takes minutes
+    bar = tqdm(total=count, desc="held-out scenes", unit="scene", disable=not progress, file=sys.stderr)
     for start in range(0, count, batch):
         scenes = [make_scene(seed, i) for i in range(start, min(count, start + batch))]
         traces = model.run([s.to_pil() for s in scenes], batch_size=batch)
@@ -178,9 +182,10 @@ def benchmark(model, seed: int = HELDOUT_SEED, count: int = 1000, methods: Seque
                     for key, value in scores.metrics().items():
                         if key in FAITHFULNESS:
                             faithful[name][key].append(value)
-        if progress:
-            done = min(count, start + batch)
-            print(f"  {done}/{count} scenes, {time.time() - t0:.0f}s", file=sys.stderr, flush=True)
+            bar.set_postfix_str(f"faithfulness and sanity on scenes 1-{faithfulness}" if index + 1 < faithfulness
+                                else "pointing game and energy", refresh=False)
+            bar.update(1)
+    bar.close()
     rows = {n: {"pointing_game": hits[n] / count, "energy_in_mask": energy[n] / count,
                 "ms_per_map": 1000 * seconds[n] / count,
                 **{k: float(np.mean(v)) for k, v in faithful[n].items() if v}} for n in registry}

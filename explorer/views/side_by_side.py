@@ -2,6 +2,7 @@
 grids, and both models' attention distances in one scatter."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,13 +57,22 @@ class SideBySideView:
     def table(self) -> None:
         return None
 
+    def file_labels(self) -> tuple[str, str]:
+        """Each model's part of a file name: its name made safe for a file (``first-``/``second-`` before
+        it when both models have the same name)."""
+        labels = tuple(re.sub(r"[^A-Za-z0-9._-]+", "_", n).strip("_") or "model" for n in self.names)
+        return labels if labels[0] != labels[1] else (f"first-{labels[0]}", f"second-{labels[1]}")
+
     def write(self, out: Path, stem: str = "side_by_side") -> list[Path]:
+        """The distance scatter, and each model's rollout and token colours named by the model
+        (``<stem>_<model>_rollout.png``); the arrays keep ``_a`` (first model) and ``_b`` (second)."""
         files = write_figure(self.distance_figure(), out, f"{stem}_distance")
-        for side, (image, pca) in enumerate(zip(self.rollout_images(), self.pca_images())):
+        for label, image, pca in zip(self.file_labels(), self.rollout_images(), self.pca_images()):
             for kind, picture in (("rollout", image), ("pca", pca)):
-                files.append(save_picture(picture, out, f"{stem}_{'ab'[side]}_{kind}.png"))
+                files.append(save_picture(picture, out, f"{stem}_{label}_{kind}.png"))
         files.append(render.save_arrays(Path(out) / stem, rollout_a=self.rollouts[0], rollout_b=self.rollouts[1],
-                                        pca_a=self.pcas[0], pca_b=self.pcas[1], blocks=np.array(self.blocks)))
+                                        pca_a=self.pcas[0], pca_b=self.pcas[1], blocks=np.array(self.blocks),
+                                        names=np.array(self.names)))
         return files
 
 
