@@ -164,7 +164,7 @@ def app(repeats: int) -> dict:
             images.append(Path(tmp) / f"s{i}.png")
             make_scene(9, i).to_pil().save(images[-1])
         new = [_timed(lambda p=p: client.predict(handle_file(str(p)), api_name="/analyze")) for p in images]
-        change = [_timed(lambda f=f: client.predict("rollout", f, 0.0, 0, 0.5, "jet", "predicted class",
+        change = [_timed(lambda f=f: client.predict("rollout", f, 0.0, 0, 32, 1, 0.5, "jet", "predicted class",
                                                     api_name="/explanation")) for f in ["max", "mean"] * repeats]
         client.close()
         out = {"new_image_s": float(np.median(new[1:])), "control_change_s": float(np.median(change[1:])),

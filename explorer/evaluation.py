@@ -73,8 +73,10 @@ def _rows(image: str, scores) -> list[dict]:
 
 
 def evaluate_folder(model, images: Iterable[Path], out: Path, methods: dict[str, dict], fill: str = "mean",
-                    sanity: bool = True, progress: bool = True) -> Summary:
-    """Score ``methods`` on every image into ``out``; resumes from ``out/scores.csv``."""
+                    sanity: bool = True, progress: bool = True, quick: bool = False) -> Summary:
+    """Score ``methods`` on every image into ``out``; resumes from ``out/scores.csv`` (rerun a folder
+    with the same ``quick``: its rows do not say which settings made them). ``quick``: the app's
+    Quick Compare (``faithfulness.quick_methods``, bfloat16 where native)."""
     from tqdm.auto import tqdm
 
     out.mkdir(parents=True, exist_ok=True)
@@ -90,7 +92,7 @@ def evaluate_folder(model, images: Iterable[Path], out: Path, methods: dict[str,
             writer.writeheader()
         for path in todo:
             trace = model.run(path)
-            rows = _rows(str(path), score_methods(model, trace, methods, None, fill, sanity))
+            rows = _rows(str(path), score_methods(model, trace, methods, None, fill, sanity, quick=quick))
             writer.writerows(rows)
             f.flush()  # an interruption loses at most the image in progress
             bar.update(1)

@@ -465,7 +465,7 @@ def plan(user: int, image: Path, rounds: int, r: Ranges) -> list[Call]:
             Call(k, "/explanation", _args("/explanation", method="rollout",
                                           head_fusion=r.fusions[a % len(r.fusions)],
                                           discard_ratio=discards[b % len(discards)], start_block=a % r.blocks,
-                                          alpha=0.5, cmap=cmap, target="predicted class")),
+                                          n_steps=32, window=1, alpha=0.5, cmap=cmap, target="predicted class")),
             Call(k, "/query", _args("/query", block=b % r.blocks, head=r.heads[a % len(r.heads)],
                                     row=(3 * user + k) % r.grid[0], col=(5 * user + 2 * k) % r.grid[1], alpha=0.5,
                                     cmap=cmap)),

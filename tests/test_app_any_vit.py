@@ -26,7 +26,7 @@ def _every_view(client: Client, side: int, grid: int) -> None:
     assert _size(seen) == (side, side) and (row, col) == (grid // 2, grid // 2)
     assert len(label["confidences"]) >= 2
     for method in ("rollout", "gradient rollout", "last-block attention"):
-        mask, heat, caption = client.predict(method, "mean", 0.0, 0, 0.5, "jet", "predicted class", api_name="/rollout")
+        mask, heat, caption = client.predict(method, "mean", 0.0, 0, 32, 1, 0.5, "jet", "predicted class", api_name="/rollout")
         assert _size(mask) == _size(heat) == (side, side) and method in caption
     _, attention, rolled, _, _ = client.predict(1, "head 0", 1, 1, 0.5, "jet", api_name="/query")
     assert _size(attention) == (side, side)
@@ -35,7 +35,7 @@ def _every_view(client: Client, side: int, grid: int) -> None:
     assert min(_size(figure)) > 100 and table["data"]
     pca, raw, position = client.predict(api_name="/model_views")
     assert min(_size(position)) > 100
-    for view, args in [("rollout", ("rollout", "max", 0.5, 1, 0.5, "jet", "predicted class")), ("model", ())]:
+    for view, args in [("rollout", ("rollout", "max", 0.5, 1, 32, 1, 0.5, "jet", "predicted class")), ("model", ())]:
         files = client.predict(*args, api_name=f"/download_{view}")
         assert {".png", ".svg", ".pdf", ".npz"} <= {Path(f).suffix for f in files}
 

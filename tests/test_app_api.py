@@ -51,8 +51,8 @@ def test_the_api_names_each_endpoints_inputs_and_outputs_as_declared(client):
 
 
 def test_earlier_endpoint_names_still_answer(client, analyzed):
-    old = client.predict("rollout", "mean", 0.0, 0, 0.5, "jet", "predicted class", api_name="/rollout")
-    new = client.predict("rollout", "mean", 0.0, 0, 0.5, "jet", "predicted class", api_name="/explanation")
+    old = client.predict("rollout", "mean", 0.0, 0, 32, 1, 0.5, "jet", "predicted class", api_name="/rollout")
+    new = client.predict("rollout", "mean", 0.0, 0, 32, 1, 0.5, "jet", "predicted class", api_name="/explanation")
     assert old[2] == new[2] and _size(old[0]) == _size(new[0])
 
 
@@ -66,13 +66,13 @@ def test_analyze_gives_top5_and_the_image_the_model_saw(analyzed):
 
 
 def test_rollout_overlays_have_the_input_resolution(client, analyzed):
-    mask, heat, caption = client.predict("rollout", "mean", 0.0, 0, 0.5, "jet", "predicted class", api_name="/explanation")
+    mask, heat, caption = client.predict("rollout", "mean", 0.0, 0, 32, 1, 0.5, "jet", "predicted class", api_name="/explanation")
     assert _size(mask) == _size(heat) == analyzed["seen"].size
     assert "rollout" in caption
 
 
 def test_gradient_rollout_names_the_chosen_class(client, analyzed):
-    _, _, caption = client.predict("gradient rollout", "mean", 0.0, 0, 0.5, "jet", "predicted class",
+    _, _, caption = client.predict("gradient rollout", "mean", 0.0, 0, 32, 1, 0.5, "jet", "predicted class",
                                    api_name="/explanation")
     assert analyzed["label"]["label"] in caption
 
@@ -107,8 +107,8 @@ def test_model_views_render_filters_and_position_grid(client):
 
 
 @pytest.mark.parametrize("view,args", [
-    ("explanation", ("rollout", "max", 0.5, 1, 0.5, "jet", "predicted class")),
-    ("rollout", ("rollout", "max", 0.5, 1, 0.5, "jet", "predicted class")),  # the earlier name
+    ("explanation", ("rollout", "max", 0.5, 1, 32, 1, 0.5, "jet", "predicted class")),
+    ("rollout", ("rollout", "max", 0.5, 1, 32, 1, 0.5, "jet", "predicted class")),  # the earlier name
     ("query", (1, "head 0", 1, 1, 0.5, "jet")),
     ("heads", (0, "mask")),
     ("distance", ()),
@@ -128,7 +128,7 @@ def test_unloadable_model_keeps_the_current_one(client, analyzed):
     picked, status = client.predict("vit_base_patch16_224.augreg2_in21k_ft_in1k", api_name="/select_model")
     assert picked != "vit_base_patch16_224.augreg2_in21k_ft_in1k"
     assert "Could not load" in status and "Still using" in status
-    mask, _, _ = client.predict("rollout", "mean", 0.0, 0, 0.5, "jet", "predicted class", api_name="/explanation")
+    mask, _, _ = client.predict("rollout", "mean", 0.0, 0, 32, 1, 0.5, "jet", "predicted class", api_name="/explanation")
     assert _size(mask) == analyzed["seen"].size  # the session's trace survived
 
 
@@ -145,7 +145,7 @@ def _user_round(url: str, image: Path) -> dict:
     client = Client(url, verbose=False)
     try:
         label, _, _, _ = client.predict(handle_file(str(image)), api_name="/analyze")
-        mask, heat, _ = client.predict("rollout", "max", 0.0, 1, 0.5, "jet", "predicted class", api_name="/explanation")
+        mask, heat, _ = client.predict("rollout", "max", 0.0, 1, 32, 1, 0.5, "jet", "predicted class", api_name="/explanation")
         _, attention, rolled, _, _ = client.predict(2, "head 1", 3, 4, 0.5, "jet", api_name="/query")
         return dict(label=label["label"], mask=_pixels(mask), heat=_pixels(heat), attention=_pixels(attention),
                     rolled=_pixels(rolled))

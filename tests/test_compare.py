@@ -44,7 +44,7 @@ def test_compare_tab_and_evaluate_cli_give_the_same_numbers_for_the_same_image(s
     session, _, _ = h.analyze(server, str(image), h.Session(choice=DEMO))
     *_, last = call(server, "compare")(session, h.PREDICTED, "mean", True, "jet")  # the comparison as it grows
     session, gallery, table, large, curves, note = last
-    assert len(gallery) == len(table) == 9 and large.size == session.trace.input_image.size
+    assert len(gallery) == len(table) == 9 and large["value"].size == session.trace.input_image.size
     code = cli.main(["evaluate", "--model", "demo", "--images", str(image), "--out", str(tmp_path)])
     assert code == 0
     from_cli = _csv_metrics(tmp_path / "scores.csv", image)
@@ -61,20 +61,24 @@ def test_clicking_a_cell_shows_that_methods_map_and_curves(server, image):
     session, _, _ = h.analyze(server, str(image), h.Session(choice=DEMO))
     *_, (session, gallery, _, _, _, _) = call(server, "compare")(session, h.PREDICTED, "blur", False, "jet")
     large, curves = h.compare_pick(session, "jet", SimpleNamespace(index=1))
-    assert large.size == session.trace.input_image.size
-    assert np.asarray(large).std() > 0 and curves.size[0] > 300
+    assert large["value"].size == session.trace.input_image.size and large["label"].startswith("gradient rollout")
+    assert np.asarray(large["value"]).std() > 0 and curves.size[0] > 300
     files = call(server, "download_compare")(session)
     assert {".png", ".svg", ".pdf", ".csv", ".npz"} <= {Path(f).suffix for f in files}
 
 
-def test_compare_says_how_long_it_takes_then_shows_maps_before_scores_and_the_sanity_check_last(server, image):
+def test_compare_says_how_long_it_takes_then_shows_every_map_before_any_score_and_the_sanity_check_last(
+        server, image):
     session, _, _ = h.analyze(server, str(image), h.Session(choice=DEMO))
     steps = list(call(server, "compare")(session, h.PREDICTED, "mean", True, "jet"))
     assert "about" in steps[0][-1] and steps[0][1] == []  # the estimate, before any work
     first = steps[1]
     assert len(first[1]) == 1 and first[1][0][1] == "rollout" and np.isnan(first[2].iloc[0, 1])  # a map, no score
+    assert first[3]["label"].startswith("rollout")  # the large map says which method it is
     scored = [len([c for _, c in step[1] if "deletion" in c]) for step in steps[1:]]
     assert scored == sorted(scored) and scored[-1] == 9  # scores arrive and stay
+    maps = [len(step[1]) for step in steps[1:]]
+    assert maps[scored.index(1)] == 9  # the first score comes once every map is on screen
     cheap, expensive = views.compare_order(list(explorer.EXPLANATION_METHODS))
     assert "occlusion" in expensive and "rollout" in cheap
     sanity = [step for step in steps if "ρ" in " ".join(c for _, c in step[1])]

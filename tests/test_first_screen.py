@@ -23,7 +23,7 @@ def session(server):
 
 def test_the_map_beside_the_image_is_the_rollout_tabs_heat_overlay_without_a_model_run(server, session,
                                                                                       monkeypatch):
-    _, heat, _ = call(server, "explanation")(session, "rollout", "mean", 0.0, 0, 0.5, "jet", h.PREDICTED)
+    _, heat, _ = call(server, "explanation")(session, "rollout", "mean", 0.0, 0, 32, 1, 0.5, "jet", h.PREDICTED)
     monkeypatch.setattr(server.models.get(DEMO), "run", lambda *a, **k: pytest.fail("the model ran again"))
     where = call(server, "where")(session)
     assert where.size == session.trace.input_image.size

@@ -42,8 +42,8 @@ def test_click_maps_pixels_of_the_enlarged_image_to_patch_row_and_column(session
 def test_changing_controls_does_not_rerun_the_model(models, session, monkeypatch):
     model = models.models.get(RANDOM)
     monkeypatch.setattr(model, "run", lambda *a, **k: pytest.fail("the model ran again"))
-    first, _, _ = call(models, "explanation")(session, "rollout", "mean", 0.0, 0, 0.5, "jet", h.PREDICTED)
-    second, _, _ = call(models, "explanation")(session, "rollout", "max", 0.9, 3, 0.5, "jet", h.PREDICTED)
+    first, _, _ = call(models, "explanation")(session, "rollout", "mean", 0.0, 0, 32, 1, 0.5, "jet", h.PREDICTED)
+    second, _, _ = call(models, "explanation")(session, "rollout", "max", 0.9, 3, 32, 1, 0.5, "jet", h.PREDICTED)
     assert first.size == second.size == (224, 224)
     assert np.abs(np.asarray(first, float) - np.asarray(second, float)).mean() > 0.5
 
@@ -73,13 +73,13 @@ def test_a_sessions_derived_results_count_against_the_memory_budget(models):
 
 
 def test_gradient_rollout_is_cached_per_class(models, session):
-    call(models, "explanation")(session, "gradient rollout", "mean", 0.0, 0, 0.5, "jet", "3: x")
+    call(models, "explanation")(session, "gradient rollout", "mean", 0.0, 0, 32, 1, 0.5, "jet", "3: x")
     assert ("gradient rollout", 3) in session.cache.cached_maps()
 
 
 def test_views_without_an_image_ask_for_one(models):
     with pytest.raises(gr.Error, match="Upload an image"):
-        call(models, "explanation")(h.Session(choice=RANDOM), "rollout", "mean", 0.0, 0, 0.5, "jet", h.PREDICTED)
+        call(models, "explanation")(h.Session(choice=RANDOM), "rollout", "mean", 0.0, 0, 32, 1, 0.5, "jet", h.PREDICTED)
 
 
 def test_out_of_range_block_is_a_gradio_error(session):
@@ -118,9 +118,12 @@ def test_unreadable_upload_is_a_gradio_error_that_says_why(models, tmp_path):
         h.analyze(models, str(bad), h.Session(choice=RANDOM))
 
 
-def test_rollout_controls_apply_to_plain_rollout_only():
-    assert [u["interactive"] for u in h.explanation_controls("rollout")] == [True] * 3
-    assert [u["interactive"] for u in h.explanation_controls("gradient rollout")] == [False] * 3
+def test_each_option_control_is_enabled_only_for_the_method_that_has_it():
+    names = [o.name for o in h.OPTIONS]
+    enabled = {method: {n for n, u in zip(names, h.explanation_controls(method)) if u["interactive"]}
+               for method in ("rollout", "gradient rollout", "integrated gradients", "occlusion")}
+    assert enabled == {"rollout": {"head_fusion", "discard_ratio", "start_block"}, "gradient rollout": set(),
+                       "integrated gradients": {"n_steps"}, "occlusion": {"window"}}
 
 
 @pytest.mark.parametrize("call", [
@@ -144,7 +147,7 @@ def test_expired_analysis_asks_to_run_the_image_again(models):
     new, _, _ = h.analyze(models, image, h.Session(choice=RANDOM))
     new.handle.release()  # what the store does when the session idles too long or memory is short
     with pytest.raises(gr.Error, match="Upload the image again"):
-        call(models, "explanation")(new, "rollout", "mean", 0.0, 0, 0.5, "jet", h.PREDICTED)
+        call(models, "explanation")(new, "rollout", "mean", 0.0, 0, 32, 1, 0.5, "jet", h.PREDICTED)
 
 
 def test_downloads_are_written_inside_the_server_folder_and_old_ones_swept(models, session):
@@ -186,10 +189,10 @@ def test_a_guess_is_marked_by_clicks_then_revealed_with_its_overlap(models, sess
     assert call(models, "guess")(session, "5,5").size == (448, 448)  # the grid, enlarged like the query image
     rollout = views.explanation_view(models.models.get(RANDOM), session.cache, "rollout").map
     r, c = np.unravel_index(rollout.argmax(), rollout.shape)
-    picture, note = call(models, "reveal")(session, f"{r},{c}", "rollout", "mean", 0.0, 0, 0.5, "jet", h.PREDICTED)
+    picture, note = call(models, "reveal")(session, f"{r},{c}", "rollout", "mean", 0.0, 0, 32, 1, 0.5, "jet", h.PREDICTED)
     assert picture.size == (448, 448) and "Overlap (IoU): **1.00**" in note and "ranks **1**" in note
     with pytest.raises(gr.Error, match="at least one patch"):
-        call(models, "reveal")(session, " ; ", "rollout", "mean", 0.0, 0, 0.5, "jet", h.PREDICTED)
+        call(models, "reveal")(session, " ; ", "rollout", "mean", 0.0, 0, 32, 1, 0.5, "jet", h.PREDICTED)
 
 
 def test_a_guess_of_where_a_followed_patch_looks_is_scored_against_that_blocks_attention_row(models, session):
@@ -197,14 +200,14 @@ def test_a_guess_of_where_a_followed_patch_looks_is_scored_against_that_blocks_a
     row = views.query_view(trace, patch, block).attention  # (gh, gw): what the Attention explorer shows
     r, c = np.unravel_index(row.argmax(), row.shape)
     reveal = call(models, "reveal")
-    picture, note = reveal(session, f"{r},{c}", "rollout", "mean", 0.0, 0, 0.5, "jet", h.PREDICTED, "patch", block, *patch)
+    picture, note = reveal(session, f"{r},{c}", "rollout", "mean", 0.0, 0, 32, 1, 0.5, "jet", h.PREDICTED, "patch", block, *patch)
     assert "Overlap (IoU): **1.00**" in note and "block 0" in note and "row 1, col 2" in note
     far = np.unravel_index(row.argmin(), row.shape)
-    _, worse = reveal(session, "{},{}".format(*far), "rollout", "mean", 0.0, 0, 0.5, "jet", h.PREDICTED, "patch", block,
+    _, worse = reveal(session, "{},{}".format(*far), "rollout", "mean", 0.0, 0, 32, 1, 0.5, "jet", h.PREDICTED, "patch", block,
                       *patch)
     assert "Overlap (IoU): **0.00**" in worse
     with pytest.raises(gr.Error, match="not something to guess"):
-        reveal(session, "0,0", "rollout", "mean", 0.0, 0, 0.5, "jet", h.PREDICTED, "the moon", block, *patch)
+        reveal(session, "0,0", "rollout", "mean", 0.0, 0, 32, 1, 0.5, "jet", h.PREDICTED, "the moon", block, *patch)
     marked = call(models, "guess")(session, "", "patch", *patch)  # the followed patch outlined in cyan
     assert marked.tobytes() != call(models, "guess")(session, "", "class", *patch).tobytes()
 

@@ -59,8 +59,9 @@ def _of_input(analysis):
     """A class-specific method from ``analysis(model, x, target)``: it runs on the trace's image (already
     the model's crop) for ``target``, by default the trace's predicted class."""
 
-    def compute(model, trace, target=None) -> np.ndarray:
-        return analysis(model, model.input_tensor(trace.input_image), trace.predicted if target is None else target)
+    def compute(model, trace, target=None, **options) -> np.ndarray:
+        return analysis(model, model.input_tensor(trace.input_image), trace.predicted if target is None else target,
+                        **options)
 
     compute.__name__ = compute.__qualname__ = f"_{analysis.__name__}"
     return compute
@@ -81,6 +82,14 @@ ROLLOUT_OPTIONS = (
            help="first block multiplied in", aliases=("start_layer",)),
 )
 
+IG_STEPS = Option("n_steps", 32, "Steps", minimum=2, maximum=128, step=1, whole=True, ui_id="ig-steps",
+                  help="integrated gradients' points along the path from the mean colour (cost: one "
+                       "forward and backward each)")
+OCCLUSION_WINDOW = Option("window", 1, "Occlusion window", minimum=1, maximum=4, step=1, whole=True,
+                          ui_id="occlusion-window",
+                          help="side of the greyed square, in patches (one forward per square: 2 takes a "
+                               "quarter of the time of 1, at half the resolution); must divide the grid")
+
 EXPLANATION_METHODS: dict[str, MethodSpec] = {
     spec.name: spec
     for spec in [
@@ -97,12 +106,14 @@ EXPLANATION_METHODS: dict[str, MethodSpec] = {
                    cost=1.1,
                    description="Grad-CAM on the last block's norm1 output (Selvaraju et al. 2017; pytorch-grad-cam's ViT recipe)."),
         MethodSpec("integrated gradients", _of_input(integrated_gradients), class_specific=True,
-                   cost=63.0, description="Integrated Gradients (Sundararajan et al. 2017, via Captum; 32 steps "
-                                          "from the mean colour), magnitude summed per patch."),
+                   options=(IG_STEPS,), cost=63.0,
+                   description="Integrated Gradients (Sundararajan et al. 2017, via Captum; 32 steps "
+                               "from the mean colour by default), magnitude summed per patch."),
         MethodSpec("saliency", _of_input(saliency), class_specific=True,
                    cost=2.0, description="Input-gradient magnitude (Simonyan et al. 2014, via Captum), mean per patch."),
-        MethodSpec("occlusion", _of_input(occlusion), class_specific=True,
-                   cost=189.0, description="Drop of the class logit when each patch is greyed out (via Captum)."),
+        MethodSpec("occlusion", _of_input(occlusion), class_specific=True, options=(OCCLUSION_WINDOW,),
+                   cost=189.0, description="Drop of the class logit when each patch (or window of patches) is "
+                                           "greyed out (via Captum)."),
         MethodSpec("random", _random, description="Random noise: the baseline every method must beat."),
     ]
 }

@@ -35,6 +35,7 @@ class Option:
     maximum: float = 1.0
     step: float = 0.01
     block_index: bool = False  # an index into the model's blocks: the range is 0 .. blocks - 1
+    whole: bool = False  # a count (steps, patches): whole numbers only, given as int
     ui_id: str = ""  # the app's element id (stable for browser tests)
     help: str = ""
     aliases: tuple[str, ...] = ()  # earlier names still accepted, e.g. "start_layer" for "start_block"
@@ -55,9 +56,14 @@ class Option:
             raise ValueError(f"{self.label} must be a number from {self.minimum:g} to {high:g}; got '{shown}'.")
         if not self.minimum <= number <= high:
             raise ValueError(f"{self.label} must be from {self.minimum:g} to {high:g}; got {number:.3g}.")
-        if self.block_index and number != int(number):
+        if self.integer and number != int(number):
             raise ValueError(f"{self.label} must be a whole number from {self.minimum:g} to {high:g}; got {number:g}.")
-        return int(number) if self.block_index else number
+        return int(number) if self.integer else number
+
+    @property
+    def integer(self) -> bool:
+        """Whether the option takes whole numbers only (a block index or a count)."""
+        return self.block_index or self.whole
 
 
 @dataclass(frozen=True)

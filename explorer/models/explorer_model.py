@@ -18,6 +18,7 @@ from ..capture import AttentionCapture, attention_modules
 from ..trace import Trace, label_of
 from ..errors import ExplorerError, UnsupportedModelError
 from ..images import ImageInput, load_image
+from .precision import autocast_for
 from .preprocess import crop_for_model, to_tensor
 
 TOPK = 5  # classes a trace lists, most likely first
@@ -137,10 +138,9 @@ class ExplorerModel:
         return to_tensor(seen, self.data_config).to(self.device)
 
     def autocast(self) -> contextlib.AbstractContextManager:
-        """bf16 autocast on CUDA when ``half`` is on; softmax (hence attention) stays float32."""
-        if self.half:
-            return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+        """bf16 autocast on CUDA when ``half`` is on, on the CPU inside ``precision.cpu_bfloat16()``;
+        softmax (hence attention) stays float32."""
+        return autocast_for(self.device, self.half)
 
     @overload
     def run(self, images: ImageInput, *, topk: int = ..., size: int | tuple[int, int] | None = ...,

@@ -92,7 +92,7 @@ def build_demo(server: h.Server, initial: str, session_ttl: float = SESSION_TTL,
             _query_tab(ui, first)
             _surgery_tab(ui)
             _room_tab(ui)
-            _compare_tab(ui)
+            _compare_tab(ui, quick=first.device.type == "cpu")
             _tokens_tab(ui, first)
             _side_tab(ui, server, initial)
             _distance_tab(ui)
@@ -347,13 +347,15 @@ def _room_teacher(ui: SimpleNamespace) -> None:
         ui.board_timer = gr.Timer(rh.POLL_SECONDS, active=False)
 
 
-def _compare_tab(ui: SimpleNamespace) -> None:
+def _compare_tab(ui: SimpleNamespace, quick: bool) -> None:
+    """The Compare tab; ``quick``: its Quick box starts ticked (a model on the CPU)."""
     with gr.Tab(T("tab_compare"), elem_id="tab-compare"):
         gr.Markdown(T("compare_help"))
         with gr.Row():
             ui.compare_fill = gr.Radio(list(h.FILLS), value="mean", label=T("fill"), elem_id="compare-fill",
                                        info=T("fill_info"))
             ui.compare_sanity = gr.Checkbox(value=True, label=T("sanity"), elem_id="compare-sanity")
+            ui.compare_quick = gr.Checkbox(value=quick, label=T("quick"), info=T("quick_info"), elem_id="compare-quick")
             ui.compare_run = gr.Button(T("compare_run"), variant="primary", elem_id="compare-run")
             ui.compare_cancel = gr.Button(T("compare_cancel"), variant="stop", elem_id="compare-cancel")
         ui.compare_note = gr.Markdown(elem_id="compare-note")

@@ -658,15 +658,16 @@ def tour(server: Server, session: Session, step):
 # ---- every method side by side, with faithfulness scores --------------------------------
 
 
-def compare(server: Server, session: Session, target, fill: str, sanity: bool, cmap: str):
+def compare(server: Server, session: Session, target, fill: str, sanity: bool, cmap: str, quick: bool = False):
     """Every method's map of the session's image with its deletion/insertion AUCs and sanity score,
-    shown as they are ready (cheap maps, their scores, the expensive ones, the sanity check), after
-    an estimate of the time it takes; kept in the session for clicks and downloads once complete."""
+    shown as they are ready (every map, then each method's scores, then the sanity check), after an
+    estimate of the time it takes; kept in the session for clicks and downloads once complete.
+    ``quick``: ``faithfulness.quick_methods``' settings and bfloat16 where native (``evaluate --quick``)."""
     cache = _need_cache(session)
     if fill not in FILLS:
         raise gr.Error(say("one_of", what=say("what_fill"), choices=", ".join(FILLS), value=fill))
     index = _target(target, cache.trace)
-    key = (index, fill, bool(sanity))
+    key = (index, fill, bool(sanity), bool(quick))
     if session.compare is not None and session.compare_key == key:
         yield _compare_outputs(session, replace(session.compare, cmap=cmap, shown=""), key, say("compare_done"))
         return
@@ -675,11 +676,11 @@ def compare(server: Server, session: Session, target, fill: str, sanity: bool, c
     start = time.perf_counter()
     model.predict(x)  # one forward, measured: the estimate's unit
     seconds = views.compare_seconds(time.perf_counter() - start, analyses.EXPLANATION_METHODS, bool(sanity),
-                                    model.num_blocks)
-    note = say("compare_estimate", seconds=f"{seconds:.0f}")
-    yield gr.skip(), [], None, None, None, note
+                                    model.num_blocks, bool(quick))
+    note = say("compare_estimate", seconds=f"{seconds:.0f}") + (say("compare_quick") if quick else "")
+    yield gr.skip(), [], None, gr.update(value=None), None, note
     view = None
-    for view in views.compare_steps(model, cache, index, fill, bool(sanity), cmap=cmap):
+    for view in views.compare_steps(model, cache, index, fill, bool(sanity), cmap=cmap, quick=bool(quick)):
         yield _compare_outputs(session, view, None, note)
     yield _compare_outputs(session, view, key, say("compare_done"))
 
@@ -687,7 +688,13 @@ def compare(server: Server, session: Session, target, fill: str, sanity: bool, c
 def _compare_outputs(session: Session, view: views.CompareView, key, note: str):
     """(the session, keeping the comparison once complete; gallery; score table; large map; curves; note)."""
     new = replace(session, compare=view, compare_key=key) if key is not None else gr.skip()
-    return (new, _gallery(view), table(view.table(), COMPARE_COLUMNS), *view.pictures(), note)
+    return (new, _gallery(view), table(view.table(), COMPARE_COLUMNS), *_compare_pictures(view), note)
+
+
+def _compare_pictures(view: views.CompareView):
+    """(the shown method's map large, labelled with its name; its curves beside the random baseline's)."""
+    large, curves = view.pictures()
+    return gr.update(value=large, label=say("chosen_method", method=view.shown_method)), curves
 
 
 def headers(columns) -> list[str]:
@@ -730,7 +737,7 @@ def compare_pick(session: Session, cmap: str, evt: gr.SelectData):
     view = compared(None, session)
     names = list(view.scores)
     index = evt.index if not isinstance(evt.index, list) else evt.index[0]
-    return replace(view, cmap=cmap, shown=names[min(max(int(index), 0), len(names) - 1)]).pictures()
+    return _compare_pictures(replace(view, cmap=cmap, shown=names[min(max(int(index), 0), len(names) - 1)]))
 
 
 # ---- mean attention distance ---------------------------------------------------------------

@@ -11,6 +11,8 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from .. import analyses, render
+from ..faithfulness import QUICK
+from ..models.precision import cpu_bfloat16, cpu_bfloat16_native
 from ..models.randomize import cascading_stages
 from ..trace import Trace
 from .base import screen, write_figure
@@ -29,6 +31,7 @@ class CompareView:
     target_label: str = ""
     cmap: str = "jet"
     shown: str = ""
+    quick: bool = False  # Quick's settings (faithfulness.quick_methods, bfloat16 where native)
 
     def table(self) -> list[list]:
         """One row per method: the method, then each metric of ``faithfulness.METRICS`` (3 decimals)."""
@@ -48,9 +51,14 @@ class CompareView:
         chosen = methods or list(self.scores)
         return render.curves_figure({m: self.scores[m].curves for m in chosen}, title=f"explaining {self.target_label}")
 
+    @property
+    def shown_method(self) -> str:
+        """The method drawn large: ``shown``, else the first."""
+        return self.shown or next(iter(self.scores))
+
     def pictures(self) -> tuple[Image.Image, Image.Image]:
         """(the shown method large, its curves beside the random baseline's)."""
-        method = self.shown or next(iter(self.scores))
+        method = self.shown_method
         beside = [m for m in (method, "random") if m in self.scores and self.scores[m].curves]
         beside = beside if method in beside else []
         return self.overlay(method), (screen(self.curves_figure(beside)) if beside else None)
@@ -76,7 +84,8 @@ class CompareView:
 
 
 CURVE_FORWARDS = 2 * 10 + 2 * 17  # images one method's four curves run (perturbation 2 x 10, RISE 2 x 17)
-CHEAP = 10.0  # a map costing at most this many forwards comes (with its scores) before the expensive ones
+SHARED_FORWARDS = 6  # of them, the image and its blurred copy, run once per comparison (SharedForwards)
+CHEAP = 10.0  # a map costing at most this many forwards comes before the expensive ones
 
 
 def compare_order(methods) -> tuple[list[str], list[str]]:
@@ -85,56 +94,67 @@ def compare_order(methods) -> tuple[list[str], list[str]]:
     return [m for m in methods if spec[m].cost <= CHEAP], [m for m in methods if spec[m].cost > CHEAP]
 
 
-def compare_seconds(forward_s: float, methods, sanity: bool, num_blocks: int) -> float:
-    """Expected seconds of a comparison from one forward's measured seconds (the registry's map costs,
-    the curves' forwards, one randomized forward and the maps again per sanity stage)."""
-    maps = sum(analyses.EXPLANATION_METHODS[m].cost + 1 for m in methods)
-    curves = len(methods) * CURVE_FORWARDS * 0.6  # batched forwards cost less per image
+def compare_seconds(forward_s: float, methods: Mapping[str, dict] | Sequence[str], sanity: bool, num_blocks: int,
+                    quick: bool = False) -> float:
+    """Expected seconds of a comparison from one forward's measured seconds: the registry's map costs
+    (Quick's methods cost a quarter), the curves' forwards less those shared, one randomized forward and
+    the maps again per sanity stage; Quick's bfloat16 halves the forwards where the processor has it."""
+    spec = analyses.EXPLANATION_METHODS
+    maps = sum(spec[m].cost * (0.25 if quick and m in QUICK else 1.0) + 1 for m in methods)
+    curves = len(methods) * (CURVE_FORWARDS - SHARED_FORWARDS) * 0.9  # batched forwards cost a little less
     sanity_runs = len(cascading_stages(num_blocks)) * (1 + maps) if sanity else 0
-    return forward_s * (maps + curves + sanity_runs)
+    speed = 0.5 if quick and cpu_bfloat16_native() else 1.0
+    return forward_s * (maps + curves + sanity_runs) * speed
 
 
 def compare_steps(model, source: Trace | TraceCache, target: int | None = None, fill: str = "mean",
                   sanity: bool = True, methods: Mapping[str, dict] | None = None,
-                  cmap: str = "jet") -> Iterator[CompareView]:
-    """The comparison as it grows, on the float32 trace of the image in ``source``: cheap methods' maps,
-    their scores, the expensive methods' maps and scores, then each sanity stage. Every yielded view
-    is complete so far; the last one is the whole comparison (what :func:`compare_view` returns)."""
-    from ..faithfulness import MethodScores, sanity_stage, score_map
+                  cmap: str = "jet", quick: bool = False) -> Iterator[CompareView]:
+    """The comparison as it grows, on the float32 trace of the image in ``source``: every method's map
+    (cheap ones first), then each method's scores, then each sanity stage. Every yielded view is
+    complete so far; the last one is the whole comparison (what :func:`compare_view` returns).
+    ``quick``: the settings of ``faithfulness.quick_methods`` and bfloat16 forwards where native,
+    as ``evaluate --quick``."""
+    from ..faithfulness import MethodScores, SharedForwards, quick_methods, sanity_stage, score_map
 
     cache = source if isinstance(source, TraceCache) else TraceCache(source)
     exact = cache.exact(model)
     chosen = dict(methods) if methods is not None else {name: {} for name in analyses.EXPLANATION_METHODS}
+    chosen = quick_methods(chosen, exact.grid) if quick else chosen
     t = exact.predicted if target is None else int(target)
     x = model.input_tensor(exact.input_image)
+    predict = SharedForwards(model.predict)
     scores: dict = {}
 
     def snapshot() -> CompareView:
         ordered = {m: scores[m] for m in chosen if m in scores}  # the registry's order, whatever came first
-        return CompareView(ordered, exact.input_image, exact.label(t), cmap)
+        return CompareView(ordered, exact.input_image, exact.label(t), cmap, quick=quick)
 
-    for group in compare_order(chosen):
-        for name in group:
+    cheap, expensive = compare_order(chosen)
+    for name in cheap + expensive:
+        with cpu_bfloat16(quick):  # within one step: a server may resume the next one on another thread
             relevance, seconds = cache.timed_explanation(model, name, t, exact=True, **chosen[name])
-            scores[name] = MethodScores(name, relevance, {}, seconds=seconds)
-            yield snapshot()
-        for name in group:
-            scores[name] = score_map(model, x, name, scores[name].map, t, fill, scores[name].seconds)
-            yield snapshot()
+        scores[name] = MethodScores(name, relevance, {}, seconds=seconds)
+        yield snapshot()
+    for name in cheap + expensive:
+        with cpu_bfloat16(quick):
+            scores[name] = score_map(model, x, name, scores[name].map, t, fill, scores[name].seconds, predict)
+        yield snapshot()
     for k in (cascading_stages(model.num_blocks) if sanity else ()):
-        sanity_stage(model, exact, chosen, t, k, scores)
+        with cpu_bfloat16(quick):
+            sanity_stage(model, exact, chosen, t, k, scores)
         yield snapshot()
 
 
 def compare_view(model, source: Trace | TraceCache, target: int | None = None, fill: str = "mean",
                  sanity: bool = True, methods: Mapping[str, dict] | None = None, progress=None,
-                 cmap: str = "jet") -> CompareView:
+                 cmap: str = "jet", quick: bool = False) -> CompareView:
     """Score every registered method (or ``methods``: name -> options) on the image in ``source``, on
     its float32 trace: the last view of :func:`compare_steps`."""
     count = len(methods) if methods is not None else len(analyses.EXPLANATION_METHODS)
     total = 2 * count + (len(cascading_stages(model.num_blocks)) if sanity else 0)
     view = None
-    for step, view in enumerate(compare_steps(model, source, target, fill, sanity, methods, cmap), 1):
+    for step, view in enumerate(compare_steps(model, source, target, fill, sanity, methods, cmap, quick), 1):
         if progress is not None:
             progress(step / total, "comparing")
     return view

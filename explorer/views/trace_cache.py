@@ -21,6 +21,7 @@ import torch
 
 from .. import analyses
 from ..capture import capture_tokens
+from ..models.precision import cpu_bfloat16_active
 from ..trace import Trace
 
 MAX_MAPS = 32  # explanation maps kept per image (oldest dropped first)
@@ -82,7 +83,8 @@ class TraceCache:
         spec = method_spec(method)
         resolved = spec.resolve(options, trace.num_blocks)
         t = (trace.predicted if target is None else int(target)) if spec.class_specific else None
-        key = ("map", method, t, exact, tuple(sorted(resolved.items())))
+        low = cpu_bfloat16_active()  # a Quick Compare's bfloat16 map is not a float32 one
+        key = ("map", method, t, exact, low, tuple(sorted(resolved.items())))
 
         def timed():
             start = time.perf_counter()

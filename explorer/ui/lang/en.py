@@ -139,6 +139,8 @@ sanity check take a while on large models; the bar shows progress.
     "sanity": "Sanity check (re-run on randomized models)", "compare_run": "Compare every method", "compare_cancel": "Cancel",
     "gallery": "Every method (click one)", "scores": "Scores (see the note above for which way is better)",
     "chosen": "The chosen method", "curves": "Its curves, beside the random baseline",
+    "quick": "Quick", "quick_info": "a quarter of the work for integrated gradients and occlusion, and bfloat16 "
+                                     "where the processor has it: for a CPU server",
     "tab_distance": "Mean attention distance", "distance": "Mean attention distance per head",
     "per_block": "Per block", "batch_files": "Batch: several images", "use_samples": "Include the sample images",
     "batch_run": "Compute over the batch",
@@ -352,6 +354,10 @@ SAY = {
     "compare_estimate": "Comparing: about {seconds} s on this server. The maps appear first, then their "
                         "scores; the slowest methods come last. **Cancel** stops it.",
     "compare_done": "Done: every method's map and scores.",
+    "compare_quick": " Quick: integrated gradients at 8 steps (not 32), occlusion in 2×2-patch squares, forwards "
+                     "in bfloat16 where the processor has it; `python -m explorer evaluate --quick` gives the same "
+                     "numbers, and without Quick it gives the full ones.",
+    "chosen_method": "{method}, large (click another map above)",
     # plain sentences for what went wrong (ui/safe.py): never a path, a class name or a traceback
     "server_fault": "Something went wrong on the server while doing this. Try again; if it happens again, try "
                     "another image or setting, and tell whoever runs the app (the server's log has the details).",

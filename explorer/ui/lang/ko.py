@@ -105,6 +105,8 @@ PAGE = {
     "sanity": "건전성 검사 (무작위로 바꾼 모델에서 다시 계산)", "compare_run": "모든 방법 비교하기", "compare_cancel": "취소",
     "gallery": "모든 방법 (하나를 클릭)", "scores": "점수 (어느 쪽이 좋은지는 위 설명 참고)",
     "chosen": "고른 방법", "curves": "그 곡선과 무작위 기준선",
+    "quick": "빠르게", "quick_info": "통합 그래디언트와 가림(occlusion)의 계산을 4분의 1로, 프로세서가 지원하면 "
+                                   "bfloat16으로: CPU 서버용",
     "tab_distance": "평균 어텐션 거리", "distance": "헤드별 평균 어텐션 거리",
     "per_block": "블록별", "batch_files": "묶음: 여러 이미지", "use_samples": "예시 이미지 포함",
     "batch_run": "묶음 전체 계산",
@@ -187,6 +189,11 @@ OPTIONS = {
     "head_fusion": "헤드 결합", "head_fusion_info": "한 블록의 헤드들을 하나의 행렬로 합치는 방법",
     "discard_ratio": "버림 비율", "discard_ratio_info": "잔차를 더하기 전에 각 행에서 버리는 가장 약한 패치 어텐션의 비율",
     "start_block": "시작 블록", "start_block_info": "곱하기 시작하는 첫 블록",
+    "n_steps": "단계 수",
+    "n_steps_info": "통합 그래디언트가 평균 색에서 이미지까지 가는 길 위의 점 수 (점마다 순전파와 역전파 한 번)",
+    "window": "가림 창 크기",
+    "window_info": "회색으로 가리는 정사각형의 한 변, 패치 단위 (정사각형마다 순전파 한 번: 2는 1의 4분의 1 시간에 "
+                   "절반 해상도); 격자를 나누어떨어지게 해야 합니다",
 }
 
 TOUR_LABELS = {
@@ -308,6 +315,10 @@ SAY = {
     "compare_estimate": "비교하는 중: 이 서버에서 약 {seconds}초 걸립니다. 지도가 먼저 나오고 점수가 뒤따르며, "
                         "가장 느린 방법은 마지막에 나옵니다. **취소**를 누르면 멈춥니다.",
     "compare_done": "끝났습니다: 모든 방법의 지도와 점수.",
+    "compare_quick": " 빠르게: 통합 그래디언트는 32단계 대신 8단계, 가림은 2×2 패치 정사각형 단위, 프로세서가 "
+                     "지원하면 순전파는 bfloat16입니다. `python -m explorer evaluate --quick`이 같은 숫자를 내고, "
+                     "--quick 없이는 전체 설정의 숫자를 냅니다.",
+    "chosen_method": "{method}, 크게 보기 (위에서 다른 지도를 누르세요)",
     "server_fault": "이 작업을 하는 중에 서버에서 문제가 생겼습니다. 다시 해 보세요. 또 그러면 다른 이미지나 설정을 "
                     "써 보고, 앱을 운영하는 사람에게 알려 주세요 (자세한 내용은 서버 기록에 있습니다).",
     "server_folder": "서버의 폴더", "a_value": "값",
