@@ -1,5 +1,5 @@
 """Real-browser check that the app's panel furniture never covers a figure: on a phone (390 px) the
-Tokens tab's labels and buttons lie outside its pictures, and on a projector (1280 x 720) the Model
+Tokens tab's labels and buttons, and the Model tab's buttons, lie outside their pictures, and on a projector (1280 x 720) the Model
 tab's position grid is shown whole (its box cut off the column label before).
 
 Screenshots: ``test-artifacts/figures-tokens-phone.png``, ``figures-model-projector.png``.
@@ -41,7 +41,7 @@ def _analysed(page) -> None:
                            timeout=MODEL_WAIT_MS)
 
 
-def test_on_a_phone_no_panel_label_or_button_covers_a_tokens_picture(browser, app_url):
+def test_on_a_phone_no_panel_label_or_button_covers_a_figure(browser, app_url):
     with sized_page(browser, app_url, 390, 844) as phone:
         _analysed(phone)
         open_tab(phone, "tokens")
@@ -53,6 +53,12 @@ def test_on_a_phone_no_panel_label_or_button_covers_a_tokens_picture(browser, ap
             if hit:
                 covered[panel] = (hit, boxes)
         phone.screenshot(path=str(ARTIFACTS / "figures-tokens-phone.png"), full_page=True)
+        open_tab(phone, "model")  # no labels there, but the buttons covered the colourbar's top
+        for panel in ("filters-pca", "position"):
+            _loaded(phone, f"#{panel} img")
+            boxes = phone.evaluate(_PANEL, panel)
+            if _meets(boxes["buttons"], boxes["picture"]):
+                covered[panel] = (["buttons"], boxes)
         assert not covered, f"label or buttons over the picture (left, top, right, bottom): {covered}"
 
 

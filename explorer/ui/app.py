@@ -56,6 +56,8 @@ CSS = """
 #tab-side .block > label.float ~ .image-container { flex: 1 1 auto; min-height: 0; width: 100%; }
 #tab-tokens .block > label.float ~ .image-container > .icon-button-wrapper,
 #tab-side .block > label.float ~ .image-container > .icon-button-wrapper { top: calc(-1 * var(--size-8, 32px)); }
+/* the Model tab's panels have no label: their buttons get a band of their own above the figure */
+#tab-model .block > .image-container { padding-top: var(--size-8, 32px); }
 /* Korean breaks between words, not inside them (no effect on English) */
 .prose { word-break: keep-all; }
 /* a phone: the model picker above its card, never the card squeezed to one word a line */
