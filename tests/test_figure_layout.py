@@ -68,7 +68,7 @@ def test_token_norms_legend_lies_below_the_histogram_not_over_its_bars(prefix):
 
 
 @pytest.mark.parametrize("blocks,labels", [(4, ["circle", "square", "triangle", "cross", "ring", "crescent"]),
-                                           (12, IMAGENET_LIKE)])
+                                           (8, IMAGENET_LIKE), (12, IMAGENET_LIKE), (24, IMAGENET_LIKE)])
 def test_logit_lens_names_every_block_without_text_colliding_or_a_legend_over_the_curve(blocks, labels):
     rng = np.random.default_rng(blocks)
     probs = rng.dirichlet(np.full(len(labels), 0.3), size=blocks)
@@ -81,7 +81,9 @@ def test_logit_lens_names_every_block_without_text_colliding_or_a_legend_over_th
     ax = fig.axes[0]
     assert ax.get_legend() is None and labels[0] in ax.get_ylabel()
     assert_readable(fig, data_axes=[ax])
-    assert len(ax.texts) == blocks
+    named = ax.texts if blocks <= 8 else [t for t in fig.findobj(Text)
+                                          if t.get_visible() and t.get_rotation() == 90 and "%" in t.get_text()]
+    assert len(named) == blocks  # every block's top class, written once
 
 
 def test_logit_lens_on_the_screen_has_no_title_under_the_panels_label():

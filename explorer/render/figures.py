@@ -232,14 +232,21 @@ CURVE_TITLES = {
 }
 
 
-def curves_figure(curves: Mapping[str, Mapping[str, object]], title: str | None = None) -> Figure:
+def curves_figure(curves: Mapping[str, Mapping[str, object]], title: str | None = None,
+                  columns: int | None = None) -> Figure:
     """Faithfulness curves: one panel per curve kind, one line per method, AUC in the legend.
 
     ``curves`` maps a method to its curves by kind (``analyses.perturbation.Curve``:
-    ``fractions``, ``probability``, ``auc``)."""
+    ``fractions``, ``probability``, ``auc``); ``columns`` panels a row (default: all in one row;
+    2 gives the app's readable 2 x 2 grid)."""
     kinds = [k for k in CURVE_TITLES if any(k in c for c in curves.values())]
-    fig = Figure(figsize=(3.3 * len(kinds), 3.2), layout="constrained")
-    axes = fig.subplots(1, len(kinds), squeeze=False)[0]
+    cols = max(1, min(columns or len(kinds), len(kinds)))
+    rows = -(-len(kinds) // cols)
+    fig = Figure(figsize=(3.3 * cols, 3.0 * rows + 0.3), layout="constrained")
+    grid = fig.subplots(rows, cols, squeeze=False)
+    axes = grid.ravel()
+    for ax in axes[len(kinds):]:
+        ax.set_visible(False)
     colors = matplotlib.colormaps["tab10"]
     for ax, kind in zip(axes, kinds):
         for i, (method, by_kind) in enumerate(curves.items()):
@@ -253,8 +260,9 @@ def curves_figure(curves: Mapping[str, Mapping[str, object]], title: str | None 
         ax.set_xlabel("patches removed (%)" if kind != "insertion" else "patches inserted (%)", fontsize=8)
         ax.set_ylim(-0.02, 1.02)
         ax.tick_params(labelsize=7)
-        ax.legend(fontsize=6, loc="best", title="AUC", title_fontsize=6)
-    axes[0].set_ylabel("probability of the class", fontsize=8)
+        ax.legend(fontsize=7 if columns else 6, loc="best", title="AUC", title_fontsize=7 if columns else 6)
+    for row in grid:
+        row[0].set_ylabel("probability of the class", fontsize=8)
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
@@ -342,29 +350,38 @@ def token_norms_figure(norms, title: str | None = None) -> Figure:
 def logit_lens_figure(probs: np.ndarray, labels, target: int, title: str | None = None) -> Figure:
     """The target class's probability read from every block, with each block's top class named.
 
-    The y axis names the class (no legend over the curve); the names above the points wrap and,
-    with many blocks, alternate between two heights so that neighbours do not run into each other."""
+    The y axis names the class (no legend over the curve). Up to 8 blocks, each block's top class
+    is written above its point (long names wrapped); with more (a ViT-B has 12, a ViT-L 24) the
+    names stand upright along the top edge, one per block, where they cannot run into each other."""
     p = np.asarray(probs, dtype=np.float64)
     blocks = np.arange(len(p))
-    fig = Figure(figsize=(5.6, 3.2), layout="constrained")
+    many = len(p) > 8
+    fig = Figure(figsize=(5.6, 4.3 if many else 3.2), layout="constrained")
     ax = fig.add_subplot()
     target_name = labels[target] if target < len(labels) else f"class {target}"
     ax.plot(blocks, p[:, target], "o-", color="tab:blue")
-    width = 5.6 * 72 / max(len(p), 1)  # points of width each block gets
-    wrap = max(6, int(width / 3.6))  # characters of a 6-pt font that fit in it
-    stagger = len(p) > 6
-    for b, row in zip(blocks, p):
+    tops = []
+    for row in p:
         top = int(row.argmax())
-        name = labels[top] if top < len(labels) else f"class {top}"
-        text = "\n".join(textwrap.wrap(str(name), wrap, max_lines=2, placeholder="…") or [""])
-        lift = 8 + (22 if stagger and b % 2 else 0)
-        ax.annotate(f"{text}\n{row[top]:.0%}", (b, row[target]), textcoords="offset points", xytext=(0, lift),
-                    ha="center", va="bottom", fontsize=6, annotation_clip=False)
+        tops.append((str(labels[top]) if top < len(labels) else f"class {top}", row[top]))
+    if many:
+        strip = ax.secondary_xaxis("top")
+        strip.set_xticks(blocks, [f"{textwrap.shorten(name, 18, placeholder='…')} {share:.0%}" for name, share in tops],
+                         rotation=90, fontsize=6)
+        strip.tick_params(length=0, pad=2)
+        strip.set_xlabel("top class at each block", fontsize=7)
+        ax.set_ylim(0, 1.05)
+    else:
+        wrap = max(8, int(5.6 * 72 / max(len(p), 1) / 3.6))  # characters of a 6-pt font in a block's width
+        for b, (name, share) in zip(blocks, tops):
+            text = "\n".join(textwrap.wrap(name, wrap, max_lines=2, placeholder="…") or [""])
+            ax.annotate(f"{text}\n{share:.0%}", (b, p[b, target]), textcoords="offset points", xytext=(0, 8),
+                        ha="center", va="bottom", fontsize=6, annotation_clip=False)
+        ax.set_ylim(0, 1.3)
     ax.set_xticks(blocks)
     ax.set_xlim(-0.5, len(p) - 0.5)
     ax.set_xlabel("block (its output read through the final norm and head)", fontsize=8)
     ax.set_ylabel(f"p({target_name})", fontsize=8)
-    ax.set_ylim(0, 1.45 if stagger else 1.25)
     ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     ax.tick_params(labelsize=7)
     if title:
