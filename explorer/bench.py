@@ -251,8 +251,8 @@ def controls(name: str, kwargs: dict, repeats: int) -> dict:
         discards = iter(np.linspace(0.0, 0.5, repeats + 2))  # a new setting each time: no cached map
         out = {"model": name, "bare_forward_s": median_seconds(lambda: model.predict(x), repeats),
                "control_change_s": median_seconds(lambda: explanation(session, "rollout", "mean",
-                                                                      float(next(discards)), 0, 0.5, "jet",
-                                                                      PREDICTED), repeats),
+                                                                      float(next(discards)), 0, 32, 1, 0.5,
+                                                                      "jet", PREDICTED), repeats),
                "tokens_first_s": _timed(lambda: tokens(session, last, False, PREDICTED))}
         blocks = iter(list(range(model.num_blocks)) * (repeats + 1))
         out["tokens_slider_s"] = median_seconds(lambda: tokens(session, next(blocks), False, PREDICTED), repeats)

@@ -104,5 +104,5 @@ def test_korean_sessions_get_korean_table_headers_series_name_and_compare_captio
     batch, _, table_batch, note_batch = call(server, "distance_batch")([], True, korean)
     assert f"<strong>이미지 {batch.batch_count}장의 평균</strong>" in note_batch and list(table_batch.columns)[0] == "블록"
     *_, (_, gallery, table, _, _, _) = call(server, "compare")(korean, h.PREDICTED, "mean", False, "jet")
-    assert list(table.columns)[0] == "방법" and "삭제 AUC (낮을수록 좋음)" in table.columns
+    assert list(table.columns)[0] == "방법" and "삭제 AUC ↓" in table.columns
     assert all(": 삭제 " in caption and ", 삽입 " in caption for _, caption in gallery)

@@ -45,17 +45,18 @@ CSS = """
 #room-class img, #room-model img {
     width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated;
 }
-#position img { width: min(100%, 820px); height: auto; max-height: none; }
+#position img, #compare-curves img { width: min(100%, 820px); height: auto; max-height: none; }
 /* figures: the panel's label sits above the picture and its buttons beside the label, never over the
    figure's own title, legend or corner (Gradio floats both over the picture's top) */
 #tab-tokens .block:has(> label[data-testid="block-label"].float),
-#tab-side .block:has(> label[data-testid="block-label"].float) { display: flex; flex-direction: column; flex-wrap: nowrap; }
+#tab-side .block:has(> label[data-testid="block-label"].float), #compare-pictures .block:has(> label.float) { display: flex; flex-direction: column; flex-wrap: nowrap; }
 #tab-tokens .block > label[data-testid="block-label"].float,
-#tab-side .block > label[data-testid="block-label"].float { position: static; align-self: flex-start; max-width: calc(100% - 84px); }
+#tab-side .block > label[data-testid="block-label"].float, #compare-pictures .block > label.float { position: static; align-self: flex-start; max-width: calc(100% - 84px); }
 #tab-tokens .block > label.float ~ .image-container,
-#tab-side .block > label.float ~ .image-container { flex: 1 1 auto; min-height: 0; width: 100%; }
+#tab-side .block > label.float ~ .image-container, #compare-pictures .block > label.float ~ .image-container { flex: 1 1 auto; min-height: 0; width: 100%; }
 #tab-tokens .block > label.float ~ .image-container > .icon-button-wrapper,
-#tab-side .block > label.float ~ .image-container > .icon-button-wrapper { top: calc(-1 * var(--size-8, 32px)); }
+#tab-side .block > label.float ~ .image-container > .icon-button-wrapper,
+#compare-pictures .block > label.float ~ .image-container > .icon-button-wrapper { top: calc(-1 * var(--size-8, 32px)); }
 /* the Model tab's panels have no label: their buttons get a band of their own above the figure */
 #tab-model .block > .image-container { padding-top: var(--size-8, 32px); }
 /* Korean breaks between words, not inside them (no effect on English) */
@@ -65,6 +66,20 @@ CSS = """
 /* the method options a method does not use: visibly off (only there: a nested :has() over the whole
    page slowed every redraw by ~40 ms, and the painting canvas has disabled buttons of its own) */
 #tab-rollout .block:has(input:disabled), #tab-rollout .block:has(button:disabled) { opacity: 0.45; }
+/* Compare: the gallery grows with its rows (no tile cut off) and each caption shows whole, below its map */
+#compare-gallery .fixed-height { max-height: none !important; min-height: 0 !important; }
+#compare-gallery .grid-wrap { overflow-y: visible !important; }
+#compare-gallery .thumbnail-item { aspect-ratio: auto !important; height: auto !important; display: flex;
+                                   flex-direction: column; }
+#compare-gallery .thumbnail-item img { aspect-ratio: 1 / 1; height: auto !important; }
+#compare-gallery .caption-label { position: static !important; max-width: none !important; white-space: normal !important;
+                                  overflow: visible !important; opacity: 1 !important; border: none !important;
+                                  word-break: keep-all; }
+@media (max-width: 640px) {  /* a phone: two maps a row, and the controls one under another */
+  #compare-gallery .grid-container { grid-template-columns: repeat(2, minmax(0, 1fr)) !important; }
+  #compare-controls, #compare-controls > .form { flex-wrap: wrap; }
+  #compare-controls > *, #compare-controls > .form > * { flex: 1 1 100% !important; min-width: 100% !important; }
+}
 """
 
 
@@ -353,7 +368,7 @@ def _compare_tab(ui: SimpleNamespace, quick: bool) -> None:
     """The Compare tab; ``quick``: its Quick box starts ticked (a model on the CPU)."""
     with gr.Tab(T("tab_compare"), elem_id="tab-compare"):
         gr.Markdown(T("compare_help"))
-        with gr.Row():
+        with gr.Row(elem_id="compare-controls"):
             ui.compare_fill = gr.Radio(list(h.FILLS), value="mean", label=T("fill"), elem_id="compare-fill",
                                        info=T("fill_info"))
             ui.compare_sanity = gr.Checkbox(value=True, label=T("sanity"), elem_id="compare-sanity")
@@ -365,8 +380,8 @@ def _compare_tab(ui: SimpleNamespace, quick: bool) -> None:
                                         elem_id="compare-gallery", allow_preview=False)
         ui.compare_table = gr.Dataframe(headers=h.headers(h.COMPARE_COLUMNS), label=T("scores"),
                                         elem_id="compare-table", interactive=False)
-        with gr.Row():
-            ui.compare_large = gr.Image(label=T("chosen"), elem_id="compare-large", height=320, **IMAGE)
+        with gr.Row(elem_id="compare-pictures"):
+            ui.compare_large = gr.Image(label=T("chosen"), elem_id="compare-large", height=400, **IMAGE)
             ui.compare_curves = gr.Image(label=T("curves"), elem_id="compare-curves", **IMAGE)
         _downloads(ui, "compare")
 

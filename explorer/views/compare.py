@@ -47,9 +47,10 @@ class CompareView:
         """(method, heat overlay) of every method, in the table's order."""
         return [(name, self.overlay(name)) for name in self.scores]
 
-    def curves_figure(self, methods: Sequence[str] | None = None) -> Figure:
+    def curves_figure(self, methods: Sequence[str] | None = None, columns: int | None = None) -> Figure:
         chosen = methods or list(self.scores)
-        return render.curves_figure({m: self.scores[m].curves for m in chosen}, title=f"explaining {self.target_label}")
+        return render.curves_figure({m: self.scores[m].curves for m in chosen}, title=f"explaining {self.target_label}",
+                                    columns=columns)
 
     @property
     def shown_method(self) -> str:
@@ -61,7 +62,7 @@ class CompareView:
         method = self.shown_method
         beside = [m for m in (method, "random") if m in self.scores and self.scores[m].curves]
         beside = beside if method in beside else []
-        return self.overlay(method), (screen(self.curves_figure(beside)) if beside else None)
+        return self.overlay(method), (screen(self.curves_figure(beside, columns=2)) if beside else None)
 
     def write(self, out: Path, stem: str = "compare") -> list[Path]:
         """The maps (Figure-6 look and heat), the curves, the scores as CSV, and the arrays as ``.npz``."""

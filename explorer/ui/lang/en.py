@@ -137,7 +137,7 @@ sanity check take a while on large models; the bar shows progress.
     "tab_compare": "Compare methods", "fill": "Removed patches become",
     "fill_info": "mean: the average colour; blur: the same patch, blurred",
     "sanity": "Sanity check (re-run on randomized models)", "compare_run": "Compare every method", "compare_cancel": "Cancel",
-    "gallery": "Every method (click one)", "scores": "Scores (see the note above for which way is better)",
+    "gallery": "Every method (click one)", "scores": "Scores: ↓ lower is better, ↑ higher is better",
     "chosen": "The chosen method", "curves": "Its curves, beside the random baseline",
     "quick": "Quick", "quick_info": "a quarter of the work for integrated gradients and occlusion, and bfloat16 "
                                      "where the processor has it: for a CPU server",
@@ -345,9 +345,9 @@ SAY = {
     # table headers, series names and captions of the distance and Compare tabs
     "col_block": "block", "col_local": "most local head (px)", "col_mean": "mean (px)",
     "col_global": "most global head (px)", "col_method": "method",
-    "col_positive_auc": "positive AUC (lower is better)", "col_negative_auc": "negative AUC (higher is better)",
-    "col_deletion_auc": "deletion AUC (lower is better)", "col_insertion_auc": "insertion AUC (higher is better)",
-    "col_sanity_rho": "sanity ρ (lower is better)", "col_seconds": "seconds",
+    "col_positive_auc": "positive AUC ↓", "col_negative_auc": "negative AUC ↑",
+    "col_deletion_auc": "deletion AUC ↓", "col_insertion_auc": "insertion AUC ↑",
+    "col_sanity_rho": "sanity ρ ↓", "col_seconds": "seconds",
     "series_image": "this image", "series_batch": "the mean over {n} image(s)",
     "compare_caption": "{method}: deletion {deletion:.2f}, insertion {insertion:.2f}{sanity}",
     "compare_sanity": ", sanity ρ {rho:.2f}",
