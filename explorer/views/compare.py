@@ -102,7 +102,7 @@ def compare_seconds(forward_s: float, methods: Mapping[str, dict] | Sequence[str
     the maps again per sanity stage; Quick's bfloat16 halves the forwards where the processor has it."""
     spec = analyses.EXPLANATION_METHODS
     maps = sum(spec[m].cost * (0.25 if quick and m in QUICK else 1.0) + 1 for m in methods)
-    curves = len(methods) * (CURVE_FORWARDS - SHARED_FORWARDS) * 0.9  # batched forwards cost a little less
+    curves = len(methods) * (CURVE_FORWARDS - SHARED_FORWARDS) * 0.6  # an image in a batch: ~0.6 of a lone forward
     sanity_runs = len(cascading_stages(num_blocks)) * (1 + maps) if sanity else 0
     speed = 0.5 if quick and cpu_bfloat16_native() else 1.0
     return forward_s * (maps + curves + sanity_runs) * speed
