@@ -62,7 +62,9 @@ def score_map(model, x, name: str, relevance: np.ndarray, target: int, fill: str
     ``predict``, e.g. a :class:`SharedForwards`, runs them, by default ``model.predict``)."""
     relevance = np.asarray(relevance, np.float64)
     predict = predict or model.predict
-    curves = {order: perturbation_curve(predict, x, relevance, model.patch_size, target, order, fill)
+    std = np.asarray(model.data_config.get("std", (0.5, 0.5, 0.5)), np.float64)
+    curves = {order: perturbation_curve(predict, x, relevance, model.patch_size, target, order, fill,
+                                        road_noise=0.01 / std)  # ROAD's 0.01 in [0, 1] space
               for order in ("positive", "negative")}
     curves["deletion"], curves["insertion"] = deletion_insertion(predict, x, relevance, model.patch_size, target)
     return MethodScores(name, relevance, curves, seconds=seconds)

@@ -9,7 +9,10 @@ patches by relevance; at step s = 0, 10, ..., 90% remove the s% most relevant pa
 LOW area is good) or the s% least relevant (``order="negative"``: it should stay up, a
 HIGH area is good). A removed patch is filled (``fill``) with the dataset mean colour
 (``"mean"``: 0 in normalised space) or with the same patch of a heavily blurred image
-(``"blur"``: keeps the colours, removes the detail). Dropping tokens altogether is not
+(``"blur"``: keeps the colours, removes the detail) or by ROAD's noisy linear imputation from the
+neighbouring pixels (``"road"``, Rong et al. 2022, ``imputation.py``: no tell-tale shape of constant
+colour; noise 0.01 in [0, 1] space, i.e. ``road_noise = 0.01 / std`` per channel on normalised
+images, seeded, so the same image gives the same curve). Dropping tokens altogether is not
 offered: it needs a model-specific forward that skips tokens, which the families we
 open do not share.
 
@@ -35,7 +38,7 @@ import torch
 import torch.nn.functional as F
 
 PERTURBATION_STEPS = tuple(np.round(np.arange(0.0, 0.91, 0.1), 2))  # 0, 10, ..., 90 %
-FILLS = ("mean", "blur")
+FILLS = ("mean", "blur", "road")
 Predict = Callable[[torch.Tensor], torch.Tensor]  # (B, 3, H, W) normalised images -> (B, C) logits
 
 
@@ -98,8 +101,21 @@ def _curve(name: str, predict: Predict, images: torch.Tensor, fractions, target:
                  (logits.argmax(dim=-1) == original).cpu().numpy(), original)
 
 
+def road_filled(x: torch.Tensor, masks: torch.Tensor, noise=0.01) -> torch.Tensor:
+    """(S, 3, H, W): ``x`` (1, 3, H, W) with each mask's pixels (``masks`` (S, 1, H, W), 1 = removed) filled
+    by ROAD's noisy linear imputation (``noise``: a number or one per channel, in ``x``'s units)."""
+    from .imputation import noisy_linear_imputation
+
+    image = x[0].detach().cpu().double().numpy()
+    noise = np.asarray(noise.cpu() if isinstance(noise, torch.Tensor) else noise, np.float64)
+    filled = [noisy_linear_imputation(image, m[0].cpu().numpy() > 0.5, noise, np.random.default_rng(s))
+              for s, m in enumerate(masks)]
+    return torch.from_numpy(np.stack(filled)).to(x.device, x.dtype)
+
+
 def perturbation_curve(predict: Predict, x: torch.Tensor, relevance: np.ndarray, patch_size: int, target: int,
-                       order: str = "positive", fill: str = "mean", steps=PERTURBATION_STEPS) -> Curve:
+                       order: str = "positive", fill: str = "mean", steps=PERTURBATION_STEPS,
+                       road_noise=0.01) -> Curve:
     """Chefer et al.'s perturbation test of one image ``x`` (1, 3, H, W) and its (gh, gw) map."""
     if order not in ("positive", "negative"):
         raise ValueError(f"order must be 'positive' or 'negative', got {order!r}")
@@ -109,10 +125,13 @@ def perturbation_curve(predict: Predict, x: torch.Tensor, relevance: np.ndarray,
     rank = rank if order == "positive" else rank[::-1]
     n = rank.size
     masks = _masks(rank, [int(round(f * n)) for f in steps], np.shape(relevance), patch_size).to(x.device)
-    filler = torch.zeros_like(x) if fill == "mean" else blurred(x, patch_size)
     if steps[0] != 0:
         raise ValueError("the steps must start at 0 (the unperturbed image)")
-    images = x * (1 - masks) + filler * masks  # (S, 3, H, W)
+    if fill == "road":
+        images = road_filled(x, masks, road_noise)
+    else:
+        filler = torch.zeros_like(x) if fill == "mean" else blurred(x, patch_size)
+        images = x * (1 - masks) + filler * masks  # (S, 3, H, W)
     return _curve(order, predict, images, steps, target)
 
 
