@@ -317,6 +317,31 @@ def test_attention_explorer_click_a_patch(page):
     shot(page, "query-heads")
 
 
+def test_a_clicked_patch_is_followed_by_the_tour_and_the_tokens_tab(page):
+    """The tour's text says "click a patch on the Attention explorer tab to follow another one": its
+    pictures and the Tokens tab's "similar to the followed patch" must follow the click at once
+    (they kept the old patch until Next/Back or a slider was moved)."""
+    open_tab(page, "tour")
+    tour = image(page, "#tour-picture-0 img")
+    open_tab(page, "tokens")
+    similar = image(page, "#tokens-similarity img")
+    open_tab(page, "query")
+    img = page.locator("#query-image img")
+    img.scroll_into_view_if_needed()
+    left, top, width, height = drawn_rect(img)
+    before = (number(page, "query-row"), number(page, "query-col"))
+    gh, gw = model_card(page)["grid"]
+    target = (1, 1) if before != ("1", "1") else (2, 2)
+    img.click(position={"x": left + width * (target[1] + 0.5) / gw, "y": top + height * (target[0] + 0.5) / gh})
+    page.wait_for_function("([r, c]) => document.querySelector('#query-row input').value === r"
+                           " && document.querySelector('#query-col input').value === c",
+                           arg=[str(target[0]), str(target[1])], timeout=MODEL_WAIT_MS)
+    open_tab(page, "tokens")
+    changed_image(page, "#tokens-similarity img", similar["src"], "a click on the Attention explorer (Tokens tab)")
+    open_tab(page, "tour")
+    changed_image(page, "#tour-picture-0 img", tour["src"], "a click on the Attention explorer (guided tour)")
+
+
 def test_input_sized_views_are_shown_large(page):
     """The per-image views fill a good part of their box, so a patch is big enough to see and click.
 

@@ -524,10 +524,15 @@ def _after_image(ui: SimpleNamespace, server: h.Server, event):
     event = event.then(lambda: ("", None, ""), None, [ui.guess_patches, ui.reveal_image, ui.reveal_note], **PRIVATE)
     event = event.then(h.surgery_fresh, [ui.session], [ui.surgery_patches, ui.surgery_row, ui.surgery_col], **PRIVATE)
     event = event.then(h.surgery_canvas, [ui.session], [ui.surgery_canvas], **PRIVATE)
-    for e in ENDPOINTS:
-        if e.after_image:
-            fn = _if_image(e.call(server), e) if e.view else e.call(server)
-            event = event.then(fn, [getattr(ui, c) for c in e.components], _outputs(ui, e), **PRIVATE)
+    return _then_views(ui, server, event, [e for e in ENDPOINTS if e.after_image])
+
+
+def _then_views(ui: SimpleNamespace, server: h.Server, event, endpoints):
+    """``event`` followed by each of ``endpoints`` in turn, redrawn from the session (pictures left
+    empty while it has no image)."""
+    for e in endpoints:
+        fn = _if_image(e.call(server), e) if e.view else e.call(server)
+        event = event.then(fn, [getattr(ui, c) for c in e.components], _outputs(ui, e), **PRIVATE)
     return event
 
 
@@ -587,9 +592,9 @@ def _wire_page(ui: SimpleNamespace, server: h.Server) -> None:
     ui.tour_next.click(lambda v: min(h.tour_step(v) + 1, len(TOUR_STEPS)), [ui.tour_step], [ui.tour_step], **PRIVATE)
     ui.method.change(h.explanation_controls, [ui.method],
                      [getattr(ui, o.name) for o in h.OPTIONS], **PRIVATE)
-    query = BY_NAME["query"]
-    ui.query_image.select(h.click_patch, [ui.session], [ui.query_row, ui.query_col], **PRIVATE).then(
-        query.call(server), [getattr(ui, c) for c in query.components], _outputs(ui, query), **PRIVATE)
+    clicked = ui.query_image.select(h.click_patch, [ui.session], [ui.query_row, ui.query_col], **PRIVATE)
+    # the clicked patch is followed everywhere that shows it: its attention, the guided tour, the Tokens tab
+    _then_views(ui, server, clicked, [BY_NAME["query"], BY_NAME["tour"], BY_NAME["tokens"]])
     maps = [ui.explanation_mask, ui.explanation_heat, ui.explanation_caption]
     ui.guess_mode.change(lambda on: (gr.update(visible=bool(on)), *(gr.update(visible=not on) for _ in maps)),
                          [ui.guess_mode], [ui.guess_row, *maps], **PRIVATE)
