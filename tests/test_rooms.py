@@ -196,3 +196,30 @@ def test_the_teachers_board_poll_also_sets_the_reveal_box(handler_server):
     rh.room_reveal(server, teacher, code, key, True)
     assert rh.board_poll(server, other_page, code, key)[-1] is True
     assert all(isinstance(v, type(gr.skip())) for v in rh.board_poll(server, other_page, code, key))
+
+
+def test_a_class_joining_after_the_rooms_trace_was_dropped_runs_the_model_once(handler_server, monkeypatch):
+    """The shared store may drop the room's trace (memory); the students who join next must not each
+    run the model again at once (40 forwards outside the memory budget): one runs it, the rest wait."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    server = handler_server("demo")
+    teacher = _image_session(server)
+    code, _, _ = rh.room_open(server, teacher, request=None)
+    server.rooms.handle(code).release()
+    teacher.handle.release()
+    assert server.rooms.handle(code).cache is None  # dropped
+    model, runs = server.models.get("demo"), []
+    real = model.run
+
+    def counted(*args, **kwargs):
+        runs.append(1)
+        time.sleep(0.2)  # long enough for every student to arrive while it runs
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(model, "run", counted)
+    with ThreadPoolExecutor(6) as pool:
+        joined = list(pool.map(lambda i: rh.room_join(server, Session(choice="demo"), code, f"s{i}"), range(6)))
+    assert len(runs) == 1
+    assert all(status.startswith("You joined") or code in status for *_, status in joined)
+    assert len(server.rooms.look(code, joined[0][0].seat.room[1]).students) == 6

@@ -14,6 +14,7 @@ import gradio as gr
 from .. import render, views
 from ..views.room import ROOM_METHOD, answers_of, room_board
 from . import handlers as h
+from .budget import admitted
 from .messages import say
 from .rooms import CODE_LENGTH, RoomError, Snapshot, normal_code
 from .sessions import Session
@@ -46,14 +47,21 @@ def room_links(code: str, key: str, address: str) -> str:
 
 
 def _room_cache(server: h.Server, room: Snapshot) -> views.TraceCache:
-    """The room image's trace and derived maps; run again when the shared store dropped it."""
+    """The room image's trace and derived maps; run again when the shared store dropped it: once for
+    the whole class (a class joining after the drop waits for that one run), within the server's
+    memory budget like any upload."""
     cache = None if room.handle is None else room.handle.cache
-    if cache is None:
-        trace = server.models.get(room.choice).run(room.picture, cropped=True)
+    if cache is not None:
+        return cache
+    with server.rooms.rerunning:
+        handle = server.rooms.handle(room.code)  # another student's request may have run it meanwhile
+        if handle is not None and handle.cache is not None:
+            return handle.cache
+        with admitted(server.budget, server.turns, h.analyze_work(server, session=Session(choice=room.choice))):
+            trace = server.models.get(room.choice).run(room.picture, cropped=True)
         handle = server.traces.keep(trace)
         server.rooms.refresh(room.code, handle)
-        cache = handle.cache or views.TraceCache(trace)
-    return cache
+        return handle.cache or views.TraceCache(trace)
 
 
 # ---- the teacher --------------------------------------------------------------------------

@@ -97,6 +97,7 @@ class RoomStore:
         self.max_rooms, self.max_students, self.idle_seconds = int(max_rooms), int(max_students), float(idle_seconds)
         self._rooms: dict[str, Room] = {}
         self._lock = threading.Lock()
+        self.rerunning = threading.Lock()  # held while a room's dropped trace is run again (one at a time)
 
     def open(self, choice: str, picture: Image.Image, handle: TraceHandle | None) -> Room:
         """A new room showing ``picture``; refused when :attr:`max_rooms` are open."""
@@ -157,6 +158,12 @@ class RoomStore:
         """The room as one of its students sees it."""
         with self._lock:
             return self._snapshot(self._student(code, student))
+
+    def handle(self, code) -> TraceHandle | None:
+        """The room's trace handle now (None when the room is gone)."""
+        with self._lock:
+            room = self._rooms.get(normal_code(code))
+            return None if room is None else room.handle
 
     def refresh(self, code, handle: TraceHandle) -> None:
         """The room's trace was dropped from the store and run again: keep the new one."""
