@@ -123,6 +123,13 @@ def _evaluate_parser(sub) -> None:
                          "bfloat16 forwards where the processor has it (about a third of the time on a CPU)")
     ev.add_argument("--out", type=Path, default=Path("evaluation"), help="output folder (default: evaluation/); "
                     "rerunning with the same folder resumes")
+    ev.add_argument("--protocol", choices=("chefer2021",), default=None,
+                    help="a published protocol instead of the label-free scores: chefer2021 is Chefer et al.'s "
+                         "CVPR 2021 perturbation test (224 px resize without crop, top-k%% pixels zeroed, top-1 "
+                         "accuracy against --labels, AUC x 100 over 0-90%%); shardable with torchrun")
+    ev.add_argument("--labels", default=None, metavar="FILE|folders",
+                    help="with --protocol: a text file of 'filename label_index' lines (filenames relative to "
+                         "--images; ImageNet's val.txt), or 'folders' for one sub-folder per class (sorted names)")
 
 
 def tokens(model_choice: str, images: list[Path], out: Path, block: int = -1, foreground: bool = False,
@@ -319,12 +326,49 @@ def _run_evaluate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
     unknown = [m for m in methods or [] if m not in analyses.EXPLANATION_METHODS]
     if unknown:
         parser.error(f"unknown method(s) {unknown}; choose from {list(analyses.EXPLANATION_METHODS)} or 'all'")
+    if args.protocol:
+        return _run_protocol(parser, args, methods or list(analyses.EXPLANATION_METHODS))
     images = _images(parser, args)
     return _reported(
         lambda: evaluate(_chosen_model(args), images, args.out, methods, args.device,
                          args.checkpoint, not args.random_weights, args.fill, not args.no_sanity, True, args.quick),
         lambda summary: f"{summary.table()}\nwrote scores.csv, summary.csv, summary.md and curves.png/.svg/.pdf "
                         f"to {args.out}/")
+
+
+def _run_protocol(parser: argparse.ArgumentParser, args: argparse.Namespace, methods: list[str]) -> int:
+    """One process of ``evaluate --protocol``; under torchrun (WORLD_SIZE set) it joins the process group
+    first, like ``stats``."""
+    import os
+
+    import torch.distributed as dist
+
+    from . import protocol
+
+    if not args.labels or not args.images or len(args.images) != 1:
+        parser.error("--protocol needs --images FOLDER (one) and --labels FILE or --labels folders")
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    device = args.device
+    try:
+        pairs = protocol.labelled_images(args.images[0], args.labels)
+        if distributed:
+            import torch
+
+            gpu = torch.cuda.is_available() and device in ("auto", "cuda")
+            dist.init_process_group(backend="nccl" if gpu else "gloo")
+            device = f"cuda:{os.environ.get('LOCAL_RANK', '0')}" if gpu else "cpu"
+        model = load_choice(_chosen_model(args), device=device, checkpoint=args.checkpoint,
+                            pretrained=not args.random_weights)
+        result = protocol.run(model, pairs, args.out, methods)
+    except (ExplorerError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if distributed and dist.is_initialized():
+            dist.destroy_process_group()
+    if result is not None:
+        print(f"{result.table()}\nwrote protocol.csv and protocol.md to {args.out}/")
+    return 0
 
 
 def _run_tokens(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
