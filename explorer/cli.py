@@ -93,7 +93,7 @@ def evaluate(model_choice: str, images: list[Path], out: Path, methods: list[str
     from .evaluation import evaluate_folder
 
     model = load_choice(model_choice, device=device, checkpoint=checkpoint, pretrained=pretrained)
-    chosen = {name: {} for name in (methods or analyses.EXPLANATION_METHODS)}
+    chosen = {name: {} for name in dict.fromkeys([*(methods or analyses.EXPLANATION_METHODS), "random"])}  # the floor
     return evaluate_folder(model, images, out, chosen, fill, sanity, progress, quick)
 
 

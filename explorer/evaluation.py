@@ -8,7 +8,9 @@ interrupted run resumes where it stopped: images whose rows are all there are sk
 never counted twice. At the end ``summary.csv`` holds, per method and metric, the
 mean and its 95% confidence interval (Student's t over images), ``curves.png/.svg/.pdf``
 the mean curves, and ``summary.md`` the table, with each method's cost as a multiple of
-one forward pass.
+one forward pass, then every method's gap to the random map per metric (paired by image, with its
+95% interval, ``explorer.significance``) and, per metric, the methods it cannot tell from random
+on these images.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ import numpy as np
 from . import render
 from .analyses.perturbation import Curve
 from .faithfulness import BETTER, METRICS, metric_names, score_methods
+from .significance import gap_text, mean_interval, verdict
 
 CURVE_KINDS = ("positive", "negative", "deletion", "insertion")
 FIELDS = ("image", "method", "metric", "value")
@@ -32,7 +35,7 @@ FIELDS = ("image", "method", "metric", "value")
 class Summary:
     """Per method and metric: mean, 95% interval half-width and number of images."""
 
-    rows: list[dict]  # method, metric, mean, ci95, n
+    rows: list[dict]  # method, metric, mean, ci95, n, gap_to_random, gap_ci95 (nan without a random map)
     forward_seconds: float  # one bare forward of one image, for the cost column
 
     def table(self) -> str:
@@ -47,7 +50,31 @@ class Summary:
             values = [f"{cells[m]['mean']:.3f} ± {cells[m]['ci95']:.3f}" if m in cells else "-" for m in shown]
             cost = cells.get("seconds", {}).get("mean", float("nan")) / max(self.forward_seconds, 1e-9)
             lines.append(f"| {method} | " + " | ".join(values) + f" | {cost:.1f} |")
-        return "\n".join(lines)
+        return "\n".join(lines + self.gaps(methods, shown))
+
+    def gaps(self, methods: Sequence[str], shown: Sequence[str]) -> list[str]:
+        """The gap-to-random table and, per metric, the methods it cannot tell from random (empty
+        without the random map)."""
+        by = {(r["method"], r["metric"]): r for r in self.rows}
+        others = [m for m in methods if m != "random"]
+        if "random" not in methods or not others:
+            return []
+        lines = ["", "Gap to the random map (method minus random, paired by image; mean ± 95% interval over "
+                 "images; better/worse: the interval excludes 0):", "",
+                 "| method | " + " | ".join(shown) + " |", "|" + " --- |" * (len(shown) + 1)]
+        for method in others:
+            cells = [gap_text(by[method, m]["gap_to_random"], by[method, m]["gap_ci95"], BETTER[m], 3)
+                     if (method, m) in by and np.isfinite(by[method, m]["gap_to_random"]) else "-" for m in shown]
+            lines.append(f"| {method} | " + " | ".join(cells) + " |")
+        lines.append("")
+        for m in shown:
+            blind = [method for method in others if (method, m) in by
+                     and verdict(by[method, m]["gap_to_random"], by[method, m]["gap_ci95"], BETTER[m]) == "cannot tell"]
+            n = max((by[method, m]["n"] for method in others if (method, m) in by), default=0)
+            if blind:
+                lines.append(f"- {m} cannot tell {', '.join(blind)} from the random map on these {n} images "
+                             "(the gap's 95% interval contains 0" + (", or one image gives no interval)" if n < 2 else ")"))
+        return lines
 
 
 def done_images(scores_csv: Path, methods: Sequence[str], sanity: bool = True) -> set[str]:
@@ -124,17 +151,21 @@ def _read(scores_csv: Path, images: set[str]) -> dict[tuple[str, str], dict[str,
 
 
 def summarize(scores_csv: Path, images: Sequence[str], forward: float) -> Summary:
-    """Mean and 95% t-interval of every (method, metric) over ``images``."""
-    from scipy import stats
-
+    """Mean and 95% t-interval of every (method, metric) over ``images``, and the gap to the random map
+    (the difference on the same image, then its mean and t-interval) where the random map was scored."""
     rows = []
-    for (method, metric), by_image in _read(scores_csv, set(images)).items():
+    values = _read(scores_csv, set(images))
+    for (method, metric), by_image in values.items():
         if metric not in METRICS:
             continue
-        v = np.array([x for x in by_image.values() if np.isfinite(x)])
-        n = len(v)
-        ci = float(stats.t.ppf(0.975, n - 1) * v.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
-        rows.append(dict(method=method, metric=metric, mean=float(v.mean()) if n else float("nan"), ci95=ci, n=n))
+        mean, ci = mean_interval(list(by_image.values()))
+        n = sum(1 for x in by_image.values() if np.isfinite(x))
+        gap = gap_ci = float("nan")
+        floor = values.get(("random", metric))
+        if floor is not None and method != "random" and metric != "seconds":
+            common = [i for i in by_image if i in floor]
+            gap, gap_ci = mean_interval([by_image[i] - floor[i] for i in common])
+        rows.append(dict(method=method, metric=metric, mean=mean, ci95=ci, n=n, gap_to_random=gap, gap_ci95=gap_ci))
     return Summary(rows, forward)
 
 
@@ -155,7 +186,7 @@ def mean_curves(scores_csv: Path, images: Sequence[str]) -> dict[str, dict[str, 
 
 def write_summary(summary: Summary, scores_csv: Path, images: Sequence[str], out: Path) -> list[Path]:
     with (out / "summary.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, ("method", "metric", "mean", "ci95", "n"))
+        writer = csv.DictWriter(f, ("method", "metric", "mean", "ci95", "n", "gap_to_random", "gap_ci95"))
         writer.writeheader()
         writer.writerows(summary.rows)
     (out / "summary.md").write_text(summary.table() + f"\n\nOne forward pass: {1000 * summary.forward_seconds:.1f} ms.\n")
