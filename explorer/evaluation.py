@@ -35,7 +35,7 @@ FIELDS = ("image", "method", "metric", "value")
 class Summary:
     """Per method and metric: mean, 95% interval half-width and number of images."""
 
-    rows: list[dict]  # method, metric, mean, ci95, n, gap_to_random, gap_ci95 (nan without a random map)
+    rows: list[dict]  # method, metric, mean, ci95, n, gap_to_random, gap_ci95 (None without a random map)
     forward_seconds: float  # one bare forward of one image, for the cost column
 
     def table(self) -> str:
@@ -64,11 +64,11 @@ class Summary:
                  "| method | " + " | ".join(shown) + " |", "|" + " --- |" * (len(shown) + 1)]
         for method in others:
             cells = [gap_text(by[method, m]["gap_to_random"], by[method, m]["gap_ci95"], BETTER[m], 3)
-                     if (method, m) in by and np.isfinite(by[method, m]["gap_to_random"]) else "-" for m in shown]
+                     if (method, m) in by and by[method, m]["gap_to_random"] is not None else "-" for m in shown]
             lines.append(f"| {method} | " + " | ".join(cells) + " |")
         lines.append("")
         for m in shown:
-            blind = [method for method in others if (method, m) in by
+            blind = [method for method in others if (method, m) in by and by[method, m]["gap_to_random"] is not None
                      and verdict(by[method, m]["gap_to_random"], by[method, m]["gap_ci95"], BETTER[m]) == "cannot tell"]
             n = max((by[method, m]["n"] for method in others if (method, m) in by), default=0)
             if blind:
@@ -160,7 +160,7 @@ def summarize(scores_csv: Path, images: Sequence[str], forward: float) -> Summar
             continue
         mean, ci = mean_interval(list(by_image.values()))
         n = sum(1 for x in by_image.values() if np.isfinite(x))
-        gap = gap_ci = float("nan")
+        gap = gap_ci = None  # no random map scored (None, not nan: a resumed run's rows compare equal)
         floor = values.get(("random", metric))
         if floor is not None and method != "random" and metric != "seconds":
             common = [i for i in by_image if i in floor]

@@ -49,3 +49,16 @@ def test_evaluate_says_no_metric_can_tell_a_method_from_random_on_one_image(mode
     text = summary.table()
     for metric in ("positive_auc", "negative_auc", "deletion_auc", "insertion_auc"):
         assert f"- {metric} cannot tell rollout from the random map on these 1 images" in text
+
+
+def test_compare_table_shows_each_methods_gain_over_the_random_map_on_its_image(model):
+    from explorer import views
+
+    view = views.compare_view(model, model.run(sample_images()[0]), sanity=False,
+                              methods={"rollout": {}, "random": {}})
+    rows = {row[0]: row for row in view.table()}
+    metrics = view.scores["rollout"].metrics(), view.scores["random"].metrics()
+    gains = [float(g) for g in rows["rollout"][-1].split()]
+    expected = [metrics[1]["positive_auc"] - metrics[0]["positive_auc"], metrics[0]["negative_auc"] - metrics[1]["negative_auc"],
+                metrics[1]["deletion_auc"] - metrics[0]["deletion_auc"], metrics[0]["insertion_auc"] - metrics[1]["insertion_auc"]]
+    assert gains == pytest.approx(expected, abs=0.006) and rows["random"][-1] == ""

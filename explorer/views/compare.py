@@ -11,12 +11,16 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from .. import analyses, render
-from ..faithfulness import QUICK
+from ..faithfulness import METRICS, QUICK
 from ..models.precision import cpu_bfloat16, cpu_bfloat16_native
 from ..models.randomize import cascading_stages
 from ..trace import Trace
 from .base import screen, write_figure
 from .trace_cache import TraceCache
+
+
+COLUMNS = ("method", *METRICS, "vs_random")  # of :meth:`CompareView.table` and its CSV
+GAP_METRICS = ("positive_auc", "negative_auc", "deletion_auc", "insertion_auc")  # the vs-random column's order
 
 
 @dataclass
@@ -34,10 +38,25 @@ class CompareView:
     quick: bool = False  # Quick's settings (faithfulness.quick_methods, bfloat16 where native)
 
     def table(self) -> list[list]:
-        """One row per method: the method, then each metric of ``faithfulness.METRICS`` (3 decimals)."""
+        """One row per method: the method, each metric of ``faithfulness.METRICS`` (3 decimals), then
+        :meth:`vs_random` (:data:`COLUMNS`)."""
         from ..faithfulness import METRICS
 
-        return [[name, *(round(s.metrics().get(m, float("nan")), 3) for m in METRICS)] for name, s in self.scores.items()]
+        return [[name, *(round(s.metrics().get(m, float("nan")), 3) for m in METRICS), self.vs_random(name)]
+                for name, s in self.scores.items()]
+
+    def vs_random(self, method: str) -> str:
+        """Each area of :data:`GAP_METRICS` minus the random map's on this image, signed so that + is better
+        (``+0.12 -0.03 ...``); empty for the random map itself or before both are scored. One image gives
+        one number per map: no interval (``explorer.significance``; ``evaluate`` over a folder gives one)."""
+        from ..faithfulness import BETTER
+
+        mine, floor = self.scores[method].metrics(), self.scores.get("random")
+        floor = floor.metrics() if floor is not None and method != "random" else {}
+        if not all(m in mine and m in floor for m in GAP_METRICS):
+            return ""
+        signed = [(mine[m] - floor[m]) * (1 if BETTER[m] == "higher" else -1) for m in GAP_METRICS]
+        return " ".join(f"{g:+.2f}" for g in signed)
 
     def overlay(self, method: str) -> Image.Image:
         """One method's map over the image, scaled to its own maximum (the same rule for every method)."""
@@ -66,8 +85,6 @@ class CompareView:
 
     def write(self, out: Path, stem: str = "compare") -> list[Path]:
         """The maps (Figure-6 look and heat), the curves, the scores as CSV, and the arrays as ``.npz``."""
-        from ..faithfulness import METRICS
-
         maps = {name: s.map for name, s in self.scores.items()}
         title = f"explaining {self.target_label}"
         files = write_figure(render.explanation_figure(self.image, maps, "mask", title=title), out, f"{stem}_maps")
@@ -75,7 +92,7 @@ class CompareView:
                               f"{stem}_maps_heat")
         files += write_figure(self.curves_figure(), out, f"{stem}_curves")
         csv_path = Path(out) / f"{stem}_scores.csv"
-        lines = [",".join(["method", *METRICS])] + [",".join(str(v) for v in row) for row in self.table()]
+        lines = [",".join(COLUMNS)] + [",".join(str(v) for v in row) for row in self.table()]
         csv_path.write_text("\n".join(lines) + "\n")
         arrays = {f"map_{name}": s.map for name, s in self.scores.items()}
         arrays.update({f"curve_{name}_{kind}": np.stack([c.fractions, c.probability])
@@ -120,7 +137,7 @@ def compare_steps(model, source: Trace | TraceCache, target: int | None = None, 
 
     cache = source if isinstance(source, TraceCache) else TraceCache(source)
     exact = cache.exact(model)
-    chosen = dict(methods) if methods is not None else {name: {} for name in analyses.EXPLANATION_METHODS}
+    chosen = dict(methods) if methods is not None else {name: {} for name in analyses.applicable_methods(model)}
     chosen = quick_methods(chosen, exact.grid) if quick else chosen
     t = exact.predicted if target is None else int(target)
     x = model.input_tensor(exact.input_image)
@@ -152,7 +169,7 @@ def compare_view(model, source: Trace | TraceCache, target: int | None = None, f
                  cmap: str = "jet", quick: bool = False) -> CompareView:
     """Score every registered method (or ``methods``: name -> options) on the image in ``source``, on
     its float32 trace: the last view of :func:`compare_steps`."""
-    count = len(methods) if methods is not None else len(analyses.EXPLANATION_METHODS)
+    count = len(methods) if methods is not None else len(analyses.applicable_methods(model))
     total = 2 * count + (len(cascading_stages(model.num_blocks)) if sanity else 0)
     view = None
     for step, view in enumerate(compare_steps(model, source, target, fill, sanity, methods, cmap, quick), 1):

@@ -108,6 +108,10 @@ tested against the model itself, without any labels:
 - **Sanity ρ**: the model's top blocks are replaced by random weights and the map is
   computed again. A map that stays the same (ρ near 1) does not depend on what the model
   learned. Lower is better; the **random** map is there to show what "no explanation" scores.
+- **vs random**: each area minus the random map's on this image, in the order of the four area
+  columns (positive, negative, deletion, insertion), signed so that **+** means better than random.
+  One image gives one number per map, so there is no interval here; `python -m explorer evaluate`
+  over a folder gives the 95% interval and says when a metric cannot tell a method from random.
 
 Each map is scaled to its own maximum. Click a map for its curves. Attention flow and the
 sanity check take a while on large models; the bar shows progress.
@@ -347,7 +351,7 @@ SAY = {
     "col_global": "most global head (px)", "col_method": "method",
     "col_positive_auc": "positive AUC ↓", "col_negative_auc": "negative AUC ↑",
     "col_deletion_auc": "deletion AUC ↓", "col_insertion_auc": "insertion AUC ↑",
-    "col_sanity_rho": "sanity ρ ↓", "col_seconds": "seconds",
+    "col_sanity_rho": "sanity ρ ↓", "col_seconds": "seconds", "col_vs_random": "vs random + (pos neg del ins)",
     "series_image": "this image", "series_batch": "the mean over {n} image(s)",
     "compare_caption": "{method}: deletion {deletion:.2f}, insertion {insertion:.2f}{sanity}",
     "compare_sanity": ", sanity ρ {rho:.2f}",

@@ -74,6 +74,10 @@ PAGE = {
 - **건전성 ρ**: 모델의 위쪽 블록을 무작위 가중치로 바꾸고 지도를 다시 계산합니다. 지도가 그대로라면(ρ가 1에
   가까우면) 모델이 배운 것에 의존하지 않는 것입니다. 낮을수록 좋고, **무작위** 지도는 "설명 없음"의 점수를
   보여 줍니다.
+- **무작위 대비**: 이 이미지에서 각 면적에서 무작위 지도의 면적을 뺀 값입니다. 네 면적 열의 순서(양의 섭동,
+  음의 섭동, 삭제, 삽입)대로이며, **+** 이면 무작위보다 좋다는 뜻이 되도록 부호를 맞췄습니다. 이미지 한 장은
+  지도마다 숫자 하나뿐이라 여기에는 신뢰 구간이 없습니다. 폴더에 `python -m explorer evaluate` 를 실행하면
+  95% 구간과 함께 어떤 지표가 무작위와 구별하지 못하는지 알려 줍니다.
 
 각 지도는 자기 최댓값에 맞춰 그립니다. 지도를 클릭하면 곡선을 봅니다. 큰 모델에서는 어텐션 플로우와 건전성
 검사가 오래 걸리며, 진행 막대가 보입니다.
@@ -308,7 +312,7 @@ SAY = {
     "col_global": "가장 멀리 보는 헤드 (px)", "col_method": "방법",
     "col_positive_auc": "양의 섭동 AUC ↓", "col_negative_auc": "음의 섭동 AUC ↑",
     "col_deletion_auc": "삭제 AUC ↓", "col_insertion_auc": "삽입 AUC ↑",
-    "col_sanity_rho": "무작위화 검사 ρ ↓", "col_seconds": "초",
+    "col_sanity_rho": "무작위화 검사 ρ ↓", "col_seconds": "초", "col_vs_random": "무작위 대비 + (양 음 삭제 삽입)",
     "series_image": "이 이미지", "series_batch": "이미지 {n}장의 평균",
     "compare_caption": "{method}: 삭제 {deletion:.2f}, 삽입 {insertion:.2f}{sanity}",
     "compare_sanity": ", 무작위화 ρ {rho:.2f}",
