@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import pytest
 
+import explorer
+
+from explorer.analyses import EXPLANATION_METHODS
 from test_browser import ARTIFACTS, MODEL_WAIT_MS, browser, open_tab, sized_page  # noqa: F401 (browser: fixture)
 
 pytestmark = pytest.mark.browser
 
+ALL = len(explorer.analyses.applicable_methods(explorer.load("demo", device="cpu")))  # the demo's methods
+
 # per gallery tile: its box, its picture's box and whether its caption is cut; the gallery's box;
 # the score table's widest scrolling part against its box
+
 _LAYOUT = """() => {
   const g = document.querySelector('#compare-gallery'), box = e => { const r = e.getBoundingClientRect();
     return [r.left, r.top, r.right, r.bottom]; };
@@ -49,16 +55,20 @@ def _whole(inner, outer, slack: float = 1.0) -> bool:
         and inner[3] <= outer[3] + slack
 
 
-@pytest.mark.parametrize("width,height,name", [(1280, 720, "projector"), (390, 844, "phone")])
-def test_compare_shows_every_map_and_caption_whole_and_the_table_without_sideways_scrolling(
-        browser, app_url, width, height, name):
-    with sized_page(browser, app_url, width, height) as page:
-        layout = _compared(page)
-        page.locator("#tab-compare").screenshot(path=str(ARTIFACTS / f"compare-{name}.png"))
-    tiles = layout["tiles"]
-    assert len(tiles) == 9 and all("deletion" in t["caption"] for t in tiles), [t["caption"] for t in tiles]
-    assert not [t["caption"] for t in tiles if t["cut"]], "captions cut"
-    assert all(_whole(t["img"], layout["gallery"]) and _whole(t["tile"], layout["gallery"]) for t in tiles), layout
-    assert layout["label"].startswith("rollout")  # the large map says which method it shows
-    if width >= 1280:
-        assert layout["table_overflow"] <= 2, layout["table_overflow"]
+def test_compare_shows_every_map_and_caption_whole_and_the_table_without_sideways_scrolling(browser, app_url):
+    """One comparison, looked at on a projector and then, the same page narrowed, on a phone."""
+    with sized_page(browser, app_url, 1280, 720) as page:
+        layouts = {"projector": _compared(page)}
+        page.locator("#tab-compare").screenshot(path=str(ARTIFACTS / "compare-projector.png"))
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.wait_for_timeout(500)  # the layout settles
+        layouts["phone"] = page.evaluate(_LAYOUT)
+        page.locator("#tab-compare").screenshot(path=str(ARTIFACTS / "compare-phone.png"))
+    for name, layout in layouts.items():
+        tiles = layout["tiles"]
+        assert len(tiles) == ALL and all("deletion" in t["caption"] for t in tiles), (name, [t["caption"] for t in tiles])
+        assert not [t["caption"] for t in tiles if t["cut"]], f"captions cut ({name})"
+        assert all(_whole(t["img"], layout["gallery"]) and _whole(t["tile"], layout["gallery"]) for t in tiles), \
+            (name, layout)
+        assert layout["label"].startswith("rollout")  # the large map says which method it shows
+    assert layouts["projector"]["table_overflow"] <= 2, layouts["projector"]["table_overflow"]
