@@ -46,7 +46,7 @@ def figures(model_choice: str, images: list[Path], out: Path | None, device: str
     colours Figure 7 centre over the grid's observed range (as the app), the paper's -1 to 1 or per tile."""
     model = load_choice(model_choice, device=device, checkpoint=checkpoint, pretrained=pretrained)
     out = Path(out) if out is not None else Path("figures") / model_folder(model, model_choice, pretrained, checkpoint)
-    methods = {name: dict(options or {}) for name in (methods or analyses.EXPLANATION_METHODS)}
+    methods = {name: dict(options or {}) for name in (methods or analyses.applicable_methods(model))}
     written: list[Path] = []
 
     def figure6(path, trace) -> None:
@@ -93,7 +93,7 @@ def evaluate(model_choice: str, images: list[Path], out: Path, methods: list[str
     from .evaluation import evaluate_folder
 
     model = load_choice(model_choice, device=device, checkpoint=checkpoint, pretrained=pretrained)
-    chosen = {name: {} for name in dict.fromkeys([*(methods or analyses.EXPLANATION_METHODS), "random"])}  # the floor
+    chosen = {name: {} for name in dict.fromkeys([*(methods or analyses.applicable_methods(model)), "random"])}  # the floor
     return evaluate_folder(model, images, out, chosen, fill, sanity, progress, quick)
 
 

@@ -17,6 +17,8 @@ from .. import pacing
 
 from ._tokens import pooled_rows, readout, readout_weights
 from .attention_flow import attention_flow
+from . import attn_lrp as _attn_lrp_module, transformer_attribution as _ta_module
+from .attn_lrp import attn_lrp
 from .attributions import integrated_gradients, occlusion, saliency
 from .gradcam import grad_cam
 from .head_importance import ablated_logits, head_importance
@@ -25,7 +27,8 @@ from .token_features import TokenNorms, feature_similarity, pca_rgb, token_norms
 from .distance import AttentionDistanceAccumulator, mean_attention_distance, uniform_attention_distance
 from .filters import embedding_filter_components, no_filters, rgb_embedding_filters
 from .gradient_rollout import gradient_rollout
-from .methods import MethodSpec, Option, all_options
+from .transformer_attribution import transformer_attribution
+from .methods import MethodSpec, Option, all_options, applicable
 from .not_available import NotAvailable
 from .patch_embeddings import patch_embeddings
 from .position import position_embedding_similarity
@@ -90,6 +93,13 @@ OCCLUSION_WINDOW = Option("window", 1, "Occlusion window", minimum=1, maximum=4,
                           help="side of the greyed square, in patches (one forward per square: 2 takes a "
                                "quarter of the time of 1, at half the resolution); must divide the grid")
 
+LRP_CONV_GAMMA = Option("conv_gamma", 0.25, "LRP gamma (patch projection)", minimum=0.0, maximum=100.0, step=0.05,
+                        ui_id="lrp-conv-gamma",
+                        help="AttnLRP's gamma rule on the patch projection: larger favours positive evidence")
+LRP_LINEAR_GAMMA = Option("linear_gamma", 0.05, "LRP gamma (linear layers)", minimum=0.0, maximum=1.0, step=0.01,
+                          ui_id="lrp-linear-gamma",
+                          help="AttnLRP's gamma rule on every linear layer: 0 is the plain epsilon rule")
+
 EXPLANATION_METHODS: dict[str, MethodSpec] = {
     spec.name: spec
     for spec in [
@@ -114,11 +124,26 @@ EXPLANATION_METHODS: dict[str, MethodSpec] = {
         MethodSpec("occlusion", _of_input(occlusion), class_specific=True, options=(OCCLUSION_WINDOW,),
                    cost=189.0, description="Drop of the class logit when each patch (or window of patches) is "
                                            "greyed out (via Captum)."),
+        MethodSpec("transformer attribution", _of_input(transformer_attribution), class_specific=True,
+                   options=(ROLLOUT_OPTIONS[2],), cost=0.0, unavailable=_ta_module.unavailable,
+                   description="Transformer Attribution (Chefer et al. CVPR 2021): each block's LRP relevance of "
+                               "its attention, weighted by its gradient, rolled out."),
+        MethodSpec("attnlrp", _of_input(attn_lrp), class_specific=True, options=(LRP_CONV_GAMMA, LRP_LINEAR_GAMMA),
+                   cost=0.0, unavailable=_attn_lrp_module.unavailable,
+                   description="AttnLRP (Achtibat et al. 2024, via lxt): layer-wise relevance propagation with "
+                               "attention-aware rules, one forward and one backward."),
         MethodSpec("random", _random, description="Random noise: the baseline every method must beat."),
     ]
 }
 
+
+def applicable_methods(model, names=None) -> list[str]:
+    """The registered methods (or ``names``) that can explain ``model``: Compare's and ``evaluate``'s default."""
+    return applicable(EXPLANATION_METHODS, model, names)
+
+
 __all__ = [
+    "applicable_methods",
     "EXPLANATION_METHODS",
     "HEAD_FUSIONS",
     "MethodSpec",
@@ -135,6 +160,7 @@ __all__ = [
     "pca_rgb",
     "token_norms",
     "attention_flow",
+    "attn_lrp",
     "attention_rollout",
     "grad_cam",
     "integrated_gradients",
@@ -144,6 +170,7 @@ __all__ = [
     "embedding_filter_components",
     "no_filters",
     "gradient_rollout",
+    "transformer_attribution",
     "head_class_attention",
     "mean_attention_distance",
     "position_embedding_similarity",

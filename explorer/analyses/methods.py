@@ -76,9 +76,14 @@ class MethodSpec:
     options: tuple[Option, ...] = ()
     description: str = ""
     cost: float = 0.0  # seconds of its map in bare forwards of the same model (measured, README "Benchmark")
+    unavailable: Callable[[Any], str] | None = None  # unavailable(model): why it cannot explain it, "" if it can
 
     def __call__(self, model, trace, target: int | None = None, **options: Any) -> np.ndarray:
         return self.compute(model, trace, target, **self.resolve(options, trace.num_blocks))
+
+    def refusal(self, model) -> str:
+        """Why this method cannot explain ``model`` (a sentence for the user), or "" when it can."""
+        return self.unavailable(model) if self.unavailable is not None else ""
 
     def resolve(self, options: dict[str, Any], num_blocks: int | None = None) -> dict[str, Any]:
         """Defaults filled in, values checked; options of other methods are ignored; an option may
@@ -98,6 +103,12 @@ class MethodSpec:
         changed = [f"{o.label.lower()} {resolved[o.name]:g}" if not o.choices else f"{o.label.lower()} {resolved[o.name]}"
                    for o in self.options if every or resolved[o.name] != o.default]
         return f"{self.name} ({', '.join(changed)})" if changed else self.name
+
+
+def applicable(specs: dict[str, MethodSpec], model, names: Sequence[str] | None = None) -> list[str]:
+    """The names of ``specs`` (or of ``names``) that can explain ``model``: what Compare and ``evaluate`` run
+    when no method is named (a method without a rule for this model, or without its package, is left out)."""
+    return [n for n in (names if names is not None else specs) if not specs[n].refusal(model)]
 
 
 def all_options(specs: Sequence[MethodSpec]) -> list[Option]:

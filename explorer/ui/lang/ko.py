@@ -198,6 +198,10 @@ OPTIONS = {
     "window": "가림 창 크기",
     "window_info": "회색으로 가리는 정사각형의 한 변, 패치 단위 (정사각형마다 순전파 한 번: 2는 1의 4분의 1 시간에 "
                    "절반 해상도); 격자를 나누어떨어지게 해야 합니다",
+    "conv_gamma": "LRP 감마 (패치 투영)",
+    "conv_gamma_info": "AttnLRP가 패치 투영에 쓰는 감마 규칙: 클수록 양의 근거를 더 중시합니다",
+    "linear_gamma": "LRP 감마 (선형 층)",
+    "linear_gamma_info": "AttnLRP가 모든 선형 층에 쓰는 감마 규칙: 0이면 보통의 엡실론 규칙입니다",
 }
 
 TOUR_LABELS = {
