@@ -96,9 +96,10 @@ OCCLUSION_WINDOW = Option("window", 1, "Occlusion window", minimum=1, maximum=4,
 LRP_CONV_GAMMA = Option("conv_gamma", 0.25, "LRP gamma (patch projection)", minimum=0.0, maximum=100.0, step=0.05,
                         ui_id="lrp-conv-gamma",
                         help="AttnLRP's gamma rule on the patch projection: larger favours positive evidence")
-LRP_LINEAR_GAMMA = Option("linear_gamma", 0.05, "LRP gamma (linear layers)", minimum=0.0, maximum=1.0, step=0.01,
+LRP_LINEAR_GAMMA = Option("linear_gamma", 0.0, "LRP gamma (linear layers)", minimum=0.0, maximum=1.0, step=0.01,
                           ui_id="lrp-linear-gamma",
-                          help="AttnLRP's gamma rule on every linear layer: 0 is the plain epsilon rule")
+                          help="AttnLRP's gamma rule on every linear layer: 0 is the epsilon rule (one backward); "
+                               "above 0, each linear layer is run again in the backward (ViT-B: 14 forwards, not 2.4)")
 
 EXPLANATION_METHODS: dict[str, MethodSpec] = {
     spec.name: spec
@@ -125,11 +126,11 @@ EXPLANATION_METHODS: dict[str, MethodSpec] = {
                    cost=189.0, description="Drop of the class logit when each patch (or window of patches) is "
                                            "greyed out (via Captum)."),
         MethodSpec("transformer attribution", _of_input(transformer_attribution), class_specific=True,
-                   options=(ROLLOUT_OPTIONS[2],), cost=0.0, unavailable=_ta_module.unavailable,
+                   options=(ROLLOUT_OPTIONS[2],), cost=7.0, unavailable=_ta_module.unavailable,
                    description="Transformer Attribution (Chefer et al. CVPR 2021): each block's LRP relevance of "
                                "its attention, weighted by its gradient, rolled out."),
         MethodSpec("attnlrp", _of_input(attn_lrp), class_specific=True, options=(LRP_CONV_GAMMA, LRP_LINEAR_GAMMA),
-                   cost=0.0, unavailable=_attn_lrp_module.unavailable,
+                   cost=2.6, unavailable=_attn_lrp_module.unavailable,
                    description="AttnLRP (Achtibat et al. 2024, via lxt): layer-wise relevance propagation with "
                                "attention-aware rules, one forward and one backward."),
         MethodSpec("random", _random, description="Random noise: the baseline every method must beat."),

@@ -201,7 +201,8 @@ OPTIONS = {
     "conv_gamma": "LRP 감마 (패치 투영)",
     "conv_gamma_info": "AttnLRP가 패치 투영에 쓰는 감마 규칙: 클수록 양의 근거를 더 중시합니다",
     "linear_gamma": "LRP 감마 (선형 층)",
-    "linear_gamma_info": "AttnLRP가 모든 선형 층에 쓰는 감마 규칙: 0이면 보통의 엡실론 규칙입니다",
+    "linear_gamma_info": "AttnLRP가 모든 선형 층에 쓰는 감마 규칙: 0이면 엡실론 규칙 (역전파 한 번); 0보다 크면 "
+                         "역전파에서 선형 층마다 순전파를 다시 합니다 (ViT-B: 순전파 2.4번이 아니라 14번)",
 }
 
 TOUR_LABELS = {
