@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 import explorer
+from explorer.anatomy import split_output
 from explorer.analyses import EXPLANATION_METHODS, applicable_methods, gradient_rollout
 from explorer.analyses.transformer_attribution import TransformerAttributionUnavailable, transformer_attribution
 
@@ -379,12 +380,82 @@ def test_a_model_with_layer_scale_is_refused_with_a_sentence():
         EXPLANATION_METHODS["transformer attribution"](model, trace, 0)
 
 
-def test_a_torchvision_vit_is_refused_and_left_out_of_compares_default():
+def _as_timm(state: dict, depth: int) -> dict:
+    """A torchvision or transformers ViT's weights under timm's names (the released code's names too)."""
+    out = {}
+    if "class_token" in state:  # torchvision
+        out.update({"cls_token": state["class_token"], "pos_embed": state["encoder.pos_embedding"],
+                    "patch_embed.proj.weight": state["conv_proj.weight"], "patch_embed.proj.bias": state["conv_proj.bias"],
+                    "norm.weight": state["encoder.ln.weight"], "norm.bias": state["encoder.ln.bias"],
+                    "head.weight": state["heads.head.weight"], "head.bias": state["heads.head.bias"]})
+        for i in range(depth):
+            src = f"encoder.layers.encoder_layer_{i}."
+            for a, b in (("ln_1", "norm1"), ("ln_2", "norm2"), ("self_attention.out_proj", "attn.proj"),
+                         ("mlp.0", "mlp.fc1"), ("mlp.3", "mlp.fc2")):
+                out[f"blocks.{i}.{b}.weight"], out[f"blocks.{i}.{b}.bias"] = state[src + a + ".weight"], state[src + a + ".bias"]
+            out[f"blocks.{i}.attn.qkv.weight"] = state[src + "self_attention.in_proj_weight"]
+            out[f"blocks.{i}.attn.qkv.bias"] = state[src + "self_attention.in_proj_bias"]
+        return out
+    out.update({"cls_token": state["vit.embeddings.cls_token"], "pos_embed": state["vit.embeddings.position_embeddings"],
+                "patch_embed.proj.weight": state["vit.embeddings.patch_embeddings.projection.weight"],
+                "patch_embed.proj.bias": state["vit.embeddings.patch_embeddings.projection.bias"],
+                "norm.weight": state["vit.layernorm.weight"], "norm.bias": state["vit.layernorm.bias"],
+                "head.weight": state["classifier.weight"], "head.bias": state["classifier.bias"]})
+    for i in range(depth):  # transformers 5's names
+        src = f"vit.layers.{i}."
+        for a, b in (("layernorm_before", "norm1"), ("layernorm_after", "norm2"), ("attention.o_proj", "attn.proj"),
+                     ("mlp.fc1", "mlp.fc1"), ("mlp.fc2", "mlp.fc2")):
+            out[f"blocks.{i}.{b}.weight"], out[f"blocks.{i}.{b}.bias"] = state[src + a + ".weight"], state[src + a + ".bias"]
+        for p in ("weight", "bias"):
+            out[f"blocks.{i}.attn.qkv.{p}"] = torch.cat([state[f"{src}attention.{n}.{p}"]
+                                                         for n in ("q_proj", "k_proj", "v_proj")])
+    return out
+
+
+def _same_in_timm_and_released(module, name):
+    """(ours on ``module``, the released code on the same weights) for one image and class."""
+    reference = VisionTransformer(num_classes=5, **SIZE).eval()
+    reference.load_state_dict(_as_timm(module.state_dict(), SIZE["depth"]), strict=False)
+    model = explorer.load(module, device="cpu") if name is None else explorer.load(name, device="cpu")
+    x = model.input_tensor(model.run(IMAGE).input_image)
+    logits = split_output(model.model(x))[0]
+    np.testing.assert_allclose(reference(x).detach().numpy(), logits.detach().numpy(), atol=1e-4)  # one network
+    return transformer_attribution(model, x, 2), generate_LRP(reference, x.clone(), index=2).detach().numpy().reshape(4, 4)
+
+
+def test_agrees_with_the_released_code_on_a_torchvision_vit():
     from torchvision.models.vision_transformer import VisionTransformer as TorchvisionViT
 
-    model = explorer.load(TorchvisionViT(image_size=32, patch_size=8, num_layers=1, num_heads=2, hidden_dim=8,
-                                         mlp_dim=8, num_classes=3).eval(), device="cpu")
+    torch.manual_seed(0)
+    module = TorchvisionViT(image_size=32, patch_size=8, num_layers=SIZE["depth"], num_heads=SIZE["num_heads"],
+                            hidden_dim=SIZE["embed_dim"], mlp_dim=4 * SIZE["embed_dim"], num_classes=5).eval()
+    with torch.no_grad():
+        module.heads.head.weight.normal_(0, 0.5)
+    ours, expected = _same_in_timm_and_released(module, None)
+    assert np.abs(expected).max() > 0
+    assert np.abs(ours - expected).max() <= 1e-4 * np.abs(expected).max()
+
+
+def test_agrees_with_the_released_code_on_a_transformers_vit(tmp_path):
+    transformers = pytest.importorskip("transformers")
+    torch.manual_seed(0)
+    config = transformers.ViTConfig(image_size=32, patch_size=8, num_labels=5, hidden_size=SIZE["embed_dim"],
+                                    num_hidden_layers=SIZE["depth"], num_attention_heads=SIZE["num_heads"],
+                                    intermediate_size=4 * SIZE["embed_dim"], layer_norm_eps=1e-6)
+    module = transformers.ViTForImageClassification(config).eval()
+    module.save_pretrained(tmp_path / "vit")
+    ours, expected = _same_in_timm_and_released(module, f"hf:{tmp_path / 'vit'}")
+    assert np.abs(expected).max() > 0
+    assert np.abs(ours - expected).max() <= 1e-4 * np.abs(expected).max()
+
+
+def test_a_dinov2_with_layer_scale_is_refused_and_left_out_of_compares_default(tmp_path):
+    transformers = pytest.importorskip("transformers")
+    config = transformers.Dinov2Config(image_size=28, patch_size=7, num_labels=3, hidden_size=32, num_hidden_layers=1,
+                                       num_attention_heads=2, intermediate_size=64)
+    transformers.Dinov2ForImageClassification(config).save_pretrained(tmp_path / "dinov2")
+    model = explorer.load(f"hf:{tmp_path / 'dinov2'}", device="cpu")
     trace = model.run(IMAGE)
-    with pytest.raises(TransformerAttributionUnavailable, match="written for timm's ViT blocks"):
+    with pytest.raises(TransformerAttributionUnavailable, match="follows the released code's ViT"):
         EXPLANATION_METHODS["transformer attribution"](model, trace, 0)
     assert "transformer attribution" not in applicable_methods(model) and "rollout" in applicable_methods(model)

@@ -29,12 +29,18 @@ Divisions use the released ``safe_divide`` (``a / (b + 1e-9)``, 0 where ``b`` is
 (recomputed from the model's own weights, read only: nothing on the shared model changes) and one
 backward for the gradients, then the relevance pass: about as costly as two backwards.
 
-It reads timm ViT blocks (``norm1 → attn(qkv, proj) → + → norm2 → mlp(fc1, act, fc2) → +``) with a
-class token read by one linear head, the layout of the released ``ViT_LRP.py``; other models
-(torchvision, transformers, layer scale, average pooling, distillation heads) are refused with a
-sentence: the released rules do not cover them as they stand.
+It reads the layout of the released ``ViT_LRP.py``: pre-norm blocks ``x + proj(attn(qkv(norm1 x)))``,
+``+ fc2(act(fc1(norm2 x)))`` and one linear head on the class token, from timm (``blocks``),
+torchvision (``encoder.layers``: ``in_proj``/``out_proj``, ``mlp[0]``/``mlp[3]``) and transformers
+ViT/DeiT (``q_proj``/``k_proj``/``v_proj``, or ``query``/``key``/``value`` before transformers 5, stacked into
+one qkv, which leaves the per-output rule unchanged).
+Layer scale (DINOv2, DeiT-III), average-pooled or two-token heads, hidden head layers and other blocks
+are refused with a sentence: the released rules do not cover them.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import torch
@@ -52,7 +58,7 @@ class TransformerAttributionUnavailable(ExplorerError, ValueError):
 
 def _refuse(why: str) -> TransformerAttributionUnavailable:
     return TransformerAttributionUnavailable(
-        f"Transformer Attribution is written for timm's ViT blocks read through the class token; {why}. "
+        f"Transformer Attribution follows the released code's ViT, read through the class token; {why}. "
         "Gradient rollout and AttnLRP explain it.")
 
 
@@ -86,68 +92,162 @@ def _clone_relevance(x: torch.Tensor, r1: torch.Tensor, r2: torch.Tensor) -> tor
     return x * (safe_divide(r1, x) + safe_divide(r2, x))
 
 
-def _check(module: nn.Module, anatomy) -> None:
-    blocks = getattr(module, "blocks", None)
-    if not isinstance(blocks, (nn.Sequential, nn.ModuleList)) or not hasattr(module, "_pos_embed"):
-        raise _refuse(f"{anatomy.family} models keep their blocks elsewhere")
-    if anatomy.readout != "class" or getattr(module, "global_pool", "token") != "token":
+@dataclass
+class _Block:
+    """One pre-norm block as the released ``Block``: x + proj(attn(qkv(norm1 x))), then + fc2(act(fc1(norm2 x)))."""
+
+    norm1: nn.LayerNorm
+    qkv_weight: torch.Tensor  # (3D, D): queries, keys, values, each head after head
+    qkv_bias: torch.Tensor | None
+    heads: int
+    proj: nn.Linear
+    norm2: nn.LayerNorm
+    fc1: nn.Linear
+    act: nn.Module
+    fc2: nn.Linear
+    q_norm: nn.Module = field(default_factory=nn.Identity)
+    k_norm: nn.Module = field(default_factory=nn.Identity)
+
+
+@dataclass
+class _Layout:
+    """A ViT as the released ``VisionTransformer``: tokens (class token first), blocks, final norm, linear head."""
+
+    embed: Callable[[torch.Tensor], torch.Tensor]  # images -> (1, T, D) tokens with position embeddings
+    blocks: list[_Block]
+    norm: nn.Module
+    head: nn.Linear
+
+
+def _linear(m) -> bool:
+    return isinstance(m, nn.Linear)
+
+
+def _timm_layout(module: nn.Module) -> _Layout:
+    if getattr(module, "global_pool", "token") != "token":
         raise _refuse("this model's head pools the patch tokens")
-    if getattr(module, "head_dist", None) is not None or not isinstance(getattr(module, "head", None), nn.Linear):
+    if getattr(module, "head_dist", None) is not None or not _linear(getattr(module, "head", None)):
         raise _refuse("this model's head is not one linear layer on the class token")
-    for block in blocks:
+    if not isinstance(getattr(module, "fc_norm", nn.Identity()), nn.Identity):
+        raise _refuse("its head normalises pooled tokens")
+    blocks = []
+    for block in module.blocks:
         attn, mlp = getattr(block, "attn", None), getattr(block, "mlp", None)
-        parts = (getattr(block, "norm1", None), getattr(block, "norm2", None))
-        if not (all(isinstance(p, nn.LayerNorm) for p in parts) and isinstance(getattr(attn, "qkv", None), nn.Linear)
-                and isinstance(getattr(attn, "proj", None), nn.Linear) and isinstance(getattr(mlp, "fc1", None), nn.Linear)
-                and isinstance(getattr(mlp, "fc2", None), nn.Linear)):
+        norms = (getattr(block, "norm1", None), getattr(block, "norm2", None))
+        if not (all(isinstance(n, nn.LayerNorm) for n in norms) and _linear(getattr(attn, "qkv", None))
+                and _linear(getattr(attn, "proj", None)) and _linear(getattr(mlp, "fc1", None))
+                and _linear(getattr(mlp, "fc2", None))):
             raise _refuse(f"its blocks ({type(block).__name__}) are laid out differently")
         if not all(isinstance(getattr(block, n, nn.Identity()), nn.Identity) for n in ("ls1", "ls2")):
             raise _refuse("its blocks scale each branch (layer scale)")
         if getattr(attn, "gate", None) is not None or not isinstance(getattr(attn, "norm", nn.Identity()), nn.Identity) \
                 or not isinstance(getattr(mlp, "norm", nn.Identity()), nn.Identity):
             raise _refuse("its attention or MLP has an extra gate or norm")
-    if not isinstance(getattr(module, "fc_norm", nn.Identity()), nn.Identity):
-        raise _refuse("its head normalises pooled tokens")
+        blocks.append(_Block(block.norm1, attn.qkv.weight, attn.qkv.bias, attn.num_heads, attn.proj, block.norm2,
+                             mlp.fc1, mlp.act, mlp.fc2, attn.q_norm, attn.k_norm))
+
+    def embed(x):
+        return module.norm_pre(module.patch_drop(module._pos_embed(module.patch_embed(x))))
+
+    return _Layout(embed, blocks, module.norm, module.head)
+
+
+def _torchvision_layout(module: nn.Module) -> _Layout:
+    heads = list(module.heads.children())
+    if len(heads) != 1 or not _linear(heads[0]):
+        raise _refuse("its head has a hidden layer")
+    blocks = []
+    for layer in module.encoder.layers:
+        mlp = list(layer.mlp.children())
+        attn = layer.self_attention
+        if attn.in_proj_weight is None or len(mlp) < 4 or not (_linear(mlp[0]) and _linear(mlp[3])):
+            raise _refuse(f"its blocks ({type(layer).__name__}) are laid out differently")
+        blocks.append(_Block(layer.ln_1, attn.in_proj_weight, attn.in_proj_bias, attn.num_heads, attn.out_proj,
+                             layer.ln_2, mlp[0], mlp[1], mlp[3]))
+
+    def embed(x):
+        tokens = module._process_input(x)
+        tokens = torch.cat([module.class_token.expand(tokens.shape[0], -1, -1), tokens], dim=1)
+        return module.encoder.dropout(tokens + module.encoder.pos_embedding)
+
+    return _Layout(embed, blocks, module.encoder.ln, heads[0])
+
+
+def _transformers_layout(module: nn.Module) -> _Layout:
+    base = getattr(module, "vit", None) or getattr(module, "deit", None)
+    head = getattr(module, "classifier", None)
+    if base is None or not _linear(head):
+        raise _refuse("this transformers model is not a ViT or DeiT classifier with one linear head")
+    layers = base.layers if hasattr(base, "layers") else base.encoder.layer
+    blocks = []
+    for layer in layers:
+        if any(hasattr(layer, n) for n in ("layer_scale1", "lambda1")):
+            raise _refuse("its blocks scale each branch (layer scale)")
+        if hasattr(layer, "mlp"):  # transformers 5: attention.q_proj/k_proj/v_proj/o_proj, mlp.fc1/activation_fn/fc2
+            att, names = layer.attention, ("q_proj", "k_proj", "v_proj")
+            proj, fc1, act, fc2 = att.o_proj, layer.mlp.fc1, layer.mlp.activation_fn, layer.mlp.fc2
+        else:  # transformers 4: attention.attention.query/key/value, attention.output.dense, intermediate, output
+            att, names = layer.attention.attention, ("query", "key", "value")
+            proj, fc1, act, fc2 = (layer.attention.output.dense, layer.intermediate.dense,
+                                   layer.intermediate.intermediate_act_fn, layer.output.dense)
+        linears = [getattr(att, n, None) for n in names]
+        if not all(_linear(m) for m in (*linears, proj, fc1, fc2)):
+            raise _refuse(f"its blocks ({type(layer).__name__}) are laid out differently")
+        weight = torch.cat([m.weight for m in linears])
+        bias = torch.cat([m.bias for m in linears]) if all(m.bias is not None for m in linears) else None
+        heads = getattr(att, "num_attention_heads", None) or module.config.num_attention_heads
+        blocks.append(_Block(layer.layernorm_before, weight, bias, heads, proj, layer.layernorm_after, fc1, act, fc2))
+    return _Layout(base.embeddings, blocks, base.layernorm, head)
+
+
+def _layout(module: nn.Module, anatomy) -> _Layout:
+    if anatomy.readout != "class":
+        raise _refuse("this model's head pools the patch tokens")
+    try:
+        if anatomy.family == "transformers":
+            return _transformers_layout(module)
+        if hasattr(module, "encoder") and hasattr(module, "class_token"):
+            return _torchvision_layout(module)
+        if isinstance(getattr(module, "blocks", None), (nn.Sequential, nn.ModuleList)) and hasattr(module, "_pos_embed"):
+            return _timm_layout(module)
+    except AttributeError:
+        pass
+    raise _refuse(f"the explorer does not know where {anatomy.name} keeps its blocks")
 
 
 def unavailable(model) -> str:
     """Why :func:`transformer_attribution` cannot explain ``model`` (a sentence), or ""."""
     anatomy = anatomy_of(model)
     try:
-        _check(anatomy.module, anatomy)
+        _layout(anatomy.module, anatomy)
     except TransformerAttributionUnavailable as exc:
         return str(exc)
     return ""
 
 
-def _forward(module: nn.Module, x: torch.Tensor):
-    """The timm forward written out: logits and, per block, what the relevance pass reads."""
-    h = module.patch_embed(x)
-    h = module._pos_embed(h)
-    h = module.patch_drop(h)
-    h = module.norm_pre(h)
+def _forward(layout: _Layout, x: torch.Tensor):
+    """The model's forward written out: logits, the final tokens and, per block, what the relevance pass reads."""
+    h = layout.embed(x)
     saved = []
-    for block in module.blocks:
-        attn = block.attn
-        heads = attn.num_heads
-        h1 = F.layer_norm(h, block.norm1.normalized_shape, block.norm1.weight, block.norm1.bias, block.norm1.eps)
-        qkv = F.linear(h1, attn.qkv.weight, attn.qkv.bias)  # (1, T, 3D)
+    for block in layout.blocks:
+        heads = block.heads
+        n1, n2 = block.norm1, block.norm2
+        h1 = F.layer_norm(h, n1.normalized_shape, n1.weight, n1.bias, n1.eps)
+        qkv = F.linear(h1, block.qkv_weight, block.qkv_bias)  # (1, T, 3D)
         t = qkv.shape[1]
         q, k, v = qkv.reshape(1, t, 3, heads, -1).permute(2, 0, 3, 1, 4)  # each (1, H, T, d)
-        q, k = attn.q_norm(q), attn.k_norm(k)
-        a = (q @ k.transpose(-2, -1) * attn.scale).softmax(dim=-1)  # (1, H, T, T)
+        q, k = block.q_norm(q), block.k_norm(k)
+        a = (q @ k.transpose(-2, -1) * q.shape[-1] ** -0.5).softmax(dim=-1)  # (1, H, T, T)
         o = (a @ v).transpose(1, 2).reshape(1, t, -1)  # (1, T, D), heads then d
-        branch = F.linear(o, attn.proj.weight, attn.proj.bias)
+        branch = F.linear(o, block.proj.weight, block.proj.bias)
         mid = h + branch
-        h2 = F.layer_norm(mid, block.norm2.normalized_shape, block.norm2.weight, block.norm2.bias, block.norm2.eps)
-        f1 = F.linear(h2, block.mlp.fc1.weight, block.mlp.fc1.bias)
-        g = block.mlp.act(f1)
-        m = F.linear(g, block.mlp.fc2.weight, block.mlp.fc2.bias)
-        out = mid + m
+        h2 = F.layer_norm(mid, n2.normalized_shape, n2.weight, n2.bias, n2.eps)
+        g = block.act(F.linear(h2, block.fc1.weight, block.fc1.bias))
+        m = F.linear(g, block.fc2.weight, block.fc2.bias)
         saved.append(dict(x=h, h1=h1, q=q, k=k, v=v, a=a, o=o, branch=branch, mid=mid, h2=h2, g=g, m=m))
-        h = out
-    z = module.norm(h)
-    return module.head(z[:, 0]), z, saved
+        h = mid + m
+    z = layout.norm(h)
+    return layout.head(z[:, 0]), z, saved
 
 
 def transformer_attribution(model, image, target=None, start_block: int = 0) -> np.ndarray:
@@ -155,14 +255,13 @@ def transformer_attribution(model, image, target=None, start_block: int = 0) -> 
     from .gradient_rollout import _input_tensor
 
     anatomy = anatomy_of(model)
-    module = anatomy.module
-    _check(module, anatomy)
+    layout = _layout(anatomy.module, anatomy)
     k = anatomy.num_prefix_tokens
     x = _input_tensor(model, image)
     p = anatomy.patch_size
     grid = (x.shape[-2] // p, x.shape[-1] // p)
     with torch.enable_grad():
-        logits, z, saved = _forward(module, x.requires_grad_(True))
+        logits, z, saved = _forward(layout, anatomy.model_input(x).requires_grad_(True))
         t = int(logits[0].argmax()) if target is None else int(target)
         if not 0 <= t < logits.shape[1]:
             raise IndexError(f"target {t} is out of range for {logits.shape[1]} classes")
@@ -171,19 +270,19 @@ def transformer_attribution(model, image, target=None, start_block: int = 0) -> 
         one_hot = torch.zeros_like(logits)
         one_hot[0, t] = 1.0
         z = z.detach()
-        r_pooled = _linear_relevance(z[:, 0], module.head.weight, one_hot)  # (1, D)
+        r_pooled = _linear_relevance(z[:, 0], layout.head.weight, one_hot)  # (1, D)
         tokens = z.shape[1]
         r = torch.zeros_like(z)
         r[:, 0] = z[:, 0] * safe_divide(r_pooled, z[:, 0])  # IndexSelect.relprop; the final norm passes it unchanged
         cams = []
-        for block, s in zip(reversed(list(module.blocks)), reversed(saved)):
-            heads = block.attn.num_heads
+        for block, s in zip(reversed(layout.blocks), reversed(saved)):
+            heads = block.heads
             r_mid, r_m = _add_relevance(s["mid"], s["m"], r)
-            r_g = _linear_relevance(s["g"], block.mlp.fc2.weight, r_m)
-            r_h2 = _linear_relevance(s["h2"], block.mlp.fc1.weight, r_g)  # GELU, norm2: unchanged
+            r_g = _linear_relevance(s["g"], block.fc2.weight, r_m)
+            r_h2 = _linear_relevance(s["h2"], block.fc1.weight, r_g)  # GELU, norm2: unchanged
             r = _clone_relevance(s["mid"], r_mid, r_h2)
             r_x, r_branch = _add_relevance(s["x"], s["branch"], r)
-            r_o = _linear_relevance(s["o"], block.attn.proj.weight, r_branch)
+            r_o = _linear_relevance(s["o"], block.proj.weight, r_branch)
             r_o = r_o.reshape(1, tokens, heads, -1).transpose(1, 2)  # (1, H, T, d)
             a, v, q, kk = (s[n].detach() for n in ("a", "v", "q", "k"))
             s2 = safe_divide(r_o, a @ v)
@@ -194,7 +293,7 @@ def transformer_attribution(model, image, target=None, start_block: int = 0) -> 
             r_q = q * (s1 @ kk) / 2
             r_k = kk * (s1.transpose(-2, -1) @ q) / 2
             r_qkv = torch.stack([r_q, r_k, r_v]).permute(1, 3, 0, 2, 4).reshape(1, tokens, -1)  # q_norm/k_norm: unchanged
-            r_h1 = _linear_relevance(s["h1"], block.attn.qkv.weight, r_qkv)
+            r_h1 = _linear_relevance(s["h1"], block.qkv_weight, r_qkv)
             r = _clone_relevance(s["x"], r_x, r_h1)  # norm1: unchanged
         cams.reverse()
         eye = torch.eye(tokens, dtype=torch.float64)
