@@ -48,6 +48,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..anatomy import anatomy_of
+from ..capture import capture_lock
 from ..errors import ExplorerError
 from ._tokens import readout
 
@@ -260,7 +261,7 @@ def transformer_attribution(model, image, target=None, start_block: int = 0) -> 
     x = _input_tensor(model, image)
     p = anatomy.patch_size
     grid = (x.shape[-2] // p, x.shape[-1] // p)
-    with torch.enable_grad():
+    with torch.enable_grad(), capture_lock(anatomy.module):  # no capture's hooks in flight on the modules it calls
         logits, z, saved = _forward(layout, anatomy.model_input(x).requires_grad_(True))
         t = int(logits[0].argmax()) if target is None else int(target)
         if not 0 <= t < logits.shape[1]:
@@ -297,7 +298,7 @@ def transformer_attribution(model, image, target=None, start_block: int = 0) -> 
             r = _clone_relevance(s["x"], r_x, r_h1)  # norm1: unchanged
         cams.reverse()
         eye = torch.eye(tokens, dtype=torch.float64)
-        layers = [(g[0] * c[0]).clamp(min=0).mean(dim=0).double() + eye for g, c in zip(grads, cams)]
+        layers = [(g[0] * c[0]).clamp(min=0).mean(dim=0).double().cpu() + eye for g, c in zip(grads, cams)]
         if not 0 <= start_block < len(layers):
             raise IndexError(f"start block {start_block} is out of range for {len(layers)} blocks")
         joint = layers[start_block]
