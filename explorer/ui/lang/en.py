@@ -58,8 +58,9 @@ residual (never the class/register tokens). *Start block* skips early blocks.
 **Gradient rollout** (Chefer et al. 2021) is class-specific: each block's attention is
 weighted by its gradient for the chosen class, keeping only positive evidence.
 **Last-block attention** is the raw class-token attention of the final block.
-The other methods (attention flow, Grad-CAM, Integrated Gradients, saliency, occlusion
-and a random baseline) are explained, and scored, on the **Compare methods** tab.
+The other methods (attention flow, Grad-CAM, Integrated Gradients, saliency, occlusion,
+Transformer Attribution and AttnLRP, which pass the answer back layer by layer, and a random
+baseline) are explained, and scored, on the **Compare methods** tab.
 """,
     "query_help": """
 **Attention of one patch.** Click a patch on the image: the middle picture shows
