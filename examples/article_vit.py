@@ -9,6 +9,8 @@ linears that returns its attention matrix; and ``forward`` returns
 
     python examples/article_vit.py --out article_vit.safetensors     # the class recipe: 5 minutes on 2 cores
     python examples/article_vit.py --check article_vit.safetensors   # held-out top-1 and rollout pointing game
+    python examples/article_vit.py --steps 300 --timeline timeline/   # checkpoints along training (log-spaced)
+    python -m explorer timeline --custom examples/article_vit.py:build --checkpoints timeline/ --out timeline_figures/
     python -m explorer.ui.app --custom examples/article_vit.py:build --checkpoint article_vit.safetensors
     python -m explorer figures --custom examples/article_vit.py:build --checkpoint article_vit.safetensors
 
@@ -268,6 +270,9 @@ class Recipe:
     threads: int = 1  # torch threads (1 is the fastest on a busy 2-core machine)
     workers: int = 2  # processes drawing the scenes
     eval_every: float = 15.0  # seconds between held-out checks shown on the progress bar
+    timeline: str = ""  # a folder: save checkpoints along training there (see explorer.models.timeline)
+    timeline_steps: str = ""  # which steps, e.g. "0,10,100" ("": 8 log-spaced steps with --steps, else 0, 1,
+    #                           4, 16, 64, ...: 8 in a 5-minute run); the last step is always saved
 
 
 @dataclass
@@ -277,6 +282,8 @@ class Result:
     accuracy: float = 0.0  # final held-out accuracy
     seconds: float = 0.0  # wall time from the start to the final accuracy
     steps: int = 0
+    timeline: list[Path] = field(default_factory=list)  # the checkpoints saved along training
+    timeline_seconds: float = 0.0  # time spent saving them (a run timed by the clock does not count it)
 
 
 def train(model: VisionTransformer, recipe: Recipe | None = None, progress: bool = True, **changes) -> Result:
@@ -324,8 +331,12 @@ def _train(model: VisionTransformer, r: Recipe, progress: bool) -> Result:
     bar = tqdm(total=r.steps or round(budget), unit="step" if r.steps else "s", disable=not progress,
                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} {unit} [{elapsed}<{remaining}{postfix}]")
     step = 0
+    recorder = timeline_recorder(r, held_images, held_labels, model) if r.timeline else None
+    saving = (lambda: recorder.seconds) if recorder else (lambda: 0.0)  # left out of the time budget
+    if recorder:
+        recorder.at(0, model)
     while True:
-        done = step / r.steps if r.steps else (time.time() - t_loop) / budget
+        done = step / r.steps if r.steps else (time.time() - t_loop - saving()) / budget
         if done >= 1.0:
             break
         for group in optimizer.param_groups:
@@ -352,6 +363,8 @@ def _train(model: VisionTransformer, r: Recipe, progress: bool) -> Result:
             nn.utils.clip_grad_norm_([p for group in optimizer.param_groups for p in group["params"]], r.clip)
         optimizer.step()
         step += 1
+        if recorder:
+            recorder.at(step, model)
         result.losses.append(loss.item())
         mean_loss = loss.item() if mean_loss is None else 0.9 * mean_loss + 0.1 * loss.item()
         if progress and time.time() - last_eval >= r.eval_every:
@@ -367,8 +380,30 @@ def _train(model: VisionTransformer, r: Recipe, progress: bool) -> Result:
     model.eval()
     result.accuracy = accuracy(model, held_images, held_labels)
     result.heldout.append((step, result.accuracy))
+    if recorder:
+        recorder.finish(step, model)
+        result.timeline, result.timeline_seconds = list(recorder.saved), recorder.seconds
     result.seconds, result.steps = time.time() - t0, step
     return result
+
+
+def timeline_recorder(r: Recipe, held_images: torch.Tensor, held_labels: torch.Tensor, model: VisionTransformer,
+                      scenes_for_bars: int = 16):
+    """Saves checkpoints into ``r.timeline`` at the chosen steps, each with its held-out accuracy and the
+    Figure 7 bars (attention distances over the first ``scenes_for_bars`` held-out scenes)."""
+    from dataclasses import asdict
+
+    import explorer
+    from explorer.models.timeline import geometric_steps, log_steps, parse_steps
+    from explorer.views import TimelineRecorder
+
+    steps = parse_steps(r.timeline_steps) if r.timeline_steps else log_steps(r.steps) if r.steps else geometric_steps()
+    factory = f"{Path(__file__).resolve()}:build"
+    images = [_scene(HELDOUT_SEED, i, r.draw, class_indices(r.classes)).to_pil() for i in range(scenes_for_bars)]
+    card = {"trained_by": "examples/article_vit.py", "recipe": asdict(r),
+            "heldout": {"seed": HELDOUT_SEED, "scenes": len(held_images)}}
+    return TimelineRecorder(Path(r.timeline), steps, lambda path: explorer.load(factory, checkpoint=path, device="cpu"),
+                            lambda: accuracy(model, held_images, held_labels), images, card)
 
 
 def check(checkpoint: str | Path, count: int = 200, seed: int = HELDOUT_SEED, draw: int = 64,
@@ -400,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=None, help="a fixed number of steps instead of a time budget")
     for name in ("batch_size", "lr", "warmup", "weight_decay", "label_smoothing", "clip", "train_scenes",
                  "heldout_scenes", "seed", "threads", "workers", "eval_every", "token_labels", "pos_init",
-                 "precision", "draw", "classes"):
+                 "precision", "draw", "classes", "timeline", "timeline_steps"):
         value = getattr(defaults, name)
         parser.add_argument("--" + name.replace("_", "-"), type=type(value), default=value)
     parser.add_argument("--out", type=Path, default=Path("article_vit.safetensors"))
@@ -423,6 +458,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {args.out}; {result.steps} steps, loss {first:.3f} -> {last:.3f}")
     print(f"held-out accuracy {result.accuracy:.1%} on {recipe.heldout_scenes} scenes "
           f"in {result.seconds:.0f} s")
+    if result.timeline:
+        print(f"saved {len(result.timeline)} checkpoints along training to {recipe.timeline}/ "
+              f"({result.timeline_seconds:.0f} s of the run)")
     return 0
 
 

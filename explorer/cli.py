@@ -2,7 +2,8 @@
 ``python -m explorer evaluate``: every explanation method's faithfulness over images;
 ``python -m explorer tokens``: token features, norms, the logit lens and head importance;
 ``python -m explorer side-by-side``: the same images through two models;
-``python -m explorer download``: fetch the catalog's weights once, for use without network.
+``python -m explorer download``: fetch the catalog's weights once, for use without network;
+``python -m explorer timeline``: Figure 7 at every checkpoint saved along training, as files and an animation.
 
     python -m explorer figures --model demo --images assets/scenes/*.png --out figures/
     python -m explorer figures --custom examples/article_vit.py:build --out figures/
@@ -258,6 +259,54 @@ def _figures_parser(sub) -> None:
                          choices=option.choices or None, help=f"{option.label}: {option.help} (default {option.default})")
 
 
+def timeline(model_choice: str | None, checkpoints: Path, images: list[Path], out: Path, device: str = "auto",
+             position_scale: str = "observed") -> list[Path]:
+    """Figure 7 of every checkpoint in the timeline folder ``checkpoints`` over ``images`` into ``out``: per
+    step the figures, then the animation and the bars by step (``views.TimelineView.write``)."""
+    from tqdm.auto import tqdm
+
+    from .models.timeline import read_timeline
+
+    saved = read_timeline(checkpoints)
+    choice = model_choice or saved[-1].card.get("architecture")
+    if not choice:
+        raise ExplorerError("Say which model the checkpoints belong to: --custom FILE.py:FACTORY for your own "
+                            "code (e.g. examples/article_vit.py:build) or --model NAME.")
+    name = re.sub(r"[^A-Za-z0-9._ -]+", "", Path(str(choice).split(":")[0]).stem) or "model"
+    print(f"{name}: {views.plural(len(saved), 'checkpoint')} over {views.plural(len(images))} -> {out}/",
+          file=sys.stderr, flush=True)
+    view = views.timeline_view(saved, lambda path: load_choice(choice, device=device, checkpoint=str(path)), images,
+                               name, position_scale, each=lambda items: tqdm(items, desc="timeline", unit="step",
+                                                                             file=sys.stderr))
+    Path(out).mkdir(parents=True, exist_ok=True)
+    return view.write(out, each=lambda items: tqdm(items, desc="writing", unit="step", file=sys.stderr))
+
+
+def _timeline_parser(sub) -> None:
+    tl = sub.add_parser("timeline", help="Figure 7 at every checkpoint saved along training: per-step figures, "
+                                         "an animation and the bars by step")
+    which = tl.add_mutually_exclusive_group()
+    which.add_argument("--model", default=None, help="the checkpoints' architecture (default: the one their card "
+                                                     "names, as the demo trainer writes)")
+    which.add_argument("--custom", default=None, metavar="FILE.py:FACTORY",
+                       help="your own model's code, e.g. examples/article_vit.py:build")
+    tl.add_argument("--checkpoints", type=Path, required=True, help="the folder a trainer's --timeline wrote")
+    tl.add_argument("--images", nargs="+", type=Path, default=None,
+                    help="images the attention distances are averaged over (default: the bundled samples)")
+    tl.add_argument("--position-scale", choices=POSITION_SCALES, default="observed",
+                    help="the position grid's colours (see figures --position-scale)")
+    tl.add_argument("--device", default="auto")
+    tl.add_argument("--out", type=Path, default=Path("timeline"), help="output folder (default: timeline/)")
+
+
+def _run_timeline(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    images = _images(parser, args)
+    return _reported(lambda: timeline(args.custom or args.model, args.checkpoints, images, args.out, args.device,
+                                      args.position_scale),
+                     lambda files: f"wrote {len(files)} files to {args.out}/, the animation in timeline.gif "
+                                   f"and the bars by step in timeline_bars.csv")
+
+
 def _download_parser(sub) -> None:
     dl = sub.add_parser("download", help="fetch models' weights once (with network) so the app runs them offline",
                         description="Download the weights of catalog models (default: every one) into the local "
@@ -279,11 +328,12 @@ def _run_download(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m explorer", description="ViT Explorer from the command line.")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_evaluate_parser, _tokens_parser, _side_parser, _stats_parser, _figures_parser, _download_parser):
+    for add in (_evaluate_parser, _tokens_parser, _side_parser, _stats_parser, _figures_parser, _download_parser,
+                _timeline_parser):
         add(sub)
     args = parser.parse_args(argv)
     run = {"evaluate": _run_evaluate, "tokens": _run_tokens, "side-by-side": _run_side, "stats": _run_stats,
-           "figures": _run_figures, "download": _run_download}[args.command]
+           "figures": _run_figures, "download": _run_download, "timeline": _run_timeline}[args.command]
     return run(parser, args)
 
 

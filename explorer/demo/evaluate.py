@@ -41,6 +41,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from ..analyses import (
     EXPLANATION_METHODS,
@@ -48,6 +49,7 @@ from ..analyses import (
     NotAvailable,
     position_embedding_similarity,
 )
+from ..analyses.figure7_bars import position_locality, position_margin  # noqa: F401 (also this module's API)
 from ..models.checkpoint import read_card
 from ..models.explorer_model import ExplorerModel
 from ..models.load import load
@@ -85,29 +87,6 @@ def energy_in_mask(saliency: np.ndarray, mask: np.ndarray, patch_size: int) -> f
     px = np.kron(s, np.ones((patch_size, patch_size)))[: mask.shape[0], : mask.shape[1]]
     total = px.sum()
     return float(px[mask].sum() / total) if total > 0 else 0.0
-
-
-def position_margin(sim: np.ndarray) -> dict:
-    """Neighbour-vs-far margin of a (gh, gw, gh, gw) position-embedding similarity."""
-    gh, gw = sim.shape[:2]
-    rc = np.stack(np.divmod(np.arange(gh * gw), gw), 1).astype(float)
-    d = np.linalg.norm(rc[:, None] - rc[None], axis=-1)
-    s = sim.reshape(gh * gw, gh * gw)
-    near = float(s[np.isclose(d, 1.0)].mean())
-    far = float(s[d >= 4].mean())
-    return {"neighbour_mean": near, "far_mean": far, "margin": near - far}
-
-
-def position_locality(sim: np.ndarray) -> float:
-    """Share of patches whose most similar OTHER position is one of its 8 neighbours,
-    from a (gh, gw, gh, gw) position-embedding similarity (Figure 7, centre: each
-    position's bright spot sits around itself)."""
-    gh, gw = sim.shape[:2]
-    s = sim.reshape(gh * gw, gh * gw).astype(float).copy()
-    np.fill_diagonal(s, -np.inf)
-    r, c = np.divmod(np.arange(gh * gw), gw)
-    rn, cn = np.divmod(s.argmax(1), gw)
-    return float(((np.abs(r - rn) <= 1) & (np.abs(c - cn) <= 1)).mean())
 
 
 # ------------------------------------------------------------------------- methods
@@ -159,8 +138,6 @@ def benchmark(model, seed: int = HELDOUT_SEED, count: int = 1000, methods: Seque
     mad = None
     p = model.patch_size
     t0 = time.time()
-    from tqdm.auto import tqdm
-
     # a bar moved by every scene: the first batch, with the deletion/insertion and sanity scores, takes minutes
     bar = tqdm(total=count, desc="held-out scenes", unit="scene", disable=not progress, file=sys.stderr)
     for start in range(0, count, batch):

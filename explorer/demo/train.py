@@ -42,6 +42,9 @@ from safetensors.torch import load_file, save_file
 from timm.layers.pos_embed_sincos import build_sincos2d_pos_embed
 
 from ..models.checkpoint import read_card
+from ..models.load import load
+from ..models.timeline import log_steps, parse_steps
+from ..views.timeline_recorder import TimelineRecorder
 from .evaluate import measure_bars
 from .recipe import (  # noqa: F401 - MEAN and STD stay importable from here
     ARCHITECTURE,
@@ -54,7 +57,7 @@ from .recipe import (  # noqa: F401 - MEAN and STD stay importable from here
     create_model,
     to_tensor,
 )
-from .scenes import HELDOUT_SEED, TRAIN_SEED, make_batch
+from .scenes import HELDOUT_SEED, TRAIN_SEED, make_batch, make_scene
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = REPO_ROOT / "assets" / "models"
@@ -340,6 +343,12 @@ def _machine_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint-every", type=int, default=500,
                    help="write a partial model every N steps (0: never)")
     p.add_argument("--log-every", type=int, default=50)
+    p.add_argument("--timeline", type=Path, default=None, metavar="DIR",
+                   help="save checkpoints along training in DIR (float16, each with its held-out top-1 on 500 "
+                        "scenes and the Figure 7 bars) for `python -m explorer timeline`")
+    p.add_argument("--timeline-steps", default="", metavar="0,10,100",
+                   help="the steps --timeline saves (default: 8 log-spaced steps from 0 to --steps); the last "
+                        "step is always saved")
     p.add_argument("--no-bars", action="store_true",
                    help="skip the bar measurements (accuracy is still measured)")
 
@@ -654,14 +663,30 @@ def _save_checkpoint(args: argparse.Namespace, setup: RunSetup, data: TrainData,
     model.train()
 
 
+def _timeline(args: argparse.Namespace, data: TrainData, model, card: dict, scenes_for_bars: int = 16):
+    """A :class:`~explorer.views.TimelineRecorder` into ``--timeline`` (None without): each checkpoint's card
+    is the run's (so it loads like the final model) with its held-out top-1 and bars."""
+    if not args.timeline:
+        return None
+    steps = parse_steps(args.timeline_steps) if args.timeline_steps else log_steps(args.steps)
+    images = [make_scene(args.eval_seed, i).to_pil() for i in range(scenes_for_bars)]
+    return TimelineRecorder(Path(args.timeline), steps,
+                            lambda path: load(card["architecture"], checkpoint=path, device="cpu"),
+                            lambda: accuracy(model, data.eval_images[:500], data.eval_labels[:500]), images,
+                            dict(card, heldout=dict(card["heldout"], top1_scenes=min(500, len(data.eval_images)))))
+
+
 def _fit(args: argparse.Namespace, setup: RunSetup, data: TrainData, model, objective: Objective,
-         card: dict) -> tuple[int, bool]:
-    """The training loop; returns (steps done, whether the time budget stopped it)."""
+         card: dict, recorder=None) -> tuple[int, bool]:
+    """The training loop; returns (steps done, whether the time budget stopped it). ``recorder``
+    (a :class:`~explorer.views.TimelineRecorder`) saves the timeline's steps."""
     budget = args.time_budget * 60.0 if args.time_budget else None
     schedule = DecaySchedule(args.steps, args.warmup, budget, setup.t_start)
     sampler = BatchSampler.seeded(setup.train_scenes, args.batch_size, args.seed)
     means = RunningMeans()
     t_loop = time.time()
+    if recorder:
+        recorder.at(0, model)
     for step in range(args.steps):
         progress = schedule.progress(step)
         if progress is not None and progress >= 1.0:
@@ -673,6 +698,8 @@ def _fit(args: argparse.Namespace, setup: RunSetup, data: TrainData, model, obje
         idx, k = sampler.next()
         means.update(*_train_step(args, model, objective, data, idx, k))
         done = step + 1
+        if recorder:
+            recorder.at(done, model)
         if done % args.log_every == 0 or done == args.steps:
             _log_step(args, setup, objective, means, done, time.time() - t_loop)
         if args.checkpoint_every and done % args.checkpoint_every == 0 and done < args.steps:
@@ -722,7 +749,10 @@ def train(args: argparse.Namespace, argv: list[str] | None = None) -> dict:
     model = _build_model(args, setup)
     objective = _objective(args, model)
     card = _start_card(args, setup)
-    steps_done, stopped_early = _fit(args, setup, data, model, objective, card)
+    recorder = _timeline(args, data, model, card)
+    steps_done, stopped_early = _fit(args, setup, data, model, objective, card, recorder)
+    if recorder:
+        recorder.finish(steps_done, model)
     return _finish(args, setup, data, model, card, steps_done, stopped_early)
 
 

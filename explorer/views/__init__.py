@@ -24,6 +24,8 @@ from .query import HeadsView, QueryView, heads_view, query_view
 from .side_by_side import SideBySideView, block_at, side_by_side
 from .surgery import SURGERY_MODES, SURGERY_PRESETS, SurgeryView, painted_patches, surgery_preset, surgery_view
 from .tokens import TokenView, pca_picture, shared_pca, token_view
+from .timeline import TimelineStep, TimelineView, step_views, timeline_view, write_animation
+from .timeline_recorder import TimelineRecorder
 from .tour import TOUR_STEPS, tour_pictures
 from .trace_cache import TraceCache, trace_bytes
 
@@ -42,6 +44,7 @@ __all__ = [
     "SideBySideView", "block_at", "side_by_side",
     "SURGERY_MODES", "SURGERY_PRESETS", "SurgeryView", "painted_patches", "surgery_preset", "surgery_view",
     "TokenView", "pca_picture", "shared_pca", "token_view",
+    "TimelineStep", "TimelineView", "step_views", "timeline_view", "write_animation", "TimelineRecorder",
     "TOUR_STEPS", "tour_pictures",
     "TraceCache", "trace_bytes",
 ]

@@ -1,0 +1,45 @@
+"""A training timeline's pictures: the held-out accuracy by step with a marker, and one animation frame
+made of Figure 7's panels side by side under a caption."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from matplotlib.figure import Figure
+from PIL import Image, ImageDraw, ImageFont
+
+
+def accuracy_figure(steps: Sequence[int], accuracy: Sequence[float | None], at: int | None = None) -> Figure:
+    """Held-out top-1 (%) by training step (step 0 drawn at the left edge of a symlog axis); a red
+    marker at step ``at``. Steps without an accuracy are left out."""
+    fig = Figure(figsize=(3.6, 3.6), layout="constrained")
+    ax = fig.add_subplot()
+    known = [(s, 100 * a) for s, a in zip(steps, accuracy) if a is not None]
+    if known:
+        ax.plot(*zip(*known), "o-", color="tab:blue", ms=4)
+        marked = [(s, a) for s, a in known if s == at]
+        if marked:
+            ax.plot(*zip(*marked), "o", color="tab:red", ms=9, zorder=3)
+    ax.set_xscale("symlog", linthresh=1)
+    ax.set_ylim(0, 100)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("held-out accuracy (%)")
+    ax.set_title("Accuracy")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def frame(panels: Sequence[Image.Image], caption: str, size: tuple[int, int] | None = None) -> Image.Image:
+    """``panels`` side by side on white, tops aligned, under one line of ``caption``; ``size`` pads the
+    frame to a fixed (width, height) so that every frame of an animation has the same size."""
+    strip = 28
+    width = sum(p.width for p in panels)
+    height = max(p.height for p in panels) + strip
+    if size is not None:
+        width, height = max(width, size[0]), max(height, size[1])
+    picture = Image.new("RGB", (width, height), "white")
+    x = 0
+    for panel in panels:
+        picture.paste(panel.convert("RGB"), (x, strip))
+        x += panel.width
+    ImageDraw.Draw(picture).text((10, 4), caption, fill="black", font=ImageFont.load_default(size=18))
+    return picture
