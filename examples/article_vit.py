@@ -371,7 +371,7 @@ def _train(model: VisionTransformer, r: Recipe, progress: bool) -> Result:
             result.heldout.append((step, accuracy(model, held_images, held_labels)))
             last_eval = time.time()
         if progress and time.time() - last_draw >= 0.5:
-            bar.n = step if r.steps else min(bar.total, round(time.time() - t_loop))
+            bar.n = step if r.steps else min(bar.total, round(time.time() - t_loop - saving()))
             bar.set_postfix_str(f"step {step}, loss {mean_loss:.3f}, held-out "
                                 + (f"{result.heldout[-1][1]:.0%}" if result.heldout else "-"), refresh=False)
             bar.refresh()
