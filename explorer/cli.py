@@ -268,7 +268,8 @@ def timeline(model_choice: str | None, checkpoints: Path, images: list[Path], ou
     from .models.timeline import read_timeline
 
     saved = read_timeline(checkpoints)
-    choice = model_choice or saved[-1].card.get("architecture")
+    architecture = saved[-1].card.get("architecture")  # the demo trainer's cards name it
+    choice = architecture if model_choice in (None, "demo") and architecture else model_choice
     if not choice:
         raise ExplorerError("Say which model the checkpoints belong to: --custom FILE.py:FACTORY for your own "
                             "code (e.g. examples/article_vit.py:build) or --model NAME.")

@@ -161,3 +161,5 @@ def test_demo_trainer_saves_a_timeline_that_the_cli_opens_without_naming_the_mod
     assert cli.main(["timeline", "--checkpoints", str(tmp_path / "timeline"), "--images", str(image),
                      "--out", str(out)]) == 0
     assert Image.open(out / "timeline.gif").n_frames == 3 and (out / "timeline_bars.csv").is_file()
+    assert cli.main(["timeline", "--model", "demo", "--checkpoints", str(tmp_path / "timeline"), "--images",
+                     str(image), "--out", str(tmp_path / "out2")]) == 0  # 'demo' means the card's architecture
