@@ -170,3 +170,18 @@ def test_without_lxt_the_method_says_which_extra_to_install(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "lxt" else real(name, *a))
     with pytest.raises(AttnLrpUnavailable, match="'lrp' extra"):
         EXPLANATION_METHODS["attnlrp"](model, trace, 0)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: explorer.load("demo", device="cpu"),
+    _tiny_timm,
+    _tiny_torchvision,
+    lambda: explorer.load("vit_medium_patch16_rope_reg1_gap_256", pretrained=False, device="cpu", depth=1),  # EVA
+], ids=["demo", "timm", "torchvision", "timm-eva-rope"])
+def test_the_copy_with_the_rules_computes_the_models_logits(make):
+    """The rules change only the backward: the private copy's forward is the model's."""
+    model = make()
+    x = model.input_tensor(model.run(IMAGE).input_image)
+    twin = attn_lrp_module.lrp_copy(model.model)
+    with torch.no_grad():
+        np.testing.assert_allclose(twin(x).numpy(), model.model(x).numpy(), atol=1e-5)

@@ -170,7 +170,11 @@ def refusal(module: nn.Module, name: str = "this model") -> str:
                 and any(True for _ in m.parameters(recurse=False)):
             return str(_refuse(name, f"its normalisation layers ({type(m).__name__}) are not LayerNorm"))
         activations += _is_activation(m)
-        attentions += isinstance(m, nn.MultiheadAttention) or bool(_query_key(m))
+        known = isinstance(m, nn.MultiheadAttention) or bool(_query_key(m))
+        if not known and "attention" in kind and any(isinstance(c, nn.Linear) for c in m.children()):
+            return str(_refuse(name, "one of its attention layers (such as an attention-pooling head) projects "
+                                     "its queries and keys in a way the explorer does not know"))
+        attentions += known
     if attentions == 0:
         return str(_refuse(name, "the explorer cannot find its attention's query and key projections"))
     if activations == 0:
@@ -217,6 +221,8 @@ def lrp_copy(module: nn.Module, name: str = "this model") -> nn.Module:
             names = _query_key(m)
             if names == ("qkv",):  # timm: one projection, query and key its first two thirds
                 m.qkv = _StopQueryKey(m.qkv, 3, 2, stop)
+                if getattr(m, "q_bias", None) is not None:  # EVA: the same sum, through the module, not F.linear
+                    m.qkv_bias_separate = True
             for attr in names if len(names) == 2 else ():  # transformers, EVA-style
                 setattr(m, attr, _StopQueryKey(getattr(m, attr), 1, 1, stop))
     return twin

@@ -213,7 +213,7 @@ def _layout(module: nn.Module, anatomy) -> _Layout:
             return _timm_layout(module)
     except AttributeError:
         pass
-    raise _refuse(f"the explorer does not know where {anatomy.name} keeps its blocks")
+    raise _refuse("the explorer does not know how this model's blocks are laid out")
 
 
 def unavailable(model) -> str:
