@@ -15,7 +15,7 @@ def demo_trace():
 
 def test_options_of_all_methods_are_listed_once_in_registry_order():
     assert [o.name for o in all_options(list(EXPLANATION_METHODS.values()))] == [
-        "head_fusion", "discard_ratio", "start_block", "n_steps", "window", "conv_gamma", "linear_gamma"]
+        "head_fusion", "discard_ratio", "start_block", "n_steps", "window"]
 
 
 def test_rollout_options_reach_the_analysis(demo_trace):

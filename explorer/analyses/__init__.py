@@ -93,14 +93,6 @@ OCCLUSION_WINDOW = Option("window", 1, "Occlusion window", minimum=1, maximum=4,
                           help="side of the greyed square, in patches (one forward per square: 2 takes a "
                                "quarter of the time of 1, at half the resolution); must divide the grid")
 
-LRP_CONV_GAMMA = Option("conv_gamma", 0.25, "LRP gamma (patch projection)", minimum=0.0, maximum=100.0, step=0.05,
-                        ui_id="lrp-conv-gamma",
-                        help="AttnLRP's gamma rule on the patch projection: larger favours positive evidence")
-LRP_LINEAR_GAMMA = Option("linear_gamma", 0.0, "LRP gamma (linear layers)", minimum=0.0, maximum=1.0, step=0.01,
-                          ui_id="lrp-linear-gamma",
-                          help="AttnLRP's gamma rule on every linear layer: 0 is the epsilon rule (one backward); "
-                               "above 0, each linear layer is run again in the backward (ViT-B: 14 forwards, not 2.4)")
-
 EXPLANATION_METHODS: dict[str, MethodSpec] = {
     spec.name: spec
     for spec in [
@@ -129,7 +121,7 @@ EXPLANATION_METHODS: dict[str, MethodSpec] = {
                    options=(ROLLOUT_OPTIONS[2],), cost=7.0, unavailable=_ta_module.unavailable,
                    description="Transformer Attribution (Chefer et al. CVPR 2021): each block's LRP relevance of "
                                "its attention, weighted by its gradient, rolled out."),
-        MethodSpec("attnlrp", _of_input(attn_lrp), class_specific=True, options=(LRP_CONV_GAMMA, LRP_LINEAR_GAMMA),
+        MethodSpec("attnlrp", _of_input(attn_lrp), class_specific=True,  # gammas: attn_lrp's arguments
                    cost=2.6, unavailable=_attn_lrp_module.unavailable,
                    description="AttnLRP (Achtibat et al. 2024, via lxt): layer-wise relevance propagation with "
                                "attention-aware rules, one forward and one backward."),
