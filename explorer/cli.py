@@ -378,7 +378,7 @@ def _run_evaluate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
     if unknown:
         parser.error(f"unknown method(s) {unknown}; choose from {list(analyses.EXPLANATION_METHODS)} or 'all'")
     if args.protocol:
-        return _run_protocol(parser, args, methods or list(analyses.EXPLANATION_METHODS))
+        return _run_protocol(parser, args, methods)
     images = _images(parser, args)
     return _reported(
         lambda: evaluate(_chosen_model(args), images, args.out, methods, args.device,
@@ -387,9 +387,9 @@ def _run_evaluate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
                         f"to {args.out}/")
 
 
-def _run_protocol(parser: argparse.ArgumentParser, args: argparse.Namespace, methods: list[str]) -> int:
+def _run_protocol(parser: argparse.ArgumentParser, args: argparse.Namespace, methods: list[str] | None) -> int:
     """One process of ``evaluate --protocol``; under torchrun (WORLD_SIZE set) it joins the process group
-    first, like ``stats``."""
+    first, like ``stats``. No ``methods``: every method that can explain the model."""
     import os
 
     import torch.distributed as dist
@@ -410,7 +410,7 @@ def _run_protocol(parser: argparse.ArgumentParser, args: argparse.Namespace, met
             device = f"cuda:{os.environ.get('LOCAL_RANK', '0')}" if gpu else "cpu"
         model = load_choice(_chosen_model(args), device=device, checkpoint=args.checkpoint,
                             pretrained=not args.random_weights)
-        result = protocol.run(model, pairs, args.out, methods)
+        result = protocol.run(model, pairs, args.out, methods or analyses.applicable_methods(model))
     except (ExplorerError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -133,3 +133,18 @@ def test_the_cli_scores_the_folder_its_step_zero_is_the_models_accuracy_and_shar
     monkeypatch.setattr(protocol, "_rank_world", lambda: (0, 1))
     again = protocol.summarize(sharded, list(protocol.protocol_methods(["rollout"])))
     assert again.table() == protocol.summarize(tmp_path / "one", ["rollout", "random"]).table()
+
+
+def test_without_methods_the_protocol_runs_every_method_that_can_explain_the_model(folders, tmp_path, monkeypatch):
+    """The tutorial ViT is refused by Transformer Attribution (its blocks are laid out differently):
+    the protocol's default leaves it out instead of stopping with the refusal."""
+    ran = []
+    monkeypatch.setattr(protocol, "run", lambda model, pairs, out, methods, progress=True: ran.append(methods))
+    code = cli.main(["evaluate", "--protocol", "chefer2021", "--custom",
+                     f"{Path(__file__).resolve().parent.parent / 'examples' / 'article_vit.py'}:build",
+                     "--random-weights", "--images", str(folders), "--labels", "folders", "--out", str(tmp_path)])
+    assert code == 0 and ran
+    from explorer import analyses
+
+    assert "transformer attribution" not in ran[0] and "rollout" in ran[0]
+    assert set(ran[0]) < set(analyses.EXPLANATION_METHODS)
