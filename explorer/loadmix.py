@@ -45,7 +45,7 @@ from .ui.endpoints import BY_NAME
 HEAVY = ("/compare", "/head_importance")  # taken in turn by each heavy user
 # what a heavy user sends, by input name (inputs the app adds later take their API default)
 HEAVY_VALUES: dict[str, Any] = {"target": "predicted class", "fill": "mean", "sanity": False, "cmap": "jet",
-                                "mode": "zero"}
+                                "quick": True, "mode": "zero"}  # Compare as a CPU server offers it
 REFUSAL = re.compile(r"memory|budget", re.IGNORECASE)  # the app refusing work that does not fit
 TARGET_RATIO = 2.0  # /analyze beside heavy work vs without it (issue 21)
 MAX_PASSES = 50  # light users' passes through their calls in the mixed phase, at most
