@@ -144,6 +144,9 @@ FAMILIES = [  # depth=2 keeps the tests fast; the token layout is the family's o
 ]
 
 
+FEWER_FORWARDS = {"integrated gradients": {"n_steps": 4}, "occlusion": {"window": 2}}  # every grid here is even
+
+
 @pytest.mark.parametrize("name,kwargs,k,grid", FAMILIES, ids=[f[0] for f in FAMILIES])
 def test_every_analysis_runs_on_each_model_family(name, kwargs, k, grid):
     em = explorer.load(name, pretrained=False, device="cpu", depth=2, **kwargs)
@@ -162,7 +165,7 @@ def test_every_analysis_runs_on_each_model_family(name, kwargs, k, grid):
             with pytest.raises(ExplorerError, match=re.escape(method.refusal(em))):
                 method(em, trace, None)
             continue
-        m = method(em, trace, None)
+        m = method(em, trace, None, **FEWER_FORWARDS.get(method.name, {}))  # runs, not converges, is the point
         assert m.shape == grid and m.min() >= 0
     assert rgb_embedding_filters(em).shape == (28, p, p, 3)
     sim = position_embedding_similarity(em)

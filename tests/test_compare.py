@@ -41,10 +41,16 @@ def _csv_metrics(path: Path, image: Path) -> dict[tuple[str, str], float]:
                 if r["image"] == str(image) and r["metric"] in faithfulness.METRICS and r["metric"] != "seconds"}
 
 
-def test_compare_tab_and_evaluate_cli_give_the_same_numbers_for_the_same_image(server, image, tmp_path):
+@pytest.fixture(scope="module")
+def streamed(server, image) -> list:
+    """One full comparison (sanity check on) of the image, every step the tab showed: the tests below
+    read it rather than each running its own."""
     session, _, _ = h.analyze(server, str(image), h.Session(choice=DEMO))
-    *_, last = call(server, "compare")(session, h.PREDICTED, "mean", True, "jet")  # the comparison as it grows
-    session, gallery, table, large, curves, note = last
+    return list(call(server, "compare")(session, h.PREDICTED, "mean", True, "jet"))  # the comparison as it grows
+
+
+def test_compare_tab_and_evaluate_cli_give_the_same_numbers_for_the_same_image(streamed, image, tmp_path):
+    session, gallery, table, large, curves, note = streamed[-1]
     assert len(gallery) == len(table) == ALL and large["value"].size == session.trace.input_image.size
     code = cli.main(["evaluate", "--model", "demo", "--images", str(image), "--out", str(tmp_path)])
     assert code == 0
@@ -58,9 +64,8 @@ def test_compare_tab_and_evaluate_cli_give_the_same_numbers_for_the_same_image(s
     assert {m for _, m in from_cli} == set(metrics)
 
 
-def test_clicking_a_cell_shows_that_methods_map_and_curves(server, image):
-    session, _, _ = h.analyze(server, str(image), h.Session(choice=DEMO))
-    *_, (session, gallery, _, _, _, _) = call(server, "compare")(session, h.PREDICTED, "blur", False, "jet")
+def test_clicking_a_cell_shows_that_methods_map_and_curves(server, streamed):
+    session = streamed[-1][0]
     large, curves = h.compare_pick(session, "jet", SimpleNamespace(index=1))
     assert large["value"].size == session.trace.input_image.size and large["label"].startswith("gradient rollout")
     assert np.asarray(large["value"]).std() > 0 and curves.size[0] > 300
@@ -69,9 +74,8 @@ def test_clicking_a_cell_shows_that_methods_map_and_curves(server, image):
 
 
 def test_compare_says_how_long_it_takes_then_shows_every_map_before_any_score_and_the_sanity_check_last(
-        server, image):
-    session, _, _ = h.analyze(server, str(image), h.Session(choice=DEMO))
-    steps = list(call(server, "compare")(session, h.PREDICTED, "mean", True, "jet"))
+        server, streamed):
+    steps = streamed
     assert "about" in steps[0][-1] and steps[0][1] == []  # the estimate, before any work
     first = steps[1]
     assert len(first[1]) == 1 and first[1][0][1] == "rollout" and np.isnan(first[2].iloc[0, 1])  # a map, no score
