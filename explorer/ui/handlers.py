@@ -27,7 +27,6 @@ from ..analyses.perturbation import FILLS
 from ..capture import HeadAblation
 from ..errors import ExplorerError, ModelNotAvailableError
 from ..images import load_image
-from ..faithfulness import METRICS
 from ..models import CATALOG, ExplorerModel
 from ..paths import sample_images
 from ..trace import Trace
@@ -47,7 +46,7 @@ COLORMAPS = ["jet", "inferno", "viridis", "magma", "turbo", "coolwarm", "gray"]
 ABLATIONS = HeadAblation.MODES
 OPTIONS = analyses.all_options(list(analyses.EXPLANATION_METHODS.values()))  # one control each, in this order
 DISTANCE_COLUMNS = ("block", "local", "mean", "global")  # the distance tables' columns (messages "col_*")
-COMPARE_COLUMNS = ("method", *METRICS, "vs_random")  # the Compare tab's score table (views.compare.COLUMNS)
+COMPARE_COLUMNS = views.compare.COLUMNS  # the Compare tab's score table, as the view's table and CSV have it
 TOUR_PICTURES = 3  # picture slots of a tour step
 MAX_BATCH_IMAGES = 200  # images one batch request may run (each is a forward pass on the shared model)
 FEW_CLASSES = 20  # a model with at most this many classes says so beside its prediction
@@ -675,7 +674,7 @@ def compare(server: Server, session: Session, target, fill: str, sanity: bool, c
     x = model.input_tensor(cache.trace.input_image)
     start = time.perf_counter()
     model.predict(x)  # one forward, measured: the estimate's unit
-    seconds = views.compare_seconds(time.perf_counter() - start, analyses.EXPLANATION_METHODS, bool(sanity),
+    seconds = views.compare_seconds(time.perf_counter() - start, analyses.applicable_methods(model), bool(sanity),
                                     model.num_blocks, bool(quick))
     note = say("compare_estimate", seconds=f"{seconds:.0f}") + (say("compare_quick") if quick else "")
     yield gr.skip(), [], None, gr.update(value=None), None, note

@@ -11,7 +11,8 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from .. import analyses, render
-from ..faithfulness import METRICS, QUICK
+from ..faithfulness import (BETTER, METRICS, QUICK, MethodScores, SharedForwards, quick_methods, sanity_stage,
+                            score_map)
 from ..models.precision import cpu_bfloat16, cpu_bfloat16_native
 from ..models.randomize import cascading_stages
 from ..trace import Trace
@@ -40,8 +41,6 @@ class CompareView:
     def table(self) -> list[list]:
         """One row per method: the method, each metric of ``faithfulness.METRICS`` (3 decimals), then
         :meth:`vs_random` (:data:`COLUMNS`)."""
-        from ..faithfulness import METRICS
-
         return [[name, *(round(s.metrics().get(m, float("nan")), 3) for m in METRICS), self.vs_random(name)]
                 for name, s in self.scores.items()]
 
@@ -49,8 +48,6 @@ class CompareView:
         """Each area of :data:`GAP_METRICS` minus the random map's on this image, signed so that + is better
         (``+0.12 -0.03 ...``); empty for the random map itself or before both are scored. One image gives
         one number per map: no interval (``explorer.significance``; ``evaluate`` over a folder gives one)."""
-        from ..faithfulness import BETTER
-
         mine, floor = self.scores[method].metrics(), self.scores.get("random")
         floor = floor.metrics() if floor is not None and method != "random" else {}
         if not all(m in mine and m in floor for m in GAP_METRICS):
@@ -133,8 +130,6 @@ def compare_steps(model, source: Trace | TraceCache, target: int | None = None, 
     complete so far; the last one is the whole comparison (what :func:`compare_view` returns).
     ``quick``: the settings of ``faithfulness.quick_methods`` and bfloat16 forwards where native,
     as ``evaluate --quick``."""
-    from ..faithfulness import MethodScores, SharedForwards, quick_methods, sanity_stage, score_map
-
     cache = source if isinstance(source, TraceCache) else TraceCache(source)
     exact = cache.exact(model)
     chosen = dict(methods) if methods is not None else {name: {} for name in analyses.applicable_methods(model)}
