@@ -13,6 +13,34 @@ from PIL import Image
 
 
 @dataclass
+class WindowBlock:
+    """One block of a windowed transformer (Swin): its heads' attention inside each local window.
+
+    The block sees a (gh, gw) grid of tokens, each ``token_size`` pixels of the input square
+    (4 px in Swin-T's first stage, doubled by every patch merging). It rolls the grid by
+    ``-shift`` (shifted windows; (0, 0) for regular ones), pads it to whole windows and cuts it
+    into ``window``-sized windows, row-major; ``attention[w, h, i, j]`` is how much token i of
+    window w attends to token j of the same window (both row-major inside the window), rows
+    summing to 1. A shifted block masks tokens that the roll brought together from opposite
+    edges, so their weights are ~0 (timm adds -100 before the softmax)."""
+
+    stage: int
+    grid: tuple[int, int]  # (gh, gw) tokens of this block's stage
+    window: tuple[int, int]  # (wh, ww) tokens per window side
+    shift: tuple[int, int]  # cyclic shift in tokens, (0, 0): regular windows
+    token_size: int  # pixels of the input per token side at this stage
+    attention: np.ndarray  # (nW, H, wh*ww, wh*ww) float32
+
+    @property
+    def num_heads(self) -> int:
+        return int(self.attention.shape[1])
+
+    @property
+    def shifted(self) -> bool:
+        return any(self.shift)
+
+
+@dataclass
 class Trace:
     """Everything one forward pass tells about one image.
 
@@ -31,6 +59,8 @@ class Trace:
     num_prefix_tokens: int  # k: class, distillation and register tokens
     model_name: str = ""
     labels: list[str] = field(default_factory=list, repr=False)
+    windows: list[WindowBlock] | None = field(default=None, repr=False)  # a windowed model's attention
+    #          (Swin): one entry per block, in forward order; then ``attentions`` is empty (0, 0, T, T)
 
     @property
     def predicted(self) -> int:
@@ -39,10 +69,13 @@ class Trace:
 
     @property
     def num_blocks(self) -> int:
-        return int(self.attentions.shape[0])
+        return len(self.windows) if self.windows is not None else int(self.attentions.shape[0])
 
     @property
     def num_heads(self) -> int:
+        """Heads per block; a windowed model's most (its last stage's)."""
+        if self.windows is not None:
+            return max((w.num_heads for w in self.windows), default=0)
         return int(self.attentions.shape[1])
 
     def label(self, index: int) -> str:
