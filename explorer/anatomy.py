@@ -62,6 +62,10 @@ class Anatomy:
     family: str = "timm"  # where the model came from, for its card
     head: Callable[[torch.Tensor], torch.Tensor] | None = None  # tokens (B, T, D) after the last block ->
     #                   logits (B, C): final norm, pooling, classifier (the logit lens); None: not known
+    feature_map: nn.Module | None = None  # a convolutional network's last stage, whose (B, C, gh, gw) output
+    #                   Grad-CAM reads; set only for CNNs (``explorer.models.cnn``), which have no attention
+    block_list: list[nn.Module] | None = None  # the blocks in forward order, when ``blocks()`` cannot find them
+    #                   as one list (a CNN's residual blocks span several stages)
 
     def __post_init__(self) -> None:
         for value, allowed, what in ((self.input_format, INPUTS, "input_format"),
@@ -77,6 +81,11 @@ class Anatomy:
     def name(self) -> str:
         return type(self.module).__name__
 
+    @property
+    def convolutional(self) -> bool:
+        """A CNN: feature maps instead of tokens, no attention, no position table (``explorer.models.cnn``)."""
+        return self.feature_map is not None
+
     def model_input(self, x: torch.Tensor) -> torch.Tensor:
         """What the module takes for images ``x`` (B, 3, H, W): the images, or their patches."""
         if self.input_format == "image":
@@ -90,7 +99,9 @@ class Anatomy:
     def blocks(self) -> list[nn.Module]:
         """The transformer blocks in forward order: the longest ModuleList/Sequential whose
         children are all of one class (timm ``blocks``, torchvision ``encoder.layers``,
-        transformers ``layers``/``encoder.layer``, a hand-written ``nn.ModuleList``)."""
+        transformers ``layers``/``encoder.layer``, a hand-written ``nn.ModuleList``), or ``block_list``."""
+        if self.block_list is not None:
+            return list(self.block_list)
         best: list[nn.Module] = []
         for m in self.module.modules():
             if isinstance(m, (nn.ModuleList, nn.Sequential)) and len(m) > len(best):

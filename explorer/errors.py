@@ -28,3 +28,15 @@ class ModelNotAvailableError(ExplorerError, RuntimeError):
 
 class UnsupportedModelError(ExplorerError, ValueError):
     """The model has no global self-attention maps to explain (CNN, Swin, ...)."""
+
+
+class NotApplicableError(ExplorerError, ValueError):
+    """A view or method that does not apply to this kind of model (a CNN has no attention, tokens or
+    position table). ``reason`` and ``values`` let the app say it in the user's language (the
+    ``not_applicable_<reason>`` sentences of ``explorer/ui/lang/``), and show it in place of the panel;
+    the message is English."""
+
+    def __init__(self, message: str, reason: str | None = None, **values) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.values = values

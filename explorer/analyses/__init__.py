@@ -105,16 +105,16 @@ EXPLANATION_METHODS: dict[str, MethodSpec] = {
         MethodSpec("attention flow", _attention_flow,
                    cost=7.0, description="Max-flow from each patch to the class token through the attention "
                                          "graph (Abnar & Zuidema 2020)."),
-        MethodSpec("grad-cam", _of_input(grad_cam), class_specific=True,
+        MethodSpec("grad-cam", _of_input(grad_cam), convolutional=True, class_specific=True,
                    cost=1.1,
                    description="Grad-CAM on the last block's norm1 output (Selvaraju et al. 2017; pytorch-grad-cam's ViT recipe)."),
-        MethodSpec("integrated gradients", _of_input(integrated_gradients), class_specific=True,
+        MethodSpec("integrated gradients", _of_input(integrated_gradients), convolutional=True, class_specific=True,
                    options=(IG_STEPS,), cost=63.0,
                    description="Integrated Gradients (Sundararajan et al. 2017, via Captum; 32 steps "
                                "from the mean colour by default), magnitude summed per patch."),
-        MethodSpec("saliency", _of_input(saliency), class_specific=True,
+        MethodSpec("saliency", _of_input(saliency), convolutional=True, class_specific=True,
                    cost=2.0, description="Input-gradient magnitude (Simonyan et al. 2014, via Captum), mean per patch."),
-        MethodSpec("occlusion", _of_input(occlusion), class_specific=True, options=(OCCLUSION_WINDOW,),
+        MethodSpec("occlusion", _of_input(occlusion), convolutional=True, class_specific=True, options=(OCCLUSION_WINDOW,),
                    cost=189.0, description="Drop of the class logit when each patch (or window of patches) is "
                                            "greyed out (via Captum)."),
         MethodSpec("transformer attribution", _of_input(transformer_attribution), class_specific=True,
@@ -125,7 +125,7 @@ EXPLANATION_METHODS: dict[str, MethodSpec] = {
                    cost=2.6, unavailable=_attn_lrp_module.unavailable,
                    description="AttnLRP (Achtibat et al. 2024, via lxt): layer-wise relevance propagation with "
                                "attention-aware rules, one forward and one backward."),
-        MethodSpec("random", _random, description="Random noise: the baseline every method must beat."),
+        MethodSpec("random", _random, convolutional=True, description="Random noise: the baseline every method must beat."),
     ]
 }
 

@@ -21,6 +21,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ._aliases import with_new_names
+from .not_available import is_convolutional, not_applicable
 
 
 @dataclass(frozen=True)
@@ -73,16 +74,22 @@ class MethodSpec:
     name: str
     compute: Callable[..., np.ndarray]  # compute(model, trace, target, **options)
     class_specific: bool = False  # explains one class (the target) rather than the whole prediction
+    convolutional: bool = False  # needs only the input's gradients or perturbations, so it explains a CNN too
+    #                              (``explorer.models.cnn``); the others read attention and refuse one
     options: tuple[Option, ...] = ()
     description: str = ""
     cost: float = 0.0  # seconds of its map in bare forwards of the same model (measured, README "Benchmark")
     unavailable: Callable[[Any], str] | None = None  # unavailable(model): why it cannot explain it, "" if it can
 
     def __call__(self, model, trace, target: int | None = None, **options: Any) -> np.ndarray:
+        if not self.convolutional and is_convolutional(model):
+            raise not_applicable("method", model, method=self.name)
         return self.compute(model, trace, target, **self.resolve(options, trace.num_blocks))
 
     def refusal(self, model) -> str:
         """Why this method cannot explain ``model`` (a sentence for the user), or "" when it can."""
+        if not self.convolutional and is_convolutional(model):
+            return str(not_applicable("method", model, method=self.name))
         return self.unavailable(model) if self.unavailable is not None else ""
 
     def resolve(self, options: dict[str, Any], num_blocks: int | None = None) -> dict[str, Any]:

@@ -32,9 +32,10 @@ def check_supported(model: nn.Module, name: str) -> None:
     if not has_vit_geometry or not attention_modules(model):
         raise UnsupportedModelError(
             f"'{name}' ({type(model).__name__}) has no global self-attention maps over patch tokens "
-            "(it is convolutional, windowed or hierarchical). ViT Explorer needs a plain Vision "
+            "(it is windowed or hierarchical). ViT Explorer needs a plain Vision "
             "Transformer, e.g. vit_base_patch16_224, deit_small_distilled_patch16_224, "
-            "vit_small_patch14_reg4_dinov2 or 'demo'."
+            "vit_small_patch14_reg4_dinov2 or 'demo', or a timm ResNet or ConvNeXt (e.g. resnet50, "
+            "convnext_tiny), which opens as a CNN baseline for the gradient and perturbation methods."
         )
 
 
@@ -77,7 +78,8 @@ class ExplorerModel:
         self.half = half and device.type == "cuda"
         self.patch_size: int = anatomy.patch_size
         self.num_prefix_tokens: int = anatomy.num_prefix_tokens
-        self.dynamic_img_size: bool = bool(getattr(model, "dynamic_img_size", False))
+        self.dynamic_img_size: bool = bool(getattr(model, "dynamic_img_size", False)) or anatomy.convolutional
+        # (a CNN takes any input whose sides are a multiple of its stride)
         if anatomy.family == "timm" and anatomy.attention:
             self.num_blocks: int = len(anatomy.attention)
             self.num_heads: int = int(getattr(anatomy.attention[0].module, "num_heads", 0))
@@ -91,6 +93,8 @@ class ExplorerModel:
         self._batcher = ForwardBatcher(self._capture_forward, max_items=1)
         logits, attn = self._forward(self.input_tensor(Image.new("RGB", self.input_size[::-1])))[0]
         self.num_blocks, self.num_heads = int(attn.shape[0]), int(attn.shape[1])  # (L, H, T, T)
+        if self.anatomy.convolutional:  # no attention: its blocks are the residual blocks (the sanity check's)
+            self.num_blocks = len(self.anatomy.blocks())
         if self.labels and len(self.labels) != len(logits):
             raise UnsupportedModelError(f"'{self.name}' has {len(logits)} outputs but {len(self.labels)} class names.")
         self.labels = self.labels or [label_of([], i) for i in range(len(logits))]
@@ -212,6 +216,9 @@ class ExplorerModel:
     def _capture_forward(self, x: torch.Tensor) -> list[tuple[np.ndarray, np.ndarray]]:
         """The batcher's forward: ``capture_attention``, split into one (logits, maps) pair per image."""
         logits, blocks = capture_attention(self, x)  # (B, C), L x (B, H, T, T)
+        if not blocks:  # a CNN: no attention, an empty (0, 0, N, N) stack over its grid's N cells
+            n = (x.shape[-2] // self.patch_size) * (x.shape[-1] // self.patch_size)
+            return [(logits[b], np.zeros((0, 0, n, n), np.float32)) for b in range(x.shape[0])]
         # one array per image (not views of the batch), so each trace frees its own memory
         return [(logits[b], np.stack([a[b] for a in blocks])) for b in range(x.shape[0])]
 
@@ -240,6 +247,10 @@ def capture_attention(model: ExplorerModel, x: torch.Tensor) -> tuple[np.ndarray
     model's stated geometry."""
     gh, gw = x.shape[-2] // model.patch_size, x.shape[-1] // model.patch_size
     tokens = model.num_prefix_tokens + gh * gw
+    if model.anatomy.convolutional:  # a CNN: the logits only, there is no attention to record
+        with torch.inference_mode(), model.autocast():  # no hook, so no capture lock either
+            logits = model.anatomy.call(x)[0]  # (B, C)
+        return logits.float().cpu().numpy(), []
     with torch.inference_mode(), model.autocast(), AttentionCapture(model.anatomy) as cap:
         logits = cap.run(x)  # (B, C)
     shapes = {tuple(a.shape) for a in cap.attentions}

@@ -18,7 +18,7 @@ from ..errors import ExplorerError, ModelNotAvailableError
 from ..paths import demo_weights
 from .checkpoint import infer_num_classes, read_card, read_state_dict
 from .explorer_model import ExplorerModel, check_supported
-from . import hf, torchvision_vit
+from . import cnn, hf, torchvision_vit
 from .custom import ModelDescription, anatomy_from_description, build_from_factory, load_state, state_mismatch
 from .preprocess import timm_data_config
 from .random_init import seeded
@@ -59,7 +59,7 @@ def load(
     half: bool = False,
     **model_kwargs: Any,
 ) -> ExplorerModel:
-    """Load a Vision Transformer to explore.
+    """Load a Vision Transformer (or a timm ResNet or ConvNeXt, as a CNN baseline) to explore.
 
     spec: a timm model name (``"vit_base_patch16_224.augreg2_in21k_ft_in1k"``), a timm
         architecture name together with ``checkpoint=``, ``"demo"`` for the bundled
@@ -168,6 +168,8 @@ def wrap_module(module: torch.nn.Module, description: ModelDescription | None, d
                              anatomy=hf.anatomy(module), source=source)
     if hasattr(module, "patch_embed") and hasattr(module, "num_prefix_tokens"):
         return _wrap(module, name, None, None, device, half)
+    if cnn.is_cnn(module):
+        return cnn.wrap(module, name, None, None, device, half, source=source)
     raise ExplorerError(
         f"{type(module).__name__} is not a timm, torchvision or transformers ViT, so the explorer cannot tell its "
         "patch size, input size, prefix tokens and where its attention is. Describe it: explorer.load(module, "
@@ -186,14 +188,16 @@ def _check_architecture(arch: str, kwargs: dict[str, Any]) -> None:
     _check_name(arch)
     with torch.device("meta"):
         probe = timm.create_model(arch, pretrained=False, **{k: v for k, v in kwargs.items() if k != "pretrained_cfg_overlay"})
-    check_supported(probe, arch)
+    if not cnn.is_cnn(probe):  # a timm ResNet or ConvNeXt opens as a CNN baseline
+        check_supported(probe, arch)
 
 
 def _create(arch: str, pretrained: bool, kwargs: dict[str, Any]) -> torch.nn.Module:
     _check_name(arch)
     with contextlib.nullcontext() if pretrained else seeded():
         model = timm.create_model(arch, pretrained=pretrained, **kwargs)
-    check_supported(model, arch)
+    if not cnn.is_cnn(model):
+        check_supported(model, arch)
     return model
 
 
@@ -246,6 +250,8 @@ def _load_state(model: torch.nn.Module, state: dict) -> tuple[list[str], list[st
 
 
 def _wrap(model, name: str, names, data_config, device, half, source: str = "") -> ExplorerModel:
+    if cnn.is_cnn(model):
+        return cnn.wrap(model, name, names, data_config, device, half, source=source)
     config = timm.data.resolve_model_data_config(model)
     img_size = getattr(model.patch_embed, "img_size", None)
     if img_size:  # the pretrained config keeps its own size when img_size= overrides it

@@ -39,7 +39,7 @@ def randomized(model: ExplorerModel, top_blocks: int, seed: int = 0) -> Explorer
             std = max(float(values.std()) if values.numel() > 1 else 0.0, 0.02)
             noise = torch.randn(p.shape, generator=generator) * std + float(values.mean())
             p.copy_(noise.to(p.device, p.dtype))
-    return type(model)(module, f"{model.name} (top {top_blocks} blocks randomized)"  # a WindowedModel stays one, model.labels,
+    return type(model)(module, f"{model.name} (top {top_blocks} blocks randomized)", model.labels,  # (a WindowedModel stays one)
                          model.data_config, model.device, model.half,
                          anatomy=None if anatomy.family == "timm" else anatomy,
                          source=f"{model.source}, top {top_blocks} blocks randomized (seed {seed})")
