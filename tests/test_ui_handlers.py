@@ -94,9 +94,9 @@ def test_failed_model_switch_keeps_the_session_and_says_so_once_in_the_status_no
     said = []
     monkeypatch.setattr(gr, "Warning", lambda message, **k: said.append(message))
     for _ in range(2):
-        kept, picker, status = h.select_model(models, "resnet18", session)
+        kept, picker, status = h.select_model(models, "efficientnet_b0", session)
         assert kept is session and picker == RANDOM  # a plain value, not an update dict
-        assert status.startswith("Could not load **resnet18**.") and "no global self-attention" in status
+        assert status.startswith("Could not load **efficientnet_b0**.") and "no global self-attention" in status
         assert "Still using: " in status
     assert said == []
 
