@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from .. import analyses, render
+from ..analyses.not_available import is_convolutional, not_applicable
 from ..images import ImageInput
 from ..trace import Trace
 from .base import plural, screen, write_figure
@@ -55,12 +56,16 @@ class DistanceView:
 
 def distance_table(distances: np.ndarray) -> list[list]:
     """Per block: [block, most local head, mean, most global head] in pixels (1 decimal)."""
-    return [[b, round(float(d.min()), 1), round(float(d.mean()), 1), round(float(d.max()), 1)]
-            for b, d in enumerate(np.asarray(distances))]
+    return [[b, round(float(np.nanmin(d)), 1), round(float(np.nanmean(d)), 1), round(float(np.nanmax(d)), 1)]
+            for b, d in enumerate(np.asarray(distances))]  # NaN: a windowed model's block with fewer heads
 
 
 def image_distance(trace: Trace) -> np.ndarray:
-    """(L, H) mean attention distance of one image."""
+    """(L, H) mean attention distance of one image (a windowed model's: inside its windows, NaN-padded heads)."""
+    if trace.windows is not None:
+        from .windows import image_window_distance
+
+        return image_window_distance(trace)
     return analyses.mean_attention_distance(trace.attentions, trace.grid, trace.patch_size, trace.num_prefix_tokens)
 
 
@@ -75,12 +80,18 @@ def distance_over_images(model, images: Iterable[ImageInput],
     """Running mean of the distance over ``images`` (no maps are kept); None for no images.
 
     ``each`` wraps the iteration (a progress bar); ``on_trace(image, trace)`` sees every trace."""
+    if is_convolutional(model):  # a CNN: no attention, so no distance (before any image is run)
+        raise not_applicable("attention", model)
     accumulator = None
     for image in each(list(images)):
         trace = model.run(image)  # every image is cropped to the model's input: one grid for all
         if accumulator is None:
             accumulator = analyses.AttentionDistanceAccumulator(trace.grid, trace.patch_size, trace.num_prefix_tokens)
-        accumulator.update_trace(trace)
+            accumulator.windowed = trace if trace.windows is not None else None  # its stages, for the figure
+        if trace.windows is not None:  # inside windows: one (L, max heads) per image, summed
+            accumulator.add(image_distance(trace))
+        else:
+            accumulator.update_trace(trace)
         if on_trace is not None:
             on_trace(image, trace)
     return accumulator
@@ -89,6 +100,8 @@ def distance_over_images(model, images: Iterable[ImageInput],
 def distance_view(trace: Trace | None = None, batch: np.ndarray | None = None, batch_count: int = 0,
                   accumulator: analyses.AttentionDistanceAccumulator | None = None) -> DistanceView:
     """This image's distances and/or a batch's (from ``batch`` or an ``accumulator``)."""
+    if trace is not None and is_convolutional(trace):  # a CNN: no attention, so no distance
+        raise not_applicable("attention", trace)
     if accumulator is not None:
         batch, batch_count = accumulator.result(), accumulator.count
     series: dict[str, np.ndarray] = {}
@@ -99,4 +112,9 @@ def distance_view(trace: Trace | None = None, batch: np.ndarray | None = None, b
         grid, patch = accumulator.grid, int(accumulator.patch_size)
     if batch is not None:
         series[batch_label(batch_count)] = batch
+    windowed = trace if trace is not None and trace.windows is not None else getattr(accumulator, "windowed", None)
+    if windowed is not None:
+        from .windows import window_distance_view
+
+        return window_distance_view(series, windowed, int(batch_count) if batch is not None else 0)
     return DistanceView(series, tuple(grid), int(patch), int(batch_count) if batch is not None else 0)
