@@ -39,21 +39,29 @@ def model_folder(model, choice: str, pretrained: bool = True, checkpoint: str | 
 
 def figures(model_choice: str, images: list[Path], out: Path | None, device: str = "auto",
             checkpoint: str | None = None, methods: list[str] | None = None,
-            options: dict | None = None, pretrained: bool = True, position_scale: str = "observed") -> list[Path]:
+            options: dict | None = None, pretrained: bool = True, position_scale: str = "observed",
+            prompts: str | None = None) -> list[Path]:
     """Write Figures 6 and 7 of ``model_choice`` over ``images`` into ``out`` (``None``: ``figures/<model>``,
     see ``model_folder``); return the files.
 
     ``options`` (e.g. ``{"head_fusion": "max"}``) go to every method that has them; ``position_scale``
-    colours Figure 7 centre over the grid's observed range (as the app), the paper's -1 to 1 or per tile."""
+    colours Figure 7 centre over the grid's observed range (as the app), the paper's -1 to 1 or per tile.
+    ``prompts`` (a CLIP model's typed words, comma-separated): also ``prompts_<image>_<method>``, a map per
+    prompt, for each chosen method that explains prompts (default LeGrad)."""
     model = load_choice(model_choice, device=device, checkpoint=checkpoint, pretrained=pretrained)
     out = Path(out) if out is not None else Path("figures") / model_folder(model, model_choice, pretrained, checkpoint)
     methods = {name: dict(options or {}) for name in (methods or analyses.applicable_methods(model))}
+    prompt_methods = _prompt_methods(model, prompts, methods)
     written: list[Path] = []
 
     def figure6(path, trace) -> None:
         maps = views.explanation_maps(model, trace, methods)
         written.extend(views.write_explanations(trace, maps, out, f"figure6_{Path(path).stem}",
                                                 title=views.explanation_title(model.name, trace)))
+        cache = views.TraceCache(trace)
+        for name in prompt_methods:
+            view = views.prompt_view(model, cache, prompts, name, **methods.get(name, {}))
+            written.extend(view.write(out, f"prompts_{Path(path).stem}_{name.replace(' ', '_')}"))
 
     from tqdm.auto import tqdm
 
@@ -70,6 +78,19 @@ def figures(model_choice: str, images: list[Path], out: Path | None, device: str
         distance = views.DistanceView({label: accumulator.result()}, accumulator.grid, int(accumulator.patch_size))
         written += distance.write(out, "figure7_distance", arrays=False, labelled=False)
     return written
+
+
+def _prompt_methods(model, prompts: str | None, methods: dict) -> list[str]:
+    """The chosen methods that explain text prompts (LeGrad when none does); prompts checked before any work."""
+    if prompts is None:
+        return []
+    from .models.open_clip import is_clip
+
+    if not is_clip(model):
+        raise ExplorerError(f"--prompts needs a CLIP model (e.g. --model open_clip:ViT-B-32); '{model.name}' has no "
+                            "text tower.")
+    model.prompt_targets(prompts)  # empty, too many or too long prompts stop here, with a sentence
+    return [n for n in methods if analyses.EXPLANATION_METHODS[n].prompts] or [views.DEFAULT_PROMPT_METHOD]
 
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
@@ -102,7 +123,8 @@ def _model_arguments(p: argparse.ArgumentParser) -> None:
     which = p.add_mutually_exclusive_group()
     which.add_argument("--model", default=None,
                        help=f"a catalog label ({', '.join(repr(k) for k in CATALOG)}), a timm name, 'demo', "
-                            "torchvision:vit_b_16 or hf:<hub repo or directory> (default: the bundled demo model)")
+                            "torchvision:vit_b_16, hf:<hub repo or directory> or open_clip:ViT-B-32 (default: the bundled demo "
+                            "model)")
     which.add_argument("--custom", default=None, metavar="FILE.py:FACTORY",
                        help="your own model: FACTORY() in FILE.py returns the module, or (module, ModelDescription)")
     p.add_argument("--checkpoint", default=None, help="local weights for --model's architecture or --custom's module")
@@ -252,6 +274,9 @@ def _figures_parser(sub) -> None:
                           "tile stretched to its own range)")
     fig.add_argument("--method", action="append", choices=list(analyses.EXPLANATION_METHODS),
                      help="explanation method(s) for Figure 6 (default: all)")
+    fig.add_argument("--prompts", default=None, metavar="TEXT",
+                     help="CLIP models (open_clip:...): words to explain, comma-separated, e.g. 'a cat, the ears'; "
+                          "writes a map per prompt for each chosen method that explains prompts (default legrad)")
     for option in OPTIONS:  # an option's earlier names are flags too: --start-layer beside --start-block
         flags = [f"--{name.replace('_', '-')}" for name in (option.name, *option.aliases)]
         fig.add_argument(*flags, dest=option.name, default=option.default,
@@ -368,7 +393,8 @@ def _run_figures(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
         parser.error("no images given and no bundled samples found; pass --images")
     options = {o.name: getattr(args, o.name) for o in OPTIONS}
     return _reported(lambda: figures(_chosen_model(args), images, args.out, args.device, args.checkpoint, args.method,
-                                     options, pretrained=not args.random_weights, position_scale=args.position_scale),
+                                     options, pretrained=not args.random_weights, position_scale=args.position_scale,
+                                     prompts=args.prompts),
                      lambda files: f"wrote {len(files)} files to {files[0].parent if files else args.out}/")
 
 

@@ -40,3 +40,14 @@ class NotApplicableError(ExplorerError, ValueError):
         super().__init__(message)
         self.reason = reason
         self.values = values
+
+
+class PromptError(ExplorerError, ValueError):
+    """Typed text prompts that cannot be explained (none, not text, too many, too long). ``reason`` and
+    ``values`` let the app say it in the user's language (the ``prompt_<reason>`` sentences of
+    ``explorer/ui/lang/``); the message is English."""
+
+    def __init__(self, message: str, reason: str | None = None, **values) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.values = values

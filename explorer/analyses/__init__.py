@@ -27,6 +27,9 @@ from .token_features import TokenNorms, feature_similarity, pca_rgb, token_norms
 from .distance import AttentionDistanceAccumulator, mean_attention_distance, uniform_attention_distance
 from .filters import embedding_filter_components, no_filters, rgb_embedding_filters
 from .gradient_rollout import gradient_rollout
+from . import legrad as _legrad_module
+from .legrad import legrad
+from .targets import ClassTarget, PromptTarget, Target, as_target, is_class
 from .transformer_attribution import transformer_attribution
 from .methods import MethodSpec, Option, all_options, applicable
 from .not_available import NotAvailable
@@ -98,23 +101,23 @@ EXPLANATION_METHODS: dict[str, MethodSpec] = {
     for spec in [
         MethodSpec("rollout", _rollout, options=ROLLOUT_OPTIONS,
                    description="Attention rollout (Abnar & Zuidema 2020; paper Figure 6)."),
-        MethodSpec("gradient rollout", _of_input(gradient_rollout), class_specific=True,
+        MethodSpec("gradient rollout", _of_input(gradient_rollout), class_specific=True, prompts=True,
                    cost=2.0, description="Gradient-weighted rollout (Chefer et al. 2021) for one class."),
         MethodSpec("last-block attention", _last_block,
                    description="The class token's attention in the last block, mean of heads."),
         MethodSpec("attention flow", _attention_flow,
                    cost=7.0, description="Max-flow from each patch to the class token through the attention "
                                          "graph (Abnar & Zuidema 2020)."),
-        MethodSpec("grad-cam", _of_input(grad_cam), convolutional=True, class_specific=True,
+        MethodSpec("grad-cam", _of_input(grad_cam), convolutional=True, class_specific=True, prompts=True,
                    cost=1.1,
                    description="Grad-CAM on the last block's norm1 output (Selvaraju et al. 2017; pytorch-grad-cam's ViT recipe)."),
-        MethodSpec("integrated gradients", _of_input(integrated_gradients), convolutional=True, class_specific=True,
+        MethodSpec("integrated gradients", _of_input(integrated_gradients), convolutional=True, class_specific=True, prompts=True,
                    options=(IG_STEPS,), cost=63.0,
                    description="Integrated Gradients (Sundararajan et al. 2017, via Captum; 32 steps "
                                "from the mean colour by default), magnitude summed per patch."),
-        MethodSpec("saliency", _of_input(saliency), convolutional=True, class_specific=True,
+        MethodSpec("saliency", _of_input(saliency), convolutional=True, class_specific=True, prompts=True,
                    cost=2.0, description="Input-gradient magnitude (Simonyan et al. 2014, via Captum), mean per patch."),
-        MethodSpec("occlusion", _of_input(occlusion), convolutional=True, class_specific=True, options=(OCCLUSION_WINDOW,),
+        MethodSpec("occlusion", _of_input(occlusion), convolutional=True, class_specific=True, prompts=True, options=(OCCLUSION_WINDOW,),
                    cost=189.0, description="Drop of the class logit when each patch (or window of patches) is "
                                            "greyed out (via Captum)."),
         MethodSpec("transformer attribution", _of_input(transformer_attribution), class_specific=True,
@@ -125,9 +128,18 @@ EXPLANATION_METHODS: dict[str, MethodSpec] = {
                    cost=2.6, unavailable=_attn_lrp_module.unavailable,
                    description="AttnLRP (Achtibat et al. 2024, via lxt): layer-wise relevance propagation with "
                                "attention-aware rules, one forward and one backward."),
+        MethodSpec("legrad", _of_input(legrad), class_specific=True, prompts=True,  # start_block: legrad's argument
+                   cost=3.0, unavailable=_legrad_module.unavailable,
+                   description="LeGrad (Bousselham et al. ICCV 2025): the last two blocks each read out through "
+                               "the CLIP head, its score's positive gradient on that block's attention, summed."),
         MethodSpec("random", _random, convolutional=True, description="Random noise: the baseline every method must beat."),
     ]
 }
+
+
+def prompt_methods(model) -> list[str]:
+    """The registered methods that explain a text prompt's similarity on ``model`` (a CLIP model)."""
+    return [n for n in applicable_methods(model) if EXPLANATION_METHODS[n].prompts]
 
 
 def applicable_methods(model, names=None) -> list[str]:
@@ -137,6 +149,13 @@ def applicable_methods(model, names=None) -> list[str]:
 
 __all__ = [
     "applicable_methods",
+    "prompt_methods",
+    "ClassTarget",
+    "PromptTarget",
+    "Target",
+    "as_target",
+    "is_class",
+    "legrad",
     "EXPLANATION_METHODS",
     "HEAD_FUSIONS",
     "MethodSpec",

@@ -249,7 +249,9 @@ def attn_lrp(model, image, target=None, conv_gamma: float = 0.25, linear_gamma: 
     from zennit.rules import Gamma
 
     from .gradient_rollout import _input_tensor
+    from .targets import refuse_prompt
 
+    refuse_prompt(target, "AttnLRP")
     anatomy = anatomy_of(model)
     lxt = _lxt()
     x = _input_tensor(model, image)

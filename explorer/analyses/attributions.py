@@ -1,6 +1,7 @@
 """Gradient and perturbation attributions from Captum, mapped to the patch grid.
 
-Each explains the target logit ``y_t`` for the image ``x`` (1, 3, H, W) the model saw:
+Each explains the target's score ``y_t`` (a class logit, or a text prompt's similarity on a CLIP
+model: ``targets.py``) for the image ``x`` (1, 3, H, W) the model saw:
 
 - **Saliency** (Simonyan et al. 2014): ``|dy_t/dx|``, the maximum over colour channels,
   averaged over each patch's P x P pixels.
@@ -29,24 +30,32 @@ import torch
 
 from .. import pacing
 from ..anatomy import anatomy_of
+from .targets import TargetLike, as_target
 
 
-def _setup(model, x: torch.Tensor, target: int | None):
+def _setup(model, x: torch.Tensor, target: TargetLike):
+    """(anatomy, x on the model's device, forward: images (B, 3, H, W) -> the target's score (B,)).
+    Captum is then called with ``target=None``: the forward already selects the number explained."""
     anatomy = anatomy_of(model)
     param = next(anatomy.module.parameters(), None)
     x = x.detach().to(param.device if param is not None else x.device, torch.float32)
 
     autocast = getattr(model, "autocast", contextlib.nullcontext)  # bf16 only where the caller asked for it
 
-    def forward(inputs: torch.Tensor) -> torch.Tensor:
+    def logits(inputs: torch.Tensor) -> torch.Tensor:
         pacing.pause()  # Captum calls this once per internal batch
         with autocast():
             return anatomy.call(inputs)[0].float()  # (B, C) logits
 
     if target is None:
         with torch.no_grad():
-            target = int(forward(x)[0].argmax())
-    return anatomy, x, forward, int(target)
+            target = as_target(None, logits(x))
+    chosen = as_target(target)
+
+    def forward(inputs: torch.Tensor) -> torch.Tensor:
+        return chosen.score(logits(inputs))  # (B,)
+
+    return anatomy, x, forward, None
 
 
 def patch_pool(pixels: torch.Tensor, patch_size: int, reduce: str = "mean") -> np.ndarray:
@@ -57,7 +66,7 @@ def patch_pool(pixels: torch.Tensor, patch_size: int, reduce: str = "mean") -> n
     return (blocks.mean(dim=(1, 3)) if reduce == "mean" else blocks.sum(dim=(1, 3))).numpy()
 
 
-def saliency(model, x: torch.Tensor, target: int | None = None) -> np.ndarray:
+def saliency(model, x: torch.Tensor, target: TargetLike = None) -> np.ndarray:
     """(gh, gw) mean over each patch of the input gradient's magnitude (max over channels)."""
     from captum.attr import Saliency
 
@@ -67,7 +76,7 @@ def saliency(model, x: torch.Tensor, target: int | None = None) -> np.ndarray:
     return patch_pool(grads[0].amax(dim=0), anatomy.patch_size)
 
 
-def integrated_gradients(model, x: torch.Tensor, target: int | None = None, n_steps: int = 32) -> np.ndarray:
+def integrated_gradients(model, x: torch.Tensor, target: TargetLike = None, n_steps: int = 32) -> np.ndarray:
     """(gh, gw) |Integrated Gradients| from the mean-colour baseline, summed over channels and each patch."""
     from captum.attr import IntegratedGradients
 
@@ -79,7 +88,7 @@ def integrated_gradients(model, x: torch.Tensor, target: int | None = None, n_st
     return patch_pool(attr[0].abs().sum(dim=0), anatomy.patch_size, reduce="sum")
 
 
-def occlusion(model, x: torch.Tensor, target: int | None = None, window: int = 1) -> np.ndarray:
+def occlusion(model, x: torch.Tensor, target: TargetLike = None, window: int = 1) -> np.ndarray:
     """(gh, gw) drop of the target logit (0 where it rises) when each window of ``window`` x ``window``
     patches is filled with the mean colour; ``window`` must divide the patch grid's sides."""
     from captum.attr import Occlusion

@@ -4,7 +4,7 @@ ViTs by pytorch-grad-cam, whose ViT tutorial ``usage_examples/vit_example.py`` t
 
 With ``A`` the output of the last block's first norm (timm ``norm1``, torchvision ``ln_1``,
 transformers ``layernorm_before``: the block's first LayerNorm), (T, D), and ``y_t`` the
-target logit::
+target's score (a class logit, or a text prompt's similarity: ``targets.py``)::
 
     alpha_d = mean_{patch tokens t} dy_t / dA[t, d]          (one weight per feature)
     cam[t]  = ReLU( sum_d alpha_d * A[t, d] )               for the patch tokens, on the grid
@@ -30,6 +30,7 @@ import torch
 
 from ..anatomy import anatomy_of
 from ..capture import capture_lock
+from .targets import TargetLike, as_target
 
 
 def first_norm(block: torch.nn.Module) -> torch.nn.Module | None:
@@ -37,8 +38,9 @@ def first_norm(block: torch.nn.Module) -> torch.nn.Module | None:
     return next((m for m in block.modules() if isinstance(m, torch.nn.LayerNorm)), None)
 
 
-def grad_cam(model, x: torch.Tensor, target: int | None = None) -> np.ndarray:
-    """(gh, gw) Grad-CAM of the target class (default: predicted) on the last block's normalised patch tokens."""
+def grad_cam(model, x: torch.Tensor, target: TargetLike = None) -> np.ndarray:
+    """(gh, gw) Grad-CAM of the target (a class, default the predicted one, or a text prompt) on the last
+    block's normalised patch tokens."""
     anatomy = anatomy_of(model)
     blocks = anatomy.blocks()
     if not blocks:
@@ -60,9 +62,8 @@ def grad_cam(model, x: torch.Tensor, target: int | None = None) -> np.ndarray:
             logits = anatomy.call(x)[0]  # (1, C)
         finally:
             handle.remove()
-        t = int(logits[0].argmax()) if target is None else int(target)
         z = kept[0]  # (1, T, D): the norm runs once per block call
-        (grad,) = torch.autograd.grad(logits[0, t], z)
+        (grad,) = torch.autograd.grad(as_target(target, logits).score(logits)[0], z)
     k, p = anatomy.num_prefix_tokens, anatomy.patch_size
     grid = (x.shape[-2] // p, x.shape[-1] // p)
     z, grad = z[0, k:].detach().double(), grad[0, k:].double()  # (N, D) patch tokens

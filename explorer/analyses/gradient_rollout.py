@@ -3,7 +3,8 @@ Attention-model Explainability for Interpreting Bi-Modal and Encoder-Decoder
 Transformers"), a class-specific explanation beyond the paper.
 
 One forward pass records every block's attention ``A[l]`` (H, T, T); one backward
-pass from the target logit ``y_t`` (predicted class unless given) gives
+pass from the target's score ``y_t`` (a class logit, the predicted class unless given, or a
+text prompt's similarity on a CLIP model: ``targets.py``) gives
 ``grad(A[l]) = dy_t / dA[l]``. Starting from ``R = I`` (T, T)::
 
     Ab_l = mean_h( clamp(grad(A[l]) * A[l], min=0) )        R = R + Ab_l @ R   (l = 1..L)
@@ -24,6 +25,7 @@ import torch
 from ..anatomy import anatomy_of
 from ..capture import AttentionCapture
 from ._tokens import readout
+from .targets import TargetLike, as_target
 
 
 def _input_tensor(model, image) -> torch.Tensor:
@@ -40,8 +42,9 @@ def _input_tensor(model, image) -> torch.Tensor:
     return x.detach().to(param.device if param is not None else x.device, torch.float32)
 
 
-def gradient_rollout(model, image, target=None) -> np.ndarray:
-    """(gh, gw) Chefer et al. 2021 relevance of the patches for class ``target`` (default: predicted)."""
+def gradient_rollout(model, image, target: TargetLike = None) -> np.ndarray:
+    """(gh, gw) Chefer et al. 2021 relevance of the patches for ``target`` (a class, default the predicted
+    one, or a text prompt's similarity)."""
     anatomy = anatomy_of(model)
     k, p = anatomy.num_prefix_tokens, anatomy.patch_size
     x = _input_tensor(model, image).requires_grad_(True)  # keeps the graph even with frozen weights
@@ -50,10 +53,8 @@ def gradient_rollout(model, image, target=None) -> np.ndarray:
         logits = cap.run(x)
         if logits.ndim != 2:
             raise ValueError(f"expected (1, classes) logits, got shape {tuple(logits.shape)}")
-        t = int(logits[0].argmax()) if target is None else int(target)
-        if not 0 <= t < logits.shape[1]:
-            raise IndexError(f"target {t} is out of range for {logits.shape[1]} classes")
-        grads = torch.autograd.grad(logits[0, t], cap.attentions, allow_unused=True)
+        score = as_target(target, logits).score(logits)[0]
+        grads = torch.autograd.grad(score, cap.attentions, allow_unused=True)
     tokens = cap.attentions[0].shape[-1]
     if tokens != k + grid[0] * grid[1]:
         raise ValueError(f"{tokens} tokens do not match {k} prefix + {grid[0]}x{grid[1]} patches")

@@ -80,8 +80,11 @@ class MethodSpec:
     description: str = ""
     cost: float = 0.0  # seconds of its map in bare forwards of the same model (measured, README "Benchmark")
     unavailable: Callable[[Any], str] | None = None  # unavailable(model): why it cannot explain it, "" if it can
+    prompts: bool = False  # explains a text prompt's similarity too (CLIP models: ``targets.PromptTarget``)
 
-    def __call__(self, model, trace, target: int | None = None, **options: Any) -> np.ndarray:
+    def __call__(self, model, trace, target=None, **options: Any) -> np.ndarray:
+        """The map for ``target``: a class index (None: the predicted class) or, for ``prompts`` methods,
+        a :class:`~.targets.PromptTarget`."""
         if not self.convolutional and is_convolutional(model):
             raise not_applicable("method", model, method=self.name)
         return self.compute(model, trace, target, **self.resolve(options, trace.num_blocks))

@@ -254,7 +254,9 @@ def _forward(layout: _Layout, x: torch.Tensor):
 def transformer_attribution(model, image, target=None, start_block: int = 0) -> np.ndarray:
     """(gh, gw) Chefer et al. (CVPR 2021) Transformer Attribution for class ``target`` (default: predicted)."""
     from .gradient_rollout import _input_tensor
+    from .targets import refuse_prompt
 
+    refuse_prompt(target, "Transformer Attribution")
     anatomy = anatomy_of(model)
     layout = _layout(anatomy.module, anatomy)
     k = anatomy.num_prefix_tokens

@@ -18,7 +18,7 @@ from ..errors import ExplorerError, ModelNotAvailableError
 from ..paths import demo_weights
 from .checkpoint import infer_num_classes, read_card, read_state_dict
 from .explorer_model import ExplorerModel, check_supported
-from . import cnn, hf, torchvision_vit
+from . import cnn, hf, open_clip, torchvision_vit
 from .custom import ModelDescription, anatomy_from_description, build_from_factory, load_state, state_mismatch
 from .preprocess import timm_data_config
 from .random_init import seeded
@@ -65,6 +65,8 @@ def load(
         architecture name together with ``checkpoint=``, ``"demo"`` for the bundled
         offline model, ``"torchvision:vit_b_16"`` (optionally ``:WEIGHTS_NAME``),
         ``"hf:<hub repo or local directory>"`` (transformers, an optional extra),
+        ``"open_clip:ViT-B-32"`` (optionally ``:TAG``; a CLIP model whose text prompts the
+        explanation methods can explain, an optional extra),
         ``"path/to/file.py:factory"`` (a function returning a module, or
         ``(module, ModelDescription)``), or a ``torch.nn.Module`` itself.
     description: what the explorer cannot read from a custom module (patch size,
@@ -78,9 +80,15 @@ def load(
         ``architecture``, ``model_kwargs``, ``class_names`` and ``data_config``. For
         torchvision and custom models: their state dict, loaded strictly.
     half: on CUDA, run the forward in bf16 autocast (attention stays float32).
-    model_kwargs: passed to ``timm.create_model`` (e.g. ``img_size=``, ``dynamic_img_size=True``).
+    model_kwargs: passed to ``timm.create_model`` (e.g. ``img_size=``, ``dynamic_img_size=True``), or to
+        ``open_clip.create_model`` for ``open_clip:`` names.
     """
     torch_device = resolve_device(device)
+    if isinstance(spec, str) and spec.startswith(open_clip.PREFIX):  # keyword arguments go to open_clip
+        if checkpoint is not None:
+            raise ExplorerError("An open_clip model takes open_clip's weights tag (open_clip:ViT-B-32:openai) or "
+                                "random weights (pretrained=False), not checkpoint=.")
+        return open_clip.load_open_clip(spec, pretrained, torch_device, half, **model_kwargs)
     _check_timm_kwargs(spec, model_kwargs)
     if isinstance(spec, torch.nn.Module) or not isinstance(spec, str):
         return wrap_module(spec, description, torch_device, half)

@@ -21,6 +21,7 @@ from .head_importance import HeadImportanceView, head_importance_view
 from .model_views import N_FILTERS, ModelViews, model_views
 from .room import RoomBoard, room_board
 from .query import HeadsView, QueryView, heads_view, query_view
+from .prompts import DEFAULT_PROMPT_METHOD, PromptMap, PromptView, prompt_scores, prompt_view
 from .side_by_side import SideBySideView, block_at, side_by_side
 from .surgery import SURGERY_MODES, SURGERY_PRESETS, SurgeryView, painted_patches, surgery_preset, surgery_view
 from .tokens import TokenView, pca_picture, shared_pca, token_view
@@ -40,6 +41,7 @@ __all__ = [
     "HeadImportanceView", "head_importance_view",
     "N_FILTERS", "ModelViews", "model_views",
     "HeadsView", "QueryView", "heads_view", "query_view",
+    "DEFAULT_PROMPT_METHOD", "PromptMap", "PromptView", "prompt_scores", "prompt_view",
     "RoomBoard", "room_board",
     "SideBySideView", "block_at", "side_by_side",
     "SURGERY_MODES", "SURGERY_PRESETS", "SurgeryView", "painted_patches", "surgery_preset", "surgery_view",

@@ -98,9 +98,10 @@ def explanation_view(model, source: Trace | TraceCache, method: str, target: int
     cache = source if isinstance(source, TraceCache) else TraceCache(source)
     trace, spec = cache.trace, method_spec(method)
     resolved = spec.resolve(options, trace.num_blocks)
-    t = (trace.predicted if target is None else int(target)) if spec.class_specific else None
+    t = (trace.predicted if target is None else int(target) if analyses.is_class(target) else target
+         ) if spec.class_specific else None  # a class index, or a text prompt's target (CLIP models)
     m = cache.explanation(model, method, t, **resolved)
-    label = trace.label(t) if t is not None else ""
+    label = "" if t is None else trace.label(t) if isinstance(t, int) else t.label
     return ExplanationView(method, resolved, t, label, m, trace, cmap, alpha)
 
 

@@ -71,7 +71,8 @@ class TraceCache:
 
     def explanation(self, model, method: str, target: int | None = None, exact: bool = False,
                     **options) -> np.ndarray:
-        """The (gh, gw) map of ``method`` (options checked, defaults filled in) for class ``target``."""
+        """The (gh, gw) map of ``method`` (options checked, defaults filled in) for class ``target`` (or a
+        text prompt's :class:`~explorer.analyses.targets.PromptTarget`)."""
         return self.timed_explanation(model, method, target, exact, **options)[0]
 
     def timed_explanation(self, model, method: str, target: int | None = None, exact: bool = False,
@@ -82,7 +83,8 @@ class TraceCache:
         trace = self.exact(model) if exact else self.trace
         spec = method_spec(method)
         resolved = spec.resolve(options, trace.num_blocks)
-        t = (trace.predicted if target is None else int(target)) if spec.class_specific else None
+        t = (trace.predicted if target is None else int(target) if analyses.is_class(target) else target
+             ) if spec.class_specific else None
         low = cpu_bfloat16_active()  # a Quick Compare's bfloat16 map is not a float32 one
         key = ("map", method, t, exact, low, tuple(sorted(resolved.items())))
 
