@@ -54,7 +54,8 @@ TARGETS = {"explanation_over_forward": 1.25, "control_change_s": 0.100, "folder_
            "panels_cold_s": 1.0, "stored_bytes_per_entry": 2.0}
 FULL_MODELS = [("demo", {}, False), ("vit_tiny_patch16_224", {}, False), ("vit_small_patch16_224", {}, False),
                ("vit_base_patch16_224", {}, False), ("vit_base_patch16_384", {}, False),
-               ("vit_small_patch14_dinov2", {"img_size": 518}, False)]
+               ("vit_small_patch14_dinov2", {"img_size": 518}, False),
+               ("swin_tiny_patch4_window7_224", {}, False)]  # windowed: its maps are the gradient methods' (no rollout)
 QUICK_MODELS = [("demo", {}, False), ("vit_tiny_patch16_224", {"depth": 4}, False)]
 CHEAP_METHODS = ("rollout", "gradient rollout", "last-block attention", "saliency", "grad-cam", "random")
 
@@ -84,14 +85,18 @@ def single(models, device: str, repeats: int, methods) -> list[dict]:
         row = {"model": name, "device": device, "tokens": int(trace.attentions.shape[-1]), "bare_forward_s": bare,
                "capture_s": median_seconds(lambda: model._forward(x), repeats)}
 
+        applicable = analyses.applicable_methods(model)
+        first = "rollout" if "rollout" in applicable else applicable[0]  # a Swin: grad-cam (no global attention)
+
         def explain():
             t = model.run(trace.input_image, cropped=True)
-            rollout = analyses.EXPLANATION_METHODS["rollout"](model, t)
+            relevance = analyses.EXPLANATION_METHODS[first](model, t)
             views.image_distance(t)
-            render.mask_overlay(t.input_image, rollout)
+            render.mask_overlay(t.input_image, relevance)
 
         row["explanation_s"] = median_seconds(explain, repeats)
-        for method in (methods if row["tokens"] <= 197 else CHEAP_METHODS):  # flow/IG/occlusion: minutes beyond
+        chosen = methods if row["tokens"] <= 197 else CHEAP_METHODS  # flow/IG/occlusion: minutes beyond
+        for method in [m for m in chosen if m in applicable]:
             row[f"method:{method}"] = median_seconds(lambda: analyses.EXPLANATION_METHODS[method](model, trace),
                                                      max(1, repeats // 2))
         row.update({f"{k}/forward": v / bare for k, v in list(row.items()) if k.endswith("_s") or k.startswith("method:")

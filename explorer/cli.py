@@ -75,7 +75,9 @@ def figures(model_choice: str, images: list[Path], out: Path | None, device: str
                                  arrays_name="figure7_arrays", missing=False)
     if accumulator is not None:
         label = f"{model.name} ({views.plural(accumulator.count)})"
-        distance = views.DistanceView({label: accumulator.result()}, accumulator.grid, int(accumulator.patch_size))
+        windowed = getattr(accumulator, "windowed", None)  # a Swin's trace: distances inside its windows
+        distance = (views.windows.window_distance_view({label: accumulator.result()}, windowed) if windowed is not None
+                    else views.DistanceView({label: accumulator.result()}, accumulator.grid, int(accumulator.patch_size)))
         written += distance.write(out, "figure7_distance", arrays=False, labelled=False)
     return written
 

@@ -21,7 +21,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ._aliases import with_new_names
-from .not_available import is_convolutional, not_applicable
+from .not_available import has_no_global_attention, not_applicable
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,7 @@ class MethodSpec:
     class_specific: bool = False  # explains one class (the target) rather than the whole prediction
     convolutional: bool = False  # needs only the input's gradients or perturbations, so it explains a CNN too
     #                              (``explorer.models.cnn``); the others read attention and refuse one
+    #                              (a CNN's, or a windowed transformer's such as Swin: ``models/swin.py``)
     options: tuple[Option, ...] = ()
     description: str = ""
     cost: float = 0.0  # seconds of its map in bare forwards of the same model (measured, README "Benchmark")
@@ -85,13 +86,13 @@ class MethodSpec:
     def __call__(self, model, trace, target=None, **options: Any) -> np.ndarray:
         """The map for ``target``: a class index (None: the predicted class) or, for ``prompts`` methods,
         a :class:`~.targets.PromptTarget`."""
-        if not self.convolutional and is_convolutional(model):
+        if not self.convolutional and has_no_global_attention(model):
             raise not_applicable("method", model, method=self.name)
         return self.compute(model, trace, target, **self.resolve(options, trace.num_blocks))
 
     def refusal(self, model) -> str:
         """Why this method cannot explain ``model`` (a sentence for the user), or "" when it can."""
-        if not self.convolutional and is_convolutional(model):
+        if not self.convolutional and has_no_global_attention(model):
             return str(not_applicable("method", model, method=self.name))
         return self.unavailable(model) if self.unavailable is not None else ""
 

@@ -17,13 +17,15 @@ import numpy as np
 import torch
 
 from ..anatomy import anatomy_of
-from .not_available import NotAvailable
+from .not_available import NotAvailable, has_no_global_attention, not_applicable
 
 
 def position_embedding_similarity(model) -> np.ndarray | NotAvailable:
     """(gh, gw, gh, gw) float32 cosine similarities, or :class:`NotAvailable`."""
     anatomy = anatomy_of(model)
     name = getattr(model, "name", None) or anatomy.name
+    if has_no_global_attention(model):  # a CNN or a Swin: why, in the app's not_applicable_*position sentence
+        return NotAvailable(str(not_applicable("position", model)))
     pe = anatomy.position_embedding
     if not isinstance(pe, torch.Tensor) or anatomy.position_grid is None:
         return NotAvailable(

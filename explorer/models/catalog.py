@@ -37,6 +37,8 @@ CATALOG: dict[str, CatalogEntry] = {
         CatalogEntry("DINOv2 ViT-S/14 with registers (224 px)", "vit_small_patch14_reg4_dinov2.lvd142m", "DINOv2 with 4 register tokens (5 prefix tokens), run at 224 px.", kwargs={"img_size": 224}),
         CatalogEntry("torchvision ViT-B/16 (ImageNet)", "torchvision:vit_b_16", "torchvision's own ViT-B/16 (nn.MultiheadAttention blocks), IMAGENET1K_V1 weights."),
         CatalogEntry("Hugging Face ViT-B/16 (google/vit-base-patch16-224)", "hf:google/vit-base-patch16-224", "The paper's ViT-B/16 as ported to Hugging Face transformers (needs the hf extra)."),
+        CatalogEntry("Random-init Swin-T (windowed attention)", "swin_tiny_patch4_window7_224", "A Swin Transformer with random weights: attention inside 7x7-token windows, shifted every second block, over four stages of 4- to 32-px tokens.", pretrained=False),
+        CatalogEntry("Swin-T (ImageNet-1k)", "swin_tiny_patch4_window7_224.ms_in1k", "Swin Transformer (Liu et al. 2021), windowed attention; the Attention explorer shows a patch's window."),
     ]
 }
 

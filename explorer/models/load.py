@@ -18,7 +18,7 @@ from ..errors import ExplorerError, ModelNotAvailableError
 from ..paths import demo_weights
 from .checkpoint import infer_num_classes, read_card, read_state_dict
 from .explorer_model import ExplorerModel, check_supported
-from . import cnn, hf, open_clip, torchvision_vit
+from . import cnn, hf, open_clip, swin, torchvision_vit
 from .custom import ModelDescription, anatomy_from_description, build_from_factory, load_state, state_mismatch
 from .preprocess import timm_data_config
 from .random_init import seeded
@@ -178,6 +178,8 @@ def wrap_module(module: torch.nn.Module, description: ModelDescription | None, d
         return _wrap(module, name, None, None, device, half)
     if cnn.is_cnn(module):
         return cnn.wrap(module, name, None, None, device, half, source=source)
+    if swin.is_windowed(module):
+        return _wrap(module, name, None, None, device, half, source=source)
     raise ExplorerError(
         f"{type(module).__name__} is not a timm, torchvision or transformers ViT, so the explorer cannot tell its "
         "patch size, input size, prefix tokens and where its attention is. Describe it: explorer.load(module, "
@@ -196,15 +198,15 @@ def _check_architecture(arch: str, kwargs: dict[str, Any]) -> None:
     _check_name(arch)
     with torch.device("meta"):
         probe = timm.create_model(arch, pretrained=False, **{k: v for k, v in kwargs.items() if k != "pretrained_cfg_overlay"})
-    if not cnn.is_cnn(probe):  # a timm ResNet or ConvNeXt opens as a CNN baseline
-        check_supported(probe, arch)
+    if not (cnn.is_cnn(probe) or swin.is_windowed(probe)):  # a timm ResNet or ConvNeXt opens as a CNN baseline,
+        check_supported(probe, arch)  # a Swin with its windows (models/swin.py)
 
 
 def _create(arch: str, pretrained: bool, kwargs: dict[str, Any]) -> torch.nn.Module:
     _check_name(arch)
     with contextlib.nullcontext() if pretrained else seeded():
         model = timm.create_model(arch, pretrained=pretrained, **kwargs)
-    if not cnn.is_cnn(model):
+    if not (cnn.is_cnn(model) or swin.is_windowed(model)):
         check_supported(model, arch)
     return model
 
@@ -260,6 +262,8 @@ def _load_state(model: torch.nn.Module, state: dict) -> tuple[list[str], list[st
 def _wrap(model, name: str, names, data_config, device, half, source: str = "") -> ExplorerModel:
     if cnn.is_cnn(model):
         return cnn.wrap(model, name, names, data_config, device, half, source=source)
+    if swin.is_windowed(model):
+        return swin.wrap(model, name, class_labels(model, names), data_config, device, half, source=source)
     config = timm.data.resolve_model_data_config(model)
     img_size = getattr(model.patch_embed, "img_size", None)
     if img_size:  # the pretrained config keeps its own size when img_size= overrides it

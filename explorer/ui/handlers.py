@@ -454,8 +454,12 @@ def query(server: Server, session: Session, block, head, row, col, alpha, cmap: 
     trace = _need_trace(session)
     patch = _patch(trace, row, col)
     session.patch = patch
-    return views.query_view(trace, patch, _index(block, trace.num_blocks, "block"), _head(head, trace), cmap,
-                            float(alpha))
+    b = _index(block, trace.num_blocks, "block")
+    if trace.windows is not None:  # a Swin: the token under the patch, inside its window (heads differ by stage)
+        heads = trace.windows[b].num_heads
+        h = None if head is None or str(head).strip() in ("", HEAD_MEAN) else _index(str(head).split()[-1], heads, "head")
+        return views.window_query_view(trace, patch, b, h, cmap, float(alpha))
+    return views.query_view(trace, patch, b, _head(head, trace), cmap, float(alpha))
 
 
 def show_query(view: views.QueryView):
@@ -752,6 +756,10 @@ def show_distance(view: views.DistanceView):
     (gh, gw), p = view.grid, view.patch_size
     shown = say("series_batch", n=view.batch_count) if view.batch_count else say("series_image")
     note = say("distance_note", shown=shown, gh=gh, gw=gw, p=p, uniform=view.uniform)
+    if isinstance(view, views.WindowDistanceView):  # a Swin: distances inside windows, a level per stage
+        levels = dict(zip(view.stages, view.window_uniform))
+        note = say("distance_note_windowed", shown=shown,
+                   levels=", ".join(f"{s}: {u:.1f}" for s, u in levels.items()))
     return (*view.pictures(), table(view.table(), DISTANCE_COLUMNS), note)
 
 

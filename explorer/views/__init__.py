@@ -28,6 +28,7 @@ from .tokens import TokenView, pca_picture, shared_pca, token_view
 from .timeline import TimelineStep, TimelineView, step_views, timeline_view, write_animation
 from .timeline_recorder import TimelineRecorder
 from .tour import TOUR_STEPS, tour_pictures
+from .windows import WindowDistanceView, WindowQueryView, window_query_view
 from .trace_cache import TraceCache, trace_bytes
 
 __all__ = [
@@ -48,5 +49,6 @@ __all__ = [
     "TokenView", "pca_picture", "shared_pca", "token_view",
     "TimelineStep", "TimelineView", "step_views", "timeline_view", "write_animation", "TimelineRecorder",
     "TOUR_STEPS", "tour_pictures",
+    "WindowDistanceView", "WindowQueryView", "window_query_view",
     "TraceCache", "trace_bytes",
 ]

@@ -333,6 +333,24 @@ SAY = {
     "running": "Running the model",
     "distance_note": "The table lists **{shown}**. For this model's {gh}x{gw} grid of {p}-px patches, a head attending "
                      "only to its own patch scores 0 px and one attending uniformly to all patches **{uniform:.1f} px**.",
+    "distance_note_windowed": "The table lists **{shown}**, measured inside each block's windows in pixels of the "
+                              "input (a token grows twice as large at each patch merging). A head attending only to "
+                              "its own token scores 0 px and one attending uniformly inside its window, by stage: "
+                              "**{levels} px**.",
+    # a windowed transformer (Swin): what does not apply, in the words of analyses.not_available.WINDOWED_REASONS
+    "not_applicable_windowed_method": "{method} needs attention between every pair of tokens of one fixed sequence, "
+                                      "but {model} attends only inside local windows and its patch merging changes "
+                                      "the tokens at every stage, so there is no such matrix to follow through the "
+                                      "model: explain it with Grad-CAM, integrated gradients, saliency or occlusion "
+                                      "instead.",
+    "not_applicable_windowed_attention": "{model} has no class token and attends only inside local windows, so this "
+                                         "view of attention over the whole image does not apply to it: click a patch "
+                                         "in the Attention explorer tab to see its window's attention instead.",
+    "not_applicable_windowed_tokens": "{model}'s tokens change in number and width at every patch merging, so this "
+                                      "view of one sequence of tokens through the blocks does not apply to it.",
+    "not_applicable_windowed_position": "{model} has no absolute position embedding (it adds a learned relative "
+                                        "position bias inside each window), so there is no position similarity to "
+                                        "show.",
     "norms_none": "no patch token above the outlier threshold {threshold:.1f}",
     "norms_some": "{n} patch token(s) above {threshold:.1f} (median + 5 robust SD): {where}",
     # patch surgery

@@ -295,6 +295,20 @@ SAY = {
     "running": "모델 실행 중",
     "distance_note": "표는 **{shown}**의 값입니다. 이 모델의 {gh}x{gw} 격자({p}-px 패치)에서 자기 패치만 보는 헤드는 "
                      "0 px, 모든 패치를 고르게 보는 헤드는 **{uniform:.1f} px**입니다.",
+    "distance_note_windowed": "표는 **{shown}**의 값으로, 각 블록의 윈도 안에서 입력 이미지의 픽셀 단위로 잰 거리입니다"
+                              "(토큰은 패치 병합마다 두 배로 커집니다). 자기 토큰만 보는 헤드는 0 px, 윈도 안을 고르게 "
+                              "보는 헤드는 단계별로 **{levels} px**입니다.",
+    "not_applicable_windowed_method": "{method}은(는) 고정된 한 토큰 열에서 모든 토큰 쌍 사이의 어텐션이 필요하지만, "
+                                      "{model}은(는) 지역 윈도 안에서만 어텐션하고 단계마다 패치 병합으로 토큰이 "
+                                      "바뀌므로 모델 전체를 따라갈 그런 행렬이 없습니다. 대신 Grad-CAM, integrated "
+                                      "gradients, saliency, occlusion으로 설명하세요.",
+    "not_applicable_windowed_attention": "{model}은(는) 클래스 토큰이 없고 지역 윈도 안에서만 어텐션하므로 이미지 "
+                                         "전체에 대한 어텐션을 보여 주는 이 화면은 적용되지 않습니다. 대신 '어텐션 "
+                                         "탐색기' 탭에서 패치를 클릭해 그 윈도의 어텐션을 보세요.",
+    "not_applicable_windowed_tokens": "{model}의 토큰은 패치 병합마다 개수와 폭이 바뀌므로, 블록을 거치는 하나의 "
+                                      "토큰 열을 보여 주는 이 화면은 적용되지 않습니다.",
+    "not_applicable_windowed_position": "{model}에는 절대 위치 임베딩이 없으므로(각 윈도 안에 학습된 상대 위치 "
+                                        "편향을 더합니다) 보여 줄 위치 유사도가 없습니다.",
     "norms_none": "이상치 기준 {threshold:.1f}을(를) 넘는 패치 토큰이 없습니다",
     "norms_some": "패치 토큰 {n}개가 기준 {threshold:.1f}(중앙값 + 강건 표준편차의 5배)을(를) 넘습니다: {where}",
     # patch surgery
@@ -393,6 +407,8 @@ MODEL_NOTES = {
     "vit_small_patch14_reg4_dinov2.lvd142m": "레지스터 토큰 4개가 있는 DINOv2입니다 (앞쪽 토큰 5개). 224 px로 실행합니다.",
     "torchvision:vit_b_16": "torchvision의 ViT-B/16입니다 (nn.MultiheadAttention 블록), IMAGENET1K_V1 가중치.",
     "hf:google/vit-base-patch16-224": "Hugging Face transformers로 옮긴 논문의 ViT-B/16입니다 (hf 추가 설치 필요).",
+    "swin_tiny_patch4_window7_224": "무작위 가중치의 Swin Transformer: 7x7 토큰 윈도 안에서 어텐션하고, 두 블록마다 한 번 윈도를 옮기며, 4~32 px 토큰의 네 단계를 거칩니다.",
+    "swin_tiny_patch4_window7_224.ms_in1k": "Swin Transformer (Liu 외 2021), 윈도 어텐션; 어텐션 탐색기가 패치의 윈도를 보여 줍니다.",
 }
 
 MODEL_LABELS = {
@@ -407,4 +423,6 @@ MODEL_LABELS = {
     "vit_small_patch14_reg4_dinov2.lvd142m": "DINOv2 ViT-S/14, 레지스터 포함 (224 px)",
     "torchvision:vit_b_16": "torchvision ViT-B/16 (ImageNet)",
     "hf:google/vit-base-patch16-224": "Hugging Face ViT-B/16 (google/vit-base-patch16-224)",
+    "swin_tiny_patch4_window7_224": "무작위 초기화 Swin-T (윈도 어텐션)",
+    "swin_tiny_patch4_window7_224.ms_in1k": "Swin-T (ImageNet-1k)",
 }
