@@ -21,8 +21,9 @@ from ..errors import ExplorerError
 from ..models import CATALOG, default_choice, load_choice, resolve_device
 from ..models.catalog import picker_label
 from ..models.explorer_model import TOPK
+from ..models.open_clip import is_clip
 from ..paths import assets_dir, sample_images
-from ..views import TOUR_STEPS
+from ..views import DEFAULT_PROMPT_METHOD, TOUR_STEPS
 from . import gradio_fixes
 from . import handlers as h
 from . import room_handlers as rh
@@ -214,7 +215,25 @@ def _explanation_tab(ui: SimpleNamespace, first) -> None:
             ui.explanation_heat = gr.Image(label=T("heat_label"), elem_id="rollout-heat", height=300, **IMAGE)
         ui.explanation_caption = gr.Markdown(elem_id="rollout-caption")
         _downloads(ui, "explanation")
+        _prompt_row(ui, first)
         _guess_row(ui, first.num_blocks - 1)
+
+
+def _prompt_row(ui: SimpleNamespace, first) -> None:
+    """Typed words as targets, shown only for a CLIP model (``handlers.prompt_box`` follows the model)."""
+    with gr.Column(visible=is_clip(first), elem_id="prompt-row") as ui.prompt_row:
+        gr.Markdown(T("prompts_help"))
+        with gr.Row():
+            ui.prompts = gr.Textbox(label=T("prompts"), placeholder=T("prompts_placeholder"), lines=2, max_lines=6,
+                                    elem_id="prompts", scale=3)
+            with gr.Column(scale=1):
+                ui.prompt_method = gr.Dropdown(h.prompt_methods(first), value=DEFAULT_PROMPT_METHOD,
+                                               label=T("prompt_method"), elem_id="prompt-method")
+                ui.prompt_run = gr.Button(T("prompt_run"), variant="primary", elem_id="prompt-run")
+        ui.prompt_gallery = gr.Gallery(label=T("prompt_gallery"), columns=2, height="auto", object_fit="contain",
+                                       elem_id="prompt-gallery")
+        ui.prompt_note = gr.Markdown(elem_id="prompt-note")
+        _downloads(ui, "prompts")
 
 
 def _guess_row(ui: SimpleNamespace, last: int) -> None:
@@ -522,6 +541,7 @@ def _after_image(ui: SimpleNamespace, server: h.Server, event):
     """Chain every per-image view after ``event`` (no model run: they read the image's cache); a
     guess of the previous image is cleared."""
     event = event.then(lambda: ("", None, ""), None, [ui.guess_patches, ui.reveal_image, ui.reveal_note], **PRIVATE)
+    event = event.then(lambda: (None, ""), None, [ui.prompt_gallery, ui.prompt_note], **PRIVATE)  # the old image's
     event = event.then(h.surgery_fresh, [ui.session], [ui.surgery_patches, ui.surgery_row, ui.surgery_col], **PRIVATE)
     event = event.then(h.surgery_canvas, [ui.session], [ui.surgery_canvas], **PRIVATE)
     return _then_views(ui, server, event, [e for e in ENDPOINTS if e.after_image])
@@ -580,6 +600,7 @@ def _wire(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server) -> None:
     changed = events["select_model"].then(functools.partial(h.model_controls, server), [s], controls, **PRIVATE)
     changed.then(*note, **PRIVATE)
     changed.then(*model_views, **PRIVATE)
+    changed.then(functools.partial(h.prompt_box, server), [s], [ui.prompt_row], **PRIVATE)  # CLIP models only
     _after_image(ui, server, changed.then(*run_image, **PRIVATE))
     _wire_page(ui, server)
     _wire_room(demo, ui, server, events)

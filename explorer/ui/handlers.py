@@ -25,7 +25,8 @@ from PIL import Image
 from .. import analyses, render, views
 from ..analyses.perturbation import FILLS
 from ..capture import HeadAblation
-from ..errors import ExplorerError, ModelNotAvailableError
+from ..errors import ExplorerError, ModelNotAvailableError, PromptError
+from ..models.open_clip import is_clip
 from ..images import load_image
 from ..models import CATALOG, ExplorerModel
 from ..paths import sample_images
@@ -329,6 +330,50 @@ def where(server: Server, session: Session) -> views.ExplanationView:
 
 def show_where(view: views.ExplanationView):
     return view.heat()
+
+
+# ---- text prompts (CLIP models) ------------------------------------------------------------------
+
+
+def prompt_box(server: Server, session: Session):
+    """The prompt row is shown only for a model with a text tower (an open_clip CLIP)."""
+    return gr.update(visible=is_clip(server.model(session)))
+
+
+def prompt_methods(model: ExplorerModel | None = None) -> list[str]:
+    """The methods the prompt row offers: those that explain a prompt (on ``model`` when given)."""
+    if model is not None and is_clip(model):
+        return analyses.prompt_methods(model)
+    return [n for n, spec in analyses.EXPLANATION_METHODS.items() if spec.prompts]
+
+
+def prompts(server: Server, session: Session, method: str, alpha, cmap: str, prompts: str,
+            **options) -> views.PromptView:
+    """A map per typed prompt of the session's image (CLIP models), by ``method``."""
+    model = server.model(session)
+    if not is_clip(model):
+        raise gr.Error(say("prompt_no_text"))
+    cache = _need_cache(session)
+    if method not in prompt_methods(model):
+        raise gr.Error(say("unknown_method", method=method, choices=", ".join(prompt_methods(model))))
+    if prompts is not None and not isinstance(prompts, str):
+        raise PromptError("Prompts are text.", "not_text")
+    return views.prompt_view(model, cache, prompts, method, cmap, float(alpha), **options)
+
+
+def show_prompts(view: views.PromptView):
+    """(gallery of (overlay, caption) per prompt, the note: the method, what the score is, the value ranges)."""
+    items = [(picture, say("prompt_caption", prompt=m.prompt, score=f"{m.score:.2f}", share=f"{m.share:.0%}"))
+             for (picture, _), m in zip(view.pictures(), view.maps)]
+    ranges = "; ".join(f"\u201c{m.prompt}\u201d {map_range(m.map)}" for m in view.maps)
+    return items, say("prompt_note", method=view.describe(), range=ranges)
+
+
+def prompts_work(server: Server, session: Session | None = None, method: str = "", prompts: str = "",
+                 **_) -> Work | None:
+    """A prompt's map costs what the same method's map of a class costs; the prompts run one after another."""
+    return explanation_work(server, session, method)
+
 
 
 # ---- predict, then reveal -----------------------------------------------------------------

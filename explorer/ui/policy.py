@@ -69,6 +69,8 @@ def count_parameters(name: str, **kwargs) -> int:
 
     A hub model's config.json is fetched first (a few kB); its weights are not."""
     arch = name.split(".")[0]
+    if name.startswith("open_clip:"):
+        return _open_clip_parameters(name)
     if not (name.startswith((hf.PREFIX, torchvision_vit.PREFIX)) or timm.is_model(arch)):
         return 0  # unknown names are refused with advice by the loader itself
     try:
@@ -79,6 +81,24 @@ def count_parameters(name: str, **kwargs) -> int:
                 model, _ = hf.build(name[len(hf.PREFIX):], pretrained=False)
             else:
                 model = timm.create_model(arch, pretrained=False, **kwargs)
+    except ExplorerError:
+        raise
+    except Exception as exc:  # an architecture that cannot be built cannot be served either
+        raise RefusedModelError(f"'{name}' cannot be built to check its size ({exc}).") from exc
+    return sum(p.numel() for p in model.parameters())
+
+
+def _open_clip_parameters(name: str) -> int:
+    """Parameters of an ``open_clip:ARCH[:TAG]`` model (both towers), built on the meta device."""
+    from ..models import open_clip
+
+    try:
+        oc = open_clip.require_open_clip()
+        arch, _ = open_clip.parse_spec(name)
+        if arch not in oc.list_models():
+            return 0  # the loader refuses it with advice
+        with torch.device("meta"):
+            model = oc.create_model(arch, pretrained=None, device="meta")
     except ExplorerError:
         raise
     except Exception as exc:  # an architecture that cannot be built cannot be served either

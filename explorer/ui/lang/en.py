@@ -126,6 +126,12 @@ sanity check take a while on large models; the bar shows progress.
     "tab_rollout": "Attention rollout", "method": "Method", "target": "Class (class-specific methods)",
     "alpha": "Overlay alpha", "cmap": "Colormap", "mask_label": "Figure 6 look: image through the map", "heat_label": "Heat overlay",
     "guess_mode": "Guess first: hide the map until I have marked where I think the model looks",
+    "prompts_help": "**Words as targets (CLIP models).** Type what to look for, several prompts separated by commas "
+                    "or new lines (\"a cat, the ears, grass\"). Each gets its own map: where the image makes the "
+                    "model's score for that text (its similarity, as CLIP computes it) high. Beside each map: the "
+                    "score and its share among your prompts, CLIP's zero-shot guess when the prompts are labels.",
+    "prompts": "Prompts (comma or line separated)", "prompts_placeholder": "a cat, the ears, grass",
+    "prompt_method": "Method for the prompts", "prompt_run": "Explain the prompts", "prompt_gallery": "A map per prompt",
     "guess_about": "What do you guess?",
     "guess_about_class": "where the model looks for its answer (the map above)",
     "guess_about_patch": "where the followed patch looks (cyan; click another on the Attention explorer)",
@@ -287,6 +293,18 @@ TOUR_TEXTS = {
 
 SAY = {
     "upload_first": "Upload an image (or pick an example) first.",
+    "prompt_caption": "\u201c{prompt}\u201d: score {score} ({share} of the prompts)",
+    "prompt_note": "{method}: a map per prompt; the score is CLIP's logit scale times the cosine of the image and "
+                   "text embeddings. {range}",
+    "prompt_no_text": "This model has no text tower, so it cannot explain words. Pick a CLIP model "
+                      "(open_clip:ViT-B-32) to type prompts.",
+    "prompt_empty": "Type at least one prompt, such as 'a cat' (several: separate them with commas).",
+    "prompt_not_text": "Prompts are text: type words such as 'a cat' or 'the ears', separated by commas or new lines.",
+    "prompt_too_many": "{n} prompts were typed; explain at most {limit} at once.",
+    "prompt_text_too_long": "The prompts are {n} characters long; type at most {limit}, a few words per prompt.",
+    "prompt_prompt_too_long": "The prompt '{prompt}' has {n} characters; keep each prompt under {limit}, a few words.",
+    "prompt_too_long": "The prompt '{prompt}' is {n} text pieces long; this model reads at most {room}. Shorten it "
+                       "to a few words.",
     "expired": "Your image's analysis was cleared to free memory for other users (it was idle too long, or the "
                "server is busy). Upload the image again, or click it again in the examples.",
     "library_error": "{error}",

@@ -92,6 +92,13 @@ Transformer Attribution과 AttnLRP, 무작위 기준선)은 **방법 비교**
     "tab_rollout": "어텐션 롤아웃", "method": "방법", "target": "클래스 (클래스별 방법)",
     "alpha": "겹침 투명도", "cmap": "색 지도", "mask_label": "그림 6 방식: 지도를 통해 본 이미지", "heat_label": "히트 오버레이",
     "guess_mode": "먼저 맞혀 보기: 모델이 어디를 보는지 표시할 때까지 지도를 숨김",
+    "prompts_help": "**단어로 설명하기 (CLIP 모델).** 찾을 것을 입력하세요. 여러 프롬프트는 쉼표나 줄바꿈으로 "
+                    "나눕니다 (\"고양이, 귀, 풀\" 대신 영어로: \"a cat, the ears, grass\"). 프롬프트마다 지도가 "
+                    "하나씩 나옵니다: 이미지의 어느 부분이 그 글에 대한 모델의 점수(CLIP이 계산하는 유사도)를 "
+                    "높이는지 보여 줍니다. 지도 옆에는 점수와 입력한 프롬프트 사이에서의 비율이 있습니다. 프롬프트가 "
+                    "레이블이면 이것이 CLIP의 제로샷 추측입니다.",
+    "prompts": "프롬프트 (쉼표나 줄바꿈으로 구분)", "prompts_placeholder": "a cat, the ears, grass",
+    "prompt_method": "프롬프트에 쓸 방법", "prompt_run": "프롬프트 설명하기", "prompt_gallery": "프롬프트별 지도",
     "guess_about": "무엇을 맞혀 볼까요?",
     "guess_about_class": "모델이 답을 위해 보는 곳 (위의 지도)",
     "guess_about_patch": "따라가는 패치가 보는 곳 (하늘색; 어텐션 탐색기에서 다른 패치를 누르세요)",
@@ -248,6 +255,18 @@ TOUR_TEXTS = {
 }
 
 SAY = {
+    "prompt_caption": "\u201c{prompt}\u201d: 점수 {score} (프롬프트 중 {share})",
+    "prompt_note": "{method}: 프롬프트마다 지도 하나; 점수는 CLIP의 로짓 스케일 곱하기 이미지와 텍스트 임베딩의 "
+                   "코사인입니다. {range}",
+    "prompt_no_text": "이 모델에는 텍스트 타워가 없어서 단어를 설명할 수 없습니다. 프롬프트를 입력하려면 CLIP 모델"
+                      "(open_clip:ViT-B-32)을 고르세요.",
+    "prompt_empty": "프롬프트를 하나 이상 입력하세요. 예: 'a cat' (여러 개는 쉼표로 구분).",
+    "prompt_not_text": "프롬프트는 글입니다: 'a cat'이나 'the ears' 같은 단어를 쉼표나 줄바꿈으로 나누어 입력하세요.",
+    "prompt_too_many": "프롬프트를 {n}개 입력했습니다. 한 번에 {limit}개까지 설명합니다.",
+    "prompt_text_too_long": "프롬프트가 모두 {n}자입니다. {limit}자까지, 프롬프트마다 몇 단어로 입력하세요.",
+    "prompt_prompt_too_long": "프롬프트 '{prompt}'는 {n}자입니다. 프롬프트마다 {limit}자 미만, 몇 단어로 줄이세요.",
+    "prompt_too_long": "프롬프트 '{prompt}'는 텍스트 조각 {n}개 길이입니다. 이 모델은 {room}개까지 읽습니다. 몇 "
+                       "단어로 줄이세요.",
     "upload_first": "먼저 이미지를 올리세요 (또는 예시를 고르세요).",
     "expired": "다른 사용자를 위해 메모리를 비우느라 이 이미지의 분석 결과를 지웠습니다 (오래 쓰지 않았거나 서버가 "
                "바쁩니다). 이미지를 다시 올리거나 예시를 다시 누르세요.",
@@ -409,6 +428,7 @@ MODEL_NOTES = {
     "hf:google/vit-base-patch16-224": "Hugging Face transformers로 옮긴 논문의 ViT-B/16입니다 (hf 추가 설치 필요).",
     "swin_tiny_patch4_window7_224": "무작위 가중치의 Swin Transformer: 7x7 토큰 윈도 안에서 어텐션하고, 두 블록마다 한 번 윈도를 옮기며, 4~32 px 토큰의 네 단계를 거칩니다.",
     "swin_tiny_patch4_window7_224.ms_in1k": "Swin Transformer (Liu 외 2021), 윈도 어텐션; 어텐션 탐색기가 패치의 윈도를 보여 줍니다.",
+    "open_clip:ViT-B-32": "무작위 가중치의 CLIP 이미지·텍스트 타워입니다 (clip 추가 설치 필요): 어텐션 롤아웃 탭에서 단어를 입력하면 프롬프트마다 지도가 나옵니다.",
 }
 
 MODEL_LABELS = {
@@ -425,4 +445,5 @@ MODEL_LABELS = {
     "hf:google/vit-base-patch16-224": "Hugging Face ViT-B/16 (google/vit-base-patch16-224)",
     "swin_tiny_patch4_window7_224": "무작위 초기화 Swin-T (윈도 어텐션)",
     "swin_tiny_patch4_window7_224.ms_in1k": "Swin-T (ImageNet-1k)",
+    "open_clip:ViT-B-32": "무작위 초기화 CLIP ViT-B/32 (open_clip, 텍스트 프롬프트)",
 }
