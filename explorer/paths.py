@@ -15,6 +15,12 @@ def demo_weights() -> Path:
     return assets_dir() / "models" / "demo.safetensors"
 
 
+def demo_timeline() -> Path:
+    """The bundled demo model's training timeline (``step_NNNNNN.safetensors`` and their cards), which the
+    app's Training tab and the guided tour show for the demo model when the folder is there."""
+    return assets_dir() / "timeline" / "demo"
+
+
 def sample_images() -> list[Path]:
     """Bundled example images, photos first, then generated scenes."""
     found: list[Path] = []

@@ -15,15 +15,17 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
 
 from ..errors import ExplorerError
-from .checkpoint import read_card
+from .checkpoint import read_card, read_state_dict
 
 TIMELINE_STEPS = 8  # checkpoints of a default timeline, step 0 and the last included
 _NAME = re.compile(r"^step_(\d+)\.safetensors$")
@@ -121,3 +123,75 @@ def read_timeline(folder: str | Path) -> list[TimelineCheckpoint]:
         raise ExplorerError(f"The folder '{folder.name}' holds no timeline checkpoints (step_NNNNNN.safetensors). "
                             "Train with --timeline first.")
     return sorted(found, key=lambda c: c.step)
+
+
+def is_timeline(folder: str | Path) -> bool:
+    """Whether ``folder`` holds at least one timeline checkpoint (``step_NNNNNN.safetensors``)."""
+    folder = Path(folder)
+    return folder.is_dir() and any(_NAME.match(p.name) for p in folder.iterdir())
+
+
+def find_timeline(checkpoint: str | Path | None) -> Path | None:
+    """The timeline that goes with a checkpoint file: the folder it sits in when it is itself one of a
+    timeline's steps, else a folder named ``timeline`` beside it (what ``demo train --out DIR --timeline
+    DIR/timeline`` and ``examples/article_vit.py --timeline timeline`` leave); None when there is none."""
+    if checkpoint is None:
+        return None
+    path = Path(checkpoint)
+    if _NAME.match(path.name) and is_timeline(path.parent):
+        return path.parent
+    beside = path.parent / "timeline"
+    return beside if is_timeline(beside) else None
+
+
+def build_spec(requested: str | None, checkpoints: list[TimelineCheckpoint], demo: bool = False) -> str | None:
+    """What to load a timeline's checkpoints with: the architecture their cards name (the demo trainer
+    writes it) when nothing or the bundled demo (``demo=True``; ``load("demo")`` takes no checkpoint) is
+    requested, else ``requested``; None when neither says."""
+    architecture = checkpoints[-1].card.get("architecture") if checkpoints else None
+    if (requested in (None, "", "demo") or demo) and architecture:
+        return str(architecture)
+    return None if requested in (None, "", "demo") else requested
+
+
+def architecture_mismatch(module: torch.nn.Module, path: str | Path) -> str:
+    """What keeps checkpoint ``path`` from loading into ``module`` (missing or unexpected tensors, other
+    shapes), read from the file's header only; "" when it fits."""
+    from safetensors import safe_open
+
+    from .custom import state_mismatch
+
+    with safe_open(str(path), framework="pt") as f:
+        state = {key: torch.empty(f.get_slice(key).get_shape(), device="meta") for key in f.keys()}
+    return state_mismatch(module, state)
+
+
+class TimelineWeights:
+    """One model whose weights can be set to any saved step of a timeline: a twin of the loaded model,
+    built once (``build(path)`` loads the first checkpoint asked for) and then given each step's weights
+    in place; :meth:`at` holds it for one caller at a time, so the model every user shares is never
+    touched and no training code runs.
+
+    Written by hand: swapping a whole state dict into one module under a lock is what is needed (one
+    copy of the model in memory whatever the number of steps); no library offers it."""
+
+    def __init__(self, checkpoints: list[TimelineCheckpoint], build: Callable[[Path], Any]) -> None:
+        self.checkpoints = list(checkpoints)
+        self._build = build
+        self._model: Any = None
+        self._step: int | None = None  # the step whose weights the twin holds (None: not known)
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def at(self, index: int) -> Iterator[Any]:
+        """The twin (an ``ExplorerModel``) holding the weights of checkpoint ``index``, for the block."""
+        chosen = self.checkpoints[index]
+        with self._lock:
+            if self._model is None:
+                self._model = self._build(chosen.path)
+            elif self._step != chosen.step:
+                self._step = None  # a failed load leaves no step claimed
+                state = read_state_dict(chosen.path)  # float16 on disk; load_state_dict casts to the model's dtype
+                self._model.model.load_state_dict(state, strict=True)
+            self._step = chosen.step
+            yield self._model

@@ -21,6 +21,7 @@ from ..errors import ExplorerError
 from ..models import CATALOG, default_choice, load_choice, resolve_device
 from ..models.catalog import picker_label
 from ..models.explorer_model import TOPK
+from ..models.timeline import find_timeline, is_timeline
 from ..models.open_clip import is_clip
 from ..paths import assets_dir, sample_images
 from ..views import DEFAULT_PROMPT_METHOD, TOUR_STEPS
@@ -28,6 +29,7 @@ from . import gradio_fixes
 from . import handlers as h
 from . import room_handlers as rh
 from . import safe
+from . import training_handlers as th
 from .i18n import I18N, T
 from .budget import MemoryBudget, default_budget_bytes, tune_allocator
 from .cache import ModelCache
@@ -43,19 +45,20 @@ PRIVATE = dict(api_visibility="private", show_progress="hidden")
 # server enlarges that one (handlers.display_scale).
 CSS = """
 #seen img, #where img, #rollout-mask img, #rollout-heat img, #query-attention img, #query-rollout img, #compare-large img,
-#room-class img, #room-model img {
+#room-class img, #room-model img, #training-rollout img {
     width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated;
 }
 #position img, #compare-curves img { width: min(100%, 820px); height: auto; max-height: none; }
 /* figures: the panel's label sits above the picture and its buttons beside the label, never over the
    figure's own title, legend or corner (Gradio floats both over the picture's top) */
-#tab-tokens .block:has(> label[data-testid="block-label"].float),
+#tab-tokens .block:has(> label[data-testid="block-label"].float), #tab-training .block:has(> label[data-testid="block-label"].float),
 #tab-side .block:has(> label[data-testid="block-label"].float), #compare-pictures .block:has(> label.float) { display: flex; flex-direction: column; flex-wrap: nowrap; }
-#tab-tokens .block > label[data-testid="block-label"].float,
+#tab-tokens .block > label[data-testid="block-label"].float, #tab-training .block > label[data-testid="block-label"].float,
 #tab-side .block > label[data-testid="block-label"].float, #compare-pictures .block > label.float { position: static; align-self: flex-start; max-width: calc(100% - 84px); }
-#tab-tokens .block > label.float ~ .image-container,
+#tab-tokens .block > label.float ~ .image-container, #tab-training .block > label.float ~ .image-container,
 #tab-side .block > label.float ~ .image-container, #compare-pictures .block > label.float ~ .image-container { flex: 1 1 auto; min-height: 0; width: 100%; }
 #tab-tokens .block > label.float ~ .image-container > .icon-button-wrapper,
+#tab-training .block > label.float ~ .image-container > .icon-button-wrapper,
 #tab-side .block > label.float ~ .image-container > .icon-button-wrapper,
 #compare-pictures .block > label.float ~ .image-container > .icon-button-wrapper { top: calc(-1 * var(--size-8, 32px)); }
 /* the Model tab's panels have no label: their buttons get a band of their own above the figure */
@@ -115,6 +118,7 @@ def build_demo(server: h.Server, initial: str, session_ttl: float = SESSION_TTL,
             _side_tab(ui, server, initial)
             _distance_tab(ui)
             _model_tab(ui)
+            _training_tab(ui, th.steps_shown(server, initial))
         _wire(demo, ui, server)
     return demo
 
@@ -161,10 +165,8 @@ PICTURE = 240  # px: the first screen's pictures, low enough for the prediction 
 
 
 def first_images(model) -> list[Path]:
-    """The bundled examples, those of the model's kind first: generated scenes for a model
-    of a few classes (the demo's shapes), photos for an ImageNet model."""
-    scenes_first = h.knows_few_classes(model)
-    return sorted(sample_images(), key=lambda p: (p.parent.name == "scenes") != scenes_first)
+    """The bundled examples, those of the model's kind first (``handlers.first_images``)."""
+    return h.first_images(model)
 
 
 def _option_control(option: analyses.Option, last_block: int):
@@ -191,6 +193,7 @@ def _tour_tab(ui: SimpleNamespace) -> None:
                 gr.Markdown(T(f"tour_title_{step}"))
                 gr.Markdown(T(f"tour_text_{step}"))
             setattr(ui, f"tour_text_{step}", column)
+        ui.tour_note = gr.Markdown(elem_id="tour-note")  # a step's numbers for this model ("how it learned")
         with gr.Row():
             for i in range(h.TOUR_PICTURES):
                 setattr(ui, f"tour_picture_{i}",
@@ -473,6 +476,33 @@ def _model_tab(ui: SimpleNamespace) -> None:
         _downloads(ui, "model", height=320)
 
 
+def _training_tab(ui: SimpleNamespace, count: int) -> None:
+    """How the model learned: a slider (and Play) over the ``count`` checkpoints of its training timeline; the
+    controls and pictures hide, leaving the note's sentence, for a model without one."""
+    with gr.Tab(T("tab_training"), elem_id="tab-training"):
+        gr.Markdown(T("training_help"))
+        ui.training_note = gr.Markdown(elem_id="training-note")
+        with gr.Row(visible=count > 0, elem_id="training-controls") as ui.training_row:
+            ui.training_step = IndexSlider(0, max(count - 1, 1), value=0, step=1, label=T("training_step"),
+                                           elem_id="training-step", scale=4)
+            ui.training_play = gr.Button(T("training_play"), variant="primary", elem_id="training-play", scale=1)
+            ui.training_pause = gr.Button(T("training_pause"), visible=False, elem_id="training-pause", scale=1)
+        ui.training_timer = gr.Timer(th.PLAY_SECONDS, active=False)
+        with gr.Column(visible=count > 0, elem_id="training-pictures") as ui.training_pictures:
+            with gr.Row():
+                ui.training_rollout = gr.Image(label=T("training_rollout"), elem_id="training-rollout", height=300,
+                                               **IMAGE)
+                ui.training_prediction = gr.Label(num_top_classes=TOPK, label=T("training_prediction"),
+                                                  elem_id="training-prediction")
+                ui.training_accuracy = gr.Image(label=T("training_accuracy"), elem_id="training-accuracy",
+                                                height=300, **IMAGE)
+            with gr.Row():
+                ui.training_position = gr.Image(label=T("training_position"), elem_id="training-position", **IMAGE)
+                ui.training_distance = gr.Image(label=T("training_distance"), elem_id="training-distance", **IMAGE)
+            ui.training_filters = gr.Image(label=T("training_filters"), elem_id="training-filters", **IMAGE)
+        _downloads(ui, "training")
+
+
 def _downloads(ui: SimpleNamespace, name: str, height: int = 160) -> None:
     """``ui.<name>_download`` (a button) and ``ui.<name>_files`` (hidden until the button was pressed:
     no empty box under every view)."""
@@ -598,6 +628,7 @@ def _wire(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server) -> None:
     controls = [*(getattr(ui, o.name) for o in h.OPTIONS), ui.query_block, ui.query_head, ui.heads_block,
                 ui.tokens_block, ui.guess_block, ui.target]
     changed = events["select_model"].then(functools.partial(h.model_controls, server), [s], controls, **PRIVATE)
+    changed = changed.then(functools.partial(th.training_controls, server), [s], _training_controls(ui), **PRIVATE)
     changed.then(*note, **PRIVATE)
     changed.then(*model_views, **PRIVATE)
     changed.then(functools.partial(h.prompt_box, server), [s], [ui.prompt_row], **PRIVATE)  # CLIP models only
@@ -623,6 +654,7 @@ def _wire_page(ui: SimpleNamespace, server: h.Server) -> None:
     ui.guess_clear.click(lambda: ("", None, ""), None, [ui.guess_patches, ui.reveal_image, ui.reveal_note],
                          **PRIVATE)
     _wire_surgery(ui, server)
+    _wire_training(ui, server)
     ui.compare_gallery.select(h.compare_pick, [ui.session, ui.cmap], [ui.compare_large, ui.compare_curves],
                               **PRIVATE)
 
@@ -641,6 +673,31 @@ def _wire_surgery(ui: SimpleNamespace, server: h.Server) -> None:
     for button, which in zip((ui.surgery_keep, ui.surgery_remove), h.views.SURGERY_PRESETS):
         button.click(functools.partial(lambda session, which: preset(session, which), which=which), [ui.session],
                      [ui.surgery_patches], **PRIVATE).then(*run, **PRIVATE)
+
+
+def _training_controls(ui: SimpleNamespace) -> list:
+    return [ui.training_step, ui.training_timer, ui.training_play, ui.training_pause, ui.training_row,
+            ui.training_pictures]
+
+
+def _wire_training(ui: SimpleNamespace, server: h.Server) -> None:
+    """Play and Pause: the timer moves the slider one checkpoint a tick and draws it (one event a tick,
+    none while the last is still running), and stops at the last checkpoint."""
+    training = BY_NAME["training"]
+    show, outputs = training.call(server), _outputs(ui, training)
+    buttons = [ui.training_timer, ui.training_play, ui.training_pause]
+    ui.training_play.click(lambda: (gr.Timer(active=True), gr.Button(visible=False), gr.Button(visible=True)),
+                           None, buttons, **PRIVATE)
+    ui.training_pause.click(lambda: (gr.Timer(active=False), gr.Button(visible=True), gr.Button(visible=False)),
+                            None, buttons, **PRIVATE)
+
+    def tick(session: h.Session, step):
+        following, playing = th.next_step(server, session, step)
+        return (following, *show(session, following), gr.Timer(active=playing), gr.Button(visible=not playing),
+                gr.Button(visible=playing))
+
+    ui.training_timer.tick(tick, [ui.session, ui.training_step], [ui.training_step, *outputs, *buttons],
+                           concurrency_limit=training.concurrency, concurrency_id=training.name, **PRIVATE)
 
 
 def _wire_room(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server, events: dict) -> None:
@@ -681,6 +738,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "(module, ModelDescription); see the README, 'Your own ViT'")
     parser.add_argument("--checkpoint", default=None,
                         help="local weights (.safetensors / .pth) for --model's architecture or --custom's module")
+    parser.add_argument("--timeline", default=None, metavar="DIR",
+                        help="the training timeline of the model the app starts with (the folder a trainer's "
+                             "--timeline wrote), for the Training tab; default: a 'timeline' folder beside "
+                             "--checkpoint, or the bundled demo's")
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cuda, mps or cpu")
     parser.add_argument("--max-models", type=int, default=3, help="models kept in memory at once (default 3)")
     serving = parser.add_argument_group("serving many users (see the README, 'Serving a classroom')")
@@ -719,8 +780,10 @@ def make_server(args: argparse.Namespace, initial: str) -> h.Server:
 
     traces = TraceStore(max_bytes=int(args.session_memory * 2**20), idle_seconds=args.session_ttl)
     downloads = Path(gr.utils.get_upload_folder()) / "vit-explorer-downloads"
+    timeline = getattr(args, "timeline", None) or find_timeline(args.checkpoint)
     return h.Server(ModelCache(loader, max_models=args.max_models), traces, policy, downloads,
-                    budget=MemoryBudget(int(args.memory_budget * 2**20)), rooms=RoomStore(max_rooms=args.max_rooms))
+                    budget=MemoryBudget(int(args.memory_budget * 2**20)), rooms=RoomStore(max_rooms=args.max_rooms),
+                    timelines={initial: Path(timeline)} if timeline else {})
 
 
 def open_room_at_start(server: h.Server, initial: str, host: str, port: int) -> str:
@@ -752,6 +815,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"vit-explorer: {exc}")
     if initial == "demo":
         initial = next(label for label, entry in CATALOG.items() if entry.spec == "demo")
+    if args.timeline and not is_timeline(args.timeline):
+        sys.exit(f"vit-explorer: --timeline {args.timeline} holds no timeline checkpoints (step_NNNNNN.safetensors); "
+                 "give the folder a trainer's --timeline wrote.")
     server = make_server(args, initial)
     try:
         model = server.models.get(initial)

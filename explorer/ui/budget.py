@@ -26,7 +26,7 @@ import os
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Iterator
@@ -156,8 +156,13 @@ class HeavyWorkers:
     def run(self, fn, *args, **kwargs):
         """``fn(*args, **kwargs)`` on a heavy worker, in the caller's context (language, pacing,
         Gradio's progress bar); waits for it and returns its result or raises its error."""
+        return self.start(fn, *args, **kwargs).result()
+
+    def start(self, fn, *args, **kwargs) -> Future:
+        """``fn(*args, **kwargs)`` on a heavy worker in the caller's context, not waited for (work done
+        ahead, such as drawing every step of a training timeline)."""
         context = contextvars.copy_context()
-        return self._pool.submit(context.run, fn, *args, **kwargs).result()
+        return self._pool.submit(context.run, fn, *args, **kwargs)
 
     def _lower(self) -> None:
         if sys.platform.startswith("linux") and self.nice > 0:

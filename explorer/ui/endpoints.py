@@ -23,6 +23,7 @@ import gradio as gr
 from .. import views
 from . import handlers as h
 from . import room_handlers as rh
+from . import training_handlers as th
 from .. import pacing
 from .budget import Work, admitted
 
@@ -192,7 +193,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              after_image=True),
     Endpoint("tour", h.tour, ("session", "step=tour_step"),
              tuple((f"tour_text_{s}", "visibility") for s in views.TOUR_STEPS)
-             + _images(*(f"tour_picture_{i}" for i in range(h.TOUR_PICTURES))),
+             + _images(*(f"tour_picture_{i}" for i in range(h.TOUR_PICTURES))) + (("tour_note", "text"),),
              triggers=("tour_step.change",), after_image=True),
     Endpoint("tokens", h.tokens, ("session", "block=tokens_block", "foreground=tokens_foreground", "target"),
              _images("tokens_pca", "tokens_similarity", "tokens_norms", "tokens_lens") + (("tokens_note", "text"),),
@@ -237,6 +238,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              triggers=("batch_run.click",), concurrency=2, progress=gr.Progress(), work=h.distance_batch_work),
     Endpoint("model_views", h.model_views, ("session",), _images("filters_pca", "filters_raw", "position"),
              view=True, download="download_model", triggers=()),
+    Endpoint("training", th.training, ("session", "step=training_step"),
+             _images("training_filters", "training_position", "training_distance", "training_accuracy",
+                     "training_rollout") + (("training_prediction", "label"), ("training_note", "text")),
+             view=True, present=th.show_training, download="download_training", triggers=("training_step.release",),
+             after_image=True, work=th.training_work),
     Endpoint("compare", h.compare, ("session", "target", "fill=compare_fill", "sanity=compare_sanity", "cmap",
                                     "quick=compare_quick"),
              (("session", "state"), ("compare_gallery", "gallery"), ("compare_table", "table"),

@@ -67,6 +67,7 @@ class Server:
     turns: Turns = field(default_factory=Turns)  # light requests ahead of heavy ones
     heavy: HeavyWorkers = field(default_factory=HeavyWorkers)  # heavy work's threads, at lower OS priority
     rooms: RoomStore = field(default_factory=RoomStore)  # the class rooms teachers opened
+    timelines: dict[str, Path] = field(default_factory=dict)  # a model's training timeline folder, by choice (--timeline)
 
     def model(self, session: Session) -> ExplorerModel:
         return self.models.get(session.choice)
@@ -237,6 +238,13 @@ def target_choices(model: ExplorerModel) -> list[str]:
 
 def knows_few_classes(model: ExplorerModel) -> bool:
     return len(model.labels) <= FEW_CLASSES
+
+
+def first_images(model) -> list[Path]:
+    """The bundled examples, those of the model's kind first: generated scenes for a model
+    of a few classes (the demo's shapes), photos for an ImageNet model."""
+    scenes_first = knows_few_classes(model)
+    return sorted(sample_images(), key=lambda p: (p.parent.name == "scenes") != scenes_first)
 
 
 def prediction_note(server: Server, session: Session):
@@ -691,16 +699,23 @@ def tour_step(step) -> int:
 
 
 def tour(server: Server, session: Session, step):
-    """(one visibility update per step's text, then the step's pictures, each shown or hidden)."""
+    """(one visibility update per step's text, then the step's pictures, each shown or hidden, then the
+    step's sentence with this model's numbers: "how it learned" only, from its training timeline)."""
+    from . import training_handlers
+
     number = tour_step(step)
     texts = [gr.Column(visible=i == number - 1) for i in range(len(views.TOUR_STEPS))]
     cache = session.cache if session is not None else None
-    if cache is None:
-        return (*texts, *(gr.Image(value=None, visible=False) for _ in range(TOUR_PICTURES)))
-    pictures = views.tour_pictures(server.model(session), cache, views.TOUR_STEPS[number - 1], session.patch)
+    note = ""
+    if session is not None and views.TOUR_STEPS[number - 1] == "learned":  # the model's, whatever the image
+        pictures, note = training_handlers.learned(server, session)
+    elif cache is None:
+        pictures = []
+    else:
+        pictures = views.tour_pictures(server.model(session), cache, views.TOUR_STEPS[number - 1], session.patch)
     slots = [gr.Image(value=p, visible=True) for p in pictures[:TOUR_PICTURES]]
     slots += [gr.Image(value=None, visible=False) for _ in range(TOUR_PICTURES - len(slots))]
-    return (*texts, *slots)
+    return (*texts, *slots, note)
 
 
 # ---- every method side by side, with faithfulness scores --------------------------------

@@ -27,6 +27,7 @@ from .surgery import SURGERY_MODES, SURGERY_PRESETS, SurgeryView, painted_patche
 from .tokens import TokenView, pca_picture, shared_pca, token_view
 from .timeline import TimelineStep, TimelineView, step_views, timeline_view, write_animation
 from .timeline_recorder import TimelineRecorder
+from .training import StepAnswer, StepPanels, TimelinePlayer, TrainingView, learned_pictures
 from .tour import TOUR_STEPS, tour_pictures
 from .windows import WindowDistanceView, WindowQueryView, window_query_view
 from .trace_cache import TraceCache, trace_bytes
@@ -48,6 +49,7 @@ __all__ = [
     "SURGERY_MODES", "SURGERY_PRESETS", "SurgeryView", "painted_patches", "surgery_preset", "surgery_view",
     "TokenView", "pca_picture", "shared_pca", "token_view",
     "TimelineStep", "TimelineView", "step_views", "timeline_view", "write_animation", "TimelineRecorder",
+    "StepAnswer", "StepPanels", "TimelinePlayer", "TrainingView", "learned_pictures",
     "TOUR_STEPS", "tour_pictures",
     "WindowDistanceView", "WindowQueryView", "window_query_view",
     "TraceCache", "trace_bytes",

@@ -13,8 +13,9 @@ from .explanation import explanation_view
 from .model_views import N_FILTERS, model_views
 from .query import heads_view, query_view
 from .trace_cache import TraceCache
+from .training import TimelinePlayer, learned_pictures
 
-TOUR_STEPS = ("patches", "projection", "positions", "attention", "heads", "distance", "prediction")
+TOUR_STEPS = ("patches", "projection", "positions", "attention", "heads", "distance", "prediction", "learned")
 
 
 def _projection(model, trace: Trace) -> list[Image.Image]:
@@ -35,8 +36,10 @@ def _positions(model, trace: Trace, patch: tuple[int, int]) -> list[Image.Image]
             screen(render.position_similarity_figure(sim))]
 
 
-def tour_pictures(model, source: Trace | TraceCache, step: str, patch: tuple[int, int]) -> list[Image.Image]:
-    """The pictures of one tour step (``TOUR_STEPS``) for this image and the chosen patch."""
+def tour_pictures(model, source: Trace | TraceCache, step: str, patch: tuple[int, int],
+                  timeline: TimelinePlayer | None = None) -> list[Image.Image]:
+    """The pictures of one tour step (``TOUR_STEPS``) for this image and the chosen patch; "learned" shows
+    the model's training ``timeline`` (none without one; the app keeps these pictures per model)."""
     cache = source if isinstance(source, TraceCache) else TraceCache(source)
     trace = cache.trace
     if step == "patches":
@@ -56,4 +59,8 @@ def tour_pictures(model, source: Trace | TraceCache, step: str, patch: tuple[int
         rollout = explanation_view(model, cache, "rollout").map
         return [render.enlarge(render.mask_overlay(trace.input_image, rollout)),
                 screen(render.topk_figure(trace.topk, "the model's answer"))]
+    if step == "learned":
+        if timeline is None:
+            return []
+        return learned_pictures(timeline, timeline.panels(0), timeline.panels(len(timeline.checkpoints) - 1))
     raise ValueError(f"no tour step {step!r}; the steps are {TOUR_STEPS}")

@@ -95,6 +95,12 @@ class TraceCache:
 
         return self._once(key, timed)
 
+    def derived(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        """Anything else a view derives from this image, named by ``key`` (the Training tab: the image's
+        answer at one checkpoint of a timeline), computed once and counted against the store's budget by
+        its ``nbytes``."""
+        return self._once(("derived", *key), compute)
+
     def cached_maps(self) -> list[tuple[str, int | None]]:
         """(method, class) of every explanation map kept, oldest first."""
         with self._lock:

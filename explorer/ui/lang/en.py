@@ -233,6 +233,20 @@ class's guesses, on your board and on every student's page. Rooms close after th
     "room_class": "Where the class thinks the model looks (share of students per patch)",
     "room_model": "Where the model looks (rollout; hidden until you reveal it)",
     "room_votes": "The classes the students expect", "room_answers": "Answers",
+    "tab_training": "Training",
+    "training_help": """
+**How this model learned.** A trainer can save the weights at a few steps along training (a *timeline*).
+Move the slider through them, or press **Play**: at each saved step you see the RGB embedding filters and
+the position embedding similarity of those weights (Figure 7 left and centre), the mean attention distance
+of every head by block over the example images (Figure 7 right, on one scale for every step), the held-out
+accuracy by step with this step in red, and what the model answered for your image at that step, with its
+attention rollout. Nothing is trained here: every picture comes from the saved weights.
+""",
+    "training_step": "Saved checkpoint (0: the first)", "training_play": "Play", "training_pause": "Pause",
+    "training_filters": "RGB embedding filters at this step",
+    "training_position": "Position embedding similarity at this step",
+    "training_distance": "Mean attention distance at this step", "training_accuracy": "Held-out accuracy by step",
+    "training_rollout": "Where it looks in your image at this step", "training_prediction": "Its answer at this step",
 }
 
 OPTIONS = {
@@ -243,7 +257,7 @@ OPTIONS = {
 
 TOUR_LABELS = {
     "tab_tour": "Guided tour", "tour_back": "Back", "tour_next": "Next",
-    "tour_intro": "**How a Vision Transformer reads this image**, from pixels to the answer, in seven steps. "
+    "tour_intro": "**How a Vision Transformer reads this image**, from pixels to the answer, in eight steps. "
                   "Upload an image (or click an example) above, then press Next.",
     "tour_step": "Step",
 }
@@ -256,6 +270,7 @@ TOUR_TITLES = {
     "heads": "5. Many heads look in different ways",
     "distance": "6. Deeper blocks look further",
     "prediction": "7. The class token gives the answer",
+    "learned": "8. How it learned",
 }
 
 TOUR_TEXTS = {
@@ -289,6 +304,13 @@ TOUR_TEXTS = {
     "prediction": "After the last block, only the class token is read: a small head turns it into a score per "
                   "class. Left: **attention rollout**, which multiplies the attention of all blocks to show "
                   "which patches fed the class token. Right: the model's answer.",
+    "learned": "The model did not start out like this: at first its weights were random. A trainer can save them at a "
+               "few steps along training (a **timeline**); here are the first and the last saved step. Left: the "
+               "held-out accuracy by step. Middle: the position similarity at the first step (left) and the last "
+               "(right): where the position embeddings start random, the 2-D grid forms as the model learns which "
+               "patches are neighbours. Right: the attention distance of every head at both steps: in the paper's "
+               "ViTs the first block's heads split into local ones, near their own patch, and global ones. The "
+               "sentence below gives this model's numbers; the *Training* tab shows every saved step.",
 }
 
 SAY = {
@@ -314,6 +336,7 @@ SAY = {
     "patch_negative": "{what} {index} is negative: rows and columns are numbered from 0 (top left).",
     "what_block": "Block", "what_head": "Head", "what_class": "Class",
     "plural_block": "blocks", "plural_head": "heads", "plural_class": "classes",
+    "what_checkpoint": "Checkpoint", "plural_checkpoint": "saved checkpoints",
     "what_row": "Patch row", "what_col": "Patch column",
     "unknown_method": "Unknown method '{method}'; choose one of {choices}.",
     "one_of": "{what} must be one of {choices}, not '{value}'.",
@@ -457,6 +480,28 @@ SAY = {
     "room_new_image": "The teacher has moved on to a new image: mark your patches on it and send again.",
     "col_name": "name", "col_patches": "patches marked", "col_iou": "overlap (IoU)",
     "col_pointing_rank": "rank of their best patch",
+    # the Training tab and the tour's "how it learned" (a model's training timeline)
+    "training_none": "This model has no training timeline to show: for the demo model run `python -m explorer.demo "
+                     "train --out demo_run --timeline demo_run/timeline` (about 75 minutes) and then `python app.py "
+                     "--timeline demo_run/timeline`; for the tutorial ViT run `python examples/article_vit.py "
+                     "--timeline timeline` (about 5 minutes) and then `python app.py --custom "
+                     "examples/article_vit.py:build --checkpoint article_vit.safetensors --timeline timeline`.",
+    "training_mismatch": "This timeline does not fit the model: its checkpoints were saved from another "
+                         "architecture, so pick the model it was trained with, or start the app with `--timeline` "
+                         "and this model's own timeline.",
+    "training_caption": "**Step {step}** of {last} (saved checkpoint {number} of {count}){accuracy}. {bars}",
+    "training_caption_accuracy": ", held-out accuracy **{accuracy}**",
+    "training_locality": "Position locality **{locality}** (the share of patches whose most similar position is "
+                         "a neighbour).",
+    "training_heads": "In the first block the heads look **{near} px** to **{far} px** far on average (over the "
+                      "example images).",
+    "learned_note": "**From step {first} to step {last}:** {parts}.",
+    "learned_accuracy": "the held-out accuracy went from {a} to {b}",
+    "learned_grid_formed": "the position grid formed (locality {a} → {b})",
+    "learned_grid_kept": "the position grid was already there at the first saved step (locality {a} → {b}): the "
+                         "position embeddings started from a grid pattern and kept it",
+    "learned_heads": "the first block's heads went from {a} px (the most global {ra} times as far as the most "
+                     "local) to {b} px ({rb} times)",
 }
 
 MODEL_NOTES = {entry.spec: entry.note for entry in CATALOG.values()}

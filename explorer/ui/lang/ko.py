@@ -195,6 +195,20 @@ Transformer Attribution과 AttnLRP, 무작위 기준선)은 **방법 비교**
     "room_class": "반이 생각하는 모델의 시선 (패치별 학생 비율)",
     "room_model": "모델이 보는 곳 (롤아웃; 공개 전에는 숨김)",
     "room_votes": "학생들이 예상한 클래스", "room_answers": "답",
+    "tab_training": "학습 과정",
+    "training_help": """
+**이 모델은 어떻게 배웠을까요?** 학습하는 동안 몇몇 단계에서 가중치를 저장해 둘 수 있습니다(*타임라인*).
+슬라이더로 저장된 단계들을 오가거나 **재생**을 누르세요. 저장된 단계마다 그 가중치의 RGB 임베딩 필터와 위치
+임베딩 유사도(그림 7 왼쪽과 가운데), 예시 이미지들에서 잰 블록별 모든 헤드의 평균 어텐션 거리(그림 7 오른쪽,
+모든 단계가 같은 눈금), 단계별 검증 정확도(학습에 쓰지 않은 장면, 이 단계는 빨간 점), 그리고 그 단계의 모델이
+여러분의 이미지에 낸 답과 어텐션 롤아웃을 봅니다. 여기서는 아무것도 학습하지 않습니다. 모든 그림은 저장된
+가중치에서 나옵니다.
+""",
+    "training_step": "저장된 체크포인트 (0: 처음)", "training_play": "재생", "training_pause": "일시 정지",
+    "training_filters": "이 단계의 RGB 임베딩 필터",
+    "training_position": "이 단계의 위치 임베딩 유사도",
+    "training_distance": "이 단계의 평균 어텐션 거리", "training_accuracy": "단계별 검증 정확도",
+    "training_rollout": "이 단계의 모델이 여러분의 이미지에서 보는 곳", "training_prediction": "이 단계의 답",
 }
 
 OPTIONS = {
@@ -210,7 +224,7 @@ OPTIONS = {
 
 TOUR_LABELS = {
     "tab_tour": "둘러보기", "tour_back": "이전", "tour_next": "다음",
-    "tour_intro": "**비전 트랜스포머가 이 이미지를 읽는 방법**, 픽셀에서 답까지 일곱 단계로 봅니다. 위에서 "
+    "tour_intro": "**비전 트랜스포머가 이 이미지를 읽는 방법**, 픽셀에서 답까지 여덟 단계로 봅니다. 위에서 "
                   "이미지를 올리거나 예시를 클릭한 다음 '다음'을 누르세요.",
     "tour_step": "단계",
 }
@@ -223,6 +237,7 @@ TOUR_TITLES = {
     "heads": "5. 여러 헤드가 서로 다른 방식으로 봅니다",
     "distance": "6. 깊은 블록일수록 더 멀리 봅니다",
     "prediction": "7. 클래스 토큰이 답을 냅니다",
+    "learned": "8. 어떻게 배웠을까요",
 }
 
 TOUR_TEXTS = {
@@ -252,6 +267,13 @@ TOUR_TEXTS = {
     "prediction": "마지막 블록이 끝나면 클래스 토큰만 읽습니다. 작은 헤드가 그것을 클래스별 점수로 바꿉니다. "
                   "왼쪽: 모든 블록의 어텐션을 곱해 어떤 패치가 클래스 토큰에 정보를 주었는지 보여 주는 "
                   "**어텐션 롤아웃**입니다. 오른쪽: 모델의 답입니다.",
+    "learned": "모델이 처음부터 이랬던 것은 아닙니다. 처음에는 가중치가 무작위였습니다. 학습하는 동안 몇몇 "
+               "단계에서 가중치를 저장해 둘 수 있는데(**타임라인**), 여기에는 처음과 마지막으로 저장된 단계가 "
+               "있습니다. 왼쪽: 단계별 검증 정확도. 가운데: 처음 단계(왼쪽)와 마지막 단계(오른쪽)의 위치 임베딩 "
+               "유사도입니다. 위치 임베딩이 무작위로 시작하면, 모델이 어떤 패치끼리 이웃인지 배우면서 2차원 "
+               "격자가 나타납니다. 오른쪽: 두 단계에서 모든 헤드의 어텐션 거리입니다. 논문의 ViT에서는 첫 "
+               "블록의 헤드들이 자기 패치 가까이를 보는 국소 헤드와 멀리 보는 전역 헤드로 나뉩니다. 아래 문장이 "
+               "이 모델의 숫자를 알려 주고, *학습 과정* 탭에서 저장된 모든 단계를 볼 수 있습니다.",
 }
 
 SAY = {
@@ -277,6 +299,7 @@ SAY = {
     "patch_negative": "{what} {index}은(는) 음수입니다: 행과 열은 왼쪽 위를 0으로 해서 셉니다.",
     "what_block": "블록", "what_head": "헤드", "what_class": "클래스",
     "plural_block": "블록 번호", "plural_head": "헤드 번호", "plural_class": "클래스 번호",
+    "what_checkpoint": "체크포인트", "plural_checkpoint": "저장된 체크포인트 번호",
     "what_row": "패치 행", "what_col": "패치 열",
     "unknown_method": "'{method}'은(는) 없는 방법입니다. 다음 중 하나를 고르세요: {choices}.",
     "one_of": "{what}은(는) {choices} 중 하나여야 합니다 ('{value}'은(는) 안 됩니다).",
@@ -412,6 +435,26 @@ SAY = {
     "room_new_image": "선생님이 새 이미지로 넘어갔습니다: 새 이미지에 패치를 표시하고 다시 보내세요.",
     "col_name": "이름", "col_patches": "표시한 패치", "col_iou": "겹침 (IoU)",
     "col_pointing_rank": "가장 좋은 패치의 순위",
+    # 학습 과정 탭과 둘러보기의 "어떻게 배웠을까요" (모델의 학습 타임라인)
+    "training_none": "이 모델에는 보여 줄 학습 타임라인이 없습니다: 데모 모델은 `python -m explorer.demo train "
+                     "--out demo_run --timeline demo_run/timeline`(약 75분)을 실행한 뒤 `python app.py --timeline "
+                     "demo_run/timeline`으로, 튜토리얼 ViT는 `python examples/article_vit.py --timeline timeline`"
+                     "(약 5분)을 실행한 뒤 `python app.py --custom examples/article_vit.py:build --checkpoint "
+                     "article_vit.safetensors --timeline timeline`으로 앱을 시작하세요.",
+    "training_mismatch": "이 타임라인은 모델과 맞지 않습니다: 체크포인트가 다른 구조의 모델에서 저장되었으니, 그 "
+                         "타임라인으로 학습한 모델을 고르거나 이 모델의 타임라인을 `--timeline`으로 주어 앱을 "
+                         "시작하세요.",
+    "training_caption": "**{last} 단계 중 {step} 단계** (저장된 체크포인트 {count}개 중 {number}번째){accuracy}. {bars}",
+    "training_caption_accuracy": ", 검증 정확도 **{accuracy}**",
+    "training_locality": "위치 국소성 **{locality}** (가장 비슷한 위치가 이웃인 패치의 비율).",
+    "training_heads": "첫 블록의 헤드들은 평균 **{near} px**에서 **{far} px** 거리를 봅니다 (예시 이미지들에서).",
+    "learned_note": "**{first} 단계에서 {last} 단계까지:** {parts}.",
+    "learned_accuracy": "검증 정확도가 {a}에서 {b}가 되었습니다",
+    "learned_grid_formed": "위치 격자가 나타났습니다 (국소성 {a} → {b})",
+    "learned_grid_kept": "위치 격자는 처음 저장된 단계에 이미 있었습니다 (국소성 {a} → {b}): 위치 임베딩이 격자 "
+                         "무늬에서 출발해 그것을 지켰습니다",
+    "learned_heads": "첫 블록의 헤드들은 {a} px(가장 전역인 헤드가 가장 국소인 헤드의 {ra}배)에서 {b} px({rb}배)가 "
+                     "되었습니다",
 }
 
 MODEL_NOTES = {

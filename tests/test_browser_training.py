@@ -1,0 +1,96 @@
+"""Real-browser test of the Training tab (issue 24), on an app started with ``--timeline`` and a timeline made
+here by 6 steps of the demo trainer (``test_training_tab.timeline``: checkpoints 0, 3 and 6).
+
+In English: the tab's pictures load at the first checkpoint, moving the slider to the last one changes the
+filters, the distances and the rollout and the caption says "Step 6", and Play walks through the checkpoints
+and stops at the last. In Korean: the tab's name, its Play button and the caption are Korean. Screenshots of
+the tab at 1280x720, 390x844 and 1920x1080 in both languages go to ``test-artifacts/training_<lang>_<width>.png``.
+
+Skips, with the reason printed, only where chromium or playwright is missing.
+"""
+from __future__ import annotations
+
+import pytest
+
+from conftest import launch_app
+from test_browser import (  # the same Chromium, waits and message recorder as the main browser test
+    _TOAST_RECORDER, ARTIFACTS, MODEL_WAIT_MS, UI_WAIT_MS, assert_no_errors, browser, changed_image, image,  # noqa: F401
+    open_tab, set_slider,
+)
+from test_training_tab import timeline  # noqa: F401 (fixture: the demo trained 6 steps, saved at 0, 3, 6)
+
+from explorer.ui.i18n import STRINGS
+
+pytestmark = pytest.mark.browser
+SIZES = ((1280, 720), (390, 844), (1920, 1080))
+
+
+@pytest.fixture(scope="module")
+def url(timeline):  # noqa: F811
+    yield from launch_app("--timeline", str(timeline), log_name="app-training.log")
+
+
+def _page(browser, url, locale: str):
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, locale=locale)
+    page = context.new_page()
+    page.set_default_timeout(UI_WAIT_MS)
+    page.add_init_script(_TOAST_RECORDER)
+    page.goto(url, timeout=MODEL_WAIT_MS)  # "load"; a page holding gr.State never goes network-idle
+    page.wait_for_function("() => ((document.querySelector('#model-status') || {}).innerText || '').length > 20",
+                           timeout=MODEL_WAIT_MS)  # the model card: the page's first events have run
+    return context, page
+
+
+def _caption(page, text: str) -> None:
+    page.wait_for_function("(t) => (document.querySelector('#training-note') || {}).innerText?.includes(t)",
+                           arg=text, timeout=MODEL_WAIT_MS)
+
+
+def _shots(page, lang: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    for width, height in SIZES:
+        page.set_viewport_size({"width": width, "height": height})
+        page.locator("#tab-training").scroll_into_view_if_needed()
+        image(page, "#training-rollout img")
+        page.screenshot(path=str(ARTIFACTS / f"training_{lang}_{width}.png"), full_page=False)
+        page.locator("#tab-training").screenshot(path=str(ARTIFACTS / f"training_{lang}_{width}_tab.png"))
+    page.set_viewport_size({"width": 1280, "height": 720})
+
+
+def test_the_slider_and_play_move_the_pictures(browser, url):
+    context, page = _page(browser, url, "en-US")
+    try:
+        open_tab(page, "training")
+        _caption(page, "Step 0")
+        before = {name: image(page, f"#training-{name} img") for name in ("filters", "distance", "rollout")}
+        assert page.locator("#training-prediction").inner_text().strip()
+        set_slider(page, "training-step", 2)
+        _caption(page, "Step 6")
+        for name, info in before.items():
+            changed_image(page, f"#training-{name} img", info["src"], f"the {name} picture at the last step")
+        set_slider(page, "training-step", 0)
+        _caption(page, "Step 0")
+        page.click("#training-play")
+        _caption(page, "Step 3")  # a tick a checkpoint
+        _caption(page, "Step 6")
+        page.wait_for_selector("#training-play", state="visible", timeout=MODEL_WAIT_MS)  # stopped at the last
+        assert page.locator("#training-step input[type=number]").input_value() == "2"
+        _shots(page, "en")
+        assert_no_errors(page)
+    finally:
+        context.close()
+
+
+def test_the_tab_speaks_korean(browser, url):
+    context, page = _page(browser, url, "ko-KR")
+    try:
+        open_tab(page, "training")  # by its Korean name where the tab row has no room for it
+        assert STRINGS["ko"]["tab_training"] in page.locator(".tab-wrapper, [role=tablist]").first.inner_text() \
+            or page.locator(".overflow-dropdown").count()
+        _caption(page, "단계")
+        assert page.locator("#training-play").inner_text().strip() == STRINGS["ko"]["training_play"]
+        image(page, "#training-position img")
+        _shots(page, "ko")
+        assert_no_errors(page)
+    finally:
+        context.close()

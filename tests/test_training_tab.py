@@ -1,0 +1,190 @@
+"""The Training tab (issue 24): a model's training timeline at any saved step, without training code, each
+step drawn once per model and kept with it, the tour's "how it learned", and the sentences where a model has
+no timeline or one that does not fit. The timeline is made here by 6 steps of the demo trainer."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pytest
+import torch
+
+import explorer.demo.train as demo_train
+from explorer import views
+from explorer.models import load_choice
+from explorer.models.catalog import DEMO_LABEL, RANDOM_LABEL
+from explorer.models.timeline import find_timeline, read_timeline
+from explorer.paths import demo_timeline, sample_images
+from explorer.ui import app
+from explorer.ui import handlers as h
+from explorer.ui import training_handlers as th
+from explorer.ui.cache import ModelCache
+from explorer.ui.endpoints import call
+from explorer.ui.i18n import STRINGS
+from explorer.ui.messages import say, speaking
+from explorer.ui.policy import ServingPolicy
+from explorer.ui.sessions import TraceStore
+from explorer.views.training import MAX_SHOWN, shown
+
+
+@pytest.fixture(scope="module")
+def timeline(tmp_path_factory) -> Path:
+    """The demo model trained for 6 steps (no warmup, a high rate: the weights move), saved at 0, 3 and 6."""
+    out = tmp_path_factory.mktemp("demo_run")
+    argv = ["--steps", "6", "--out", str(out), "--seed", "3", "--batch-size", "16", "--eval-scenes", "24",
+            "--workers", "1", "--checkpoint-every", "0", "--log-every", "3", "--no-bars", "--warmup", "0",
+            "--lr", "3e-3", "--timeline", str(out / "timeline"), "--timeline-steps", "0,3"]
+    threads = torch.get_num_threads()
+    try:
+        assert demo_train.main(argv) == 0
+    finally:
+        torch.set_num_threads(threads)
+    return out / "timeline"
+
+
+def _server(tmp_path_factory, timelines: dict) -> h.Server:
+    cache = ModelCache(lambda choice: load_choice(choice, device="cpu"), max_models=1)
+    return h.Server(cache, TraceStore(), ServingPolicy(always=DEMO_LABEL), tmp_path_factory.mktemp("downloads"),
+                    timelines=timelines)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, timeline):
+    return _server(tmp_path_factory, {DEMO_LABEL: timeline})
+
+
+@pytest.fixture(scope="module")
+def session(server):
+    new, _, _ = h.analyze(server, str(sample_images()[-1]), h.Session(choice=DEMO_LABEL))
+    return new
+
+
+def _no_training(monkeypatch):
+    """Any training (the demo trainer, a backward pass, an optimizer step) fails the test."""
+    def trained(*_, **__):
+        pytest.fail("training code ran")
+
+    monkeypatch.setattr(demo_train, "train", trained)
+    monkeypatch.setattr(demo_train, "main", trained)
+    monkeypatch.setattr(torch.Tensor, "backward", trained)
+    monkeypatch.setattr(torch.optim.Optimizer, "step", trained)
+
+
+def _pixels(picture) -> np.ndarray:
+    return np.asarray(picture.convert("RGB"), np.float32)
+
+
+def test_the_slider_answers_every_step_without_running_training_code(server, session, monkeypatch):
+    _no_training(monkeypatch)
+    training = call(server, "training")
+    answers = [training(session, i) for i in range(3)]
+    for filters, position, distance, accuracy, rollout, prediction, note in answers:
+        assert all(p is not None and min(p.size) >= 64 for p in (filters, position, distance, accuracy, rollout))
+        assert len(prediction) == 5 and 0.5 < sum(prediction.values()) <= 1.0001  # the top 5 of 8 classes
+    assert [a[6].split("**")[1] for a in answers] == ["Step 0", "Step 3", "Step 6"]
+    first, last = answers[0], answers[-1]
+    assert np.abs(_pixels(first[0]) - _pixels(last[0])).mean() > 1  # the filters moved with training
+    assert np.abs(_pixels(first[2]) - _pixels(last[2])).mean() > 0.1  # and the distances
+    assert first[5] != last[5]  # the image's answer differs between the steps
+    assert np.abs(_pixels(first[4]) - _pixels(last[4])).mean() > 0.1  # and its rollout
+
+
+def test_a_step_seen_once_is_not_computed_again(server, session, monkeypatch):
+    training = call(server, "training")
+    before = training(session, 1)
+    found = th.player(server, DEMO_LABEL)
+    monkeypatch.setattr(found, "panels", lambda *_: pytest.fail("a step's panels were computed again"))
+    monkeypatch.setattr(found, "answer", lambda *_: pytest.fail("the image's answer was computed again"))
+    monkeypatch.setattr(found.weights, "at", lambda *_: pytest.fail("the weights were loaded again"))
+    again = training(session, 1)
+    assert again[6] == before[6] and again[5] == before[5] and again[0] is before[0]
+
+
+def test_a_long_timeline_shows_at_most_max_shown_steps_first_and_last_kept(timeline):
+    saved = read_timeline(timeline) * 20
+    picked = shown(saved)
+    assert len(picked) == MAX_SHOWN and picked[0] is saved[0] and picked[-1] is saved[-1]
+    assert shown(saved[:3]) == saved[:3]
+
+
+def test_play_goes_one_step_at_a_time_and_stops_at_the_last(server, session):
+    assert th.next_step(server, session, 0) == (1, True)
+    assert th.next_step(server, session, 1) == (2, False)
+    assert th.next_step(server, session, 2) == (0, True)  # Play at the end starts again from the first
+    assert th.next_step(server, session, "x") == (0, True)
+    controls = th.training_controls(server, session)
+    assert controls[0]["maximum"] == 2 and controls[0]["value"] == 0 and controls[4]["visible"]
+
+
+def test_a_step_out_of_range_is_refused_with_the_range(server, session):
+    with pytest.raises(gr.Error) as refused:
+        call(server, "training")(session, 3)
+    assert "0 to 2" in str(refused.value.message)
+
+
+def test_a_model_without_a_timeline_says_how_to_make_one_in_both_languages(tmp_path_factory):
+    server = _server(tmp_path_factory, {})
+    session = h.Session(choice=RANDOM_LABEL)
+    out = call(server, "training")(session, 0)
+    assert out[:6] == (None,) * 6
+    note = out[6]
+    assert "python -m explorer.demo train" in note and "python examples/article_vit.py --timeline" in note
+    assert "--timeline" in note and note.count(".") >= 1 and "Traceback" not in note
+    korean = call(server, "training")(h.Session(choice=RANDOM_LABEL, lang="ko"), 0)[6]
+    assert "타임라인" in korean and "python -m explorer.demo train" in korean
+    assert th.steps_shown(server, RANDOM_LABEL) == 0 and not th.training_controls(server, session)[4]["visible"]
+    with pytest.raises(gr.Error):
+        call(server, "download_training")(session, 0)
+    tour = call(server, "tour")(session, len(views.TOUR_STEPS))
+    assert not any(p.visible for p in tour[len(views.TOUR_STEPS):-1]) and tour[-1] == note
+
+
+def test_a_timeline_of_another_architecture_says_so(tmp_path_factory, timeline):
+    server = _server(tmp_path_factory, {RANDOM_LABEL: timeline})  # the demo's checkpoints under ViT-Ti/16
+    note = call(server, "training")(h.Session(choice=RANDOM_LABEL), 0)[6]
+    with speaking("en"):
+        assert note == say("training_mismatch")
+
+
+def test_the_tour_shows_how_it_learned_from_the_timeline(server, session):
+    out = call(server, "tour")(session, len(views.TOUR_STEPS))
+    texts, pictures, note = out[:len(views.TOUR_STEPS)], out[len(views.TOUR_STEPS):-1], out[-1]
+    assert texts[-1].visible and [p.visible for p in pictures] == [True, True, True]
+    assert all(p.value is not None for p in pictures)
+    assert note.startswith("**From step 0 to step 6:**") and "held-out accuracy" in note and "first block" in note
+    assert call(server, "tour")(session, 1)[-1] == ""  # the other steps have no such sentence
+
+
+def test_the_timeline_is_found_beside_a_checkpoint_and_by_the_app_flag(timeline, tmp_path):
+    assert find_timeline(timeline.parent / "demo.safetensors") == timeline  # demo train --out D --timeline D/timeline
+    assert find_timeline(timeline / "step_000003.safetensors") == timeline  # a step of the timeline itself
+    assert find_timeline(tmp_path / "weights.safetensors") is None and find_timeline(None) is None
+    args = app.parse_args(["--timeline", str(timeline)])
+    server = app.make_server(args, DEMO_LABEL)
+    assert server.timelines == {DEMO_LABEL: timeline}
+    args = app.parse_args(["--model", "vit_tiny_patch16_224", "--checkpoint", str(timeline.parent / "demo.safetensors")])
+    assert app.make_server(args, "vit_tiny_patch16_224").timelines == {"vit_tiny_patch16_224": timeline}
+    assert demo_timeline().parts[-2:] == ("timeline", "demo")
+
+
+def test_the_tabs_words_exist_in_korean():
+    keys = [k for k in STRINGS["en"] if k.startswith(("tab_training", "training_"))]
+    assert len(keys) >= 10
+    for key in keys:
+        assert STRINGS["ko"][key].strip() and STRINGS["ko"][key] != STRINGS["en"][key], key
+
+
+def test_the_steps_are_kept_with_the_model_and_the_images_answers_with_the_image(server):
+    """(last: it sends the module's model out of the cache)"""
+    fresh, _, _ = h.analyze(server, str(sample_images()[-1]), h.Session(choice=DEMO_LABEL))
+    before_cache, before_store = fresh.cache.nbytes, server.traces.nbytes
+    call(server, "training")(fresh, 2)
+    answer = fresh.cache.derived(("timeline", DEMO_LABEL, 6), lambda: pytest.fail("not kept"))
+    assert fresh.cache.nbytes - before_cache == answer.nbytes > 0  # counted against the store's budget
+    assert server.traces.nbytes - before_store == answer.nbytes
+    panels = server.models.view(DEMO_LABEL, "timeline step 6", lambda: pytest.fail("not kept"))
+    assert 100_000 < panels.nbytes < 20_000_000
+    server.models.get(RANDOM_LABEL)  # one model at a time: the demo leaves, its timeline's views with it
+    assert DEMO_LABEL not in server.models
+    assert server.models._views.get(DEMO_LABEL) is None
