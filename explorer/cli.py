@@ -66,8 +66,14 @@ def figures(model_choice: str, images: list[Path], out: Path | None, device: str
     from tqdm.auto import tqdm
 
     print(f"{model.name}: {views.plural(len(images))} -> {out}/", file=sys.stderr, flush=True)
-    accumulator = views.distance_over_images(
-        model, images, each=lambda items: tqdm(items, desc="figures", unit="image", file=sys.stderr), on_trace=figure6)
+    each = lambda items: tqdm(items, desc="figures", unit="image", file=sys.stderr)  # noqa: E731
+    if analyses.not_available.is_convolutional(model):  # a CNN: Figure 6's maps only, no attention to measure
+        print(f"figure 7 right skipped: {analyses.not_available.not_applicable('attention', model)}", file=sys.stderr)
+        accumulator = None
+        for path in each(list(images)):
+            figure6(path, model.run(path))
+    else:
+        accumulator = views.distance_over_images(model, images, each=each, on_trace=figure6)
     model_views = views.model_views(model, position_scale=position_scale)
     if isinstance(model_views.position, analyses.NotAvailable):
         print(f"figure 7 center skipped: {model_views.position.reason}", file=sys.stderr)
@@ -179,17 +185,22 @@ def tokens(model_choice: str, images: list[Path], out: Path, block: int = -1, fo
 
 
 def side_by_side(first: str, second: str, images: list[Path], out: Path, fraction: float = 1.0,
-                 device: str = "auto") -> list[Path]:
-    """Each image through two models (rollout, token colours at ``fraction`` of each depth, distances);
-    the files name each model (``side_by_side_<image>_<model>_rollout.png``). Progress goes to stderr."""
+                 device: str = "auto", method: str | None = None, pretrained: bool = True,
+                 scores: bool = True) -> list[Path]:
+    """Each image through two models (``method``'s map of each, default the rollout or Grad-CAM beside a CNN,
+    with the same faithfulness scores; token colours at ``fraction`` of each depth; distances); the files
+    name each model and the method (``side_by_side_<image>_<model>_<method>.png``, ``..._scores.csv``).
+    ``pretrained=False``: random weights. Progress goes to stderr."""
     from tqdm.auto import tqdm
 
     print(f"loading {first} and {second}", file=sys.stderr, flush=True)
-    models = (load_choice(first, device=device), load_choice(second, device=device))
+    models = (load_choice(first, device=device, pretrained=pretrained),
+              load_choice(second, device=device, pretrained=pretrained))
     print(f"{models[0].name} and {models[1].name}: {views.plural(len(images))} -> {out}/", file=sys.stderr, flush=True)
     written: list[Path] = []
     for path in tqdm(images, desc="side by side", unit="image", file=sys.stderr):
-        written += views.side_by_side(models, path, fraction).write(out, f"side_by_side_{Path(path).stem}")
+        view = views.side_by_side(models, path, fraction, method=method, scores=scores)
+        written += view.write(out, f"side_by_side_{Path(path).stem}")
     return written
 
 
@@ -247,6 +258,11 @@ def _side_parser(sub) -> None:
     sb.add_argument("--second", required=True, help="the second model (any name --model takes)")
     sb.add_argument("--images", nargs="+", type=Path, default=None, help="image files or folders (default: the samples)")
     sb.add_argument("--fraction", type=float, default=1.0, help="depth for the token colours, 0 (first block) to 1 (last)")
+    sb.add_argument("--method", default=None, choices=list(analyses.EXPLANATION_METHODS),
+                    help="the method of both maps (default: rollout, or grad-cam when a model is a CNN such as resnet50)")
+    sb.add_argument("--no-scores", dest="scores", action="store_false",
+                    help="skip the faithfulness scores of the two maps (about 54 forwards of each model per image)")
+    sb.add_argument("--random-weights", action="store_true", help="random weights for both models (no download)")
     sb.add_argument("--device", default="auto")
     sb.add_argument("--out", type=Path, default=Path("side_by_side"), help="output folder (default: side_by_side/)")
 
@@ -460,5 +476,6 @@ def _run_tokens(parser: argparse.ArgumentParser, args: argparse.Namespace) -> in
 def _run_side(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     images = _images(parser, args)
     return _reported(lambda: side_by_side(args.model or default_choice(), args.second, images, args.out,
-                                          args.fraction, args.device),
+                                          args.fraction, args.device, args.method, not args.random_weights,
+                                          args.scores),
                      lambda files: f"wrote {len(files)} files to {args.out}/")

@@ -57,16 +57,18 @@ def _target(trace: Trace, target: int | None) -> int:
 
 
 def score_map(model, x, name: str, relevance: np.ndarray, target: int, fill: str = "mean",
-              seconds: float = 0.0, predict: Callable | None = None) -> MethodScores:
+              seconds: float = 0.0, predict: Callable | None = None, patch_size: int | None = None) -> MethodScores:
     """One method's (gh, gw) map of image ``x`` (1, 3, H, W) with its four curves (54 images, batched;
-    ``predict``, e.g. a :class:`SharedForwards`, runs them, by default ``model.predict``)."""
+    ``predict``, e.g. a :class:`SharedForwards`, runs them, by default ``model.predict``). ``patch_size``:
+    the pixels of one cell of ``relevance`` when not the model's own (two models scored on one grid)."""
     relevance = np.asarray(relevance, np.float64)
     predict = predict or model.predict
+    p = int(patch_size or model.patch_size)
     std = np.asarray(model.data_config.get("std", (0.5, 0.5, 0.5)), np.float64)
-    curves = {order: perturbation_curve(predict, x, relevance, model.patch_size, target, order, fill,
+    curves = {order: perturbation_curve(predict, x, relevance, p, target, order, fill,
                                         road_noise=0.01 / std)  # ROAD's 0.01 in [0, 1] space
               for order in ("positive", "negative")}
-    curves["deletion"], curves["insertion"] = deletion_insertion(predict, x, relevance, model.patch_size, target)
+    curves["deletion"], curves["insertion"] = deletion_insertion(predict, x, relevance, p, target)
     return MethodScores(name, relevance, curves, seconds=seconds)
 
 
@@ -105,7 +107,7 @@ def sanity_stage(model, trace: Trace, methods: Mapping[str, dict], target: int, 
                  scores: Mapping[str, MethodScores]) -> None:
     """Randomize the top ``k`` blocks once and record each method's rank correlation with its map."""
     shuffled = randomized(model, k)
-    shuffled_trace = shuffled.run(trace.input_image)
+    shuffled_trace = shuffled.run(trace.input_image, cropped=True)  # the very pixels (a CNN's may be any size)
     for name, options in methods.items():
         other = analyses.EXPLANATION_METHODS[name](shuffled, shuffled_trace, target, **options)
         scores[name].sanity[k] = rank_correlation(scores[name].map, other)

@@ -219,6 +219,7 @@ def test_token_views_head_importance_and_side_by_side_answer_through_the_api(cli
     assert _size(pca) == _size(similarity) and min(_size(lens)) > 100 and "threshold" in note
     figure, ranking = client.predict("mean", "predicted class", api_name="/head_importance")
     assert min(_size(figure)) > 100 and ranking.startswith("Most important: block")
-    *pictures, distance, note = client.predict("Random-init ViT-Ti/16 (untrained baseline)", 0.5,
-                                               api_name="/side_by_side")
-    assert len(pictures) == 6 and "of 4 (left)" in note and "of 12 (right)" in note
+    *pictures, distance, note, scores = client.predict("Random-init ViT-Ti/16 (untrained baseline)", 0.5, "auto",
+                                                       api_name="/side_by_side")
+    assert len(pictures) == 6 and "of 4 (left)" in note and "of 12 (right)" in note and "rollout" in note
+    assert [row[1] for row in scores["data"]] == ["rollout", "rollout"]  # the same method, scored for both

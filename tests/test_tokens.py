@@ -165,7 +165,8 @@ def test_side_by_side_panels_equal_each_models_single_views_and_one_depth_contro
     image = sample_images()[-1]
     view = views.side_by_side((a, b), image, fraction=0.5)
     assert view.blocks == (views.block_at(0.5, 4), views.block_at(0.5, 4)) == (2, 2)
-    for model, trace, rollout, pca, block in zip((a, b), view.traces, view.rollouts, view.pcas, view.blocks):
+    assert view.method == "rollout"  # both have attention: the rollout of each
+    for model, trace, rollout, pca, block in zip((a, b), view.traces, view.maps, view.pcas, view.blocks):
         np.testing.assert_allclose(rollout, analyses.EXPLANATION_METHODS["rollout"](model, trace))
         np.testing.assert_allclose(pca, views.token_view(model, trace, block).pca)
     assert [views.block_at(f, 12) for f in (0.0, 0.5, 1.0)] == [0, 6, 11]
@@ -185,7 +186,7 @@ def test_side_by_side_in_the_app_loads_the_second_model_through_the_shared_cache
     server = h.Server(cache, TraceStore(), ServingPolicy(always=DEMO_LABEL), tmp_path)
     session, _, _ = h.analyze(server, str(sample_images()[-1]), h.Session(choice=DEMO_LABEL))
     out = call(server, "side_by_side")(session, RANDOM_LABEL, 1.0)
-    assert len(out) == 8 and "3 of 4 (left) and 11 of 12 (right)" in out[-1]
+    assert len(out) == 9 and "3 of 4 (left) and 11 of 12 (right)" in out[-2] and len(out[-1]) == 2  # scores
     assert out[0].size[0] >= 320 and out[1].size[0] >= 320
     with pytest.raises(Exception, match="by name only"):
         call(server, "side_by_side")(session, "examples/article_vit.py:build", 1.0)

@@ -142,6 +142,11 @@ def prompt_methods(model) -> list[str]:
     return [n for n in applicable_methods(model) if EXPLANATION_METHODS[n].prompts]
 
 
+def default_method(model) -> str:
+    """The map shown unless another is chosen: the rollout, or Grad-CAM for a model without attention (a CNN)."""
+    return "rollout" if not EXPLANATION_METHODS["rollout"].refusal(model) else "grad-cam"
+
+
 def applicable_methods(model, names=None) -> list[str]:
     """The registered methods (or ``names``) that can explain ``model``: Compare's and ``evaluate``'s default."""
     return applicable(EXPLANATION_METHODS, model, names)
@@ -149,6 +154,7 @@ def applicable_methods(model, names=None) -> list[str]:
 
 __all__ = [
     "applicable_methods",
+    "default_method",
     "prompt_methods",
     "ClassTarget",
     "PromptTarget",

@@ -11,7 +11,15 @@ target's score (a class logit, or a text prompt's similarity: ``targets.py``)::
 
 which is pytorch-grad-cam's ``GradCAM.get_cam_weights`` (the gradient's mean over the spatial
 axes) and ``BaseCAM.get_cam_image`` before its min-max scaling and resize (checked against an
-independent transcription of that recipe in ``tests/test_analyses_gradient.py``). The tokens
+independent transcription of that recipe in ``tests/test_analyses_gradient.py``). A hierarchical
+model whose tokens stay on a (B, h, w, D) grid (timm's Swin) is read the same way at its last block's
+``norm1``, as pytorch-grad-cam's ``usage_examples/swinT_example.py`` does (its ``reshape_transform`` only
+moves D first), and each of its (h, w) cells is spread over the explanation grid's cells it covers
+(checked against the ``grad-cam`` package itself in ``tests/test_models_swin.py``). On a CNN (``explorer.models.cnn``) ``A`` is
+the last stage's (C, h, w) feature map (ResNet's ``layer4[-1]``, as in pytorch-grad-cam's README and
+its ResNet50 examples; ConvNeXt's ``stages[-1]``), the weights the gradient's mean over the h x w
+cells: pytorch-grad-cam's ``GradCAM`` itself, and equal to the ``grad-cam`` package's map after its
+two min-max scalings and resize (``tests/test_models_cnn.py``, on a tiny random ResNet, 1e-4). The tokens
 *leaving* the last block would not do: a class-token head reads only the class token there,
 so the patch tokens get no gradient. A block without a LayerNorm (a custom model) is hooked at
 its input instead.
@@ -54,7 +62,7 @@ def grad_cam(model, x: torch.Tensor, target: TargetLike = None) -> np.ndarray:
         if threading.get_ident() == me:  # another thread's forward on the shared module is not ours
             kept.append(inputs[0] if output is None else output)
 
-    norm = first_norm(blocks[-1])
+    norm = anatomy.feature_map if anatomy.convolutional else first_norm(blocks[-1])  # a CNN: its last stage
     with capture_lock(anatomy.module), torch.enable_grad():  # the hook lives on a shared module
         handle = (norm.register_forward_hook(keep) if norm is not None
                   else blocks[-1].register_forward_pre_hook(keep))
@@ -66,6 +74,23 @@ def grad_cam(model, x: torch.Tensor, target: TargetLike = None) -> np.ndarray:
         (grad,) = torch.autograd.grad(as_target(target, logits).score(logits)[0], z)
     k, p = anatomy.num_prefix_tokens, anatomy.patch_size
     grid = (x.shape[-2] // p, x.shape[-1] // p)
-    z, grad = z[0, k:].detach().double(), grad[0, k:].double()  # (N, D) patch tokens
-    cam = torch.relu(z @ grad.mean(dim=0))  # (N,)
-    return cam.cpu().numpy().reshape(grid)
+    if anatomy.convolutional:  # a CNN's (1, C, h, w) feature map: pytorch-grad-cam's own recipe (module docstring)
+        return _spread(_cam(z[0].flatten(1).T, grad[0].flatten(1).T).reshape(z.shape[2:]), grid)
+    if z.ndim == 4:  # a hierarchical model's (1, h, w, D) token grid (Swin's last stage): pytorch-grad-cam's
+        return _spread(_cam(z[0].flatten(0, 1), grad[0].flatten(0, 1)).reshape(z.shape[1:3]), grid)  # Swin recipe
+    return _cam(z[0, k:], grad[0, k:]).reshape(grid)
+
+
+def _cam(z: torch.Tensor, grad: torch.Tensor) -> np.ndarray:
+    """ReLU(sum_d mean_t(grad[t, d]) * z[t, d]) over the (N, D) patch tokens, as (N,) float64."""
+    z, grad = z.detach().double(), grad.double()
+    return torch.relu(z @ grad.mean(dim=0)).cpu().numpy()
+
+
+def _spread(cam: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
+    """A coarser (h, w) map on the input's (gh, gw) grid: each cell repeated over the grid cells it covers
+    (Swin-T's 7 x 7 last stage on its 14 x 14 explanation grid: 2 x 2 each)."""
+    (h, w), (gh, gw) = cam.shape, grid
+    if gh % h or gw % w:
+        raise ValueError(f"a {h} x {w} Grad-CAM map does not tile the {gh} x {gw} grid")
+    return np.kron(cam, np.ones((gh // h, gw // w)))

@@ -204,7 +204,7 @@ def _explanation_tab(ui: SimpleNamespace, first) -> None:
     with gr.Tab(T("tab_rollout"), elem_id="tab-rollout"):
         gr.Markdown(T("rollout_help"))
         with gr.Row():
-            ui.method = gr.Radio(list(analyses.EXPLANATION_METHODS), value="rollout", label=T("method"), elem_id="method")
+            ui.method = gr.Radio(list(analyses.EXPLANATION_METHODS), value=analyses.default_method(first), label=T("method"), elem_id="method")
             ui.target = gr.Dropdown(h.target_choices(first), value=h.PREDICTED, label=T("target"),
                                     allow_custom_value=True, elem_id="target")
         with gr.Row():
@@ -434,6 +434,8 @@ def _side_tab(ui: SimpleNamespace, server: h.Server, initial: str) -> None:
                                         allow_custom_value=not server.policy.allowed, elem_id="side-model")
             ui.side_fraction = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label=T("depth_fraction"),
                                          elem_id="side-fraction")
+            ui.side_method = gr.Dropdown([h.SIDE_AUTO, *analyses.EXPLANATION_METHODS], value=h.SIDE_AUTO,
+                                         label=T("side_method"), info=T("side_method_info"), elem_id="side-method")
             ui.side_run = gr.Button(T("side_run"), variant="primary", elem_id="side-run")
         with gr.Row():
             for kind in ("rollout", "pca"):
@@ -446,6 +448,8 @@ def _side_tab(ui: SimpleNamespace, server: h.Server, initial: str) -> None:
                                                               elem_id=f"side-position-{side}", **IMAGE))
         ui.side_distance = gr.Image(label=T("distance"), elem_id="side-distance", **IMAGE)
         ui.side_note = gr.Markdown(elem_id="side-note")
+        ui.side_scores = gr.Dataframe(headers=h.headers(h.SIDE_COLUMNS), label=T("side_scores"), elem_id="side-scores",
+                                      interactive=False)
 
 
 def _distance_tab(ui: SimpleNamespace) -> None:
@@ -626,7 +630,7 @@ def _wire(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server) -> None:
                                                                    concurrency_id="analyze", **PRIVATE))
     # a new model: new control ranges, its views, and a fresh run on the current image
     controls = [*(getattr(ui, o.name) for o in h.OPTIONS), ui.query_block, ui.query_head, ui.heads_block,
-                ui.tokens_block, ui.guess_block, ui.target]
+                ui.tokens_block, ui.guess_block, ui.target, ui.method]
     changed = events["select_model"].then(functools.partial(h.model_controls, server), [s], controls, **PRIVATE)
     changed = changed.then(functools.partial(th.training_controls, server), [s], _training_controls(ui), **PRIVATE)
     changed.then(*note, **PRIVATE)

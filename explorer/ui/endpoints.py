@@ -26,6 +26,7 @@ from . import room_handlers as rh
 from . import training_handlers as th
 from .. import pacing
 from .budget import Work, admitted
+from ..errors import NotApplicableError
 
 KINDS = ("state", "image", "text", "label", "number", "table", "gallery", "files", "choices", "visibility")
 
@@ -87,7 +88,12 @@ class Endpoint:
         def answer(**named):
             work = self._work(server, named)
             with self._admitted(server, work):
-                result = self._run(server, work)(self.handler, server, **named)
+                try:
+                    result = self._run(server, work)(self.handler, server, **named)
+                except NotApplicableError as exc:  # e.g. attention of a CNN: the panel says why instead
+                    if not self.view or self.writes:
+                        raise
+                    return self.not_applicable(exc)
             if self.writes:
                 return h.write_view(server, result)
             out = present(result) if self.view else result
@@ -95,6 +101,24 @@ class Endpoint:
 
         return self._signed(lambda *values, **special: answer(**self._named(values, special)),
                             self.name)
+
+    def not_applicable(self, exc: NotApplicableError):
+        """A view's outputs when it does not apply to the session's model (a CNN has no attention): the
+        sentence, in the user's language, as its first picture and its text; the other outputs empty, and
+        those that are also inputs (a patch's row and column) left alone."""
+        sentence = h.safe.explain(exc)[0]
+        out, pictured = [], False
+        for name, kind in self.outputs:
+            if kind == "image" and not pictured:
+                out.append(h.sentence_picture(sentence))
+                pictured = True
+            elif kind == "text" and name not in self.components:
+                out.append(sentence)
+            elif kind in ("image", "label", "table", "gallery") and name not in self.components:
+                out.append(None)
+            else:
+                out.append(gr.skip())
+        return out[0] if len(out) == 1 else tuple(out)
 
     def download_call(self, server: h.Server) -> Callable:
         """The download endpoint: the same inputs, the view's files."""
@@ -254,9 +278,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              (("importance", "image"), ("importance_note", "text")), view=True, present=h.show_head_importance,
              download="download_head_importance", triggers=("importance_run.click",), concurrency=2,
              progress=gr.Progress(), work=h.head_importance_work),
-    Endpoint("side_by_side", h.side_by_side, ("session", "other=side_model", "fraction=side_fraction"),
+    Endpoint("side_by_side", h.side_by_side, ("session", "other=side_model", "fraction=side_fraction",
+                                              "method=side_method"),
              _images("side_rollout_left", "side_rollout_right", "side_pca_left", "side_pca_right",
-                     "side_position_left", "side_position_right", "side_distance") + (("side_note", "text"),),
+                     "side_position_left", "side_position_right", "side_distance")
+             + (("side_note", "text"), ("side_scores", "table")),
              view=True, present=h.show_side_by_side, triggers=("side_run.click", "side_fraction.release"),
              concurrency=2, progress=gr.Progress(track_tqdm=True), work=h.side_by_side_work),
     # a class room: the teacher's actions (with the room's secret key), then a student's

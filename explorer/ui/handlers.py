@@ -25,7 +25,7 @@ from PIL import Image
 from .. import analyses, render, views
 from ..analyses.perturbation import FILLS
 from ..capture import HeadAblation
-from ..errors import ExplorerError, ModelNotAvailableError, PromptError
+from ..errors import ExplorerError, ModelNotAvailableError, NotApplicableError, PromptError
 from ..models.open_clip import is_clip
 from ..images import load_image
 from ..models import CATALOG, ExplorerModel
@@ -151,6 +151,11 @@ def _target(choice: str | None, trace: Trace) -> int:
     return _index(str(choice).split(":", 1)[0].strip(), len(trace.probs), "class")
 
 
+def sentence_picture(sentence: str) -> Image.Image:
+    """A panel's picture that states why it does not apply to this model (a CNN has no attention)."""
+    return views.base.screen(render.not_available_figure(sentence))
+
+
 # ---- model -------------------------------------------------------------------------
 
 
@@ -216,7 +221,7 @@ def select_model(server: Server, choice: str, session: Session, progress=gr.Prog
 
 def model_controls(server: Server, session: Session):
     """Ranges for the session's model: each block-index method option, then the query block,
-    query head, heads-view block, tokens block, guess block and target class."""
+    query head, heads-view block, tokens block, guess block, target class and the method (Grad-CAM for a CNN)."""
     model = server.model(session)
     last = model.num_blocks - 1
     options = [gr.update(maximum=last, value=0) if o.block_index else gr.skip() for o in OPTIONS]
@@ -228,7 +233,8 @@ def model_controls(server: Server, session: Session):
         gr.update(maximum=last, value=last),  # tokens block
         gr.update(maximum=last, value=last),  # the guess's block (a followed patch's attention)
         gr.update(choices=target_choices(model), value=PREDICTED),
-    )
+        gr.update(value=analyses.default_method(model)) if analyses.default_method(model) != "rollout" else gr.skip(),
+    )  # the last: a model without attention (a CNN) starts on Grad-CAM
 
 
 def target_choices(model: ExplorerModel) -> list[str]:
@@ -331,9 +337,11 @@ def show_explanation(view: views.ExplanationView):
 def where(server: Server, session: Session) -> views.ExplanationView:
     """Where the model looks: the attention rollout of the session's image (default options, the
     predicted class), as a jet heat overlay; the page shows it beside the image. It reads the
-    image's cache, where the Attention rollout tab finds the same map (no model run)."""
+    image's cache, where the Attention rollout tab finds the same map (no model run). A model without
+    attention (a CNN) shows its Grad-CAM instead (``analyses.default_method``)."""
     cache = _need_cache(session)
-    return views.explanation_view(server.model(session), cache, "rollout")
+    model = server.model(session)
+    return views.explanation_view(model, cache, analyses.default_method(model))
 
 
 def show_where(view: views.ExplanationView):
@@ -437,6 +445,7 @@ def reveal(server: Server, session: Session, patches: str, method: str, target, 
         raise gr.Error(say("guess_empty"))
     followed = _followed(about, cache.trace, row, col)
     if followed is not None:
+        no_blocks(cache.trace)
         last = cache.trace.num_blocks - 1
         return views.patch_guess_view(cache, chosen, followed, _index(last if block is None else block,
                                                                       cache.trace.num_blocks, "block"),
@@ -502,9 +511,17 @@ def _patch(trace: Trace, row, col) -> tuple[int, int]:
     return values[0], values[1]
 
 
+def no_blocks(trace: Trace, need: str = "attention") -> None:
+    """A CNN's trace has no blocks of attention or tokens: why the panel does not apply, before its block
+    and head controls are read (they would be out of range)."""
+    if analyses.not_available.is_convolutional(trace):
+        raise analyses.not_available.not_applicable(need, trace)
+
+
 def query(server: Server, session: Session, block, head, row, col, alpha, cmap: str) -> views.QueryView:
     """Where the chosen patch looks in one block, and its rollout row through all blocks."""
     trace = _need_trace(session)
+    no_blocks(trace)
     patch = _patch(trace, row, col)
     session.patch = patch
     b = _index(block, trace.num_blocks, "block")
@@ -522,6 +539,7 @@ def show_query(view: views.QueryView):
 def heads(server: Server, session: Session, block, style: str) -> views.HeadsView:
     """Class-token attention of every head of one block, as one image."""
     trace = _need_trace(session)
+    no_blocks(trace)
     return views.heads_view(trace, _index(block, trace.num_blocks, "block"), style)
 
 
@@ -547,6 +565,7 @@ def tokens(server: Server, session: Session, block, foreground: bool, target) ->
     """PCA colours and the followed patch's similarity at one block, token norms, the logit lens
     (every block's tokens come from the image's cache: no forward after the first)."""
     cache = _need_cache(session)
+    no_blocks(cache.trace, "tokens")
     b = _index(block, cache.trace.num_blocks, "block")
     return views.token_view(server.model(session), cache, b, session.patch, bool(foreground),
                             _target(target, cache.trace))
@@ -667,23 +686,37 @@ def surgery_work(server: Server, session: Session | None = None, **_) -> Work:
 # ---- two models side by side ----------------------------------------------------------------
 
 
-def side_by_side(server: Server, session: Session, other: str, fraction,
+SIDE_AUTO = "auto"  # Side by side's method picker: the rollout, or Grad-CAM beside a CNN (views.shared_method)
+SIDE_COLUMNS = ("model", "method", "positive_auc", "negative_auc", "deletion_auc", "insertion_auc")
+
+
+def side_by_side(server: Server, session: Session, other: str, fraction, method: str = SIDE_AUTO,
                  progress=gr.Progress(track_tqdm=True)) -> views.SideBySideView:
     """The session's image through its model and ``other`` (both held in the shared, bounded model
-    cache): rollout, token PCA at the same relative depth, position grids, one distance scatter."""
+    cache): one method's map of each (``method``, "auto": rollout, or Grad-CAM beside a CNN) with the same
+    faithfulness scores, token PCA at the same relative depth, position grids, one distance scatter."""
     cache = _need_cache(session)
     other = (other or "").strip()
     if not other:
         raise gr.Error(say("second_model"))
     server.policy.check(other)
+    chosen = None if method in (None, "", SIDE_AUTO) else str(method)
+    if chosen is not None and chosen not in analyses.EXPLANATION_METHODS:
+        raise gr.Error(say("unknown_method", method=safe.shown(method),
+                           choices=", ".join((SIDE_AUTO, *analyses.EXPLANATION_METHODS))))
     second = server.models.get(other)
-    return views.side_by_side((server.model(session), second), cache.trace.input_image, float(fraction), first=cache)
+    return views.side_by_side((server.model(session), second), cache.trace.input_image, float(fraction), first=cache,
+                              method=chosen)
 
 
 def show_side_by_side(view: views.SideBySideView):
-    note = say("side_note", a=view.blocks[0], na=view.traces[0].num_blocks, b=view.blocks[1],
-               nb=view.traces[1].num_blocks)
-    return (*view.pictures(), note)
+    """(the seven pictures, the note: the method, the grid it was scored on, the blocks shown; the scores)."""
+    grid = say("side_grid_common", p=view.score_patch) if view.score_patch else say("side_grid_own")
+    note = say("side_scores_note", method=view.method, grid=grid)
+    if all(t.num_blocks for t in view.traces):  # a CNN has no blocks of tokens to show
+        note += " " + say("side_note", a=view.blocks[0], na=view.traces[0].num_blocks, b=view.blocks[1],
+                          nb=view.traces[1].num_blocks)
+    return (*view.pictures(), note, table(view.table() or [], SIDE_COLUMNS))
 
 
 # ---- the guided tour -------------------------------------------------------------------
@@ -712,7 +745,10 @@ def tour(server: Server, session: Session, step):
     elif cache is None:
         pictures = []
     else:
-        pictures = views.tour_pictures(server.model(session), cache, views.TOUR_STEPS[number - 1], session.patch)
+        try:
+            pictures = views.tour_pictures(server.model(session), cache, views.TOUR_STEPS[number - 1], session.patch)
+        except NotApplicableError as exc:  # a step about attention, on a CNN: the step says why
+            pictures = [sentence_picture(safe.explain(exc)[0])]
     slots = [gr.Image(value=p, visible=True) for p in pictures[:TOUR_PICTURES]]
     slots += [gr.Image(value=None, visible=False) for _ in range(TOUR_PICTURES - len(slots))]
     return (*texts, *slots, note)
@@ -873,7 +909,15 @@ def model_views(server: Server, session: Session) -> views.ModelViews:
     """RGB embedding filters (PCA and raw) and the position-embedding similarity grid, computed
     and drawn once per model (kept in the bounded model cache)."""
     model = server.models.get(session.choice)
-    return server.models.view(session.choice, "views", lambda: views.model_views(model))
+    view = server.models.view(session.choice, "views", lambda: views.model_views(model))
+    missing = analyses.not_available.not_applicable("position", model)  # why a CNN has no position table
+    if not isinstance(view.position, analyses.NotAvailable) or view.position.reason != str(missing):
+        return view
+    said = safe.explain(missing)[0]  # that sentence in the user's language
+    if said == view.position.reason:
+        return view
+    return server.models.view(session.choice, f"views-{language()}",
+                              lambda: replace(view, position=analyses.NotAvailable(said)))
 
 
 # ---- what each request's work costs (admitted against Server.budget before it starts) ----------

@@ -12,7 +12,7 @@ import functools
 import gradio as gr
 
 from .. import render, views
-from ..views.room import ROOM_METHOD, answers_of, room_board
+from ..views.room import answers_of, room_board, room_method
 from . import handlers as h
 from .budget import admitted
 from .messages import say
@@ -209,9 +209,9 @@ def _draw_student(server: h.Server, session: Session, room: Snapshot, student: s
 def _revealed(server: h.Server, room: Snapshot, cache: views.TraceCache, guess):
     model = server.models.get(room.choice)
     if not guess:
-        view = views.explanation_view(model, cache, ROOM_METHOD)
+        view = views.explanation_view(model, cache, room_method(model))
         return render.enlarge(view.pictures()[1]), say("room_revealed_no_guess")
-    view = views.guess_view(model, cache, guess, ROOM_METHOD)
+    view = views.guess_view(model, cache, guess, room_method(model))
     return view.pictures()[0], h.guess_note(view)
 
 

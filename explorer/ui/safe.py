@@ -30,7 +30,7 @@ from typing import Any
 
 import gradio as gr
 
-from ..errors import ExplorerError, ImageLoadError, ModelNotAvailableError, PromptError
+from ..errors import ExplorerError, ImageLoadError, ModelNotAvailableError, NotApplicableError, PromptError
 from .messages import LANGUAGES, language, say, speaking
 
 LOG = logging.getLogger("vit_explorer")
@@ -121,6 +121,8 @@ def explain(exc: BaseException) -> tuple[str, bool]:
         return say("weights_missing"), False
     if isinstance(exc, ImageLoadError) and exc.reason and language() != LANGUAGES[0]:  # English: the library's text
         return say(f"image_{exc.reason}", **exc.values), False
+    if isinstance(exc, NotApplicableError) and exc.reason and language() != LANGUAGES[0]:  # a CNN's missing panel
+        return say(f"not_applicable_{exc.reason}", **exc.values), False
     if isinstance(exc, PromptError) and exc.reason and language() != LANGUAGES[0]:  # typed prompts (CLIP models)
         return say(f"prompt_{exc.reason}", **exc.values), False
     if isinstance(exc, (ExplorerError, ValueError, IndexError, KeyError)):

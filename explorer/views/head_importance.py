@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from .. import analyses, render
+from ..analyses.not_available import require
 from ..trace import Trace
 from .base import screen, write_figure
 from .distance import image_distance
@@ -52,6 +53,7 @@ class HeadImportanceView:
 
 def head_importance_view(model, trace: Trace, target: int | None = None, mode: str = "zero",
                          progress=None) -> HeadImportanceView:
+    require(trace)  # a CNN has no heads to silence
     t = trace.predicted if target is None else int(target)
     importance = analyses.head_importance(model, model.input_tensor(trace.input_image), t, trace.num_heads, mode,
                                           progress)

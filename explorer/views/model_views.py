@@ -25,6 +25,7 @@ class ModelViews:
     raw: np.ndarray | analyses.NotAvailable  # (n, P, P, 3) in [0, 1], or why there are none
     position: np.ndarray | analyses.NotAvailable  # (gh, gw, gh, gw) or why there is none
     position_scale: str = "observed"  # the grid's colour scale: see render.position_similarity_figure
+    filters_name: str = "RGB embedding filters"  # what the filters are (a CNN's: its first convolution's)
     _pictures: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     FIGURES = ("filters_pca", "filters_raw", "position_similarity")
@@ -32,9 +33,11 @@ class ModelViews:
     def figure(self, key: str) -> Figure:
         """One of ``FIGURES``; a panel the model has no parts for says why instead."""
         if key == "filters_pca":
-            return render.filters_figure(self.pca)
+            title = (None if isinstance(self.pca, analyses.NotAvailable)
+                     else f"{self.filters_name} (first {len(self.pca)} principal components)")
+            return render.filters_figure(self.pca, title=title)
         if key == "filters_raw":
-            title = None if isinstance(self.raw, analyses.NotAvailable) else f"RGB embedding filters (first {len(self.raw)}, raw)"
+            title = None if isinstance(self.raw, analyses.NotAvailable) else f"{self.filters_name} (first {len(self.raw)}, raw)"
             return render.filters_figure(self.raw, title=title)
         if key == "position_similarity":
             return render.position_similarity_figure(self.position, scale=self.position_scale)
@@ -81,4 +84,14 @@ def model_views(model, n: int = N_FILTERS, position_scale: str = "observed") -> 
         pca = analyses.rgb_embedding_filters(model, n=min(n, d, c * p * p), mode="pca")
         raw = analyses.rgb_embedding_filters(model, n=min(n, d), mode="raw")
     return ModelViews(pca=pca, raw=raw, position=analyses.position_embedding_similarity(model),
-                      position_scale=position_scale)
+                      position_scale=position_scale, filters_name=filters_name(model))
+
+
+def filters_name(model) -> str:
+    """What the filters panel shows: the patch embedding's filters, or a CNN's first convolution's (its
+    stand-in: ResNet's 7 x 7 stride-2 ``conv1``, ConvNeXt's 4 x 4 stride-4 stem, a patch embedding in all but name)."""
+    anatomy = anatomy_of(model)
+    if not anatomy.convolutional or anatomy.patch_projection is None:
+        return "RGB embedding filters"
+    kh, kw = anatomy.patch_projection.kernel_size
+    return f"first convolution's RGB filters ({kh}x{kw}, stride {anatomy.patch_projection.stride[0]})"

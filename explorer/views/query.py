@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from .. import analyses, render
+from ..analyses.not_available import require
 from ..trace import Trace
 from .base import head_label, screen, write_figure
 
@@ -60,6 +61,7 @@ class QueryView:
 
 def query_view(trace: Trace, patch: tuple[int, int], block: int, head: int | None = None, cmap: str = "jet",
                alpha: float = 0.5) -> QueryView:
+    require(trace)  # a CNN has no attention to query
     args = (trace.attentions, trace.grid, trace.num_prefix_tokens, patch)
     return QueryView(patch, block, head, analyses.query_attention(*args, block=block, head=head),
                      analyses.query_rollout(*args), trace, cmap, float(alpha))
@@ -90,5 +92,6 @@ class HeadsView:
 
 
 def heads_view(trace: Trace, block: int, style: str = "heat") -> HeadsView:
+    require(trace)  # a CNN has no heads
     maps = analyses.head_class_attention(trace.attentions, trace.grid, trace.num_prefix_tokens, block=block)
     return HeadsView(block, maps, trace, style)

@@ -2,7 +2,7 @@
 (``analyses.guess.class_guesses``), beside the model's own map once the teacher reveals it,
 with the classes the students expect the model to answer and each guess's overlap.
 
-The model's map is the image's rollout (Abnar & Zuidema 2020; the app's default explanation,
+The model's map is the image's rollout (Abnar & Zuidema 2020; the app's default explanation; a CNN's: Grad-CAM,
 computed through :func:`~.explanation.explanation_view`, so it equals the Explanation tab's).
 """
 from __future__ import annotations
@@ -15,14 +15,16 @@ from typing import Mapping, Sequence
 import numpy as np
 from PIL import Image
 
-from .. import render
+from .. import analyses, render
 from ..analyses.guess import GuessScore, class_guesses, guess_overlap
 from ..trace import Trace
 from .base import save_picture, screen
 from .explanation import explanation_view
 from .trace_cache import TraceCache
 
-ROOM_METHOD = "rollout"  # the model's map a room reveals
+def room_method(model) -> str:
+    """The model's map a room reveals: its rollout, or Grad-CAM for a model without attention (a CNN)."""
+    return analyses.default_method(model)
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,7 @@ def room_board(model, source: Trace | TraceCache, answers: Sequence[Guess], join
     trace = cache.trace
     guesses = list(answers)
     class_map = class_guesses([g.patches for g in guesses], trace.grid)
-    model_map = explanation_view(model, cache, ROOM_METHOD).map if revealed else None
+    model_map = explanation_view(model, cache, room_method(model)).map if revealed else None
     scores = [guess_overlap(g.patches, model_map) if model_map is not None and g.patches else None for g in guesses]
     return RoomBoard(trace, guesses, int(joined), class_map, model_map, scores)
 

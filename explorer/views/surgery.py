@@ -15,7 +15,7 @@ from PIL import Image
 
 from .. import analyses, render
 from ..analyses import surgery
-from ..analyses.not_available import NotAvailable
+from ..analyses.not_available import NotAvailable, require
 from ..render.holes import FOLLOWED, draw_removed, outline
 from ..trace import Trace, label_of
 from .base import save_picture, screen, write_figure
@@ -155,6 +155,7 @@ def surgery_view(model, source: Trace | TraceCache, patches: Iterable[tuple[int,
     blurred (``mode``, one of ``SURGERY_MODES``), following patch ``follow`` (default: the centre)."""
     cache = _cache(source)
     trace = cache.trace
+    require(trace, "tokens")  # a CNN has no token sequence to drop patches from, no rollout, no logit lens
     patches = tuple(sorted({(int(r), int(c)) for r, c in patches}))
     removed = surgery.removed_mask(patches, trace.grid)
     follow = follow or (trace.grid[0] // 2, trace.grid[1] // 2)
@@ -178,6 +179,7 @@ def surgery_preset(model, source: Trace | TraceCache, which: str) -> tuple[tuple
     """The patches a preset edits (``SURGERY_PRESETS``): all but the top 10% of the image's rollout, or
     that top 10% (the perturbation test, done by hand). The rollout comes from the image's cache."""
     cache = _cache(source)
+    require(cache.trace, "tokens")
     return surgery.preset(cache.explanation(model, "rollout"), which)
 
 

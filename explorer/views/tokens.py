@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from .. import analyses, render
+from ..analyses.not_available import require
 from ..trace import Trace
 from .base import save_picture, screen, write_figure
 from .trace_cache import TraceCache
@@ -82,6 +83,7 @@ def token_view(model, source: Trace | TraceCache, block: int = -1, patch: tuple[
                foreground: bool = False, target: int | None = None) -> TokenView:
     """The token views of the image in ``source`` at ``block`` (negative counts from the end)."""
     cache = _cache(source)
+    require(cache.trace, "tokens")  # a CNN holds feature maps, not tokens
     trace, tokens = cache.trace, cache.tokens(model)
     b = block % len(tokens)
     k, grid = trace.num_prefix_tokens, trace.grid

@@ -56,7 +56,7 @@ def tour_pictures(model, source: Trace | TraceCache, step: str, patch: tuple[int
     if step == "distance":
         return list(distance_view(trace).pictures())
     if step == "prediction":
-        rollout = explanation_view(model, cache, "rollout").map
+        rollout = explanation_view(model, cache, analyses.default_method(model)).map  # a CNN's: Grad-CAM
         return [render.enlarge(render.mask_overlay(trace.input_image, rollout)),
                 screen(render.topk_figure(trace.topk, "the model's answer"))]
     if step == "learned":

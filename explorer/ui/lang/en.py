@@ -23,6 +23,7 @@ The transformer's blocks are "blocks" everywhere (never "layers").
 from __future__ import annotations
 
 from ...analyses import EXPLANATION_METHODS, all_options
+from ...analyses.not_available import CNN_REASONS
 from ...models.catalog import CATALOG
 
 PAGE = {
@@ -163,13 +164,18 @@ sanity check take a while on large models; the bar shows progress.
                        "over the tokens) and measure how much the class's probability drops. Beside it: each head's "
                        "mean attention distance, so you can see whether the important heads look near or far.",
     "tab_side": "Side by side", "second_model": "Second model", "depth_fraction": "Depth (0 = first block, 1 = last)",
-    "side_run": "Compare the two models", "rollout_left": "Rollout, this model", "rollout_right": "Rollout, second model",
+    "side_run": "Compare the two models", "rollout_left": "The map, this model", "rollout_right": "The map, second model",
     "pca_left": "Token colours, this model", "pca_right": "Token colours, second model",
     "position_left": "Position similarity, this model", "position_right": "Position similarity, second model",
     "side_help": "**Two models, one image.** The current image goes through the current model (left) and a second "
-                 "one (right): rollout, token colours at the same fraction of each model's depth, position "
-                 "grids, and both models' attention distances in one plot. Both models stay in the server's "
-                 "shared, bounded model cache.",
+                 "one (right): one method's map of each, scored by the same faithfulness tests (the table), token "
+                 "colours at the same fraction of each model's depth, position grids, and both models' attention "
+                 "distances in one plot. A CNN (ResNet, ConvNeXt) can stand beside a ViT: it has no attention, "
+                 "tokens or position table, so *auto* picks Grad-CAM for both and those panels say why they are "
+                 "empty. Both models stay in the server's shared, bounded model cache.",
+    "side_method": "Method for both maps",
+    "side_method_info": "auto: rollout, or Grad-CAM when one model is a CNN",
+    "side_scores": "Faithfulness of each map",
     "tab_surgery": "Patch surgery", "surgery_mode": "What happens to the patches you click",
     "surgery_mode_info": "drop: removed from the sequence of tokens; grey: painted the mean colour; blur: blurred",
     "surgery_follows": "A click follows a patch (instead of editing it)",
@@ -366,6 +372,14 @@ SAY = {
     "most_important": "Most important: {ranking}.",
     "ablating": "ablating heads",
     "second_model": "Pick a second model to compare with.",
+    "side_scores_note": "Both maps: **{method}**, each for its own model's predicted class, scored by the same "
+                        "tests on {grid}: perturbation AUC (positive: lower is better; negative: higher) and "
+                        "deletion (lower) / insertion (higher) AUC.",
+    "side_grid_common": "one grid of {p}-pixel squares (the coarser map's cells repeated over it)",
+    "side_grid_own": "each model's own grid",
+    "col_model": "model",
+    # a convolutional network (ResNet, ConvNeXt): what does not apply, in analyses.not_available.CNN_REASONS' words
+    **{f"not_applicable_{need}": text for need, text in CNN_REASONS.items()},
     "side_note": "Blocks shown: {a} of {na} (left) and {b} of {nb} (right), the same fraction of each model's depth.",
     "compare_first": "Press '{button}' first.",
     "no_images": "Upload some images, or tick '{checkbox}'.",

@@ -130,12 +130,18 @@ Transformer Attribution과 AttnLRP, 무작위 기준선)은 **방법 비교**
                        "확률이 얼마나 떨어지는지 잽니다. 옆에는 각 헤드의 평균 어텐션 거리가 있어, 중요한 헤드가 "
                        "가까이 보는지 멀리 보는지 알 수 있습니다.",
     "tab_side": "나란히 비교", "second_model": "두 번째 모델", "depth_fraction": "깊이 (0 = 첫 블록, 1 = 마지막)",
-    "side_run": "두 모델 비교하기", "rollout_left": "롤아웃, 이 모델", "rollout_right": "롤아웃, 두 번째 모델",
+    "side_run": "두 모델 비교하기", "rollout_left": "지도, 이 모델", "rollout_right": "지도, 두 번째 모델",
     "pca_left": "토큰 색, 이 모델", "pca_right": "토큰 색, 두 번째 모델",
     "position_left": "위치 유사도, 이 모델", "position_right": "위치 유사도, 두 번째 모델",
-    "side_help": "**두 모델, 한 이미지.** 지금 이미지를 현재 모델(왼쪽)과 두 번째 모델(오른쪽)에 넣습니다: 롤아웃, 각 "
-                 "모델 깊이의 같은 비율에서의 토큰 색, 위치 격자, 그리고 두 모델의 어텐션 거리를 한 그림에 보여 "
-                 "줍니다. 두 모델 모두 서버의 공유된, 크기가 제한된 모델 캐시에 들어갑니다.",
+    "side_help": "**두 모델, 한 이미지.** 지금 이미지를 현재 모델(왼쪽)과 두 번째 모델(오른쪽)에 넣습니다: 한 방법으로 "
+                 "구한 각 모델의 지도와 같은 충실도 검사의 점수(표), 각 모델 깊이의 같은 비율에서의 토큰 색, 위치 "
+                 "격자, 그리고 두 모델의 어텐션 거리를 한 그림에 보여 줍니다. CNN(ResNet, ConvNeXt)도 ViT 옆에 "
+                 "놓을 수 있습니다. CNN에는 어텐션, 토큰, 위치 표가 없으므로 *auto*는 두 모델 모두 Grad-CAM을 "
+                 "고르고, 그 칸들은 왜 비어 있는지 말합니다. 두 모델 모두 서버의 공유된, 크기가 제한된 모델 캐시에 "
+                 "들어갑니다.",
+    "side_method": "두 지도의 방법",
+    "side_method_info": "auto: 롤아웃, 한 모델이 CNN이면 Grad-CAM",
+    "side_scores": "각 지도의 충실도",
     "tab_surgery": "패치 수술", "surgery_mode": "누른 패치에 일어나는 일",
     "surgery_mode_info": "drop: 토큰 열에서 빼기; grey: 평균 색으로 칠하기; blur: 흐리게 하기",
     "surgery_follows": "누르면 패치를 따라가기 (편집하지 않고)",
@@ -328,6 +334,21 @@ SAY = {
     "most_important": "가장 중요한 헤드: {ranking}.",
     "ablating": "헤드를 하나씩 끄는 중",
     "second_model": "비교할 두 번째 모델을 고르세요.",
+    "side_scores_note": "두 지도 모두 **{method}**(으)로, 각 모델이 예측한 클래스에 대해 구했고, {grid}에서 같은 "
+                        "검사로 점수를 매겼습니다: 섭동(perturbation) AUC (positive: 낮을수록 좋음, negative: 높을수록 "
+                        "좋음)와 삭제(deletion, 낮을수록 좋음) / 삽입(insertion, 높을수록 좋음) AUC입니다.",
+    "side_grid_common": "{p}픽셀 정사각형 하나의 격자(거친 지도의 칸은 그 위에 반복)",
+    "side_grid_own": "각 모델 자신의 격자",
+    "col_model": "모델",
+    # 합성곱 신경망(ResNet, ConvNeXt): 적용되지 않는 것 (analyses.not_available.CNN_REASONS)
+    "not_applicable_method": "{method}은(는) 어텐션 지도를 읽는데, {model}은(는) 어텐션이 없는 합성곱 신경망(CNN)입니다. "
+                             "대신 Grad-CAM, integrated gradients, saliency, occlusion으로 설명하세요.",
+    "not_applicable_attention": "{model}은(는) 어텐션이 없는 합성곱 신경망(CNN)이라 이 보기는 적용되지 않습니다. 대신 "
+                                "Grad-CAM, integrated gradients, saliency, occlusion으로 설명하세요.",
+    "not_applicable_tokens": "{model}은(는) 합성곱 신경망(CNN)으로, 토큰이 아니라 특징 맵(feature map)을 가지므로 이 "
+                             "토큰 보기는 적용되지 않습니다.",
+    "not_applicable_position": "{model}은(는) 위치 임베딩이 없는 합성곱 신경망(CNN)이라(합성곱은 이웃과 이미지 "
+                               "가장자리로만 자기 위치를 압니다) 보여 줄 위치 유사도가 없습니다.",
     "side_note": "보여 주는 블록: 왼쪽은 {na}개 중 {a}번, 오른쪽은 {nb}개 중 {b}번입니다. 두 모델 깊이의 같은 비율 "
                  "지점입니다.",
     "compare_first": "먼저 '{button}' 버튼을 누르세요.",
@@ -458,6 +479,8 @@ SAY = {
 }
 
 MODEL_NOTES = {
+    "resnet50": "무작위 가중치의 합성곱 신경망(CNN)입니다. 어텐션, 토큰, 위치 표가 없어 Grad-CAM, integrated gradients, "
+                "saliency, occlusion만 쓸 수 있습니다. 나란히 비교 탭에서 ViT 옆에 놓아 보세요.",
     "demo": "이 프로젝트가 직접 만든 도형 장면으로 학습한 작은 ViT입니다. 인터넷 없이 동작합니다.",
     "vit_tiny_patch16_224": "무작위 가중치: 학습하기 전의 어텐션이 어떻게 생겼는지 보여 줍니다.",
     "vit_base_patch16_224.orig_in21k_ft_in1k": "논문의 ViT-B/16 가중치입니다 (Dosovitskiy 외).",
@@ -475,6 +498,7 @@ MODEL_NOTES = {
 }
 
 MODEL_LABELS = {
+    "resnet50": "무작위 초기화 ResNet-50 (CNN 기준선, 어텐션 없음)",
     "demo": "데모 ViT (내장, 오프라인)",
     "vit_tiny_patch16_224": "무작위 초기화 ViT-Ti/16 (학습 전 기준선)",
     "vit_base_patch16_224.orig_in21k_ft_in1k": "ViT-B/16, 원본 (in21k, in1k 미세 조정)",
