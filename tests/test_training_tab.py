@@ -156,6 +156,37 @@ def test_the_tour_shows_how_it_learned_from_the_timeline(server, session):
     assert call(server, "tour")(session, 1)[-1] == ""  # the other steps have no such sentence
 
 
+def _panels(step: int, locality: float | None, first_block: list[float], accuracy: float | None = 0.5):
+    distances = np.array([first_block, [20.0] * len(first_block)])
+    bars = views.training.figure7_bars(None, distances)
+    bars.position_locality = locality
+    return views.StepPanels(step, accuracy, distances, bars, (), (8, 8), 8)
+
+
+def test_the_tours_sentence_says_what_changed_and_what_did_not():
+    with speaking("en"):
+        formed = th.learned_note(_panels(0, 0.05, [20, 21], 0.12), _panels(900, 0.9, [5, 60], 0.95))
+        assert formed == ("**From step 0 to step 900:** the held-out accuracy went from 12% to 95%; the position grid "
+                          "formed (locality 0.05 → 0.90); the first block's heads went from 20–21 px (the most global "
+                          "1.1 times as far as the most local) to 5–60 px (12.0 times).")
+        kept = th.learned_note(_panels(0, 1.0, [20, 21]), _panels(900, 1.0, [5, 60]))
+        assert "already there at the first saved step (locality 1.00 → 1.00)" in kept
+        not_yet = th.learned_note(_panels(0, 0.05, [16, 17]), _panels(20, 0.08, [16, 16]))
+        assert "no 2-D position grid has formed yet (locality 0.05 → 0.08)" in not_yet
+        assert "position" not in th.learned_note(_panels(0, None, [1, 2], None), _panels(5, None, [1, 3], None))
+    with speaking("ko"):
+        assert "격자가 나타났습니다" in th.learned_note(_panels(0, 0.05, [20, 21]), _panels(900, 0.9, [5, 60]))
+
+
+def test_the_python_api_opens_a_timeline_folder(timeline, tmp_path):
+    player = views.TimelinePlayer.open(timeline, device="cpu")  # the demo trainer's cards name the architecture
+    assert player.steps == [0, 3, 6] and len(player.images) == views.training.DISTANCE_IMAGES
+    view = player.view(2, sample_images()[-1])
+    assert len(view.prediction()) == 5 and view.pictures()[4] is not None and view.table()[0][0] == 6
+    files = view.write(tmp_path)
+    assert {f.name for f in files} >= {"step_000006_position.png", "step_000006_rollout.png", "step_000006_bars.csv"}
+
+
 def test_the_timeline_is_found_beside_a_checkpoint_and_by_the_app_flag(timeline, tmp_path):
     assert find_timeline(timeline.parent / "demo.safetensors") == timeline  # demo train --out D --timeline D/timeline
     assert find_timeline(timeline / "step_000003.safetensors") == timeline  # a step of the timeline itself

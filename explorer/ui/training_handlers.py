@@ -198,9 +198,9 @@ def learned_note(first: views.StepPanels, last: views.StepPanels) -> str:
     if first.accuracy is not None and last.accuracy is not None:
         parts.append(say("learned_accuracy", a=f"{first.accuracy:.0%}", b=f"{last.accuracy:.0%}"))
     a, b = first.bars.position_locality, last.bars.position_locality
-    if a is not None and b is not None:
-        formed = b - a >= 0.2
-        parts.append(say("learned_grid_formed" if formed else "learned_grid_kept", a=f"{a:.2f}", b=f"{b:.2f}"))
+    if a is not None and b is not None:  # locality: a random table gives about 8 / (patches - 1), a grid near 1
+        key = "learned_grid_formed" if b - a >= 0.2 else "learned_grid_kept" if a >= 0.5 else "learned_grid_not_yet"
+        parts.append(say(key, a=f"{a:.2f}", b=f"{b:.2f}"))
     near = lambda d: f"{d[0].min():.0f}–{d[0].max():.0f}"  # noqa: E731 (the first block's heads, px)
     parts.append(say("learned_heads", a=near(first.distances), b=near(last.distances),
                      ra=f"{ratio(first.distances):.1f}", rb=f"{ratio(last.distances):.1f}"))
