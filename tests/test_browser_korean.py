@@ -1,8 +1,9 @@
 """A Korean browser at 1280 x 720 (issue 25, items 3 and 4): the model picker names its models in
 Korean, picking one that is not on this machine says so once, in Korean, beside the picker (no toast
 over the model card), with the one command that fetches it, and no literal ``**`` shows anywhere,
-the guided tour's step 2 included. The app runs with ``HF_HUB_OFFLINE=1`` (``conftest.launch_app``):
-nothing is downloaded. Screenshots: ``test-artifacts/korean-*.png``."""
+the guided tour's step 2 included; radios name their choices in Korean (methods, fills) and an error's
+box is titled in Korean. The app runs with ``HF_HUB_OFFLINE=1`` (``conftest.launch_app``): nothing is
+downloaded. Screenshots: ``test-artifacts/korean-*.png``."""
 from __future__ import annotations
 
 import re
@@ -10,7 +11,7 @@ import re
 import pytest
 
 from test_browser import (  # noqa: F401 (browser: fixture)
-    _TOAST_RECORDER, ARTIFACTS, MODEL_WAIT_MS, UI_WAIT_MS, browser,
+    _TOAST_RECORDER, ARTIFACTS, MODEL_WAIT_MS, UI_WAIT_MS, browser, open_tab,
 )
 
 pytestmark = pytest.mark.browser
@@ -55,5 +56,24 @@ def test_korean_session_picker_offline_status_and_tour_show_no_english_and_no_li
         bold.first.scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / "korean-tour-step-2.png"))
         assert "**" not in page.locator("body").inner_text()
+
+        open_tab(page, "rollout")  # radios show Korean names and send the registry's (issue 25)
+        methods = page.locator("#method").inner_text()
+        assert "롤아웃 (rollout)" in methods and "통합 그래디언트 (integrated gradients)" in methods, methods
+        open_tab(page, "compare")
+        fills = page.locator("#compare-fill").inner_text()
+        assert "평균 색 (mean)" in fills and "흐리게 (blur)" in fills, fills
+
+        open_tab(page, "surgery")  # a mistake: its box is titled in Korean (Gradio writes "Error")
+        box = page.locator("#surgery-patches textarea").first
+        box.fill("zz")
+        box.press("Enter")
+        toast = page.locator("[data-testid=toast-body]").first
+        toast.wait_for(timeout=UI_WAIT_MS)
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(ARTIFACTS / "korean-error.png"))
+        title = toast.locator(".toast-title").inner_text()
+        assert title.split()[0] == "오류" and "Error" not in title, title
+        assert "패치 행" in toast.inner_text()  # the message itself was Korean already
     finally:
         context.close()

@@ -83,3 +83,22 @@ def test_an_upload_that_is_not_an_image_is_refused_in_korean(server, data, words
     message = refused.value.message
     assert refused.value.title == "오류"  # the box's title too ("Error" before)
     assert words in message and not ENGLISH_WORDS.search(message.replace("PNG, JPEG, WebP, BMP, GIF, TIFF", "")), message
+
+
+def test_a_maps_caption_and_the_head_and_class_pickers_speak_korean_and_send_the_api_names(server):
+    """Issue 25: a method's name and settings in a map's caption, the head picker's "mean of heads" and
+    "head 3", the class picker's "predicted class"; the values the pickers send stay the API's."""
+    from explorer.paths import sample_images
+    from explorer.ui.endpoints import call
+
+    session, _, _ = h.analyze(server, str(sample_images()[0]), korean())
+    *_, caption = call(server, "explanation")(session, "rollout", "max", 0.0, 0, 32, 1, 0.5, "jet", h.PREDICTED)
+    assert caption.startswith("롤아웃 (rollout) [헤드 결합 최대 (max), 버림 비율 0, 시작 블록 0]; 값 "), caption
+    *_, english = call(server, "explanation")(h.Session(choice=DEMO_LABEL, handle=session.handle), "rollout", "max",
+                                              0.0, 0, 32, 1, 0.5, "jet", h.PREDICTED)
+    assert english.startswith("rollout (head fusion max, discard ratio 0, start block 0); "), english
+    heads, classes = h.named_choices(server, korean())
+    assert heads["choices"][:2] == [("헤드 평균", h.HEAD_MEAN), ("헤드 0", "head 0")]
+    assert classes["choices"][0] == ("예측한 클래스", h.PREDICTED)
+    heads, classes = h.named_choices(server, h.Session(choice=DEMO_LABEL))
+    assert heads["choices"][1] == ("head 0", "head 0") and classes["choices"][0] == (h.PREDICTED, h.PREDICTED)

@@ -103,6 +103,11 @@ def test_korean_sessions_get_korean_table_headers_series_name_and_compare_captio
     assert "**this image**" in note_en and "<strong>이 이미지</strong>" in note_ko  # bold before a particle: HTML
     batch, _, table_batch, note_batch = call(server, "distance_batch")([], True, korean)
     assert f"<strong>이미지 {batch.batch_count}장의 평균</strong>" in note_batch and list(table_batch.columns)[0] == "블록"
-    *_, (_, gallery, table, _, _, _) = call(server, "compare")(korean, h.PREDICTED, "mean", False, "jet")
+    *_, (kept, gallery, table, large, _, _) = call(server, "compare")(korean, h.PREDICTED, "mean", False, "jet")
     assert list(table.columns)[0] == "방법" and "삭제 AUC ↓" in table.columns
     assert all(": 삭제 " in caption and ", 삽입 " in caption for _, caption in gallery)
+    # the methods named in Korean with the papers' term (issue 25); the comparison kept (its files, its
+    # clicks) and the API's method names stay the registry's
+    assert table["방법"].tolist()[:2] == ["롤아웃 (rollout)", "그래디언트 롤아웃 (gradient rollout)"]
+    assert gallery[0][1].startswith("롤아웃 (rollout): 삭제 ") and large["label"].startswith("롤아웃 (rollout), ")
+    assert "통합 그래디언트 (integrated gradients)" in table["방법"].tolist() and list(kept.compare.scores)[0] == "rollout"

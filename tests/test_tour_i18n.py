@@ -83,4 +83,27 @@ def test_no_component_of_the_page_keeps_an_untranslated_label(server):
         shown = getattr(block, "visible", True) is not False or not isinstance(block, gr.Button)  # API-only buttons
         if isinstance(block, (gr.Markdown, gr.Button)) and shown and plain(block.value):
             untranslated.append((type(block).__name__, block.elem_id, "value", block.value[:40]))
+        if isinstance(block, gr.Radio):  # a method's, a fill's, an option's name: shown translated, sent as is
+            untranslated += [(block.elem_id, "choice", label) for label, _ in block.choices if plain(str(label))]
     assert not untranslated, untranslated
+
+
+def test_radios_show_their_choices_in_korean_and_send_the_registry_names(server):
+    """Compare's methods and fills, the rollout tab's methods and head fusion, ... (issue 25): the label is
+    the language file's, the value the name the API and the command line take."""
+    from explorer import analyses
+    from explorer.analyses.perturbation import FILLS
+
+    demo = app.build_demo(server, DEMO_LABEL)
+    radios = {b.elem_id: b for b in demo.blocks.values() if isinstance(b, gr.Radio)}
+    korean = {elem: {value: STRINGS["ko"][label.key] for label, value in radios[elem].choices}
+              for elem in ("method", "compare-fill", "fusion", "heads-style", "ablation", "surgery-mode")}
+    assert list(korean["method"]) == list(analyses.EXPLANATION_METHODS)
+    assert korean["method"]["integrated gradients"] == "통합 그래디언트 (integrated gradients)"
+    assert korean["method"]["rollout"] == "롤아웃 (rollout)" and korean["method"]["grad-cam"] == "Grad-CAM"
+    assert list(korean["compare-fill"]) == list(FILLS) and korean["compare-fill"]["blur"] == "흐리게 (blur)"
+    assert korean["fusion"] == {"mean": "평균 (mean)", "max": "최대 (max)", "min": "최소 (min)"}
+    hangul = [label for labels in korean.values() for label in labels.values() if not any("가" <= c <= "힣" for c in label)]
+    assert set(hangul) <= {"Grad-CAM", "AttnLRP", "LeGrad"}, hangul  # proper names stay as their authors wrote them
+    assert all(STRINGS["en"][label.key] == value for elem in korean for label, value in radios[elem].choices)
+    # English shows the names themselves

@@ -21,7 +21,7 @@ from ..analyses.not_available import NotAvailable
 from ..analyses._aliases import renamed
 from .overlay import ENLARGED_SIDE, enlargement, heat_overlay, image_array, map_image, mask_overlay
 
-_STYLES = ("mask", "heat", "map")
+HEAD_STYLES = ("mask", "heat", "map")  # how the heads figure draws each map (head_attention_figure)
 
 
 def tile(images: np.ndarray, ncols: int, sep: int = 1, fill: float = np.nan) -> np.ndarray:
@@ -177,8 +177,8 @@ def head_attention_figure(maps: np.ndarray, image=None, block: int | None = None
     look) or ``"heat"``; without it (or ``style="map"``) the bare maps. Each panel is
     normalized by its own maximum.
     """
-    if style not in _STYLES:
-        raise ValueError(f"style must be one of {_STYLES}, got {style!r}")
+    if style not in HEAD_STYLES:
+        raise ValueError(f"style must be one of {HEAD_STYLES}, got {style!r}")
     maps = np.asarray(maps, dtype=np.float64)
     if maps.ndim != 3:
         raise ValueError(f"expected (heads, gh, gw) maps, got shape {maps.shape}")

@@ -24,13 +24,15 @@ from ..models.explorer_model import TOPK
 from ..models.timeline import find_timeline, is_timeline
 from ..models.open_clip import is_clip
 from ..paths import assets_dir, sample_images
+from ..render.figures import HEAD_STYLES
 from ..views import DEFAULT_PROMPT_METHOD, TOUR_STEPS
 from . import gradio_fixes
 from . import handlers as h
 from . import room_handlers as rh
 from . import safe
 from . import training_handlers as th
-from .i18n import I18N, T
+from .i18n import I18N, T, choices
+from .messages import toast_titles
 from .budget import MemoryBudget, default_budget_bytes, tune_allocator
 from .cache import ModelCache
 from .components import ImageUpload, IndexSlider
@@ -174,7 +176,7 @@ def _option_control(option: analyses.Option, last_block: int):
     common = dict(value=option.default, label=T(option.name), info=T(f"{option.name}_info"),
                   elem_id=option.ui_id or option.name)
     if option.choices:
-        return gr.Radio(list(option.choices), **common)
+        return gr.Radio(choices(option.name, option.choices), **common)
     if option.block_index:
         return IndexSlider(0, last_block, step=1, **common)
     return gr.Slider(option.minimum, option.maximum, step=option.step, **common)
@@ -204,7 +206,8 @@ def _explanation_tab(ui: SimpleNamespace, first) -> None:
     with gr.Tab(T("tab_rollout"), elem_id="tab-rollout"):
         gr.Markdown(T("rollout_help"))
         with gr.Row():
-            ui.method = gr.Radio(list(analyses.EXPLANATION_METHODS), value=analyses.default_method(first), label=T("method"), elem_id="method")
+            ui.method = gr.Radio(choices("method", analyses.EXPLANATION_METHODS), value=analyses.default_method(first),
+                                 label=T("method"), elem_id="method")
             ui.target = gr.Dropdown(h.target_choices(first), value=h.PREDICTED, label=T("target"),
                                     allow_custom_value=True, elem_id="target")
         with gr.Row():
@@ -265,7 +268,7 @@ def _query_tab(ui: SimpleNamespace, first) -> None:
         gr.Markdown(T("query_help"))
         with gr.Row():
             ui.query_block = IndexSlider(0, last, value=last, step=1, label=T("block"), elem_id="query-block")
-            ui.query_head = gr.Dropdown([h.HEAD_MEAN] + [f"head {i}" for i in range(first.num_heads)],
+            ui.query_head = gr.Dropdown(h.head_choices(first.num_heads),
                                         value=h.HEAD_MEAN, label=T("head"), allow_custom_value=True, elem_id="query-head")
             ui.query_row = gr.Number(0, precision=0, label=T("patch_row"), elem_id="query-row")
             ui.query_col = gr.Number(0, precision=0, label=T("patch_col"), elem_id="query-col")
@@ -277,12 +280,12 @@ def _query_tab(ui: SimpleNamespace, first) -> None:
         gr.Markdown(T("heads_help"))
         with gr.Row():
             ui.heads_block = IndexSlider(0, last, value=last, step=1, label=T("block"), elem_id="heads-block")
-            ui.heads_style = gr.Radio(["mask", "heat", "map"], value="heat", label=T("style"), elem_id="heads-style")
+            ui.heads_style = gr.Radio(choices("style", HEAD_STYLES), value="heat", label=T("style"), elem_id="heads-style")
         ui.heads = gr.Image(label=T("heads"), show_label=False, elem_id="heads", height=360, **IMAGE)
         _downloads(ui, "heads")
         gr.Markdown(T("importance_help"))
         with gr.Row():
-            ui.ablation = gr.Radio(list(h.ABLATIONS), value="zero", label=T("ablation"), elem_id="ablation")
+            ui.ablation = gr.Radio(choices("ablation", h.ABLATIONS), value="zero", label=T("ablation"), elem_id="ablation")
             ui.importance_run = gr.Button(T("importance_run"), elem_id="importance-run")
         ui.importance = gr.Image(label=T("importance"), elem_id="importance", **IMAGE)
         ui.importance_note = gr.Markdown(elem_id="importance-note")
@@ -294,8 +297,8 @@ def _surgery_tab(ui: SimpleNamespace) -> None:
     with gr.Tab(T("tab_surgery"), elem_id="tab-surgery"):
         gr.Markdown(T("surgery_help"))
         with gr.Row():
-            ui.surgery_mode = gr.Radio(list(h.views.SURGERY_MODES), value="drop", label=T("surgery_mode"),
-                                       info=T("surgery_mode_info"), elem_id="surgery-mode")
+            ui.surgery_mode = gr.Radio(choices("surgery_mode", h.views.SURGERY_MODES), value="drop",
+                                       label=T("surgery_mode"), info=T("surgery_mode_info"), elem_id="surgery-mode")
             ui.surgery_follows = gr.Checkbox(False, label=T("surgery_follows"), elem_id="surgery-follows")
             ui.surgery_row = gr.Number(0, precision=0, label=T("patch_row"), elem_id="surgery-row", min_width=100)
             ui.surgery_col = gr.Number(0, precision=0, label=T("patch_col"), elem_id="surgery-col", min_width=100)
@@ -391,7 +394,7 @@ def _compare_tab(ui: SimpleNamespace, quick: bool) -> None:
     with gr.Tab(T("tab_compare"), elem_id="tab-compare"):
         gr.Markdown(T("compare_help"))
         with gr.Row(elem_id="compare-controls"):
-            ui.compare_fill = gr.Radio(list(h.FILLS), value="mean", label=T("fill"), elem_id="compare-fill",
+            ui.compare_fill = gr.Radio(choices("fill", h.FILLS), value="mean", label=T("fill"), elem_id="compare-fill",
                                        info=T("fill_info"))
             ui.compare_sanity = gr.Checkbox(value=True, label=T("sanity"), elem_id="compare-sanity")
             ui.compare_quick = gr.Checkbox(value=quick, label=T("quick"), info=T("quick_info"), elem_id="compare-quick")
@@ -621,6 +624,7 @@ def _wire(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server) -> None:
     loaded.then(*model_views, **PRIVATE)
     loaded.then(*note, **PRIVATE)
     loaded.then(functools.partial(h.model_pickers, server), [s], [ui.model_pick, ui.side_model], **PRIVATE)
+    loaded.then(functools.partial(h.named_choices, server), [s], [ui.query_head, ui.target], **PRIVATE)
     _after_image(ui, server, loaded.then(*run_image, **PRIVATE))
     # a new image: an upload, a paste or a clear (.input, once each; .change fires twice per upload)
     # or a click on an example (which sets the value without .input)
@@ -835,7 +839,8 @@ def main(argv: list[str] | None = None) -> None:
     demo.queue(default_concurrency_limit=2)
     try:
         demo.launch(server_name=args.host, server_port=args.port, share=args.share, allowed_paths=[str(assets_dir())],
-                    max_file_size=MAX_UPLOAD, theme=gr.themes.Soft(), css=CSS, show_error=True, i18n=I18N)
+                    max_file_size=MAX_UPLOAD, theme=gr.themes.Soft(), css=CSS, show_error=True, i18n=I18N,
+                    head=gradio_fixes.toast_titles(toast_titles()))  # an error box's title in the page's language
     except OSError as exc:  # Gradio's "Cannot find empty port" names its own parameters, not our flag
         sys.exit(f"vit-explorer: cannot listen on {args.host}:{args.port} ({exc.__class__.__name__}): the port is "
                  f"probably in use by another program. Choose another one with --port, e.g. --port {args.port + 1}.")

@@ -1,4 +1,5 @@
-"""One fix to Gradio that a class needs: pictures written to Gradio's cache atomically.
+"""Two fixes to Gradio that a class needs: pictures written to Gradio's cache atomically, and the
+title of an error box in the page's language.
 
 Gradio (6.31) turns each picture a handler returns into a file named after its content's hash
 (``processing_utils.save_pil_to_cache``) with a plain ``write_bytes``. When two requests return
@@ -13,9 +14,21 @@ into place; :func:`save_pil_to_cache` does the same for pictures, and an existin
 same content (same hash, same size) is reused, as Gradio reuses cached copies. Written by hand
 because no Gradio option changes it; :func:`install` puts it in place of Gradio's (every
 component looks the function up on the module when it saves) and is a no-op when run again.
+
+An error box (Gradio's toast) is titled with its type, "Error", whatever title the server sends:
+Gradio 6.31's ``js/statustracker/static/ToastContent.svelte`` writes ``type_label =
+type.charAt(0).toUpperCase() + type.slice(1)`` (line 22; in the installed bundle,
+``templates/frontend/assets/statustracker-DQF-KcRT.js``), and ``js/core/src/dependency.ts`` reads the
+server's title as ``result?._title ?? "Error"`` while the client hands it on as ``title``
+(``templates/frontend/assets/Blocks-D1GWYZdr.js``), so ``gr.Error(title=...)`` never reaches the page.
+:func:`toast_titles` is a script for the page's ``<head>`` (``launch(head=...)``, Gradio's way to add
+one) that renames each toast's title as it appears, in the language the server writes the message
+in (the browser's, :func:`explorer.ui.messages.browser_language`). Written by hand because Gradio's
+i18n does not reach the toast's title.
 """
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -47,6 +60,30 @@ def save_pil_to_cache(img: Image.Image, cache_dir: str, name: str = "image", for
         Path(staging).unlink(missing_ok=True)
         raise
     return str(path)
+
+
+_TOAST_TITLES = """<script>
+(() => {
+  const titles = %s;  // by language: Gradio's toast title -> the language's word
+  const asked = navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language || ""];
+  const lang = asked.map(tag => tag.split("-")[0].toLowerCase()).find(code => code in titles);
+  const words = titles[lang] || {};
+  if (!Object.keys(words).length) return;
+  const rename = () => document.querySelectorAll(".toast-title").forEach(title => {
+    const text = [...title.childNodes].find(node => node.nodeType === Node.TEXT_NODE && node.nodeValue.trim());
+    const word = text && words[text.nodeValue.trim()];
+    if (word) text.nodeValue = word + " ";
+  });
+  new MutationObserver(rename).observe(document.documentElement, {childList: true, subtree: true, characterData: true});
+})();
+</script>"""
+
+
+def toast_titles(titles: dict[str, dict[str, str]]) -> str:
+    """The ``<head>`` script that renames Gradio's toast titles: ``titles[language][gradio_title]``, e.g.
+    ``{"ko": {"Error": "오류"}}``; a language that keeps Gradio's words needs no entry."""
+    wanted = {lang: {k: v for k, v in words.items() if k != v} for lang, words in titles.items()}
+    return _TOAST_TITLES % json.dumps({lang: words for lang, words in wanted.items()}, ensure_ascii=False)
 
 
 def install() -> None:

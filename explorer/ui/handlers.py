@@ -35,7 +35,8 @@ from ..models.memory import geometry
 from .budget import HeavyWorkers, MemoryBudget, Turns, Work, default_budget_bytes
 from .cache import ModelCache
 from .i18n import STRINGS
-from .messages import browser_language, language, model_label, model_note, model_source, picker_label, say, speaking
+from .messages import (browser_language, choice_label, describe_method, language, model_label, model_note, model_source,
+                       picker_label, say, speaking)
 from . import safe
 from .policy import ServingPolicy
 from .rooms import RoomStore
@@ -219,6 +220,15 @@ def select_model(server: Server, choice: str, session: Session, progress=gr.Prog
     return fresh, choice, model_card(model, choice)
 
 
+@user_errors
+def named_choices(server: Server, session: Session):
+    """On page load: the head and class pickers' choices named in the session's language (their values,
+    what the API takes, stay: "mean of heads", "head 3", "predicted class")."""
+    model = server.model(session)
+    return gr.update(choices=head_choices(model.num_heads)), gr.update(choices=target_choices(model))
+
+
+@user_errors
 def model_controls(server: Server, session: Session):
     """Ranges for the session's model: each block-index method option, then the query block,
     query head, heads-view block, tokens block, guess block, target class and the method (Grad-CAM for a CNN)."""
@@ -228,7 +238,7 @@ def model_controls(server: Server, session: Session):
     return (
         *options,
         gr.update(maximum=last, value=last),  # query block
-        gr.update(choices=[HEAD_MEAN] + [f"head {h}" for h in range(model.num_heads)], value=HEAD_MEAN),
+        gr.update(choices=head_choices(model.num_heads), value=HEAD_MEAN),
         gr.update(maximum=last, value=last),  # heads-view block
         gr.update(maximum=last, value=last),  # tokens block
         gr.update(maximum=last, value=last),  # the guess's block (a followed patch's attention)
@@ -237,9 +247,14 @@ def model_controls(server: Server, session: Session):
     )  # the last: a model without attention (a CNN) starts on Grad-CAM
 
 
-def target_choices(model: ExplorerModel) -> list[str]:
-    """The class picker: the predicted class, or any class by index and name."""
-    return [PREDICTED] + [f"{i}: {name}" for i, name in enumerate(model.labels)]
+def target_choices(model: ExplorerModel) -> list:
+    """The class picker: the predicted class (named in the current language), or any class by index and name."""
+    return [(say("choice_predicted"), PREDICTED)] + [f"{i}: {name}" for i, name in enumerate(model.labels)]
+
+
+def head_choices(heads: int) -> list[tuple[str, str]]:
+    """The head picker: the mean of every head, or one head, named in the current language."""
+    return [(say("choice_head_mean"), HEAD_MEAN)] + [(say("choice_head", head=i), f"head {i}") for i in range(heads)]
 
 
 def knows_few_classes(model: ExplorerModel) -> bool:
@@ -324,7 +339,7 @@ def map_range(m: np.ndarray) -> str:
 
 def explanation_caption(view: views.ExplanationView) -> str:
     """The method with all its settings, the class it explains, and the map's value range."""
-    caption = view.describe()
+    caption = describe_method(view.spec, view.options)
     if view.target is not None:
         caption = say("caption_for", caption=caption, label=view.target_label)
     return f"{caption}; {map_range(view.map)}"
@@ -787,13 +802,14 @@ def compare(server: Server, session: Session, target, fill: str, sanity: bool, c
 def _compare_outputs(session: Session, view: views.CompareView, key, note: str):
     """(the session, keeping the comparison once complete; gallery; score table; large map; curves; note)."""
     new = replace(session, compare=view, compare_key=key) if key is not None else gr.skip()
-    return (new, _gallery(view), table(view.table(), COMPARE_COLUMNS), *_compare_pictures(view), note)
+    rows = [[choice_label("method", name), *rest] for name, *rest in view.table()]  # the API's names stay in files
+    return (new, _gallery(view), table(rows, COMPARE_COLUMNS), *_compare_pictures(view), note)
 
 
 def _compare_pictures(view: views.CompareView):
     """(the shown method's map large, labelled with its name; its curves beside the random baseline's)."""
     large, curves = view.pictures()
-    return gr.update(value=large, label=say("chosen_method", method=view.shown_method)), curves
+    return gr.update(value=large, label=say("chosen_method", method=choice_label("method", view.shown_method))), curves
 
 
 def headers(columns) -> list[str]:
@@ -814,11 +830,11 @@ def _gallery(view: views.CompareView) -> list[tuple[Image.Image, str]]:
     for name, picture in view.overlays():
         m = view.scores[name].metrics()
         if "deletion_auc" not in m:  # the map is ready, its scores are not yet
-            cells.append((picture, name))
+            cells.append((picture, choice_label("method", name)))
             continue
         sanity = say("compare_sanity", rho=m["sanity_rho"]) if "sanity_rho" in m else ""
-        caption = say("compare_caption", method=name, deletion=m["deletion_auc"], insertion=m["insertion_auc"],
-                      sanity=sanity)
+        caption = say("compare_caption", method=choice_label("method", name), deletion=m["deletion_auc"],
+                      insertion=m["insertion_auc"], sanity=sanity)
         cells.append((picture, caption))
     return cells
 

@@ -14,9 +14,11 @@ server-side catalog with values; Python's ``gettext`` would add .po/.mo build st
 a few languages and some forty sentences.
 
 The table headers of the distance and Compare tabs are sentences here too (the handlers return
-them with the rows). Not translated: the texts inside figures (matplotlib titles, axes and
-legends), method and option names (the technical terms the tabs use), and the library's own
-error details, which users get after a lead-in in their language.
+them with the rows), and so are method names and option values where the server writes them
+(:func:`choice_label`, :func:`describe_method`: Compare's captions and table, a map's caption);
+the values the API takes stay English. Not translated: the texts inside figures (matplotlib
+titles, axes and legends, also in the exported files), and the library's own error details,
+which users get after a lead-in in their language.
 """
 from __future__ import annotations
 
@@ -26,8 +28,8 @@ from typing import Iterator
 
 from .lang import LANGUAGES, table
 
-__all__ = ["LANGUAGES", "browser_language", "language", "model_label", "model_note", "model_source", "picker_label",
-           "say", "speaking"]
+__all__ = ["LANGUAGES", "browser_language", "choice_label", "describe_method", "language", "model_label", "model_note",
+           "model_source", "picker_label", "say", "speaking", "toast_titles"]
 
 _LANGUAGE: ContextVar[str] = ContextVar("vit_explorer_language", default=LANGUAGES[0])
 
@@ -63,6 +65,27 @@ def say(key: str, **values) -> str:
     return table("SAY", _LANGUAGE.get())[key].format(**values)
 
 
+def choice_label(control: str, value: str) -> str:
+    """How choice ``value`` of ``control`` ("method", "fill", "head_fusion", ...) shows in the current
+    language (``value`` itself, the name the API takes, where the language has no label for it)."""
+    return table("CHOICES", _LANGUAGE.get()).get(f"{control}:{value}", value)
+
+
+def describe_method(spec, options: dict | None = None) -> str:
+    """``spec.describe(options, every=True)`` in the current language: the method's name and each of its
+    settings, "rollout (head fusion mean, discard ratio 0, start block 0)"; in Korean "롤아웃 (rollout):
+    헤드 결합 평균 (mean), 버림 비율 0, 시작 블록 0"."""
+    given = spec.named(options)
+    labels = table("OPTIONS", _LANGUAGE.get())
+    settings = []
+    for option in spec.options:
+        value = given.get(option.name, option.default)
+        shown = choice_label(option.name, value) if option.choices else f"{value:g}"
+        settings.append(f"{labels.get(option.name, option.label).lower()} {shown}")
+    name = choice_label("method", spec.name)
+    return say("method_settings", method=name, settings=", ".join(settings)) if settings else name
+
+
 def model_note(spec: str, english: str) -> str:
     """A catalog entry's note in the current language (``english``, the entry's own, when
     the language has none for it: a model outside the catalog)."""
@@ -96,6 +119,12 @@ def model_source(source: str) -> str:
     for key in _SOURCES:
         source = source.replace(english[key], ours[key])
     return source
+
+
+def toast_titles() -> dict[str, dict[str, str]]:
+    """Gradio's toast titles ("Error", "Warning", "Info") in every language (``gradio_fixes.toast_titles``)."""
+    return {lang: {"Error": table("SAY", lang)["error_title"], "Warning": table("SAY", lang)["warning_title"],
+                   "Info": table("SAY", lang)["info_title"]} for lang in LANGUAGES}
 
 
 def language() -> str:

@@ -8,9 +8,9 @@ first part of a browser's language tag (``fr.py`` for ``fr-CA``): it is found he
 to browsers that ask for it (:func:`explorer.ui.messages.browser_language`) and listed in
 Gradio's language menu.
 
-Who reads what: :mod:`..i18n` hands ``PAGE``, ``OPTIONS`` and the tour's tables to Gradio's
-``gr.I18n`` (translated in the browser); :mod:`..messages` writes ``SAY`` and
-``MODEL_NOTES`` and ``MODEL_LABELS`` on the server; :mod:`..tour` keys the tour's tables by step.
+Who reads what: :mod:`..i18n` hands ``PAGE``, ``OPTIONS``, ``CHOICES`` and the tour's tables to Gradio's
+``gr.I18n`` (translated in the browser); :mod:`..messages` writes ``SAY``, ``MODEL_NOTES``,
+``MODEL_LABELS`` and ``CHOICES`` on the server; :mod:`..tour` keys the tour's tables by step.
 
 Bold is written ``**so**`` in every file; :func:`table` hands out each text with :func:`strong`
 applied, so a bold that Markdown would leave literal (``**선형 투영(linear projection)**입니다``:
@@ -31,7 +31,8 @@ from typing import Any
 DEFAULT = "en"
 
 #: the tables every language file defines, each a dict of texts by key
-TABLES = ("PAGE", "OPTIONS", "TOUR_LABELS", "TOUR_TITLES", "TOUR_TEXTS", "SAY", "MODEL_NOTES", "MODEL_LABELS")
+TABLES = ("PAGE", "OPTIONS", "TOUR_LABELS", "TOUR_TITLES", "TOUR_TEXTS", "SAY", "MODEL_NOTES", "MODEL_LABELS",
+          "CHOICES")
 
 
 def _codes() -> tuple[str, ...]:

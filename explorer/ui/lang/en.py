@@ -17,6 +17,11 @@ checks them):
   English they are the catalog's own (``CatalogEntry.note``).
 - ``MODEL_LABELS``: each catalog model's name in the model pickers, by its spec (in English the
   catalog's own ``CatalogEntry.label``, which is also the value the picker sends).
+- ``CHOICES``: how a control shows each of its choices, by ``"<control>:<value>"`` (``"method:rollout"``,
+  ``"fill:mean"``, ``"head_fusion:max"``). The value is the method registry's name or the option's value that
+  the API and the command line take; in English the label is the value itself, read from where it is defined.
+  Translated at the page's edge only: radio buttons in the browser (``i18n.choices``), captions and tables on
+  the server (``messages.choice_label``).
 
 The transformer's blocks are "blocks" everywhere (never "layers").
 """
@@ -24,7 +29,11 @@ from __future__ import annotations
 
 from ...analyses import EXPLANATION_METHODS, all_options
 from ...analyses.not_available import CNN_REASONS
+from ...analyses.perturbation import FILLS
+from ...analyses.surgery import MODES as SURGERY_MODES
+from ...capture import ABLATION_MODES
 from ...models.catalog import CATALOG
+from ...render.figures import HEAD_STYLES
 
 PAGE = {
     "intro": """
@@ -147,7 +156,8 @@ sanity check take a while on large models; the bar shows progress.
     "patch_col": "Patch column", "click_patch": "Click a patch", "its_attention": "Its attention in this block",
     "its_rollout": "Its rollout row (all blocks)", "style": "Style", "heads": "Class-token attention per head",
     "tab_compare": "Compare methods", "fill": "Removed patches become",
-    "fill_info": "mean: the average colour; blur: the same patch, blurred",
+    "fill_info": "mean: the average colour; blur: the same patch, blurred; ROAD: filled in from its neighbours, "
+                 "with a little noise (Rong et al. 2022)",
     "sanity": "Sanity check (re-run on randomized models)", "compare_run": "Compare every method", "compare_cancel": "Cancel",
     "gallery": "Every method (click one)", "scores": "Scores: ↓ lower is better, ↑ higher is better",
     "chosen": "The chosen method", "curves": "Its curves, beside the random baseline",
@@ -418,6 +428,8 @@ SAY = {
                          "**{before}** ({p_before}).",
     "surgery_note_blur": "**{n}** of {total} patches blurred. Now: **{now}** ({p_now}); before the edit: "
                          "**{before}** ({p_before}).",
+    "choice_predicted": "predicted class", "choice_head_mean": "mean of heads", "choice_head": "head {head}",
+    "method_settings": "{method} ({settings})",  # a method and its settings (messages.describe_method)
     "surgery_followed_gone": "The followed patch (row {row}, column {col}) was dropped; follow another one.",
     "col_class": "class", "col_now": "now (%)", "col_before": "before (%)", "col_change": "change (points)",
     # table headers, series names and captions of the distance and Compare tabs
@@ -456,6 +468,7 @@ SAY = {
     "name_not_text": "A model name must be text, not '{value}'.",
     # an image that cannot be read (explorer.images.ImageLoadError's reason); English shows the library's own text
     "error_title": "Error",  # the title of the box an error appears in
+    "warning_title": "Warning", "info_title": "Info",  # ... a warning, a note (gradio_fixes.toast_titles)
     "image_empty": "The uploaded image is empty (0 bytes). Use a PNG, JPEG, WebP, BMP, GIF or TIFF image.",
     "image_no_pixels": "The image is {width} x {height} pixels: it has no pixels to show. Use a PNG, JPEG, WebP, "
                        "BMP, GIF or TIFF image.",
@@ -522,3 +535,15 @@ SAY = {
 MODEL_NOTES = {entry.spec: entry.note for entry in CATALOG.values()}
 
 MODEL_LABELS = {entry.spec: entry.label for entry in CATALOG.values()}
+
+# how a control shows each of its choices, by "<control>:<value>"; the value (a method registry's name, a fill,
+# an option's choice ...) is what the API and the command line take, the same in every language
+CHOICES = {
+    **{f"method:{name}": name for name in EXPLANATION_METHODS},
+    **{f"{option.name}:{choice}": choice for option in all_options(list(EXPLANATION_METHODS.values()))
+       for choice in option.choices},
+    **{f"fill:{fill}": fill for fill in FILLS},
+    **{f"style:{style}": style for style in HEAD_STYLES},
+    **{f"ablation:{mode}": mode for mode in ABLATION_MODES},
+    **{f"surgery_mode:{mode}": mode for mode in SURGERY_MODES},
+}

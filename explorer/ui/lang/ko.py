@@ -4,6 +4,8 @@ The transformer's blocks are "블록" everywhere.
 """
 from __future__ import annotations
 
+from ...analyses import EXPLANATION_METHODS
+
 PAGE = {
     "intro": """
 ## ViT 탐색기
@@ -113,7 +115,8 @@ Transformer Attribution과 AttnLRP, 무작위 기준선)은 **방법 비교**
     "patch_col": "패치 열", "click_patch": "패치를 클릭하세요", "its_attention": "이 블록에서 그 패치의 어텐션",
     "its_rollout": "그 패치의 롤아웃 행 (모든 블록)", "style": "모양", "heads": "헤드별 클래스 토큰 어텐션",
     "tab_compare": "방법 비교", "fill": "지운 패치를 채우는 방법",
-    "fill_info": "mean: 평균 색; blur: 같은 패치를 흐리게",
+    "fill_info": "평균 색: 이미지의 평균 색으로; 흐리게: 같은 패치를 흐리게; ROAD: 이웃 패치로 채우고 잡음을 조금 더함 "
+                 "(Rong 외 2022)",
     "sanity": "건전성 검사 (무작위로 바꾼 모델에서 다시 계산)", "compare_run": "모든 방법 비교하기", "compare_cancel": "취소",
     "gallery": "모든 방법 (하나를 클릭)", "scores": "점수: ↓ 낮을수록 좋음, ↑ 높을수록 좋음",
     "chosen": "고른 방법", "curves": "그 곡선과 무작위 기준선",
@@ -143,7 +146,7 @@ Transformer Attribution과 AttnLRP, 무작위 기준선)은 **방법 비교**
     "side_method_info": "auto: 롤아웃, 한 모델이 CNN이면 Grad-CAM",
     "side_scores": "각 지도의 충실도",
     "tab_surgery": "패치 수술", "surgery_mode": "누른 패치에 일어나는 일",
-    "surgery_mode_info": "drop: 토큰 열에서 빼기; grey: 평균 색으로 칠하기; blur: 흐리게 하기",
+    "surgery_mode_info": "빼기: 토큰 열에서 뺌; 회색으로: 평균 색으로 칠함; 흐리게: 패치를 흐리게 함",
     "surgery_follows": "누르면 패치를 따라가기 (편집하지 않고)",
     "surgery_undo": "되돌리기", "surgery_reset": "처음으로", "surgery_keep": "롤아웃 상위 10%만 남기기",
     "surgery_remove": "롤아웃 상위 10% 빼기", "surgery_patches": "편집한 패치 (행,열; 행,열 ...)",
@@ -382,6 +385,8 @@ SAY = {
                          "**{before}** ({p_before}).",
     "surgery_note_grey": "패치 {total}개 중 **{n}**개를 회색으로 칠했습니다. 지금: **{now}** ({p_now}); 편집 전: "
                          "**{before}** ({p_before}).",
+    "choice_predicted": "예측한 클래스", "choice_head_mean": "헤드 평균", "choice_head": "헤드 {head}",
+    "method_settings": "{method} [{settings}]",
     "surgery_note_blur": "패치 {total}개 중 **{n}**개를 흐리게 했습니다. 지금: **{now}** ({p_now}); 편집 전: "
                          "**{before}** ({p_before}).",
     "surgery_followed_gone": "따라가던 패치(행 {row}, 열 {col})를 뺐습니다. 다른 패치를 따라가세요.",
@@ -418,7 +423,7 @@ SAY = {
     "bad_form": "이 요청에 담긴 값 중 하나가 그 입력이 받는 형태가 아닙니다. 앱의 API 페이지(페이지 맨 아래 "
                 "'Use via API' 링크)에 엔드포인트마다 받는 값이 나와 있습니다.",
     "name_not_text": "모델 이름은 글자여야 합니다 ('{value}'은(는) 쓸 수 없습니다).",
-    "error_title": "오류",
+    "error_title": "오류", "warning_title": "경고", "info_title": "알림",
     "image_empty": "올린 이미지가 비어 있습니다 (0바이트). PNG, JPEG, WebP, BMP, GIF, TIFF 이미지를 쓰세요.",
     "image_no_pixels": "이미지가 {width} x {height} 픽셀이라 보여 줄 픽셀이 없습니다. PNG, JPEG, WebP, BMP, GIF, "
                        "TIFF 이미지를 쓰세요.",
@@ -514,4 +519,24 @@ MODEL_LABELS = {
     "swin_tiny_patch4_window7_224": "무작위 초기화 Swin-T (윈도 어텐션)",
     "swin_tiny_patch4_window7_224.ms_in1k": "Swin-T (ImageNet-1k)",
     "open_clip:ViT-B-32": "무작위 초기화 CLIP ViT-B/32 (open_clip, 텍스트 프롬프트)",
+}
+
+# a method's name: the Korean term, with the English one the papers use in parentheses; a proper name stays
+_METHODS = {
+    "rollout": "롤아웃 (rollout)", "gradient rollout": "그래디언트 롤아웃 (gradient rollout)",
+    "last-block attention": "마지막 블록 어텐션 (last-block attention)", "attention flow": "어텐션 플로우 (attention flow)",
+    "grad-cam": "Grad-CAM", "integrated gradients": "통합 그래디언트 (integrated gradients)",
+    "saliency": "살리언시 (saliency)", "occlusion": "가림 (occlusion)",
+    "transformer attribution": "트랜스포머 기여도 (Transformer Attribution)", "attnlrp": "AttnLRP",
+    "legrad": "LeGrad", "random": "무작위 (random)",
+}
+
+CHOICES = {
+    # a method without a Korean name here shows its registry name (tests/test_lang.py asks for one)
+    **{f"method:{name}": _METHODS.get(name, name) for name in EXPLANATION_METHODS},
+    "head_fusion:mean": "평균 (mean)", "head_fusion:max": "최대 (max)", "head_fusion:min": "최소 (min)",
+    "fill:mean": "평균 색 (mean)", "fill:blur": "흐리게 (blur)", "fill:road": "이웃으로 채우기 (ROAD)",
+    "style:mask": "마스크 (mask)", "style:heat": "히트 (heat)", "style:map": "지도만 (map)",
+    "ablation:zero": "0으로 (zero)", "ablation:mean": "토큰 평균으로 (mean)",
+    "surgery_mode:drop": "빼기 (drop)", "surgery_mode:grey": "회색으로 (grey)", "surgery_mode:blur": "흐리게 (blur)",
 }
