@@ -103,6 +103,9 @@ class WindowedModel(ExplorerModel):
                          anatomy=anatomy if anatomy is not None else swin_anatomy(model), source=source)
         self.heads_per_block = [w.num_heads for w in self._blank_windows]
         self.stages = len(self.model.layers)
+        # per stage: (token side in px, heads, window in tokens), from its first block (the model card's summary)
+        self.stage_info = [next((w.token_size, w.num_heads, w.window) for w in self._blank_windows if w.stage == s)
+                           for s in range(self.stages)]
         del self._blank_windows
 
     def _probe(self) -> None:

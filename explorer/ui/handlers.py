@@ -167,7 +167,17 @@ def model_card(model: ExplorerModel, choice: str) -> str:
     return say("model_card", name=model.name, device=model.device, note=f" {model_note(entry.spec, entry.note)}" if entry else "",
                source=model_source(model.source), blocks=model.num_blocks, heads=model.num_heads, h=h, w=w, p=p, gh=h // p,
                gw=w // p, k=model.num_prefix_tokens, n=len(model.labels),
-               classes=f": {', '.join(model.labels)}" if knows_few_classes(model) else "")
+               classes=f": {', '.join(model.labels)}" if knows_few_classes(model) else "") + _windowed_card(model)
+
+
+def _windowed_card(model: ExplorerModel) -> str:
+    """A Swin's stages (token sizes, heads, windows) for its card; "" for any other model."""
+    stages = getattr(model, "stage_info", None)
+    if not stages:
+        return ""
+    wh, ww = stages[0][2]
+    return "  \n" + say("model_card_windowed", stages=len(stages), tokens=", ".join(str(t) for t, _, _ in stages),
+                        heads=", ".join(str(h) for _, h, _ in stages), wh=wh, ww=ww, p=model.patch_size)
 
 
 @user_errors
@@ -547,8 +557,16 @@ def query(server: Server, session: Session, block, head, row, col, alpha, cmap: 
     return views.query_view(trace, patch, b, _head(head, trace), cmap, float(alpha))
 
 
-def show_query(view: views.QueryView):
-    return (*view.pictures(), *view.patch)  # the patch shown (clamped to the grid)
+def show_query(view: views.QueryView | views.WindowQueryView):
+    """(the clickable input, its attention, its rollout row or, on a Swin, every head inside the window, with
+    the two pictures' labels saying which; the patch shown, clamped to the grid)."""
+    clicked, attention, second = view.pictures()
+    if isinstance(view, views.WindowQueryView):
+        labels = say("query_window_label"), say("query_window_heads")
+    else:  # the page's own labels (a Swin's may be shown there from an earlier model)
+        labels = STRINGS[language()]["its_attention"], STRINGS[language()]["its_rollout"]
+    return (clicked, gr.update(value=attention, label=labels[0]), gr.update(value=second, label=labels[1]),
+            *view.patch)
 
 
 def heads(server: Server, session: Session, block, style: str) -> views.HeadsView:

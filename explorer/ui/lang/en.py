@@ -359,6 +359,11 @@ SAY = {
     "what_ablation": "Ablation", "what_fill": "Fill",
     "model_card": "**{name}** on `{device}`.{note}  \nFrom: {source}.  \n{blocks} blocks, {heads} heads, input "
                   "{h}x{w} px, {p}-px patches ({gh}x{gw} grid), {k} prefix token(s), {n} classes{classes}.",
+    "query_window_label": "Its attention inside its window (this block)",
+    "query_window_heads": "Each head inside the window",
+    "model_card_windowed": "A windowed transformer: {stages} stages of {tokens}-px tokens with {heads} heads, each "
+                           "block attending inside {wh}x{ww}-token windows (every second block's shifted); its maps "
+                           "use {p}-px cells.",
     "load_failed_status": "Could not load **{choice}**. {error}  \nStill using: {card}",
     "weights_offline": "Its weights are not on this machine and cannot be downloaded now. To use it without "
                        "network, download it once where there is network: `{command}`",

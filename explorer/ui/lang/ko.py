@@ -315,6 +315,11 @@ SAY = {
     "what_ablation": "헤드 끄기 방식", "what_fill": "채우기",
     "model_card": "**{name}** (`{device}`에서 실행).{note}  \n출처: {source}.  \n블록 {blocks}개, 헤드 {heads}개, 입력 "
                   "{h}x{w} px, {p}-px 패치 ({gh}x{gw} 격자), 앞쪽(prefix) 토큰 {k}개, 클래스 {n}개{classes}.",
+    "query_window_label": "윈도 안에서 그 패치의 어텐션 (이 블록)",
+    "query_window_heads": "윈도 안에서 헤드마다",
+    "model_card_windowed": "윈도 트랜스포머: {stages}개 단계의 토큰 크기는 {tokens} px, 헤드는 {heads}개이고, 각 "
+                           "블록은 {wh}x{ww} 토큰 윈도 안에서 어텐션합니다(두 블록마다 한 번 윈도를 옮김). 지도는 "
+                           "{p}-px 칸을 씁니다.",
     "load_failed_status": "**{choice}**을(를) 불러오지 못했습니다. {error}  \n계속 쓰는 모델: {card}",
     "weights_offline": "가중치가 이 컴퓨터에 없고, 지금은 내려받을 수도 없습니다. 인터넷 없이 쓰려면 인터넷이 되는 "
                        "곳에서 한 번 내려받으세요: `{command}`",
