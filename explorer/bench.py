@@ -55,7 +55,8 @@ TARGETS = {"explanation_over_forward": 1.25, "control_change_s": 0.100, "folder_
 FULL_MODELS = [("demo", {}, False), ("vit_tiny_patch16_224", {}, False), ("vit_small_patch16_224", {}, False),
                ("vit_base_patch16_224", {}, False), ("vit_base_patch16_384", {}, False),
                ("vit_small_patch14_dinov2", {"img_size": 518}, False),
-               ("swin_tiny_patch4_window7_224", {}, False)]  # windowed: its maps are the gradient methods' (no rollout)
+               ("swin_tiny_patch4_window7_224", {}, False),  # windowed: its maps are the gradient methods' (no rollout)
+               ("resnet50", {}, False)]  # a CNN baseline: no attention, its map is Grad-CAM's
 QUICK_MODELS = [("demo", {}, False), ("vit_tiny_patch16_224", {"depth": 4}, False)]
 CHEAP_METHODS = ("rollout", "gradient rollout", "last-block attention", "saliency", "grad-cam", "random")
 
@@ -91,7 +92,8 @@ def single(models, device: str, repeats: int, methods) -> list[dict]:
         def explain():
             t = model.run(trace.input_image, cropped=True)
             relevance = analyses.EXPLANATION_METHODS[first](model, t)
-            views.image_distance(t)
+            if not analyses.not_available.is_convolutional(t):  # a CNN has no attention distance
+                views.image_distance(t)
             render.mask_overlay(t.input_image, relevance)
 
         row["explanation_s"] = median_seconds(explain, repeats)

@@ -7,6 +7,7 @@
     python -m explorer.loadtest --users 10 --heavy 2   # mixed: 10 light users beside 2 on Compare / head ranking
     python -m explorer.loadtest --users 10 --heavy 2 --max-total 900 --app-args "--custom bench/random_vitb16.py:build"
     python -m explorer.loadtest --rooms 1 --students 40   # class rooms instead: 1 teacher, 40 students
+    python -m explorer.loadtest --users 8 --app-args "--model 'Random-init ResNet-50 (CNN baseline, no attention)'"
 
 Every user is its own ``gradio_client.Client`` (its own session) in its own thread with its own
 generated scene. A round is ``/analyze`` on that image, then ``/explanation``, ``/query``, ``/heads`` and ``/surgery``
@@ -162,6 +163,7 @@ class Ranges:
     fusions: tuple[str, ...] = ("mean", "max", "min")
     styles: tuple[str, ...] = ("mask", "heat", "map")
     cmaps: tuple[str, ...] = ("jet", "viridis", "inferno")
+    method: str = "rollout"  # the app's default map for its model (a CNN: grad-cam; its attention panels refuse)
 
 
 @dataclass(frozen=True)
@@ -434,6 +436,7 @@ def read_ranges(client: Client, image: Path, timeout: float) -> Ranges:
 
     RuntimeError when an endpoint's inputs are not the ones the load test sends (``INPUTS``)."""
     types = api_types(client, ENDPOINTS)
+    method = default_of(client, "/explanation", "method", Ranges.method)
     _, _, row, col = client.submit(handle_file(str(image)), api_name="/analyze").result(timeout=timeout)
     d = Ranges()
     last = types["/query"]["block"].get("description", "").split()[-1:] or [str(d.blocks - 1)]  # "... 0 and 3"
@@ -443,7 +446,15 @@ def read_ranges(client: Client, image: Path, timeout: float) -> Ranges:
         grid=(max(1, 2 * int(row)), max(1, 2 * int(col))),  # /analyze puts the patch at (gh // 2, gw // 2)
         fusions=tuple(types["/explanation"]["head_fusion"].get("enum") or d.fusions),
         styles=tuple(types["/heads"]["style"].get("enum") or d.styles),
+        method=str(method),
     )
+
+
+def default_of(client: Client, endpoint: str, name: str, fallback: str) -> str:
+    """The value the app's page starts ``endpoint``'s input ``name`` with (its API description's default)."""
+    params = client.view_api(print_info=False, return_format="dict")["named_endpoints"].get(endpoint, {})
+    return next((p.get("parameter_default") for p in params.get("parameters", [])
+                 if p.get("parameter_name") == name and p.get("parameter_has_default")), None) or fallback
 
 
 def _args(endpoint: str, **named) -> tuple:
@@ -462,7 +473,7 @@ def plan(user: int, image: Path, rounds: int, r: Ranges) -> list[Call]:
         cmap = r.cmaps[a % len(r.cmaps)]
         calls += [
             Call(k, "/analyze", (str(image),)),
-            Call(k, "/explanation", _args("/explanation", method="rollout",
+            Call(k, "/explanation", _args("/explanation", method=r.method,
                                           head_fusion=r.fusions[a % len(r.fusions)],
                                           discard_ratio=discards[b % len(discards)], start_block=a % r.blocks,
                                           n_steps=32, window=1, alpha=0.5, cmap=cmap, target="predicted class")),
