@@ -43,3 +43,17 @@ def frame(panels: Sequence[Image.Image], caption: str, size: tuple[int, int] | N
         x += panel.width
     ImageDraw.Draw(picture).text((10, 4), caption, fill="black", font=ImageFont.load_default(size=18))
     return picture
+
+
+def column(panels: Sequence[Image.Image], captions: Sequence[str]) -> Image.Image:
+    """``panels`` one under another on white, each under its line of ``captions``, centred: two states of
+    one figure compared in a narrow column (the guided tour's slot)."""
+    strip = 28
+    width = max(p.width for p in panels)
+    picture = Image.new("RGB", (width, sum(p.height + strip for p in panels)), "white")
+    draw, font, y = ImageDraw.Draw(picture), ImageFont.load_default(size=18), 0
+    for panel, caption in zip(panels, captions):
+        draw.text((10, y + 4), caption, fill="black", font=font)
+        picture.paste(panel.convert("RGB"), ((width - panel.width) // 2, y + strip))
+        y += panel.height + strip
+    return picture

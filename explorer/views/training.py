@@ -221,10 +221,10 @@ def distance_figure(series: dict[str, np.ndarray], grid: tuple[int, int], patch_
 
 def learned_pictures(player: TimelinePlayer, first: StepPanels, last: StepPanels) -> list[Image.Image]:
     """The tour's "how it learned": the accuracy curve, the position grid at the first and the last shown
-    step side by side, and the distances of both steps in one plot."""
+    step one above the other, and the distances of both steps in one plot."""
     accuracy = screen(render_timeline.accuracy_figure([c.step for c in player.saved],
                                                       [c.accuracy for c in player.saved]))
-    grids = render_timeline.frame([first.pictures[1], last.pictures[1]],
-                                  f"position similarity: step {first.step} (left), step {last.step} (right)")
+    grids = render_timeline.column([first.pictures[1], last.pictures[1]],
+                                   [f"step {first.step}", f"step {last.step}"])
     series = {f"step {first.step}": first.distances, f"step {last.step}": last.distances}
     return [accuracy, grids, screen(distance_figure(series, last.grid, last.patch_size))]

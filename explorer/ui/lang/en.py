@@ -320,10 +320,10 @@ TOUR_TEXTS = {
     "prediction": "After the last block, only the class token is read: a small head turns it into a score per "
                   "class. Left: **attention rollout**, which multiplies the attention of all blocks to show "
                   "which patches fed the class token. Right: the model's answer.",
-    "learned": "The model did not start out like this: at first its weights were random. A trainer can save them at a "
-               "few steps along training (a **timeline**); here are the first and the last saved step. Left: the "
-               "held-out accuracy by step. Middle: the position similarity at the first step (left) and the last "
-               "(right): where the position embeddings start random, the 2-D grid forms as the model learns which "
+    "learned": "The model did not start out like this: it learned from examples, one step at a time. A trainer "
+               "can save its weights at a few steps along training (a **timeline**); here are the first and the "
+               "last saved step. Left: the held-out accuracy by step. Middle: the position similarity at the first step (top) and the last "
+               "(bottom): where the position embeddings start random, the 2-D grid forms as the model learns which "
                "patches are neighbours. Right: the attention distance of every head at both steps: in the paper's "
                "ViTs the first block's heads split into local ones, near their own patch, and global ones. The "
                "sentence below gives this model's numbers; the *Training* tab shows every saved step.",
