@@ -147,8 +147,8 @@ def test_every_applicable_view_runs(model, trace, tmp_path):
     assert isinstance(bundle.position, analyses.NotAvailable) and "relative position bias" in bundle.position.reason
     written = {f.name for f in [*query.write(tmp_path), *distance.write(tmp_path), *bundle.write(tmp_path)]}
     assert {"window_b1_r2_c5.png", "mean_attention_distance.png", "filters_pca.png"} <= written
-    scores = explorer.faithfulness.score_methods(model, trace, {"grad-cam": {}, "saliency": {}}, sanity=True)
-    assert all(np.isfinite(s.metrics()["deletion_auc"]) and "sanity_rho" in s.metrics() for s in scores.values())
+    scores = explorer.faithfulness.score_methods(model, trace, {"saliency": {}}, sanity=True)["saliency"].metrics()
+    assert np.isfinite(scores["deletion_auc"]) and np.isfinite(scores["sanity_rho"])  # randomized copies stay Swins
 
 
 def uniform_of(window, token_size):
