@@ -179,3 +179,19 @@ def test_the_apps_sentences_are_the_librarys_in_english_and_exist_in_korean():
     for need, text in WINDOWED_REASONS.items():
         assert english[f"not_applicable_windowed_{need}"] == text
         assert korean[f"not_applicable_windowed_{need}"].format(model="m", method="x")
+
+
+def test_swin_v2_opens_the_same_way(image):
+    """Swin V2 (cosine attention, no fused path): its window probabilities are hooked at attn_drop's output."""
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        v2 = explorer.load("swinv2_tiny_window8_256", pretrained=False, device="cpu", **TINY)
+    trace = v2.run(image)
+    assert v2.anatomy.attention[0].kind == "probs" and trace.windows[1].shift == (2, 2)
+    with torch.inference_mode():
+        np.testing.assert_allclose(trace.logits, v2.model(v2.input_tensor(trace.input_image))[0].numpy(), atol=1e-5)
+    for block in trace.windows:
+        np.testing.assert_allclose(block.attention.sum(-1), 1.0, atol=1e-5)
+        brute = global_distance.mean_attention_distance(full_attention(block)[None], block.grid, block.token_size, 0)[0]
+        np.testing.assert_allclose(window_attention_distance(block), brute, atol=1e-9)
+    assert analyses.grad_cam(v2, v2.input_tensor(trace.input_image)).shape == (8, 8)
