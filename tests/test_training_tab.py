@@ -117,6 +117,25 @@ def test_play_goes_one_step_at_a_time_and_stops_at_the_last(server, session):
     assert controls[0]["maximum"] == 2 and controls[0]["value"] == 0 and controls[4]["visible"]
 
 
+def test_users_at_different_steps_at_once_each_get_their_own_steps_answer(server, monkeypatch):
+    """The twin's weights change with the step: each request must see the step it asked for throughout."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    images = sample_images()[:4]
+    sessions = [h.analyze(server, str(image), h.Session(choice=DEMO_LABEL))[0] for image in images]
+    found = th.player(server, DEMO_LABEL)
+    expected = {(i, k): found.answer(k, s.trace.input_image).topk for i, s in enumerate(sessions) for k in range(3)}
+    with found.weights.at(0) as twin:
+        run = twin.run
+    monkeypatch.setattr(twin, "run", lambda *a, **k: (time.sleep(0.05), run(*a, **k))[1])  # room for a race
+    jobs = [(i, k) for k in (2, 0, 1) for i in range(len(sessions))]
+    with ThreadPoolExecutor(6) as pool:
+        got = list(pool.map(lambda job: call(server, "training")(sessions[job[0]], job[1])[5], jobs))
+    for (i, k), prediction in zip(jobs, got):
+        assert prediction == {label: p for label, p in expected[(i, k)]}, (i, k)
+
+
 def test_a_step_out_of_range_is_refused_with_the_range(server, session):
     with pytest.raises(gr.Error) as refused:
         call(server, "training")(session, 3)
