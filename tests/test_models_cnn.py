@@ -159,6 +159,10 @@ def test_the_app_shows_a_cnn_with_its_refusals_in_english_and_korean(resnet, tmp
     assert filters.size[0] > 200 and position.size[0] > 200
     *pictures, note, scores = call(server, "side_by_side")(session, "demo", 1.0, h.SIDE_AUTO)
     assert len(pictures) == 7 and "grad-cam" in note and len(scores) == 2
+    from explorer.ui.messages import speaking
+
+    with speaking("ko"):  # the views write why in English; the page says it in the user's language
+        assert "합성곱" in h.said_here(views.model_views(resnet).position, resnet, "position").reason
 
 
 def test_the_command_line_draws_a_resnet_and_puts_it_beside_the_demo(tmp_path):

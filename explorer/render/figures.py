@@ -36,9 +36,10 @@ def tile(images: np.ndarray, ncols: int, sep: int = 1, fill: float = np.nan) -> 
     return out
 
 
-def not_available_figure(reason: str, title: str | None = None) -> Figure:
-    """A small figure that states why an analysis does not apply, in place of the panel."""
-    fig = Figure(figsize=(5.0, 1.6), layout="constrained")
+def not_available_figure(reason: str, title: str | None = None, figsize=(5.0, 1.6)) -> Figure:
+    """A small figure that states why an analysis does not apply, in place of the panel (``figsize``:
+    a narrower one for a narrow panel, where the text wraps onto more lines)."""
+    fig = Figure(figsize=figsize, layout="constrained")
     ax = fig.add_subplot()
     ax.set_axis_off()
     ax.text(0.5, 0.5, reason, ha="center", va="center", wrap=True, fontsize=10, transform=ax.transAxes)

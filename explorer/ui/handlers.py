@@ -738,8 +738,20 @@ def side_by_side(server: Server, session: Session, other: str, fraction, method:
         raise gr.Error(say("unknown_method", method=safe.shown(method),
                            choices=", ".join((SIDE_AUTO, *analyses.EXPLANATION_METHODS))))
     second = server.models.get(other)
-    return views.side_by_side((server.model(session), second), cache.trace.input_image, float(fraction), first=cache,
+    view = views.side_by_side((server.model(session), second), cache.trace.input_image, float(fraction), first=cache,
                               method=chosen)
+    said = tuple(tuple(said_here(v, t, need) for v, t in zip(values, view.traces))
+                 for values, need in ((view.pcas, "tokens"), (view.positions, "position")))
+    return replace(view, pcas=said[0], positions=said[1])  # a CNN's empty panels, in the user's language
+
+
+def said_here(value, source, need: str):
+    """``value``, or, when it is the sentence of why ``need`` does not apply to ``source``'s CNN, that
+    sentence in the user's language (the views write it in English)."""
+    if not isinstance(value, analyses.NotAvailable):
+        return value
+    missing = analyses.not_available.not_applicable(need, source)
+    return analyses.NotAvailable(safe.explain(missing)[0]) if value.reason == str(missing) else value
 
 
 def show_side_by_side(view: views.SideBySideView):
@@ -944,14 +956,10 @@ def model_views(server: Server, session: Session) -> views.ModelViews:
     and drawn once per model (kept in the bounded model cache)."""
     model = server.models.get(session.choice)
     view = server.models.view(session.choice, "views", lambda: views.model_views(model))
-    missing = analyses.not_available.not_applicable("position", model)  # why a CNN has no position table
-    if not isinstance(view.position, analyses.NotAvailable) or view.position.reason != str(missing):
+    position = said_here(view.position, model, "position")  # why a CNN has none, in the user's language
+    if not isinstance(position, analyses.NotAvailable) or position.reason == view.position.reason:
         return view
-    said = safe.explain(missing)[0]  # that sentence in the user's language
-    if said == view.position.reason:
-        return view
-    return server.models.view(session.choice, f"views-{language()}",
-                              lambda: replace(view, position=analyses.NotAvailable(said)))
+    return server.models.view(session.choice, f"views-{language()}", lambda: replace(view, position=position))
 
 
 # ---- what each request's work costs (admitted against Server.budget before it starts) ----------

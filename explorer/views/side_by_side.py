@@ -74,8 +74,8 @@ class SideBySideView:
     rollout_images = map_images
 
     def pca_images(self) -> tuple[Image.Image, Image.Image]:
-        return tuple(screen(render.not_available_figure(p.reason)) if isinstance(p, NotAvailable) else pca_picture(p)
-                     for p in self.pcas)
+        return tuple(screen(render.not_available_figure(p.reason, figsize=(2.6, 2.6))) if isinstance(p, NotAvailable)
+                     else pca_picture(p) for p in self.pcas)  # a square sentence: the panel is narrow
 
     def position_images(self) -> tuple[Image.Image, Image.Image]:
         return tuple(screen(render.position_similarity_figure(p, title=n)) for p, n in zip(self.positions, self.names))
