@@ -63,7 +63,7 @@ def window_query_figure(picture: Image.Image, title: str) -> Figure:
     ax = fig.add_subplot()
     ax.imshow(picture)
     ax.set_axis_off()
-    ax.set_title(title, fontsize=9)
+    fig.supxlabel(title, fontsize=9)  # below the picture: the app's label sits over its top edge
     return fig
 
 
@@ -78,7 +78,7 @@ def window_heads_figure(pictures: Sequence[Image.Image], title: str) -> Figure:
         if h < heads:
             ax.imshow(pictures[h])
             ax.set_title(f"head {h}", fontsize=8)
-    fig.suptitle(title, fontsize=10)
+    fig.supxlabel(title, fontsize=10)  # below the panels: the app's label sits over the top edge
     return fig
 
 

@@ -653,6 +653,8 @@ def _wire_page(ui: SimpleNamespace, server: h.Server) -> None:
     ui.method.change(h.explanation_controls, [ui.method],
                      [getattr(ui, o.name) for o in h.OPTIONS], **PRIVATE)
     clicked = ui.query_image.select(h.click_patch, [ui.session], [ui.query_row, ui.query_col], **PRIVATE)
+    # a Swin's query pictures are its window and its heads inside it: labelled so whenever they change
+    ui.query_attention.change(h.query_labels, [ui.session], [ui.query_attention, ui.query_rollout], **PRIVATE)
     # the clicked patch is followed everywhere that shows it: its attention, the guided tour, the Tokens tab
     _then_views(ui, server, clicked, [BY_NAME["query"], BY_NAME["tour"], BY_NAME["tokens"]])
     maps = [ui.explanation_mask, ui.explanation_heat, ui.explanation_caption]

@@ -558,15 +558,19 @@ def query(server: Server, session: Session, block, head, row, col, alpha, cmap: 
 
 
 def show_query(view: views.QueryView | views.WindowQueryView):
-    """(the clickable input, its attention, its rollout row or, on a Swin, every head inside the window, with
-    the two pictures' labels saying which; the patch shown, clamped to the grid)."""
-    clicked, attention, second = view.pictures()
-    if isinstance(view, views.WindowQueryView):
+    return (*view.pictures(), *view.patch)  # the patch shown (clamped to the grid)
+
+
+@user_errors
+def query_labels(session: Session):
+    """The page's labels of the query pictures for the session's model (a Swin's second and third show its
+    window and every head inside it, not the rollout row); page only, the API's outputs stay pictures."""
+    trace = session.trace if session is not None else None
+    if trace is not None and trace.windows is not None:
         labels = say("query_window_label"), say("query_window_heads")
-    else:  # the page's own labels (a Swin's may be shown there from an earlier model)
+    else:
         labels = STRINGS[language()]["its_attention"], STRINGS[language()]["its_rollout"]
-    return (clicked, gr.update(value=attention, label=labels[0]), gr.update(value=second, label=labels[1]),
-            *view.patch)
+    return gr.update(label=labels[0]), gr.update(label=labels[1])
 
 
 def heads(server: Server, session: Session, block, style: str) -> views.HeadsView:
