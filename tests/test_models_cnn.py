@@ -110,8 +110,10 @@ def test_every_applicable_view_works_and_the_others_say_why(resnet, trace, image
         lambda: views.surgery_preset(resnet, cache, views.SURGERY_PRESETS[0]),
         lambda: views.head_importance_view(resnet, trace),
         lambda: views.patch_guess_view(cache, [(0, 0)], (0, 0), 0),
-        lambda: views.tour_pictures(resnet, cache, "attention", (0, 0)),
+        *(lambda step=step: views.tour_pictures(resnet, cache, step, (0, 0))
+          for step in ("projection", "positions", "attention", "heads", "distance")),
     ]
+    assert isinstance(analyses.patch_embeddings(resnet, resnet.input_tensor(trace.input_image)), analyses.NotAvailable)
     for refuse in refusals:
         with pytest.raises(NotApplicableError) as refused:
             refuse()
@@ -148,6 +150,7 @@ def test_the_app_shows_a_cnn_with_its_refusals_in_english_and_korean(resnet, tmp
         assert seen.size == (224, 224) and len(label) == 5
         where = call(server, "where")(session)
         assert where.size[0] >= 224  # Grad-CAM beside the image
+        assert h.model_controls(server, session)[-1] == {"__type__": "update", "value": "grad-cam"}  # the method
         picture, attention, rollout, row, col = call(server, "query")(session, 0, h.HEAD_MEAN, 3, 3, 0.5, "jet")
         assert picture.size[0] > 100 and attention is None and rollout is None  # the sentence, drawn in place
         *_, note = call(server, "distance")(session)

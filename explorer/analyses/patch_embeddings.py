@@ -9,12 +9,14 @@ import torch.nn.functional as F
 
 from ..anatomy import anatomy_of
 from .filters import no_filters
-from .not_available import NotAvailable
+from .not_available import NotAvailable, not_applicable
 
 
 def patch_embeddings(model, x: torch.Tensor) -> np.ndarray | NotAvailable:
     """(N, D) patch vectors of the model input ``x`` (1, 3, H, W), or why the model has none to show."""
     anatomy = anatomy_of(model)
+    if anatomy.convolutional:  # a CNN's first convolution overlaps (stride 2 for ResNet): it makes no patch tokens
+        return NotAvailable(str(not_applicable("tokens", model)))
     weight = anatomy.patch_filters()  # (D, 3, P, P)
     if weight is None:
         return no_filters(model)

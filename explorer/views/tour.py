@@ -6,6 +6,7 @@ import numpy as np
 from PIL import Image
 
 from .. import analyses, render
+from ..analyses.not_available import is_convolutional, not_applicable
 from ..trace import Trace
 from .base import screen
 from .distance import distance_view
@@ -19,6 +20,8 @@ TOUR_STEPS = ("patches", "projection", "positions", "attention", "heads", "dista
 
 
 def _projection(model, trace: Trace) -> list[Image.Image]:
+    if is_convolutional(model):  # a CNN makes no patch vectors (its first filters are on the Model tab)
+        raise not_applicable("tokens", model)
     vectors = analyses.patch_embeddings(model, model.input_tensor(trace.input_image))
     second = (render.not_available_figure(vectors.reason) if isinstance(vectors, analyses.NotAvailable)
               else render.patch_vectors_figure(vectors, "this image's patch vectors"))
@@ -26,6 +29,8 @@ def _projection(model, trace: Trace) -> list[Image.Image]:
 
 
 def _positions(model, trace: Trace, patch: tuple[int, int]) -> list[Image.Image]:
+    if is_convolutional(model):  # the handler says why in the user's language
+        raise not_applicable("position", model)
     sim = analyses.position_embedding_similarity(model)
     if isinstance(sim, analyses.NotAvailable):
         return [screen(render.not_available_figure(sim.reason))]
