@@ -64,7 +64,7 @@ def test_fixed_size_model_refuses_other_sizes_with_advice(photo):
         model.run(photo, size=(160, 224))
 
 
-@pytest.mark.parametrize("name", ["efficientnet_b0", "swin_tiny_patch4_window7_224"])
+@pytest.mark.parametrize("name", ["efficientnet_b0", "pvt_v2_b0"])  # a Swin opens (tests/test_models_swin.py)
 def test_models_without_global_attention_raise_a_clear_error_naming_them(name):
     with pytest.raises(explorer.UnsupportedModelError, match=name):
         explorer.load(name, pretrained=False, device="cpu")

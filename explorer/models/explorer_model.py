@@ -35,7 +35,8 @@ def check_supported(model: nn.Module, name: str) -> None:
             "(it is windowed or hierarchical). ViT Explorer needs a plain Vision "
             "Transformer, e.g. vit_base_patch16_224, deit_small_distilled_patch16_224, "
             "vit_small_patch14_reg4_dinov2 or 'demo', or a timm ResNet or ConvNeXt (e.g. resnet50, "
-            "convnext_tiny), which opens as a CNN baseline for the gradient and perturbation methods."
+            "convnext_tiny), which opens as a CNN baseline for the gradient and perturbation methods, or a "
+            "Swin Transformer (e.g. swin_tiny_patch4_window7_224), which opens with its windowed attention."
         )
 
 
