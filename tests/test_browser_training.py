@@ -3,7 +3,7 @@ here by 6 steps of the demo trainer (``test_training_tab.timeline``: checkpoints
 
 In English: the tab's pictures load at the first checkpoint, moving the slider to the last one changes the
 filters, the distances and the rollout and the caption says "Step 6", and Play walks through the checkpoints
-and stops at the last. In Korean: the tab's name, its Play button and the caption are Korean. Screenshots of
+and stops at the last; after a switch to a model without a timeline the tab says how to make one. In Korean: the tab's name, its Play button and the caption are Korean. Screenshots of
 the tab at 1280x720, 390x844 and 1920x1080 in both languages go to ``test-artifacts/training_<lang>_<width>.png``.
 
 Skips, with the reason printed, only where chromium or playwright is missing.
@@ -76,6 +76,12 @@ def test_the_slider_and_play_move_the_pictures(browser, url):
         page.wait_for_selector("#training-play", state="visible", timeout=MODEL_WAIT_MS)  # stopped at the last
         assert page.locator("#training-step input[type=number]").input_value() == "2"
         _shots(page, "en")
+        # another model, without a timeline: the tab says how to make one, its controls and pictures hide
+        page.click("#model-picker input")
+        page.locator("[data-testid=dropdown-option]").filter(has_text="Random-init").first.click()
+        _caption(page, "python -m explorer.demo train")
+        page.wait_for_selector("#training-controls", state="hidden", timeout=UI_WAIT_MS)
+        page.wait_for_selector("#training-pictures", state="hidden", timeout=UI_WAIT_MS)
         assert_no_errors(page)
     finally:
         context.close()
