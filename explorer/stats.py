@@ -181,7 +181,9 @@ def write(sums: Sums, model_name: str, patch_size: int, grid: tuple[int, int], o
 
 def run(model, paths: Sequence[Path], out: Path, batch_size: int = 8, workers: int = 2,
         progress: bool = True) -> Sums:
-    """The whole command: this process's share, the reduction, and (on rank 0) the files."""
+    """The whole command: this process's share, the reduction, and (on rank 0) the files. A CNN or a Swin
+    (no global attention maps to roll out or to measure over the whole grid) is refused with its sentence."""
+    analyses.not_available.require(model, "attention")
     out.mkdir(parents=True, exist_ok=True)
     sums = collect(model, paths, out, batch_size, workers, progress=progress)
     rank, _ = _rank_world()
