@@ -836,7 +836,8 @@ def compare(server: Server, session: Session, target, fill: str, sanity: bool, c
 def _compare_outputs(session: Session, view: views.CompareView, key, note: str):
     """(the session, keeping the comparison once complete; gallery; score table; large map; curves; note)."""
     new = replace(session, compare=view, compare_key=key) if key is not None else gr.skip()
-    rows = [[choice_label("method", name), *rest] for name, *rest in view.table()]  # the API's names stay in files
+    # short names: with the papers' term too, the method column pushed the last one out of a 1280-px window
+    rows = [[choice_label("method", name, short=True), *rest] for name, *rest in view.table()]  # files: the API's
     return (new, _gallery(view), table(rows, COMPARE_COLUMNS), *_compare_pictures(view), note)
 
 

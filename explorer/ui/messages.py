@@ -22,6 +22,7 @@ which users get after a lead-in in their language.
 """
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Iterator
@@ -65,10 +66,12 @@ def say(key: str, **values) -> str:
     return table("SAY", _LANGUAGE.get())[key].format(**values)
 
 
-def choice_label(control: str, value: str) -> str:
+def choice_label(control: str, value: str, short: bool = False) -> str:
     """How choice ``value`` of ``control`` ("method", "fill", "head_fusion", ...) shows in the current
-    language (``value`` itself, the name the API takes, where the language has no label for it)."""
-    return table("CHOICES", _LANGUAGE.get()).get(f"{control}:{value}", value)
+    language (``value`` itself, the name the API takes, where the language has no label for it).
+    ``short``: without the English term in parentheses ("통합 그래디언트"), for a table's narrow column."""
+    label = table("CHOICES", _LANGUAGE.get()).get(f"{control}:{value}", value)
+    return re.sub(r" \([^()]*\)$", "", label) if short else label
 
 
 def describe_method(spec, options: dict | None = None) -> str:
