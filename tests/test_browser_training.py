@@ -3,8 +3,10 @@ here by 6 steps of the demo trainer (``test_training_tab.timeline``: checkpoints
 
 In English: the tab's pictures load at the first checkpoint, moving the slider to the last one changes the
 filters, the distances and the rollout and the caption says "Step 6", and Play walks through the checkpoints
-and stops at the last; after a switch to a model without a timeline the tab says how to make one. In Korean: the tab's name, its Play button and the caption are Korean. Screenshots of
-the tab at 1280x720, 390x844 and 1920x1080 in both languages go to ``test-artifacts/training_<lang>_<width>.png``.
+and stops at the last; after a switch to a model without a timeline the tab says how to make one and hides
+its slider and pictures. In Korean: the tab's name, its Play button and the caption are Korean. Screenshots
+of the tab at 1280x720, 390x844 and 1920x1080 in both languages go to
+``test-artifacts/training_<lang>_<width>.png``.
 
 Skips, with the reason printed, only where chromium or playwright is missing.
 """
@@ -14,8 +16,8 @@ import pytest
 
 from conftest import launch_app
 from test_browser import (  # the same Chromium, waits and message recorder as the main browser test
-    _TOAST_RECORDER, ARTIFACTS, MODEL_WAIT_MS, UI_WAIT_MS, assert_no_errors, browser, changed_image, image,  # noqa: F401
-    open_tab, set_slider,
+    _TOAST_RECORDER, ARTIFACTS, MODEL_WAIT_MS, UI_WAIT_MS, assert_no_errors, changed_image, image, open_tab, set_slider,
+    browser,  # noqa: F401 (fixture)
 )
 from test_training_tab import timeline  # noqa: F401 (fixture: the demo trained 6 steps, saved at 0, 3, 6)
 

@@ -213,7 +213,8 @@ def test_the_timeline_is_found_beside_a_checkpoint_and_by_the_app_flag(timeline,
     args = app.parse_args(["--timeline", str(timeline)])
     server = app.make_server(args, DEMO_LABEL)
     assert server.timelines == {DEMO_LABEL: timeline}
-    args = app.parse_args(["--model", "vit_tiny_patch16_224", "--checkpoint", str(timeline.parent / "demo.safetensors")])
+    weights = str(timeline.parent / "demo.safetensors")
+    args = app.parse_args(["--model", "vit_tiny_patch16_224", "--checkpoint", weights])
     assert app.make_server(args, "vit_tiny_patch16_224").timelines == {"vit_tiny_patch16_224": timeline}
     assert demo_timeline().parts[-2:] == ("timeline", "demo")
 

@@ -68,7 +68,8 @@ def player(server: h.Server, choice: str) -> views.TimelinePlayer | NoTimeline:
         saved = read_timeline(folder)
         entry = CATALOG.get(choice)
         spec = build_spec(choice, saved, demo=entry is not None and entry.spec == "demo") or choice
-        weights = TimelineWeights(shown(saved), lambda path: load_choice(spec, device=model.device, checkpoint=str(path)))
+        weights = TimelineWeights(shown(saved),
+                                  lambda path: load_choice(spec, device=model.device, checkpoint=str(path)))
         opened = views.TimelinePlayer(model.name, saved, weights, h.first_images(model))
         if opened.mismatch(model.model):
             return NoTimeline("training_mismatch")

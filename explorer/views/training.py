@@ -27,6 +27,7 @@ from PIL import Image
 from .. import analyses, render
 from ..analyses._tokens import patch_distances
 from ..analyses.figure7_bars import Figure7Bars, figure7_bars
+from ..errors import ExplorerError
 from ..images import ImageInput
 from ..models.timeline import TimelineCheckpoint, TimelineWeights, architecture_mismatch, build_spec, read_timeline
 from ..render import timeline as render_timeline
@@ -99,8 +100,6 @@ class TimelinePlayer:
         if build is None:
             chosen = build_spec(spec, saved)
             if chosen is None:
-                from ..errors import ExplorerError
-
                 raise ExplorerError("Say which model the timeline's checkpoints belong to, e.g. "
                                     "examples/article_vit.py:build or a timm architecture name.")
             build = lambda path: load_choice(chosen, device=device, checkpoint=str(path))  # noqa: E731
