@@ -195,3 +195,11 @@ def test_swin_v2_opens_the_same_way(image):
         brute = global_distance.mean_attention_distance(full_attention(block)[None], block.grid, block.token_size, 0)[0]
         np.testing.assert_allclose(window_attention_distance(block), brute, atol=1e-9)
     assert analyses.grad_cam(v2, v2.input_tensor(trace.input_image)).shape == (8, 8)
+
+
+def test_side_by_side_puts_a_swin_beside_a_vit(model, image):
+    vit = explorer.load("vit_tiny_patch16_224", pretrained=False, device="cpu", img_size=128, depth=2, num_classes=7)
+    view = views.side_by_side((model, vit), image, 0.5, scores=False)
+    assert view.method == "grad-cam" and [m.shape for m in view.maps] == [(8, 8), (8, 8)]  # 16-px cells, both
+    assert isinstance(view.pcas[0], analyses.NotAvailable) and "patch merging" in view.pcas[0].reason
+    assert isinstance(view.positions[0], analyses.NotAvailable) and len(view.pictures()) == 7
