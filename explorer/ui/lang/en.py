@@ -132,7 +132,8 @@ sanity check take a while on large models; the bar shows progress.
     "seen": "What the model sees", "prediction": "Prediction (top 5)",
     "where": "Where the model looks",
     "where_help": "**Where the model looks:** the attention rollout of this image, red where patches fed the "
-                  "answer most, blue where they hardly did (a CNN, which has no attention: its Grad-CAM). More methods "
+                  "answer most, blue where they hardly did (a CNN, which has no attention, or a Swin, whose attention "
+                  "stays inside windows: its Grad-CAM). More methods "
                   "on the *Attention rollout* tab.",
     "tab_rollout": "Attention rollout", "method": "Method", "target": "Class (class-specific methods)",
     "alpha": "Overlay alpha", "cmap": "Colormap", "mask_label": "Figure 6 look: image through the map", "heat_label": "Heat overlay",
