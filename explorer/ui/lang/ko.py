@@ -101,7 +101,7 @@ Transformer Attribution과 AttnLRP, 무작위 기준선)은 **방법 비교**
                     "하나씩 나옵니다: 이미지의 어느 부분이 그 글에 대한 모델의 점수(CLIP이 계산하는 유사도)를 "
                     "높이는지 보여 줍니다. 지도 옆에는 점수와 입력한 프롬프트 사이에서의 비율이 있습니다. 프롬프트가 "
                     "레이블이면 이것이 CLIP의 제로샷 추측입니다.",
-    "prompts": "프롬프트 (쉼표나 줄바꿈으로 구분)", "prompts_placeholder": "a cat, the ears, grass",
+    "prompts": "프롬프트 (쉼표나 줄바꿈으로 구분)", "prompts_placeholder": "a cat, the ears, grass (CLIP은 영어 문장을 읽습니다)",
     "prompt_method": "프롬프트에 쓸 방법", "prompt_run": "프롬프트 설명하기", "prompt_gallery": "프롬프트별 지도",
     "guess_about": "무엇을 맞혀 볼까요?",
     "guess_about_class": "모델이 답을 위해 보는 곳 (위의 지도)",
