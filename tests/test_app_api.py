@@ -154,7 +154,9 @@ def _user_round(url: str, image: Path) -> dict:
 
 
 def test_concurrent_users_each_get_exactly_their_own_results(app_url):
-    scenes = sorted(p for p in sample_images() if p.suffix == ".png")[:6]
+    """8 users at once (4 images, each twice) on a queue that runs 2 at a time: each gets the answer its
+    image got alone (6 images, 12 users, proved nothing more and took half as long again)."""
+    scenes = sorted(p for p in sample_images() if p.suffix == ".png")[:4]
     alone = {image: _user_round(app_url, image) for image in scenes}
     with ThreadPoolExecutor(max_workers=len(scenes)) as pool:
         together = list(pool.map(lambda image: _user_round(app_url, image), scenes * 2))
