@@ -50,9 +50,10 @@ def test_resnet_and_convnext_open_with_their_stride_as_the_grid_and_no_attention
     assert convnext.anatomy.patch_filters().shape[1:] == (3, 4, 4)  # its stem: a 4 x 4 stride-4 convolution
 
 
-def test_grad_cam_on_a_resnet_equals_pytorch_grad_cam_on_layer4():
+def test_grad_cam_on_a_resnet_and_a_convnext_equals_pytorch_grad_cam_on_their_last_stage():
     """pytorch-grad-cam's own recipe for ResNet50 (``target_layers=[model.layer4[-1]]``): the same map after
-    its min-max scalings and resize to the input (the raw layer4 maps agree to ~1e-9)."""
+    its min-max scalings and resize to the input (the raw layer4 maps agree to ~1e-9); a ConvNeXt likewise
+    on ``stages[-1]``."""
     from pytorch_grad_cam import GradCAM
     from pytorch_grad_cam.utils.image import scale_cam_image
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
@@ -69,6 +70,12 @@ def test_grad_cam_on_a_resnet_equals_pytorch_grad_cam_on_layer4():
         # over layers again (``aggregate_multi_layers``): the same two steps on our layer4 map
         scaled = scale_cam_image(scale_cam_image(ours[None].astype(np.float32), (96, 64)))
         np.testing.assert_allclose(scaled, theirs, atol=1e-4)
+    convnext = explorer.load("convnext_atto", pretrained=False, device="cpu", num_classes=3)  # its last stage
+    ours = analyses.grad_cam(convnext, x, 1)
+    with GradCAM(model=convnext.model, target_layers=[convnext.model.stages[-1]]) as cam:
+        theirs = cam(input_tensor=x, targets=[ClassifierOutputTarget(1)])
+    np.testing.assert_allclose(scale_cam_image(scale_cam_image(ours[None].astype(np.float32), (96, 64))), theirs,
+                               atol=1e-4)
 
 
 def test_the_gradient_and_perturbation_methods_explain_it_and_the_others_refuse_with_a_sentence(resnet, trace):

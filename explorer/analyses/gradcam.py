@@ -19,7 +19,7 @@ moves D first), and each of its (h, w) cells is spread over the explanation grid
 the last stage's (C, h, w) feature map (ResNet's ``layer4[-1]``, as in pytorch-grad-cam's README and
 its ResNet50 examples; ConvNeXt's ``stages[-1]``), the weights the gradient's mean over the h x w
 cells: pytorch-grad-cam's ``GradCAM`` itself, and equal to the ``grad-cam`` package's map after its
-two min-max scalings and resize (``tests/test_models_cnn.py``, on a tiny random ResNet, 1e-4). The tokens
+two min-max scalings and resize (``tests/test_models_cnn.py``, tiny random ResNet and ConvNeXt, 1e-4). The tokens
 *leaving* the last block would not do: a class-token head reads only the class token there,
 so the patch tokens get no gradient. A block without a LayerNorm (a custom model) is hooked at
 its input instead.
