@@ -32,7 +32,7 @@ def check_supported(model: nn.Module, name: str) -> None:
     if not has_vit_geometry or not attention_modules(model):
         raise UnsupportedModelError(
             f"'{name}' ({type(model).__name__}) has no global self-attention maps over patch tokens "
-            "(it is windowed or hierarchical). ViT Explorer needs a plain Vision "
+            "and is none of the other families the explorer reads. ViT Explorer needs a plain Vision "
             "Transformer, e.g. vit_base_patch16_224, deit_small_distilled_patch16_224, "
             "vit_small_patch14_reg4_dinov2 or 'demo', or a timm ResNet or ConvNeXt (e.g. resnet50, "
             "convnext_tiny), which opens as a CNN baseline for the gradient and perturbation methods, or a "
