@@ -4,6 +4,8 @@ windows, Grad-CAM agrees with pytorch-grad-cam's Swin recipe, every view that ap
 one that does not says why in a sentence."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -203,3 +205,22 @@ def test_side_by_side_puts_a_swin_beside_a_vit(model, image):
     assert view.method == "grad-cam" and [m.shape for m in view.maps] == [(8, 8), (8, 8)]  # 16-px cells, both
     assert isinstance(view.pcas[0], analyses.NotAvailable) and "patch merging" in view.pcas[0].reason
     assert isinstance(view.positions[0], analyses.NotAvailable) and len(view.pictures()) == 7
+
+
+def test_the_apps_head_refusal_names_the_block_its_stage_and_its_heads(trace):
+    """The app's head picker lists the last stage's heads for every block; a head the chosen block lacks is
+    refused with that block's stage and its own range, in English and Korean (not as the model's range)."""
+    import gradio as gr
+
+    from explorer.ui import handlers as h
+    from explorer.ui.messages import speaking
+
+    session = SimpleNamespace(cache=SimpleNamespace(trace=trace), patch=(0, 0))
+    assert h.query(None, session, 2, "head 1", 0, 0, 0.5, "jet").head == 1  # block 2: stage 1, 2 heads
+    expected = {"en": ("Head 3", "block 2", "stage 1", "0 to 1", "2 in all", "mean of heads"),
+                "ko": ("헤드 3", "블록 2", "스테이지 1", "0부터 1까지", "2개", "헤드 평균")}
+    for lang, words in expected.items():
+        with speaking(lang), pytest.raises(gr.Error) as refused:
+            h.query(None, session, 2, "head 3", 0, 0, 0.5, "jet")  # the model has 4 heads, block 2 only 2
+        message = refused.value.message
+        assert all(w in message for w in words) and "this model's" not in message, message

@@ -30,7 +30,7 @@ from ..models.open_clip import is_clip
 from ..images import load_image
 from ..models import CATALOG, ExplorerModel
 from ..paths import sample_images
-from ..trace import Trace
+from ..trace import Trace, WindowBlock
 from ..models.memory import geometry
 from .budget import HeavyWorkers, MemoryBudget, Turns, Work, default_budget_bytes
 from .cache import ModelCache
@@ -134,15 +134,16 @@ def write_view(server: Server, view: views.View) -> list[str]:
     return [str(f) for f in view.write(_tmpdir(server))]
 
 
-def _index(value, count: int, what: str) -> int:
-    """``value`` as an index into ``count`` things ("block", "head", "class"), or a gr.Error with the range."""
+def _index(value, count: int, what: str, out_of_range: str = "out_of_range", **where) -> int:
+    """``value`` as an index into ``count`` things ("block", "head", "class"), or a gr.Error with the range
+    (sentence ``out_of_range``, given ``where`` the range applies: a Swin block's heads)."""
     try:  # NaN, inf, text, None, lists: refused with the range, the value shown short
         index = int(value)
     except (TypeError, ValueError, OverflowError):
         raise gr.Error(say("not_whole", what=say(f"what_{what}"), last=count - 1, value=safe.shown(value))) from None
     if not 0 <= index < count:
-        raise gr.Error(say("out_of_range", what=say(f"what_{what}"), index=safe.shown(index),
-                           plural=say(f"plural_{what}"), last=count - 1))
+        raise gr.Error(say(out_of_range, what=say(f"what_{what}"), index=safe.shown(index),
+                           plural=say(f"plural_{what}"), last=count - 1, **where))
     return index
 
 
@@ -551,10 +552,17 @@ def query(server: Server, session: Session, block, head, row, col, alpha, cmap: 
     session.patch = patch
     b = _index(block, trace.num_blocks, "block")
     if trace.windows is not None:  # a Swin: the token under the patch, inside its window (heads differ by stage)
-        heads = trace.windows[b].num_heads
-        h = None if head is None or str(head).strip() in ("", HEAD_MEAN) else _index(str(head).split()[-1], heads, "head")
-        return views.window_query_view(trace, patch, b, h, cmap, float(alpha))
+        return views.window_query_view(trace, patch, b, _stage_head(head, trace.windows[b], b), cmap, float(alpha))
     return views.query_view(trace, patch, b, _head(head, trace), cmap, float(alpha))
+
+
+def _stage_head(head: str | None, window: WindowBlock, block: int) -> int | None:
+    """None for the head mean, else the head's index checked against ``block``'s stage (a Swin's picker lists
+    the last stage's heads for every block: Swin-T has 3, 6, 12 and 24), refused with that block's range."""
+    if head is None or str(head).strip() in ("", HEAD_MEAN):
+        return None
+    return _index(str(head).split()[-1], window.num_heads, "head", "out_of_range_stage", block=block,
+                  stage=window.stage, heads=window.num_heads)
 
 
 def show_query(view: views.QueryView | views.WindowQueryView):

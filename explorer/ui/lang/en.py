@@ -350,6 +350,8 @@ SAY = {
     "library_error": "{error}",
     "not_whole": "{what} must be a whole number from 0 to {last}, not '{value}'.",
     "out_of_range": "{what} {index} is out of range: this model's {plural} are numbered 0 to {last}.",
+    "out_of_range_stage": "{what} {index} is out of range for block {block}: it is in stage {stage}, whose heads "
+                          "are numbered 0 to {last} ({heads} in all); pick one of them or the mean of heads.",
     "patch_not_whole": "{what} must be a whole number, not '{value}'.",
     "patch_negative": "{what} {index} is negative: rows and columns are numbered from 0 (top left).",
     "what_block": "Block", "what_head": "Head", "what_class": "Class",

@@ -306,6 +306,8 @@ SAY = {
     "library_error": "다음 문제로 멈췄습니다 (자세한 내용은 영어): {error}",
     "not_whole": "{what}: 0부터 {last}까지의 정수를 넣으세요 ('{value}'은(는) 쓸 수 없습니다).",
     "out_of_range": "{what} {index}은(는) 범위 밖입니다: 이 모델의 {plural}은(는) 0부터 {last}까지입니다.",
+    "out_of_range_stage": "{what} {index}은(는) 블록 {block}에서는 범위 밖입니다: 이 블록이 속한 스테이지 {stage}의 "
+                          "헤드는 0부터 {last}까지({heads}개)입니다. 그중 하나나 헤드 평균을 고르세요.",
     "patch_not_whole": "{what}: 정수를 넣으세요 ('{value}'은(는) 쓸 수 없습니다).",
     "patch_negative": "{what} {index}은(는) 음수입니다: 행과 열은 왼쪽 위를 0으로 해서 셉니다.",
     "what_block": "블록", "what_head": "헤드", "what_class": "클래스",
