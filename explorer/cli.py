@@ -240,7 +240,7 @@ def _run_stats(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int
     try:
         model = load_choice(_chosen_model(args), device=device, checkpoint=args.checkpoint,
                             pretrained=not args.random_weights)
-        sums = stats.run(model, images, args.out, args.batch_size, args.workers)
+        sums = stats.run(model, images, args.out, args.batch_size, args.workers, instead=_figures_instead(args))
     except (ExplorerError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -250,6 +250,22 @@ def _run_stats(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int
     if not distributed or int(os.environ.get("RANK", "0")) == 0:
         print(f"{sums.count} images; wrote stats.npz, distance.csv and figure7_distance to {args.out}/")
     return 0
+
+
+def _figures_instead(args: argparse.Namespace) -> str:
+    """The ``figures`` command (Grad-CAM) for the model and images ``stats`` was given: what a model without
+    attention over the whole image (a CNN, a Swin) runs instead."""
+    import shlex
+
+    parts = ["python -m explorer figures", "--custom" if args.custom else "--model", shlex.quote(_chosen_model(args))]
+    parts += ["--checkpoint", shlex.quote(args.checkpoint)] if args.checkpoint else []
+    parts += ["--random-weights"] if args.random_weights else []
+    if args.images:  # a few files or folders echoed; a long list (or --list, which figures lacks) left to fill in
+        shown = [shlex.quote(str(p)) for p in args.images] if len(args.images) <= 3 else ["..."]
+        parts += ["--images", *shown]
+    elif args.list is not None:
+        parts += ["--images", "FOLDER"]
+    return " ".join([*parts, "--method", "grad-cam"])
 
 
 def _side_parser(sub) -> None:

@@ -27,6 +27,7 @@ import torch
 import torch.distributed as dist
 
 from . import analyses, render
+from .errors import NotApplicableError
 from .images import load_image
 from .models.explorer_model import capture_attention
 from .models.preprocess import crop_for_model, to_tensor
@@ -179,11 +180,29 @@ def write(sums: Sums, model_name: str, patch_size: int, grid: tuple[int, int], o
     return [out / "stats.npz", out / "distance.csv", *render.save_figure(figure, out / "figure7_distance")]
 
 
+def require_global_attention(model, instead: str | None = None) -> None:
+    """Refuse a model without attention over the whole image (a CNN, a Swin) before any work, with a
+    command-line sentence naming what to run instead: ``instead`` (the caller's own ``figures`` command),
+    by default ``figures`` on this model with Grad-CAM. (The app's panels say it with their tab instead.)"""
+    if not analyses.not_available.has_no_global_attention(model):
+        return
+    name = getattr(model, "name", "this model")
+    instead = instead or f"python -m explorer figures --model {name} --images FOLDER --method grad-cam"
+    if analyses.not_available.is_windowed(model):
+        why, gives = ("attends only inside local windows", "its mean attention distance inside windows over the "
+                      "images and each image's Grad-CAM map")
+    else:
+        why, gives = "is a convolutional network, which has no attention", "each image's Grad-CAM map"
+    raise NotApplicableError(f"stats rolls out and measures attention over the whole image, and {name} {why}: run "
+                             f"`{instead}` for {gives} instead.")
+
+
 def run(model, paths: Sequence[Path], out: Path, batch_size: int = 8, workers: int = 2,
-        progress: bool = True) -> Sums:
+        progress: bool = True, instead: str | None = None) -> Sums:
     """The whole command: this process's share, the reduction, and (on rank 0) the files. A CNN or a Swin
-    (no global attention maps to roll out or to measure over the whole grid) is refused with its sentence."""
-    analyses.not_available.require(model, "attention")
+    (no global attention maps to roll out or to measure over the whole grid) is refused with a sentence
+    that names the command to run instead (``instead``, see :func:`require_global_attention`)."""
+    require_global_attention(model, instead)
     out.mkdir(parents=True, exist_ok=True)
     sums = collect(model, paths, out, batch_size, workers, progress=progress)
     rank, _ = _rank_world()

@@ -2,6 +2,7 @@
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from explorer.cli import main
@@ -69,3 +70,28 @@ def test_figures_position_scale_flag_reaches_figure_7_centre(tmp_path, monkeypat
     for flags in ([], ["--position-scale", "paper"]):
         assert main(["figures", "--images", "x.png", "--out", str(tmp_path), *flags]) == 0
     assert seen == ["observed", "paper"]
+
+
+@pytest.mark.parametrize("kind", ["swin", "cnn"])
+def test_stats_refuses_a_model_without_global_attention_with_the_command_to_run_instead(kind, tmp_path, capsys,
+                                                                                        monkeypatch):
+    """On the command line the refusal names a command (figures with Grad-CAM; for a Swin also its distance inside
+    windows), not a tab of the app, and stops before any work."""
+    import torch
+
+    import explorer
+    import explorer.cli
+
+    name, kwargs = {"swin": ("swin_tiny_patch4_window7_224", dict(img_size=64, embed_dim=8, depths=(1, 1),
+                                                                 num_heads=(1, 2), window_size=4, num_classes=3)),
+                    "cnn": ("resnet18", dict(num_classes=3))}[kind]
+    with torch.random.fork_rng():
+        small = explorer.load(name, pretrained=False, device="cpu", **kwargs)
+    monkeypatch.setattr(explorer.cli, "load_choice", lambda *args, **kw: small)
+    image, out = tmp_path / "img.png", tmp_path / "stats"
+    Image.fromarray(np.zeros((64, 64, 3), dtype=np.uint8)).save(image)
+    assert main(["stats", "--model", name, "--random-weights", "--images", str(image), "--out", str(out)]) == 1
+    said = capsys.readouterr().err
+    assert f"run `python -m explorer figures --model {name} --random-weights --images {image} --method grad-cam`" \
+        in said and "tab" not in said and said.count("\n") == 1, said
+    assert ("inside windows" in said) == (kind == "swin") and not out.exists()
