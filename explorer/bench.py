@@ -56,7 +56,8 @@ FULL_MODELS = [("demo", {}, False), ("vit_tiny_patch16_224", {}, False), ("vit_s
                ("vit_base_patch16_224", {}, False), ("vit_base_patch16_384", {}, False),
                ("vit_small_patch14_dinov2", {"img_size": 518}, False),
                ("swin_tiny_patch4_window7_224", {}, False),  # windowed: its maps are the gradient methods' (no rollout)
-               ("resnet50", {}, False)]  # a CNN baseline: no attention, its map is Grad-CAM's
+               ("resnet50", {}, False),  # a CNN baseline: no attention, its map is Grad-CAM's
+               ("open_clip:ViT-B-32", {}, False)]  # CLIP's image tower (50 tokens; capture ~2.8x a forward: MHA weights)
 QUICK_MODELS = [("demo", {}, False), ("vit_tiny_patch16_224", {"depth": 4}, False)]
 CHEAP_METHODS = ("rollout", "gradient rollout", "last-block attention", "saliency", "grad-cam", "random")
 
