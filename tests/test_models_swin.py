@@ -224,3 +224,15 @@ def test_the_apps_head_refusal_names_the_block_its_stage_and_its_heads(trace):
             h.query(None, session, 2, "head 3", 0, 0, 0.5, "jet")  # the model has 4 heads, block 2 only 2
         message = refused.value.message
         assert all(w in message for w in words) and "this model's" not in message, message
+
+
+def test_side_by_sides_distance_plot_says_which_distances_are_inside_windows(model, image):
+    """A Swin's distances are measured inside its windows, a ViT's over the whole image: the legend and the title
+    of Side by side's scatter say which is which."""
+    vit = explorer.load("vit_tiny_patch16_224", pretrained=False, device="cpu", img_size=128, depth=2, num_classes=7)
+    ax = views.side_by_side((model, vit), image, 0.5, scores=False).distance_figure().axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [f"{model.name}: inside its windows",
+                                                                   f"{vit.name}: over the whole image"]
+    assert "inside windows" in ax.get_title() and "whole image" in ax.get_title()
+    alone = views.side_by_side((vit, vit), image, 0.5, scores=False).distance_figure().axes[0]
+    assert "window" not in alone.get_title() + " ".join(t.get_text() for t in alone.get_legend().get_texts())

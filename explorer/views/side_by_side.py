@@ -81,11 +81,19 @@ class SideBySideView:
         return tuple(screen(render.position_similarity_figure(p, title=n)) for p, n in zip(self.positions, self.names))
 
     def distance_figure(self) -> Figure:
-        series = {n: image_distance(t) for n, t in zip(self.names, self.traces) if not is_convolutional(t)}
-        if not series:
+        """Both models' distances in one scatter (a CNN has none). A Swin's are measured inside its windows, a
+        ViT's over the whole image: with a Swin in the plot, each legend entry and the title say which."""
+        kept = [(n, t) for n, t in zip(self.names, self.traces) if not is_convolutional(t)]
+        if not kept:
             return render.not_available_figure(str(not_applicable("attention", self.traces[0])))
-        return render.attention_distance_figure(series, title="mean attention distance, "
-                                                + ("both models" if len(series) == 2 else "the model with attention"))
+        windowed = [t.windows is not None for _, t in kept]
+        where = {True: ": inside its windows", False: ": over the whole image"} if any(windowed) else {False: ""}
+        series = {n + where[w]: image_distance(t) for (n, t), w in zip(kept, windowed)}
+        title = "mean attention distance, " + ("both models" if len(series) == 2 else "the model with attention")
+        if any(windowed):
+            title = ("mean attention distance: inside windows vs over the whole image" if not all(windowed)
+                     else title + ", inside windows")
+        return render.attention_distance_figure(series, title=title)
 
     def pictures(self) -> tuple[Image.Image, ...]:
         """(map ×2, token PCA ×2, position grid ×2, the distance scatter)."""
