@@ -24,14 +24,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def launch_app(*args: str, log_name: str = "app.log"):
-    """``python app.py ARGS`` on a free port; yields its URL until the generator is closed."""
+def launch_app(*args: str, log_name: str = "app.log", script: Path = ROOT / "app.py"):
+    """``python app.py ARGS`` (or another launcher ``script``) on a free port; yields its URL until the
+    generator is closed."""
     port = _free_port()
     log = ARTIFACTS / log_name
     log.parent.mkdir(exist_ok=True)
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
     with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port), "--device", "cpu", *args],
+        proc = subprocess.Popen([sys.executable, str(script), "--port", str(port), "--device", "cpu", *args],
                                 cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 180

@@ -72,17 +72,25 @@ CSS = """
 /* the method options a method does not use: visibly off (only there: a nested :has() over the whole
    page slowed every redraw by ~40 ms, and the painting canvas has disabled buttons of its own) */
 #tab-rollout .block:has(input:disabled), #tab-rollout .block:has(button:disabled) { opacity: 0.45; }
-/* Compare: the gallery grows with its rows (no tile cut off) and each caption shows whole, below its map */
-#compare-gallery .fixed-height { max-height: none !important; min-height: 0 !important; }
-#compare-gallery .grid-wrap { overflow-y: visible !important; }
-#compare-gallery .thumbnail-item { aspect-ratio: auto !important; height: auto !important; display: flex;
-                                   flex-direction: column; }
-#compare-gallery .thumbnail-item img { aspect-ratio: 1 / 1; height: auto !important; }
-#compare-gallery .caption-label { position: static !important; max-width: none !important; white-space: normal !important;
-                                  overflow: visible !important; opacity: 1 !important; border: none !important;
-                                  word-break: keep-all; }
+/* Compare's and the prompts' galleries grow with their rows (no tile cut off) and each caption shows whole,
+   below its map */
+:is(#compare-gallery, #prompt-gallery) .fixed-height { max-height: none !important; min-height: 0 !important; }
+:is(#compare-gallery, #prompt-gallery) .grid-wrap { overflow-y: visible !important; }
+:is(#compare-gallery, #prompt-gallery) .thumbnail-item { aspect-ratio: auto !important; height: auto !important;
+                                                         display: flex; flex-direction: column; }
+:is(#compare-gallery, #prompt-gallery) .thumbnail-item img { aspect-ratio: 1 / 1; height: auto !important; }
+:is(#compare-gallery, #prompt-gallery) .caption-label { position: static !important; max-width: none !important;
+    white-space: normal !important; overflow: visible !important; opacity: 1 !important; border: none !important;
+    word-break: keep-all; }
+/* a prompt's map about as large as the tab's other maps (two prompts spread over 1920 px were 900 px each,
+   their captions below the screen) */
+#prompt-gallery .grid-container { grid-template-columns: repeat(auto-fill, minmax(200px, 340px)) !important; }
+/* ... with its label and its download button in a band above the maps, not over the first and last map's corners */
+#prompt-gallery > label[data-testid="block-label"].float { position: static; }
+#prompt-gallery .icon-button-wrapper.top-panel { top: calc(-1 * var(--size-8, 32px)); }
 @media (max-width: 640px) {  /* a phone: two maps a row, and the controls one under another */
-  #compare-gallery .grid-container { grid-template-columns: repeat(2, minmax(0, 1fr)) !important; }
+  :is(#compare-gallery, #prompt-gallery) .grid-container {
+    grid-template-columns: repeat(2, minmax(0, 1fr)) !important; }
   #compare-controls, #compare-controls > .form { flex-wrap: wrap; }
   #compare-controls > *, #compare-controls > .form > * { flex: 1 1 100% !important; min-width: 100% !important; }
 }
@@ -233,7 +241,7 @@ def _prompt_row(ui: SimpleNamespace, first) -> None:
             ui.prompts = gr.Textbox(label=T("prompts"), placeholder=T("prompts_placeholder"), lines=2, max_lines=6,
                                     elem_id="prompts", scale=3)
             with gr.Column(scale=1):
-                ui.prompt_method = gr.Dropdown(h.prompt_methods(first), value=DEFAULT_PROMPT_METHOD,
+                ui.prompt_method = gr.Dropdown(choices("method", h.prompt_methods(first)), value=DEFAULT_PROMPT_METHOD,
                                                label=T("prompt_method"), elem_id="prompt-method")
                 ui.prompt_run = gr.Button(T("prompt_run"), variant="primary", elem_id="prompt-run")
         ui.prompt_gallery = gr.Gallery(label=T("prompt_gallery"), columns=2, height="auto", object_fit="contain",

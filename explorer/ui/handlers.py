@@ -408,7 +408,8 @@ def show_prompts(view: views.PromptView):
     items = [(picture, say("prompt_caption", prompt=m.prompt, score=f"{m.score:.2f}", share=f"{m.share:.0%}"))
              for (picture, _), m in zip(view.pictures(), view.maps)]
     ranges = "; ".join(f"\u201c{m.prompt}\u201d {map_range(m.map)}" for m in view.maps)
-    return items, say("prompt_note", method=view.describe(), range=ranges)
+    return items, say("prompt_note", method=describe_method(views.explanation.method_spec(view.method), view.options),
+                      range=ranges)  # the method and its settings in the user's language
 
 
 def prompts_work(server: Server, session: Session | None = None, method: str = "", prompts: str = "",
