@@ -46,6 +46,7 @@ from tqdm.auto import tqdm
 from ..analyses import (
     EXPLANATION_METHODS,
     AttentionDistanceAccumulator,
+    applicable_methods,
     NotAvailable,
     position_embedding_similarity,
 )
@@ -92,9 +93,12 @@ def energy_in_mask(saliency: np.ndarray, mask: np.ndarray, patch_size: int) -> f
 # ------------------------------------------------------------------------- methods
 
 
-def explanation_methods(names: Sequence[str] | None = None) -> dict[str, Callable]:
-    """The explorer's method registry (optionally a subset, by name)."""
+def explanation_methods(names: Sequence[str] | None = None, model=None) -> dict[str, Callable]:
+    """The explorer's method registry (optionally a subset, by name); without names and with a ``model``,
+    the methods that can explain it (``applicable_methods``: LeGrad needs a CLIP model)."""
     methods = dict(EXPLANATION_METHODS)
+    if not names and model is not None:
+        methods = {n: methods[n] for n in applicable_methods(model)}
     if names:
         unknown = [n for n in names if n not in methods]
         if unknown:
@@ -129,7 +133,7 @@ def benchmark(model, seed: int = HELDOUT_SEED, count: int = 1000, methods: Seque
 
     ``model`` is an ExplorerModel. Returns a JSON-able dict.
     """
-    registry = explanation_methods(methods)
+    registry = explanation_methods(methods, model)
     hits = {n: 0 for n in registry}
     energy = {n: 0.0 for n in registry}
     seconds = {n: 0.0 for n in registry}
