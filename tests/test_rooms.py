@@ -223,3 +223,22 @@ def test_a_class_joining_after_the_rooms_trace_was_dropped_runs_the_model_once(h
     assert len(runs) == 1
     assert all(status.startswith("You joined") or code in status for *_, status in joined)
     assert len(server.rooms.look(code, joined[0][0].seat.room[1]).students) == 6
+
+
+def test_the_vote_chart_speaks_the_class_language(handler_server, monkeypatch):
+    """The teacher's vote chart (a figure) is drawn with the session's words: Korean in a Korean session."""
+    from explorer import render
+    from explorer.ui.messages import speaking
+
+    server = handler_server("demo")
+    teacher = _image_session(server)
+    code, key, _ = rh.room_open(server, teacher, request=None)
+    drawn = []
+    real = render.topk_figure
+    monkeypatch.setattr(render, "topk_figure", lambda rows, **kw: drawn.append((rows, kw)) or real(rows, **kw))
+    for language in ("en", "ko"):
+        with speaking(language):
+            rh.show_board(rh.room_board_view(server, code, key))
+    (en_rows, en_kw), (ko_rows, ko_kw) = drawn
+    assert en_rows == [("no class guessed yet", 0.0)] and en_kw["xlabel"] == "share of the students' answers"
+    assert ko_rows == [("아직 고른 클래스 없음", 0.0)] and ko_kw["xlabel"] == "학생 답의 비율"

@@ -113,8 +113,13 @@ def _board(server: h.Server, room: Snapshot) -> views.RoomBoard:
     return room_board(model, cache, answers_of(room.students, room.answers), len(room.students), room.revealed)
 
 
+def vote_words() -> views.VoteWords:
+    """The vote chart's text in the language of the request."""
+    return views.VoteWords(say("votes_none"), say("votes_share"), say("votes_model"))
+
+
 def show_board(view: views.RoomBoard):
-    mine, model, votes = view.pictures()
+    mine, model, votes = view.pictures(vote_words())
     s = view.summary()
     text = say("room_answered", answered=s["answered"], joined=s["joined"])
     if s["revealed"] and s["scored"]:

@@ -19,7 +19,7 @@ from .explanation import (ExplanationView, explanation_map, explanation_maps, ex
 from .guess import GuessView, guess_picture, guess_view, patch_guess_view
 from .head_importance import HeadImportanceView, head_importance_view
 from .model_views import N_FILTERS, ModelViews, model_views
-from .room import RoomBoard, room_board
+from .room import RoomBoard, VoteWords, room_board
 from .query import HeadsView, QueryView, heads_view, query_view
 from .prompts import DEFAULT_PROMPT_METHOD, PromptMap, PromptView, prompt_scores, prompt_view
 from .side_by_side import SideBySideView, block_at, side_by_side
@@ -44,7 +44,7 @@ __all__ = [
     "N_FILTERS", "ModelViews", "model_views",
     "HeadsView", "QueryView", "heads_view", "query_view",
     "DEFAULT_PROMPT_METHOD", "PromptMap", "PromptView", "prompt_scores", "prompt_view",
-    "RoomBoard", "room_board",
+    "RoomBoard", "VoteWords", "room_board",
     "SideBySideView", "block_at", "side_by_side",
     "SURGERY_MODES", "SURGERY_PRESETS", "SurgeryView", "painted_patches", "surgery_preset", "surgery_view",
     "TokenView", "pca_picture", "shared_pca", "token_view",

@@ -36,6 +36,15 @@ class Guess:
     label: str | None
 
 
+
+@dataclass(frozen=True)
+class VoteWords:
+    """The text of the class's vote chart (the ui passes the class's language)."""
+
+    none: str = "no class guessed yet"
+    share: str = "share of the students' answers"
+    model: str = "model"  # marks the class the model predicted, once revealed
+
 @dataclass
 class RoomBoard:
     """The teacher's screen for one image: what the class guessed, and (revealed) the model's map."""
@@ -56,18 +65,19 @@ class RoomBoard:
         counts = Counter(g.label for g in self.guesses if g.label)
         return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
-    def pictures(self) -> tuple[Image.Image, Image.Image | None, Image.Image]:
-        """(class's guesses on the image, the model's map or None, the classes they expect)."""
+    def pictures(self, words: VoteWords | None = None) -> tuple[Image.Image, Image.Image | None, Image.Image]:
+        """(class's guesses on the image, the model's map or None, the classes they expect); ``words``: the
+        vote chart's text in the class's language (English by default)."""
         image = self.trace.input_image
         mine = render.enlarge(render.heat_overlay(image, self.class_map, "inferno", 0.6, crisp=True))  # per patch
         model = None if self.model_map is None else render.enlarge(render.heat_overlay(image, self.model_map))
-        return mine, model, screen(self._votes_figure())
+        return mine, model, screen(self._votes_figure(words or VoteWords()))
 
-    def _votes_figure(self):
+    def _votes_figure(self, words: VoteWords):
         votes, n = self.votes(), max(1, sum(1 for g in self.guesses if g.label))
-        marked = [(f"{label}  ◀ model" if self.model_map is not None and label == self.predicted else label, c / n)
-                  for label, c in votes[:8]]
-        return render.topk_figure(marked or [("no class guessed yet", 0.0)], xlabel="share of the students' answers")
+        marked = [(f"{label}  ◀ {words.model}" if self.model_map is not None and label == self.predicted else label,
+                   c / n) for label, c in votes[:8]]
+        return render.topk_figure(marked or [(words.none, 0.0)], xlabel=words.share)
 
     def table(self) -> list[list]:
         """One row per answer: name, patches marked, class expected, and (revealed) IoU and pointing rank."""

@@ -505,6 +505,7 @@ SAY = {
     "room_sent": "Guess sent (patches marked: {k}). You can change it and send again until the teacher reveals the map.",
     "room_waiting": "Your guess is in. Wait for the teacher to reveal the model's map.",
     "room_mark": "Round {round}: click the patches you think the model uses, then send your guess.",
+    "votes_none": "no class guessed yet", "votes_share": "share of the students' answers", "votes_model": "model",
     "room_revealed_no_guess": "The teacher revealed the model's map; you sent no guess this round.",
     "room_full_server": "This server already has {n} open rooms. Close one, or wait until an unused room "
                         "closes (after three hours).",
