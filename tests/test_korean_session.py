@@ -102,3 +102,26 @@ def test_a_maps_caption_and_the_head_and_class_pickers_speak_korean_and_send_the
     assert classes["choices"][0] == ("예측한 클래스", h.PREDICTED)
     heads, classes = h.named_choices(server, h.Session(choice=DEMO_LABEL))
     assert heads["choices"][1] == ("head 0", "head 0") and classes["choices"][0] == (h.PREDICTED, h.PREDICTED)
+
+
+def test_compares_curves_figure_is_drawn_with_korean_words(server, monkeypatch):
+    """Issue 25: the curves beside the large map (a figure) speak the session's language: panel titles, axes,
+    the method names in the legend and the title; English sessions get the English figure as before."""
+    from explorer import render, views
+    from explorer.paths import sample_images
+    from explorer.ui.messages import speaking
+
+    session, _, _ = h.analyze(server, str(sample_images()[0]), korean())
+    model = server.models.get(DEMO_LABEL)
+    *_, view = views.compare_steps(model, session.trace, sanity=False, methods={"rollout": {}, "random": {}})
+    drawn = []
+    real = render.curves_figure
+    monkeypatch.setattr(render, "curves_figure", lambda curves, **kw: drawn.append(kw) or real(curves, **kw))
+    for language in ("ko", "en"):
+        with speaking(language):
+            h._compare_pictures(view)
+    korean_words, english_words = drawn[0]["words"], drawn[1]["words"]
+    assert korean_words.titles["deletion"] == "삭제 (낮을수록 좋음)" and korean_words.probability == "그 클래스의 확률"
+    assert korean_words.methods["rollout"] == "롤아웃" and drawn[0]["title"].startswith("설명하는 클래스: ")
+    assert english_words == render.CurveWords(methods={"rollout": "rollout", "random": "random"})
+    assert drawn[1]["title"] == f"explaining {view.target_label}"

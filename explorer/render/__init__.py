@@ -6,6 +6,7 @@ from .fonts import use_korean_fallback
 from .export import FIGURE_FORMATS, figure_to_image, save_arrays, save_distances_csv, save_figure
 from .figures import (
     attention_distance_figure,
+    CurveWords,
     curves_figure,
     head_importance_figure,
     explanation_grid_figure,
@@ -30,6 +31,7 @@ __all__ = [
     "enlargement",
     "FIGURE_FORMATS",
     "attention_distance_figure",
+    "CurveWords",
     "curves_figure",
     "head_importance_figure",
     "explanation_grid_figure",

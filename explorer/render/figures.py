@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import textwrap
+from dataclasses import dataclass, field
 from typing import Mapping
 
 import matplotlib
@@ -233,13 +234,25 @@ CURVE_TITLES = {
 }
 
 
+@dataclass(frozen=True)
+class CurveWords:
+    """The text of :func:`curves_figure` (English by default; the ui passes the user's language)."""
+
+    titles: Mapping[str, str] = field(default_factory=lambda: dict(CURVE_TITLES))  # by curve kind
+    removed: str = "patches removed (%)"
+    inserted: str = "patches inserted (%)"
+    probability: str = "probability of the class"
+    methods: Mapping[str, str] = field(default_factory=dict)  # a method's name as shown (default: its own)
+
+
 def curves_figure(curves: Mapping[str, Mapping[str, object]], title: str | None = None,
-                  columns: int | None = None) -> Figure:
+                  columns: int | None = None, words: CurveWords | None = None) -> Figure:
     """Faithfulness curves: one panel per curve kind, one line per method, AUC in the legend.
 
     ``curves`` maps a method to its curves by kind (``analyses.perturbation.Curve``:
     ``fractions``, ``probability``, ``auc``); ``columns`` panels a row (default: all in one row;
     2 gives the app's readable 2 x 2 grid)."""
+    words = words or CurveWords()
     kinds = [k for k in CURVE_TITLES if any(k in c for c in curves.values())]
     cols = max(1, min(columns or len(kinds), len(kinds)))
     rows = -(-len(kinds) // cols)
@@ -256,14 +269,14 @@ def curves_figure(curves: Mapping[str, Mapping[str, object]], title: str | None 
                 continue
             style = "--" if method == "random" else "-"
             ax.plot(100 * np.asarray(c.fractions), c.probability, style, color=colors(i % 10), lw=1.4,
-                    label=f"{method} ({c.auc:.2f})")
-        ax.set_title(CURVE_TITLES[kind], fontsize=9)
-        ax.set_xlabel("patches removed (%)" if kind != "insertion" else "patches inserted (%)", fontsize=8)
+                    label=f"{words.methods.get(method, method)} ({c.auc:.2f})")
+        ax.set_title(words.titles.get(kind, CURVE_TITLES[kind]), fontsize=9)
+        ax.set_xlabel(words.removed if kind != "insertion" else words.inserted, fontsize=8)
         ax.set_ylim(-0.02, 1.02)
         ax.tick_params(labelsize=7)
         ax.legend(fontsize=7 if columns else 6, loc="best", title="AUC", title_fontsize=7 if columns else 6)
     for row in grid:
-        row[0].set_ylabel("probability of the class", fontsize=8)
+        row[0].set_ylabel(words.probability, fontsize=8)
     if title:
         fig.suptitle(title, fontsize=10)
     return fig

@@ -852,8 +852,15 @@ def _compare_outputs(session: Session, view: views.CompareView, key, note: str):
 
 def _compare_pictures(view: views.CompareView):
     """(the shown method's map large, labelled with its name; its curves beside the random baseline's)."""
-    large, curves = view.pictures()
+    large, curves = view.pictures(curve_words(view), say("curves_title", label=view.target_label))
     return gr.update(value=large, label=say("chosen_method", method=choice_label("method", view.shown_method))), curves
+
+
+def curve_words(view: views.CompareView) -> render.CurveWords:
+    """The curves' text in the user's language (method names as the page shows them)."""
+    kinds = ("positive", "negative", "deletion", "insertion")
+    return render.CurveWords({k: say(f"curve_{k}") for k in kinds}, say("curve_removed"), say("curve_inserted"),
+                             say("curve_probability"), {m: choice_label("method", m, short=True) for m in view.scores})
 
 
 def headers(columns) -> list[str]:

@@ -63,22 +63,25 @@ class CompareView:
         """(method, heat overlay) of every method, in the table's order."""
         return [(name, self.overlay(name)) for name in self.scores]
 
-    def curves_figure(self, methods: Sequence[str] | None = None, columns: int | None = None) -> Figure:
+    def curves_figure(self, methods: Sequence[str] | None = None, columns: int | None = None,
+                      words: render.CurveWords | None = None, title: str | None = None) -> Figure:
+        """The chosen methods' curves (``words``, ``title``: the figure's text in another language)."""
         chosen = methods or list(self.scores)
-        return render.curves_figure({m: self.scores[m].curves for m in chosen}, title=f"explaining {self.target_label}",
-                                    columns=columns)
+        return render.curves_figure({m: self.scores[m].curves for m in chosen},
+                                    title=title or f"explaining {self.target_label}", columns=columns, words=words)
 
     @property
     def shown_method(self) -> str:
         """The method drawn large: ``shown``, else the first."""
         return self.shown or next(iter(self.scores))
 
-    def pictures(self) -> tuple[Image.Image, Image.Image]:
-        """(the shown method large, its curves beside the random baseline's)."""
+    def pictures(self, words: render.CurveWords | None = None,
+                 title: str | None = None) -> tuple[Image.Image, Image.Image]:
+        """(the shown method large, its curves beside the random baseline's; ``words`` and ``title``: their text)."""
         method = self.shown_method
         beside = [m for m in (method, "random") if m in self.scores and self.scores[m].curves]
         beside = beside if method in beside else []
-        return self.overlay(method), (screen(self.curves_figure(beside, columns=2)) if beside else None)
+        return self.overlay(method), (screen(self.curves_figure(beside, 2, words, title)) if beside else None)
 
     def write(self, out: Path, stem: str = "compare") -> list[Path]:
         """The maps (Figure-6 look and heat), the curves, the scores as CSV, and the arrays as ``.npz``."""

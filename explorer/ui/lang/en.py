@@ -505,6 +505,10 @@ SAY = {
     "room_sent": "Guess sent (patches marked: {k}). You can change it and send again until the teacher reveals the map.",
     "room_waiting": "Your guess is in. Wait for the teacher to reveal the model's map.",
     "room_mark": "Round {round}: click the patches you think the model uses, then send your guess.",
+    "curves_title": "explaining {label}", "curve_positive": "positive perturbation (lower is better)",
+    "curve_negative": "negative perturbation (higher is better)", "curve_deletion": "deletion (lower is better)",
+    "curve_insertion": "insertion (higher is better)", "curve_removed": "patches removed (%)",
+    "curve_inserted": "patches inserted (%)", "curve_probability": "probability of the class",
     "votes_none": "no class guessed yet", "votes_share": "share of the students' answers", "votes_model": "model",
     "room_revealed_no_guess": "The teacher revealed the model's map; you sent no guess this round.",
     "room_full_server": "This server already has {n} open rooms. Close one, or wait until an unused room "

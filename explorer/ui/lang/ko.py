@@ -459,6 +459,10 @@ SAY = {
     "room_sent": "추측을 보냈습니다 (패치 {k}개). 선생님이 지도를 공개하기 전까지 바꿔서 다시 보낼 수 있습니다.",
     "room_waiting": "추측이 접수되었습니다. 선생님이 모델의 지도를 공개할 때까지 기다리세요.",
     "room_mark": "라운드 {round}: 모델이 쓴다고 생각하는 패치를 누른 뒤 추측을 보내세요.",
+    "curves_title": "설명하는 클래스: {label}", "curve_positive": "중요한 패치부터 지우기 (낮을수록 좋음)",
+    "curve_negative": "덜 중요한 패치부터 지우기 (높을수록 좋음)", "curve_deletion": "삭제 (낮을수록 좋음)",
+    "curve_insertion": "삽입 (높을수록 좋음)", "curve_removed": "지운 패치 (%)",
+    "curve_inserted": "넣은 패치 (%)", "curve_probability": "그 클래스의 확률",
     "votes_none": "아직 고른 클래스 없음", "votes_share": "학생 답의 비율", "votes_model": "모델",
     "room_revealed_no_guess": "선생님이 모델의 지도를 공개했습니다. 이번 라운드에는 추측을 보내지 않았습니다.",
     "room_full_server": "이 서버에는 이미 열린 방이 {n}개 있습니다. 하나를 닫거나, 쓰지 않는 방이 (세 시간 뒤) 닫힐 때까지 "
