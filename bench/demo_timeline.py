@@ -1,7 +1,7 @@
 """Assemble the bundled demo timeline (``assets/timeline/demo``) from a rerun of the demo's training.
 
-The whole timeline comes from one command (about 75 minutes on 2 idle cores; its last step equals the
-bundled weights, since the run is seeded and single-threaded)::
+The whole timeline comes from one command (about 75 minutes on 2 idle cores; the run is seeded and
+single-threaded, so its last step should equal the bundled weights: not yet checked, no rerun has finished)::
 
     python -m explorer.demo train --qk-temperature henry --local-start 1 --local-graded \\
         --time-budget 0 --out RUN --timeline assets/timeline/demo
