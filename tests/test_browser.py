@@ -75,6 +75,19 @@ _TOAST_RECORDER = """
 """
 
 
+def open_page(browser, url, locale: str, width: int = 1280, height: int = 720):
+    """(context, page): the app at ``url`` in ``locale``, errors recorded, once the model card is written
+    (the page's first events have run). Waits for "load": a page holding gr.State never goes network-idle."""
+    context = browser.new_context(viewport={"width": width, "height": height}, locale=locale)
+    page = context.new_page()
+    page.set_default_timeout(UI_WAIT_MS)
+    page.add_init_script(_TOAST_RECORDER)
+    page.goto(url, timeout=MODEL_WAIT_MS)
+    page.wait_for_function("() => ((document.querySelector('#model-status') || {}).innerText || '').length > 20",
+                           timeout=MODEL_WAIT_MS)
+    return context, page
+
+
 # ---- helpers -------------------------------------------------------------------------------
 
 

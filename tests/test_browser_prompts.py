@@ -17,7 +17,7 @@ import pytest
 
 from conftest import launch_app
 from test_browser import (  # the same Chromium, waits and message recorder as the main browser test
-    _TOAST_RECORDER, ARTIFACTS, MODEL_WAIT_MS, UI_WAIT_MS, assert_no_errors, image, open_tab,
+    ARTIFACTS, MODEL_WAIT_MS, UI_WAIT_MS, assert_no_errors, image, open_page, open_tab,
     browser,  # noqa: F401 (fixture)
 )
 from test_models_open_clip import TINY
@@ -51,13 +51,7 @@ def url(tmp_path_factory):
 
 def _page(browser, url, locale: str):  # noqa: F811
     """The page in ``locale`` with a photo analysed, on the Attention rollout tab."""
-    context = browser.new_context(viewport={"width": 1280, "height": 720}, locale=locale)
-    page = context.new_page()
-    page.set_default_timeout(UI_WAIT_MS)
-    page.add_init_script(_TOAST_RECORDER)
-    page.goto(url, timeout=MODEL_WAIT_MS)  # "load"; a page holding gr.State never goes network-idle
-    page.wait_for_function("() => ((document.querySelector('#model-status') || {}).innerText || '').length > 20",
-                           timeout=MODEL_WAIT_MS)  # the model card: the page's first events have run
+    context, page = open_page(browser, url, locale)
     photo = next(p for p in sample_images() if p.name == "chelsea.jpg")
     page.set_input_files("#image-input input[type=file]", str(photo))
     image(page, "#seen img")

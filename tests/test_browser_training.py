@@ -16,7 +16,7 @@ import pytest
 
 from conftest import launch_app
 from test_browser import (  # the same Chromium, waits and message recorder as the main browser test
-    _TOAST_RECORDER, ARTIFACTS, MODEL_WAIT_MS, UI_WAIT_MS, assert_no_errors, changed_image, image, open_tab, set_slider,
+    ARTIFACTS, MODEL_WAIT_MS, UI_WAIT_MS, assert_no_errors, changed_image, image, open_page, open_tab, set_slider,
     browser,  # noqa: F401 (fixture)
 )
 from test_training_tab import timeline  # noqa: F401 (fixture: the demo trained 6 steps, saved at 0, 3, 6)
@@ -30,17 +30,6 @@ SIZES = ((1280, 720), (390, 844), (1920, 1080))
 @pytest.fixture(scope="module")
 def url(timeline):  # noqa: F811
     yield from launch_app("--timeline", str(timeline), log_name="app-training.log")
-
-
-def _page(browser, url, locale: str):
-    context = browser.new_context(viewport={"width": 1280, "height": 720}, locale=locale)
-    page = context.new_page()
-    page.set_default_timeout(UI_WAIT_MS)
-    page.add_init_script(_TOAST_RECORDER)
-    page.goto(url, timeout=MODEL_WAIT_MS)  # "load"; a page holding gr.State never goes network-idle
-    page.wait_for_function("() => ((document.querySelector('#model-status') || {}).innerText || '').length > 20",
-                           timeout=MODEL_WAIT_MS)  # the model card: the page's first events have run
-    return context, page
 
 
 def _caption(page, text: str) -> None:
@@ -60,7 +49,7 @@ def _shots(page, lang: str) -> None:
 
 
 def test_the_slider_and_play_move_the_pictures(browser, url):
-    context, page = _page(browser, url, "en-US")
+    context, page = open_page(browser, url, "en-US")
     try:
         open_tab(page, "training")
         _caption(page, "Step 0")
@@ -90,7 +79,7 @@ def test_the_slider_and_play_move_the_pictures(browser, url):
 
 
 def test_the_tab_speaks_korean(browser, url):
-    context, page = _page(browser, url, "ko-KR")
+    context, page = open_page(browser, url, "ko-KR")
     try:
         open_tab(page, "training")  # by its Korean name where the tab row has no room for it
         assert STRINGS["ko"]["tab_training"] in page.locator(".tab-wrapper, [role=tablist]").first.inner_text() \
