@@ -35,7 +35,7 @@ from .targets import TargetLike, as_target
 
 def _setup(model, x: torch.Tensor, target: TargetLike):
     """(anatomy, x on the model's device, forward: images (B, 3, H, W) -> the target's score (B,)).
-    Captum is then called with ``target=None``: the forward already selects the number explained."""
+    Captum is then called without a target: the forward already selects the number explained."""
     anatomy = anatomy_of(model)
     param = next(anatomy.module.parameters(), None)
     x = x.detach().to(param.device if param is not None else x.device, torch.float32)
@@ -55,7 +55,7 @@ def _setup(model, x: torch.Tensor, target: TargetLike):
     def forward(inputs: torch.Tensor) -> torch.Tensor:
         return chosen.score(logits(inputs))  # (B,)
 
-    return anatomy, x, forward, None
+    return anatomy, x, forward
 
 
 def patch_pool(pixels: torch.Tensor, patch_size: int, reduce: str = "mean") -> np.ndarray:
@@ -70,9 +70,9 @@ def saliency(model, x: torch.Tensor, target: TargetLike = None) -> np.ndarray:
     """(gh, gw) mean over each patch of the input gradient's magnitude (max over channels)."""
     from captum.attr import Saliency
 
-    anatomy, x, forward, target = _setup(model, x, target)
+    anatomy, x, forward = _setup(model, x, target)
     with torch.enable_grad():
-        grads = Saliency(forward).attribute(x.requires_grad_(True), target=target, abs=True)  # (1, 3, H, W)
+        grads = Saliency(forward).attribute(x.requires_grad_(True), abs=True)  # (1, 3, H, W)
     return patch_pool(grads[0].amax(dim=0), anatomy.patch_size)
 
 
@@ -80,9 +80,9 @@ def integrated_gradients(model, x: torch.Tensor, target: TargetLike = None, n_st
     """(gh, gw) |Integrated Gradients| from the mean-colour baseline, summed over channels and each patch."""
     from captum.attr import IntegratedGradients
 
-    anatomy, x, forward, target = _setup(model, x, target)
+    anatomy, x, forward = _setup(model, x, target)
     with torch.enable_grad():
-        attr = IntegratedGradients(forward).attribute(x, baselines=torch.zeros_like(x), target=target,
+        attr = IntegratedGradients(forward).attribute(x, baselines=torch.zeros_like(x),
                                                       n_steps=int(n_steps),
                                                       internal_batch_size=pacing.batch_size(16))
     return patch_pool(attr[0].abs().sum(dim=0), anatomy.patch_size, reduce="sum")
@@ -93,7 +93,7 @@ def occlusion(model, x: torch.Tensor, target: TargetLike = None, window: int = 1
     patches is filled with the mean colour; ``window`` must divide the patch grid's sides."""
     from captum.attr import Occlusion
 
-    anatomy, x, forward, target = _setup(model, x, target)
+    anatomy, x, forward = _setup(model, x, target)
     w = int(window)
     grid = (x.shape[-2] // anatomy.patch_size, x.shape[-1] // anatomy.patch_size)
     if w < 1 or grid[0] % w or grid[1] % w:
@@ -101,6 +101,5 @@ def occlusion(model, x: torch.Tensor, target: TargetLike = None, window: int = 1
     p = anatomy.patch_size * w
     with torch.no_grad():
         attr = Occlusion(forward).attribute(x, sliding_window_shapes=(3, p, p), strides=(3, p, p), baselines=0.0,
-                                            target=target,
                                             perturbations_per_eval=pacing.batch_size(16))
     return np.clip(patch_pool(attr[0, 0], anatomy.patch_size), 0.0, None)
