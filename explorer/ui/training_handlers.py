@@ -16,7 +16,6 @@ saved weights; no training code runs.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,10 +50,15 @@ def timeline_folder(server: h.Server, choice: str) -> Path | None:
     """The folder of ``choice``'s timeline, or None: the app's ``--timeline`` for that model, else the
     bundled demo's for the demo model (when it is there)."""
     folder = server.timelines.get(choice)
-    entry = CATALOG.get(choice)
-    if folder is None and (choice == "demo" or (entry is not None and entry.spec == "demo")):
+    if folder is None and _is_demo(choice):
         folder = demo_timeline()
     return Path(folder) if folder is not None and is_timeline(folder) else None
+
+
+def _is_demo(choice: str) -> bool:
+    """The bundled demo model, named or picked from the catalog."""
+    entry = CATALOG.get(choice)
+    return choice == "demo" or (entry is not None and entry.spec == "demo")
 
 
 def player(server: h.Server, choice: str) -> views.TimelinePlayer | NoTimeline:
@@ -66,8 +70,7 @@ def player(server: h.Server, choice: str) -> views.TimelinePlayer | NoTimeline:
             return NoTimeline("training_none")
         model = server.models.get(choice)
         saved = read_timeline(folder)
-        entry = CATALOG.get(choice)
-        spec = build_spec(choice, saved, demo=entry is not None and entry.spec == "demo") or choice
+        spec = build_spec(choice, saved, demo=_is_demo(choice)) or choice
         weights = TimelineWeights(shown(saved),
                                   lambda path: load_choice(spec, device=model.device, checkpoint=str(path)))
         opened = views.TimelinePlayer(model.name, saved, weights, h.first_images(model))
@@ -204,11 +207,6 @@ def learned_note(first: views.StepPanels, last: views.StepPanels) -> str:
         parts.append(say(key, a=f"{a:.2f}", b=f"{b:.2f}"))
     near = lambda d: f"{d[0].min():.0f}–{d[0].max():.0f}"  # noqa: E731 (the first block's heads, px)
     parts.append(say("learned_heads", a=near(first.distances), b=near(last.distances),
-                     ra=f"{ratio(first.distances):.1f}", rb=f"{ratio(last.distances):.1f}"))
+                     ra=f"{first.bars.first_block_ratio:.1f}", rb=f"{last.bars.first_block_ratio:.1f}"))
     return say("learned_note", first=first.step, last=last.step, parts="; ".join(parts))
 
-
-def ratio(distances) -> float:
-    """The first block's most global head over its most local one (the bar ``first_block_ratio``)."""
-    low = float(distances[0].min())
-    return float(distances[0].max()) / low if low > 0 else math.inf
