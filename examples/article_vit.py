@@ -41,6 +41,7 @@ from torch import nn
 
 from explorer import ModelDescription
 from explorer.anatomy import flatten_patches
+from explorer.demo.mixtoken import mix_tokens
 from explorer.demo.scenes import CLASS_NAMES, HELDOUT_SEED, make_batch, make_scene
 
 IMAGE, PATCH = 32, 4  # 32x32 inputs cut into 4x4 patches: an 8x8 grid, 64 patches + 1 class token
@@ -260,6 +261,9 @@ class Recipe:
     label_smoothing: float = 0.1
     clip: float = 1.0  # gradient norm clipping
     token_labels: float = 0.5  # weight of the per-patch loss (token labeling); 0: off
+    token_labels_block: int = -1  # the block whose patch tokens the per-patch loss reads (-1: the last)
+    mix_tokens: float = 0.0  # share of batches in which a box of patches comes from another scene
+    #                          (MixToken, explorer/demo/mixtoken.py): the pressure toward local heads
     pos_init: str = "normal"  # position table start: the model's own ("normal") or "sincos"
     draw: int = 64  # size the scenes are drawn at (the demo's 64 px), then resized to the model's 32 px
     classes: str = "circle,triangle,cross,ring"  # class names to train and score on ("": all eight)
@@ -346,16 +350,23 @@ def _train(model: VisionTransformer, r: Recipe, progress: bool) -> Result:
         index = order[position:position + r.batch_size]
         position += r.batch_size
         k = int(torch.randint(0, 8, (1,), generator=generator))
+        seen, targets, target = flip_rotate(images[index], k), flip_rotate(patch_labels[index], k), labels[index]
+        if r.mix_tokens and float(torch.rand(1, generator=generator)) < r.mix_tokens:  # a box from another scene
+            seen, targets, target = mix_tokens(seen, targets, target, PATCH, len(CLASS_NAMES), len(CLASS_NAMES),
+                                               generator)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            x = model.embedding(to_patches(flip_rotate(images[index], k)))  # the model's forward, step by step,
-            for layer in model.layers:  # to reach the patch tokens too
+            x = model.embedding(to_patches(seen))  # the model's forward, step by step,
+            read = r.token_labels_block % len(model.layers)
+            for i, layer in enumerate(model.layers):  # to reach the patch tokens too
                 x, _ = layer(x)
+                if i == read:
+                    tokens = x[:, 1:]  # (B, N, D): what the per-patch loss reads
             logits = model.head(x[:, 0]).float()
-            loss = nn.functional.cross_entropy(logits, labels[index], label_smoothing=r.label_smoothing)
+            loss = nn.functional.cross_entropy(logits, target, label_smoothing=r.label_smoothing)
             loss_all = loss
             if aux_head is not None:  # every patch token also says what lies under it (class or background)
-                targets = flip_rotate(patch_labels[index], k).reshape(-1)
-                aux = nn.functional.cross_entropy(aux_head(x[:, 1:]).float().reshape(len(targets), -1), targets)
+                aux = nn.functional.cross_entropy(aux_head(tokens).float().reshape(targets.numel(), -1),
+                                                  targets.reshape(-1))
                 loss_all = loss + r.token_labels * aux
         optimizer.zero_grad(set_to_none=True)
         loss_all.backward()
@@ -434,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="time budget of the training, scene drawing included (the held-out check follows)")
     parser.add_argument("--steps", type=int, default=None, help="a fixed number of steps instead of a time budget")
     for name in ("batch_size", "lr", "warmup", "weight_decay", "label_smoothing", "clip", "train_scenes",
-                 "heldout_scenes", "seed", "threads", "workers", "eval_every", "token_labels", "pos_init",
+                 "heldout_scenes", "seed", "threads", "workers", "eval_every", "token_labels", "token_labels_block", "mix_tokens", "pos_init",
                  "precision", "draw", "classes", "timeline", "timeline_steps"):
         value = getattr(defaults, name)
         parser.add_argument("--" + name.replace("_", "-"), type=type(value), default=value)

@@ -195,3 +195,11 @@ def test_classroom_flow_build_train_then_explore(tmp_path):
     assert (tmp_path / "figures" / "figure7_position.png") in written
     assert (tmp_path / "figures" / "figure7_distance.png") in written
     assert (tmp_path / "figures" / "figure6_scene0.png") in written
+
+
+def test_the_mixtoken_recipe_trains_with_the_per_patch_loss_read_after_the_first_block():
+    """``mix_tokens`` (explorer/demo/mixtoken.py) and ``token_labels_block`` run through the class recipe."""
+    module, _ = article.build()
+    result = article.train(module, article.Recipe(steps=6, train_scenes=200, heldout_scenes=50, workers=1,
+                                                  mix_tokens=1.0, token_labels_block=0), progress=False)
+    assert result.steps == 6 and all(math.isfinite(loss) for loss in result.losses)

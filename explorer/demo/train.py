@@ -46,6 +46,7 @@ from ..models.load import load
 from ..models.timeline import log_steps, parse_steps
 from ..views.timeline_recorder import TimelineRecorder
 from .evaluate import measure_bars
+from .mixtoken import mix_tokens
 from .recipe import (  # noqa: F401 - MEAN and STD stay importable from here
     ARCHITECTURE,
     CLASS_NAMES,
@@ -213,6 +214,7 @@ def base_card(name: str, args: argparse.Namespace, setup: RunSetup) -> dict:
             "token_labeling": args.token_labeling,
             "token_labels": args.token_labels,
             "token_labeling_block": args.token_labeling_block,
+            "mix_tokens": args.mix_tokens,
             "token_labeling_note": "auxiliary loss, weight above: a linear head on every " + (
                                    "final patch token" if args.token_labeling_block is None else
                                    f"patch token out of block {args.token_labeling_block} (LayerNorm first)") +
@@ -326,6 +328,10 @@ def _token_labeling_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--token-labeling-block", type=int, default=None, metavar="K",
                    help="read the per-patch targets from block K's output (0 = the first block) instead "
                         "of the final tokens")
+    p.add_argument("--mix-tokens", type=float, default=0.0, metavar="P",
+                   help="share of batches in which a random box of patches comes from another scene, every "
+                        "patch keeping its own label (MixToken, Jiang et al. 2021; explorer/demo/mixtoken.py): "
+                        "the pressure toward local heads and a 2-D position grid when training from scratch")
     p.add_argument("--token-labels", choices=("class", "mask"), default="class",
                    help="per-patch targets: the object's class or background ('class'), or just "
                         "object vs background ('mask')")
@@ -377,6 +383,7 @@ class Objective:
     aux_head: torch.nn.Module | None
     params: list
     opt: torch.optim.Optimizer
+    mixer: torch.Generator | None = None  # MixToken's boxes (--mix-tokens), seeded with the data seed
 
 
 @dataclass
@@ -595,7 +602,8 @@ def _objective(args: argparse.Namespace, model) -> Objective:
          {"params": no_decay, "weight_decay": 0.0}],
         lr=args.lr, betas=(0.9, 0.999),
     )
-    return Objective(aux_head, [p_ for _, p_ in named], opt)
+    mixer = torch.Generator().manual_seed(args.seed + 1) if args.mix_tokens > 0 else None
+    return Objective(aux_head, [p_ for _, p_ in named], opt, mixer)
 
 
 def _start_card(args: argparse.Namespace, setup: RunSetup) -> dict:
@@ -617,6 +625,10 @@ def _train_step(args: argparse.Namespace, model, objective: Objective, data: Tra
     """One optimizer step on scenes ``idx`` under symmetry ``k``; returns (loss, accuracy)."""
     aux_head = objective.aux_head
     x, y = _dihedral(to_tensor(data.images[idx.numpy()]), k), data.labels[idx]
+    yp = _dihedral(data.patch_labels[idx], k)  # (B, gh, gw)
+    if objective.mixer is not None and float(torch.rand(1, generator=objective.mixer)) < args.mix_tokens:
+        background = NUM_CLASSES if args.token_labels == "class" else 0
+        x, yp, y = mix_tokens(x, yp, y, args.patch_size, NUM_CLASSES, background, objective.mixer)
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(args.bf16)):
         if args.token_labeling_block is None:
             tokens = model.forward_features(x)  # (B, k + gh*gw, D), final norm applied
@@ -629,7 +641,6 @@ def _train_step(args: argparse.Namespace, model, objective: Objective, data: Tra
             aux = aux_head(labelled)  # (B, gh*gw, C + 1)
     loss = F.cross_entropy(logits.float(), y, label_smoothing=args.label_smoothing)
     if aux_head is not None:
-        yp = _dihedral(data.patch_labels[idx], k).reshape(len(idx), -1)
         aux_loss = F.cross_entropy(aux.float().reshape(-1, aux.shape[-1]), yp.reshape(-1))
         loss = loss + args.token_labeling * aux_loss
     objective.opt.zero_grad(set_to_none=True)
@@ -637,7 +648,7 @@ def _train_step(args: argparse.Namespace, model, objective: Objective, data: Tra
     if args.clip > 0:
         torch.nn.utils.clip_grad_norm_(objective.params, args.clip)
     objective.opt.step()
-    acc = float((logits.argmax(1) == y).float().mean())
+    acc = float((logits.argmax(1) == (y if y.ndim == 1 else y.argmax(1))).float().mean())
     return float(loss.detach()), acc
 
 
