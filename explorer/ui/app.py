@@ -445,7 +445,7 @@ def _side_tab(ui: SimpleNamespace, server: h.Server, initial: str) -> None:
                                         allow_custom_value=not server.policy.allowed, elem_id="side-model")
             ui.side_fraction = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label=T("depth_fraction"),
                                          elem_id="side-fraction")
-            ui.side_method = gr.Dropdown([h.SIDE_AUTO, *analyses.EXPLANATION_METHODS], value=h.SIDE_AUTO,
+            ui.side_method = gr.Dropdown(choices("method", [h.SIDE_AUTO, *analyses.EXPLANATION_METHODS]), value=h.SIDE_AUTO,
                                          label=T("side_method"), info=T("side_method_info"), elem_id="side-method")
             ui.side_run = gr.Button(T("side_run"), variant="primary", elem_id="side-run")
         with gr.Row():

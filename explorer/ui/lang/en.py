@@ -554,6 +554,7 @@ MODEL_LABELS = {entry.spec: entry.label for entry in CATALOG.values()}
 # an option's choice ...) is what the API and the command line take, the same in every language
 CHOICES = {
     **{f"method:{name}": name for name in EXPLANATION_METHODS},
+    "method:auto": "auto",  # Side by side: the rollout, or Grad-CAM beside a CNN
     **{f"{option.name}:{choice}": choice for option in all_options(list(EXPLANATION_METHODS.values()))
        for choice in option.choices},
     **{f"fill:{fill}": fill for fill in FILLS},

@@ -145,7 +145,7 @@ Transformer Attribution과 AttnLRP, 무작위 기준선)은 **방법 비교**
                  "고르고, 그 칸들은 왜 비어 있는지 말합니다. 두 모델 모두 서버의 공유된, 크기가 제한된 모델 캐시에 "
                  "들어갑니다.",
     "side_method": "두 지도의 방법",
-    "side_method_info": "auto: 롤아웃, 한 모델이 CNN이면 Grad-CAM",
+    "side_method_info": "자동: 롤아웃, 한 모델이 CNN이면 Grad-CAM",
     "side_scores": "각 지도의 충실도",
     "tab_surgery": "패치 수술", "surgery_mode": "누른 패치에 일어나는 일",
     "surgery_mode_info": "빼기: 토큰 열에서 뺌; 회색으로: 평균 색으로 칠함; 흐리게: 패치를 흐리게 함",
@@ -548,6 +548,7 @@ _METHODS = {
 CHOICES = {
     # a method without a Korean name here shows its registry name (tests/test_lang.py asks for one)
     **{f"method:{name}": _METHODS.get(name, name) for name in EXPLANATION_METHODS},
+    "method:auto": "자동 (auto)",
     "head_fusion:mean": "평균 (mean)", "head_fusion:max": "최대 (max)", "head_fusion:min": "최소 (min)",
     "fill:mean": "평균 색 (mean)", "fill:blur": "흐리게 (blur)", "fill:road": "이웃으로 채우기 (ROAD)",
     "style:mask": "마스크 (mask)", "style:heat": "히트 (heat)", "style:map": "지도만 (map)",
