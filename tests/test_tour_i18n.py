@@ -68,6 +68,10 @@ def test_english_and_korean_have_every_text():
         [k for k in STRINGS["en"] if STRINGS["ko"][k] == STRINGS["en"][k]]
 
 
+# dropdowns whose choices are words of ours (the others list models, classes, heads, colour maps: names)
+WORD_PICKERS = {"side-method", "prompt-method"}
+
+
 def test_no_component_of_the_page_keeps_an_untranslated_label(server):
     demo = app.build_demo(server, DEMO_LABEL)
 
@@ -83,7 +87,8 @@ def test_no_component_of_the_page_keeps_an_untranslated_label(server):
         shown = getattr(block, "visible", True) is not False or not isinstance(block, gr.Button)  # API-only buttons
         if isinstance(block, (gr.Markdown, gr.Button)) and shown and plain(block.value):
             untranslated.append((type(block).__name__, block.elem_id, "value", block.value[:40]))
-        if isinstance(block, gr.Radio):  # a method's, a fill's, an option's name: shown translated, sent as is
+        if isinstance(block, gr.Radio) or (isinstance(block, gr.Dropdown) and block.elem_id in WORD_PICKERS):
+            # a method's, a fill's, an option's name: shown translated, sent as is
             untranslated += [(block.elem_id, "choice", label) for label, _ in block.choices if plain(str(label))]
     assert not untranslated, untranslated
 
