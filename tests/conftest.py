@@ -16,13 +16,6 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 ARTIFACTS = ROOT / "test-artifacts"
-# the suite runs in two pytest-xdist workers (pyproject's addopts): each worker's torch then takes its share
-# of the cores instead of all of them, and each worker's app logs get their own names
-WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
-if WORKER:
-    import torch
-
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))))
 
 
 def _free_port() -> int:
@@ -35,7 +28,7 @@ def launch_app(*args: str, log_name: str = "app.log", script: Path = ROOT / "app
     """``python app.py ARGS`` (or another launcher ``script``) on a free port; yields its URL until the
     generator is closed."""
     port = _free_port()
-    log = ARTIFACTS / (f"{WORKER}-{log_name}" if WORKER else log_name)
+    log = ARTIFACTS / log_name
     log.parent.mkdir(exist_ok=True)
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
     with open(log, "w") as out:
