@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 import gradio as gr
 import pytest
 from markdown_it import MarkdownIt
@@ -125,3 +127,51 @@ def test_compares_curves_figure_is_drawn_with_korean_words(server, monkeypatch):
     assert korean_words.methods["rollout"] == "롤아웃" and drawn[0]["title"].startswith("설명하는 클래스: ")
     assert english_words == render.CurveWords(methods={"rollout": "rollout", "random": "random"})
     assert drawn[1]["title"] == f"explaining {view.target_label}"
+
+
+def _texts(fig) -> list[str]:
+    from matplotlib.text import Text
+
+    return [t.get_text() for t in fig.findobj(Text) if t.get_text()]
+
+
+def test_the_figures_a_class_reads_are_drawn_with_korean_words():
+    """Issue 25: the heads, the head importance, the tour's patch vectors and the training accuracy
+    figures take their words from the session's language (Figure 7's own panels keep the paper's English)."""
+    import numpy as np
+
+    from explorer import render
+    from explorer.render.timeline import accuracy_figure
+    from explorer.ui.messages import speaking
+
+    with speaking("ko"):
+        words = h.figure_words()
+    assert all(any("가" <= c <= "힣" for c in getattr(words, f)) for f in words.__dataclass_fields__), words
+    heads = _texts(render.head_attention_figure(np.random.rand(2, 4, 4), block=3, words=words))
+    assert "헤드 0" in heads and "헤드별 클래스 토큰 어텐션, 블록 3" in heads, heads
+    vectors = _texts(render.patch_vectors_figure(np.random.rand(16, 8), words.patch_vectors, words))
+    assert {"이 이미지의 패치 벡터", "특징 (D = 8)", "패치 (N = 16)"} <= set(vectors), vectors
+    importance = _texts(render.head_importance_figure(np.random.rand(2, 3), np.random.rand(2, 3), "ring", words=words))
+    assert "헤드를 제거했을 때 p(ring)의 감소" in importance and "평균 어텐션 거리 (px)" in importance, importance
+    accuracy = _texts(accuracy_figure([0, 10], [0.1, 0.9], 10, words))
+    assert {"정확도", "학습 스텝", "검증 정확도 (%)"} <= set(accuracy), accuracy
+    english = _texts(render.head_attention_figure(np.random.rand(2, 4, 4), block=3))
+    assert "head 0" in english and "Class-token attention per head, block 3" in english
+
+
+def test_the_tour_and_the_head_ranking_pass_the_sessions_words(server, monkeypatch):
+    """The handlers hand the figures the session's words: the tour's pictures, the heads, the ranking's
+    "block 1 head 3"."""
+    from explorer.paths import sample_images
+    from explorer.ui.messages import speaking
+
+    seen = []
+    tour_pictures = h.views.tour_pictures
+    monkeypatch.setattr(h.views, "tour_pictures", lambda *a, **k: seen.append(k["words"]) or tour_pictures(*a, **k))
+    session, _, _ = h.analyze(server, str(sample_images()[0]), korean())
+    with speaking("ko"):
+        h.tour(server, session, 7)
+        heads = h.heads(server, session, 0, "heat")
+        ranking = h.show_head_importance(h.views.HeadImportanceView(np.eye(2), np.ones((2, 2)), "ring", "zero"))[-1]
+    assert seen and seen[-1].answer == "모델의 답"
+    assert heads.block == 0 and "블록 0 헤드 0 (+1.000)" in ranking and "block" not in ranking, ranking

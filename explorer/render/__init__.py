@@ -7,6 +7,7 @@ from .export import FIGURE_FORMATS, figure_to_image, save_arrays, save_distances
 from .figures import (
     attention_distance_figure,
     CurveWords,
+    FigureWords,
     curves_figure,
     head_importance_figure,
     explanation_grid_figure,
@@ -32,6 +33,7 @@ __all__ = [
     "FIGURE_FORMATS",
     "attention_distance_figure",
     "CurveWords",
+    "FigureWords",
     "curves_figure",
     "head_importance_figure",
     "explanation_grid_figure",

@@ -25,6 +25,36 @@ from .overlay import ENLARGED_SIDE, enlargement, heat_overlay, image_array, map_
 HEAD_STYLES = ("mask", "heat", "map")  # how the heads figure draws each map (head_attention_figure)
 
 
+@dataclass(frozen=True)
+class FigureWords:
+    """The text of the figures a class reads beside the paper's (the heads, the head importance, the tour's
+    patch vectors and answer, the training accuracy): English by default; the ui passes the user's
+    language. Figure 7's own panels keep the paper's English."""
+
+    head: str = "head {h}"
+    heads_title: str = "Class-token attention per head"
+    heads_block: str = "{title}, block {block}"
+    patch_vectors: str = "this image's patch vectors"
+    feature: str = "feature (D = {d})"
+    patch: str = "patch (N = {n})"
+    answer: str = "the model's answer"
+    probability: str = "probability"
+    accuracy: str = "Accuracy"
+    training_step: str = "training step"
+    heldout: str = "held-out accuracy (%)"
+    step: str = "step {step}"
+    importance_title: str = "head importance ({mode} ablation)"
+    importance_drop: str = "drop of p({target}) when the head is ablated"
+    importance_head: str = "head"
+    importance_block: str = "block"
+    importance_distance: str = "mean attention distance (px)"
+    importance: str = "importance"
+    importance_scatter: str = "local or global, important or not"
+
+
+ENGLISH = FigureWords()
+
+
 def tile(images: np.ndarray, ncols: int, sep: int = 1, fill: float = np.nan) -> np.ndarray:
     """Compose (n, h, w[, c]) images into one (rows*h + gaps, ncols*w + gaps[, c]) array."""
     images = np.asarray(images, dtype=np.float64)
@@ -79,7 +109,7 @@ POSITION_SCALES = ("observed", "paper", "tile")
 
 
 def position_similarity_figure(similarity, title: str | None = "Position embedding similarity", cmap: str = "viridis",
-                               scale: str = "observed") -> Figure:
+                               scale: str = "observed", low: float | None = None) -> Figure:
     """Grid-of-grids of (gh, gw, gh, gw) cosine similarities: tile (r, c) at row r, column c.
 
     ``scale`` picks the colour scale, and the colourbar says which: ``"observed"`` (default) spans
@@ -87,7 +117,9 @@ def position_similarity_figure(similarity, title: str | None = "Position embeddi
     whose positions are all alike (the demo's 0.55 to 1) still shows each tile's bright spot;
     ``"paper"`` is the paper's fixed -1 to 1 (Figure 7 centre), comparable between models;
     ``"tile"`` stretches each tile from its own minimum to its maximum (structure only: a colour
-    means a different value in each tile).
+    means a different value in each tile). ``low``: with ``"observed"``, the scale reaches down to at
+    least this value, so that two grids drawn with the same ``low`` share one scale (the tour's first
+    and last training step).
     """
     if scale not in POSITION_SCALES:
         raise ValueError(f"scale must be one of {POSITION_SCALES}, got {scale!r}")
@@ -104,7 +136,8 @@ def position_similarity_figure(similarity, title: str | None = "Position embeddi
         tiles = np.divide(tiles - low, span, out=np.zeros_like(tiles), where=span > 0)
         vmin, vmax = 0.0, 1.0
     elif scale == "observed":
-        vmin, vmax = float(np.floor(s.min() * 100) / 100), min(1.0, float(np.ceil(s.max() * 100) / 100))
+        lowest = s.min() if low is None else min(s.min(), low)
+        vmin, vmax = float(np.floor(lowest * 100) / 100), min(1.0, float(np.ceil(s.max() * 100) / 100))
         vmin = min(vmin, vmax - 0.01)
     else:
         vmin, vmax = -1.0, 1.0
@@ -127,7 +160,8 @@ def position_similarity_figure(similarity, title: str | None = "Position embeddi
         bar.ax.set_yticklabels(["tile's\nlowest", "tile's\nhighest"], fontsize=7)
     else:
         label = ("cosine similarity (-1 to 1, the paper's scale)" if scale == "paper"
-                 else f"cosine similarity (scale: {vmin:.2f} to {vmax:.2f},\nthe lowest and highest in this grid)")
+                 else f"cosine similarity (scale: {vmin:.2f} to {vmax:.2f},\nthe lowest and highest in this grid)"
+                 if low is None else f"cosine similarity (scale: {vmin:.2f} to {vmax:.2f},\nthe same for both steps)")
         fig.colorbar(im, ax=ax, ticks=np.linspace(vmin, vmax, 5 if scale == "paper" else 3), shrink=0.8, label=label,
                      format="%.1f" if scale == "paper" else "%.2f")
     if title:
@@ -172,7 +206,7 @@ def attention_distance_figure(series, title: str | None = "Mean attention distan
 
 @renamed(layer="block")
 def head_attention_figure(maps: np.ndarray, image=None, block: int | None = None, style: str = "mask",
-                          cmap: str = "jet", title: str | None = None) -> Figure:
+                          cmap: str = "jet", title: str | None = None, words: FigureWords = ENGLISH) -> Figure:
     """Per-head class-token attention of one block: (H, gh, gw) maps, one panel per head.
 
     With ``image`` each panel is drawn at the image's resolution: ``style="mask"`` (Figure 6
@@ -201,8 +235,9 @@ def head_attention_figure(maps: np.ndarray, image=None, block: int | None = None
         else:
             panel = heat_overlay(image, maps[h], cmap=cmap)
         ax.imshow(panel)
-        ax.set_title(f"head {h}", fontsize=8)
-    default = "Class-token attention per head" + (f", block {block}" if block is not None else "")
+        ax.set_title(words.head.format(h=h), fontsize=8)
+    default = (words.heads_title if block is None
+               else words.heads_block.format(title=words.heads_title, block=block))
     fig.suptitle(title or default, fontsize=10)
     return fig
 
@@ -301,15 +336,15 @@ def patch_grid_image(image, patch_size: int, highlight: tuple[int, int] | None =
     return big
 
 
-def patch_vectors_figure(vectors: np.ndarray, title: str | None = None) -> Figure:
+def patch_vectors_figure(vectors: np.ndarray, title: str | None = None, words: FigureWords = ENGLISH) -> Figure:
     """(N, D) patch embeddings as an image: one row per patch (in reading order), one column per feature."""
     v = np.asarray(vectors, dtype=np.float64)
     fig = Figure(figsize=(5.6, 3.4), layout="constrained")
     ax = fig.add_subplot()
     limit = np.abs(v).max() or 1.0
     im = ax.imshow(v, aspect="auto", cmap="coolwarm", vmin=-limit, vmax=limit, interpolation="nearest")
-    ax.set_xlabel(f"feature (D = {v.shape[1]})", fontsize=8)
-    ax.set_ylabel(f"patch (N = {v.shape[0]})", fontsize=8)
+    ax.set_xlabel(words.feature.format(d=v.shape[1]), fontsize=8)
+    ax.set_ylabel(words.patch.format(n=v.shape[0]), fontsize=8)
     ax.tick_params(labelsize=7)
     fig.colorbar(im, ax=ax, shrink=0.8)
     if title:
@@ -419,7 +454,7 @@ def explanation_grid_figure(images, pictures, names, title: str | None = None) -
 
 
 def head_importance_figure(importance: np.ndarray, distance: np.ndarray | None = None, target: str = "",
-                           title: str | None = None) -> Figure:
+                           title: str | None = None, words: FigureWords = ENGLISH) -> Figure:
     """Left: (blocks x heads) drop of the target's probability per ablated head; right (with
     ``distance``): each head's importance against its mean attention distance (local vs global)."""
     imp = np.asarray(importance, dtype=np.float64)
@@ -429,9 +464,9 @@ def head_importance_figure(importance: np.ndarray, distance: np.ndarray | None =
     im = axes[0].imshow(imp, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto", interpolation="nearest")
     axes[0].set_xticks(range(imp.shape[1]))
     axes[0].set_yticks(range(imp.shape[0]))
-    axes[0].set_xlabel("head", fontsize=8)
-    axes[0].set_ylabel("block", fontsize=8)
-    axes[0].set_title(f"drop of p({target}) when the head is ablated", fontsize=8)
+    axes[0].set_xlabel(words.importance_head, fontsize=8)
+    axes[0].set_ylabel(words.importance_block, fontsize=8)
+    axes[0].set_title(words.importance_drop.format(target=target), fontsize=8)
     axes[0].tick_params(labelsize=7)
     fig.colorbar(im, ax=axes[0], shrink=0.8)
     if distance is not None:
@@ -442,12 +477,12 @@ def head_importance_figure(importance: np.ndarray, distance: np.ndarray | None =
         points = axes[1].scatter(d.ravel(), imp.ravel(), c=np.repeat(np.arange(blocks), d.shape[1]), cmap=colors,
                                  norm=norm, s=18)
         axes[1].axhline(0, color="grey", lw=0.8)
-        axes[1].set_xlabel("mean attention distance (px)", fontsize=8)
-        axes[1].set_ylabel("importance", fontsize=8)
-        axes[1].set_title("local or global, important or not", fontsize=8)
+        axes[1].set_xlabel(words.importance_distance, fontsize=8)
+        axes[1].set_ylabel(words.importance, fontsize=8)
+        axes[1].set_title(words.importance_scatter, fontsize=8)
         axes[1].tick_params(labelsize=7)
         step = max(1, math.ceil(blocks / 12))
-        fig.colorbar(points, ax=axes[1], shrink=0.8, label="block", ticks=range(0, blocks, step))
+        fig.colorbar(points, ax=axes[1], shrink=0.8, label=words.importance_block, ticks=range(0, blocks, step))
     if title:
         fig.suptitle(title, fontsize=9)
     return fig

@@ -1,9 +1,10 @@
 """Hangul in figures: a Korean font as matplotlib's fallback, when one is installed.
 
-The figures' own words (titles, axes, legends) are English in every language of the app: they
-are the paper's terms and go into exported files. Text that comes from elsewhere can be Korean
-(class names of a model trained with Korean labels, a model's name), and matplotlib's default
-DejaVu Sans has no Hangul: every syllable would be drawn as a box. Matplotlib (3.6+) falls back
+Figure 7's own words (titles, axes, legends) are English in every language of the app: they are
+the paper's terms and go into exported files. Other figures take their words in the user's language
+(``figures.FigureWords``, ``CurveWords``), and text from elsewhere can be Korean too (class names of a
+model trained with Korean labels, a model's name); matplotlib's default DejaVu Sans has no Hangul:
+every syllable would be drawn as a box. Matplotlib (3.6+) falls back
 glyph by glyph through the families of ``font.family``, so the first Korean font found here is
 appended after the current ones: Latin text looks as before, Hangul is drawn in the Korean font. Without one
 installed nothing changes (``apt-get install fonts-nanum``, or the OS's Korean language support).
@@ -33,3 +34,16 @@ def use_korean_fallback() -> str | None:
     if font and font not in families:
         matplotlib.rcParams["font.family"] = families + [font]
     return font
+
+
+def caption_font(size: int, text: str = ""):
+    """A Pillow font for a caption drawn on a picture: the installed Korean font when ``text`` has
+    characters beyond Latin-1 (Pillow's default font has no Hangul), else Pillow's default."""
+    from PIL import ImageFont
+
+    font = korean_font() if any(ord(c) > 0xFF for c in text) else None
+    if font:
+        from matplotlib import font_manager
+
+        return ImageFont.truetype(font_manager.findfont(font), size)
+    return ImageFont.load_default(size=size)

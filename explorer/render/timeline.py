@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import Sequence
 
 from matplotlib.figure import Figure
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
+
+from .figures import ENGLISH, FigureWords
+from .fonts import caption_font
 
 
-def accuracy_figure(steps: Sequence[int], accuracy: Sequence[float | None], at: int | None = None) -> Figure:
+def accuracy_figure(steps: Sequence[int], accuracy: Sequence[float | None], at: int | None = None,
+                    words: FigureWords = ENGLISH) -> Figure:
     """Held-out top-1 (%) by training step (step 0 drawn at the left edge of a symlog axis); a red
     marker at step ``at``. Steps without an accuracy are left out."""
     fig = Figure(figsize=(3.6, 3.6), layout="constrained")
@@ -21,9 +25,9 @@ def accuracy_figure(steps: Sequence[int], accuracy: Sequence[float | None], at: 
             ax.plot(*zip(*marked), "o", color="tab:red", ms=9, zorder=3)
     ax.set_xscale("symlog", linthresh=1)
     ax.set_ylim(0, 100)
-    ax.set_xlabel("training step")
-    ax.set_ylabel("held-out accuracy (%)")
-    ax.set_title("Accuracy")
+    ax.set_xlabel(words.training_step)
+    ax.set_ylabel(words.heldout)
+    ax.set_title(words.accuracy)
     ax.grid(alpha=0.3)
     return fig
 
@@ -41,7 +45,7 @@ def frame(panels: Sequence[Image.Image], caption: str, size: tuple[int, int] | N
     for panel in panels:
         picture.paste(panel.convert("RGB"), (x, strip))
         x += panel.width
-    ImageDraw.Draw(picture).text((10, 4), caption, fill="black", font=ImageFont.load_default(size=18))
+    ImageDraw.Draw(picture).text((10, 4), caption, fill="black", font=caption_font(18, caption))
     return picture
 
 
@@ -51,9 +55,9 @@ def column(panels: Sequence[Image.Image], captions: Sequence[str]) -> Image.Imag
     strip = 28
     width = max(p.width for p in panels)
     picture = Image.new("RGB", (width, sum(p.height + strip for p in panels)), "white")
-    draw, font, y = ImageDraw.Draw(picture), ImageFont.load_default(size=18), 0
+    draw, y = ImageDraw.Draw(picture), 0
     for panel, caption in zip(panels, captions):
-        draw.text((10, y + 4), caption, fill="black", font=font)
+        draw.text((10, y + 4), caption, fill="black", font=caption_font(18, caption))
         picture.paste(panel.convert("RGB"), ((width - panel.width) // 2, y + strip))
         y += panel.height + strip
     return picture

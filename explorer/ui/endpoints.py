@@ -253,7 +253,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("surgery_preset", h.surgery_preset, ("session", "preset=surgery_preset"), (("surgery_patches", "text"),),
              triggers=()),
     Endpoint("heads", h.heads, ("session", "block=heads_block", "style=heads_style"), _images("heads"),
-             view=True, download="download_heads", after_image=True),
+             view=True, present=h.show_heads, download="download_heads", after_image=True),
     Endpoint("distance", h.distance, ("session",),
              (("distance", "image"), ("distance_table", "table"), ("distance_note", "text")),
              view=True, present=h.show_distance, download="download_distance", triggers=(), after_image=True),

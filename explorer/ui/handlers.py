@@ -14,7 +14,7 @@ import functools
 import shutil
 import time
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import gradio as gr
@@ -36,7 +36,7 @@ from .budget import HeavyWorkers, MemoryBudget, Turns, Work, default_budget_byte
 from .cache import ModelCache
 from .i18n import STRINGS
 from .messages import (browser_language, choice_label, describe_method, language, model_label, model_note, model_source,
-                       picker_label, say, speaking)
+                       picker_label, say, speaking, table_of)
 from . import safe
 from .policy import ServingPolicy
 from .rooms import RoomStore
@@ -601,7 +601,12 @@ def head_importance(server: Server, session: Session, mode: str, target,
 
 
 def show_head_importance(view: views.HeadImportanceView):
-    return (*view.pictures(), say("most_important", ranking=view.ranking()))
+    each = table_of("SAY")["importance_rank"]
+    return (*view.pictures(figure_words()), say("most_important", ranking=view.ranking(each=each)))
+
+
+def show_heads(view: views.HeadsView):
+    return view.pictures(figure_words())
 
 
 # ---- what the tokens carry ----------------------------------------------------------------
@@ -804,7 +809,8 @@ def tour(server: Server, session: Session, step):
         pictures = []
     else:
         try:
-            pictures = views.tour_pictures(server.model(session), cache, views.TOUR_STEPS[number - 1], session.patch)
+            pictures = views.tour_pictures(server.model(session), cache, views.TOUR_STEPS[number - 1], session.patch,
+                                           words=figure_words())
         except NotApplicableError as exc:  # a step about attention, on a CNN: the step says why
             pictures = [sentence_picture(safe.explain(exc)[0])]
     slots = [gr.Image(value=p, visible=True) for p in pictures[:TOUR_PICTURES]]
@@ -854,6 +860,12 @@ def _compare_pictures(view: views.CompareView):
     """(the shown method's map large, labelled with its name; its curves beside the random baseline's)."""
     large, curves = view.pictures(curve_words(view), say("curves_title", label=view.target_label))
     return gr.update(value=large, label=say("chosen_method", method=choice_label("method", view.shown_method))), curves
+
+
+def figure_words() -> render.FigureWords:
+    """The words inside the figures in the current language (``fig_<field>`` of the language files)."""
+    words = table_of("SAY")
+    return render.FigureWords(**{f.name: words[f"fig_{f.name}"] for f in fields(render.FigureWords)})
 
 
 def curve_words(view: views.CompareView) -> render.CurveWords:

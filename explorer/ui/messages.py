@@ -30,7 +30,7 @@ from typing import Iterator
 from .lang import LANGUAGES, table
 
 __all__ = ["LANGUAGES", "browser_language", "choice_label", "describe_method", "language", "model_label", "model_note",
-           "model_source", "picker_label", "say", "speaking", "toast_titles"]
+           "model_source", "picker_label", "say", "speaking", "table_of", "toast_titles"]
 
 _LANGUAGE: ContextVar[str] = ContextVar("vit_explorer_language", default=LANGUAGES[0])
 
@@ -59,6 +59,11 @@ def speaking(language: str | None) -> Iterator[None]:
         yield
     finally:
         _LANGUAGE.reset(token)
+
+
+def table_of(name: str) -> dict:
+    """Language table ``name`` ("SAY", "CHOICES", ...) of the current language, its templates unfilled."""
+    return table(name, _LANGUAGE.get())
 
 
 def say(key: str, **values) -> str:

@@ -16,7 +16,7 @@ saved weights; no training code runs.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import gradio as gr
@@ -25,11 +25,12 @@ from .. import pacing, views
 from ..models import CATALOG, load_choice
 from ..models.timeline import TimelineWeights, build_spec, is_timeline, read_timeline
 from ..paths import demo_timeline
+from ..views.base import screen
 from ..views.training import DISTANCE_IMAGES, shown
 from . import handlers as h
 from . import safe
 from .budget import Work, admitted
-from .messages import say
+from .messages import LANGUAGES, language, say
 from .sessions import Session
 
 PLAY_SECONDS = 1.5  # a step's time on screen while the timeline plays
@@ -98,6 +99,18 @@ def _draw_ahead(server: h.Server, choice: str, found: views.TimelinePlayer) -> N
         safe.LOG.exception("drawing the training timeline ahead failed")
 
 
+def _in_language(server: h.Server, choice: str, found: views.TimelinePlayer, index: int,
+                 panels: views.StepPanels) -> views.StepPanels:
+    """``panels`` with the accuracy chart's words in the session's language (English as drawn ahead;
+    another language's chart is drawn once per model, step and language, and kept with the model)."""
+    if language() == LANGUAGES[0]:
+        return panels
+    words = h.figure_words()
+    chart = server.models.view(choice, f"timeline accuracy {panels.step} {language()}",
+                               lambda: screen(found.accuracy_figure(index, words)))
+    return replace(panels, pictures=(*panels.pictures[:3], chart))
+
+
 def steps_shown(server: h.Server, choice: str) -> int:
     """How many checkpoints the Training tab's slider runs over for ``choice`` (0: none)."""
     found = player(server, choice)
@@ -117,7 +130,7 @@ def training(server: h.Server, session: Session, step) -> views.TrainingView | N
     if isinstance(found, NoTimeline):
         return found
     index = h._index(step, len(found.checkpoints), "checkpoint")
-    panels = _panels(server, session.choice, found, index)
+    panels = _in_language(server, session.choice, found, index, _panels(server, session.choice, found, index))
     cache = session.cache
     answer = None
     if cache is not None:
@@ -192,7 +205,9 @@ def learned(server: h.Server, session: Session) -> tuple[list, str]:
     if isinstance(found, NoTimeline):
         return [], say(found.key)
     first, last = (_panels(server, session.choice, found, i) for i in (0, len(found.checkpoints) - 1))
-    pictures = server.models.view(session.choice, "timeline tour", lambda: views.learned_pictures(found, first, last))
+    words = h.figure_words()
+    pictures = server.models.view(session.choice, f"timeline tour {language()}",
+                                  lambda: views.learned_pictures(found, first, last, words))
     return pictures, learned_note(first, last)
 
 

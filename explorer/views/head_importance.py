@@ -26,12 +26,12 @@ class HeadImportanceView:
     target_label: str
     mode: str
 
-    def figure(self) -> Figure:
+    def figure(self, words: render.FigureWords = render.figures.ENGLISH) -> Figure:
         return render.head_importance_figure(self.importance, self.distance, self.target_label,
-                                             title=f"head importance ({self.mode} ablation)")
+                                             title=words.importance_title.format(mode=self.mode), words=words)
 
-    def pictures(self) -> tuple[Image.Image]:
-        return (screen(self.figure()),)
+    def pictures(self, words: render.FigureWords = render.figures.ENGLISH) -> tuple[Image.Image]:
+        return (screen(self.figure(words)),)
 
     def top(self, count: int = 5) -> list[tuple[int, int, float]]:
         """The ``count`` most important heads as (block, head, drop of the target's probability)."""
@@ -39,8 +39,9 @@ class HeadImportanceView:
         return [(int(b), int(h), float(self.importance[b, h]))
                 for b, h in (np.unravel_index(i, self.importance.shape) for i in order)]
 
-    def ranking(self, top: int = 5) -> str:
-        return ", ".join(f"block {b} head {h} ({v:+.3f})" for b, h, v in self.top(top))
+    def ranking(self, top: int = 5, each: str = "block {b} head {h} ({v})") -> str:
+        """The ``top`` heads, each written as ``each`` (block ``b``, head ``h``, drop ``v``)."""
+        return ", ".join(each.format(b=b, h=h, v=f"{v:+.3f}") for b, h, v in self.top(top))
 
     def table(self) -> list[list]:
         return [[b, h, round(v, 4)] for b, h, v in self.top()]

@@ -76,11 +76,12 @@ class HeadsView:
     trace: Trace = field(repr=False)
     style: str = "heat"
 
-    def figure(self) -> Figure:
-        return render.head_attention_figure(self.maps, self.trace.input_image, block=self.block, style=self.style)
+    def figure(self, words: render.FigureWords = render.figures.ENGLISH) -> Figure:
+        return render.head_attention_figure(self.maps, self.trace.input_image, block=self.block, style=self.style,
+                                            words=words)
 
-    def pictures(self) -> tuple[Image.Image]:
-        return (screen(self.figure()),)
+    def pictures(self, words: render.FigureWords = render.figures.ENGLISH) -> tuple[Image.Image]:
+        return (screen(self.figure(words)),)
 
     def table(self) -> None:
         return None

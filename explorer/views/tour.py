@@ -19,12 +19,12 @@ from .training import TimelinePlayer, learned_pictures
 TOUR_STEPS = ("patches", "projection", "positions", "attention", "heads", "distance", "prediction", "learned")
 
 
-def _projection(model, trace: Trace) -> list[Image.Image]:
+def _projection(model, trace: Trace, words: render.FigureWords) -> list[Image.Image]:
     if is_convolutional(model):  # a CNN makes no patch vectors (its first filters are on the Model tab)
         raise not_applicable("tokens", model)
     vectors = analyses.patch_embeddings(model, model.input_tensor(trace.input_image))
     second = (render.not_available_figure(vectors.reason) if isinstance(vectors, analyses.NotAvailable)
-              else render.patch_vectors_figure(vectors, "this image's patch vectors"))
+              else render.patch_vectors_figure(vectors, words.patch_vectors, words))
     return [screen(model_views(model, n=N_FILTERS).figure("filters_pca")), screen(second)]
 
 
@@ -42,30 +42,32 @@ def _positions(model, trace: Trace, patch: tuple[int, int]) -> list[Image.Image]
 
 
 def tour_pictures(model, source: Trace | TraceCache, step: str, patch: tuple[int, int],
-                  timeline: TimelinePlayer | None = None) -> list[Image.Image]:
-    """The pictures of one tour step (``TOUR_STEPS``) for this image and the chosen patch; "learned" shows
-    the model's training ``timeline`` (none without one; the app keeps these pictures per model)."""
+                  timeline: TimelinePlayer | None = None,
+                  words: render.FigureWords = render.figures.ENGLISH) -> list[Image.Image]:
+    """The pictures of one tour step (``TOUR_STEPS``) for this image and the chosen patch, their figures'
+    text in ``words``; "learned" shows the model's training ``timeline`` (none without one; the app keeps
+    these pictures per model and language)."""
     cache = source if isinstance(source, TraceCache) else TraceCache(source)
     trace = cache.trace
     if step == "patches":
         return [render.patch_grid_image(trace.input_image, trace.patch_size, patch)]
     if step == "projection":
-        return _projection(model, trace)
+        return _projection(model, trace, words)
     if step == "positions":
         return _positions(model, trace, patch)
     if step == "attention":
         blocks = sorted({0, trace.num_blocks // 2, trace.num_blocks - 1})
         return [render.enlarge(query_view(trace, patch, b, alpha=0.6).overlays()[0]) for b in blocks]
     if step == "heads":
-        return list(heads_view(trace, trace.num_blocks - 1).pictures())
+        return list(heads_view(trace, trace.num_blocks - 1).pictures(words))
     if step == "distance":
         return list(distance_view(trace).pictures())
     if step == "prediction":
         rollout = explanation_view(model, cache, analyses.default_method(model)).map  # a CNN's: Grad-CAM
         return [render.enlarge(render.mask_overlay(trace.input_image, rollout)),
-                screen(render.topk_figure(trace.topk, "the model's answer"))]
+                screen(render.topk_figure(trace.topk, words.answer, xlabel=words.probability))]
     if step == "learned":
         if timeline is None:
             return []
-        return learned_pictures(timeline, timeline.panels(0), timeline.panels(len(timeline.checkpoints) - 1))
+        return learned_pictures(timeline, timeline.panels(0), timeline.panels(len(timeline.checkpoints) - 1), words)
     raise ValueError(f"no tour step {step!r}; the steps are {TOUR_STEPS}")

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
+from matplotlib.figure import Figure
 from PIL import Image
 
 from .. import analyses, render
@@ -125,12 +126,16 @@ class TimelinePlayer:
         distances = accumulator.result()
         grid, patch = tuple(int(n) for n in accumulator.grid), int(accumulator.patch_size)
         similarity = None if isinstance(figure7.position, analyses.NotAvailable) else figure7.position
-        accuracy = render_timeline.accuracy_figure([c.step for c in self.saved], [c.accuracy for c in self.saved],
-                                                   checkpoint.step)
+        accuracy = self.accuracy_figure(index)
         pictures = (screen(figure7.figure("filters_pca")), screen(figure7.figure("position_similarity")),
                     screen(distance_figure({f"step {checkpoint.step}": distances}, grid, patch)), screen(accuracy))
         return StepPanels(checkpoint.step, checkpoint.accuracy, distances, figure7_bars(similarity, distances),
                           pictures, grid, patch)
+
+    def accuracy_figure(self, index: int, words: render.FigureWords = render.figures.ENGLISH) -> Figure:
+        """The held-out accuracy of every saved step, checkpoint ``index``'s marked, in ``words``."""
+        return render_timeline.accuracy_figure([c.step for c in self.saved], [c.accuracy for c in self.saved],
+                                               self.checkpoints[index].step, words)
 
     def answer(self, index: int, image: ImageInput) -> StepAnswer:
         """``image``'s top classes and rollout with the weights of checkpoint ``index``; an image already
@@ -218,12 +223,24 @@ def distance_figure(series: dict[str, np.ndarray], grid: tuple[int, int], patch_
     return figure
 
 
-def learned_pictures(player: TimelinePlayer, first: StepPanels, last: StepPanels) -> list[Image.Image]:
+def learned_pictures(player: TimelinePlayer, first: StepPanels, last: StepPanels,
+                     words: render.FigureWords = render.figures.ENGLISH) -> list[Image.Image]:
     """The tour's "how it learned": the accuracy curve, the position grid at the first and the last shown
-    step one above the other, and the distances of both steps in one plot."""
+    step one above the other on one colour scale (so that a colour means the same similarity in both), and
+    the distances of both steps in one plot; the captions and the accuracy chart in ``words``."""
     accuracy = screen(render_timeline.accuracy_figure([c.step for c in player.saved],
-                                                      [c.accuracy for c in player.saved]))
-    grids = render_timeline.column([first.pictures[1], last.pictures[1]],
-                                   [f"step {first.step}", f"step {last.step}"])
-    series = {f"step {first.step}": first.distances, f"step {last.step}": last.distances}
+                                                      [c.accuracy for c in player.saved], words=words))
+    ends = (0, len(player.checkpoints) - 1)
+    similarity = []
+    for index in ends:
+        with player.weights.at(index) as model:
+            similarity.append(analyses.position_embedding_similarity(model))
+    if any(isinstance(s, analyses.NotAvailable) for s in similarity):
+        shown = [first.pictures[1], last.pictures[1]]
+    else:
+        low = min(float(np.min(s)) for s in similarity)
+        shown = [screen(render.position_similarity_figure(s, low=low)) for s in similarity]
+    names = [words.step.format(step=first.step), words.step.format(step=last.step)]
+    grids = render_timeline.column(shown, names)
+    series = dict(zip(names, (first.distances, last.distances)))
     return [accuracy, grids, screen(distance_figure(series, last.grid, last.patch_size))]

@@ -389,6 +389,16 @@ SAY = {
     "near_uniform": "; **nearly uniform**: the differences you see are tiny, stretched to full brightness",
     "caption_for": "{caption} for **{label}**",
     "most_important": "Most important: {ranking}.",
+    # the words inside figures (render.FigureWords: one key per field, "fig_<field>")
+    "fig_head": "head {h}", "fig_heads_title": "Class-token attention per head", "fig_heads_block": "{title}, block {block}",
+    "fig_patch_vectors": "this image's patch vectors", "fig_feature": "feature (D = {d})", "fig_patch": "patch (N = {n})",
+    "fig_answer": "the model's answer", "fig_probability": "probability", "fig_accuracy": "Accuracy",
+    "fig_training_step": "training step", "fig_heldout": "held-out accuracy (%)", "fig_step": "step {step}",
+    "fig_importance_title": "head importance ({mode} ablation)",
+    "fig_importance_drop": "drop of p({target}) when the head is ablated", "fig_importance_head": "head",
+    "fig_importance_block": "block", "fig_importance_distance": "mean attention distance (px)",
+    "fig_importance": "importance", "fig_importance_scatter": "local or global, important or not",
+    "importance_rank": "block {b} head {h} ({v})",
     "ablating": "ablating heads",
     "second_model": "Pick a second model to compare with.",
     "side_scores_note": "Both maps: **{method}**, each for its own model's predicted class, scored by the same "

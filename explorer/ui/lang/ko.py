@@ -344,6 +344,16 @@ SAY = {
     "near_uniform": "; **거의 균일함**: 보이는 차이는 아주 작은데, 최대 밝기까지 늘려서 보여 준 것입니다",
     "caption_for": "{caption}, 설명하는 클래스: **{label}**",
     "most_important": "가장 중요한 헤드: {ranking}.",
+    # 그림 속 글자 (render.FigureWords)
+    "fig_head": "헤드 {h}", "fig_heads_title": "헤드별 클래스 토큰 어텐션", "fig_heads_block": "{title}, 블록 {block}",
+    "fig_patch_vectors": "이 이미지의 패치 벡터", "fig_feature": "특징 (D = {d})", "fig_patch": "패치 (N = {n})",
+    "fig_answer": "모델의 답", "fig_probability": "확률", "fig_accuracy": "정확도",
+    "fig_training_step": "학습 스텝", "fig_heldout": "검증 정확도 (%)", "fig_step": "스텝 {step}",
+    "fig_importance_title": "헤드 중요도 ({mode} 제거)",
+    "fig_importance_drop": "헤드를 제거했을 때 p({target})의 감소", "fig_importance_head": "헤드",
+    "fig_importance_block": "블록", "fig_importance_distance": "평균 어텐션 거리 (px)",
+    "fig_importance": "중요도", "fig_importance_scatter": "국소적인가 전역적인가, 중요한가",
+    "importance_rank": "블록 {b} 헤드 {h} ({v})",
     "ablating": "헤드를 하나씩 끄는 중",
     "second_model": "비교할 두 번째 모델을 고르세요.",
     "side_scores_note": "두 지도 모두 **{method}**(으)로, 각 모델이 예측한 클래스에 대해 구했고, {grid}에서 같은 "
