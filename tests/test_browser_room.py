@@ -100,6 +100,9 @@ def _open_room(page) -> tuple[str, str]:
                            timeout=MODEL_WAIT_MS)
     code, key = _value(page, "room-code"), _value(page, "room-key")
     assert len(key) >= 16, "the room key should be a long secret"
+    _wait_text(page, "room-links", re.escape(f"?room={code}"))
+    assert key not in _text(page, "room-links"), "the teacher's secret link shows on the (projected) board"
+    page.click("#room-links summary")  # the teacher unfolds it on their own screen
     _wait_text(page, "room-links", re.escape(f"?room={code}&key={key}"))
     return code, key
 

@@ -457,7 +457,8 @@ SAY = {
     "batch_skipped": " 이미지로 읽을 수 없는 파일 {n}개는 건너뛰었습니다: {names}.",
     "batch_none_read": "파일 {n}개 중 어느 것도 이미지로 읽을 수 없습니다 ({names}). PNG, JPEG, WebP 이미지를 올리세요.",
     "room_links": "**방 {code}이(가) 열렸습니다.** 학생은 {student} 을(를) 열거나 교실 탭에 코드 **{code}**를 "
-                  "입력합니다. 선생님 게시판 (혼자만 보관하세요): {teacher}",
+                  "입력합니다.\n\n<details><summary>선생님 게시판 링크: 비밀이라 접어 두었습니다. 프로젝터가 아닌 "
+                  "선생님 화면에서만 펼치세요</summary>\n\n{teacher}\n\n</details>",
     "room_new_round": "라운드 {round}: 이제 방에 선생님의 현재 이미지가 보입니다. 추측은 새로 시작합니다.",
     "room_revealed": "이제 방에 모델의 지도가 보입니다.",
     "room_hidden": "모델의 지도를 방에서 다시 숨겼습니다.",
