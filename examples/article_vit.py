@@ -41,6 +41,7 @@ from torch import nn
 
 from explorer import ModelDescription
 from explorer.anatomy import flatten_patches
+from explorer.demo.augment import roll_patches
 from explorer.demo.mixtoken import mix_tokens
 from explorer.demo.scenes import CLASS_NAMES, HELDOUT_SEED, make_batch, make_scene
 
@@ -262,6 +263,7 @@ class Recipe:
     clip: float = 1.0  # gradient norm clipping
     token_labels: float = 0.5  # weight of the per-patch loss (token labeling); 0: off
     token_labels_block: int = -1  # the block whose patch tokens the per-patch loss reads (-1: the last)
+    roll: bool = False  # shift every scene by random whole patches, wrapping around (explorer/demo/augment.py)
     mix_tokens: float = 0.0  # share of batches in which a box of patches comes from another scene
     #                          (MixToken, explorer/demo/mixtoken.py): the pressure toward local heads
     pos_init: str = "normal"  # position table start: the model's own ("normal") or "sincos"
@@ -351,6 +353,8 @@ def _train(model: VisionTransformer, r: Recipe, progress: bool) -> Result:
         position += r.batch_size
         k = int(torch.randint(0, 8, (1,), generator=generator))
         seen, targets, target = flip_rotate(images[index], k), flip_rotate(patch_labels[index], k), labels[index]
+        if r.roll:  # no position is special: the border sees objects as often as the centre
+            seen, targets = roll_patches(seen, targets, PATCH, generator)
         if r.mix_tokens and float(torch.rand(1, generator=generator)) < r.mix_tokens:  # a box from another scene
             seen, targets, target = mix_tokens(seen, targets, target, PATCH, len(CLASS_NAMES), len(CLASS_NAMES),
                                                generator)
@@ -445,10 +449,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="time budget of the training, scene drawing included (the held-out check follows)")
     parser.add_argument("--steps", type=int, default=None, help="a fixed number of steps instead of a time budget")
     for name in ("batch_size", "lr", "warmup", "weight_decay", "label_smoothing", "clip", "train_scenes",
-                 "heldout_scenes", "seed", "threads", "workers", "eval_every", "token_labels", "token_labels_block", "mix_tokens", "pos_init",
+                 "heldout_scenes", "seed", "threads", "workers", "eval_every", "token_labels", "token_labels_block", "roll", "mix_tokens", "pos_init",
                  "precision", "draw", "classes", "timeline", "timeline_steps"):
         value = getattr(defaults, name)
-        parser.add_argument("--" + name.replace("_", "-"), type=type(value), default=value)
+        if isinstance(value, bool):
+            parser.add_argument("--" + name.replace("_", "-"), action=argparse.BooleanOptionalAction, default=value)
+        else:
+            parser.add_argument("--" + name.replace("_", "-"), type=type(value), default=value)
     parser.add_argument("--out", type=Path, default=Path("article_vit.safetensors"))
     parser.add_argument("--check", type=Path, default=None, metavar="FILE",
                         help="no training: open FILE in the explorer and print its held-out top-1 and "

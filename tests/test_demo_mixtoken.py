@@ -50,3 +50,16 @@ def test_a_scene_left_without_object_patches_keeps_its_own_label():
     patch_labels[:] = BACKGROUND
     _, _, soft = mix_tokens(images, patch_labels, labels, 2, 8, BACKGROUND, torch.Generator().manual_seed(1))
     assert torch.equal(soft, torch.nn.functional.one_hot(labels, 8).float())
+
+
+def test_a_roll_moves_whole_patches_with_their_labels_and_wraps_around():
+    from explorer.demo.augment import roll_patches
+
+    images = torch.zeros(3, 1, 8, 8)
+    labels = torch.full((3, 4, 4), BACKGROUND)
+    images[:, :, 0:2, 6:8] = 1.0  # patch (0, 3) of 2-px patches is bright and labelled 2
+    labels[:, 0, 3] = 2
+    rolled, moved = roll_patches(images, labels, 2, torch.Generator().manual_seed(0))
+    for image, grid in zip(rolled, moved):
+        (r, c), = (grid == 2).nonzero().tolist()  # one labelled patch, somewhere on the 4 x 4 torus
+        assert image[0, 2 * r:2 * r + 2, 2 * c:2 * c + 2].eq(1).all() and image.sum() == 4

@@ -147,7 +147,7 @@ def test_figure7_flags_train_and_are_recorded_in_the_card(tmp_path):
     argv = ["train", "--steps", "2", "--out", str(tmp_path), "--seed", "3", "--batch-size", "8",
             "--eval-scenes", "8", "--workers", "1", "--checkpoint-every", "0", "--no-bars", "--time-budget", "0",
             "--qk-temperature", "henry", "--local-start", "1", "--local-graded", "--token-labeling-block", "0",
-            "--mix-tokens", "1"]
+            "--mix-tokens", "1", "--roll"]
     threads = torch.get_num_threads()
     try:
         assert demo_main(argv) == 0
@@ -156,7 +156,7 @@ def test_figure7_flags_train_and_are_recorded_in_the_card(tmp_path):
     training = json.loads((tmp_path / "demo.json").read_text())["training"]
     assert training["qk_temperature"] == "henry" and training["token_labeling_block"] == 0
     assert training["local_start"]["blocks"] == 1 and training["local_start"]["graded"] is True
-    assert training["mix_tokens"] == 1.0
+    assert training["mix_tokens"] == 1.0 and training["roll"] is True
 
 
 def test_bad_figure7_flags_are_refused_before_any_work_with_what_is_allowed(capsys):

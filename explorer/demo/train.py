@@ -46,6 +46,7 @@ from ..models.load import load
 from ..models.timeline import log_steps, parse_steps
 from ..views.timeline_recorder import TimelineRecorder
 from .evaluate import measure_bars
+from .augment import roll_patches
 from .mixtoken import mix_tokens
 from .recipe import (  # noqa: F401 - MEAN and STD stay importable from here
     ARCHITECTURE,
@@ -215,6 +216,7 @@ def base_card(name: str, args: argparse.Namespace, setup: RunSetup) -> dict:
             "token_labels": args.token_labels,
             "token_labeling_block": args.token_labeling_block,
             "mix_tokens": args.mix_tokens,
+            "roll": bool(args.roll),
             "token_labeling_note": "auxiliary loss, weight above: a linear head on every " + (
                                    "final patch token" if args.token_labeling_block is None else
                                    f"patch token out of block {args.token_labeling_block} (LayerNorm first)") +
@@ -332,6 +334,10 @@ def _token_labeling_arguments(p: argparse.ArgumentParser) -> None:
                    help="share of batches in which a random box of patches comes from another scene, every "
                         "patch keeping its own label (MixToken, Jiang et al. 2021; explorer/demo/mixtoken.py): "
                         "the pressure toward local heads and a 2-D position grid when training from scratch")
+    p.add_argument("--roll", action="store_true",
+                   help="shift every scene by random whole patches, wrapping around (explorer/demo/augment.py): "
+                        "no position is special, so positions learn which patches are neighbours, not which "
+                        "are on the border")
     p.add_argument("--token-labels", choices=("class", "mask"), default="class",
                    help="per-patch targets: the object's class or background ('class'), or just "
                         "object vs background ('mask')")
@@ -383,7 +389,7 @@ class Objective:
     aux_head: torch.nn.Module | None
     params: list
     opt: torch.optim.Optimizer
-    mixer: torch.Generator | None = None  # MixToken's boxes (--mix-tokens), seeded with the data seed
+    mixer: torch.Generator | None = None  # MixToken's boxes and the shifts (--mix-tokens, --roll), seeded
 
 
 @dataclass
@@ -602,7 +608,7 @@ def _objective(args: argparse.Namespace, model) -> Objective:
          {"params": no_decay, "weight_decay": 0.0}],
         lr=args.lr, betas=(0.9, 0.999),
     )
-    mixer = torch.Generator().manual_seed(args.seed + 1) if args.mix_tokens > 0 else None
+    mixer = torch.Generator().manual_seed(args.seed + 1) if args.mix_tokens > 0 or args.roll else None
     return Objective(aux_head, [p_ for _, p_ in named], opt, mixer)
 
 
@@ -626,7 +632,9 @@ def _train_step(args: argparse.Namespace, model, objective: Objective, data: Tra
     aux_head = objective.aux_head
     x, y = _dihedral(to_tensor(data.images[idx.numpy()]), k), data.labels[idx]
     yp = _dihedral(data.patch_labels[idx], k)  # (B, gh, gw)
-    if objective.mixer is not None and float(torch.rand(1, generator=objective.mixer)) < args.mix_tokens:
+    if args.roll:
+        x, yp = roll_patches(x, yp, args.patch_size, objective.mixer)
+    if args.mix_tokens > 0 and float(torch.rand(1, generator=objective.mixer)) < args.mix_tokens:
         background = NUM_CLASSES if args.token_labels == "class" else 0
         x, yp, y = mix_tokens(x, yp, y, args.patch_size, NUM_CLASSES, background, objective.mixer)
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(args.bf16)):
