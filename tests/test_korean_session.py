@@ -55,7 +55,9 @@ def test_pickers_stay_english_for_an_english_session(server, offline):
 def test_the_demo_model_card_says_where_its_weights_come_from_in_korean(server):
     card = h.model_status(server, korean())
     assert "내장 데모 가중치" in card and "bundled" not in card, card
-    assert "the bundled demo weights" in h.model_status(server, h.Session(choice=DEMO_LABEL))
+    english = h.model_status(server, h.Session(choice=DEMO_LABEL))
+    assert "the bundled demo weights" in english
+    assert "patch16_224" not in card + english  # the registry name it is built through: not its 8-px, 64-px sizes
 
 
 def test_an_uncached_model_is_one_short_korean_sentence_with_the_download_command(server, offline, monkeypatch):

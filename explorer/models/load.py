@@ -232,8 +232,11 @@ def _from_checkpoint(
             "Check the architecture name and its options (img_size, patch_size, ...)."
         )
     where = "the bundled demo weights" if name == DEMO else f"weights from {path.name}"
+    # the demo is timm's VisionTransformer class with its own sizes: the registry name it was created
+    # through (vit_tiny_patch16_224) would announce 16-px patches on 224-px images
+    built = "timm VisionTransformer" if name == DEMO else f"timm {arch}"
     return _wrap(model, name or arch, card.get("class_names"), card.get("data_config"), device, half,
-                 source=f"timm {arch}, {where}")
+                 source=f"{built}, {where}")
 
 
 def _load_state(model: torch.nn.Module, state: dict) -> tuple[list[str], list[str]]:
