@@ -156,8 +156,10 @@ def test_a_students_poll_draws_nothing_until_the_teacher_changes_the_room(handle
 def test_a_link_opens_the_room_tab_filled_in():
     student = rh.from_link(SimpleNamespace(query_params={"room": "ab-c2 34"}))
     assert student[:3] == ("ABC234", "", "")
+    assert all(hidden.get("visible") is False for hidden in student[-2:])  # no map, no answer before the guess
     teacher = rh.from_link(SimpleNamespace(query_params={"room": "ABC234", "key": "k"}))
     assert teacher[:3] == ("", "ABC234", "k")
+    assert all(isinstance(v, type(gr.skip())) for v in teacher[-2:])
     assert all(isinstance(v, type(gr.skip())) for v in rh.from_link(SimpleNamespace(query_params={})))
 
 

@@ -739,7 +739,7 @@ def _wire_room(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server, events: d
     ui.room_picture.select(click, [ui.session, ui.room_patches], [ui.room_patches], **PRIVATE).then(
         functools.partial(rh.room_marks, server), [ui.session, ui.room_patches], [ui.room_picture], **PRIVATE)
     demo.load(rh.from_link, None, [ui.join_code, ui.room_code, ui.room_key, ui.tabs, ui.board_timer,
-                                   ui.room_teacher, ui.room_student], **PRIVATE
+                                   ui.room_teacher, ui.room_student, ui.where, ui.prediction], **PRIVATE
               ).then(None, js=SCROLL_TO_ROOM, **PRIVATE)
 
 
