@@ -125,3 +125,26 @@ def test_folders_stand_for_their_image_files(tmp_path):
     (tmp_path / "a.JPG").write_bytes(b"")
     (tmp_path / "notes.txt").write_text("")
     assert cli.image_paths([tmp_path]) == [tmp_path / "a.JPG", tmp_path / "b.png"]
+
+
+def test_a_method_worse_than_the_random_map_on_every_curve_is_named_in_the_closing_note():
+    """Grad-CAM on the demo's scenes can do worse than chance; the note says so instead of letting its map
+    pass for where the model looks (a method better on one curve is not named)."""
+    from PIL import Image
+
+    from explorer.ui.messages import speaking
+
+    def scores(positive, negative, deletion, insertion):
+        metrics = {"positive_auc": positive, "negative_auc": negative, "deletion_auc": deletion,
+                   "insertion_auc": insertion}
+        return SimpleNamespace(metrics=lambda: metrics)
+
+    view = views.CompareView({"random": scores(0.5, 0.5, 0.5, 0.5), "grad-cam": scores(0.6, 0.4, 0.8, 0.1),
+                              "rollout": scores(0.6, 0.4, 0.8, 0.6), "saliency": scores(0.2, 0.7, 0.2, 0.8)},
+                             Image.new("RGB", (8, 8)))
+    assert view.below_random() == ["grad-cam"]
+    note = h.compare_done(view)
+    assert note.startswith(h.say("compare_done")) and "grad-cam did worse than the random map" in note
+    with speaking("ko"):
+        assert "무작위 지도보다 나빴습니다" in h.compare_done(view) and "Grad-CAM" in h.compare_done(view)
+    assert h.compare_done(views.CompareView({"random": scores(0.5, 0.5, 0.5, 0.5)}, view.image)) == h.say("compare_done")

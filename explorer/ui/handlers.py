@@ -832,7 +832,8 @@ def compare(server: Server, session: Session, target, fill: str, sanity: bool, c
     index = _target(target, cache.trace)
     key = (index, fill, bool(sanity), bool(quick))
     if session.compare is not None and session.compare_key == key:
-        yield _compare_outputs(session, replace(session.compare, cmap=cmap, shown=""), key, say("compare_done"))
+        yield _compare_outputs(session, replace(session.compare, cmap=cmap, shown=""), key,
+                               compare_done(session.compare))
         return
     model = server.model(session)
     x = model.input_tensor(cache.trace.input_image)
@@ -845,7 +846,16 @@ def compare(server: Server, session: Session, target, fill: str, sanity: bool, c
     view = None
     for view in views.compare_steps(model, cache, index, fill, bool(sanity), cmap=cmap, quick=bool(quick)):
         yield _compare_outputs(session, view, None, note)
-    yield _compare_outputs(session, view, key, say("compare_done"))
+    yield _compare_outputs(session, view, key, compare_done(view))
+
+
+def compare_done(view: views.CompareView) -> str:
+    """The closing note, naming any method that did worse than the random map on every curve."""
+    worse = view.below_random()
+    if not worse:
+        return say("compare_done")
+    names = ", ".join(choice_label("method", m, short=True) for m in worse)
+    return say("compare_done") + " " + say("compare_below_random", methods=names)
 
 
 def _compare_outputs(session: Session, view: views.CompareView, key, note: str):

@@ -48,12 +48,20 @@ class CompareView:
         """Each area of :data:`GAP_METRICS` minus the random map's on this image, signed so that + is better
         (``+0.12 -0.03 ...``); empty for the random map itself or before both are scored. One image gives
         one number per map: no interval (``explorer.significance``; ``evaluate`` over a folder gives one)."""
+        signed = self._gaps(method)
+        return "" if signed is None else " ".join(f"{g:+.2f}" for g in signed)
+
+    def _gaps(self, method: str) -> list[float] | None:
         mine, floor = self.scores[method].metrics(), self.scores.get("random")
         floor = floor.metrics() if floor is not None and method != "random" else {}
         if not all(m in mine and m in floor for m in GAP_METRICS):
-            return ""
-        signed = [(mine[m] - floor[m]) * (1 if BETTER[m] == "higher" else -1) for m in GAP_METRICS]
-        return " ".join(f"{g:+.2f}" for g in signed)
+            return None
+        return [(mine[m] - floor[m]) * (1 if BETTER[m] == "higher" else -1) for m in GAP_METRICS]
+
+    def below_random(self) -> list[str]:
+        """The methods whose map does worse than the random map on every curve of this image: their map
+        tells less about the model's answer here than chance does (e.g. Grad-CAM on the demo's scenes)."""
+        return [m for m in self.scores if (gaps := self._gaps(m)) is not None and all(g < 0 for g in gaps)]
 
     def overlay(self, method: str) -> Image.Image:
         """One method's map over the image, scaled to its own maximum (the same rule for every method)."""

@@ -463,6 +463,8 @@ SAY = {
     "compare_estimate": "Comparing: about {seconds} s on this server. The maps appear first, then their "
                         "scores; the slowest methods come last. **Cancel** stops it.",
     "compare_done": "Done: every method's map and scores.",
+    "compare_below_random": "On this image {methods} did worse than the random map on every curve: its map "
+                            "says less about this answer than chance does, so do not read it as where the model looks.",
     "compare_quick": " Quick: integrated gradients at 8 steps (not 32), occlusion in 2×2-patch squares, forwards "
                      "in bfloat16 where the processor has it; `python -m explorer evaluate --quick` gives the same "
                      "numbers, and without Quick it gives the full ones.",
