@@ -442,7 +442,8 @@ def _side_tab(ui: SimpleNamespace, server: h.Server, initial: str) -> None:
         others = [(picker_label(c), c) for c in server.policy.choices() if c != initial]
         with gr.Row():
             ui.side_model = gr.Dropdown(others, value=others[0][1] if others else None, label=T("second_model"),
-                                        allow_custom_value=not server.policy.allowed, elem_id="side-model")
+                                        allow_custom_value=not server.policy.allowed, elem_id="side-model",
+                                        scale=2)  # wide: the catalog's names are long
             ui.side_fraction = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label=T("depth_fraction"),
                                          elem_id="side-fraction")
             ui.side_method = gr.Dropdown(choices("method", [h.SIDE_AUTO, *analyses.EXPLANATION_METHODS]), value=h.SIDE_AUTO,
