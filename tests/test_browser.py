@@ -134,11 +134,13 @@ def image(page, selector: str, min_side: int = 32, timeout: int = MODEL_WAIT_MS)
     """Wait until the ``<img>`` at ``selector`` is loaded with a non-trivial size; its src and size."""
     page.wait_for_selector(selector, state="attached", timeout=timeout)
     page.locator(selector).first.scroll_into_view_if_needed(timeout=UI_WAIT_MS)  # images load lazily
-    page.wait_for_function(
+    # the size is read in the same step as the wait: Gradio may swap in the next picture's <img> in between
+    found = page.wait_for_function(
         """([sel, side]) => { const i = document.querySelector(sel);
-             return i && i.complete && i.naturalWidth >= side && i.naturalHeight >= side; }""",
+             return i && i.complete && i.naturalWidth >= side && i.naturalHeight >= side
+                 && {src: i.src, width: i.naturalWidth, height: i.naturalHeight}; }""",
         arg=[selector, min_side], timeout=timeout)
-    info = page.eval_on_selector(selector, "i => ({src: i.src, width: i.naturalWidth, height: i.naturalHeight})")
+    info = found.json_value()
     assert info["width"] >= min_side and info["height"] >= min_side, (selector, info)
     return info
 
