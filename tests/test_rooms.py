@@ -156,10 +156,10 @@ def test_a_students_poll_draws_nothing_until_the_teacher_changes_the_room(handle
 def test_a_link_opens_the_room_tab_filled_in():
     student = rh.from_link(SimpleNamespace(query_params={"room": "ab-c2 34"}))
     assert student[:3] == ("ABC234", "", "")
-    assert all(hidden.get("visible") is False for hidden in student[-2:])  # no map, no answer before the guess
+    assert all(hidden.get("visible") is False for hidden in student[-4:])  # no map, no answer before the guess
     teacher = rh.from_link(SimpleNamespace(query_params={"room": "ABC234", "key": "k"}))
     assert teacher[:3] == ("", "ABC234", "k")
-    assert all(isinstance(v, type(gr.skip())) for v in teacher[-2:])
+    assert all(isinstance(v, type(gr.skip())) for v in teacher[-4:])
     assert all(isinstance(v, type(gr.skip())) for v in rh.from_link(SimpleNamespace(query_params={})))
 
 
@@ -245,3 +245,20 @@ def test_the_vote_chart_speaks_the_class_language(handler_server, monkeypatch):
     (en_rows, en_kw), (ko_rows, ko_kw) = drawn
     assert en_rows == [("no class guessed yet", 0.0)] and en_kw["xlabel"] == "share of the students' answers"
     assert ko_rows == [("아직 고른 클래스 없음", 0.0)] and ko_kw["xlabel"] == "학생 답의 비율"
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_the_room_links_stay_whole_links_when_the_key_ends_in_an_underscore(lang):
+    """A bare address in Markdown drops a trailing "_" from its link (a key from token_urlsafe ends in
+    one about once in 64): the links are written as <autolinks>, and the teacher's is folded."""
+    from markdown_it import MarkdownIt
+
+    from explorer.ui.messages import say, speaking
+
+    teacher = "http://127.0.0.1:7860/?room=ABC234&key=Zkuus-Sq7sEp_"
+    with speaking(lang):
+        text = say("room_links", code="ABC234", student="http://127.0.0.1:7860/?room=ABC234", teacher=teacher)
+    html = MarkdownIt("commonmark").render(text)
+    assert f'href="{teacher.replace("&", "&amp;")}"' in html, html
+    assert 'href="http://127.0.0.1:7860/?room=ABC234"' in html
+    assert html.index("<details>") < html.index(teacher.replace("&", "&amp;"))  # folded

@@ -66,7 +66,7 @@ CSS = """
 /* the Model tab's panels have no label: their buttons get a band of their own above the figure */
 #tab-model .block > .image-container { padding-top: var(--size-8, 32px); }
 /* Korean breaks between words, not inside them (no effect on English) */
-.prose { word-break: keep-all; }
+.prose, label { word-break: keep-all; }
 /* a phone: the model picker above its card, never the card squeezed to one word a line */
 @media (max-width: 640px) { #model-row { flex-direction: column; } #model-row > * { width: 100%; } }
 /* the method options a method does not use: visibly off (only there: a nested :has() over the whole
@@ -164,11 +164,11 @@ def _header(ui: SimpleNamespace, server: h.Server, initial: str) -> None:
                 small = dict(height=PICTURE, min_width=200, buttons=["download", "fullscreen"], **IMAGE)  # room for labels
                 ui.seen = gr.Image(label=T("seen"), elem_id="seen", **small)
                 ui.where = gr.Image(label=T("where"), elem_id="where", **small)
-            gr.Markdown(T("where_help"), elem_id="where-help")
+            ui.where_help = gr.Markdown(T("where_help"), elem_id="where-help")
         with gr.Column(scale=1, min_width=260):
             ui.prediction = gr.Label(num_top_classes=TOPK, label=T("prediction"), elem_id="prediction")
             ui.prediction_note = gr.Markdown(T("few_classes"), visible=False, elem_id="prediction-note")
-            gr.Markdown(T("prediction_help"))
+            ui.prediction_help = gr.Markdown(T("prediction_help"), elem_id="prediction-help")
 
 
 PICTURE = 240  # px: the first screen's pictures, low enough for the prediction and its note beside them
@@ -740,7 +740,8 @@ def _wire_room(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server, events: d
     ui.room_picture.select(click, [ui.session, ui.room_patches], [ui.room_patches], **PRIVATE).then(
         functools.partial(rh.room_marks, server), [ui.session, ui.room_patches], [ui.room_picture], **PRIVATE)
     demo.load(rh.from_link, None, [ui.join_code, ui.room_code, ui.room_key, ui.tabs, ui.board_timer,
-                                   ui.room_teacher, ui.room_student, ui.where, ui.prediction], **PRIVATE
+                                   ui.room_teacher, ui.room_student, ui.where, ui.where_help, ui.prediction,
+                                   ui.prediction_help], **PRIVATE
               ).then(None, js=SCROLL_TO_ROOM, **PRIVATE)
 
 

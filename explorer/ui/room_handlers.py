@@ -265,14 +265,15 @@ def from_link(request: gr.Request = None):
     """On page load, a link opens the room tab: ``?room=CODE`` fills a student's join box;
     ``?room=CODE&key=KEY`` (the teacher's link) fills the teacher's boxes, opens their board and
     starts its timer (the students' part hidden). A student's page hides the first screen's map and
-    prediction: they guess before they look. Outputs: join code, room code, key, tabs, board timer,
-    teacher's accordion, students' column, the first screen's map, its prediction."""
+    prediction (and their help): they guess before they look. Outputs: join code, room code, key, tabs,
+    board timer, teacher's accordion, students' column, the first screen's map, its help, the prediction,
+    its help."""
     params = getattr(request, "query_params", None) or {}
     code = normal_code(params.get("room", ""))[:CODE_LENGTH]
     key = str(params.get("key", ""))[:64]
     if not code:
-        return (gr.skip(),) * 9
+        return (gr.skip(),) * 11
     teacher = bool(key)
     answer = gr.skip() if teacher else gr.update(visible=False)
     return ("" if teacher else code, code if teacher else "", key, gr.Tabs(selected="room"),
-            gr.Timer(active=teacher), gr.Accordion(open=teacher), gr.Column(visible=not teacher), answer, answer)
+            gr.Timer(active=teacher), gr.Accordion(open=teacher), gr.Column(visible=not teacher), *(answer,) * 4)

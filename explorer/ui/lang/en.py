@@ -503,9 +503,9 @@ SAY = {
     "image_convert": "Could not convert the image (mode {mode}) to RGB. Use a PNG, JPEG, WebP, BMP, GIF or TIFF image.",
     "batch_skipped": " Skipped {n} file(s) that could not be read as images: {names}.",
     "batch_none_read": "None of the {n} file(s) could be read as an image ({names}). Upload PNG, JPEG or WebP images.",
-    "room_links": "**Room {code} is open.** Students open {student} (or type the code **{code}** in the Class "
+    "room_links": "**Room {code} is open.** Students open <{student}> (or type the code **{code}** in the Class "
                   "room tab).\n\n<details><summary>Your board's own link: secret, so it stays folded here; open it "
-                  "on your own screen, not on the projector</summary>\n\n{teacher}\n\n</details>",
+                  "on your own screen, not on the projector</summary>\n\n<{teacher}>\n\n</details>",
     "room_new_round": "Round {round}: the room now shows your current image; the guesses start afresh.",
     "room_revealed": "The model's map is now shown to the room.",
     "room_hidden": "The model's map is hidden from the room again.",

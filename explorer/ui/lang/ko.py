@@ -348,7 +348,7 @@ SAY = {
     "fig_head": "헤드 {h}", "fig_heads_title": "헤드별 클래스 토큰 어텐션", "fig_heads_block": "{title}, 블록 {block}",
     "fig_patch_vectors": "이 이미지의 패치 벡터", "fig_feature": "특징 (D = {d})", "fig_patch": "패치 (N = {n})",
     "fig_answer": "모델의 답", "fig_probability": "확률", "fig_accuracy": "정확도",
-    "fig_training_step": "학습 스텝", "fig_heldout": "검증 정확도 (%)", "fig_step": "스텝 {step}",
+    "fig_training_step": "학습 단계", "fig_heldout": "검증 정확도 (%)", "fig_step": "단계 {step}",
     "fig_importance_title": "헤드 중요도 ({mode} 제거)",
     "fig_importance_drop": "헤드를 제거했을 때 p({target})의 감소", "fig_importance_head": "헤드",
     "fig_importance_block": "블록", "fig_importance_distance": "평균 어텐션 거리 (px)",
@@ -458,9 +458,9 @@ SAY = {
     "image_convert": "이미지(모드 {mode})를 RGB로 바꿀 수 없습니다. PNG, JPEG, WebP, BMP, GIF, TIFF 이미지를 쓰세요.",
     "batch_skipped": " 이미지로 읽을 수 없는 파일 {n}개는 건너뛰었습니다: {names}.",
     "batch_none_read": "파일 {n}개 중 어느 것도 이미지로 읽을 수 없습니다 ({names}). PNG, JPEG, WebP 이미지를 올리세요.",
-    "room_links": "**방 {code}이(가) 열렸습니다.** 학생은 {student} 을(를) 열거나 교실 탭에 코드 **{code}**를 "
+    "room_links": "**방 {code}이(가) 열렸습니다.** 학생은 <{student}> 을(를) 열거나 교실 탭에 코드 **{code}**를 "
                   "입력합니다.\n\n<details><summary>선생님 게시판 링크: 비밀이라 접어 두었습니다. 프로젝터가 아닌 "
-                  "선생님 화면에서만 펼치세요</summary>\n\n{teacher}\n\n</details>",
+                  "선생님 화면에서만 펼치세요</summary>\n\n<{teacher}>\n\n</details>",
     "room_new_round": "라운드 {round}: 이제 방에 선생님의 현재 이미지가 보입니다. 추측은 새로 시작합니다.",
     "room_revealed": "이제 방에 모델의 지도가 보입니다.",
     "room_hidden": "모델의 지도를 방에서 다시 숨겼습니다.",
