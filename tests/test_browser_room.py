@@ -116,8 +116,11 @@ def _join(page, code: str, nickname: str) -> None:
     page.wait_for_load_state("load", timeout=MODEL_WAIT_MS)
     page.wait_for_function("c => (document.querySelector('#join-code input') || {}).value === c", arg=code,
                            timeout=MODEL_WAIT_MS)
-    page.wait_for_function("() => /\\d%/.test((document.querySelector('#prediction') || {}).innerText || '')",
-                           timeout=MODEL_WAIT_MS)
+    # the picture the model saw appears when the analysis ends (a student's page hides the map and the answer)
+    page.wait_for_function("() => { const i = document.querySelector('#seen img'); "
+                           "return i && i.complete && i.naturalWidth > 0; }", timeout=MODEL_WAIT_MS)
+    assert page.locator("#prediction").is_hidden() and page.locator("#where").is_hidden(), \
+        "a student's first screen shows the model's answer before the guess"
     page.fill("#room-nickname input", nickname)
     page.click("#room-join")
     # "You are in room CODE", which the page's first poll replaces with "Round 1: click the patches ..."
