@@ -177,3 +177,15 @@ def test_the_tour_and_the_head_ranking_pass_the_sessions_words(server, monkeypat
         ranking = h.show_head_importance(h.views.HeadImportanceView(np.eye(2), np.ones((2, 2)), "ring", "zero"))[-1]
     assert seen and seen[-1].answer == "모델의 답"
     assert heads.block == 0 and "블록 0 헤드 0 (+1.000)" in ranking and "block" not in ranking, ranking
+
+
+def test_the_tables_waiting_for_a_run_have_korean_headers_from_the_page_load():
+    """Compare's, surgery's, the distance and Side by side tables before their first run (the page is built
+    in English; the page load gives them the session's headers)."""
+    tables = h.empty_tables(korean())
+    assert [len(t.columns) for t in tables] == [len(c) for c in (h.SURGERY_COLUMNS, h.COMPARE_COLUMNS,
+                                                                 h.DISTANCE_COLUMNS, h.SIDE_COLUMNS)]
+    assert all(not len(t) for t in tables)
+    headers = [c for t in tables for c in t.columns]
+    assert not any(ENGLISH_WORDS.search(c) for c in headers) and any("가" <= ch <= "힣" for ch in "".join(headers))
+    assert list(h.empty_tables(h.Session(choice=DEMO_LABEL))[1].columns)[0] == "method"

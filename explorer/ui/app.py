@@ -634,6 +634,8 @@ def _wire(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server) -> None:
     loaded.then(*note, **PRIVATE)
     loaded.then(functools.partial(h.model_pickers, server), [s], [ui.model_pick, ui.side_model], **PRIVATE)
     loaded.then(functools.partial(h.named_choices, server), [s], [ui.query_head, ui.target], **PRIVATE)
+    loaded.then(h.empty_tables, [s], [ui.surgery_table, ui.compare_table, ui.distance_table, ui.side_scores],
+                **PRIVATE)
     _after_image(ui, server, loaded.then(*run_image, **PRIVATE))
     # a new image: an upload, a paste or a clear (.input, once each; .change fires twice per upload)
     # or a click on an example (which sets the value without .input)

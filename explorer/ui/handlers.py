@@ -197,6 +197,14 @@ def model_pickers(server: Server, session: Session):
             gr.update(choices=[(picker_label(c), c) for c in choices if c != session.choice]))
 
 
+@user_errors
+def empty_tables(session: Session) -> tuple[pd.DataFrame, ...]:
+    """On page load: the tables that wait for a run (surgery, Compare, distance, Side by side) with their
+    headers in the session's language (the page is built once, in English)."""
+    return tuple(table([], columns) for columns in (SURGERY_COLUMNS, COMPARE_COLUMNS, DISTANCE_COLUMNS,
+                                                    SIDE_COLUMNS))
+
+
 def download_command(choice: str) -> str:
     """The one command that fetches ``choice``'s weights (``python -m explorer download``)."""
     import shlex
