@@ -33,7 +33,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import launch_app
 from test_browser import (_TOAST_RECORDER, MODEL_WAIT_MS, UI_WAIT_MS, assert_no_errors, browser,  # noqa: F401
                           drawn_rect, model_card)
 
@@ -49,8 +48,10 @@ HOT, COLD = 140, 115  # red channel of a patch every student marked (>= 151) / n
 
 
 @pytest.fixture(scope="module")
-def room_url():
-    yield from launch_app("--model", "demo", log_name="app-room.log")
+def room_url(app_url):
+    """The session's app (the bundled demo model): rooms are per code, so sharing it with the other browser
+    tests changes nothing they see, and saves starting a second server."""
+    return app_url
 
 
 # what a Markdown box says, without Gradio's status tracker over it ("processing | 0.3/0.2s")

@@ -158,17 +158,17 @@ def test_users_of_a_server_cannot_name_files_on_it():
 
 
 def test_a_short_seeded_run_of_the_class_recipe_falls_below_chance(tmp_path):
-    """The recipe's direction in a few seconds: 400 steps of the classroom recipe (the full
+    """The recipe's direction in a few seconds: 300 steps of the classroom recipe (the full
     five-minute figure is measured by the README's command, not asserted here)."""
     module, _ = article.build()
-    result = article.train(module, article.Recipe(steps=400, train_scenes=2000, heldout_scenes=200, workers=1),
+    result = article.train(module, article.Recipe(steps=300, train_scenes=2000, heldout_scenes=200, workers=1),
                            progress=False)
     chance = math.log(len(article.CLASS_NAMES))
-    assert len(result.losses) == 400 and result.steps == 400
+    assert len(result.losses) == 300 and result.steps == 300
     assert abs(result.losses[0] - chance) < 0.15  # it starts at chance (8 outputs)...
-    assert np.mean(result.losses[-50:]) < chance - 0.5  # ...and ends far below it (1.18 here, bf16 or fp32)
+    assert np.mean(result.losses[-50:]) < chance - 0.5  # ...and ends far below it (1.32 here, bf16 or fp32)
     classes = len(article.class_indices(article.Recipe().classes))
-    assert result.accuracy > 1.5 / classes  # held-out scenes: 55% here, chance is 25% on the recipe's 4 classes
+    assert result.accuracy > 1.5 / classes  # held-out scenes: 50% here, chance is 25% on the recipe's 4 classes
 
 
 def test_classroom_flow_build_train_then_explore(tmp_path):
