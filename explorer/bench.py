@@ -158,14 +158,14 @@ def memory(device: str) -> dict:
     return out
 
 
-def app(repeats: int) -> dict:
+def app(repeats: int, url: str | None = None) -> dict:
     """/analyze of a new image and /explanation on an analysed one, through gradio_client on loopback
-    (the app is started and stopped by the load tool's own launcher)."""
+    (the app is started and stopped by the load tool's own launcher, or the running app at ``url``)."""
     from gradio_client import Client, handle_file
 
     from .loadtest import LoadConfig, app_server
 
-    with tempfile.TemporaryDirectory() as tmp, app_server(LoadConfig(), Path(tmp)) as (url, _):
+    with tempfile.TemporaryDirectory() as tmp, app_server(LoadConfig(url=url), Path(tmp)) as (url, _):
         client = Client(url, verbose=False)
         images = []
         for i in range(repeats + 1):
@@ -337,6 +337,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small models, few repeats (what the tests run)")
     parser.add_argument("--no-app", action="store_true", help="skip the app section")
+    parser.add_argument("--app-url", default=None, metavar="URL",
+                        help="measure the app section on this running app (127.0.0.1 only) instead of starting one")
     parser.add_argument("--out", type=Path, default=None,
                         help="where the results go (default: bench/results.json; with --quick a file in the "
                              "temporary folder, so a quick run never overwrites the full run's numbers)")
@@ -360,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
         "panels": lambda: panels("cpu"),
         "controls": lambda: controls(*(("demo", {}) if args.quick else ("vit_base_patch16_224", {})), repeats),
         "memory": lambda: memory(devices[-1]),
-        "app": lambda: app(2 if args.quick else 10),
+        "app": lambda: app(2 if args.quick else 10, args.app_url),
     }
     chosen = args.sections or [n for n in sections if not (n == "app" and args.no_app)]
     if args.sections and args.out.is_file():  # rerun these sections only, keep the others

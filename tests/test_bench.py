@@ -6,9 +6,9 @@ import json
 from explorer import bench
 
 
-def test_quick_benchmark_writes_every_section(tmp_path, capsys):
+def test_quick_benchmark_writes_every_section(tmp_path, capsys, app_url):
     out = tmp_path / "results.json"
-    assert bench.main(["--quick", "--out", str(out)]) == 0
+    assert bench.main(["--quick", "--out", str(out), "--app-url", app_url]) == 0  # the session's app: no second start
     results = json.loads(out.read_text())
     assert {"machine", "targets", "single", "folder", "panels", "memory", "app"} <= set(results)
     first = results["single"][0]
