@@ -24,9 +24,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def launch_app(*args: str, log_name: str = "app.log", script: Path = ROOT / "app.py"):
-    """``python app.py ARGS`` (or another launcher ``script``) on a free port; yields its URL until the
-    generator is closed."""
+def launch_app(*args: str, log_name: str = "app.log", script: Path = ROOT / "app.py", with_pid: bool = False):
+    """``python app.py ARGS`` (or another launcher ``script``) on a free port; yields its URL (``with_pid``:
+    its URL and process id) until the generator is closed."""
     port = _free_port()
     log = ARTIFACTS / log_name
     log.parent.mkdir(exist_ok=True)
@@ -49,7 +49,7 @@ def launch_app(*args: str, log_name: str = "app.log", script: Path = ROOT / "app
             if time.monotonic() > deadline:
                 pytest.fail(f"app.py did not answer on {url}:\n{log.read_text()[-3000:]}")
             time.sleep(0.5)
-        yield url
+        yield (url, proc.pid) if with_pid else url
     finally:
         proc.terminate()
         try:
@@ -59,9 +59,15 @@ def launch_app(*args: str, log_name: str = "app.log", script: Path = ROOT / "app
 
 
 @pytest.fixture(scope="session")
-def app_url():
-    """``python app.py`` started on a free port with its default model; yields its URL."""
-    yield from launch_app()
+def app_process():
+    """``python app.py`` started on a free port with its default model (the bundled demo): (URL, pid)."""
+    yield from launch_app(with_pid=True)
+
+
+@pytest.fixture(scope="session")
+def app_url(app_process):
+    """The session app's URL."""
+    return app_process[0]
 
 
 @pytest.fixture(scope="session")

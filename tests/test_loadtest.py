@@ -175,11 +175,10 @@ def test_mixed_report_helpers():
 
 
 @pytest.fixture(scope="module")
-def room_app(tmp_path_factory):
-    """One app (the bundled demo model) for the room runs below: (url, pid)."""
-    cfg = loadtest.LoadConfig()
-    with loadtest.app_server(cfg, tmp_path_factory.mktemp("room-app")) as served:
-        yield served
+def room_app(app_process):
+    """The session's app (the bundled demo model) for the room runs below: (url, pid); rooms are per code,
+    so the other tests that use it see nothing of them."""
+    return app_process
 
 
 def _room_run(served, out, *extra):
