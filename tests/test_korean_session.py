@@ -157,6 +157,8 @@ def test_the_figures_a_class_reads_are_drawn_with_korean_words():
     assert "헤드를 제거했을 때 p(ring)의 감소" in importance and "평균 어텐션 거리 (px)" in importance, importance
     accuracy = _texts(accuracy_figure([0, 10], [0.1, 0.9], 10, words))
     assert {"정확도", "학습 단계", "검증 정확도 (%)"} <= set(accuracy), accuracy
+    distance = _texts(render.attention_distance_figure({"단계 0": np.ones((2, 3))}, uniform=1.0, words=words))
+    assert {"평균 어텐션 거리", "네트워크 깊이 (블록)", "균일한 어텐션"} <= set(distance), distance
     english = _texts(render.head_attention_figure(np.random.rand(2, 4, 4), block=3))
     assert "head 0" in english and "Class-token attention per head, block 3" in english
 

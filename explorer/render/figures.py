@@ -50,6 +50,10 @@ class FigureWords:
     importance_distance: str = "mean attention distance (px)"
     importance: str = "importance"
     importance_scatter: str = "local or global, important or not"
+    distance_title: str = "Mean attention distance"
+    distance_depth: str = "network depth (block)"
+    distance_pixels: str = "mean attention distance (pixels)"
+    uniform: str = "uniform attention"
 
 
 ENGLISH = FigureWords()
@@ -169,15 +173,16 @@ def position_similarity_figure(similarity, title: str | None = "Position embeddi
     return fig
 
 
-def attention_distance_figure(series, title: str | None = "Mean attention distance", dodge: float = 0.12,
-                              uniform: float | None = None) -> Figure:
+def attention_distance_figure(series, title: str | None = "auto", dodge: float = 0.12,
+                              uniform: float | None = None, words: FigureWords = ENGLISH) -> Figure:
     """Scatter of (blocks, heads) distances: x = block (0-indexed), y = pixels, one dot per head.
 
     ``series`` is one (L, H) array or a mapping ``label -> (L, H)`` (models or image
     sets); with several series each is shifted by up to ``dodge`` blocks so dots do not hide.
     ``uniform`` (px, e.g. ``analyses.uniform_attention_distance``) draws the level of a head
-    that attends uniformly to all patches as a dashed line.
+    that attends uniformly to all patches as a dashed line. ``title="auto"``: ``words.distance_title``.
     """
+    title = words.distance_title if title == "auto" else title
     items = list(series.items()) if isinstance(series, Mapping) else [(None, series)]
     fig = Figure(figsize=(5.2, 3.6), layout="constrained")
     ax = fig.add_subplot()
@@ -190,9 +195,9 @@ def attention_distance_figure(series, title: str | None = "Mean attention distan
         x = np.repeat(np.arange(d.shape[0]), d.shape[1]) + shift
         ax.scatter(x, d.ravel(), s=14, alpha=0.8, color=colors(i % 10), label=label, linewidths=0)
     if uniform is not None:
-        ax.axhline(uniform, color="0.4", linestyle="--", linewidth=1, label="uniform attention")
-    ax.set_xlabel("network depth (block)")
-    ax.set_ylabel("mean attention distance (pixels)")
+        ax.axhline(uniform, color="0.4", linestyle="--", linewidth=1, label=words.uniform)
+    ax.set_xlabel(words.distance_depth)
+    ax.set_ylabel(words.distance_pixels)
     top = max([float(np.nanmax(np.asarray(d, dtype=np.float64))) for _, d in items] + [uniform or 0.0])
     ax.set_ylim(0, 1.08 * top if top > 0 else 1.0)
     ax.xaxis.get_major_locator().set_params(integer=True)

@@ -24,7 +24,8 @@ def accuracy_figure(steps: Sequence[int], accuracy: Sequence[float | None], at: 
         if marked:
             ax.plot(*zip(*marked), "o", color="tab:red", ms=9, zorder=3)
     ax.set_xscale("symlog", linthresh=1)
-    ax.set_ylim(0, 100)
+    ax.set_ylim(0, 103)  # a point at 99-100% drawn whole
+    ax.set_yticks(range(0, 101, 20))
     ax.set_xlabel(words.training_step)
     ax.set_ylabel(words.heldout)
     ax.set_title(words.accuracy)

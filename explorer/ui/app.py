@@ -157,7 +157,8 @@ def _header(ui: SimpleNamespace, server: h.Server, initial: str) -> None:
             ui.image_in = ImageUpload(value=str(examples[0]) if examples else None, type="filepath", image_mode=None,
                                       label=T("your_image"), sources=["upload", "clipboard"], elem_id="image-input",
                                       height=PICTURE)
-            ui.examples = (gr.Examples([[str(p)] for p in examples], inputs=[ui.image_in], label=T("examples"))
+            ui.examples = (gr.Examples([[str(p)] for p in examples], inputs=[ui.image_in], label=T("examples"),
+                                       examples_per_page=len(examples))  # one page: no Gradio "Pages: 1 2" (English)
                            if examples else None)
         with gr.Column(scale=2, min_width=300):
             with gr.Row():  # side by side; stacked on a phone, where two would leave their labels no room

@@ -215,10 +215,12 @@ def farthest(grid: tuple[int, int], patch_size: float) -> float:
     return float(patch_distances((int(grid[0]), int(grid[1])), float(patch_size)).max(axis=1).mean())
 
 
-def distance_figure(series: dict[str, np.ndarray], grid: tuple[int, int], patch_size: int):
+def distance_figure(series: dict[str, np.ndarray], grid: tuple[int, int], patch_size: int,
+                    words: render.FigureWords = render.figures.ENGLISH):
     """The distances of one or more steps, on the scale every step of a timeline shares (0 to
-    :func:`farthest`), with the level of uniform attention."""
-    figure = render.attention_distance_figure(series, uniform=analyses.uniform_attention_distance(grid, patch_size))
+    :func:`farthest`), with the level of uniform attention; its text in ``words``."""
+    figure = render.attention_distance_figure(series, uniform=analyses.uniform_attention_distance(grid, patch_size),
+                                              words=words)
     figure.axes[0].set_ylim(0, 1.05 * farthest(grid, patch_size))
     return figure
 
@@ -243,4 +245,4 @@ def learned_pictures(player: TimelinePlayer, first: StepPanels, last: StepPanels
     names = [words.step.format(step=first.step), words.step.format(step=last.step)]
     grids = render_timeline.column(shown, names)
     series = dict(zip(names, (first.distances, last.distances)))
-    return [accuracy, grids, screen(distance_figure(series, last.grid, last.patch_size))]
+    return [accuracy, grids, screen(distance_figure(series, last.grid, last.patch_size, words))]

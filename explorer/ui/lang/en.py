@@ -398,6 +398,8 @@ SAY = {
     "fig_importance_drop": "drop of p({target}) when the head is ablated", "fig_importance_head": "head",
     "fig_importance_block": "block", "fig_importance_distance": "mean attention distance (px)",
     "fig_importance": "importance", "fig_importance_scatter": "local or global, important or not",
+    "fig_distance_title": "Mean attention distance", "fig_distance_depth": "network depth (block)",
+    "fig_distance_pixels": "mean attention distance (pixels)", "fig_uniform": "uniform attention",
     "importance_rank": "block {b} head {h} ({v})",
     "ablating": "ablating heads",
     "second_model": "Pick a second model to compare with.",

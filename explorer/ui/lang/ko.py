@@ -353,6 +353,8 @@ SAY = {
     "fig_importance_drop": "헤드를 제거했을 때 p({target})의 감소", "fig_importance_head": "헤드",
     "fig_importance_block": "블록", "fig_importance_distance": "평균 어텐션 거리 (px)",
     "fig_importance": "중요도", "fig_importance_scatter": "국소적인가 전역적인가, 중요한가",
+    "fig_distance_title": "평균 어텐션 거리", "fig_distance_depth": "네트워크 깊이 (블록)",
+    "fig_distance_pixels": "평균 어텐션 거리 (픽셀)", "fig_uniform": "균일한 어텐션",
     "importance_rank": "블록 {b} 헤드 {h} ({v})",
     "ablating": "헤드를 하나씩 끄는 중",
     "second_model": "비교할 두 번째 모델을 고르세요.",
