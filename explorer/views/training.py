@@ -52,10 +52,12 @@ class StepPanels:
     pictures: tuple[Image.Image, ...]  # (filters, position grid, distances, accuracy curve)
     grid: tuple[int, int]  # the patch grid the distances were measured on
     patch_size: int
+    similarity: np.ndarray | None = None  # (gh, gw, gh, gw) of the position table; None: the model has none
 
     @property
     def nbytes(self) -> int:
-        return int(self.distances.nbytes + sum(len(p.getbands()) * p.width * p.height for p in self.pictures))
+        table = 0 if self.similarity is None else self.similarity.nbytes
+        return int(self.distances.nbytes + table + sum(len(p.getbands()) * p.width * p.height for p in self.pictures))
 
 
 @dataclass
@@ -130,7 +132,7 @@ class TimelinePlayer:
         pictures = (screen(figure7.figure("filters_pca")), screen(figure7.figure("position_similarity")),
                     screen(distance_figure({f"step {checkpoint.step}": distances}, grid, patch)), screen(accuracy))
         return StepPanels(checkpoint.step, checkpoint.accuracy, distances, figure7_bars(similarity, distances),
-                          pictures, grid, patch)
+                          pictures, grid, patch, similarity)
 
     def accuracy_figure(self, index: int, words: render.FigureWords = render.figures.ENGLISH) -> Figure:
         """The held-out accuracy of every saved step, checkpoint ``index``'s marked, in ``words``."""
@@ -232,16 +234,11 @@ def learned_pictures(player: TimelinePlayer, first: StepPanels, last: StepPanels
     the distances of both steps in one plot; the captions and the accuracy chart in ``words``."""
     accuracy = screen(render_timeline.accuracy_figure([c.step for c in player.saved],
                                                       [c.accuracy for c in player.saved], words=words))
-    ends = (0, len(player.checkpoints) - 1)
-    similarity = []
-    for index in ends:
-        with player.weights.at(index) as model:
-            similarity.append(analyses.position_embedding_similarity(model))
-    if any(isinstance(s, analyses.NotAvailable) for s in similarity):
+    if first.similarity is None or last.similarity is None:  # no position table: the panels say why
         shown = [first.pictures[1], last.pictures[1]]
     else:
-        low = min(float(np.min(s)) for s in similarity)
-        shown = [screen(render.position_similarity_figure(s, low=low)) for s in similarity]
+        low = min(float(first.similarity.min()), float(last.similarity.min()))
+        shown = [screen(render.position_similarity_figure(p.similarity, low=low)) for p in (first, last)]
     names = [words.step.format(step=first.step), words.step.format(step=last.step)]
     grids = render_timeline.column(shown, names)
     series = dict(zip(names, (first.distances, last.distances)))
