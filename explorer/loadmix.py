@@ -11,9 +11,9 @@ its concurrent phase (all light users at once, no heavy work):
 3. mixed: the same light users, each going through its own calls again (and again, while heavy work
    lasts, at most ``MAX_PASSES`` times), beside H heavy users. A heavy user analyses its own image
    once, then calls ``/compare`` and ``/head_importance`` in turn (user 0 starts with Compare, or with
-   ``--heavy-first``, user 1 with the other, ...), at most ``--heavy-calls`` times, until the phase's time runs out. Before
-   each Compare after its first it uploads its image again, so Compare is computed, not taken from
-   the session. Light users start ``--heavy-lead`` seconds after the heavy ones. Like the
+   ``--heavy-first``, user 1 with the other, ...), at most ``--heavy-calls`` times, until the phase's
+   time runs out. Before each Compare after its first it uploads its image again, so Compare is
+   computed, not taken from the session. Light users start ``--heavy-lead`` seconds after the heavy ones. Like the
    concurrent phase, light users call back to back with no pause (a worst case of a class).
 
 Light responses are still compared with the same user's baseline. Heavy responses are not

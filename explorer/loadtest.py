@@ -1293,7 +1293,8 @@ def parse_args(argv: list[str] | None = None) -> LoadConfig:
     mixed.add_argument("--heavy-calls", type=int, default=d.heavy_calls, help=f"heavy calls per heavy user, at most "
                        f"(default {d.heavy_calls})")
     mixed.add_argument("--heavy-first", choices=("/compare", "/head_importance"), default=d.heavy_first,
-                       help=f"the heavy call user 0 starts with; the others take turns from it (default {d.heavy_first})")
+                       help=f"the heavy call user 0 starts with; the others take turns from it "
+                            f"(default {d.heavy_first})")
     mixed.add_argument("--heavy-lead", type=float, default=d.heavy_lead, help="seconds the heavy users start before "
                        f"the light ones (default {d.heavy_lead:g})")
     mixed.add_argument("--budget-mb", type=float, help="the app's memory budget in MB, when the load test cannot "
@@ -1329,7 +1330,8 @@ def parse_args(argv: list[str] | None = None) -> LoadConfig:
     return LoadConfig(users=a.users, rounds=a.rounds, duration=a.duration, url=a.url and check_loopback(a.url),
                       pid=a.pid, app_args=check_app_args(shlex.split(a.app_args)), json_path=a.json,
                       tolerance=a.tolerance, call_timeout=a.timeout, seed=a.seed, heavy=a.heavy,
-                      heavy_calls=a.heavy_calls, heavy_first=a.heavy_first, heavy_lead=a.heavy_lead, max_total=a.max_total,
+                      heavy_calls=a.heavy_calls, heavy_first=a.heavy_first, heavy_lead=a.heavy_lead,
+                      max_total=a.max_total,
                       budget_mb=a.budget_mb, budget_margin=a.budget_margin, notes=a.note, rooms=a.rooms,
                       students=a.students, looks=a.looks, poll_s=a.poll,
                       command=shlex.join(["python", "-m", "explorer.loadtest",
