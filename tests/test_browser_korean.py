@@ -2,7 +2,8 @@
 Korean, picking one that is not on this machine says so once, in Korean, beside the picker (no toast
 over the model card), with the one command that fetches it, and no literal ``**`` shows anywhere,
 the guided tour's step 2 included; radios name their choices in Korean (methods, fills) and an error's
-box is titled in Korean. The app runs with ``HF_HUB_OFFLINE=1`` (``conftest.launch_app``): nothing is
+box is titled in Korean, and the panels keep their pictures under it; Gradio's own sentence about a
+lost connection is Korean too. The app runs with ``HF_HUB_OFFLINE=1`` (``conftest.launch_app``): nothing is
 downloaded. Screenshots: ``test-artifacts/korean-*.png``."""
 from __future__ import annotations
 
@@ -74,6 +75,20 @@ def test_korean_session_picker_offline_status_and_tour_show_no_english_and_no_li
         page.screenshot(path=str(ARTIFACTS / "korean-error.png"))
         title = toast.locator(".toast-title").inner_text()
         assert title.split()[0] == "오류" and "Error" not in title, title
-        assert "패치 행" in toast.inner_text()  # the message itself was Korean already
+        assert "'zz'은(는) 패치가 아닙니다" in toast.inner_text()  # the message itself was Korean already
+        covered = page.evaluate("""() => [...document.querySelectorAll('[data-testid=status-tracker]')]
+            .filter(t => t.querySelector(':scope > .error') && getComputedStyle(t).opacity !== '0').length""")
+        assert covered == 0  # the panels keep their pictures: no opaque cover with a red badge over each
+        toast.locator("button").first.click()  # closed
+
+        page.route("**/gradio_api/**", lambda route: route.abort())  # the server out of reach
+        open_tab(page, "tour")
+        page.get_by_role("button", name="다음").first.click()
+        lost = page.locator("[data-testid=toast-body]").first
+        lost.wait_for(timeout=UI_WAIT_MS)
+        page.wait_for_function("() => !document.querySelector('[data-testid=toast-body]').innerText.includes('Conn')",
+                               timeout=UI_WAIT_MS)
+        page.screenshot(path=str(ARTIFACTS / "korean-connection-lost.png"))
+        assert "서버" in lost.inner_text(), lost.inner_text()  # Gradio's own English sentence, in Korean
     finally:
         context.close()

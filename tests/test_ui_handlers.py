@@ -195,6 +195,16 @@ def test_a_guess_is_marked_by_clicks_then_revealed_with_its_overlap(models, sess
         call(models, "reveal")(session, " ; ", "rollout", "mean", 0.0, 0, 32, 1, 0.5, "jet", h.PREDICTED)
 
 
+def test_typed_patches_that_are_not_row_col_pairs_are_refused_with_how_to_write_them(session):
+    trace = session.cache.trace
+    assert h.parse_patches("3,4;\n 5 , 6 ;", trace) == ((3, 4), (5, 6))
+    for typo in ("zz", "3", "3,x", "3;4"):
+        with pytest.raises(gr.Error, match="is not a patch: write each patch as row,col"):
+            h.parse_patches(typo, trace)
+    with pytest.raises(gr.Error, match="negative"):
+        h.parse_patches("-1,2", trace)
+
+
 def test_a_guess_of_where_a_followed_patch_looks_is_scored_against_that_blocks_attention_row(models, session):
     trace, patch, block = session.trace, (1, 2), 0
     row = views.query_view(trace, patch, block).attention  # (gh, gw): what the Attention explorer shows

@@ -21,10 +21,12 @@ type.charAt(0).toUpperCase() + type.slice(1)`` (line 22; in the installed bundle
 ``templates/frontend/assets/statustracker-DQF-KcRT.js``), and ``js/core/src/dependency.ts`` reads the
 server's title as ``result?._title ?? "Error"`` while the client hands it on as ``title``
 (``templates/frontend/assets/Blocks-D1GWYZdr.js``), so ``gr.Error(title=...)`` never reaches the page.
-:func:`toast_titles` is a script for the page's ``<head>`` (``launch(head=...)``, Gradio's way to add
+:func:`toast_words` is a script for the page's ``<head>`` (``launch(head=...)``, Gradio's way to add
 one) that renames each toast's title as it appears, in the language the server writes the message
 in (the browser's, :func:`explorer.ui.messages.browser_language`). Written by hand because Gradio's
-i18n does not reach the toast's title.
+i18n does not reach the toast's title. The same script puts Gradio's own English
+sentences about a lost connection (``Blocks-*.js``, ``index-*.js``: literals, not i18n keys) into the
+page's language.
 """
 from __future__ import annotations
 
@@ -62,28 +64,43 @@ def save_pil_to_cache(img: Image.Image, cache_dir: str, name: str = "image", for
     return str(path)
 
 
-_TOAST_TITLES = """<script>
+_TOAST_WORDS = """<script>
 (() => {
-  const titles = %s;  // by language: Gradio's toast title -> the language's word
+  const all = %s;  // by language: {titles: Gradio's toast title -> ours, phrases: Gradio's English phrase -> ours}
   const asked = navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language || ""];
-  const lang = asked.map(tag => tag.split("-")[0].toLowerCase()).find(code => code in titles);
-  const words = titles[lang] || {};
-  if (!Object.keys(words).length) return;
-  const rename = () => document.querySelectorAll(".toast-title").forEach(title => {
-    const text = [...title.childNodes].find(node => node.nodeType === Node.TEXT_NODE && node.nodeValue.trim());
-    const word = text && words[text.nodeValue.trim()];
-    if (word) text.nodeValue = word + " ";
-  });
+  const lang = asked.map(tag => tag.split("-")[0].toLowerCase()).find(code => code in all);
+  const {titles = {}, phrases = {}} = all[lang] || {};
+  if (!Object.keys(titles).length && !Object.keys(phrases).length) return;
+  const rename = () => {
+    document.querySelectorAll(".toast-title").forEach(title => {
+      const text = [...title.childNodes].find(node => node.nodeType === Node.TEXT_NODE && node.nodeValue.trim());
+      const word = text && titles[text.nodeValue.trim()];
+      if (word) text.nodeValue = word + " ";
+    });
+    document.querySelectorAll('[data-testid="toast-text"]').forEach(box => {
+      const walker = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        let value = node.nodeValue;
+        for (const [english, ours] of Object.entries(phrases)) value = value.split(english).join(ours);
+        if (value !== node.nodeValue) node.nodeValue = value;
+      }
+    });
+  };
   new MutationObserver(rename).observe(document.documentElement, {childList: true, subtree: true, characterData: true});
 })();
 </script>"""
 
 
-def toast_titles(titles: dict[str, dict[str, str]]) -> str:
-    """The ``<head>`` script that renames Gradio's toast titles: ``titles[language][gradio_title]``, e.g.
-    ``{"ko": {"Error": "오류"}}``; a language that keeps Gradio's words needs no entry."""
-    wanted = {lang: {k: v for k, v in words.items() if k != v} for lang, words in titles.items()}
-    return _TOAST_TITLES % json.dumps({lang: words for lang, words in wanted.items()}, ensure_ascii=False)
+def toast_words(titles: dict[str, dict[str, str]], phrases: dict[str, dict[str, str]] | None = None) -> str:
+    """The ``<head>`` script that renames Gradio's toast titles, ``titles[language][gradio_title]`` (e.g.
+    ``{"ko": {"Error": "오류"}}``), and replaces Gradio's own English phrases inside a toast's text,
+    ``phrases[language][english]`` (the lost connection, a failed request: Gradio writes them in English
+    whatever the page's language). A language that keeps Gradio's words needs no entry."""
+    phrases = phrases or {}
+    wanted = {lang: {"titles": {k: v for k, v in titles.get(lang, {}).items() if k != v},
+                     "phrases": {k: v for k, v in phrases.get(lang, {}).items() if k != v}}
+              for lang in {*titles, *phrases}}
+    return _TOAST_WORDS % json.dumps(wanted, ensure_ascii=False)
 
 
 def install() -> None:

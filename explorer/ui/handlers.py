@@ -436,7 +436,15 @@ def parse_patches(text, trace: Trace) -> tuple[tuple[int, int], ...]:
     """"3,4; 5,6" -> ((3, 4), (5, 6)), as the query patch is read (``_patch``); empty text -> ()."""
     text = "" if text is None else str(text)[:MAX_GUESS_TEXT]
     parts = filter(None, (p.strip() for p in text.replace("\n", ";").split(";")))
-    return tuple(sorted({_patch(trace, *(part.partition(",")[::2])) for part in parts}))
+    patches = set()
+    for part in parts:
+        row, comma, col = part.partition(",")
+        try:
+            int(row), int(col)  # a pair of whole numbers; _patch then refuses negatives and clamps
+        except ValueError:
+            raise gr.Error(say("patches_bad", value=safe.shown(part))) from None
+        patches.add(_patch(trace, row, col))
+    return tuple(sorted(patches))
 
 
 def format_patches(patches) -> str:

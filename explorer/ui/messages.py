@@ -30,7 +30,7 @@ from typing import Iterator
 from .lang import LANGUAGES, table
 
 __all__ = ["LANGUAGES", "browser_language", "choice_label", "describe_method", "language", "model_label", "model_note",
-           "model_source", "picker_label", "say", "speaking", "table_of", "toast_titles"]
+           "model_source", "picker_label", "say", "speaking", "table_of", "toast_phrases", "toast_titles"]
 
 _LANGUAGE: ContextVar[str] = ContextVar("vit_explorer_language", default=LANGUAGES[0])
 
@@ -130,9 +130,19 @@ def model_source(source: str) -> str:
 
 
 def toast_titles() -> dict[str, dict[str, str]]:
-    """Gradio's toast titles ("Error", "Warning", "Info") in every language (``gradio_fixes.toast_titles``)."""
-    return {lang: {"Error": table("SAY", lang)["error_title"], "Warning": table("SAY", lang)["warning_title"],
-                   "Info": table("SAY", lang)["info_title"]} for lang in LANGUAGES}
+    """Gradio's toast titles ("Error", "Warning", "Info", "Connection Lost") in every language
+    (``gradio_fixes.toast_words``)."""
+    english = table("SAY", LANGUAGES[0])
+    return {lang: {english[key]: table("SAY", lang)[key] for key in ("error_title", "warning_title", "info_title",
+                                                                      "lost_title")} for lang in LANGUAGES}
+
+
+def toast_phrases() -> dict[str, dict[str, str]]:
+    """Gradio's own English sentences in a toast (a lost connection, a failed request, a busy server),
+    each with its words in every language (``gradio_fixes.toast_words``)."""
+    english = table("SAY", LANGUAGES[0])
+    return {lang: {english[key]: table("SAY", lang)[key] for key in ("lost", "request_failed", "busy")}
+            for lang in LANGUAGES}
 
 
 def language() -> str:

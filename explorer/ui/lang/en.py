@@ -353,6 +353,8 @@ SAY = {
     "out_of_range_stage": "{what} {index} is out of range for block {block}: it is in stage {stage}, whose heads "
                           "are numbered 0 to {last} ({heads} in all); pick one of them or the mean of heads.",
     "patch_not_whole": "{what} must be a whole number, not '{value}'.",
+    "patches_bad": "'{value}' is not a patch: write each patch as row,col with whole numbers, patches apart with "
+                   "';' (for example 3,4; 5,6), or click the patches on the picture.",
     "patch_negative": "{what} {index} is negative: rows and columns are numbered from 0 (top left).",
     "what_block": "Block", "what_head": "Head", "what_class": "Class",
     "plural_block": "blocks", "plural_head": "heads", "plural_class": "classes",
@@ -491,7 +493,12 @@ SAY = {
     "name_not_text": "A model name must be text, not '{value}'.",
     # an image that cannot be read (explorer.images.ImageLoadError's reason); English shows the library's own text
     "error_title": "Error",  # the title of the box an error appears in
-    "warning_title": "Warning", "info_title": "Info",  # ... a warning, a note (gradio_fixes.toast_titles)
+    "warning_title": "Warning", "info_title": "Info",  # ... a warning, a note (gradio_fixes.toast_words)
+    # Gradio's own English in a toast, word for word as its page writes it (gradio_fixes.toast_words)
+    "lost_title": "Connection Lost",
+    "lost": "Connection to the server was lost. Attempting reconnection...",
+    "request_failed": "Connection errored out.",
+    "busy": "This application is currently busy. Please try again.",
     "image_empty": "The uploaded image is empty (0 bytes). Use a PNG, JPEG, WebP, BMP, GIF or TIFF image.",
     "image_no_pixels": "The image is {width} x {height} pixels: it has no pixels to show. Use a PNG, JPEG, WebP, "
                        "BMP, GIF or TIFF image.",

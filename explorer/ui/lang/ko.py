@@ -309,6 +309,8 @@ SAY = {
     "out_of_range_stage": "{what} {index}은(는) 블록 {block}에서는 범위 밖입니다: 이 블록이 속한 스테이지 {stage}의 "
                           "헤드는 0부터 {last}까지({heads}개)입니다. 그중 하나나 헤드 평균을 고르세요.",
     "patch_not_whole": "{what}: 정수를 넣으세요 ('{value}'은(는) 쓸 수 없습니다).",
+    "patches_bad": "'{value}'은(는) 패치가 아닙니다: 패치마다 행,열을 정수로 쓰고 패치 사이는 ';'로 나누거나 "
+                   "(예: 3,4; 5,6) 그림에서 패치를 누르세요.",
     "patch_negative": "{what} {index}은(는) 음수입니다: 행과 열은 왼쪽 위를 0으로 해서 셉니다.",
     "what_block": "블록", "what_head": "헤드", "what_class": "클래스",
     "plural_block": "블록 번호", "plural_head": "헤드 번호", "plural_class": "클래스 번호",
@@ -447,6 +449,10 @@ SAY = {
                 "'Use via API' 링크)에 엔드포인트마다 받는 값이 나와 있습니다.",
     "name_not_text": "모델 이름은 글자여야 합니다 ('{value}'은(는) 쓸 수 없습니다).",
     "error_title": "오류", "warning_title": "경고", "info_title": "알림",
+    "lost_title": "연결 끊김",
+    "lost": "서버와 연결이 끊겼습니다. 다시 연결하는 중입니다... 잠시 뒤에도 그대로면 페이지를 새로 고치세요.",
+    "request_failed": "서버에 연결하지 못했습니다.",
+    "busy": "지금 서버가 바쁩니다. 잠시 뒤에 다시 해 보세요.",
     "image_empty": "올린 이미지가 비어 있습니다 (0바이트). PNG, JPEG, WebP, BMP, GIF, TIFF 이미지를 쓰세요.",
     "image_no_pixels": "이미지가 {width} x {height} 픽셀이라 보여 줄 픽셀이 없습니다. PNG, JPEG, WebP, BMP, GIF, "
                        "TIFF 이미지를 쓰세요.",
