@@ -106,18 +106,9 @@ def keep(page, info: dict, name: str) -> None:
 
 
 def open_tab(page, tab: str):
-    """Click the tab button ``#tab-<tab>-button`` (in Gradio's "..." menu when the row has no room
-    for it) and wait for its panel."""
-    button = page.locator(f"#tab-{tab}-button")
-    if button.count() and button.first.is_visible():
-        button.first.click()
-    else:  # the "..." menu's buttons carry the tab's label only, in the page's language
-        from explorer.ui.i18n import STRINGS
-
-        page.click(".overflow-menu")
-        labels = {table[f"tab_{tab}"] for table in STRINGS.values()}
-        page.locator(".overflow-dropdown button").filter(has_text=re.compile(
-            "^(" + "|".join(map(re.escape, labels)) + ")$")).first.click()
+    """Click the tab button ``#tab-<tab>-button`` (every tab is in sight: the row wraps) and wait
+    for its panel."""
+    page.locator(f"#tab-{tab}-button").first.click()
     page.wait_for_selector(f"#tab-{tab}", state="visible", timeout=UI_WAIT_MS)
 
 
@@ -445,6 +436,15 @@ def test_on_a_phone_the_model_card_stacks_below_the_picker(browser, app_url):
         assert card["y"] >= picker["y"] + picker["height"] - 1, (picker, card)  # below, not beside
         assert card["width"] >= 0.8 * picker["width"], (picker, card)
         phone.screenshot(path=str(ARTIFACTS / "phone-first-screen.png"))
+        _every_tab_in_sight(phone)
+
+
+def _every_tab_in_sight(page) -> None:
+    """Every tab's button is on the page, inside its width (the row wraps), none behind Gradio's "..." menu."""
+    boxes = page.evaluate("""() => [...document.querySelectorAll('#tabs [role=tab]')].map(b => {
+        const r = b.getBoundingClientRect(); return [b.innerText, r.width > 0 && r.left >= 0 && r.right <= innerWidth]; })""")
+    assert len(boxes) == 11 and all(shown for _, shown in boxes), boxes
+    assert not page.locator(".overflow-menu").first.is_visible() if page.locator(".overflow-menu").count() else True
 
 
 FIRST_SCREEN = ("image-input", "seen", "where", "prediction")  # the image, its prediction and its rollout

@@ -120,7 +120,7 @@ def build_demo(server: h.Server, initial: str, session_ttl: float = SESSION_TTL,
         ui = SimpleNamespace(session=gr.State(h.Session(choice=initial), time_to_live=session_ttl,
                                               delete_callback=release_session))
         _header(ui, server, initial)
-        with gr.Tabs(elem_id="tabs") as ui.tabs:
+        with gr.Tabs(elem_id="tabs", overflow_behavior="wrap") as ui.tabs:  # every tab in sight, a phone's too
             _tour_tab(ui)
             _explanation_tab(ui, first)
             _query_tab(ui, first)
