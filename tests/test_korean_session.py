@@ -155,6 +155,10 @@ def test_the_figures_a_class_reads_are_drawn_with_korean_words():
     assert {"이 이미지의 패치 벡터", "특징 (D = 8)", "패치 (N = 16)"} <= set(vectors), vectors
     importance = _texts(render.head_importance_figure(np.random.rand(2, 3), np.random.rand(2, 3), "ring", words=words))
     assert "헤드를 제거했을 때 p(ring)의 감소" in importance and "평균 어텐션 거리 (px)" in importance, importance
+    for mode, said in (("zero", "0으로"), ("mean", "토큰 평균으로")):  # the way heads are switched off, in words
+        view = h.views.HeadImportanceView(np.eye(2), np.ones((2, 2)), "ring", mode)
+        texts = _texts(view.figure(words))
+        assert f"헤드 중요도 (헤드를 {said} 끌 때)" in texts and not [t for t in texts if mode in t], texts
     accuracy = _texts(accuracy_figure([0, 10], [0.1, 0.9], 10, words))
     assert {"정확도", "학습 단계", "검증 정확도 (%)"} <= set(accuracy), accuracy
     distance = _texts(render.attention_distance_figure({"단계 0": np.ones((2, 3))}, uniform=1.0, words=words))

@@ -44,6 +44,8 @@ class FigureWords:
     heldout: str = "held-out accuracy (%)"
     step: str = "step {step}"
     importance_title: str = "head importance ({mode} ablation)"
+    ablation_zero: str = "zero"  # the {mode} of importance_title, for each way of switching a head off
+    ablation_mean: str = "mean"
     importance_drop: str = "drop of p({target}) when the head is ablated"
     importance_head: str = "head"
     importance_block: str = "block"

@@ -28,7 +28,8 @@ class HeadImportanceView:
 
     def figure(self, words: render.FigureWords = render.figures.ENGLISH) -> Figure:
         return render.head_importance_figure(self.importance, self.distance, self.target_label,
-                                             title=words.importance_title.format(mode=self.mode), words=words)
+                                             title=words.importance_title.format(
+                                                 mode=getattr(words, f"ablation_{self.mode}", self.mode)), words=words)
 
     def pictures(self, words: render.FigureWords = render.figures.ENGLISH) -> tuple[Image.Image]:
         return (screen(self.figure(words)),)

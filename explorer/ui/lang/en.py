@@ -396,7 +396,7 @@ SAY = {
     "fig_patch_vectors": "this image's patch vectors", "fig_feature": "feature (D = {d})", "fig_patch": "patch (N = {n})",
     "fig_answer": "the model's answer", "fig_probability": "probability", "fig_accuracy": "Accuracy",
     "fig_training_step": "training step", "fig_heldout": "held-out accuracy (%)", "fig_step": "step {step}",
-    "fig_importance_title": "head importance ({mode} ablation)",
+    "fig_importance_title": "head importance ({mode} ablation)", "fig_ablation_zero": "zero", "fig_ablation_mean": "mean",
     "fig_importance_drop": "drop of p({target}) when the head is ablated", "fig_importance_head": "head",
     "fig_importance_block": "block", "fig_importance_distance": "mean attention distance (px)",
     "fig_importance": "importance", "fig_importance_scatter": "local or global, important or not",
