@@ -165,6 +165,23 @@ def test_downloads_are_written_inside_the_server_folder_and_old_ones_swept(model
     assert fresh.exists()  # a concurrent request's new, still empty folder is left alone
 
 
+def test_the_first_method_enables_only_its_own_options_before_any_choice():
+    """On page load the method is the model's default (rollout): integrated gradients' steps and
+    occlusion's window start greyed out, as they are after a later choice of rollout."""
+    from explorer import analyses
+    from explorer.models.catalog import DEMO_LABEL
+    from explorer.ui import app
+
+    server = app.make_server(app.parse_args(["--device", "cpu"]), DEMO_LABEL)
+    demo = app.build_demo(server, DEMO_LABEL)
+    first = analyses.default_method(server.models.get(DEMO_LABEL))
+    later = dict(zip([o.name for o in h.OPTIONS], h.explanation_controls(first)))
+    by_id = {c.elem_id: c for c in demo.blocks.values() if getattr(c, "elem_id", None)}
+    built = {o.name: by_id[o.ui_id or o.name].interactive is not False for o in h.OPTIONS}
+    assert built == {name: update["interactive"] for name, update in later.items()}, built
+    assert not built["n_steps"] and not built["window"] and built["discard_ratio"], built
+
+
 def test_an_api_only_endpoint_is_its_declaration_and_its_handler(monkeypatch):
     """Adding an endpoint touches two places: the declaration and the handler (no layout, no wiring)."""
     from explorer.models.catalog import DEMO_LABEL

@@ -183,10 +183,11 @@ def first_images(model) -> list[Path]:
     return h.first_images(model)
 
 
-def _option_control(option: analyses.Option, last_block: int):
-    """The control of one method option, from its spec in the registry."""
+def _option_control(option: analyses.Option, last_block: int, enabled: bool = True):
+    """The control of one method option, from its spec in the registry (``enabled``: the first method
+    has it; ``handlers.explanation_controls`` follows later choices)."""
     common = dict(value=option.default, label=T(option.name), info=T(f"{option.name}_info"),
-                  elem_id=option.ui_id or option.name)
+                  elem_id=option.ui_id or option.name, interactive=enabled)
     if option.choices:
         return gr.Radio(choices(option.name, option.choices), **common)
     if option.block_index:
@@ -223,8 +224,9 @@ def _explanation_tab(ui: SimpleNamespace, first) -> None:
             ui.target = gr.Dropdown(h.target_choices(first), value=h.PREDICTED, label=T("target"),
                                     allow_custom_value=True, elem_id="target")
         with gr.Row():
+            has = {o.name for o in analyses.EXPLANATION_METHODS[analyses.default_method(first)].options}
             for o in h.OPTIONS:
-                setattr(ui, o.name, _option_control(o, first.num_blocks - 1))
+                setattr(ui, o.name, _option_control(o, first.num_blocks - 1, enabled=o.name in has))
         with gr.Row():
             ui.alpha = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label=T("alpha"), elem_id="alpha")
             ui.cmap = gr.Dropdown(h.COLORMAPS, value="jet", label=T("cmap"), elem_id="cmap")

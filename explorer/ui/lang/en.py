@@ -249,7 +249,7 @@ class's guesses, on your board and on every student's page. Rooms close after th
     "room_open": "Open a room", "room_code": "Room code (yours)", "room_key": "Room key (secret)",
     "room_image": "Show my current image to the room", "room_shown": "Reveal the model's map",
     "room_class": "Where the class thinks the model looks (share of students per patch)",
-    "room_model": "Where the model looks (rollout; hidden until you reveal it)",
+    "room_model": "Where the model looks (rollout; shown once you reveal it)",
     "room_votes": "The classes the students expect", "room_answers": "Answers",
     "tab_training": "Training",
     "training_help": """
@@ -378,7 +378,7 @@ SAY = {
     "source_demo": "the bundled demo weights", "source_cache": "pretrained weights (Hugging Face cache)",
     "source_random": "random weights", "source_its": "its weights", "source_built": "weights as built",
     "map_range": "values {low} to {high} (shown scaled so the maximum is brightest)",
-    "guess_note": "Patches you marked: **{k}**; **{overlap}** of them are among the map's {k} strongest (a random "
+    "guess_note": "Patches you marked: **{k}**; the map's {k} strongest include **{overlap}** of them (a random "
                   "guess gets {chance} on average). Overlap (IoU): **{iou}**. Of the map's {n} patches, your "
                   "best one ranks **{rank}** (1: you found its strongest).",
     "guess_about_unknown": "'{value}' is not something to guess; choose one of: {choices}.",

@@ -204,7 +204,7 @@ Transformer Attribution과 AttnLRP, 무작위 기준선)은 **방법 비교**
     "room_open": "방 열기", "room_code": "방 코드 (선생님)", "room_key": "방 열쇠 (비밀)",
     "room_image": "지금 이미지를 방에 보여 주기", "room_shown": "모델의 지도 공개",
     "room_class": "반이 생각하는 모델의 시선 (패치별 학생 비율)",
-    "room_model": "모델이 보는 곳 (롤아웃; 공개 전에는 숨김)",
+    "room_model": "모델이 보는 곳 (롤아웃; 공개하면 보임)",
     "room_votes": "학생들이 예상한 클래스", "room_answers": "답",
     "tab_training": "학습 과정",
     "training_help": """
