@@ -4,6 +4,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import gradio as gr
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -38,6 +39,26 @@ def test_every_tour_step_draws_its_pictures(spec):
             continue
         assert 1 <= len(pictures) <= h.TOUR_PICTURES and all(isinstance(p, Image.Image) for p in pictures), step
         assert all(min(p.size) >= 64 for p in pictures), step
+
+
+def test_the_attention_step_names_each_block_and_outlines_the_followed_patch():
+    """Step 4's three pictures: the first, a middle and the last block, each under its name in the
+    session's words, the followed patch outlined in red where it looks from."""
+    from explorer.ui.messages import speaking
+
+    model = explorer.load("demo", device="cpu")
+    trace = model.run(sample_images()[-1])
+    with speaking("ko"):
+        words = h.figure_words()
+    pictures = views.tour_pictures(model, trace, "attention", (0, 1), words=words)
+    assert len(pictures) == 3 and len({p.size for p in pictures}) == 1
+    strip, scale = 28, (pictures[0].width) // 64  # frame's caption band above the enlarged overlay
+    for picture in pictures:
+        assert picture.getpixel((8 * scale + 1, strip + 1)) == (255, 40, 40)  # the outline of patch (0, 1)
+        band = np.asarray(picture.crop((0, 0, picture.width, strip)).convert("L"))
+        assert band.min() < 100  # a caption is written in it
+    english = [views.tour_pictures(model, trace, "attention", (0, 1))[i] for i in (0,)]
+    assert english[0].tobytes() != pictures[0].tobytes()  # the words differ, the maps do not
 
 
 def test_the_patch_step_outlines_the_followed_patch_on_the_grid():

@@ -52,6 +52,9 @@ class FigureWords:
     importance_distance: str = "mean attention distance (px)"
     importance: str = "importance"
     importance_scatter: str = "local or global, important or not"
+    block_first: str = "block {block}: the first"  # the tour's attention pictures, each under its block
+    block_middle: str = "block {block}: a middle one"
+    block_last: str = "block {block}: the last"
     distance_title: str = "Mean attention distance"
     distance_depth: str = "network depth (block)"
     distance_pixels: str = "mean attention distance (pixels)"

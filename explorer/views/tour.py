@@ -7,6 +7,7 @@ from PIL import Image
 
 from .. import analyses, render
 from ..analyses.not_available import is_convolutional, not_applicable
+from ..render.timeline import frame
 from ..trace import Trace
 from .base import screen
 from .distance import distance_view
@@ -41,6 +42,19 @@ def _positions(model, trace: Trace, patch: tuple[int, int]) -> list[Image.Image]
             screen(render.position_similarity_figure(sim))]
 
 
+def _attention(trace: Trace, patch: tuple[int, int], words: render.FigureWords) -> list[Image.Image]:
+    """Where the followed patch (outlined) looks in the first, a middle and the last block, each picture
+    under its block's name."""
+    last = trace.num_blocks - 1
+    pictures = []
+    for block in sorted({0, trace.num_blocks // 2, last}):
+        where = words.block_last if block == last else words.block_first if block == 0 else words.block_middle
+        overlay = render.enlarge(query_view(trace, patch, block, alpha=0.6).overlays()[0])
+        marked = render.mark_patch(overlay, patch, trace.patch_size * overlay.width // trace.input_image.width)
+        pictures.append(frame([marked], where.format(block=block)))
+    return pictures
+
+
 def tour_pictures(model, source: Trace | TraceCache, step: str, patch: tuple[int, int],
                   timeline: TimelinePlayer | None = None,
                   words: render.FigureWords = render.figures.ENGLISH) -> list[Image.Image]:
@@ -56,8 +70,7 @@ def tour_pictures(model, source: Trace | TraceCache, step: str, patch: tuple[int
     if step == "positions":
         return _positions(model, trace, patch)
     if step == "attention":
-        blocks = sorted({0, trace.num_blocks // 2, trace.num_blocks - 1})
-        return [render.enlarge(query_view(trace, patch, b, alpha=0.6).overlays()[0]) for b in blocks]
+        return _attention(trace, patch, words)
     if step == "heads":
         return list(heads_view(trace, trace.num_blocks - 1).pictures(words))
     if step == "distance":

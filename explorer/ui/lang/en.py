@@ -396,6 +396,8 @@ SAY = {
     "fig_patch_vectors": "this image's patch vectors", "fig_feature": "feature (D = {d})", "fig_patch": "patch (N = {n})",
     "fig_answer": "the model's answer", "fig_probability": "probability", "fig_accuracy": "Accuracy",
     "fig_training_step": "training step", "fig_heldout": "held-out accuracy (%)", "fig_step": "step {step}",
+    "fig_block_first": "block {block}: the first", "fig_block_middle": "block {block}: a middle one",
+    "fig_block_last": "block {block}: the last",
     "fig_importance_title": "head importance ({mode} ablation)", "fig_ablation_zero": "zero", "fig_ablation_mean": "mean",
     "fig_importance_drop": "drop of p({target}) when the head is ablated", "fig_importance_head": "head",
     "fig_importance_block": "block", "fig_importance_distance": "mean attention distance (px)",

@@ -351,6 +351,8 @@ SAY = {
     "fig_patch_vectors": "이 이미지의 패치 벡터", "fig_feature": "특징 (D = {d})", "fig_patch": "패치 (N = {n})",
     "fig_answer": "모델의 답", "fig_probability": "확률", "fig_accuracy": "정확도",
     "fig_training_step": "학습 단계", "fig_heldout": "검증 정확도 (%)", "fig_step": "단계 {step}",
+    "fig_block_first": "블록 {block}: 첫 블록", "fig_block_middle": "블록 {block}: 가운데 블록",
+    "fig_block_last": "블록 {block}: 마지막 블록",
     "fig_importance_title": "헤드 중요도 (헤드를 {mode} 끌 때)", "fig_ablation_zero": "0으로",
     "fig_ablation_mean": "토큰 평균으로",
     "fig_importance_drop": "헤드를 제거했을 때 p({target})의 감소", "fig_importance_head": "헤드",
