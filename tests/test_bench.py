@@ -41,3 +41,19 @@ def test_quick_benchmark_without_out_leaves_the_checkouts_results_alone(tmp_path
     quick = json.loads((temporary / "vit-explorer-bench-quick.json").read_text())
     assert quick["panels"]["panels_cold_s"] == 0.5
     assert bench.default_out(quick=False) == bench.Path("bench/results.json")
+
+
+def test_the_table_marks_each_target_met_or_missed_and_says_when_the_machine_was_busy(monkeypatch):
+    monkeypatch.setattr(bench.os, "cpu_count", lambda: 2)
+    results = {"machine": {"load_average": 3.9}, "panels": {"panels_cold_s": 0.03, "panels_cached_s": 1e-6},
+               "controls": {"model": "demo", "bare_forward_s": 0.002, "control_change_s": 0.004,
+                            "control_change/forward": 2.0, "tokens_first_s": 0.2, "tokens_first/forward": 100.0,
+                            "tokens_slider_s": 0.2, "tokens_slider/forward": 100.0, "surgery_edit_s": 0.5,
+                            "surgery_edit/forward": 250.0, "surgery_edit/control_change": 125.0}}
+    text = bench.table(results)
+    panels = next(line for line in text.splitlines() if line.startswith("| model panels"))
+    surgery = next(line for line in text.splitlines() if "Patch surgery" in line)
+    assert panels.endswith("<= 1 s cold, met |") and surgery.endswith("<= 200 ms (demo), **missed** |")
+    assert "load average 3.9 on 2 cores" in text
+    results["machine"]["load_average"] = 0.2
+    assert "busy" not in bench.table(results)
