@@ -243,8 +243,8 @@ class's guesses together.
 code for the students and a secret link for your own screen (whoever has the link can change the
 room: keep it to yourself). **Show my current image to the room** starts a new round with the image
 now at the top. The board shows the share of students who marked each patch, the classes they
-expect, and who answered; **Reveal the model's map** shows the model's rollout beside the
-class's guesses, on your board and on every student's page. Rooms close after three hours unused.
+expect, and who answered; ticking **Reveal the model's map** shows the model's rollout beside the
+class's guesses, on your board and on every student's page (untick it to hide the map again). Rooms close after three hours unused.
 """,
     "room_open": "Open a room", "room_code": "Room code (yours)", "room_key": "Room key (secret)",
     "room_image": "Show my current image to the room", "room_shown": "Reveal the model's map",
