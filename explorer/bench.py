@@ -164,10 +164,11 @@ def app(repeats: int, url: str | None = None) -> dict:
     (the app is started and stopped by the load tool's own launcher, or the running app at ``url``)."""
     from gradio_client import Client, handle_file
 
-    from .loadtest import LoadConfig, app_server
+    from .loadtest import LoadConfig, app_server, client_scratch
 
-    with tempfile.TemporaryDirectory() as tmp, app_server(LoadConfig(url=url), Path(tmp)) as (url, _):
-        client = Client(url, verbose=False)
+    with tempfile.TemporaryDirectory() as tmp, app_server(LoadConfig(url=url), Path(tmp)) as (url, _), \
+            client_scratch(Path(tmp) / "scratch"):
+        client = Client(url, verbose=False, download_files=str(Path(tmp) / "downloads"))
         images = []
         for i in range(repeats + 1):
             images.append(Path(tmp) / f"s{i}.png")

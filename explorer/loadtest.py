@@ -307,6 +307,23 @@ def app_server(cfg: LoadConfig, workdir: Path) -> Iterator[tuple[str, int | None
 
 
 @contextlib.contextmanager
+def client_scratch(folder: Path) -> Iterator[None]:
+    """The system's temporary folder is ``folder`` while this is open. gradio_client (2.x) fetches each
+    result file into a new folder of the temporary folder, moves the file to its output folder and
+    leaves the empty folder behind: one in /tmp per picture fetched, never removed (a load test leaves
+    thousands). Under ``folder`` (the run's own, removed with it) they go with the run. Written by
+    hand: gradio_client has no option for where that folder goes. Not for a process that also serves
+    a Gradio app returning files: Gradio checks them against the temporary folder of the moment."""
+    before = tempfile.tempdir
+    folder.mkdir(parents=True, exist_ok=True)
+    tempfile.tempdir = str(folder)
+    try:
+        yield
+    finally:
+        tempfile.tempdir = before
+
+
+@contextlib.contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
     """SIGTERM ends the run like Ctrl-C (so the app is stopped too); main thread only."""
     if threading.current_thread() is not threading.main_thread():
@@ -1196,7 +1213,8 @@ def run(cfg: LoadConfig) -> Report:
     started = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
     tolerance = dict(image_max_abs_diff=f"{cfg.tolerance}/255 per channel", confidence=CONFIDENCE_TOL,
                      labels_numbers_text="exact")
-    with tempfile.TemporaryDirectory(prefix="vit-loadtest-") as tmp, sigterm_as_interrupt():
+    with tempfile.TemporaryDirectory(prefix="vit-loadtest-") as tmp, sigterm_as_interrupt(), \
+            client_scratch(Path(tmp) / "scratch"):
         workdir = Path(tmp)
         images = make_images(cfg.rooms + 1 if cfg.rooms else cfg.users + cfg.heavy, cfg.seed, workdir / "images")
         print(f"[images] {len(images)} distinct generated scenes (seed {cfg.seed}), one per "

@@ -315,3 +315,41 @@ def test_room_checks_of_a_student(tmp_path):
     rooms[1].pictures = {"r1s0": "a", "r1s1": "a", "r1s2": "b"}
     problems = loadtest.check_pictures(rooms)
     assert any("same picture as room 0" in p for p in problems) and any("r1s2" in p for p in problems)
+
+
+def test_fetched_pictures_leave_no_folder_in_the_systems_temporary_folder(tmp_path, monkeypatch):
+    """gradio_client leaves an empty folder in the temporary folder for every file it fetches; inside
+    ``client_scratch`` they land in the run's own folder, and the system's stays as it was."""
+    import tempfile
+    from pathlib import Path
+
+    import gradio as gr
+    from gradio_client import Client
+
+    system = tmp_path / "system-tmp"
+    system.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(system))
+    with gr.Blocks(analytics_enabled=False) as demo:
+        button, picture = gr.Button(), gr.Image(format="png")
+        button.click(lambda: np.full((8, 8, 3), 200, np.uint8), None, picture, api_name="picture")
+    # the app in this process writes its pictures under the system's folder, which client_scratch moves:
+    # allowed_paths lets it serve them (the load tool's and the benchmark's apps are other processes)
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True, allowed_paths=[str(system)])
+    def left_behind():  # in the system's folder, beside the app's own cache
+        return [p for p in system.iterdir() if p.name != "gradio"]
+
+    try:
+        client = Client(url, verbose=False, download_files=str(tmp_path / "run" / "downloads"))
+        client.predict(api_name="/picture")
+        assert len(left_behind()) == 1  # gradio_client's own way: an empty folder per fetched file
+        for folder in left_behind():
+            folder.rmdir()
+        with loadtest.client_scratch(tmp_path / "run" / "scratch"):
+            fetched = [client.predict(api_name="/picture") for _ in range(3)]
+        client.close()
+        assert tempfile.gettempdir() == str(system)  # restored
+        assert all(Path(f).is_file() for f in fetched)
+        assert left_behind() == []  # nothing left behind where every program's files go
+        assert len(list((tmp_path / "run" / "scratch").iterdir())) == 3  # gradio_client's folders, in the run's
+    finally:
+        demo.close()
