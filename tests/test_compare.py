@@ -93,6 +93,17 @@ def test_compare_says_how_long_it_takes_then_shows_every_map_before_any_score_an
     assert len(repeat) == 1 and len(repeat[0][1]) == ALL  # kept in the session: shown at once
 
 
+def test_a_growing_comparison_redraws_the_large_map_and_curves_only_when_they_change(streamed):
+    """The curves figure costs ~0.3 s: the steps that leave the shown method and the random baseline's
+    curves as they were send Gradio's skip for both pictures; the last step sends them whole (API clients
+    read it)."""
+    import gradio as gr
+
+    skips = [step[3] == gr.skip() and step[4] == gr.skip() for step in streamed[1:]]
+    assert sum(not skip for skip in skips) <= 4, skips  # the first map; its curves; beside random's; the last
+    assert sum(skips) >= len(skips) - 4 and not skips[-1] and streamed[-1][4] is not None, skips
+
+
 def test_evaluation_resumes_without_counting_an_image_twice(tmp_path, monkeypatch):
     images = sample_images()[:2]
     model = load_choice(DEMO, device="cpu")

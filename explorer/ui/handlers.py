@@ -859,10 +859,11 @@ def compare(server: Server, session: Session, target, fill: str, sanity: bool, c
                                     model.num_blocks, bool(quick))
     note = say("compare_estimate", seconds=f"{seconds:.0f}") + (say("compare_quick") if quick else "")
     yield gr.skip(), [], None, gr.update(value=None), None, note
-    view = None
+    view, drawn = None, None
     for view in views.compare_steps(model, cache, index, fill, bool(sanity), cmap=cmap, quick=bool(quick)):
-        yield _compare_outputs(session, view, None, note)
-    yield _compare_outputs(session, view, key, compare_done(view))
+        yield _compare_outputs(session, view, None, note, pictures=view.pictures_key() != drawn)
+        drawn = view.pictures_key()
+    yield _compare_outputs(session, view, key, compare_done(view))  # whole: an API client reads the last
 
 
 def compare_done(view: views.CompareView) -> str:
@@ -874,12 +875,14 @@ def compare_done(view: views.CompareView) -> str:
     return say("compare_done") + " " + say("compare_below_random", methods=names)
 
 
-def _compare_outputs(session: Session, view: views.CompareView, key, note: str):
-    """(the session, keeping the comparison once complete; gallery; score table; large map; curves; note)."""
+def _compare_outputs(session: Session, view: views.CompareView, key, note: str, pictures: bool = True):
+    """(the session, keeping the comparison once complete; gallery; score table; large map; curves; note);
+    ``pictures=False``: the large map and curves as they are (unchanged since the last step)."""
     new = replace(session, compare=view, compare_key=key) if key is not None else gr.skip()
     # short names: with the papers' term too, the method column pushed the last one out of a 1280-px window
     rows = [[choice_label("method", name, short=True), *rest] for name, *rest in view.table()]  # files: the API's
-    return (new, _gallery(view), table(rows, COMPARE_COLUMNS), *_compare_pictures(view), note)
+    drawn = _compare_pictures(view) if pictures else (gr.skip(), gr.skip())
+    return (new, _gallery(view), table(rows, COMPARE_COLUMNS), *drawn, note)
 
 
 def _compare_pictures(view: views.CompareView):

@@ -83,13 +83,24 @@ class CompareView:
         """The method drawn large: ``shown``, else the first."""
         return self.shown or next(iter(self.scores))
 
+    def _beside(self) -> list[str]:
+        """The methods whose curves :meth:`pictures` draws: the shown one's, beside the random baseline's."""
+        method = self.shown_method
+        beside = [m for m in (method, "random") if m in self.scores and self.scores[m].curves]
+        return beside if method in beside else []
+
+    def pictures_key(self) -> tuple:
+        """What :meth:`pictures` draws from: views of one comparison with equal keys draw the same pictures
+        (a method's map and its four curves are set once), so a growing comparison redraws them only when
+        the key changes (the curves figure costs ~0.3 s, every step)."""
+        return self.shown_method, self.cmap, tuple(self._beside())
+
     def pictures(self, words: render.CurveWords | None = None,
                  title: str | None = None) -> tuple[Image.Image, Image.Image]:
         """(the shown method large, its curves beside the random baseline's; ``words`` and ``title``: their text)."""
-        method = self.shown_method
-        beside = [m for m in (method, "random") if m in self.scores and self.scores[m].curves]
-        beside = beside if method in beside else []
-        return self.overlay(method), (screen(self.curves_figure(beside, 2, words, title)) if beside else None)
+        beside = self._beside()
+        return (self.overlay(self.shown_method),
+                screen(self.curves_figure(beside, 2, words, title)) if beside else None)
 
     def write(self, out: Path, stem: str = "compare") -> list[Path]:
         """The maps (Figure-6 look and heat), the curves, the scores as CSV, and the arrays as ``.npz``."""
