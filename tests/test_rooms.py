@@ -262,3 +262,31 @@ def test_the_room_links_stay_whole_links_when_the_key_ends_in_an_underscore(lang
     assert f'href="{teacher.replace("&", "&amp;")}"' in html, html
     assert 'href="http://127.0.0.1:7860/?room=ABC234"' in html
     assert html.index("<details>") < html.index(teacher.replace("&", "&amp;"))  # folded
+
+
+def test_once_revealed_a_rounds_guesses_are_closed_until_the_next_image(handler_server):
+    """A guess sent after the reveal (even once the teacher hid the map again) is refused in words, in
+    both languages, and the board keeps the earlier one; the next image opens a new round."""
+    from explorer.ui.messages import speaking
+
+    server = handler_server("demo")
+    teacher = _image_session(server)
+    code, key, _ = rh.room_open(server, teacher, request=None)
+    student, *_ = rh.room_join(server, Session(choice="demo"), code, "ana")
+    rh.room_guess(server, student, "0,0", None)
+    rh.room_reveal(server, teacher, code, key, True)
+    for shown in (True, False):
+        rh.room_reveal(server, teacher, code, key, shown)
+        for language, words in (("en", "guesses of this round are closed"), ("ko", "이번 라운드의 추측은 마감")):
+            student.lang = language
+            with pytest.raises(gr.Error) as refused:
+                rh.room_guess(server, student, "3,3; 4,4", None)
+            assert words in refused.value.message
+    student.lang = "en"
+    (answer,) = server.rooms.board(code, key).answers.values()
+    assert answer.patches == ((0, 0),)
+    with speaking("en"):
+        assert "closed" in rh.room_look(server, student, "")[4]  # the hidden map's status says so too
+    rh.room_image(server, teacher, code, key)
+    rh.student_poll(server, student, "")  # the page learns of the new image
+    assert "Guess sent" in rh.room_guess(server, student, "3,3", None)

@@ -206,6 +206,8 @@ def _draw_student(server: h.Server, session: Session, room: Snapshot, student: s
         mine = room.answers.get(student)
         guess = mine.patches if mine is not None else chosen
         answer, note = _revealed(server, room, cache, guess)
+    elif room.closed:  # revealed, then hidden again: this round's guesses stay closed
+        note = say("room_closed")
     else:
         note = say("room_waiting" if student in room.answers else "room_mark", round=room.round)
     return session, picture, answer, h.format_patches(chosen), note

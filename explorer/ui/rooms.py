@@ -8,6 +8,8 @@ their guesses of where the model looks, in one bounded, expiring, thread-safe st
   student id kept in their own session on the server, never shown: their guess can only be
   their own, in the room they joined.
 - Each new image starts a new **round**: the guesses of the old image are dropped.
+- Once the teacher reveals the model's map, the round's guesses are **closed** (hiding the map
+  again does not reopen them: the students have seen the answer) until the next image.
 - **Bounds**: at most ``max_rooms`` rooms and ``max_students`` per room; a room nobody used for
   ``idle_seconds`` is closed (swept on every access, no timer thread). The room's trace lives
   in the server's :class:`~.sessions.TraceStore`, counted with every user's; if the store drops
@@ -58,6 +60,7 @@ class Room:
     handle: TraceHandle | None  # its trace in the shared store (None once dropped: run again)
     round: int = 1  # a new image starts a new round
     revealed: bool = False
+    closed: bool = False  # revealed at least once this round: guesses refused until the next image
     students: dict[str, str] = field(default_factory=dict)  # student id -> nickname ("" when none)
     answers: dict[str, Answer] = field(default_factory=dict)  # student id -> this round's guess
     used: float = field(default_factory=time.monotonic)
@@ -74,6 +77,7 @@ class Snapshot:
     handle: TraceHandle | None
     round: int
     revealed: bool
+    closed: bool
     students: dict[str, str]
     answers: dict[str, Answer]
     version: int
@@ -119,9 +123,10 @@ class RoomStore:
             if picture is not None:
                 old, room.handle = room.handle, handle
                 room.picture, room.choice = picture, choice or room.choice
-                room.round, room.answers, room.revealed = room.round + 1, {}, False
+                room.round, room.answers, room.revealed, room.closed = room.round + 1, {}, False, False
             if revealed is not None:
                 room.revealed = bool(revealed)
+                room.closed = room.closed or room.revealed
             room.version += 1
             snapshot = self._snapshot(room)
         if old is not None:
@@ -145,11 +150,14 @@ class RoomStore:
             return student, self._snapshot(room)
 
     def answer(self, code, student: str, round_: int, patches, label: str | None) -> Snapshot:
-        """Record ``student``'s guess for round ``round_`` (refused once the teacher moved on)."""
+        """Record ``student``'s guess for round ``round_`` (refused once the teacher moved on, or
+        once the map was revealed this round: the earlier guess stays)."""
         with self._lock:
             room = self._student(code, student)
             if round_ != room.round:
                 raise RoomError("room_new_image")
+            if room.closed:
+                raise RoomError("room_closed")
             room.answers[student] = Answer(tuple(sorted(patches)), label, time.time())
             room.version += 1
             return self._snapshot(room)
@@ -209,7 +217,7 @@ class RoomStore:
         return room
 
     def _snapshot(self, room: Room) -> Snapshot:
-        return Snapshot(room.code, room.choice, room.picture, room.handle, room.round, room.revealed,
+        return Snapshot(room.code, room.choice, room.picture, room.handle, room.round, room.revealed, room.closed,
                         dict(room.students), dict(room.answers), room.version)
 
     def _new_code(self) -> str:

@@ -244,7 +244,9 @@ code for the students and a secret link for your own screen (whoever has the lin
 room: keep it to yourself). **Show my current image to the room** starts a new round with the image
 now at the top. The board shows the share of students who marked each patch, the classes they
 expect, and who answered; ticking **Reveal the model's map** shows the model's rollout beside the
-class's guesses, on your board and on every student's page (untick it to hide the map again). Rooms close after three hours unused.
+class's guesses, on your board and on every student's page (untick it to hide the map again). Once you
+reveal it, the round's guesses are closed, even if you hide the map again: the next image opens a new
+round. Rooms close after three hours unused.
 """,
     "room_open": "Open a room", "room_code": "Room code (yours)", "room_key": "Room key (secret)",
     "room_image": "Show my current image to the room", "room_shown": "Reveal the model's map",
@@ -543,6 +545,8 @@ SAY = {
     "room_not_teacher": "Only the teacher of this room can do that: open the teacher's link, or check the room key.",
     "room_not_joined": "You are not in this room any more (it was reopened). Type the code and press Join again.",
     "room_new_image": "The teacher has moved on to a new image: mark your patches on it and send again.",
+    "room_closed": "The teacher has revealed the model's map, so the guesses of this round are closed (a guess "
+                   "you sent before stays on the board). Wait for the teacher's next image to guess again.",
     "col_name": "name", "col_patches": "patches marked", "col_iou": "overlap (IoU)",
     "col_pointing_rank": "rank of their best patch",
     # the Training tab and the tour's "how it learned" (a model's training timeline)
