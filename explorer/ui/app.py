@@ -535,10 +535,12 @@ def _downloads(ui: SimpleNamespace, name: str, height: int = 160) -> None:
 
 
 def _event(component):
-    """The event a control fires once per user change: a slider's release, a number's input."""
+    """The event a control fires once per user change: a slider's release, any other control's input.
+    Not ``.change``: it fires on the server's own updates too (a new model sets the method to Grad-CAM
+    on a CNN), and ran the view before the new model had the image ("Upload an image first")."""
     if isinstance(component, gr.Slider):
         return component.release
-    return component.input if isinstance(component, gr.Number) else component.change
+    return component.input if hasattr(component, "input") else component.change
 
 
 def _triggers(ui: SimpleNamespace, endpoint: Endpoint) -> list:
