@@ -157,7 +157,9 @@ def test_the_app_shows_a_cnn_with_its_refusals_in_english_and_korean(resnet, tmp
         assert seen.size == (224, 224) and len(label) == 5
         where = call(server, "where")(session)
         assert where.size[0] >= 224  # Grad-CAM beside the image
-        assert h.model_controls(server, session)[-1] == {"__type__": "update", "value": "grad-cam"}  # the method
+        method = h.model_controls(server, session)[-1]  # the picker: the methods that explain a CNN, on Grad-CAM
+        assert method["value"] == "grad-cam" and [v for _, v in method["choices"]] == \
+            ["grad-cam", "integrated gradients", "saliency", "occlusion", "random"], method
         picture, attention, rollout, row, col = call(server, "query")(session, 0, h.HEAD_MEAN, 3, 3, 0.5, "jet")
         assert picture.size[0] > 100 and attention is None and rollout is None  # the sentence, drawn in place
         *_, note = call(server, "distance")(session)

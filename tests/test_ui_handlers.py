@@ -180,6 +180,8 @@ def test_the_first_method_enables_only_its_own_options_before_any_choice():
     built = {o.name: by_id[o.ui_id or o.name].interactive is not False for o in h.OPTIONS}
     assert built == {name: update["interactive"] for name, update in later.items()}, built
     assert not built["n_steps"] and not built["window"] and built["discard_ratio"], built
+    offered = [value for _, value in by_id["method"].choices]  # what can explain the demo: no CLIP-only LeGrad
+    assert offered == analyses.applicable_methods(server.models.get(DEMO_LABEL)) and "legrad" not in offered
 
 
 def test_an_api_only_endpoint_is_its_declaration_and_its_handler(monkeypatch):
