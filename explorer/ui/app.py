@@ -219,7 +219,7 @@ def _explanation_tab(ui: SimpleNamespace, first) -> None:
     with gr.Tab(T("tab_rollout"), elem_id="tab-rollout"):
         gr.Markdown(T("rollout_help"))
         with gr.Row():
-            ui.method = gr.Radio(choices("method", analyses.EXPLANATION_METHODS), value=analyses.default_method(first),
+            ui.method = gr.Radio(choices("method", analyses.applicable_methods(first)), value=analyses.default_method(first),
                                  label=T("method"), elem_id="method")
             ui.target = gr.Dropdown(h.target_choices(first), value=h.PREDICTED, label=T("target"),
                                     allow_custom_value=True, elem_id="target")

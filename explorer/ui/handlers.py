@@ -250,7 +250,8 @@ def named_choices(server: Server, session: Session):
 @user_errors
 def model_controls(server: Server, session: Session):
     """Ranges for the session's model: each block-index method option, then the query block,
-    query head, heads-view block, tokens block, guess block, target class and the method (Grad-CAM for a CNN)."""
+    query head, heads-view block, tokens block, guess block, target class and the method picker (the methods
+    that can explain the model, starting on its default: Grad-CAM for a CNN)."""
     model = server.model(session)
     last = model.num_blocks - 1
     options = [gr.update(maximum=last, value=0) if o.block_index else gr.skip() for o in OPTIONS]
@@ -262,8 +263,9 @@ def model_controls(server: Server, session: Session):
         gr.update(maximum=last, value=last),  # tokens block
         gr.update(maximum=last, value=last),  # the guess's block (a followed patch's attention)
         gr.update(choices=target_choices(model), value=PREDICTED),
-        gr.update(value=analyses.default_method(model)) if analyses.default_method(model) != "rollout" else gr.skip(),
-    )  # the last: a model without attention (a CNN) starts on Grad-CAM
+        gr.update(choices=[(choice_label("method", m), m) for m in analyses.applicable_methods(model)],
+                  value=analyses.default_method(model)),
+    )  # the last: the methods that can explain it (LeGrad for a CLIP; a CNN's start on Grad-CAM)
 
 
 def target_choices(model: ExplorerModel) -> list:
