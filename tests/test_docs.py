@@ -34,3 +34,25 @@ def test_readme_endpoint_table_is_the_one_the_declarations_print():
     readme = (ROOT / "README.md").read_text()
     shown = readme.split("<!-- endpoints: python -m explorer.ui.endpoints -->\n", 1)[1].split("\n<!-- /endpoints -->")[0]
     assert shown.strip() == markdown_table().strip()
+
+
+def test_what_the_readmes_commands_write_in_the_checkout_is_ignored_by_git():
+    """Following the README leaves `git status` clean: every folder or file its commands write to
+    (``--out``, ``--json``, ``--timeline``) is in .gitignore (placeholders such as DIR and the bundled
+    assets aside)."""
+    import re
+    import shutil
+    import subprocess
+
+    import pytest
+
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    blocks = re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    written = {m.group(1) for block in blocks for m in re.finditer(r"--(?:out|json|timeline) (\S+)", block)}
+    written = {w for w in written if not w.isupper() and not w.startswith(("assets/", "$", "/"))}
+    assert {"report.json", "my_scenes"} <= written, written
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", *sorted(written)], cwd=ROOT,
+                             capture_output=True, text=True).stdout.split()
+    assert set(written) <= set(ignored), f"the README writes these into the checkout, not ignored: " \
+                                         f"{sorted(set(written) - set(ignored))}"

@@ -290,3 +290,29 @@ def test_once_revealed_a_rounds_guesses_are_closed_until_the_next_image(handler_
     rh.room_image(server, teacher, code, key)
     rh.student_poll(server, student, "")  # the page learns of the new image
     assert "Guess sent" in rh.room_guess(server, student, "3,3", None)
+
+
+def test_after_the_reveal_a_student_reads_the_models_answer_and_whether_they_expected_it(handler_server):
+    from explorer.ui.messages import speaking
+
+    server = handler_server("demo")
+    teacher = _image_session(server)
+    code, key, _ = rh.room_open(server, teacher, request=None)
+    trace = teacher.trace
+    answer, p = trace.label(trace.predicted), f"{float(trace.probs[trace.predicted]):.0%}"
+    other = next(label for label in trace.labels if label != answer)
+    right, wrong, none, silent = (rh.room_join(server, Session(choice="demo"), code, "")[0] for _ in range(4))
+    for student, label in ((right, answer), (wrong, other), (none, None)):
+        rh.room_guess(server, student, "1,1", label)
+    assert answer not in rh.room_look(server, right, "")[4]  # not before the reveal
+    rh.room_reveal(server, teacher, code, key, True)
+    with speaking("en"):
+        notes = [rh.room_look(server, s, "")[4] for s in (right, wrong, none, silent)]
+    said = f"The model answered **{answer}** ({p})"
+    assert all(said in note for note in notes), notes
+    assert f"you expected {answer}, right." in notes[0]
+    assert f"you expected {other}." in notes[1] and "right" not in notes[1]
+    assert "you picked no class" in notes[2] and "you sent no guess" in notes[3]
+    right.lang = "ko"
+    note = rh.room_look(server, right, "")[4]
+    assert f"모델의 답은 **{answer}** ({p})" in note and "맞혔습니다" in note

@@ -206,11 +206,25 @@ def _draw_student(server: h.Server, session: Session, room: Snapshot, student: s
         mine = room.answers.get(student)
         guess = mine.patches if mine is not None else chosen
         answer, note = _revealed(server, room, cache, guess)
+        note = f"{model_answer(cache.trace, mine)}\n\n{note}"
     elif room.closed:  # revealed, then hidden again: this round's guesses stay closed
         note = say("room_closed")
     else:
         note = say("room_waiting" if student in room.answers else "room_mark", round=room.round)
     return session, picture, answer, h.format_patches(chosen), note
+
+
+def model_answer(trace, mine) -> str:
+    """After the reveal: what the model answered (with its probability), and whether the class the
+    student sent with their guess (``mine``, an :class:`~.rooms.Answer` or None) was it."""
+    answer = trace.label(trace.predicted)
+    values = dict(answer=answer, p=f"{float(trace.probs[trace.predicted]):.0%}")
+    if mine is None:
+        return say("room_model_answer", **values)
+    if mine.label is None:
+        return say("room_model_answer_none", **values)
+    return say("room_model_answer_right" if mine.label == answer else "room_model_answer_wrong",
+               expected=mine.label, **values)
 
 
 def _revealed(server: h.Server, room: Snapshot, cache: views.TraceCache, guess):

@@ -230,7 +230,7 @@ answer forms.
 **A class room.** Your teacher shows a room code. Type it here (a nickname is optional), then
 **click the patches you think the model uses** for its answer, pick the class you expect it to
 answer, and send your guess. When the teacher reveals the model's map, it appears beside your
-guess with how well they overlap. Nobody else sees your marks; the teacher sees the whole
+guess with how well they overlap, and what the model answered. Nobody else sees your marks; the teacher sees the whole
 class's guesses together.
 """,
     "join_code": "Room code", "room_nickname": "Nickname (optional)", "room_join": "Join",
@@ -545,6 +545,10 @@ SAY = {
     "room_not_teacher": "Only the teacher of this room can do that: open the teacher's link, or check the room key.",
     "room_not_joined": "You are not in this room any more (it was reopened). Type the code and press Join again.",
     "room_new_image": "The teacher has moved on to a new image: mark your patches on it and send again.",
+    "room_model_answer": "The model answered **{answer}** ({p}).",
+    "room_model_answer_right": "The model answered **{answer}** ({p}): you expected {expected}, right.",
+    "room_model_answer_wrong": "The model answered **{answer}** ({p}): you expected {expected}.",
+    "room_model_answer_none": "The model answered **{answer}** ({p}); you picked no class.",
     "room_closed": "The teacher has revealed the model's map, so the guesses of this round are closed (a guess "
                    "you sent before stays on the board). Wait for the teacher's next image to guess again.",
     "col_name": "name", "col_patches": "patches marked", "col_iou": "overlap (IoU)",
