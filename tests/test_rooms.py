@@ -316,3 +316,40 @@ def test_after_the_reveal_a_student_reads_the_models_answer_and_whether_they_exp
     right.lang = "ko"
     note = rh.room_look(server, right, "")[4]
     assert f"모델의 답은 **{answer}** ({p})" in note and "맞혔습니다" in note
+
+
+@pytest.mark.parametrize("page, listen, expected, reachable", [
+    ("http://127.0.0.1:7860/", "0.0.0.0", "http://192.168.1.20:7860/", True),  # the trial: --host 0.0.0.0
+    ("http://localhost:7860/", "::", "http://192.168.1.20:7860/", True),
+    ("http://[::1]:7860/", "0.0.0.0", "http://192.168.1.20:7860/", True),
+    ("http://127.0.0.1:7860/", "10.0.0.5", "http://10.0.0.5:7860/", True),  # one named interface: that one
+    ("http://127.0.0.1:7860/", "127.0.0.1", "http://127.0.0.1:7860/", False),  # the default: this computer only
+    ("http://localhost:7860/", "localhost", "http://localhost:7860/", False),
+    ("http://192.168.1.7:7860/", "0.0.0.0", "http://192.168.1.7:7860/", True),  # already an address they reach
+    ("https://class.example.org/", "127.0.0.1", "https://class.example.org/", True),  # behind a proxy
+])
+def test_the_students_link_uses_an_address_their_devices_can_reach(page, listen, expected, reachable):
+    assert rh.students_address(page, listen, "192.168.1.20") == (expected, reachable)
+
+
+def test_the_room_links_say_when_students_cannot_reach_the_server(handler_server):
+    server = handler_server("demo")
+    teacher = _image_session(server)
+    request = SimpleNamespace(headers={"host": "127.0.0.1:7860"})
+    *_, links = rh.room_open(server, teacher, request=request)  # the default: listening on 127.0.0.1 only
+    assert "--host 0.0.0.0" in links and "cannot" in links
+    server.rooms.listen, teacher.lang = "0.0.0.0", "ko"  # listening on every interface (--host 0.0.0.0)
+    *_, links = rh.room_open(server, teacher, request=request)
+    assert "127.0.0.1" not in links and "--host" not in links
+    assert f"http://{rh.lan_address()}:7860/?room=" in links and "학생" in links
+
+
+def test_the_terminal_prints_the_students_real_address(handler_server, monkeypatch):
+    from explorer.ui import app
+
+    monkeypatch.setattr(rh, "lan_address", lambda: "192.168.1.20")
+    server = handler_server("demo")
+    text = app.open_room_at_start(server, "demo", "0.0.0.0", 7861)
+    assert "http://192.168.1.20:7861/?room=" in text and "<" not in text
+    local = app.open_room_at_start(server, "demo", "127.0.0.1", 7861)
+    assert "http://127.0.0.1:7861/?room=" in local and "--host 0.0.0.0" in local

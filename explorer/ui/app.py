@@ -812,7 +812,8 @@ def make_server(args: argparse.Namespace, initial: str) -> h.Server:
     downloads = Path(gr.utils.get_upload_folder()) / "vit-explorer-downloads"
     timeline = getattr(args, "timeline", None) or find_timeline(args.checkpoint)
     return h.Server(ModelCache(loader, max_models=args.max_models), traces, policy, downloads,
-                    budget=MemoryBudget(int(args.memory_budget * 2**20)), rooms=RoomStore(max_rooms=args.max_rooms),
+                    budget=MemoryBudget(int(args.memory_budget * 2**20)),
+                    rooms=RoomStore(max_rooms=args.max_rooms, listen=args.host),  # listen: the students' link
                     timelines={initial: Path(timeline)} if timeline else {})
 
 
@@ -824,9 +825,11 @@ def open_room_at_start(server: h.Server, initial: str, host: str, port: int) -> 
         return "vit-explorer: no example image to open a room on; open one from the Class room tab."
     trace = model.run(examples[0])
     room = server.rooms.open(initial, trace.input_image, server.traces.keep(trace))
-    address = f"http://{'<this machine>' if host in ('0.0.0.0', '::') else host}:{port}/"
+    address, reachable = rh.students_address(f"http://127.0.0.1:{port}/", host, rh.lan_address())
+    local = ("" if reachable else "\n  Students' phones and laptops cannot open it: the app listens on this computer "
+             "only. Restart it with --host 0.0.0.0 so that the class can reach it.")
     return (f"vit-explorer: class room {room.code} is open. Students open {address}?room={room.code} (or type "
-            f"{room.code} in the Class room tab).\n  Your board (keep it to yourself): "
+            f"{room.code} in the Class room tab).{local}\n  Your board (keep it to yourself): "
             f"{address}?room={room.code}&key={room.key}")
 
 

@@ -9,6 +9,10 @@ it (``Session.seat``), so forty students polling cost a dictionary lookup each.
 from __future__ import annotations
 
 import functools
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
 import gradio as gr
 
 from .. import render, views
@@ -42,8 +46,55 @@ def _address(request) -> str:
     return f"{headers.get('x-forwarded-proto') or 'http'}://{host}/"
 
 
-def room_links(code: str, key: str, address: str) -> str:
-    return say("room_links", code=code, student=f"{address}?room={code}", teacher=f"{address}?room={code}&key={key}")
+ALL_INTERFACES = ("0.0.0.0", "::", "")  # --host values that listen on every network interface
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name other than localhost
+
+
+def lan_address() -> str:
+    """This computer's address on its local network, found without sending anything: ``connect()`` on a
+    UDP socket only picks the interface a packet to that (private) address would leave by. Falls back
+    to the computer's name when there is no network."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("10.255.255.255", 1))
+            address = probe.getsockname()[0]
+        if not _loopback(address):
+            return address
+    except OSError:
+        pass
+    return socket.gethostname()
+
+
+def students_address(page: str, listen: str, lan: str) -> tuple[str, bool]:
+    """The address to give students, from the one the teacher's page was reached through (``page``,
+    e.g. ``http://127.0.0.1:7860/``), the interface the server listens on (``listen``, its --host) and
+    this computer's LAN address (``lan``); and whether students' devices can reach it. A loopback page
+    address means nothing on a student's phone: it becomes the LAN address (listening on every
+    interface) or the one interface listened on; a server listening on loopback only is unreachable."""
+    parts = urlsplit(page)
+    host = parts.hostname or ""
+    if not _loopback(host):
+        return page, True  # an address the teacher reached from outside the loopback (or a proxy's)
+    listen = listen.strip("[]")
+    if listen not in ALL_INTERFACES and _loopback(listen):
+        return page, False
+    new = lan if listen in ALL_INTERFACES else listen
+    new = f"[{new}]" if ":" in new else new  # an IPv6 address in a link
+    return f"{parts.scheme}://{new}{f':{parts.port}' if parts.port else ''}/", True
+
+
+def room_links(code: str, key: str, address: str, listen: str = "127.0.0.1") -> str:
+    address, reachable = students_address(address, listen, lan_address())
+    links = say("room_links", code=code, student=f"{address}?room={code}", teacher=f"{address}?room={code}&key={key}")
+    return links if reachable else f"{links}\n\n{say('room_local_only')}"
 
 
 def _room_cache(server: h.Server, room: Snapshot) -> views.TraceCache:
@@ -77,7 +128,7 @@ def room_open(server: h.Server, session: Session, request: gr.Request = None):
     except RoomError:
         handle.release()
         raise
-    return room.code, room.key, room_links(room.code, room.key, _address(request))
+    return room.code, room.key, room_links(room.code, room.key, _address(request), server.rooms.listen)
 
 
 @refusals

@@ -97,8 +97,10 @@ def normal_code(code) -> str:
 class RoomStore:
     """Every open room, bounded in number, students and idle time."""
 
-    def __init__(self, max_rooms: int = 50, max_students: int = 200, idle_seconds: float = ROOM_IDLE) -> None:
+    def __init__(self, max_rooms: int = 50, max_students: int = 200, idle_seconds: float = ROOM_IDLE,
+                 listen: str = "127.0.0.1") -> None:
         self.max_rooms, self.max_students, self.idle_seconds = int(max_rooms), int(max_students), float(idle_seconds)
+        self.listen = listen  # the interface the server listens on (--host): which address students can reach
         self._rooms: dict[str, Room] = {}
         self._lock = threading.Lock()
         self.rerunning = threading.Lock()  # held while a room's dropped trace is run again (one at a time)

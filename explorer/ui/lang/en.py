@@ -549,6 +549,8 @@ SAY = {
     "room_model_answer_right": "The model answered **{answer}** ({p}): you expected {expected}, right.",
     "room_model_answer_wrong": "The model answered **{answer}** ({p}): you expected {expected}.",
     "room_model_answer_none": "The model answered **{answer}** ({p}); you picked no class.",
+    "room_local_only": "Students' phones and laptops cannot open this link: the app listens on this computer only "
+                       "(127.0.0.1). Restart it with `--host 0.0.0.0` so that the class can reach it.",
     "room_closed": "The teacher has revealed the model's map, so the guesses of this round are closed (a guess "
                    "you sent before stays on the board). Wait for the teacher's next image to guess again.",
     "col_name": "name", "col_patches": "patches marked", "col_iou": "overlap (IoU)",

@@ -502,6 +502,8 @@ SAY = {
     "room_model_answer_right": "모델의 답은 **{answer}** ({p})입니다: 예상한 {expected}, 맞혔습니다.",
     "room_model_answer_wrong": "모델의 답은 **{answer}** ({p})입니다: 예상한 클래스는 {expected}였습니다.",
     "room_model_answer_none": "모델의 답은 **{answer}** ({p})입니다. 클래스는 고르지 않았습니다.",
+    "room_local_only": "학생의 휴대폰과 노트북은 이 링크를 열 수 없습니다: 앱이 이 컴퓨터(127.0.0.1)에서만 접속을 "
+                       "받습니다. 반이 접속할 수 있도록 `--host 0.0.0.0`으로 다시 시작하세요.",
     "room_closed": "선생님이 모델의 지도를 공개했으므로 이번 라운드의 추측은 마감되었습니다 (전에 보낸 추측은 게시판에 "
                    "그대로 남습니다). 다시 추측하려면 선생님의 다음 이미지를 기다리세요.",
     "col_name": "이름", "col_patches": "표시한 패치", "col_iou": "겹침 (IoU)",
