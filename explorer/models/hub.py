@@ -96,14 +96,16 @@ def _not_available(name: str, why: str, cache: Path | None = None, repo: str | N
                    url: str | None = None) -> ModelNotAvailableError:
     """One short message: what is missing, the one command that fetches it, the offline way out."""
     if repo:
-        fetch = f"`hf download {repo}` (into {hub_cache_dir()}; HF_ENDPOINT may point at a mirror)"
+        fetch = f"`python -m explorer download --models {name}` (into {hub_cache_dir()}; HF_ENDPOINT may point at " \
+                "a mirror)"
     elif url and cache:
         fetch = f"`curl -L {url} -o {cache / os.path.basename(urlparse(url).path)}`"
     else:
         fetch = f"`python -c \"import explorer; explorer.load('{name}')\"`"
     error = ModelNotAvailableError(
         f"The weights of '{name}' are not on this machine ({why}). Fetch them once where there is network: "
-        f"{fetch}; or load a local file with checkpoint=. Offline, the bundled demo model always works."
+        f"{fetch}; or load a local file (--checkpoint, or checkpoint= in Python). Offline, the bundled demo "
+        "model always works."
     )
     error.why = why  # the reason alone, for `python -m explorer download`'s report
     return error
@@ -210,8 +212,8 @@ def resolve_hf_repo(repo: str, weights: bool = True, revision: str | None = None
 def _hf_repo_missing(repo: str, why: str) -> ModelNotAvailableError:
     error = ModelNotAvailableError(
         f"The Hugging Face model '{repo}' is not on this machine ({why}). Fetch it once where there is "
-        f"network: `hf download {repo}` (into {hub_cache_dir()}; HF_ENDPOINT may point at a mirror), or load "
-        "a saved directory: hf:./my-vit."
+        f"network: `python -m explorer download --models hf:{repo}` (into {hub_cache_dir()}; HF_ENDPOINT may "
+        "point at a mirror), or load a saved directory: hf:./my-vit."
     )
     error.why = why  # the reason alone, for `python -m explorer download`'s report
     return error
