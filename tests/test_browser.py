@@ -323,10 +323,10 @@ def test_attention_explorer_click_a_patch(page):
     shot(page, "query-heads")
 
 
-def test_a_clicked_patch_is_followed_by_the_tour_and_the_tokens_tab(page):
+def test_a_clicked_patch_is_followed_by_the_tour_the_tokens_tab_and_patch_surgery(page):
     """The tour's text says "click a patch on the Attention explorer tab to follow another one": its
-    pictures and the Tokens tab's "similar to the followed patch" must follow the click at once
-    (they kept the old patch until Next/Back or a slider was moved)."""
+    pictures, the Tokens tab's "similar to the followed patch" and Patch surgery's followed patch must
+    follow the click at once (they kept the old patch until Next/Back or a slider was moved)."""
     open_tab(page, "tour")
     tour = image(page, "#tour-picture-0 img")
     open_tab(page, "tokens")
@@ -346,6 +346,10 @@ def test_a_clicked_patch_is_followed_by_the_tour_and_the_tokens_tab(page):
     changed_image(page, "#tokens-similarity img", similar["src"], "a click on the Attention explorer (Tokens tab)")
     open_tab(page, "tour")
     changed_image(page, "#tour-picture-0 img", tour["src"], "a click on the Attention explorer (guided tour)")
+    open_tab(page, "surgery")
+    page.wait_for_function("([r, c]) => document.querySelector('#surgery-row input').value === r"
+                           " && document.querySelector('#surgery-col input').value === c",
+                           arg=[str(target[0]), str(target[1])], timeout=MODEL_WAIT_MS)
 
 
 def test_input_sized_views_are_shown_large(page):

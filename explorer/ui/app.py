@@ -675,7 +675,11 @@ def _wire_page(ui: SimpleNamespace, server: h.Server) -> None:
     # a Swin's query pictures are its window and its heads inside it: labelled so whenever they change
     ui.query_attention.change(h.query_labels, [ui.session], [ui.query_attention, ui.query_rollout], **PRIVATE)
     # the clicked patch is followed everywhere that shows it: its attention, the guided tour, the Tokens tab
-    _then_views(ui, server, clicked, [BY_NAME["query"], BY_NAME["tour"], BY_NAME["tokens"]])
+    # and Patch surgery (whose own row and column take it)
+    followed = _then_views(ui, server, clicked, [BY_NAME["query"], BY_NAME["tour"], BY_NAME["tokens"]])
+    followed = followed.then(lambda row, col: (row, col), [ui.query_row, ui.query_col], [ui.surgery_row, ui.surgery_col],
+                             **PRIVATE)
+    _then_views(ui, server, followed, [BY_NAME["surgery"]])
     maps = [ui.explanation_mask, ui.explanation_heat, ui.explanation_caption]
     ui.guess_mode.change(lambda on: (gr.update(visible=bool(on)), *(gr.update(visible=not on) for _ in maps)),
                          [ui.guess_mode], [ui.guess_row, *maps], **PRIVATE)
