@@ -154,8 +154,8 @@ def caption(view: views.TrainingView) -> str:
     bars = say("training_heads", near=f"{first.min():.1f}", far=f"{first.max():.1f}")
     if p.bars.position_locality is not None:
         bars = say("training_locality", locality=f"{p.bars.position_locality:.2f}") + " " + bars
-    return say("training_caption", step=view.step, last=view.steps[-1], number=view.index + 1,
-               count=len(view.steps), accuracy=accuracy, bars=bars)
+    return say("training_caption", step=view.step, last=view.steps[-1], index=view.index,  # as the slider counts
+               final=len(view.steps) - 1, accuracy=accuracy, bars=bars)
 
 
 def training_work(server: h.Server, session: Session | None = None, **_) -> Work | None:
