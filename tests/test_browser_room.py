@@ -33,7 +33,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from test_browser import (_TOAST_RECORDER, MODEL_WAIT_MS, UI_WAIT_MS, assert_no_errors, browser,  # noqa: F401
+from test_browser import (_TOAST_RECORDER, ARTIFACTS, MODEL_WAIT_MS, UI_WAIT_MS, assert_no_errors, browser,  # noqa: F401
                           drawn_rect, model_card)
 
 pytestmark = pytest.mark.browser
@@ -122,10 +122,20 @@ def _join(page, code: str, nickname: str) -> None:
                            "return i && i.complete && i.naturalWidth > 0; }", timeout=MODEL_WAIT_MS)
     assert page.locator("#prediction").is_hidden() and page.locator("#where").is_hidden(), \
         "a student's first screen shows the model's answer before the guess"
+    _only_the_room_tab(page)
     page.fill("#room-nickname input", nickname)
     page.click("#room-join")
     # "You are in room CODE", which the page's first poll replaces with "Round 1: click the patches ..."
     _wait_text(page, "room-status", f"room {code}\\b|^Round 1:", timeout=MODEL_WAIT_MS)
+
+
+def _only_the_room_tab(page) -> None:
+    """A student's link page shows the Class room tab, selected, and no other (the tour and the rollout
+    tab show the model's map and answer before the guess)."""
+    page.wait_for_function("() => !document.querySelector('#tab-tour-button')?.offsetParent", timeout=UI_WAIT_MS)
+    shown = page.eval_on_selector_all("[role=tab]", "tabs => tabs.filter(t => t.offsetParent)"
+                                      ".map(t => [t.id, t.getAttribute('aria-selected')])")
+    assert shown == [["tab-room-button", "true"]], f"a student's page shows these tabs: {shown}"
 
 
 def _first_poll(pages) -> None:
@@ -238,6 +248,14 @@ def test_two_rooms_keep_their_students_answers_and_reveal_apart(browser, room_ur
                 _join(page, rooms[room][0], name)
         for room, (names, _) in ROOMS.items():
             _wait_text(teachers[room], "room-summary", f"^\\s*0 of {len(names)} students answered")
+        phone = students["B"][0]  # a student's page on a phone: the class room alone, no answer
+        phone.set_viewport_size({"width": 390, "height": 844})
+        phone.evaluate("() => window.scrollTo(0, 0)")
+        _only_the_room_tab(phone)
+        assert phone.locator("#prediction").is_hidden() and phone.locator("#where").is_hidden()
+        ARTIFACTS.mkdir(exist_ok=True)
+        phone.screenshot(path=str(ARTIFACTS / "room-student-phone.png"), full_page=True)
+        phone.set_viewport_size({"width": 1280, "height": 900})
 
         _first_poll(p for ps in students.values() for p in ps)
         for room, (names, patches) in ROOMS.items():

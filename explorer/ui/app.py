@@ -753,9 +753,15 @@ def _wire_room(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server, events: d
 
     ui.room_picture.select(click, [ui.session, ui.room_patches], [ui.room_patches], **PRIVATE).then(
         functools.partial(rh.room_marks, server), [ui.session, ui.room_patches], [ui.room_picture], **PRIVATE)
-    demo.load(rh.from_link, None, [ui.join_code, ui.room_code, ui.room_key, ui.tabs, ui.board_timer,
-                                   ui.room_teacher, ui.room_student, ui.where, ui.where_help, ui.prediction,
-                                   ui.prediction_help], **PRIVATE
+    others = [tab for tab in ui.tabs.children if isinstance(tab, gr.Tab) and tab.id != "room"]  # a student's
+    # link hides them: the tour and the rollout tab show the model's map and answer before the guess
+
+    def link(request: gr.Request):  # a plain function: Gradio finds gr.Request by its type hint, not in a partial
+        return rh.from_link(request, tabs=len(others))
+
+    demo.load(link, None,
+              [ui.join_code, ui.room_code, ui.room_key, ui.tabs, ui.board_timer, ui.room_teacher, ui.room_student,
+               ui.where, ui.where_help, ui.prediction, ui.prediction_help, *others], **PRIVATE
               ).then(None, js=SCROLL_TO_ROOM, **PRIVATE)
 
 

@@ -328,19 +328,24 @@ def room_marks(server: h.Server, session: Session, patches: str):
     return views.guess_picture(trace, h.parse_patches(patches, trace))
 
 
-def from_link(request: gr.Request = None):
+def from_link(request: gr.Request = None, tabs: int = 0):
     """On page load, a link opens the room tab: ``?room=CODE`` fills a student's join box;
     ``?room=CODE&key=KEY`` (the teacher's link) fills the teacher's boxes, opens their board and
     starts its timer (the students' part hidden). A student's page hides the first screen's map and
-    prediction (and their help): they guess before they look. Outputs: join code, room code, key, tabs,
+    prediction (and their help), and the ``tabs`` other tabs (the tour and the rollout tab show the
+    model's map and answer): they guess before they look. Outputs: join code, room code, key, tabs,
     board timer, teacher's accordion, students' column, the first screen's map, its help, the prediction,
-    its help."""
+    its help, then each other tab."""
     params = getattr(request, "query_params", None) or {}
     code = normal_code(params.get("room", ""))[:CODE_LENGTH]
     key = str(params.get("key", ""))[:64]
     if not code:
-        return (gr.skip(),) * 11
+        return (gr.skip(),) * (11 + tabs)
     teacher = bool(key)
     answer = gr.skip() if teacher else gr.update(visible=False)
+    # "hidden", not False: Gradio 6.31 leaves the button of a tab updated to visible=False (it stops
+    # drawing the tab, which then never tells the tab bar); a hidden tab is drawn, unseen, and tells it
+    tab = gr.skip() if teacher else gr.update(visible="hidden")
     return ("" if teacher else code, code if teacher else "", key, gr.Tabs(selected="room"),
-            gr.Timer(active=teacher), gr.Accordion(open=teacher), gr.Column(visible=not teacher), *(answer,) * 4)
+            gr.Timer(active=teacher), gr.Accordion(open=teacher), gr.Column(visible=not teacher), *(answer,) * 4,
+            *(tab,) * tabs)
