@@ -60,6 +60,16 @@ def test_on_a_phone_no_panel_label_or_button_covers_a_figure(browser, app_url):
             if _meets(boxes["buttons"], boxes["picture"]):
                 covered[panel] = (["buttons"], boxes)
         assert not covered, f"label or buttons over the picture (left, top, right, bottom): {covered}"
+        open_tab(phone, "surgery")  # its controls one under another, its table without sideways scrolling
+        phone.locator("#surgery-table").scroll_into_view_if_needed()  # Gradio draws a table's rows once in sight
+        phone.wait_for_function("() => document.querySelectorAll('#surgery-table [role=row]').length >= 6",
+                                timeout=MODEL_WAIT_MS)  # the header and the top 5
+        narrow = phone.evaluate("""() => ['surgery-mode', 'surgery-follows', 'surgery-row', 'surgery-col']
+            .map(id => [id, Math.round(document.getElementById(id).getBoundingClientRect().width)])""")
+        assert all(width >= 250 for _, width in narrow), narrow  # each control the phone's width, not a 30-px column
+        table = phone.evaluate("() => { const t = document.querySelector('#surgery-table .table-wrap')"
+                               " || document.getElementById('surgery-table'); return [t.scrollWidth, t.clientWidth]; }")
+        assert table[0] <= table[1] + 1, f"the surgery table scrolls sideways on a phone: {table}"
 
 
 def test_on_a_projector_the_position_grid_is_shown_whole(browser, app_url):

@@ -91,8 +91,9 @@ CSS = """
 @media (max-width: 640px) {  /* a phone: two maps a row, and the controls one under another */
   :is(#compare-gallery, #prompt-gallery) .grid-container {
     grid-template-columns: repeat(2, minmax(0, 1fr)) !important; }
-  #compare-controls, #compare-controls > .form { flex-wrap: wrap; }
-  #compare-controls > *, #compare-controls > .form > * { flex: 1 1 100% !important; min-width: 100% !important; }
+  :is(#compare-controls, #surgery-controls), :is(#compare-controls, #surgery-controls) > .form { flex-wrap: wrap; }
+  :is(#compare-controls, #surgery-controls) > *, :is(#compare-controls, #surgery-controls) > .form > * {
+    flex: 1 1 100% !important; min-width: 100% !important; }
 }
 /* a mistake (a typo in a box, a file that is not an image) is said in its box at the top, in the page's
    language; the panels keep their last pictures, not covered by Gradio's opaque cover and a red badge each */
@@ -310,7 +311,7 @@ def _surgery_tab(ui: SimpleNamespace) -> None:
     """Patch surgery: click patches to drop, grey or blur them and watch the model answer."""
     with gr.Tab(T("tab_surgery"), elem_id="tab-surgery"):
         gr.Markdown(T("surgery_help"))
-        with gr.Row():
+        with gr.Row(elem_id="surgery-controls"):
             ui.surgery_mode = gr.Radio(choices("surgery_mode", h.views.SURGERY_MODES), value="drop",
                                        label=T("surgery_mode"), info=T("surgery_mode_info"), elem_id="surgery-mode")
             ui.surgery_follows = gr.Checkbox(False, label=T("surgery_follows"), elem_id="surgery-follows")
@@ -338,7 +339,7 @@ def _surgery_tab(ui: SimpleNamespace) -> None:
             with gr.Column():
                 ui.surgery_note = gr.Markdown(elem_id="surgery-note")
                 ui.surgery_table = gr.Dataframe(headers=h.headers(h.SURGERY_COLUMNS), label=T("surgery_table"),
-                                                elem_id="surgery-table", interactive=False)
+                                                elem_id="surgery-table", interactive=False, wrap=True)
         with gr.Row():
             for name in ("rollout", "attention"):
                 with gr.Column():
