@@ -649,6 +649,8 @@ def _wire(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server) -> None:
     # a new image: an upload, a paste or a clear (.input, once each; .change fires twice per upload)
     # or a click on an example (which sets the value without .input)
     _after_image(ui, server, events["analyze"])
+    # a file that is not an image: "Your image" goes back to the image the results on the page are of
+    events["analyze"].failure(h.analysed_image, [s], [ui.image_in], **PRIVATE)
     if ui.examples is not None:
         _after_image(ui, server, ui.examples.load_input_event.then(*run_image, concurrency_limit=4,
                                                                    concurrency_id="analyze", **PRIVATE))

@@ -214,6 +214,13 @@ def download_command(choice: str) -> str:
 
 
 @user_errors
+def analysed_image(session: Session | None) -> Image.Image | None:
+    """The image the session's results are of (what the model saw), or None: shown again in place of an
+    upload that could not be read, so the page never pairs a broken file with the last image's map."""
+    trace = session.trace if session is not None else None
+    return trace.input_image if trace is not None else None
+
+
 def select_model(server: Server, choice: str, session: Session, progress=gr.Progress(track_tqdm=True)):
     """Switch to ``choice``; on failure keep the current model and say why, once: in the model status
     beside the picker (no toast: Gradio's dropdown sends every pick twice, and a toast covers the card)."""
