@@ -188,6 +188,11 @@ def test_side_by_side_in_the_app_loads_the_second_model_through_the_shared_cache
     out = call(server, "side_by_side")(session, RANDOM_LABEL, 1.0)
     assert len(out) == 9 and "3 of 4 (left) and 11 of 12 (right)" in out[-2] and len(out[-1]) == 2  # scores
     assert out[0].size[0] >= 320 and out[1].size[0] >= 320
+    from dataclasses import replace
+
+    korean = call(server, "side_by_side")(replace(session, lang="ko"), RANDOM_LABEL, 1.0)  # as Compare names it
+    assert "**롤아웃 (rollout)**" in korean[-2] and "양성(positive)" in korean[-2], korean[-2]
+    assert list(korean[-1].iloc[:, 1]) == ["롤아웃", "롤아웃"], korean[-1]
     with pytest.raises(Exception, match="by name only"):
         call(server, "side_by_side")(session, "examples/article_vit.py:build", 1.0)
 

@@ -40,7 +40,7 @@ CATALOG: dict[str, CatalogEntry] = {
         CatalogEntry("Random-init ResNet-50 (CNN baseline, no attention)", "resnet50", "A convolutional network with random weights: no attention, tokens or position table, so Grad-CAM, integrated gradients, saliency and occlusion only; put it beside a ViT in Side by side.", pretrained=False),
         CatalogEntry("Random-init Swin-T (windowed attention)", "swin_tiny_patch4_window7_224", "A Swin Transformer with random weights: attention inside 7x7-token windows, shifted every second block, over four stages of 4- to 32-px tokens.", pretrained=False),
         CatalogEntry("Swin-T (ImageNet-1k)", "swin_tiny_patch4_window7_224.ms_in1k", "Swin Transformer (Liu et al. 2021), windowed attention; the Attention explorer shows a patch's window."),
-        CatalogEntry("Random-init CLIP ViT-B/32 (open_clip, text prompts)", "open_clip:ViT-B-32", "CLIP's image and text towers with random weights (needs the clip extra): type words on the Attention rollout tab and get a map per prompt.", pretrained=False),
+        CatalogEntry("Random-init CLIP ViT-B/32 (open_clip, text prompts)", "open_clip:ViT-B-32", "CLIP's image and text towers with random weights (open_clip, part of the clip extra): type words on the Attention rollout tab and get a map per prompt.", pretrained=False),
     ]
 }
 

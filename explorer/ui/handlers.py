@@ -800,11 +800,12 @@ def said_here(value, source, need: str):
 def show_side_by_side(view: views.SideBySideView):
     """(the seven pictures, the note: the method, the grid it was scored on, the blocks shown; the scores)."""
     grid = say("side_grid_common", p=view.score_patch) if view.score_patch else say("side_grid_own")
-    note = say("side_scores_note", method=view.method, grid=grid)
+    note = say("side_scores_note", method=choice_label("method", view.method), grid=grid)
     if all(t.num_blocks for t in view.traces):  # a CNN has no blocks of tokens to show
         note += " " + say("side_note", a=view.blocks[0], na=view.traces[0].num_blocks, b=view.blocks[1],
                           nb=view.traces[1].num_blocks)
-    return (*view.pictures(), note, table(view.table() or [], SIDE_COLUMNS))
+    rows = [[name, choice_label("method", method, short=True), *rest] for name, method, *rest in view.table() or []]
+    return (*view.pictures(), note, table(rows, SIDE_COLUMNS))  # the method named as Compare's table names it
 
 
 # ---- the guided tour -------------------------------------------------------------------

@@ -365,8 +365,8 @@ SAY = {
     "ablating": "헤드를 하나씩 끄는 중",
     "second_model": "비교할 두 번째 모델을 고르세요.",
     "side_scores_note": "두 지도 모두 **{method}**(으)로, 각 모델이 예측한 클래스에 대해 구했고, {grid}에서 같은 "
-                        "검사로 점수를 매겼습니다: 섭동(perturbation) AUC (positive: 낮을수록 좋음, negative: 높을수록 "
-                        "좋음)와 삭제(deletion, 낮을수록 좋음) / 삽입(insertion, 높을수록 좋음) AUC입니다.",
+                        "검사로 점수를 매겼습니다: 섭동(perturbation) AUC (양성(positive): 낮을수록 좋음, 음성(negative): "
+                        "높을수록 좋음)와 삭제(deletion, 낮을수록 좋음) / 삽입(insertion, 높을수록 좋음) AUC입니다.",
     "side_grid_common": "{p}픽셀 정사각형 하나의 격자(거친 지도의 칸은 그 위에 반복)",
     "side_grid_own": "각 모델 자신의 격자",
     "col_model": "모델",
@@ -548,7 +548,7 @@ MODEL_NOTES = {
     "hf:google/vit-base-patch16-224": "Hugging Face transformers로 옮긴 논문의 ViT-B/16입니다 (hf 추가 설치 필요).",
     "swin_tiny_patch4_window7_224": "무작위 가중치의 Swin Transformer: 7x7 토큰 윈도 안에서 어텐션하고, 두 블록마다 한 번 윈도를 옮기며, 4~32 px 토큰의 네 단계를 거칩니다.",
     "swin_tiny_patch4_window7_224.ms_in1k": "Swin Transformer (Liu 외 2021), 윈도 어텐션; 어텐션 탐색기가 패치의 윈도를 보여 줍니다.",
-    "open_clip:ViT-B-32": "무작위 가중치의 CLIP 이미지·텍스트 타워입니다 (clip 추가 설치 필요): 어텐션 롤아웃 탭에서 단어를 입력하면 프롬프트마다 지도가 나옵니다.",
+    "open_clip:ViT-B-32": "무작위 가중치의 CLIP 이미지·텍스트 타워입니다 (open_clip, clip 추가 설치에 포함): 어텐션 롤아웃 탭에서 단어를 입력하면 프롬프트마다 지도가 나옵니다.",
 }
 
 MODEL_LABELS = {
