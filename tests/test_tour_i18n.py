@@ -124,7 +124,7 @@ def test_radios_show_their_choices_in_korean_and_send_the_registry_names(server)
     radios = {b.elem_id: b for b in demo.blocks.values() if isinstance(b, gr.Radio)}
     korean = {elem: {value: STRINGS["ko"][label.key] for label, value in radios[elem].choices}
               for elem in ("method", "compare-fill", "fusion", "heads-style", "ablation", "surgery-mode")}
-    assert list(korean["method"]) == list(analyses.EXPLANATION_METHODS)
+    assert list(korean["method"]) == analyses.applicable_methods(server.models.get(DEMO_LABEL))  # what explains it
     assert korean["method"]["integrated gradients"] == "통합 그래디언트 (integrated gradients)"
     assert korean["method"]["rollout"] == "롤아웃 (rollout)" and korean["method"]["grad-cam"] == "Grad-CAM"
     assert list(korean["compare-fill"]) == list(FILLS) and korean["compare-fill"]["blur"] == "흐리게 (blur)"
