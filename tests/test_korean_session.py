@@ -159,6 +159,12 @@ def test_the_figures_a_class_reads_are_drawn_with_korean_words():
         view = h.views.HeadImportanceView(np.eye(2), np.ones((2, 2)), "ring", mode)
         texts = _texts(view.figure(words))
         assert f"헤드 중요도 (헤드를 {said} 끌 때)" in texts and not [t for t in texts if mode in t], texts
+    from types import SimpleNamespace
+    norms = SimpleNamespace(patches=np.random.rand(4, 4), outliers=[(0, 0)], threshold=0.5, prefix=[0.7, 0.3])
+    tokens = _texts(render.token_norms_figure(norms, words=words))
+    assert {"패치 토큰의 노름 (이상치에 동그라미)", "이상치 기준 0.5", "클래스 토큰", "노름", "패치 수"} <= set(tokens), tokens
+    lens = _texts(render.logit_lens_figure(np.random.rand(3, 4), ["a", "b", "c", "d"], 0, words=words))
+    assert "블록 (그 출력을 마지막 정규화와 헤드로 읽음)" in lens, lens
     accuracy = _texts(accuracy_figure([0, 10], [0.1, 0.9], 10, words))
     assert {"정확도", "학습 단계", "검증 정확도 (%)"} <= set(accuracy), accuracy
     distance = _texts(render.attention_distance_figure({"단계 0": np.ones((2, 3))}, uniform=1.0, words=words))

@@ -52,6 +52,14 @@ class FigureWords:
     importance_distance: str = "mean attention distance (px)"
     importance: str = "importance"
     importance_scatter: str = "local or global, important or not"
+    norms_title: str = "patch token norms (outliers ringed)"  # the Tokens tab's norms
+    norms_threshold: str = "outlier threshold {threshold}"
+    class_token: str = "class token"
+    prefix_tokens: str = "prefix/register tokens"
+    norm: str = "norm"
+    patches: str = "patches"
+    lens_block: str = "block (its output read through the final norm and head)"  # the logit lens
+    lens_top: str = "top class at each block"
     block_first: str = "block {block}: the first"  # the tour's attention pictures, each under its block
     block_middle: str = "block {block}: a middle one"
     block_last: str = "block {block}: the last"
@@ -379,7 +387,7 @@ def topk_figure(topk, title: str | None = None, xlabel: str = "probability") -> 
     return fig
 
 
-def token_norms_figure(norms, title: str | None = None) -> Figure:
+def token_norms_figure(norms, title: str | None = None, words: FigureWords = ENGLISH) -> Figure:
     """Left: the patch tokens' norms on the grid, outliers ringed; right: their histogram with the
     outlier threshold, and the prefix (class/register) tokens' norms marked."""
     fig = Figure(figsize=(7.6, 3.2), layout="constrained")
@@ -389,15 +397,15 @@ def token_norms_figure(norms, title: str | None = None) -> Figure:
         left.add_patch(matplotlib.patches.Circle((c, r), 0.45, fill=False, color="cyan", lw=1.5))
     left.set_axis_off()
     # below the grid: an app's panel label covers the top-left corner of the picture
-    left.set_title("patch token norms (outliers ringed)", fontsize=8, y=-0.12)
+    left.set_title(words.norms_title, fontsize=8, y=-0.12)
     fig.colorbar(im, ax=left, shrink=0.8)
     right.hist(norms.patches.ravel(), bins=30, color="tab:gray")
-    right.axvline(norms.threshold, color="tab:red", ls="--", label=f"outlier threshold {norms.threshold:.1f}")
+    right.axvline(norms.threshold, color="tab:red", ls="--", label=words.norms_threshold.format(threshold=f"{norms.threshold:.1f}"))
     for i, value in enumerate(norms.prefix):
         right.axvline(value, color="tab:blue" if i == 0 else "tab:green", lw=1.2,
-                      label="class token" if i == 0 else ("prefix/register tokens" if i == 1 else None))
-    right.set_xlabel("norm", fontsize=8)
-    right.set_ylabel("patches", fontsize=8)
+                      label=words.class_token if i == 0 else (words.prefix_tokens if i == 1 else None))
+    right.set_xlabel(words.norm, fontsize=8)
+    right.set_ylabel(words.patches, fontsize=8)
     right.tick_params(labelsize=7)
     # below the histogram, never over its bars (nor under an app's panel label or buttons at the top)
     right.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, frameon=False)
@@ -406,7 +414,8 @@ def token_norms_figure(norms, title: str | None = None) -> Figure:
     return fig
 
 
-def logit_lens_figure(probs: np.ndarray, labels, target: int, title: str | None = None) -> Figure:
+def logit_lens_figure(probs: np.ndarray, labels, target: int, title: str | None = None,
+                      words: FigureWords = ENGLISH) -> Figure:
     """The target class's probability read from every block, with each block's top class named.
 
     The y axis names the class (no legend over the curve). Up to 8 blocks, each block's top class
@@ -428,7 +437,7 @@ def logit_lens_figure(probs: np.ndarray, labels, target: int, title: str | None 
         strip.set_xticks(blocks, [f"{textwrap.shorten(name, 18, placeholder='…')} {share:.0%}" for name, share in tops],
                          rotation=90, fontsize=6)
         strip.tick_params(length=0, pad=2)
-        strip.set_xlabel("top class at each block", fontsize=7)
+        strip.set_xlabel(words.lens_top, fontsize=7)
         ax.set_ylim(0, 1.05)
     else:
         wrap = max(8, int(5.6 * 72 / max(len(p), 1) / 3.6))  # characters of a 6-pt font in a block's width
@@ -439,7 +448,7 @@ def logit_lens_figure(probs: np.ndarray, labels, target: int, title: str | None 
         ax.set_ylim(0, 1.3)
     ax.set_xticks(blocks)
     ax.set_xlim(-0.5, len(p) - 0.5)
-    ax.set_xlabel("block (its output read through the final norm and head)", fontsize=8)
+    ax.set_xlabel(words.lens_block, fontsize=8)
     ax.set_ylabel(f"p({target_name})", fontsize=8)
     ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     ax.tick_params(labelsize=7)

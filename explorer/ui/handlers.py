@@ -213,7 +213,6 @@ def download_command(choice: str) -> str:
     return f"python -m explorer download --models {shlex.quote(entry.spec if entry else choice)}"
 
 
-@user_errors
 def analysed_image(session: Session | None) -> Image.Image | None:
     """The image the session's results are of (what the model saw), or None: shown again in place of an
     upload that could not be read, so the page never pairs a broken file with the last image's map."""
@@ -221,6 +220,7 @@ def analysed_image(session: Session | None) -> Image.Image | None:
     return trace.input_image if trace is not None else None
 
 
+@user_errors
 def select_model(server: Server, choice: str, session: Session, progress=gr.Progress(track_tqdm=True)):
     """Switch to ``choice``; on failure keep the current model and say why, once: in the model status
     beside the picker (no toast: Gradio's dropdown sends every pick twice, and a toast covers the card)."""
@@ -654,7 +654,7 @@ def show_tokens(view: views.TokenView):
     else:
         where = ", ".join(f"({r}, {c})" for r, c in norms.outliers[:8])
         note = say("norms_some", n=len(norms.outliers), threshold=norms.threshold, where=where)
-    return (*view.pictures(), note)
+    return (*view.pictures(figure_words()), note)
 
 
 # ---- patch surgery: drop, grey or blur patches and see the answer --------------------------------
@@ -697,7 +697,7 @@ def show_surgery(view: views.SurgeryView):
                p_now=f"{p_now:.0%}", before=view.label(before), p_before=f"{p_before:.0%}")
     if isinstance(view.attention, analyses.NotAvailable):
         note += " " + say("surgery_followed_gone", row=view.follow[0], col=view.follow[1])
-    return (*view.pictures(), table(view.table(), SURGERY_COLUMNS), note, *view.follow)
+    return (*view.pictures(figure_words()), table(view.table(), SURGERY_COLUMNS), note, *view.follow)
 
 
 def surgery_preset(server: Server, session: Session, preset: str) -> str:

@@ -108,17 +108,18 @@ class SurgeryView:
             return screen(render.not_available_figure(self.attention.reason))
         return self._overlay(self.attention)
 
-    def lens_figure(self, title: bool = True) -> Figure:
+    def lens_figure(self, title: bool = True, words: render.FigureWords = render.figures.ENGLISH) -> Figure:
         """The edited input's logit lens; ``title=False`` on screen, where the panel's label names it."""
         if isinstance(self.lens, NotAvailable):
             return render.not_available_figure(self.lens.reason, "logit lens" if title else None)
         return render.logit_lens_figure(self.lens, self.trace.labels, self.trace.predicted,
-                                        "logit lens of the edited input" if title else None)
+                                        "logit lens of the edited input" if title else None, words)
 
-    def pictures(self) -> tuple[Image.Image, Image.Image, Image.Image, Image.Image]:
+    def pictures(self, words: render.FigureWords = render.figures.ENGLISH
+                 ) -> tuple[Image.Image, Image.Image, Image.Image, Image.Image]:
         """(the edited input to click on, its rollout, the class token's logit lens, the followed
-        patch's attention in the last block)."""
-        return (self.image_picture(), self.rollout_picture(), screen(self.lens_figure(title=False)),
+        patch's attention in the last block), the figure's text in ``words``."""
+        return (self.image_picture(), self.rollout_picture(), screen(self.lens_figure(False, words)),
                 self.attention_picture())
 
     def write(self, out: Path, stem: str = "surgery") -> list[Path]:

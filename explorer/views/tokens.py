@@ -45,20 +45,24 @@ class TokenView:
         overlay = render.heat_overlay(self.trace.input_image, np.clip(self.similarity, 0, None), cmap, 0.7)
         return render.enlarge(render.mark_patch(overlay, self.patch, self.trace.patch_size))
 
-    def norms_figure(self, title: bool = True) -> Figure:
+    def norms_figure(self, title: bool = True, words: render.FigureWords = render.figures.ENGLISH) -> Figure:
         """Token norms; ``title=False`` on screen, where the caption below says the same."""
-        return render.token_norms_figure(self.norms, f"block {self.block}: {self.norms.describe()}" if title else None)
+        return render.token_norms_figure(self.norms, f"block {self.block}: {self.norms.describe()}" if title else None,
+                                         words)
 
-    def lens_figure(self, title: bool = True) -> Figure:
+    def lens_figure(self, title: bool = True, words: render.FigureWords = render.figures.ENGLISH) -> Figure:
         """The logit lens; ``title=False`` on screen, where the panel's label names it."""
         if isinstance(self.lens, analyses.NotAvailable):
             return render.not_available_figure(self.lens.reason, "logit lens" if title else None)
-        return render.logit_lens_figure(self.lens, self.trace.labels, self.target, "logit lens" if title else None)
+        return render.logit_lens_figure(self.lens, self.trace.labels, self.target, "logit lens" if title else None,
+                                        words)
 
-    def pictures(self) -> tuple[Image.Image, Image.Image, Image.Image, Image.Image]:
-        """(PCA colours, similarity to the followed patch, token norms, logit lens) for the screen."""
-        return (self.pca_image(), self.similarity_image(), screen(self.norms_figure(title=False)),
-                screen(self.lens_figure(title=False)))
+    def pictures(self, words: render.FigureWords = render.figures.ENGLISH
+                 ) -> tuple[Image.Image, Image.Image, Image.Image, Image.Image]:
+        """(PCA colours, similarity to the followed patch, token norms, logit lens) for the screen, the
+        figures' text in ``words``."""
+        return (self.pca_image(), self.similarity_image(), screen(self.norms_figure(False, words)),
+                screen(self.lens_figure(False, words)))
 
     def table(self) -> None:
         return None
