@@ -352,6 +352,18 @@ def test_a_clicked_patch_is_followed_by_the_tour_the_tokens_tab_and_patch_surger
                            arg=[str(target[0]), str(target[1])], timeout=MODEL_WAIT_MS)
 
 
+def test_guess_first_hides_every_map_and_answer_on_the_page_until_it_is_unticked(page):
+    """A class guesses with the page on a projector: the first screen's map and prediction hide too."""
+    open_tab(page, "rollout")
+    page.locator("#guess-mode input").check()
+    for shown in ("#where", "#prediction", "#rollout-mask"):
+        page.wait_for_selector(shown, state="hidden", timeout=UI_WAIT_MS)
+    page.wait_for_selector("#guess-row", state="visible", timeout=UI_WAIT_MS)
+    page.locator("#guess-mode input").uncheck()
+    for shown in ("#where", "#prediction", "#rollout-mask"):
+        page.wait_for_selector(shown, state="visible", timeout=UI_WAIT_MS)
+
+
 def test_input_sized_views_are_shown_large(page):
     """The per-image views fill a good part of their box, so a patch is big enough to see and click.
 

@@ -683,7 +683,9 @@ def _wire_page(ui: SimpleNamespace, server: h.Server) -> None:
     followed = followed.then(lambda row, col: (row, col), [ui.query_row, ui.query_col], [ui.surgery_row, ui.surgery_col],
                              **PRIVATE)
     _then_views(ui, server, followed, [BY_NAME["surgery"]])
-    maps = [ui.explanation_mask, ui.explanation_heat, ui.explanation_caption]
+    # guessing: every map and answer on the page hides, the first screen's too (a projector shows it)
+    maps = [ui.explanation_mask, ui.explanation_heat, ui.explanation_caption, ui.where, ui.where_help, ui.prediction,
+            ui.prediction_help]
     ui.guess_mode.change(lambda on: (gr.update(visible=bool(on)), *(gr.update(visible=not on) for _ in maps)),
                          [ui.guess_mode], [ui.guess_row, *maps], **PRIVATE)
     ui.guess_image.select(h.toggle_guess, [ui.session, ui.guess_patches], [ui.guess_patches], **PRIVATE)
