@@ -56,7 +56,7 @@ def test_the_demo_model_card_says_where_its_weights_come_from_in_korean(server):
     card = h.model_status(server, korean())
     assert "내장 데모 가중치" in card and "bundled" not in card, card
     english = h.model_status(server, h.Session(choice=DEMO_LABEL))
-    assert "the bundled demo weights" in english
+    assert "the bundled demo weights" in english and "1 prefix token," in english and "(s)" not in english
     assert "patch16_224" not in card + english  # the registry name it is built through: not its 8-px, 64-px sizes
 
 

@@ -157,6 +157,8 @@ def test_the_app_shows_a_cnn_with_its_refusals_in_english_and_korean(resnet, tmp
         assert seen.size == (224, 224) and len(label) == 5
         where = call(server, "where")(session)
         assert where.size[0] >= 224  # Grad-CAM beside the image
+        card = h.model_status(server, session)  # no heads or prefix tokens to count
+        assert "0 heads" not in card and "prefix" not in card and ("no attention" in card or "어텐션 없음" in card), card
         method = h.model_controls(server, session)[-1]  # the picker: the methods that explain a CNN, on Grad-CAM
         assert method["value"] == "grad-cam" and [v for _, v in method["choices"]] == \
             ["grad-cam", "integrated gradients", "saliency", "occlusion", "random"], method

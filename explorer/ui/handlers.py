@@ -165,9 +165,10 @@ def model_card(model: ExplorerModel, choice: str) -> str:
     entry = CATALOG.get(choice)
     h, w = model.input_size
     p = model.patch_size
-    return say("model_card", name=model.name, device=model.device, note=f" {model_note(entry.spec, entry.note)}" if entry else "",
+    card = "model_card_cnn" if analyses.not_available.is_convolutional(model) else "model_card"  # no heads, no tokens
+    return say(card, name=model.name, device=model.device, note=f" {model_note(entry.spec, entry.note)}" if entry else "",
                source=model_source(model.source), blocks=model.num_blocks, heads=model.num_heads, h=h, w=w, p=p, gh=h // p,
-               gw=w // p, k=model.num_prefix_tokens, n=len(model.labels),
+               gw=w // p, k=model.num_prefix_tokens, s="" if model.num_prefix_tokens == 1 else "s", n=len(model.labels),
                classes=f": {', '.join(model.labels)}" if knows_few_classes(model) else "") + _windowed_card(model)
 
 
@@ -968,7 +969,7 @@ def distance(server: Server, session: Session) -> views.DistanceView:
 def show_distance(view: views.DistanceView):
     """Picture, the per-block table (of the batch when there is one) and how to read the numbers."""
     (gh, gw), p = view.grid, view.patch_size
-    shown = say("series_batch", n=view.batch_count) if view.batch_count else say("series_image")
+    shown = say("series_batch", n=view.batch_count, s="s" * (view.batch_count != 1)) if view.batch_count else say("series_image")
     note = say("distance_note", shown=shown, gh=gh, gw=gw, p=p, uniform=view.uniform)
     if isinstance(view, views.WindowDistanceView):  # a Swin: distances inside windows, a level per stage
         levels = dict(zip(view.stages, view.window_uniform))
@@ -1006,11 +1007,11 @@ def distance_batch(server: Server, files, use_samples: bool, session: Session, p
         server.model(session), paths, each=lambda items: progress.tqdm(readable(items), total=len(items), desc=desc))
     names = ", ".join(skipped[:10]) + (", ..." if len(skipped) > 10 else "")
     if accumulator is None or not accumulator.count:
-        raise gr.Error(say("batch_none_read", n=len(paths), names=names))
+        raise gr.Error(say("batch_none_read", n=len(paths), s="s" * (len(paths) != 1), names=names))
     new = replace(session, batch_distance=accumulator.result(), batch_count=accumulator.count)
     *shown, note = show_distance(views.distance_view(new.trace, accumulator=accumulator))
     if skipped:
-        note += say("batch_skipped", n=len(skipped), names=names)
+        note += say("batch_skipped", n=len(skipped), s="s" * (len(skipped) != 1), names=names)
     return (new, *shown, note)
 
 

@@ -79,8 +79,11 @@ def strong(text: str) -> str:
     return _BOLD.sub(fix, text)
 
 
+PLURAL = "s"  # "{s}": an English plural ending ("" or "s"); a language without plural endings leaves it out
+
+
 def _fields(text: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None} - {PLURAL}
 
 
 def problems(file: Any, reference: Any = None) -> list[str]:

@@ -366,7 +366,10 @@ SAY = {
     "one_of": "{what} must be one of {choices}, not '{value}'.",
     "what_ablation": "Ablation", "what_fill": "Fill",
     "model_card": "**{name}** on `{device}`.{note}  \nFrom: {source}.  \n{blocks} blocks, {heads} heads, input "
-                  "{h}x{w} px, {p}-px patches ({gh}x{gw} grid), {k} prefix token(s), {n} classes{classes}.",
+                  "{h}x{w} px, {p}-px patches ({gh}x{gw} grid), {k} prefix token{s}, {n} classes{classes}.",
+    "model_card_cnn": "**{name}** on `{device}`.{note}  \nFrom: {source}.  \n{blocks} blocks and no attention (a "
+                      "convolutional network), input {h}x{w} px, its last feature map a {gh}x{gw} grid of {p}-px "
+                      "cells, {n} classes{classes}.",
     "query_window_label": "Its attention inside its window (this block)",
     "query_window_heads": "Each head inside the window",
     "model_card_windowed": "A windowed transformer: {stages} stages of {tokens}-px tokens with {heads} heads, each "
@@ -469,7 +472,7 @@ SAY = {
     "col_positive_auc": "positive AUC ↓", "col_negative_auc": "negative AUC ↑",
     "col_deletion_auc": "deletion AUC ↓", "col_insertion_auc": "insertion AUC ↑",
     "col_sanity_rho": "sanity ρ ↓", "col_seconds": "seconds", "col_vs_random": "vs random + (pos neg del ins)",
-    "series_image": "this image", "series_batch": "the mean over {n} image(s)",
+    "series_image": "this image", "series_batch": "the mean over {n} image{s}",
     "compare_caption": "{method}: deletion {deletion:.2f}, insertion {insertion:.2f}{sanity}",
     "compare_sanity": ", sanity ρ {rho:.2f}",
     "compare_estimate": "Comparing: about {seconds} s on this server. The maps appear first, then their "
@@ -518,8 +521,8 @@ SAY = {
     "image_svg": "Could not read the file: SVG is a vector format. Export it as PNG first.",
     "image_unreadable": "Could not read the file as an image. Use a PNG, JPEG, WebP, BMP, GIF or TIFF image.",
     "image_convert": "Could not convert the image (mode {mode}) to RGB. Use a PNG, JPEG, WebP, BMP, GIF or TIFF image.",
-    "batch_skipped": " Skipped {n} file(s) that could not be read as images: {names}.",
-    "batch_none_read": "None of the {n} file(s) could be read as an image ({names}). Upload PNG, JPEG or WebP images.",
+    "batch_skipped": " Skipped {n} file{s} that could not be read as images: {names}.",
+    "batch_none_read": "None of the {n} file{s} could be read as an image ({names}). Upload PNG, JPEG or WebP images.",
     "room_links": "**Room {code} is open.** Students open <{student}> (or type the code **{code}** in the Class "
                   "room tab).\n\n<details><summary>Your board's own link: secret, so it stays folded here; open it "
                   "on your own screen, not on the projector</summary>\n\n<{teacher}>\n\n</details>",

@@ -322,6 +322,9 @@ SAY = {
     "what_ablation": "헤드 끄기 방식", "what_fill": "채우기",
     "model_card": "**{name}** (`{device}`에서 실행).{note}  \n출처: {source}.  \n블록 {blocks}개, 헤드 {heads}개, 입력 "
                   "{h}x{w} px, {p}-px 패치 ({gh}x{gw} 격자), 앞쪽(prefix) 토큰 {k}개, 클래스 {n}개{classes}.",
+    "model_card_cnn": "**{name}** (`{device}`에서 실행).{note}  \n출처: {source}.  \n블록 {blocks}개, 어텐션 없음 "
+                      "(합성곱 신경망), 입력 {h}x{w} px, 마지막 특징 맵은 {p}-px 칸의 {gh}x{gw} 격자, 클래스 "
+                      "{n}개{classes}.",
     "query_window_label": "윈도 안에서 그 패치의 어텐션 (이 블록)",
     "query_window_heads": "윈도 안에서 헤드마다",
     "model_card_windowed": "윈도 트랜스포머: {stages}개 단계의 토큰 크기는 {tokens} px, 헤드는 {heads}개이고, 각 "
