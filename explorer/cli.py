@@ -332,7 +332,8 @@ def timeline(model_choice: str | None, checkpoints: Path, images: list[Path], ou
     if not choice:
         raise ExplorerError("Say which model the checkpoints belong to: --custom FILE.py:FACTORY for your own "
                             "code (e.g. examples/article_vit.py:build) or --model NAME.")
-    name = re.sub(r"[^A-Za-z0-9._ -]+", "", Path(str(choice).split(":")[0]).stem) or "model"
+    named = saved[-1].card.get("name") if choice == architecture else None  # "demo", not the registry name it is built through
+    name = re.sub(r"[^A-Za-z0-9._ -]+", "", named or Path(str(choice).split(":")[0]).stem) or "model"
     print(f"{name}: {views.plural(len(saved), 'checkpoint')} over {views.plural(len(images))} -> {out}/",
           file=sys.stderr, flush=True)
     view = views.timeline_view(saved, lambda path: load_choice(choice, device=device, checkpoint=str(path)), images,

@@ -138,7 +138,7 @@ def test_cli_says_what_is_missing_in_a_sentence(tmp_path, capsys):
     assert "no timeline checkpoints" in err and "Traceback" not in err
 
 
-def test_demo_trainer_saves_a_timeline_that_the_cli_opens_without_naming_the_model(tmp_path):
+def test_demo_trainer_saves_a_timeline_that_the_cli_opens_without_naming_the_model(tmp_path, capsys):
     from explorer.demo.__main__ import main as demo_main
 
     argv = ["train", "--steps", "4", "--out", str(tmp_path / "model"), "--seed", "3", "--batch-size", "16",
@@ -161,5 +161,6 @@ def test_demo_trainer_saves_a_timeline_that_the_cli_opens_without_naming_the_mod
     assert cli.main(["timeline", "--checkpoints", str(tmp_path / "timeline"), "--images", str(image),
                      "--out", str(out)]) == 0
     assert Image.open(out / "timeline.gif").n_frames == 3 and (out / "timeline_bars.csv").is_file()
+    assert "demo: 3 checkpoints" in capsys.readouterr().err  # the card's name, not the registry name it is built by
     assert cli.main(["timeline", "--model", "demo", "--checkpoints", str(tmp_path / "timeline"), "--images",
                      str(image), "--out", str(tmp_path / "out2")]) == 0  # 'demo' means the card's architecture
