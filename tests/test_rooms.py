@@ -112,6 +112,10 @@ def test_the_board_shows_the_class_mean_and_after_reveal_each_guess_scored_again
     np.testing.assert_allclose(hidden.class_map, class_guesses(guesses[:2], trace.grid))
     assert hidden.model_map is None and hidden.pictures()[1] is None
     assert [r[0] for r in hidden.table()] == ["ana", "student 2"]  # join order; no nickname: a number
+    from explorer.ui.messages import speaking
+
+    with speaking("ko"):  # a Korean teacher's board (board_poll draws it in the page's language) names them so
+        assert [r[0] for r in rh._board(server, server.rooms.board(code, key)).table()] == ["ana", "학생 2"]
     assert hidden.summary()["answered"] == 2 and hidden.summary()["joined"] == 3
 
     rh.room_reveal(server, teacher, code, key, True)

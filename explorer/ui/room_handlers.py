@@ -161,7 +161,8 @@ def room_board_view(server: h.Server, code: str, key: str) -> views.RoomBoard:
 def _board(server: h.Server, room: Snapshot) -> views.RoomBoard:
     cache = _room_cache(server, room)
     model = server.models.get(room.choice)
-    return room_board(model, cache, answers_of(room.students, room.answers), len(room.students), room.revealed)
+    guesses = answers_of(room.students, room.answers, unnamed=say("room_unnamed", i="{i}"))  # "student {i}", "학생 {i}"
+    return room_board(model, cache, guesses, len(room.students), room.revealed)
 
 
 def vote_words() -> views.VoteWords:

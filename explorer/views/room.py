@@ -122,12 +122,13 @@ def room_board(model, source: Trace | TraceCache, answers: Sequence[Guess], join
     return RoomBoard(trace, guesses, int(joined), class_map, model_map, scores)
 
 
-def answers_of(students: Mapping[str, str], answers: Mapping[str, object]) -> list[Guess]:
+def answers_of(students: Mapping[str, str], answers: Mapping[str, object],
+               unnamed: str = "student {i}") -> list[Guess]:
     """The room's answers as :class:`Guess` rows, in the order students joined; a student without
-    a nickname is "student N" (N their place in that order)."""
+    a nickname is ``unnamed`` with their place in that order ("student 3"; the ui passes the class's words)."""
     rows = []
     for i, (student, nickname) in enumerate(students.items(), start=1):
         answer = answers.get(student)
         if answer is not None:
-            rows.append(Guess(nickname or f"student {i}", tuple(answer.patches), answer.label))
+            rows.append(Guess(nickname or unnamed.format(i=i), tuple(answer.patches), answer.label))
     return rows

@@ -532,6 +532,7 @@ SAY = {
     "room_answered": "**{answered}** of {joined} students answered.",
     "room_scores": "Against the model's map: mean overlap (IoU) **{iou}**; {pointed} of {scored} guesses hold its "
                    "strongest patch; {right} of {labelled} expected its answer, **{predicted}**.",
+    "room_unnamed": "student {i}",  # a student who gave no nickname, by their place in the room
     "room_joined": "You are in room **{code}**. Click the patches you think the model uses, pick a class, then "
                    "send your guess.",
     "room_join_first": "Join a room first: type the code your teacher shows and press Join.",

@@ -486,6 +486,7 @@ SAY = {
     "room_answered": "학생 {joined}명 중 **{answered}**명이 답했습니다.",
     "room_scores": "모델의 지도와 비교: 평균 겹침 (IoU) **{iou}**; 추측 {scored}개 중 {pointed}개가 가장 강한 패치를 "
                    "포함; {labelled}명 중 {right}명이 모델의 답 **{predicted}**을(를) 맞혔습니다.",
+    "room_unnamed": "학생 {i}",
     "room_joined": "방 **{code}**에 들어왔습니다. 모델이 쓴다고 생각하는 패치를 누르고, 클래스를 고른 뒤 추측을 보내세요.",
     "room_join_first": "먼저 방에 들어가세요: 선생님이 보여 주는 코드를 입력하고 들어가기를 누르세요.",
     "room_sent": "추측을 보냈습니다 (패치 {k}개). 선생님이 지도를 공개하기 전까지 바꿔서 다시 보낼 수 있습니다.",
