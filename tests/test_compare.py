@@ -89,6 +89,9 @@ def test_compare_says_how_long_it_takes_then_shows_every_map_before_any_score_an
     sanity = [step for step in steps if "ρ" in " ".join(c for _, c in step[1])]
     assert sanity and steps.index(sanity[0]) > max(i for i, s in enumerate(steps) if len(s[1]) < ALL)
     assert steps[-1][-1].startswith("Done")
+    # once every map is in, the note says what is left, from the maps' own measured time
+    again = [i for i, step in enumerate(steps) if "every map in after" in step[-1]]
+    assert again and len(steps[again[0]][1]) == ALL and scored[again[0] - 1] == 0, [s[-1][:40] for s in steps]
     repeat = list(call(server, "compare")(steps[-1][0], h.PREDICTED, "mean", True, "jet"))
     assert len(repeat) == 1 and len(repeat[0][1]) == ALL  # kept in the session: shown at once
 

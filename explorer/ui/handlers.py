@@ -866,12 +866,17 @@ def compare(server: Server, session: Session, target, fill: str, sanity: bool, c
     x = model.input_tensor(cache.trace.input_image)
     start = time.perf_counter()
     model.predict(x)  # one forward, measured: the estimate's unit
-    seconds = views.compare_seconds(time.perf_counter() - start, analyses.applicable_methods(model), bool(sanity),
-                                    model.num_blocks, bool(quick))
-    note = say("compare_estimate", seconds=f"{seconds:.0f}") + (say("compare_quick") if quick else "")
+    forward = time.perf_counter() - start
+    methods = analyses.applicable_methods(model)
+    seconds = views.compare_seconds(forward, methods, bool(sanity), model.num_blocks, bool(quick))
+    quick_note = say("compare_quick") if quick else ""
+    note = say("compare_estimate", seconds=f"{seconds:.0f}") + quick_note
     yield gr.skip(), [], None, gr.update(value=None), None, note
-    view, drawn = None, None
+    view, drawn, begun = None, None, time.perf_counter()
     for view in views.compare_steps(model, cache, index, fill, bool(sanity), cmap=cmap, quick=bool(quick)):
+        if len(view.scores) == len(methods) and not any(s.curves for s in view.scores.values()):  # every map in
+            left = views.seconds_left(view, forward, bool(sanity), model.num_blocks, bool(quick))
+            note = say("compare_maps_done", took=f"{time.perf_counter() - begun:.0f}", seconds=f"{left:.0f}") + quick_note
         yield _compare_outputs(session, view, None, note, pictures=view.pictures_key() != drawn)
         drawn = view.pictures_key()
     yield _compare_outputs(session, view, key, compare_done(view))  # whole: an API client reads the last

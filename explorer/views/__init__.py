@@ -11,7 +11,7 @@ No gradio here.
 from __future__ import annotations
 
 from .base import HEAD_MEAN, SCREEN_DPI, View, head_label, plural, screen
-from .compare import CompareView, compare_order, compare_seconds, compare_steps, compare_view
+from .compare import CompareView, compare_order, compare_seconds, compare_steps, compare_view, seconds_left
 from .distance import (THIS_IMAGE, DistanceView, batch_label, distance_over_images, distance_table, distance_view,
                        image_distance)
 from .explanation import (ExplanationView, explanation_map, explanation_maps, explanation_title, explanation_view,
@@ -34,7 +34,7 @@ from .trace_cache import TraceCache, trace_bytes
 
 __all__ = [
     "HEAD_MEAN", "SCREEN_DPI", "View", "head_label", "plural", "screen",
-    "CompareView", "compare_order", "compare_seconds", "compare_steps", "compare_view",
+    "CompareView", "compare_order", "compare_seconds", "compare_steps", "compare_view", "seconds_left",
     "THIS_IMAGE", "DistanceView", "batch_label", "distance_over_images", "distance_table", "distance_view",
     "image_distance",
     "ExplanationView", "explanation_map", "explanation_maps", "explanation_title", "explanation_view", "method_spec", "near_uniform", "value_range",

@@ -144,6 +144,18 @@ def compare_seconds(forward_s: float, methods: Mapping[str, dict] | Sequence[str
     return forward_s * (maps + curves + sanity_runs) * speed
 
 
+def seconds_left(view: CompareView, forward_s: float, sanity: bool, num_blocks: int, quick: bool = False) -> float:
+    """Once every map is in: the seconds the scores and the sanity check still take, from the maps'
+    measured seconds (each sanity stage computes every map again, on a randomized copy) and the
+    curves' forwards (as :func:`compare_seconds`). Measured beats the first estimate: a map's fixed
+    costs (Python, hooks, a small model's overheads) are not in a forward's time."""
+    maps = sum(score.seconds for score in view.scores.values())
+    curves = len(view.scores) * (CURVE_FORWARDS - SHARED_FORWARDS) * 0.6 * forward_s
+    stages = len(cascading_stages(num_blocks)) if sanity else 0
+    speed = 0.5 if quick and cpu_bfloat16_native() else 1.0
+    return curves * speed + stages * (maps + forward_s)
+
+
 def compare_steps(model, source: Trace | TraceCache, target: int | None = None, fill: str = "mean",
                   sanity: bool = True, methods: Mapping[str, dict] | None = None,
                   cmap: str = "jet", quick: bool = False) -> Iterator[CompareView]:

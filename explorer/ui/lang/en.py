@@ -477,6 +477,8 @@ SAY = {
     "compare_sanity": ", sanity ρ {rho:.2f}",
     "compare_estimate": "Comparing: about {seconds} s on this server. The maps appear first, then their "
                         "scores; the slowest methods come last. **Cancel** stops it.",
+    "compare_maps_done": "Comparing: every map in after {took} s; the scores and the sanity check take about {seconds} s "
+                         "more on this server. **Cancel** stops it.",
     "compare_done": "Done: every method's map and scores.",
     "compare_below_random": "On this image {methods} did worse than the random map on every curve: its map "
                             "says less about this answer than chance does, so do not read it as where the model looks.",
