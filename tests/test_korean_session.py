@@ -163,6 +163,16 @@ def test_the_figures_a_class_reads_are_drawn_with_korean_words():
     norms = SimpleNamespace(patches=np.random.rand(4, 4), outliers=[(0, 0)], threshold=0.5, prefix=[0.7, 0.3])
     tokens = _texts(render.token_norms_figure(norms, words=words))
     assert {"패치 토큰의 노름 (이상치에 동그라미)", "이상치 기준 0.5", "클래스 토큰", "노름", "패치 수"} <= set(tokens), tokens
+    from explorer import load, views
+    from explorer.paths import sample_images
+
+    from unittest import mock
+
+    demo, drawn = load("demo", device="cpu"), []
+    original = render.attention_distance_figure
+    with mock.patch.object(render, "attention_distance_figure", lambda *a, **k: drawn.append(original(*a, **k)) or drawn[-1]):
+        views.tour_pictures(demo, demo.run(sample_images()[0]), "distance", (1, 1), words=words)  # step 6
+    assert {"이 이미지", "평균 어텐션 거리", "균일한 어텐션"} <= set(_texts(drawn[0])), _texts(drawn[0])
     lens = _texts(render.logit_lens_figure(np.random.rand(3, 4), ["a", "b", "c", "d"], 0, words=words))
     assert "블록 (그 출력을 마지막 정규화와 헤드로 읽음)" in lens, lens
     accuracy = _texts(accuracy_figure([0, 10], [0.1, 0.9], 10, words))

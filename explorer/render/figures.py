@@ -63,6 +63,7 @@ class FigureWords:
     block_first: str = "block {block}: the first"  # the tour's attention pictures, each under its block
     block_middle: str = "block {block}: a middle one"
     block_last: str = "block {block}: the last"
+    this_image: str = "this image"  # the tour's distance legend
     distance_title: str = "Mean attention distance"
     distance_depth: str = "network depth (block)"
     distance_pixels: str = "mean attention distance (pixels)"

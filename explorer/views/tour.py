@@ -74,7 +74,9 @@ def tour_pictures(model, source: Trace | TraceCache, step: str, patch: tuple[int
     if step == "heads":
         return list(heads_view(trace, trace.num_blocks - 1).pictures(words))
     if step == "distance":
-        return list(distance_view(trace).pictures())
+        view = distance_view(trace)  # in the class's words, as step 8's distances (the tab keeps Figure 7's English)
+        return [screen(render.attention_distance_figure({words.this_image: d for d in view.series.values()},
+                                                        uniform=view.uniform, words=words))]
     if step == "prediction":
         rollout = explanation_view(model, cache, analyses.default_method(model)).map  # a CNN's: Grad-CAM
         return [render.enlarge(render.mask_overlay(trace.input_image, rollout)),

@@ -405,7 +405,7 @@ SAY = {
     "fig_class_token": "class token", "fig_prefix_tokens": "prefix/register tokens", "fig_norm": "norm",
     "fig_patches": "patches", "fig_lens_block": "block (its output read through the final norm and head)",
     "fig_lens_top": "top class at each block",
-    "fig_block_first": "block {block}: the first", "fig_block_middle": "block {block}: a middle one",
+    "fig_this_image": "this image", "fig_block_first": "block {block}: the first", "fig_block_middle": "block {block}: a middle one",
     "fig_block_last": "block {block}: the last",
     "fig_importance_title": "head importance ({mode} ablation)", "fig_ablation_zero": "zero", "fig_ablation_mean": "mean",
     "fig_importance_drop": "drop of p({target}) when the head is ablated", "fig_importance_head": "head",
