@@ -51,15 +51,16 @@ def test_figures_without_out_write_each_model_to_its_own_folder(tmp_path, monkey
     image = tmp_path / "img.png"
     Image.fromarray(np.random.default_rng(3).integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(image)
     monkeypatch.chdir(tmp_path)
-    for model in ("demo", RANDOM_LABEL):
+    (tmp_path / "article_vit.py").write_text((Path(__file__).parent.parent / "examples" / "article_vit.py").read_text())
+    for model in ("demo", "article_vit.py:build"):  # two small models (the README's second is a random ViT-Ti/16)
         assert main(["figures", "--model", model, "--images", str(image), "--device", "cpu",
                      "--method", "rollout"]) == 0
-    first, second = tmp_path / "figures" / "demo", tmp_path / "figures" / "vit_tiny_patch16_224-random"
+    first, second = tmp_path / "figures" / "demo", tmp_path / "figures" / "article_vit.py_build"
     for folder in (first, second):
         assert (folder / "figure7_position.png").is_file() and (folder / "figure6_img.png").is_file()
     assert not (tmp_path / "figures" / "figure7_position.png").exists()
     out = capsys.readouterr().out
-    assert f"to {Path('figures') / 'demo'}/" in out and f"to {Path('figures') / 'vit_tiny_patch16_224-random'}/" in out
+    assert f"to {Path('figures') / 'demo'}/" in out and f"to {Path('figures') / 'article_vit.py_build'}/" in out
 
 
 def test_figures_position_scale_flag_reaches_figure_7_centre(tmp_path, monkeypatch):
