@@ -85,3 +85,23 @@ def handler_server(tmp_path_factory):
         return Server(cache, TraceStore(), ServingPolicy(always=choice), tmp_path_factory.mktemp("downloads"))
 
     return make
+
+
+@pytest.fixture(scope="session")
+def timeline(tmp_path_factory) -> Path:
+    """The demo model trained for 6 steps (no warmup, a high rate: the weights move), saved at 0, 3 and 6:
+    one run for the Training tab's handler and browser tests."""
+    import torch
+
+    import explorer.demo.train as demo_train
+
+    out = tmp_path_factory.mktemp("demo_run")
+    argv = ["--steps", "6", "--out", str(out), "--seed", "3", "--batch-size", "16", "--eval-scenes", "24",
+            "--workers", "1", "--checkpoint-every", "0", "--log-every", "3", "--no-bars", "--warmup", "0",
+            "--lr", "3e-3", "--timeline", str(out / "timeline"), "--timeline-steps", "0,3"]
+    threads = torch.get_num_threads()
+    try:
+        assert demo_train.main(argv) == 0
+    finally:
+        torch.set_num_threads(threads)
+    return out / "timeline"

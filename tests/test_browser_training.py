@@ -1,5 +1,5 @@
 """Real-browser test of the Training tab (issue 24), on an app started with ``--timeline`` and a timeline made
-here by 6 steps of the demo trainer (``test_training_tab.timeline``: checkpoints 0, 3 and 6).
+here by 6 steps of the demo trainer (``conftest.timeline``: checkpoints 0, 3 and 6).
 
 In English: the tab's pictures load at the first checkpoint, moving the slider to the last one changes the
 filters, the distances and the rollout and the caption says "Step 6", and Play walks through the checkpoints
@@ -19,7 +19,6 @@ from test_browser import (  # the same Chromium, waits and message recorder as t
     ARTIFACTS, MODEL_WAIT_MS, UI_WAIT_MS, assert_no_errors, changed_image, image, open_page, open_tab, set_slider,
     browser,  # noqa: F401 (fixture)
 )
-from test_training_tab import timeline  # noqa: F401 (fixture: the demo trained 6 steps, saved at 0, 3, 6)
 
 from explorer.ui.i18n import STRINGS
 
@@ -28,7 +27,7 @@ SIZES = ((1280, 720), (390, 844), (1920, 1080))
 
 
 @pytest.fixture(scope="module")
-def url(timeline):  # noqa: F811
+def url(timeline):
     yield from launch_app("--timeline", str(timeline), log_name="app-training.log")
 
 

@@ -28,21 +28,6 @@ from explorer.ui.sessions import TraceStore
 from explorer.views.training import MAX_SHOWN, shown
 
 
-@pytest.fixture(scope="module")
-def timeline(tmp_path_factory) -> Path:
-    """The demo model trained for 6 steps (no warmup, a high rate: the weights move), saved at 0, 3 and 6."""
-    out = tmp_path_factory.mktemp("demo_run")
-    argv = ["--steps", "6", "--out", str(out), "--seed", "3", "--batch-size", "16", "--eval-scenes", "24",
-            "--workers", "1", "--checkpoint-every", "0", "--log-every", "3", "--no-bars", "--warmup", "0",
-            "--lr", "3e-3", "--timeline", str(out / "timeline"), "--timeline-steps", "0,3"]
-    threads = torch.get_num_threads()
-    try:
-        assert demo_train.main(argv) == 0
-    finally:
-        torch.set_num_threads(threads)
-    return out / "timeline"
-
-
 def _server(tmp_path_factory, timelines: dict) -> h.Server:
     cache = ModelCache(lambda choice: load_choice(choice, device="cpu"), max_models=1)
     return h.Server(cache, TraceStore(), ServingPolicy(always=DEMO_LABEL), tmp_path_factory.mktemp("downloads"),
