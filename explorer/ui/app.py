@@ -53,13 +53,13 @@ CSS = """
 #position img, #compare-curves img { width: min(100%, 820px); height: auto; max-height: none; }
 /* figures: the panel's label sits above the picture and its buttons beside the label, never over the
    figure's own title, legend or corner (Gradio floats both over the picture's top) */
-#tab-tokens .block:has(> label[data-testid="block-label"].float), #tab-training .block:has(> label[data-testid="block-label"].float),
+:is(#tab-tokens, #tab-query) .block:has(> label[data-testid="block-label"].float), #tab-training .block:has(> label[data-testid="block-label"].float),
 #tab-side .block:has(> label[data-testid="block-label"].float), #compare-pictures .block:has(> label.float) { display: flex; flex-direction: column; flex-wrap: nowrap; }
-#tab-tokens .block > label[data-testid="block-label"].float, #tab-training .block > label[data-testid="block-label"].float,
+:is(#tab-tokens, #tab-query) .block > label[data-testid="block-label"].float, #tab-training .block > label[data-testid="block-label"].float,
 #tab-side .block > label[data-testid="block-label"].float, #compare-pictures .block > label.float { position: static; align-self: flex-start; max-width: calc(100% - 84px); }
-#tab-tokens .block > label.float ~ .image-container, #tab-training .block > label.float ~ .image-container,
+:is(#tab-tokens, #tab-query) .block > label.float ~ .image-container, #tab-training .block > label.float ~ .image-container,
 #tab-side .block > label.float ~ .image-container, #compare-pictures .block > label.float ~ .image-container { flex: 1 1 auto; min-height: 0; width: 100%; }
-#tab-tokens .block > label.float ~ .image-container > .icon-button-wrapper,
+:is(#tab-tokens, #tab-query) .block > label.float ~ .image-container > .icon-button-wrapper,
 #tab-training .block > label.float ~ .image-container > .icon-button-wrapper,
 #tab-side .block > label.float ~ .image-container > .icon-button-wrapper,
 #compare-pictures .block > label.float ~ .image-container > .icon-button-wrapper { top: calc(-1 * var(--size-8, 32px)); }
@@ -91,8 +91,10 @@ CSS = """
 @media (max-width: 640px) {  /* a phone: two maps a row, and the controls one under another */
   :is(#compare-gallery, #prompt-gallery) .grid-container {
     grid-template-columns: repeat(2, minmax(0, 1fr)) !important; }
-  :is(#compare-controls, #surgery-controls), :is(#compare-controls, #surgery-controls) > .form { flex-wrap: wrap; }
-  :is(#compare-controls, #surgery-controls) > *, :is(#compare-controls, #surgery-controls) > .form > * {
+  :is(#compare-controls, #surgery-controls, #side-controls),
+  :is(#compare-controls, #surgery-controls, #side-controls) > .form { flex-wrap: wrap; }
+  :is(#compare-controls, #surgery-controls, #side-controls) > *,
+  :is(#compare-controls, #surgery-controls, #side-controls) > .form > * {
     flex: 1 1 100% !important; min-width: 100% !important; }
 }
 /* a mistake (a typo in a box, a file that is not an image) is said in its box at the top, in the page's
@@ -447,7 +449,7 @@ def _side_tab(ui: SimpleNamespace, server: h.Server, initial: str) -> None:
     with gr.Tab(T("tab_side"), elem_id="tab-side"):
         gr.Markdown(T("side_help"))
         others = [(picker_label(c), c) for c in server.policy.choices() if c != initial]
-        with gr.Row():
+        with gr.Row(elem_id="side-controls"):
             ui.side_model = gr.Dropdown(others, value=others[0][1] if others else None, label=T("second_model"),
                                         allow_custom_value=not server.policy.allowed, elem_id="side-model",
                                         scale=2)  # wide: the catalog's names are long
