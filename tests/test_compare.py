@@ -57,10 +57,10 @@ def test_compare_tab_and_evaluate_cli_give_the_same_numbers_for_the_same_image(s
     from_cli = _csv_metrics(tmp_path / "scores.csv", image)
     metrics = [m for m in faithfulness.METRICS if m != "seconds"]
     assert list(table.columns)[0] == "method"
-    for row in table.itertuples(index=False):
+    for name, row in zip(session.compare.scores, table.itertuples(index=False)):  # rows: the page's names
         for metric, value in zip(faithfulness.METRICS, row[1:]):
             if metric != "seconds":
-                assert value == pytest.approx(round(from_cli[(row[0], metric)], 3), abs=1e-3), (row[0], metric)
+                assert value == pytest.approx(round(from_cli[(name, metric)], 3), abs=1e-3), (name, metric)
     assert {m for _, m in from_cli} == set(metrics)
 
 
@@ -158,7 +158,7 @@ def test_a_method_worse_than_the_random_map_on_every_curve_is_named_in_the_closi
                              Image.new("RGB", (8, 8)))
     assert view.below_random() == ["grad-cam"]
     note = h.compare_done(view)
-    assert note.startswith(h.say("compare_done")) and "grad-cam did worse than the random map" in note
+    assert note.startswith(h.say("compare_done")) and "Grad-CAM did worse than the random map" in note
     with speaking("ko"):
         assert "무작위 지도보다 나빴습니다" in h.compare_done(view) and "Grad-CAM" in h.compare_done(view)
     assert h.compare_done(views.CompareView({"random": scores(0.5, 0.5, 0.5, 0.5)}, view.image)) == h.say("compare_done")
