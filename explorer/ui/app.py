@@ -65,6 +65,9 @@ CSS = """
 #compare-pictures .block > label.float ~ .image-container > .icon-button-wrapper { top: calc(-1 * var(--size-8, 32px)); }
 /* the Model tab's panels have no label: their buttons get a band of their own above the figure */
 #tab-model .block > .image-container { padding-top: var(--size-8, 32px); }
+/* a room's code read off a projector: capitals the page's font draws like small letters (S, M, X) told apart */
+:is(#room-code, #join-code) :is(input, textarea), #room-links a { font-family: ui-monospace, "DejaVu Sans Mono", monospace;
+    letter-spacing: 0.06em; }
 /* Korean breaks between words, not inside them (no effect on English) */
 .prose, label { word-break: keep-all; }
 /* a phone: the model picker above its card, never the card squeezed to one word a line */
