@@ -19,11 +19,11 @@ from PIL import Image
 
 httpx = pytest.importorskip("httpx")
 
-from conftest import ARTIFACTS, launch_app  # noqa: E402
+from conftest import ARTIFACTS  # noqa: E402
 from explorer.paths import sample_images  # noqa: E402
 from explorer.ui.endpoints import ENDPOINTS  # noqa: E402
 
-LOG_NAME = "app-fuzz.log"
+LOG_NAME = "app.log"  # the session app's (conftest.app_process)
 BAD_VALUES = {
     "text": "zzz", "empty": "", "number-text": "1e308", "none": None, "nan": math.nan, "inf": math.inf,
     "-inf": -math.inf, "huge": 1e308, "huge-int": 10**40, "negative": -1, "fraction": 0.5, "bool": True,
@@ -121,8 +121,10 @@ def _text_outputs(api_name: str, data) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def url():
-    yield from launch_app(log_name=LOG_NAME)
+def url(app_url):
+    """The session's app (the bundled demo model): its log covers every request the suite sent it so far,
+    these included (a second app cost a start-up)."""
+    return app_url
 
 
 @pytest.fixture(scope="module")
@@ -232,7 +234,8 @@ def test_model_names_that_cannot_load_say_so_without_the_cache_path(url):
 
 
 def test_the_servers_log_has_one_line_per_mistake_and_one_traceback_per_fault(browser):
-    """Run last in this module (the log covers every request above): Gradio prints no traceback of
+    """Run last in this module (the session app's log covers every request above, and the suite's before
+    them): Gradio prints no traceback of
     its own, and every traceback in the log belongs to a server fault the app logged."""
     log = (ARTIFACTS / LOG_NAME).read_text()
     faults = log.count("vit-explorer ERROR server fault")
