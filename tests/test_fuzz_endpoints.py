@@ -235,8 +235,8 @@ def test_model_names_that_cannot_load_say_so_without_the_cache_path(url):
 
 def test_the_servers_log_has_one_line_per_mistake_and_one_traceback_per_fault(browser):
     """Run last in this module (the session app's log covers every request above, and the suite's before
-    them): Gradio prints no traceback of
-    its own, and every traceback in the log belongs to a server fault the app logged."""
+    them): Gradio prints no traceback of its own, and every traceback in the log belongs to a server
+    fault the app logged."""
     log = (ARTIFACTS / LOG_NAME).read_text()
     faults = log.count("vit-explorer ERROR server fault")
     assert log.count("Traceback (most recent call last)") == faults, log[-3000:]
