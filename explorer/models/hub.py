@@ -92,12 +92,16 @@ def did_you_mean(name: str, candidates: list[str]) -> str:
     return f" Did you mean {', '.join(close)}?" if close else ""
 
 
+def _download_command(spec: str) -> str:
+    """The one command that fetches ``spec``'s weights into the hub cache (the app names the same one)."""
+    return f"`python -m explorer download --models {spec}` (into {hub_cache_dir()}; HF_ENDPOINT may point at a mirror)"
+
+
 def _not_available(name: str, why: str, cache: Path | None = None, repo: str | None = None,
                    url: str | None = None) -> ModelNotAvailableError:
     """One short message: what is missing, the one command that fetches it, the offline way out."""
     if repo:
-        fetch = f"`python -m explorer download --models {name}` (into {hub_cache_dir()}; HF_ENDPOINT may point at " \
-                "a mirror)"
+        fetch = _download_command(name)
     elif url and cache:
         fetch = f"`curl -L {url} -o {cache / os.path.basename(urlparse(url).path)}`"
     else:
@@ -212,8 +216,7 @@ def resolve_hf_repo(repo: str, weights: bool = True, revision: str | None = None
 def _hf_repo_missing(repo: str, why: str) -> ModelNotAvailableError:
     error = ModelNotAvailableError(
         f"The Hugging Face model '{repo}' is not on this machine ({why}). Fetch it once where there is "
-        f"network: `python -m explorer download --models hf:{repo}` (into {hub_cache_dir()}; HF_ENDPOINT may "
-        "point at a mirror), or load a saved directory: hf:./my-vit."
+        f"network: {_download_command(f'hf:{repo}')}, or load a saved directory: hf:./my-vit."
     )
     error.why = why  # the reason alone, for `python -m explorer download`'s report
     return error

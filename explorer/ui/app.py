@@ -32,7 +32,7 @@ from . import room_handlers as rh
 from . import safe
 from . import training_handlers as th
 from .i18n import I18N, T, choices
-from .messages import toast_phrases, toast_titles
+from .messages import say, toast_phrases, toast_titles
 from .budget import MemoryBudget, default_budget_bytes, tune_allocator
 from .cache import ModelCache
 from .components import ImageUpload, IndexSlider
@@ -846,8 +846,7 @@ def open_room_at_start(server: h.Server, initial: str, host: str, port: int) -> 
     trace = model.run(examples[0])
     room = server.rooms.open(initial, trace.input_image, server.traces.keep(trace))
     address, reachable = rh.students_address(f"http://127.0.0.1:{port}/", host, rh.lan_address())
-    local = ("" if reachable else "\n  Students' phones and laptops cannot open it: the app listens on this computer "
-             "only. Restart it with --host 0.0.0.0 so that the class can reach it.")
+    local = "" if reachable else "\n  " + say("room_local_only").replace("`", "")  # the page's sentence, plain text
     return (f"vit-explorer: class room {room.code} is open. Students open {address}?room={room.code} (or type "
             f"{room.code} in the Class room tab).{local}\n  Your board (keep it to yourself): "
             f"{address}?room={room.code}&key={room.key}")

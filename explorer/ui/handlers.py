@@ -35,8 +35,8 @@ from ..models.memory import geometry
 from .budget import HeavyWorkers, MemoryBudget, Turns, Work, default_budget_bytes
 from .cache import ModelCache
 from .i18n import STRINGS
-from .messages import (browser_language, choice_label, describe_method, language, model_label, model_note, model_source,
-                       picker_label, say, speaking, table_of)
+from .messages import (browser_language, choice_label, describe_method, ending, language, model_label, model_note,
+                       model_source, picker_label, say, speaking, table_of)
 from . import safe
 from .policy import ServingPolicy
 from .rooms import RoomStore
@@ -168,7 +168,7 @@ def model_card(model: ExplorerModel, choice: str) -> str:
     card = "model_card_cnn" if analyses.not_available.is_convolutional(model) else "model_card"  # no heads, no tokens
     return say(card, name=model.name, device=model.device, note=f" {model_note(entry.spec, entry.note)}" if entry else "",
                source=model_source(model.source), blocks=model.num_blocks, heads=model.num_heads, h=h, w=w, p=p, gh=h // p,
-               gw=w // p, k=model.num_prefix_tokens, s="" if model.num_prefix_tokens == 1 else "s", n=len(model.labels),
+               gw=w // p, k=model.num_prefix_tokens, s=ending(model.num_prefix_tokens), n=len(model.labels),
                classes=f": {', '.join(model.labels)}" if knows_few_classes(model) else "") + _windowed_card(model)
 
 
@@ -877,8 +877,8 @@ def compare(server: Server, session: Session, target, fill: str, sanity: bool, c
         if len(view.scores) == len(methods) and not any(s.curves for s in view.scores.values()):  # every map in
             left = views.seconds_left(view, forward, bool(sanity), model.num_blocks, bool(quick))
             note = say("compare_maps_done", took=f"{time.perf_counter() - begun:.0f}", seconds=f"{left:.0f}") + quick_note
-        yield _compare_outputs(session, view, None, note, pictures=view.pictures_key() != drawn)
-        drawn = view.pictures_key()
+        before, drawn = drawn, view.pictures_key()
+        yield _compare_outputs(session, view, None, note, pictures=drawn != before)
     yield _compare_outputs(session, view, key, compare_done(view))  # whole: an API client reads the last
 
 
@@ -974,7 +974,7 @@ def distance(server: Server, session: Session) -> views.DistanceView:
 def show_distance(view: views.DistanceView):
     """Picture, the per-block table (of the batch when there is one) and how to read the numbers."""
     (gh, gw), p = view.grid, view.patch_size
-    shown = say("series_batch", n=view.batch_count, s="s" * (view.batch_count != 1)) if view.batch_count else say("series_image")
+    shown = say("series_batch", n=view.batch_count, s=ending(view.batch_count)) if view.batch_count else say("series_image")
     note = say("distance_note", shown=shown, gh=gh, gw=gw, p=p, uniform=view.uniform)
     if isinstance(view, views.WindowDistanceView):  # a Swin: distances inside windows, a level per stage
         levels = dict(zip(view.stages, view.window_uniform))
@@ -1012,11 +1012,11 @@ def distance_batch(server: Server, files, use_samples: bool, session: Session, p
         server.model(session), paths, each=lambda items: progress.tqdm(readable(items), total=len(items), desc=desc))
     names = ", ".join(skipped[:10]) + (", ..." if len(skipped) > 10 else "")
     if accumulator is None or not accumulator.count:
-        raise gr.Error(say("batch_none_read", n=len(paths), s="s" * (len(paths) != 1), names=names))
+        raise gr.Error(say("batch_none_read", n=len(paths), s=ending(len(paths)), names=names))
     new = replace(session, batch_distance=accumulator.result(), batch_count=accumulator.count)
     *shown, note = show_distance(views.distance_view(new.trace, accumulator=accumulator))
     if skipped:
-        note += say("batch_skipped", n=len(skipped), s="s" * (len(skipped) != 1), names=names)
+        note += say("batch_skipped", n=len(skipped), s=ending(len(skipped)), names=names)
     return (new, *shown, note)
 
 

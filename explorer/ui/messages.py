@@ -29,8 +29,8 @@ from typing import Iterator
 
 from .lang import LANGUAGES, table
 
-__all__ = ["LANGUAGES", "browser_language", "choice_label", "describe_method", "language", "model_label", "model_note",
-           "model_source", "picker_label", "say", "speaking", "table_of", "toast_phrases", "toast_titles"]
+__all__ = ["LANGUAGES", "browser_language", "choice_label", "describe_method", "ending", "language", "model_label",
+           "model_note", "model_source", "picker_label", "say", "speaking", "table_of", "toast_phrases", "toast_titles"]
 
 _LANGUAGE: ContextVar[str] = ContextVar("vit_explorer_language", default=LANGUAGES[0])
 
@@ -69,6 +69,11 @@ def table_of(name: str) -> dict:
 def say(key: str, **values) -> str:
     """Sentence ``key`` in the current language, with ``values`` filled in."""
     return table("SAY", _LANGUAGE.get())[key].format(**values)
+
+
+def ending(count: int) -> str:
+    """The ``{s}`` of an English sentence (lang.PLURAL): "" for one, "s" otherwise; other languages leave it out."""
+    return "" if count == 1 else "s"
 
 
 def choice_label(control: str, value: str, short: bool = False) -> str:

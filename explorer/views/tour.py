@@ -10,7 +10,7 @@ from ..analyses.not_available import is_convolutional, not_applicable
 from ..render.timeline import frame
 from ..trace import Trace
 from .base import screen
-from .distance import distance_view
+from .distance import THIS_IMAGE, distance_view
 from .explanation import explanation_view
 from .model_views import N_FILTERS, model_views
 from .query import heads_view, query_view
@@ -75,7 +75,7 @@ def tour_pictures(model, source: Trace | TraceCache, step: str, patch: tuple[int
         return list(heads_view(trace, trace.num_blocks - 1).pictures(words))
     if step == "distance":
         view = distance_view(trace)  # in the class's words, as step 8's distances (the tab keeps Figure 7's English)
-        return [screen(render.attention_distance_figure({words.this_image: d for d in view.series.values()},
+        return [screen(render.attention_distance_figure({words.this_image: view.series[THIS_IMAGE]},
                                                         uniform=view.uniform, words=words))]
     if step == "prediction":
         rollout = explanation_view(model, cache, analyses.default_method(model)).map  # a CNN's: Grad-CAM
