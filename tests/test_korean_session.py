@@ -67,7 +67,7 @@ def test_an_uncached_model_is_one_short_korean_sentence_with_the_download_comman
     kept, picker, status = h.select_model(server, UNCACHED, session)
     assert kept is session and picker == DEMO_LABEL and toasts == []
     first = status.split("\n")[0]
-    assert first.startswith("<strong>ViT-B/16, 원본 (in21k, in1k 미세 조정)</strong>을(를) 불러오지 못했습니다.")
+    assert first.startswith("**ViT-B/16, 원본 (in21k, in1k 미세 조정)** 모델을 불러오지 못했습니다.")
     assert "`python -m explorer download --models vit_base_patch16_224.orig_in21k_ft_in1k`" in first
     prose = first.replace("`python -m explorer download --models vit_base_patch16_224.orig_in21k_ft_in1k`", "")
     assert not ENGLISH_WORDS.search(re.sub(r"<[^>]+>|\(in21k[^)]*\)", "", prose)), first

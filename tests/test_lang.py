@@ -2,6 +2,7 @@
 same placeholders, and the check that says so catches a file that does not."""
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -63,3 +64,17 @@ def test_a_new_language_is_one_new_file(tmp_path, monkeypatch):
     monkeypatch.setattr(lang, "__path__", [*lang.__path__, str(tmp_path)])
     codes = lang._codes()
     assert codes[0] == "en" and set(codes) == {*lang.LANGUAGES, "fr"}
+
+
+#: a particle written both ways, "은(는)", "을(를)", "(으)로": what a template writes when it cannot know
+#: how the name put in front of it ends
+HEDGED_PARTICLE = re.compile(r"[은는이가을를과와]\([은는이가을를과와]\)|\(으\)로")
+
+
+def test_korean_texts_choose_each_particle_instead_of_writing_both():
+    """A name filled into a Korean sentence ("Grad-CAM", a user's "zz") is followed by a fixed noun or a
+    colon ("Grad-CAM 방법은", "'zz': 패치가 아닙니다"), never by "은(는)", which reads as a template."""
+    hedged = {f"{name}.{key}": text for name in lang.TABLES for key, text in lang.table(name, "ko").items()
+              if isinstance(text, str) and HEDGED_PARTICLE.search(text)}
+    assert hedged == {}
+    assert HEDGED_PARTICLE.search("{method}은(는) 어텐션 지도를 읽는데") and HEDGED_PARTICLE.search("**{m}**(으)로")

@@ -298,27 +298,27 @@ SAY = {
     "prompt_not_text": "프롬프트는 글입니다: 'a cat'이나 'the ears' 같은 단어를 쉼표나 줄바꿈으로 나누어 입력하세요.",
     "prompt_too_many": "프롬프트를 {n}개 입력했습니다. 한 번에 {limit}개까지 설명합니다.",
     "prompt_text_too_long": "프롬프트가 모두 {n}자입니다. {limit}자까지, 프롬프트마다 몇 단어로 입력하세요.",
-    "prompt_prompt_too_long": "프롬프트 '{prompt}'는 {n}자입니다. 프롬프트마다 {limit}자 미만, 몇 단어로 줄이세요.",
-    "prompt_too_long": "프롬프트 '{prompt}'는 텍스트 조각 {n}개 길이입니다. 이 모델은 {room}개까지 읽습니다. 몇 "
+    "prompt_prompt_too_long": "프롬프트 '{prompt}': {n}자입니다. 프롬프트마다 {limit}자 미만, 몇 단어로 줄이세요.",
+    "prompt_too_long": "프롬프트 '{prompt}': 텍스트 조각 {n}개 길이입니다. 이 모델은 {room}개까지 읽습니다. 몇 "
                        "단어로 줄이세요.",
     "upload_first": "먼저 이미지를 올리세요 (또는 예시를 고르세요).",
     "expired": "다른 사용자를 위해 메모리를 비우느라 이 이미지의 분석 결과를 지웠습니다 (오래 쓰지 않았거나 서버가 "
                "바쁩니다). 이미지를 다시 올리거나 예시를 다시 누르세요.",
     "library_error": "다음 문제로 멈췄습니다 (자세한 내용은 영어): {error}",
-    "not_whole": "{what}: 0부터 {last}까지의 정수를 넣으세요 ('{value}'은(는) 쓸 수 없습니다).",
-    "out_of_range": "{what} {index}은(는) 범위 밖입니다: 이 모델의 {plural}은(는) 0부터 {last}까지입니다.",
-    "out_of_range_stage": "{what} {index}은(는) 블록 {block}에서는 범위 밖입니다: 이 블록이 속한 스테이지 {stage}의 "
+    "not_whole": "{what}: 0부터 {last}까지의 정수를 넣으세요 ('{value}': 쓸 수 없는 값입니다).",
+    "out_of_range": "{what} {index}: 범위 밖입니다. 이 모델의 {plural} 번호는 0부터 {last}까지입니다.",
+    "out_of_range_stage": "{what} {index}: 블록 {block}에서는 범위 밖입니다. 이 블록이 속한 스테이지 {stage}의 "
                           "헤드는 0부터 {last}까지({heads}개)입니다. 그중 하나나 헤드 평균을 고르세요.",
-    "patch_not_whole": "{what}: 정수를 넣으세요 ('{value}'은(는) 쓸 수 없습니다).",
-    "patches_bad": "'{value}'은(는) 패치가 아닙니다: 패치마다 행,열을 정수로 쓰고 패치 사이는 ';'로 나누거나 "
+    "patch_not_whole": "{what}: 정수를 넣으세요 ('{value}': 쓸 수 없는 값입니다).",
+    "patches_bad": "'{value}': 패치가 아닙니다. 패치마다 행,열을 정수로 쓰고 패치 사이는 ';'로 나누거나 "
                    "(예: 3,4; 5,6) 그림에서 패치를 누르세요.",
-    "patch_negative": "{what} {index}은(는) 음수입니다: 행과 열은 왼쪽 위를 0으로 해서 셉니다.",
+    "patch_negative": "{what} {index}: 음수입니다. 행과 열은 왼쪽 위를 0으로 해서 셉니다.",
     "what_block": "블록", "what_head": "헤드", "what_class": "클래스",
     "plural_block": "블록 번호", "plural_head": "헤드 번호", "plural_class": "클래스 번호",
     "what_checkpoint": "체크포인트", "plural_checkpoint": "저장된 체크포인트 번호",
     "what_row": "패치 행", "what_col": "패치 열",
-    "unknown_method": "'{method}'은(는) 없는 방법입니다. 다음 중 하나를 고르세요: {choices}.",
-    "one_of": "{what}은(는) {choices} 중 하나여야 합니다 ('{value}'은(는) 안 됩니다).",
+    "unknown_method": "'{method}': 없는 방법입니다. 다음 중 하나를 고르세요: {choices}.",
+    "one_of": "{what}: {choices} 중 하나여야 합니다 ('{value}': 쓸 수 없는 값입니다).",
     "what_ablation": "헤드 끄기 방식", "what_fill": "채우기",
     "model_card": "**{name}** (`{device}`에서 실행).{note}  \n출처: {source}.  \n블록 {blocks}개, 헤드 {heads}개, 입력 "
                   "{h}x{w} px, {p}-px 패치 ({gh}x{gw} 격자), 앞쪽(prefix) 토큰 {k}개, 클래스 {n}개{classes}.",
@@ -330,7 +330,7 @@ SAY = {
     "model_card_windowed": "윈도 트랜스포머: {stages}개 단계의 토큰 크기는 {tokens} px, 헤드는 {heads}개이고, 각 "
                            "블록은 {wh}x{ww} 토큰 윈도 안에서 어텐션합니다(두 블록마다 한 번 윈도를 옮김). 지도는 "
                            "{p}-px 칸을 씁니다.",
-    "load_failed_status": "**{choice}**을(를) 불러오지 못했습니다. {error}  \n계속 쓰는 모델: {card}",
+    "load_failed_status": "**{choice}** 모델을 불러오지 못했습니다. {error}  \n계속 쓰는 모델: {card}",
     "weights_offline": "가중치가 이 컴퓨터에 없고, 지금은 내려받을 수도 없습니다. 인터넷 없이 쓰려면 인터넷이 되는 "
                        "곳에서 한 번 내려받으세요: `{command}`",
     "needs_download": "{label} (내려받기 필요)",
@@ -340,7 +340,7 @@ SAY = {
     "guess_note": "패치 **{k}**개를 골랐고, 그중 **{overlap}**개가 지도에서 가장 강한 {k}개에 듭니다 (무작위로 고르면 "
                   "평균 {chance}개). 겹침(IoU): **{iou}**. 내가 고른 패치 중 가장 강한 것은 지도에서 {n}개 중 "
                   "**{rank}**번째입니다.",
-    "guess_about_unknown": "'{value}'은(는) 맞힐 대상이 아닙니다. 다음 중에서 고르세요: {choices}.",
+    "guess_about_unknown": "'{value}': 맞힐 대상이 아닙니다. 다음 중에서 고르세요: {choices}.",
     "guess_patch_caption": "패치 ({row}행, {col}열)가 블록 {block}에서 보는 곳 (헤드 평균): 하늘색 사각형이 그 패치, "
                            "빨간색이 가장 많이 주의를 기울이는 곳입니다.",
     "surgery_paint_nothing": "아직 칠한 곳이 없습니다. 붓으로 패치 몇 개를 칠한 뒤 버튼을 누르세요.",
@@ -371,20 +371,20 @@ SAY = {
     "importance_rank": "블록 {b} 헤드 {h} ({v})",
     "ablating": "헤드를 하나씩 끄는 중",
     "second_model": "비교할 두 번째 모델을 고르세요.",
-    "side_scores_note": "두 지도 모두 **{method}**(으)로, 각 모델이 예측한 클래스에 대해 구했고, {grid}에서 같은 "
+    "side_scores_note": "두 지도 모두 **{method}** 방법으로, 각 모델이 예측한 클래스에 대해 구했고, {grid}에서 같은 "
                         "검사로 점수를 매겼습니다: 섭동(perturbation) AUC (양성(positive): 낮을수록 좋음, 음성(negative): "
                         "높을수록 좋음)와 삭제(deletion, 낮을수록 좋음) / 삽입(insertion, 높을수록 좋음) AUC입니다.",
     "side_grid_common": "{p}픽셀 정사각형 하나의 격자(거친 지도의 칸은 그 위에 반복)",
     "side_grid_own": "각 모델 자신의 격자",
     "col_model": "모델",
     # 합성곱 신경망(ResNet, ConvNeXt): 적용되지 않는 것 (analyses.not_available.CNN_REASONS)
-    "not_applicable_method": "{method}은(는) 어텐션 지도를 읽는데, {model}은(는) 어텐션이 없는 합성곱 신경망(CNN)입니다. "
+    "not_applicable_method": "{method} 방법은 어텐션 지도를 읽는데, {model} 모델은 어텐션이 없는 합성곱 신경망(CNN)입니다. "
                              "대신 Grad-CAM, integrated gradients, saliency, occlusion으로 설명하세요.",
-    "not_applicable_attention": "{model}은(는) 어텐션이 없는 합성곱 신경망(CNN)이라 이 보기는 적용되지 않습니다. 대신 "
+    "not_applicable_attention": "{model} 모델은 어텐션이 없는 합성곱 신경망(CNN)이라 이 보기는 적용되지 않습니다. 대신 "
                                 "Grad-CAM, integrated gradients, saliency, occlusion으로 설명하세요.",
-    "not_applicable_tokens": "{model}은(는) 합성곱 신경망(CNN)으로, 토큰이 아니라 특징 맵(feature map)을 가지므로 이 "
+    "not_applicable_tokens": "{model} 모델은 합성곱 신경망(CNN)으로, 토큰이 아니라 특징 맵(feature map)을 가지므로 이 "
                              "토큰 보기는 적용되지 않습니다.",
-    "not_applicable_position": "{model}은(는) 위치 임베딩이 없는 합성곱 신경망(CNN)이라(합성곱은 이웃과 이미지 "
+    "not_applicable_position": "{model} 모델은 위치 임베딩이 없는 합성곱 신경망(CNN)이라(합성곱은 이웃과 이미지 "
                                "가장자리로만 자기 위치를 압니다) 보여 줄 위치 유사도가 없습니다.",
     "side_note": "보여 주는 블록: 왼쪽은 {na}개 중 {a}번, 오른쪽은 {nb}개 중 {b}번입니다. 두 모델 깊이의 같은 비율 "
                  "지점입니다.",
@@ -398,22 +398,22 @@ SAY = {
     "distance_note_windowed": "표는 **{shown}**의 값으로, 각 블록의 윈도 안에서 입력 이미지의 픽셀 단위로 잰 거리입니다"
                               "(토큰은 패치 병합마다 두 배로 커집니다). 자기 토큰만 보는 헤드는 0 px, 윈도 안을 고르게 "
                               "보는 헤드는 단계별로 **{levels} px**입니다.",
-    "not_applicable_windowed_method": "{method}은(는) 고정된 한 토큰 열에서 모든 토큰 쌍 사이의 어텐션이 필요하지만, "
-                                      "{model}은(는) 지역 윈도 안에서만 어텐션하고 단계마다 패치 병합으로 토큰이 "
+    "not_applicable_windowed_method": "{method} 방법은 고정된 한 토큰 열에서 모든 토큰 쌍 사이의 어텐션이 필요하지만, "
+                                      "{model} 모델은 지역 윈도 안에서만 어텐션하고 단계마다 패치 병합으로 토큰이 "
                                       "바뀌므로 모델 전체를 따라갈 그런 행렬이 없습니다. 대신 Grad-CAM, integrated "
                                       "gradients, saliency, occlusion으로 설명하세요.",
-    "not_applicable_windowed_attention": "{model}은(는) 클래스 토큰이 없고 지역 윈도 안에서만 어텐션하므로 이미지 "
+    "not_applicable_windowed_attention": "{model} 모델은 클래스 토큰이 없고 지역 윈도 안에서만 어텐션하므로 이미지 "
                                          "전체에 대한 어텐션을 보여 주는 이 화면은 적용되지 않습니다. 대신 '어텐션 "
                                          "탐색기' 탭에서 패치를 클릭해 그 윈도의 어텐션을 보세요.",
     "not_applicable_windowed_tokens": "{model}의 토큰은 패치 병합마다 개수와 폭이 바뀌므로, 블록을 거치는 하나의 "
                                       "토큰 열을 보여 주는 이 화면은 적용되지 않습니다.",
     "not_applicable_windowed_position": "{model}에는 절대 위치 임베딩이 없으므로(각 윈도 안에 학습된 상대 위치 "
                                         "편향을 더합니다) 보여 줄 위치 유사도가 없습니다.",
-    "norms_none": "이상치 기준 {threshold:.1f}을(를) 넘는 패치 토큰이 없습니다",
-    "norms_some": "패치 토큰 {n}개가 기준 {threshold:.1f}(중앙값 + 강건 표준편차의 5배)을(를) 넘습니다: {where}",
+    "norms_none": "이상치 기준 {threshold:.1f}보다 큰 패치 토큰이 없습니다",
+    "norms_some": "패치 토큰 {n}개가 기준 {threshold:.1f}(중앙값 + 강건 표준편차의 5배)보다 큽니다: {where}",
     # patch surgery
     "what_edit": "편집 방식", "what_preset": "미리 정한 편집",
-    "patches_not_text": "패치 목록은 '3,4; 5,6' 같은 글이어야 합니다 ('{value}'은(는) 안 됩니다).",
+    "patches_not_text": "패치 목록은 '3,4; 5,6' 같은 글이어야 합니다 ('{value}': 쓸 수 없는 값입니다).",
     "surgery_all": "패치를 하나 이상 남기세요: 모든 패치를 빼면 모델이 이미지에서 읽을 것이 없습니다.",
     "surgery_note_drop": "패치 {total}개 중 **{n}**개를 뺐습니다. 지금: **{now}** ({p_now}); 편집 전: "
                          "**{before}** ({p_before}).",
@@ -438,7 +438,7 @@ SAY = {
     "compare_maps_done": "비교하는 중: {took}초 만에 모든 지도가 나왔습니다. 점수와 건전성 검사에 이 서버에서 약 {seconds}초 "
                          "더 걸립니다. **취소**를 누르면 멈춥니다.",
     "compare_done": "끝났습니다: 모든 방법의 지도와 점수.",
-    "compare_below_random": "이 이미지에서 {methods}은(는) 모든 곡선에서 무작위 지도보다 나빴습니다. 이 지도는 "
+    "compare_below_random": "이 이미지에서 {methods} 방법은 모든 곡선에서 무작위 지도보다 나빴습니다. 이 지도는 "
                             "이번 답에 대해 우연보다도 적게 알려 주므로, 모델이 보는 곳으로 읽지 마세요.",
     "compare_quick": " 빠르게: 통합 그래디언트는 32단계 대신 8단계, 가림은 2×2 패치 정사각형 단위, 프로세서가 "
                      "지원하면 순전파는 bfloat16입니다. `python -m explorer evaluate --quick`이 같은 숫자를 내고, "
@@ -449,18 +449,18 @@ SAY = {
     "server_folder": "서버의 폴더", "a_value": "값",
     "weights_missing": "이 모델의 가중치가 이 서버에 없고, 지금은 내려받을 수도 없습니다. 다른 모델을 고르거나, 앱을 "
                        "운영하는 사람에게 내려받아 달라고 하세요 (방법은 서버 기록에 있습니다).",
-    "bad_value": "'{name}'에는 {expects}을(를) 넣어야 합니다 ('{value}'은(는) 쓸 수 없습니다).",
+    "bad_value": "'{name}'에 넣을 값: {expects} ('{value}': 쓸 수 없는 값입니다).",
     "expect_range": "{low}부터 {high}까지의 수", "expect_whole": "정수", "expect_number": "수",
     "expect_text": "이름(글자)", "expect_one_of": "다음 중 하나: {choices}", "expect_bool": "true 또는 false",
     "expect_file": "이 앱에 올린 파일", "expect_other": "앱의 API 페이지에 나온 형태의 값",
-    "wrong_count": "{endpoint}은(는) 값 {n}개({names})를 받는데, 이 요청은 다른 개수를 보냈습니다. 앱의 API 페이지"
+    "wrong_count": "{endpoint} 엔드포인트는 값 {n}개({names})를 받는데, 이 요청은 다른 개수를 보냈습니다. 앱의 API 페이지"
                    "(페이지 맨 아래 'Use via API' 링크)에 목록이 있습니다.",
     "this_action": "이 동작",
     "not_uploaded": "이 요청에 적힌 파일은 이 앱에 올린 파일이 아닙니다. 먼저 올리세요 (gradio_client에서는 "
                     "handle_file이 올려 줍니다).",
     "bad_form": "이 요청에 담긴 값 중 하나가 그 입력이 받는 형태가 아닙니다. 앱의 API 페이지(페이지 맨 아래 "
                 "'Use via API' 링크)에 엔드포인트마다 받는 값이 나와 있습니다.",
-    "name_not_text": "모델 이름은 글자여야 합니다 ('{value}'은(는) 쓸 수 없습니다).",
+    "name_not_text": "모델 이름은 글자여야 합니다 ('{value}': 쓸 수 없는 값입니다).",
     "error_title": "오류", "warning_title": "경고", "info_title": "알림",
     "lost_title": "연결 끊김",
     "lost": "서버와 연결이 끊겼습니다. 다시 연결하는 중입니다... 잠시 뒤에도 그대로면 페이지를 새로 고치세요.",
@@ -479,15 +479,15 @@ SAY = {
     "image_convert": "이미지(모드 {mode})를 RGB로 바꿀 수 없습니다. PNG, JPEG, WebP, BMP, GIF, TIFF 이미지를 쓰세요.",
     "batch_skipped": " 이미지로 읽을 수 없는 파일 {n}개는 건너뛰었습니다: {names}.",
     "batch_none_read": "파일 {n}개 중 어느 것도 이미지로 읽을 수 없습니다 ({names}). PNG, JPEG, WebP 이미지를 올리세요.",
-    "room_links": "**방 {code}이(가) 열렸습니다.** 학생은 <{student}> 을(를) 열거나 교실 탭에 코드 **{code}**를 "
-                  "입력합니다.\n\n<details><summary>선생님 게시판 링크: 비밀이라 접어 두었습니다. 프로젝터가 아닌 "
+    "room_links": "**{code} 방이 열렸습니다.** 학생은 링크 <{student}>에 들어가거나, 교실 탭에 이 코드를 "
+                  "입력합니다: **{code}**\n\n<details><summary>선생님 게시판 링크: 비밀이라 접어 두었습니다. 프로젝터가 아닌 "
                   "선생님 화면에서만 펼치세요</summary>\n\n<{teacher}>\n\n</details>",
     "room_new_round": "라운드 {round}: 이제 방에 선생님의 현재 이미지가 보입니다. 추측은 새로 시작합니다.",
     "room_revealed": "이제 방에 모델의 지도가 보입니다.",
     "room_hidden": "모델의 지도를 방에서 다시 숨겼습니다.",
     "room_answered": "학생 {joined}명 중 **{answered}**명이 답했습니다.",
     "room_scores": "모델의 지도와 비교: 평균 겹침 (IoU) **{iou}**; 추측 {scored}개 중 {pointed}개가 가장 강한 패치를 "
-                   "포함; {labelled}명 중 {right}명이 모델의 답 **{predicted}**을(를) 맞혔습니다.",
+                   "포함; {labelled}명 중 {right}명이 모델의 답(**{predicted}**)을 맞혔습니다.",
     "room_unnamed": "학생 {i}",
     "room_joined": "방 **{code}**에 들어왔습니다. 모델이 쓴다고 생각하는 패치를 누르고, 클래스를 고른 뒤 추측을 보내세요.",
     "room_join_first": "먼저 방에 들어가세요: 선생님이 보여 주는 코드를 입력하고 들어가기를 누르세요.",
