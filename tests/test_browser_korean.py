@@ -3,7 +3,8 @@ Korean, picking one that is not on this machine says so once, in Korean, beside 
 over the model card), with the one command that fetches it, and no literal ``**`` shows anywhere,
 the guided tour's step 2 included; radios name their choices in Korean (methods, fills) and an error's
 box is titled in Korean, and the panels keep their pictures under it; Gradio's own sentence about a
-lost connection is Korean too. The app runs with ``HF_HUB_OFFLINE=1`` (``conftest.launch_app``): nothing is
+lost connection is Korean too, and so are the tooltips and screen-reader labels of Gradio's own controls
+("전체 화면", not "Fullscreen"). The app runs with ``HF_HUB_OFFLINE=1`` (``conftest.launch_app``): nothing is
 downloaded. Screenshots: ``test-artifacts/korean-*.png``."""
 from __future__ import annotations
 
@@ -11,11 +12,23 @@ import re
 
 import pytest
 
+from explorer.ui import lang
 from test_browser import (  # noqa: F401 (browser: fixture)
     _TOAST_RECORDER, ARTIFACTS, MODEL_WAIT_MS, UI_WAIT_MS, browser, open_tab,
 )
 
 pytestmark = pytest.mark.browser
+
+GRADIO_ENGLISH = re.compile("^(" + "|".join(".+".join(map(re.escape, re.split(r"\{\w+\}", text)))
+                                             for key, text in lang.table("GRADIO", "en").items() if key != "complete") + ")$")
+
+
+def gradio_english_labels(page) -> list[str]:
+    """Every tooltip and screen-reader label on the page that is still one of Gradio's English ones."""
+    values = page.evaluate("""() => [...document.querySelectorAll('[title],[aria-label],[placeholder],[alt]')]
+        .flatMap(e => ['title', 'aria-label', 'placeholder', 'alt'].map(a => e.getAttribute(a)).filter(Boolean))""")
+    return sorted({value for value in values if GRADIO_ENGLISH.match(value)})
+
 
 ENGLISH_IN_PICKER = re.compile(r"bundled|offline|needs a download|untrained|original|fine-tuned|with registers")
 
@@ -80,6 +93,12 @@ def test_korean_session_picker_offline_status_and_tour_show_no_english_and_no_li
             .filter(t => t.querySelector(':scope > .error') && getComputedStyle(t).opacity !== '0').length""")
         assert covered == 0  # the panels keep their pictures: no opaque cover with a red badge over each
         toast.locator("button").first.click()  # closed
+
+        # the surgery tab's table and sliders, the first screen's pictures: Gradio's tooltips and screen-reader labels
+        page.wait_for_function("""() => document.querySelector('[aria-label="표 데이터 복사"]')
+                                         && document.querySelector('[title="전체 화면"]')""", timeout=UI_WAIT_MS)
+        english = gradio_english_labels(page)
+        assert english == [], english
 
         page.route("**/gradio_api/**", lambda route: route.abort())  # the server out of reach
         open_tab(page, "tour")

@@ -32,7 +32,7 @@ from . import room_handlers as rh
 from . import safe
 from . import training_handlers as th
 from .i18n import I18N, T, choices
-from .messages import say, toast_phrases, toast_titles
+from .messages import gradio_labels, say, toast_phrases, toast_titles
 from .budget import MemoryBudget, default_budget_bytes, tune_allocator
 from .cache import ModelCache
 from .components import ImageUpload, IndexSlider
@@ -883,7 +883,7 @@ def main(argv: list[str] | None = None) -> None:
         demo.launch(server_name=args.host, server_port=args.port, share=args.share, allowed_paths=[str(assets_dir())],
                     max_file_size=MAX_UPLOAD, theme=gr.themes.Soft(), css=CSS, show_error=True, i18n=I18N,
                     run_history=False,  # a shared class computer keeps no one's images; Gradio's 'Runs' page is English
-                    head=gradio_fixes.toast_words(toast_titles(), toast_phrases()))  # toasts in the page's words
+                    head=gradio_fixes.page_words(toast_titles(), toast_phrases(), gradio_labels()))  # Gradio's own words too
     except OSError as exc:  # Gradio's "Cannot find empty port" names its own parameters, not our flag
         sys.exit(f"vit-explorer: cannot listen on {args.host}:{args.port} ({exc.__class__.__name__}): the port is "
                  f"probably in use by another program. Choose another one with --port, e.g. --port {args.port + 1}.")

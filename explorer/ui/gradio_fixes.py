@@ -21,12 +21,13 @@ type.charAt(0).toUpperCase() + type.slice(1)`` (line 22; in the installed bundle
 ``templates/frontend/assets/statustracker-DQF-KcRT.js``), and ``js/core/src/dependency.ts`` reads the
 server's title as ``result?._title ?? "Error"`` while the client hands it on as ``title``
 (``templates/frontend/assets/Blocks-D1GWYZdr.js``), so ``gr.Error(title=...)`` never reaches the page.
-:func:`toast_words` is a script for the page's ``<head>`` (``launch(head=...)``, Gradio's way to add
+:func:`page_words` is a script for the page's ``<head>`` (``launch(head=...)``, Gradio's way to add
 one) that renames each toast's title as it appears, in the language the server writes the message
 in (the browser's, :func:`explorer.ui.messages.browser_language`). Written by hand because Gradio's
 i18n does not reach the toast's title. The same script puts Gradio's own English
 sentences about a lost connection (``Blocks-*.js``, ``index-*.js``: literals, not i18n keys) into the
-page's language.
+page's language, and the tooltips and screen-reader labels of its controls ("Fullscreen", "Copy table
+data", "Thumbnail 1 of 11": literals too, in the components' bundles), which Gradio's language files lack.
 """
 from __future__ import annotations
 
@@ -64,18 +65,42 @@ def save_pil_to_cache(img: Image.Image, cache_dir: str, name: str = "image", for
     return str(path)
 
 
-_TOAST_WORDS = """<script>
+_PAGE_WORDS = r"""<script>
 (() => {
-  const all = %s;  // by language: {titles: Gradio's toast title -> ours, phrases: Gradio's English phrase -> ours}
+  const all = %s;  // by language: {titles, phrases, labels}: Gradio's English -> ours
   const asked = navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language || ""];
   const lang = asked.map(tag => tag.split("-")[0].toLowerCase()).find(code => code in all);
-  const {titles = {}, phrases = {}} = all[lang] || {};
-  if (!Object.keys(titles).length && !Object.keys(phrases).length) return;
+  const {titles = {}, phrases = {}, labels = {}} = all[lang] || {};
+  if (!Object.keys(titles).length && !Object.keys(phrases).length && !Object.keys(labels).length) return;
+  const escape = text => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const patterns = Object.entries(labels).filter(([english]) => english.includes("{")).map(([english, ours]) => {
+    const names = [];
+    const source = english.split(/(\{\w+\})/).map(part => /^\{\w+\}$/.test(part)
+      ? (names.push(part.slice(1, -1)), "(.+)") : escape(part)).join("");
+    return [new RegExp("^" + source + "$"), names, ours];
+  });
+  const word = value => {
+    if (Object.hasOwn(labels, value)) return labels[value];
+    for (const [pattern, names, ours] of patterns) {
+      const found = value.match(pattern);
+      if (found) return names.reduce((text, name, i) => text.split("{" + name + "}").join(found[i + 1]), ours);
+    }
+    return null;
+  };
+  const ATTRIBUTES = ["title", "aria-label", "placeholder", "alt"];
+  const SELECTOR = ATTRIBUTES.map(name => "[" + name + "]").join(",");
+  const relabel = element => {
+    for (const name of ATTRIBUTES) {
+      const value = element.getAttribute(name);
+      const ours = value && word(value);
+      if (ours && ours !== value) element.setAttribute(name, ours);
+    }
+  };
   const rename = () => {
     document.querySelectorAll(".toast-title").forEach(title => {
       const text = [...title.childNodes].find(node => node.nodeType === Node.TEXT_NODE && node.nodeValue.trim());
-      const word = text && titles[text.nodeValue.trim()];
-      if (word) text.nodeValue = word + " ";
+      const ours = text && titles[text.nodeValue.trim()];
+      if (ours) text.nodeValue = ours + " ";
     });
     document.querySelectorAll('[data-testid="toast-text"]').forEach(box => {
       const walker = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
@@ -86,21 +111,39 @@ _TOAST_WORDS = """<script>
       }
     });
   };
-  new MutationObserver(rename).observe(document.documentElement, {childList: true, subtree: true, characterData: true});
+  const seen = records => {
+    rename();
+    if (!Object.keys(labels).length) return;
+    for (const record of records) {  // only what changed: the page is large and changes at every run
+      if (record.type === "attributes") relabel(record.target);
+      for (const node of record.addedNodes) {
+        if (node.nodeType !== Node.ELEMENT_NODE) continue;
+        relabel(node);
+        node.querySelectorAll(SELECTOR).forEach(relabel);
+      }
+    }
+  };
+  document.querySelectorAll(SELECTOR).forEach(relabel);
+  new MutationObserver(seen).observe(document.documentElement, {childList: true, subtree: true, characterData: true,
+                                                                attributes: true, attributeFilter: ATTRIBUTES});
 })();
 </script>"""
 
 
-def toast_words(titles: dict[str, dict[str, str]], phrases: dict[str, dict[str, str]] | None = None) -> str:
-    """The ``<head>`` script that renames Gradio's toast titles, ``titles[language][gradio_title]`` (e.g.
-    ``{"ko": {"Error": "오류"}}``), and replaces Gradio's own English phrases inside a toast's text,
-    ``phrases[language][english]`` (the lost connection, a failed request: Gradio writes them in English
-    whatever the page's language). A language that keeps Gradio's words needs no entry."""
-    phrases = phrases or {}
-    wanted = {lang: {"titles": {k: v for k, v in titles.get(lang, {}).items() if k != v},
-                     "phrases": {k: v for k, v in phrases.get(lang, {}).items() if k != v}}
-              for lang in {*titles, *phrases}}
-    return _TOAST_WORDS % json.dumps(wanted, ensure_ascii=False)
+def page_words(titles: dict[str, dict[str, str]], phrases: dict[str, dict[str, str]] | None = None,
+               labels: dict[str, dict[str, str]] | None = None) -> str:
+    """The ``<head>`` script that puts Gradio's own English into the page's language:
+    its toast titles, ``titles[language][gradio_title]`` (e.g. ``{"ko": {"Error": "오류"}}``);
+    its English phrases inside a toast's text, ``phrases[language][english]`` (the lost connection,
+    a failed request); and its controls' tooltips and screen-reader labels (``title``, ``aria-label``,
+    ``placeholder``, ``alt``), ``labels[language][english]``, where a ``{name}`` in the English stands for
+    any text and is carried into ours (``"Thumbnail {i} of {n}"``). Gradio writes all three in English
+    whatever the page's language. A language that keeps Gradio's words needs no entry."""
+    phrases, labels = phrases or {}, labels or {}
+    wanted = {lang: {part: {k: v for k, v in words.get(lang, {}).items() if k != v}
+                     for part, words in (("titles", titles), ("phrases", phrases), ("labels", labels))}
+              for lang in {*titles, *phrases, *labels}}
+    return _PAGE_WORDS % json.dumps(wanted, ensure_ascii=False)
 
 
 def install() -> None:

@@ -3,8 +3,8 @@
 The page follows the browser's language (English when it is none of :data:`LANGUAGES`),
 and Gradio's settings menu (the footer's "Settings") switches it. ``T(key)`` marks a string
 for translation; :data:`STRINGS` holds them all by language: the ``PAGE`` and ``OPTIONS``
-tables of the language files (:mod:`.lang`), the tour's (:mod:`.tour`) and how radios show their
-choices (``CHOICES``, :func:`choices`). Tests check that every language has every key and that
+tables of the language files (:mod:`.lang`), the tour's (:mod:`.tour`), how radios show their
+choices (``CHOICES``, :func:`choices`) and Gradio's own ``common.complete`` (``GRADIO``). Tests check that every language has every key and that
 no component of the page keeps an untranslated label or choice.
 Sentences the server writes at run time, with values in them (errors, captions, the model
 card), are translated on the server: :mod:`.messages`.
@@ -22,7 +22,8 @@ from .lang import LANGUAGES, table
 __all__ = ["I18N", "LANGUAGES", "STRINGS", "T", "choices"]
 
 STRINGS: dict[str, dict[str, str]] = {
-    lang: {**table("PAGE", lang), **table("OPTIONS", lang), **table("CHOICES", lang), **tour.translations()[lang]}
+    lang: {**table("PAGE", lang), **table("OPTIONS", lang), **table("CHOICES", lang), **tour.translations()[lang],
+           "common.complete": table("GRADIO", lang)["complete"]}  # Gradio asks for this key; none of its files has it
     for lang in LANGUAGES
 }
 I18N = gr.I18n(**STRINGS)

@@ -30,7 +30,8 @@ from typing import Iterator
 from .lang import LANGUAGES, table
 
 __all__ = ["LANGUAGES", "browser_language", "choice_label", "describe_method", "ending", "language", "model_label",
-           "model_note", "model_source", "picker_label", "say", "speaking", "table_of", "toast_phrases", "toast_titles"]
+           "model_note", "model_source", "picker_label", "say", "speaking", "table_of", "gradio_labels",
+           "toast_phrases", "toast_titles"]
 
 _LANGUAGE: ContextVar[str] = ContextVar("vit_explorer_language", default=LANGUAGES[0])
 
@@ -136,7 +137,7 @@ def model_source(source: str) -> str:
 
 def toast_titles() -> dict[str, dict[str, str]]:
     """Gradio's toast titles ("Error", "Warning", "Info", "Connection Lost") in every language
-    (``gradio_fixes.toast_words``)."""
+    (``gradio_fixes.page_words``)."""
     english = table("SAY", LANGUAGES[0])
     return {lang: {english[key]: table("SAY", lang)[key] for key in ("error_title", "warning_title", "info_title",
                                                                       "lost_title")} for lang in LANGUAGES}
@@ -144,9 +145,17 @@ def toast_titles() -> dict[str, dict[str, str]]:
 
 def toast_phrases() -> dict[str, dict[str, str]]:
     """Gradio's own English sentences in a toast (a lost connection, a failed request, a busy server),
-    each with its words in every language (``gradio_fixes.toast_words``)."""
+    each with its words in every language (``gradio_fixes.page_words``)."""
     english = table("SAY", LANGUAGES[0])
     return {lang: {english[key]: table("SAY", lang)[key] for key in ("lost", "request_failed", "busy")}
+            for lang in LANGUAGES}
+
+
+def gradio_labels() -> dict[str, dict[str, str]]:
+    """The tooltips and screen-reader labels Gradio writes in English on its own controls ("Fullscreen",
+    "Thumbnail {i} of {n}"), each with its words in every language (``gradio_fixes.page_words``)."""
+    english = table("GRADIO", LANGUAGES[0])
+    return {lang: {english[key]: text for key, text in table("GRADIO", lang).items() if key != "complete"}
             for lang in LANGUAGES}
 
 

@@ -10,7 +10,8 @@ Gradio's language menu.
 
 Who reads what: :mod:`..i18n` hands ``PAGE``, ``OPTIONS``, ``CHOICES`` and the tour's tables to Gradio's
 ``gr.I18n`` (translated in the browser); :mod:`..messages` writes ``SAY``, ``MODEL_NOTES``,
-``MODEL_LABELS`` and ``CHOICES`` on the server; :mod:`..tour` keys the tour's tables by step.
+``MODEL_LABELS`` and ``CHOICES`` on the server; :mod:`..tour` keys the tour's tables by step; ``GRADIO``
+goes to the page's script (:mod:`..gradio_fixes`) and, for ``complete``, to ``gr.I18n``.
 
 Bold is written ``**so**`` in every file; :func:`table` hands out each text with :func:`strong`
 applied, so a bold that Markdown would leave literal (``**선형 투영(linear projection)**입니다``:
@@ -32,7 +33,7 @@ DEFAULT = "en"
 
 #: the tables every language file defines, each a dict of texts by key
 TABLES = ("PAGE", "OPTIONS", "TOUR_LABELS", "TOUR_TITLES", "TOUR_TEXTS", "SAY", "MODEL_NOTES", "MODEL_LABELS",
-          "CHOICES")
+          "CHOICES", "GRADIO")
 
 
 def _codes() -> tuple[str, ...]:

@@ -22,6 +22,10 @@ checks them):
   the API and the command line take; in English the label is the value itself, read from where it is defined.
   Translated at the page's edge only: radio buttons in the browser (``i18n.choices``), captions and tables on
   the server (``messages.choice_label``).
+- ``GRADIO``: Gradio's own words on its controls, which its language files lack: the tooltips and screen-reader
+  labels it writes as English literals (``"Fullscreen"``, ``"Thumbnail {i} of {n}"``; in English each is Gradio's
+  text, word for word, which ``gradio_fixes.page_words`` looks for), and ``complete``, the screen-reader word for
+  a finished run that Gradio asks its i18n for (``common.complete``) and no language of Gradio's defines.
 
 The transformer's blocks are "blocks" everywhere (never "layers").
 """
@@ -506,8 +510,8 @@ SAY = {
     "name_not_text": "A model name must be text, not '{value}'.",
     # an image that cannot be read (explorer.images.ImageLoadError's reason); English shows the library's own text
     "error_title": "Error",  # the title of the box an error appears in
-    "warning_title": "Warning", "info_title": "Info",  # ... a warning, a note (gradio_fixes.toast_words)
-    # Gradio's own English in a toast, word for word as its page writes it (gradio_fixes.toast_words)
+    "warning_title": "Warning", "info_title": "Info",  # ... a warning, a note (gradio_fixes.page_words)
+    # Gradio's own English in a toast, word for word as its page writes it (gradio_fixes.page_words)
     "lost_title": "Connection Lost",
     "lost": "Connection to the server was lost. Attempting reconnection...",
     "request_failed": "Connection errored out.",
@@ -609,4 +613,18 @@ CHOICES = {
     **{f"style:{style}": style for style in HEAD_STYLES},
     **{f"ablation:{mode}": mode for mode in ABLATION_MODES},
     **{f"surgery_mode:{mode}": mode for mode in SURGERY_MODES},
+}
+
+GRADIO = {
+    "complete": "Done",
+    "fullscreen": "Fullscreen", "exit_fullscreen": "Exit fullscreen", "remove_image": "Remove Image",
+    "download": "Download", "download_all": "Download All", "share": "Share", "clear": "Clear", "close": "Close",
+    "copy": "Copy", "copied": "Copied", "copy_table": "Copy table data", "copied_table": "Copied to clipboard",
+    "table_actions": "Table actions", "cell_menu": "Open cell menu", "sort_up": "Sort ascending",
+    "sort_down": "Sort descending", "empty_value": "Empty value", "reset": "Reset to default value",
+    "file_upload": "File upload", "upload_file": "Upload file", "drop_files": "Click to upload or drop files",
+    "paste": "Paste from clipboard", "footer": "Gradio footer navigation", "stop_recording": "Stop Recording",
+    "play": "Play", "pause": "Pause",
+    "thumbnail": "Thumbnail {i} of {n}", "number_input": "number input for {label}",
+    "range_slider": "range slider for {label}",
 }

@@ -599,3 +599,17 @@ CHOICES = {
     "ablation:zero": "0으로 (zero)", "ablation:mean": "토큰 평균으로 (mean)",
     "surgery_mode:drop": "빼기 (drop)", "surgery_mode:grey": "회색으로 (grey)", "surgery_mode:blur": "흐리게 (blur)",
 }
+
+GRADIO = {
+    "complete": "끝났습니다",
+    "fullscreen": "전체 화면", "exit_fullscreen": "전체 화면 끝내기", "remove_image": "이미지 지우기",
+    "download": "내려받기", "download_all": "모두 내려받기", "share": "공유", "clear": "지우기", "close": "닫기",
+    "copy": "복사", "copied": "복사했습니다", "copy_table": "표 데이터 복사", "copied_table": "클립보드에 복사했습니다",
+    "table_actions": "표 동작", "cell_menu": "셀 메뉴 열기", "sort_up": "오름차순 정렬",
+    "sort_down": "내림차순 정렬", "empty_value": "빈 값", "reset": "기본값으로 되돌리기",
+    "file_upload": "파일 올리기", "upload_file": "파일 올리기", "drop_files": "눌러서 올리거나 파일을 끌어다 놓으세요",
+    "paste": "클립보드에서 붙여넣기", "footer": "Gradio 바닥글 메뉴", "stop_recording": "녹화 멈추기",
+    "play": "재생", "pause": "일시 정지",
+    "thumbnail": "미리보기 {n}개 중 {i}번째", "number_input": "{label} 숫자 입력",
+    "range_slider": "{label} 슬라이더",
+}
