@@ -17,6 +17,7 @@ from explorer.render import (
     heat_overlay,
     mask_overlay,
     normalize_map,
+    stretch_map,
     position_similarity_figure,
     save_arrays,
     save_distances_csv,
@@ -58,6 +59,22 @@ def test_heat_overlay_blends_with_alpha(image):
     assert heat.size == image.size and not np.array_equal(np.asarray(heat), np.asarray(image))
     with pytest.raises(ValueError, match="alpha"):
         heat_overlay(image, m, alpha=1.5)
+
+
+def test_stretch_map_runs_from_the_minimum_to_the_maximum_as_pytorch_grad_cam_scales_a_cam():
+    scale_cam_image = pytest.importorskip("pytorch_grad_cam.utils.image").scale_cam_image
+    m = np.random.default_rng(4).random((7, 7)) * 0.6 + 0.38  # a high floor, as attention flow's
+    np.testing.assert_allclose(stretch_map(m), scale_cam_image(m[None])[0], atol=1e-6)
+    np.testing.assert_allclose(stretch_map(np.array([[0.4, 1.0], [0.7, 0.4]])), [[0, 1], [0.5, 0]])
+    assert not stretch_map(np.full((3, 3), 0.7)).any()  # flat: nothing to show, not all brightest
+
+
+def test_a_map_with_a_high_floor_shows_its_lowest_patch_in_the_colour_maps_first_colour_when_stretched(image):
+    m = np.full((6, 10), 0.4)
+    m[2, 3] = 1.0
+    for stretch, expected in ((False, 0.4), (True, 0.0)):
+        heat = np.asarray(heat_overlay(image, m, cmap="gray", alpha=1.0, stretch=stretch), dtype=np.float64) / 255
+        np.testing.assert_allclose(heat[0, 0], expected, atol=2 / 255)  # a pixel far from the peak
 
 
 def test_float_and_array_images_are_checked():

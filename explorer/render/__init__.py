@@ -22,7 +22,8 @@ from .figures import (
     not_available_figure,
     position_similarity_figure,
 )
-from .overlay import ENLARGED_SIDE, enlarge, enlargement, heat_overlay, map_image, mark_patch, mark_patches, mask_overlay, normalize_map
+from .overlay import (ENLARGED_SIDE, enlarge, enlargement, heat_overlay, map_image, mark_patch, mark_patches,
+                      mask_overlay, normalize_map, stretch_map)
 
 use_korean_fallback()  # Hangul in a figure (a class name, a model's name) is drawn, not boxes
 
@@ -52,6 +53,7 @@ __all__ = [
     "mark_patches",
     "mask_overlay",
     "normalize_map",
+    "stretch_map",
     "not_available_figure",
     "position_similarity_figure",
     "save_arrays",

@@ -271,7 +271,7 @@ def explanation_figure(image, maps: Mapping[str, np.ndarray], style: str = "mask
     axes[0].imshow(image_array(image))
     axes[0].set_title("input", fontsize=9)
     for ax, (name, m) in zip(axes[1:], maps.items()):
-        ax.imshow(mask_overlay(image, m) if style == "mask" else heat_overlay(image, m, cmap=cmap))
+        ax.imshow(mask_overlay(image, m) if style == "mask" else heat_overlay(image, m, cmap=cmap, stretch=True))
         ax.set_title(name, fontsize=9)
     for ax in axes:
         ax.set_axis_off()

@@ -46,6 +46,20 @@ def normalize_map(attention_map) -> np.ndarray:
     return np.clip(m / top, 0.0, 1.0) if top > 0 else np.zeros_like(m)
 
 
+def stretch_map(attention_map) -> np.ndarray:
+    """``(map - min) / (max - min)`` in [0, 1] for a finite 2-D map: its lowest value darkest, its highest
+    brightest, as pytorch-grad-cam scales a map before its heat overlay (``scale_cam_image``). A map with a
+    high floor shared by every patch (attention flow's, 0.38 to 1 on the demo) shows where it varies
+    instead of one colour everywhere. A flat map is all zeros."""
+    m = np.asarray(attention_map, dtype=np.float64)
+    if m.ndim != 2:
+        raise ValueError(f"expected a 2-D (gh, gw) map, got shape {m.shape}")
+    if not np.isfinite(m).all():
+        raise ValueError("the attention map holds NaN or infinite values")
+    spread = m.max() - m.min()
+    return (m - m.min()) / spread if spread > 0 else np.zeros_like(m)
+
+
 def resize_map(mask: np.ndarray, size: tuple[int, int], crisp: bool = False) -> np.ndarray:
     """Resize a [0, 1] map bicubic (``crisp``: nearest, one flat square per patch) to ``size = (W, H)``
     pixels, clipped back to [0, 1]."""
@@ -54,9 +68,11 @@ def resize_map(mask: np.ndarray, size: tuple[int, int], crisp: bool = False) -> 
     return np.clip(np.asarray(resized, dtype=np.float64), 0.0, 1.0)
 
 
-def _image_and_mask(image, attention_map, crisp: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def _image_and_mask(image, attention_map, crisp: bool = False,
+                    stretch: bool = False) -> tuple[np.ndarray, np.ndarray]:
     img = image_array(image)
-    return img, resize_map(normalize_map(attention_map), (img.shape[1], img.shape[0]), crisp)
+    scaled = stretch_map(attention_map) if stretch else normalize_map(attention_map)
+    return img, resize_map(scaled, (img.shape[1], img.shape[0]), crisp)
 
 
 def _to_pil(a: np.ndarray) -> Image.Image:
@@ -69,12 +85,15 @@ def mask_overlay(image, attention_map) -> Image.Image:
     return _to_pil(img * mask[..., None])
 
 
-def heat_overlay(image, attention_map, cmap: str = "jet", alpha: float = 0.5, crisp: bool = False) -> Image.Image:
+def heat_overlay(image, attention_map, cmap: str = "jet", alpha: float = 0.5, crisp: bool = False,
+                 stretch: bool = False) -> Image.Image:
     """The image blended with ``cmap`` of the normalized map: ``(1 - alpha) * image + alpha * heat``
-    (``crisp``: each patch one flat colour, for maps of counts such as a class's guesses)."""
+    (``crisp``: each patch one flat colour, for maps of counts such as a class's guesses). The map is
+    scaled ``map / max`` (0 darkest, for counts and shares) or, with ``stretch``, from its minimum to
+    its maximum (:func:`stretch_map`, for an explanation's relevance)."""
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must be in [0, 1], got {alpha}")
-    img, mask = _image_and_mask(image, attention_map, crisp)
+    img, mask = _image_and_mask(image, attention_map, crisp, stretch)
     heat = matplotlib.colormaps[cmap](mask)[..., :3]
     return _to_pil((1.0 - alpha) * img + alpha * heat)
 

@@ -53,14 +53,14 @@ CSS = """
 #position img, #compare-curves img { width: min(100%, 820px); height: auto; max-height: none; }
 /* figures: the panel's label sits above the picture and its buttons beside the label, never over the
    figure's own title, legend or corner (Gradio floats both over the picture's top) */
-:is(#tab-tokens, #tab-query, #tab-training, #tab-side) .block:has(> label[data-testid="block-label"].float),
+:is(#first-screen, #tab-tokens, #tab-query, #tab-training, #tab-side) .block:has(> label[data-testid="block-label"].float),
 #compare-pictures .block:has(> label.float) { display: flex; flex-direction: column; flex-wrap: nowrap; }
-:is(#tab-tokens, #tab-query, #tab-training, #tab-side) .block > label[data-testid="block-label"].float,
+:is(#first-screen, #tab-tokens, #tab-query, #tab-training, #tab-side) .block > label[data-testid="block-label"].float,
 #compare-pictures .block > label.float { position: static; align-self: flex-start; max-width: calc(100% - 84px); }
-:is(#tab-tokens, #tab-query, #tab-training, #tab-side, #compare-pictures) .block > label.float ~ .image-container {
+:is(#first-screen, #tab-tokens, #tab-query, #tab-training, #tab-side, #compare-pictures) .block > label.float ~ .image-container {
     flex: 1 1 auto; min-height: 0; width: 100%; }
-:is(#tab-tokens, #tab-query, #tab-training, #tab-side, #compare-pictures) .block > label.float ~ .image-container
-    > .icon-button-wrapper { top: calc(-1 * var(--size-8, 32px)); }
+:is(#first-screen, #tab-tokens, #tab-query, #tab-training, #tab-side, #compare-pictures) .block > label.float
+    ~ .image-container > .icon-button-wrapper { top: calc(-1 * var(--size-8, 32px)); }
 /* the Model tab's panels have no label: their buttons get a band of their own above the figure */
 #tab-model .block > .image-container { padding-top: var(--size-8, 32px); }
 /* a room's code read off a projector: capitals the page's font draws like small letters (S, M, X) told apart */
@@ -87,8 +87,9 @@ CSS = """
    their captions below the screen) */
 #prompt-gallery .grid-container { grid-template-columns: repeat(auto-fill, minmax(200px, 340px)) !important; }
 /* ... with its label and its download button in a band above the maps, not over the first and last map's corners */
-#prompt-gallery > label[data-testid="block-label"].float { position: static; }
-#prompt-gallery .icon-button-wrapper.top-panel { top: calc(-1 * var(--size-8, 32px)); }
+/* ... and so do Compare's (issue 25: "Every method's map" sat over the first map's corner) */
+:is(#prompt-gallery, #compare-gallery) > label[data-testid="block-label"].float { position: static; }
+:is(#prompt-gallery, #compare-gallery) .icon-button-wrapper.top-panel { top: calc(-1 * var(--size-8, 32px)); }
 @media (max-width: 640px) {  /* a phone: two maps a row, and the controls one under another */
   :is(#compare-gallery, #prompt-gallery) .grid-container {
     grid-template-columns: repeat(2, minmax(0, 1fr)) !important; }

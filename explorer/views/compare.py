@@ -64,8 +64,9 @@ class CompareView:
         return [m for m in self.scores if (gaps := self._gaps(m)) is not None and all(g < 0 for g in gaps)]
 
     def overlay(self, method: str) -> Image.Image:
-        """One method's map over the image, scaled to its own maximum (the same rule for every method)."""
-        return render.heat_overlay(self.image, self.scores[method].map, self.cmap, 0.5)
+        """One method's map over the image, from its own minimum to its own maximum (the same rule for every
+        method, and the rule of every explanation's heat overlay in the app)."""
+        return render.heat_overlay(self.image, self.scores[method].map, self.cmap, 0.5, stretch=True)
 
     def overlays(self) -> list[tuple[str, Image.Image]]:
         """(method, heat overlay) of every method, in the table's order."""

@@ -81,7 +81,7 @@ class ExplanationView:
 
     def heat(self) -> Image.Image:
         """The heat overlay alone (the page's first screen shows it beside the image)."""
-        return render.heat_overlay(self.trace.input_image, self.map, self.cmap, float(self.alpha))
+        return render.heat_overlay(self.trace.input_image, self.map, self.cmap, float(self.alpha), stretch=True)
 
     def table(self) -> None:
         return None

@@ -53,7 +53,8 @@ class PromptView:
 
     def pictures(self) -> list[tuple[Image.Image, str]]:
         """(heat overlay, caption) per prompt: the prompt, its score and its share."""
-        return [(render.heat_overlay(self.trace.input_image, m.map, self.cmap, float(self.alpha)), caption(m))
+        return [(render.heat_overlay(self.trace.input_image, m.map, self.cmap, float(self.alpha), stretch=True),
+                 caption(m))
                 for m in self.maps]
 
     def table(self) -> list[list]:

@@ -70,7 +70,8 @@ class RoomBoard:
         vote chart's text in the class's language (English by default)."""
         image = self.trace.input_image
         mine = render.enlarge(render.heat_overlay(image, self.class_map, "inferno", 0.6, crisp=True))  # per patch
-        model = None if self.model_map is None else render.enlarge(render.heat_overlay(image, self.model_map))
+        model = (None if self.model_map is None
+                 else render.enlarge(render.heat_overlay(image, self.model_map, stretch=True)))
         return mine, model, screen(self._votes_figure(words or VoteWords()))
 
     def _votes_figure(self, words: VoteWords):

@@ -171,7 +171,7 @@ class TrainingView:
     def rollout_picture(self) -> Image.Image | None:
         if self.answer is None:
             return None
-        return render.enlarge(render.heat_overlay(self.answer.seen, self.answer.rollout, "jet", 0.5))
+        return render.enlarge(render.heat_overlay(self.answer.seen, self.answer.rollout, "jet", 0.5, stretch=True))
 
     def pictures(self) -> tuple[Image.Image | None, ...]:
         """(filters, position grid, distances, accuracy curve, this image's rollout or None)."""

@@ -386,7 +386,7 @@ SAY = {
     # the model card's "From:" line: the models layer's English phrases, as said in each language
     "source_demo": "the bundled demo weights", "source_cache": "pretrained weights (Hugging Face cache)",
     "source_random": "random weights", "source_its": "its weights", "source_built": "weights as built",
-    "map_range": "values {low} to {high} (shown scaled so the maximum is brightest)",
+    "map_range": "values {low} to {high} (the colours run from the lowest value to the highest)",
     "guess_note": "Patches you marked: **{k}**; the map's {k} strongest include **{overlap}** of them (a random "
                   "guess gets {chance} on average). Overlap (IoU): **{iou}**. Of the map's {n} patches, your "
                   "best one ranks **{rank}** (1: you found its strongest).",

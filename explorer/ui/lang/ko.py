@@ -336,7 +336,7 @@ SAY = {
     "needs_download": "{label} (내려받기 필요)",
     "source_demo": "내장 데모 가중치", "source_cache": "사전 학습 가중치 (Hugging Face 캐시)",
     "source_random": "무작위 가중치", "source_its": "자체 가중치", "source_built": "만든 그대로의 가중치",
-    "map_range": "값 {low} ~ {high} (가장 큰 값이 가장 밝도록 늘려서 보여 줌)",
+    "map_range": "값 {low} ~ {high} (색은 가장 작은 값부터 가장 큰 값까지)",
     "guess_note": "패치 **{k}**개를 골랐고, 그중 **{overlap}**개가 지도에서 가장 강한 {k}개에 듭니다 (무작위로 고르면 "
                   "평균 {chance}개). 겹침(IoU): **{iou}**. 내가 고른 패치 중 가장 강한 것은 지도에서 {n}개 중 "
                   "**{rank}**번째입니다.",
