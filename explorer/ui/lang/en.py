@@ -224,7 +224,8 @@ rollout ranks in its top 10%, or remove exactly those. **Undo** steps back, **Re
 **What the tokens carry.** Left: each patch's features after the chosen block, squeezed to three numbers by
 PCA and shown as a colour (DINOv2's picture): patches the model treats alike get alike colours. *Foreground
 only* cuts the patches by the first component first. Middle: how similar every patch's features are to the
-patch you follow (click one on the *Attention explorer* tab). Below: the length (norm) of every token; a few
+patch you follow (click one on the *Attention explorer* tab): their cosine similarity, dark purple at 0 or
+below, yellow at 1 (the followed patch itself). Below: the length (norm) of every token; a few
 very long "artifact" tokens (Darcet et al. 2024) are ringed, with the threshold stated. Right: the **logit
 lens** reads every block's class token through the model's final norm and head, to show at which depth the
 answer forms.
@@ -254,7 +255,7 @@ round. Rooms close after three hours unused.
 """,
     "room_open": "Open a room", "room_code": "Room code (yours)", "room_key": "Room key (secret)",
     "room_image": "Show my current image to the room", "room_shown": "Reveal the model's map",
-    "room_class": "Where the class thinks the model looks (share of students per patch)",
+    "room_class": "Where the class thinks the model looks (share of students per patch: black none, yellow the most)",
     "room_model": "Where the model looks (rollout; shown once you reveal it)",
     "room_votes": "The classes the students expect", "room_answers": "Answers",
     "tab_training": "Training",
