@@ -33,7 +33,8 @@ def gradio_english_labels(page) -> list[str]:
 ENGLISH_IN_PICKER = re.compile(r"bundled|offline|needs a download|untrained|original|fine-tuned|with registers")
 
 
-def test_korean_session_picker_offline_status_and_tour_show_no_english_and_no_literal_asterisks(browser, app_url):
+def test_korean_session_picker_offline_status_and_tour_show_no_english_and_no_literal_asterisks(browser, app_url,
+                                                                                                  tmp_path):
     context = browser.new_context(viewport={"width": 1280, "height": 720}, locale="ko-KR")
     try:
         page = context.new_page()
@@ -93,6 +94,15 @@ def test_korean_session_picker_offline_status_and_tour_show_no_english_and_no_li
             .filter(t => t.querySelector(':scope > .error') && getComputedStyle(t).opacity !== '0').length""")
         assert covered == 0  # the panels keep their pictures: no opaque cover with a red badge over each
         toast.locator("button").first.click()  # closed
+
+        # a file that is not an image: Gradio's upload box turns it away in English jargon before the server sees it
+        notes = tmp_path / "notes.txt"
+        notes.write_text("not an image")
+        page.set_input_files("#image-input input[type=file]", str(notes))
+        page.wait_for_function("() => [...document.querySelectorAll('[data-testid=toast-body]')]"
+                               ".some(t => t.innerText.includes('notes.txt'))", timeout=UI_WAIT_MS)
+        said = page.locator("[data-testid=toast-body]", has_text="notes.txt").first.inner_text()
+        assert "notes.txt: 이미지가 아닙니다" in said and "Invalid" not in said and "image/*" not in said, said
 
         # the surgery tab's table and sliders, the first screen's pictures: Gradio's tooltips and screen-reader labels
         page.wait_for_function("""() => document.querySelector('[aria-label="표 데이터 복사"]')

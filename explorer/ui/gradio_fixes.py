@@ -73,19 +73,28 @@ _PAGE_WORDS = r"""<script>
   const {titles = {}, phrases = {}, labels = {}} = all[lang] || {};
   if (!Object.keys(titles).length && !Object.keys(phrases).length && !Object.keys(labels).length) return;
   const escape = text => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  const patterns = Object.entries(labels).filter(([english]) => english.includes("{")).map(([english, ours]) => {
+  // "Thumbnail {i} of {n}" -> [a pattern with one group per {name}, the names, ours]
+  const compile = words => Object.entries(words).filter(([english]) => english.includes("{")).map(([english, ours]) => {
     const names = [];
     const source = english.split(/(\{\w+\})/).map(part => /^\{\w+\}$/.test(part)
-      ? (names.push(part.slice(1, -1)), "(.+)") : escape(part)).join("");
-    return [new RegExp("^" + source + "$"), names, ours];
+      ? (names.push(part.slice(1, -1)), "(.+?)") : escape(part)).join("");
+    return [source, names, ours];
   });
+  const fill = (ours, names, found) => names.reduce((text, name, i) => text.split("{" + name + "}").join(found[i + 1]), ours);
+  const labelPatterns = compile(labels).map(([source, names, ours]) => [new RegExp("^" + source + "$"), names, ours]);
+  const phrasePatterns = compile(phrases).map(([source, names, ours]) => [new RegExp(source, "g"), names, ours]);
   const word = value => {
     if (Object.hasOwn(labels, value)) return labels[value];
-    for (const [pattern, names, ours] of patterns) {
+    for (const [pattern, names, ours] of labelPatterns) {
       const found = value.match(pattern);
-      if (found) return names.reduce((text, name, i) => text.split("{" + name + "}").join(found[i + 1]), ours);
+      if (found) return fill(ours, names, found);
     }
     return null;
+  };
+  const rewrite = text => {  // Gradio's English phrases inside a toast's text, ours in their place
+    for (const [english, ours] of Object.entries(phrases)) if (!english.includes("{")) text = text.split(english).join(ours);
+    for (const [pattern, names, ours] of phrasePatterns) text = text.replace(pattern, (...found) => fill(ours, names, found));
+    return text;
   };
   const ATTRIBUTES = ["title", "aria-label", "placeholder", "alt"];
   const SELECTOR = ATTRIBUTES.map(name => "[" + name + "]").join(",");
@@ -105,8 +114,7 @@ _PAGE_WORDS = r"""<script>
     document.querySelectorAll('[data-testid="toast-text"]').forEach(box => {
       const walker = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
       for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-        let value = node.nodeValue;
-        for (const [english, ours] of Object.entries(phrases)) value = value.split(english).join(ours);
+        const value = rewrite(node.nodeValue);
         if (value !== node.nodeValue) node.nodeValue = value;
       }
     });
@@ -135,10 +143,11 @@ def page_words(titles: dict[str, dict[str, str]], phrases: dict[str, dict[str, s
     """The ``<head>`` script that puts Gradio's own English into the page's language:
     its toast titles, ``titles[language][gradio_title]`` (e.g. ``{"ko": {"Error": "오류"}}``);
     its English phrases inside a toast's text, ``phrases[language][english]`` (the lost connection,
-    a failed request); and its controls' tooltips and screen-reader labels (``title``, ``aria-label``,
-    ``placeholder``, ``alt``), ``labels[language][english]``, where a ``{name}`` in the English stands for
-    any text and is carried into ours (``"Thumbnail {i} of {n}"``). Gradio writes all three in English
-    whatever the page's language. A language that keeps Gradio's words needs no entry."""
+    a failed request, a file of the wrong type); and its controls' tooltips and screen-reader labels
+    (``title``, ``aria-label``, ``placeholder``, ``alt``), ``labels[language][english]``. In phrases and
+    labels a ``{name}`` in the English stands for any text and is carried into ours (``"Thumbnail {i} of
+    {n}"``). Gradio writes all three in English whatever the page's language. A language that keeps
+    Gradio's words needs no entry."""
     phrases, labels = phrases or {}, labels or {}
     wanted = {lang: {part: {k: v for k, v in words.get(lang, {}).items() if k != v}
                      for part, words in (("titles", titles), ("phrases", phrases), ("labels", labels))}

@@ -143,11 +143,18 @@ def toast_titles() -> dict[str, dict[str, str]]:
                                                                       "lost_title")} for lang in LANGUAGES}
 
 
+#: what Gradio 6.31's upload box says of a file its ``file_types`` filter turns away (``Invalid file type${s}:
+#: ${names}. Only ${types} allowed.`` in its bundle), before the server sees the file
+GRADIO_WRONG_FILE = "Invalid file type: {name}. Only image/* allowed."
+
+
 def toast_phrases() -> dict[str, dict[str, str]]:
-    """Gradio's own English sentences in a toast (a lost connection, a failed request, a busy server),
-    each with its words in every language (``gradio_fixes.page_words``)."""
+    """Gradio's own English sentences in a toast (a lost connection, a failed request, a busy server, a file
+    that is not an image), each with its words in every language, English too where Gradio's are jargon
+    (``gradio_fixes.page_words``)."""
     english = table("SAY", LANGUAGES[0])
-    return {lang: {english[key]: table("SAY", lang)[key] for key in ("lost", "request_failed", "busy")}
+    return {lang: {**{english[key]: table("SAY", lang)[key] for key in ("lost", "request_failed", "busy")},
+                   GRADIO_WRONG_FILE: table("SAY", lang)["wrong_file"]}
             for lang in LANGUAGES}
 
 

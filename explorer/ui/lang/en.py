@@ -517,6 +517,7 @@ SAY = {
     "lost": "Connection to the server was lost. Attempting reconnection...",
     "request_failed": "Connection errored out.",
     "busy": "This application is currently busy. Please try again.",
+    "wrong_file": "{name} is not an image. Use a PNG, JPEG, WebP, BMP, GIF or TIFF image.",
     "image_empty": "The uploaded image is empty (0 bytes). Use a PNG, JPEG, WebP, BMP, GIF or TIFF image.",
     "image_no_pixels": "The image is {width} x {height} pixels: it has no pixels to show. Use a PNG, JPEG, WebP, "
                        "BMP, GIF or TIFF image.",

@@ -467,6 +467,7 @@ SAY = {
     "lost": "서버와 연결이 끊겼습니다. 다시 연결하는 중입니다... 잠시 뒤에도 그대로면 페이지를 새로 고치세요.",
     "request_failed": "서버에 연결하지 못했습니다.",
     "busy": "지금 서버가 바쁩니다. 잠시 뒤에 다시 해 보세요.",
+    "wrong_file": "{name}: 이미지가 아닙니다. PNG, JPEG, WebP, BMP, GIF, TIFF 이미지를 쓰세요.",
     "image_empty": "올린 이미지가 비어 있습니다 (0바이트). PNG, JPEG, WebP, BMP, GIF, TIFF 이미지를 쓰세요.",
     "image_no_pixels": "이미지가 {width} x {height} 픽셀이라 보여 줄 픽셀이 없습니다. PNG, JPEG, WebP, BMP, GIF, "
                        "TIFF 이미지를 쓰세요.",
