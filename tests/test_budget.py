@@ -121,3 +121,19 @@ def test_heavy_work_runs_on_a_lower_priority_thread_in_the_callers_context():
     assert nice() == mine  # the caller's own thread keeps its priority
     with pytest.raises(ValueError, match="bad"):
         workers.run(lambda: (_ for _ in ()).throw(ValueError("bad")))  # its error reaches the caller
+
+
+def test_the_served_app_freezes_its_startup_objects_and_collects_its_first_generation_less_often():
+    import gc
+
+    from explorer.ui import budget
+
+    threshold = gc.get_threshold()
+    try:
+        frozen = budget.tune_garbage_collector()
+        assert frozen > 1000 and gc.get_freeze_count() == frozen  # the imported libraries, at least
+        assert gc.get_threshold() == (budget.GC_FIRST_THRESHOLD, *threshold[1:])
+        assert len(gc.get_objects()) < frozen  # a full pass scans only what came after
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)

@@ -33,7 +33,7 @@ from . import safe
 from . import training_handlers as th
 from .i18n import I18N, T, choices
 from .messages import gradio_labels, say, toast_phrases, toast_titles
-from .budget import MemoryBudget, default_budget_bytes, tune_allocator
+from .budget import MemoryBudget, default_budget_bytes, tune_allocator, tune_garbage_collector
 from .cache import ModelCache
 from .components import ImageUpload, IndexSlider
 from .endpoints import BY_NAME, ENDPOINTS, Endpoint
@@ -110,6 +110,10 @@ SCROLL_TO_ROOM = "() => { if (new URLSearchParams(location.search).get('room')) 
                  "setTimeout(() => document.getElementById('tab-room')?.scrollIntoView(), 300); }"
 MAX_UPLOAD = "25mb"  # largest file a user may upload (an image's pixels are limited separately)
 SESSION_TTL = 3600  # seconds a user's state lives after its last change (Gradio's gr.State time_to_live)
+# sessions whose page Gradio remembers (its state_session_capacity, 10,000 by default); each is about 2,000 small
+# objects that every full pass of the garbage collector scans, so the default let a busy day's visitors and API
+# clients slow every request (budget.tune_garbage_collector). A class of 30, or a lab, is far below it.
+MAX_SESSIONS = 1000
 
 
 IMAGE = dict(interactive=False, format="png")  # every picture the app draws
@@ -808,6 +812,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                               "of this machine's memory)")
     serving.add_argument("--session-ttl", type=float, default=SESSION_TTL, metavar="SECONDS",
                          help="a user's analysis is dropped after this long without use (default 3600)")
+    serving.add_argument("--max-sessions", type=int, default=MAX_SESSIONS, metavar="N",
+                         help=f"browser sessions whose page the server remembers (default {MAX_SESSIONS}); beyond "
+                              "it, the longest unused is forgotten (Gradio keeps about 2,000 small objects for each)")
     serving.add_argument("--analytics", action="store_true", help="allow Gradio's usage analytics (off by default)")
     serving.add_argument("--room", action="store_true",
                          help="open a class room at start, on the first example image, and print its code and the "
@@ -880,10 +887,12 @@ def main(argv: list[str] | None = None) -> None:
     demo = build_demo(server, initial, session_ttl=args.session_ttl, analytics=args.analytics)
     safe.guard(demo, safe.api_parameters(ENDPOINTS))  # Gradio's own refusals as plain sentences too
     demo.queue(default_concurrency_limit=2)
+    tune_garbage_collector()  # its full passes skip what exists now, and come less often
     try:
         demo.launch(server_name=args.host, server_port=args.port, share=args.share, allowed_paths=[str(assets_dir())],
                     max_file_size=MAX_UPLOAD, theme=gr.themes.Soft(), css=CSS, show_error=True, i18n=I18N,
                     run_history=False,  # a shared class computer keeps no one's images; Gradio's 'Runs' page is English
+                    state_session_capacity=args.max_sessions,
                     head=gradio_fixes.page_words(toast_titles(), toast_phrases(), gradio_labels()))  # Gradio's own words too
     except OSError as exc:  # Gradio's "Cannot find empty port" names its own parameters, not our flag
         sys.exit(f"vit-explorer: cannot listen on {args.host}:{args.port} ({exc.__class__.__name__}): the port is "
