@@ -1,5 +1,5 @@
 """Real-browser check that the app's panel furniture never covers a figure: on a phone (390 px) the
-Tokens tab's labels and buttons, and the Model tab's buttons, lie outside their pictures, and on a projector (1280 x 720) the Model
+first screen's, the Attention rollout tab's and the Tokens tab's labels and buttons, and the Model tab's buttons, lie outside their pictures, and on a projector (1280 x 720) the Model
 tab's position grid is shown whole (its box cut off the column label before).
 
 Screenshots: ``test-artifacts/figures-tokens-phone.png``, ``figures-model-projector.png``.
@@ -31,9 +31,11 @@ def _meets(a, b, slack: float = 1.0) -> bool:
 
 
 def _loaded(page, selector: str) -> None:
+    """Wait until the picture ``selector`` is drawn, scrolled into sight (Gradio's pictures load lazily)."""
+    page.locator(selector).first.wait_for(state="attached", timeout=MODEL_WAIT_MS)
+    page.locator(selector).first.scroll_into_view_if_needed(timeout=UI_WAIT_MS)
     page.wait_for_function(f"() => {{ const i = document.querySelector('{selector}');"
                            " return i && i.complete && i.naturalWidth > 0; }", timeout=MODEL_WAIT_MS)
-    page.locator(selector).first.scroll_into_view_if_needed(timeout=UI_WAIT_MS)
 
 
 def _analysed(page) -> None:
@@ -44,14 +46,17 @@ def _analysed(page) -> None:
 def test_on_a_phone_no_panel_label_or_button_covers_a_figure(browser, app_url):
     with sized_page(browser, app_url, 390, 844) as phone:
         _analysed(phone)
-        open_tab(phone, "tokens")
         covered = {}
-        for panel in ("tokens-pca", "tokens-similarity", "tokens-norms", "tokens-lens"):
-            _loaded(phone, f"#{panel} img")
-            boxes = phone.evaluate(_PANEL, panel)
-            hit = [part for part in ("label", "buttons") if _meets(boxes[part], boxes["picture"])]
-            if hit:
-                covered[panel] = (hit, boxes)
+        for tab, panels in ((None, ("seen", "where")), ("rollout", ("rollout-mask", "rollout-heat")),
+                            ("tokens", ("tokens-pca", "tokens-similarity", "tokens-norms", "tokens-lens"))):
+            if tab:
+                open_tab(phone, tab)
+            for panel in panels:
+                _loaded(phone, f"#{panel} img")
+                boxes = phone.evaluate(_PANEL, panel)
+                hit = [part for part in ("label", "buttons") if _meets(boxes[part], boxes["picture"])]
+                if hit:
+                    covered[panel] = (hit, boxes)
         phone.screenshot(path=str(ARTIFACTS / "figures-tokens-phone.png"), full_page=True)
         open_tab(phone, "model")  # no labels there, but the buttons covered the colourbar's top
         for panel in ("filters-pca", "position"):

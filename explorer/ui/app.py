@@ -53,13 +53,13 @@ CSS = """
 #position img, #compare-curves img { width: min(100%, 820px); height: auto; max-height: none; }
 /* figures: the panel's label sits above the picture and its buttons beside the label, never over the
    figure's own title, legend or corner (Gradio floats both over the picture's top) */
-:is(#first-screen, #tab-tokens, #tab-query, #tab-training, #tab-side) .block:has(> label[data-testid="block-label"].float),
+:is(#first-screen, #tab-rollout, #tab-tokens, #tab-query, #tab-training, #tab-side) .block:has(> label[data-testid="block-label"].float),
 #compare-pictures .block:has(> label.float) { display: flex; flex-direction: column; flex-wrap: nowrap; }
-:is(#first-screen, #tab-tokens, #tab-query, #tab-training, #tab-side) .block > label[data-testid="block-label"].float,
+:is(#first-screen, #tab-rollout, #tab-tokens, #tab-query, #tab-training, #tab-side) .block > label[data-testid="block-label"].float,
 #compare-pictures .block > label.float { position: static; align-self: flex-start; max-width: calc(100% - 84px); }
-:is(#first-screen, #tab-tokens, #tab-query, #tab-training, #tab-side, #compare-pictures) .block > label.float ~ .image-container {
+:is(#first-screen, #tab-rollout, #tab-tokens, #tab-query, #tab-training, #tab-side, #compare-pictures) .block > label.float ~ .image-container {
     flex: 1 1 auto; min-height: 0; width: 100%; }
-:is(#first-screen, #tab-tokens, #tab-query, #tab-training, #tab-side, #compare-pictures) .block > label.float
+:is(#first-screen, #tab-rollout, #tab-tokens, #tab-query, #tab-training, #tab-side, #compare-pictures) .block > label.float
     ~ .image-container > .icon-button-wrapper { top: calc(-1 * var(--size-8, 32px)); }
 /* the Model tab's panels have no label: their buttons get a band of their own above the figure */
 #tab-model .block > .image-container { padding-top: var(--size-8, 32px); }

@@ -66,7 +66,7 @@ residual connection). Rollout follows that flow: per block it averages the heads
 and multiplies the blocks together. The class token's row over the patches says how
 much each patch fed the final answer.
 *Figure 6 look:* the image seen through the map (scaled so its maximum is 1) over
-black. *Heat overlay:* the same map through a colormap.
+black. *Heat overlay:* the same map through a colormap, from its lowest value to its highest.
 *Discard ratio* drops the weakest fraction of each row's patch attention before the
 residual (never the class/register tokens). *Start block* skips early blocks.
 **Gradient rollout** (Chefer et al. 2021) is class-specific: each block's attention is
