@@ -15,6 +15,7 @@ from explorer.render import (
     filters_figure,
     head_attention_figure,
     heat_overlay,
+    mark_patches,
     mask_overlay,
     normalize_map,
     stretch_map,
@@ -186,3 +187,16 @@ def test_arrays_go_to_npz_and_distances_to_csv(tmp_path):
     with open(save_distances_csv(tmp_path / "two", {"a": d, "b": d})) as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == ["series", "block", "head", "distance_px"] and len(rows) == 12
+
+
+def test_a_patch_marked_as_guessed_and_as_strongest_shows_both_frames():
+    """The reveal draws the map's strongest patches in red, then the student's guesses in white: a guess among
+    the strongest used to cover the red frame with its own, so the picture showed one red square fewer than
+    the sentence below it counted."""
+    black = Image.new("RGB", (64, 64))
+    red = mark_patches(black, [(1, 1), (2, 2)], 16, (255, 40, 40))
+    both = np.asarray(mark_patches(red, [(1, 1)], 16, (255, 255, 255), inset=True))
+    assert tuple(both[16, 24]) == (255, 40, 40)  # the red frame's top edge, still red
+    assert tuple(both[18, 24]) == (255, 255, 255)  # the white frame just inside it
+    assert tuple(both[24, 24]) == (0, 0, 0)  # the patch's middle untouched
+    assert tuple(np.asarray(red)[32, 40]) == (255, 40, 40)  # a strongest patch not guessed: red only

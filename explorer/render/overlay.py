@@ -112,13 +112,16 @@ def mark_patch(image: Image.Image, patch: tuple[int, int], patch_size: int,
 
 
 def mark_patches(image: Image.Image, patches, patch_size: int,
-                 colour: tuple[int, int, int] = (255, 40, 40)) -> Image.Image:
-    """A copy of ``image`` with a rectangle around each patch ``(row, col)`` of ``patches``."""
+                 colour: tuple[int, int, int] = (255, 40, 40), inset: bool = False) -> Image.Image:
+    """A copy of ``image`` with a rectangle around each patch ``(row, col)`` of ``patches``; ``inset``: drawn
+    just inside the patch's edge, so that a patch marked twice (a guess that is also among the map's top
+    patches) shows both frames, the first outside and this one inside it."""
     out = image.copy()
     draw, width = ImageDraw.Draw(out), max(1, patch_size // 8)
+    gap = width if inset else 0
     for r, c in patches:
-        draw.rectangle((c * patch_size, r * patch_size, (c + 1) * patch_size - 1, (r + 1) * patch_size - 1),
-                       outline=colour, width=width)
+        draw.rectangle((c * patch_size + gap, r * patch_size + gap, (c + 1) * patch_size - 1 - gap,
+                        (r + 1) * patch_size - 1 - gap), outline=colour, width=width)
     return out
 
 

@@ -62,7 +62,8 @@ class GuessView:
             heat = render.enlarge(self.source.pictures()[1])
         else:
             heat = render.mark_patch(render.enlarge(self.source.overlays()[0]), self.source.patch, p, FOLLOWED)
-        return (render.mark_patches(render.mark_patches(heat, self.top(), p, TOP), self.guess, p, GUESS),)
+        top = render.mark_patches(heat, self.top(), p, TOP)
+        return (render.mark_patches(top, self.guess, p, GUESS, inset=True),)  # a guess among the top: both frames
 
     def table(self) -> list[list]:
         s = self.score

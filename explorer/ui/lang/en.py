@@ -155,7 +155,7 @@ sanity check take a while on large models; the bar shows progress.
     "guess_block_info": "the block whose attention you guess: early blocks look near, late ones far",
     "guess_image": "Click the patches you think the model uses (click again to unmark)",
     "guess_patches": "Your patches (row,col; row,col ...)", "guess_clear": "Clear my guess", "guess_reveal": "Reveal the map",
-    "reveal_image": "The map with your patches (white) and its strongest patches (red)",
+    "reveal_image": "The map with your patches (white) and its strongest patches (red; white inside red: both)",
     "few_classes": "**This model knows only the few classes listed in its card above.** Any other picture (a "
                    "photo on the shape model) still gets one of them: the answer is then a guess.",
     "tab_query": "Attention explorer", "block": "Block", "head": "Head", "patch_row": "Patch row",
@@ -241,7 +241,7 @@ class's guesses together.
     "join_code": "Room code", "room_nickname": "Nickname (optional)", "room_join": "Join",
     "room_picture": "The room's image: click the patches you think the model uses (click again to unmark)",
     "room_label": "The class you expect the model to answer", "room_send": "Send my guess",
-    "room_answer": "The model's map (once the teacher reveals it): your patches in white, its strongest in red",
+    "room_answer": "The model's map (once the teacher reveals it): your patches in white, its strongest in red, white inside red when both",
     "room_teacher": "For the teacher: open a room and see the class's guesses",
     "room_teacher_help": """
 **Open a room** on the image you are showing (upload or pick it at the top first): you get a short
