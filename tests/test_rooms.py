@@ -159,15 +159,16 @@ def test_a_students_poll_draws_nothing_until_the_teacher_changes_the_room(handle
 
 def test_a_link_opens_the_room_tab_filled_in():
     """A student's link hides the first screen's map and answer and every tab but the class room (the
-    tour and the rollout tab show the model's map and answer); the teacher's link and a plain page hide
-    nothing."""
+    tour and the rollout tab show the model's map and answer); the teacher's link hides the first screen's
+    map and answer too (the board is projected), and a plain page hides nothing."""
     student = rh.from_link(SimpleNamespace(query_params={"room": "ab-c2 34"}), tabs=3)
     assert student[:3] == ("ABC234", "", "")
     assert all(hidden.get("visible") is False for hidden in student[-7:-3])  # no map, no answer before the guess
     assert all(tab.get("visible") == "hidden" for tab in student[-3:])  # no other tab (its button too)
     teacher = rh.from_link(SimpleNamespace(query_params={"room": "ABC234", "key": "k"}), tabs=3)
     assert teacher[:3] == ("", "ABC234", "k")
-    assert all(isinstance(v, type(gr.skip())) for v in teacher[-7:])
+    assert all(hidden.get("visible") is False for hidden in teacher[-7:-3])  # the projected board: no answer
+    assert all(isinstance(v, type(gr.skip())) for v in teacher[-3:])  # the teacher keeps every tab
     plain = rh.from_link(SimpleNamespace(query_params={}), tabs=3)
     assert len(plain) == len(student) == len(teacher) and all(isinstance(v, type(gr.skip())) for v in plain)
 

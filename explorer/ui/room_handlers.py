@@ -332,9 +332,10 @@ def room_marks(server: h.Server, session: Session, patches: str):
 def from_link(request: gr.Request = None, tabs: int = 0):
     """On page load, a link opens the room tab: ``?room=CODE`` fills a student's join box;
     ``?room=CODE&key=KEY`` (the teacher's link) fills the teacher's boxes, opens their board and
-    starts its timer (the students' part hidden). A student's page hides the first screen's map and
-    prediction (and their help), and the ``tabs`` other tabs (the tour and the rollout tab show the
-    model's map and answer): they guess before they look. Outputs: join code, room code, key, tabs,
+    starts its timer (the students' part hidden). Both hide the first screen's map and prediction (and
+    their help): the teacher's board is what the projector shows, and it showed the answer above the
+    board before anyone guessed. A student's page also hides the ``tabs`` other tabs (the tour and the
+    rollout tab show the model's map and answer): they guess before they look. Outputs: join code, room code, key, tabs,
     board timer, teacher's accordion, students' column, the first screen's map, its help, the prediction,
     its help, then each other tab."""
     params = getattr(request, "query_params", None) or {}
@@ -343,7 +344,7 @@ def from_link(request: gr.Request = None, tabs: int = 0):
     if not code:
         return (gr.skip(),) * (11 + tabs)
     teacher = bool(key)
-    answer = gr.skip() if teacher else gr.update(visible=False)
+    answer = gr.update(visible=False)
     # "hidden", not False: Gradio 6.31 leaves the button of a tab updated to visible=False (it stops
     # drawing the tab, which then never tells the tab bar); a hidden tab is drawn, unseen, and tells it
     tab = gr.skip() if teacher else gr.update(visible="hidden")
