@@ -267,3 +267,15 @@ def test_gradio_hands_the_request_and_the_progress_tracker_to_the_endpoints_that
         assert (progress_index is not None) == (e.progress is not None), e.name
         if e.request:
             assert e._named(tuple(inputs), {})["request"] == "THE REQUEST", e.name
+
+
+def test_a_class_is_picked_from_the_list_or_typed_as_its_number_or_name(session):
+    trace = session.cache.trace
+    last = len(trace.labels) - 1
+    name = trace.labels[3]  # "tiger shark"
+    assert h._target("predicted class", trace) == trace.predicted
+    assert h._target(f"3: {name}", trace) == h._target("3", trace) == h._target(f" {name.upper()} ", trace) == 3
+    with pytest.raises(gr.Error, match=rf"type a class's number \(0 to {last}\) or its name; 'zebrafish x' is neither"):
+        h._target("zebrafish x", trace)
+    with pytest.raises(gr.Error, match="out of range"):
+        h._target(str(last + 1), trace)

@@ -148,9 +148,17 @@ def _index(value, count: int, what: str, out_of_range: str = "out_of_range", **w
 
 
 def _target(choice: str | None, trace: Trace) -> int:
+    """The class ``choice`` names: the predicted one, a picker entry ("3: ring"), a number or a class name
+    typed in ("3", "ring"); a gr.Error that says what can be typed otherwise."""
     if not choice or choice == PREDICTED:
         return trace.predicted
-    return _index(str(choice).split(":", 1)[0].strip(), len(trace.probs), "class")
+    text = str(choice).split(":", 1)[0].strip()
+    named = {label.strip().lower(): i for i, label in enumerate(trace.labels)}
+    if text.lower() in named and not text.isdigit():
+        return named[text.lower()]
+    if isinstance(choice, str) and not text.lstrip("-").isdigit():
+        raise gr.Error(say("class_unknown", value=safe.shown(choice), last=len(trace.probs) - 1))
+    return _index(text, len(trace.probs), "class")
 
 
 def sentence_picture(sentence: str) -> Image.Image:

@@ -355,6 +355,8 @@ SAY = {
     "expired": "Your image's analysis was cleared to free memory for other users (it was idle too long, or the "
                "server is busy). Upload the image again, or click it again in the examples.",
     "library_error": "{error}",
+    "class_unknown": "Class: pick one from the list, or type a class's number (0 to {last}) or its name; "
+                     "'{value}' is neither.",
     "not_whole": "{what} must be a whole number from 0 to {last}, not '{value}'.",
     "out_of_range": "{what} {index} is out of range: this model's {plural} are numbered 0 to {last}.",
     "out_of_range_stage": "{what} {index} is out of range for block {block}: it is in stage {stage}, whose heads "
