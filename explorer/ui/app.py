@@ -51,6 +51,8 @@ CSS = """
     width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated;
 }
 #position img, #compare-curves img { width: min(100%, 820px); height: auto; max-height: none; }
+/* the image a user gave, as large as its box allows (a 64-px scene was a thumbnail in a 300-px box) */
+#image-input img { width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated; }
 /* figures: the panel's label sits above the picture and its buttons beside the label, never over the
    figure's own title, legend or corner (Gradio floats both over the picture's top) */
 :is(#first-screen, #tab-rollout, #tab-tokens, #tab-query, #tab-training, #tab-side) .block:has(> label[data-testid="block-label"].float),
