@@ -451,16 +451,20 @@ MAX_GUESS_TEXT = 4000  # characters of a typed guess (a 37 x 37 grid's every pat
 
 
 def parse_patches(text, trace: Trace) -> tuple[tuple[int, int], ...]:
-    """"3,4; 5,6" -> ((3, 4), (5, 6)), as the query patch is read (``_patch``); empty text -> ()."""
+    """"3,4; 5,6" -> ((3, 4), (5, 6)), as the query patch is read (``_patch``); empty text -> (). A patch past
+    the grid's edge is refused, not clamped as the query's row and column boxes are (they show the patch used)."""
     text = "" if text is None else str(text)[:MAX_GUESS_TEXT]
     parts = filter(None, (p.strip() for p in text.replace("\n", ";").split(";")))
     patches = set()
     for part in parts:
         row, comma, col = part.partition(",")
         try:
-            int(row), int(col)  # a pair of whole numbers; _patch then refuses negatives and clamps
+            r, c = int(row), int(col)  # a pair of whole numbers; _patch then refuses negatives
         except ValueError:
             raise gr.Error(say("patches_bad", value=safe.shown(part))) from None
+        if r >= trace.grid[0] or c >= trace.grid[1]:  # a typed list is not echoed back: say so, never move it
+            raise gr.Error(say("patch_outside", value=safe.shown(part), last_row=trace.grid[0] - 1,
+                               last_col=trace.grid[1] - 1))
         patches.add(_patch(trace, row, col))
     return tuple(sorted(patches))
 

@@ -364,6 +364,8 @@ SAY = {
     "patch_not_whole": "{what} must be a whole number, not '{value}'.",
     "patches_bad": "'{value}' is not a patch: write each patch as row,col with whole numbers, patches apart with "
                    "';' (for example 3,4; 5,6), or click the patches on the picture.",
+    "patch_outside": "'{value}' is outside the picture: rows go from 0 to {last_row} and columns from 0 to "
+                     "{last_col}.",
     "patch_negative": "{what} {index} is negative: rows and columns are numbered from 0 (top left).",
     "what_block": "Block", "what_head": "Head", "what_class": "Class",
     "plural_block": "blocks", "plural_head": "heads", "plural_class": "classes",

@@ -315,6 +315,7 @@ SAY = {
     "patch_not_whole": "{what}: 정수를 넣으세요 ('{value}': 쓸 수 없는 값입니다).",
     "patches_bad": "'{value}': 패치가 아닙니다. 패치마다 행,열을 정수로 쓰고 패치 사이는 ';'로 나누거나 "
                    "(예: 3,4; 5,6) 그림에서 패치를 누르세요.",
+    "patch_outside": "'{value}': 그림 밖의 패치입니다. 행은 0부터 {last_row}까지, 열은 0부터 {last_col}까지입니다.",
     "patch_negative": "{what} {index}: 음수입니다. 행과 열은 왼쪽 위를 0으로 해서 셉니다.",
     "what_block": "블록", "what_head": "헤드", "what_class": "클래스",
     "plural_block": "블록 번호", "plural_head": "헤드 번호", "plural_class": "클래스 번호",
