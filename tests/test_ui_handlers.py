@@ -279,3 +279,13 @@ def test_a_class_is_picked_from_the_list_or_typed_as_its_number_or_name(session)
         h._target("zebrafish x", trace)
     with pytest.raises(gr.Error, match="out of range"):
         h._target(str(last + 1), trace)
+
+
+def test_side_by_side_warns_when_a_model_barely_answers_and_not_when_it_answers():
+    """An untrained model's 0.1% top class makes its deletion and positive AUCs near zero: 'better' than a
+    trained model's in the table, for no good reason (trial 4 saw a class read it so)."""
+    untrained = SimpleNamespace(probs=np.full(1000, 1e-3) + np.eye(1000)[3] * 3e-4, predicted=3)
+    trained = SimpleNamespace(probs=np.array([0.91, 0.02, 0.07]), predicted=0)
+    said = h.near_chance("random ViT", untrained)
+    assert "**random ViT** barely answers: its top class gets 0.13%, chance is 0.10%" in said
+    assert h.near_chance("demo", trained) == ""

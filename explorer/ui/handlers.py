@@ -817,8 +817,23 @@ def show_side_by_side(view: views.SideBySideView):
     if all(t.num_blocks for t in view.traces):  # a CNN has no blocks of tokens to show
         note += " " + say("side_note", a=view.blocks[0], na=view.traces[0].num_blocks, b=view.blocks[1],
                           nb=view.traces[1].num_blocks)
+    for name, trace in zip(view.names, view.traces):
+        note += near_chance(name, trace)
     rows = [[name, choice_label("method", method, short=True), *rest] for name, method, *rest in view.table() or []]
     return (*view.pictures(), note, table(rows, SIDE_COLUMNS))  # the method named as Compare's table names it
+
+
+NEAR_CHANCE = 2.0  # a model whose top class gets under twice chance's probability barely answers at all
+
+
+def near_chance(name: str, trace: Trace) -> str:
+    """A warning when ``trace``'s model barely answers (its top class under :data:`NEAR_CHANCE` times
+    chance, as an untrained model's 0.1% of 1000 classes): its deletion and positive AUCs are near zero
+    because there is almost no probability to remove, not because its map explains more. "" otherwise."""
+    chance, top = 1.0 / len(trace.probs), float(trace.probs[trace.predicted])
+    if top >= NEAR_CHANCE * chance:
+        return ""
+    return " " + say("side_near_chance", name=name, p=f"{top:.2%}", chance=f"{chance:.2%}")
 
 
 # ---- the guided tour -------------------------------------------------------------------

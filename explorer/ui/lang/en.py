@@ -428,6 +428,9 @@ SAY = {
     "side_scores_note": "Both maps: **{method}**, each for its own model's predicted class, scored by the same "
                         "tests on {grid}: perturbation AUC (positive: lower is better; negative: higher) and "
                         "deletion (lower) / insertion (higher) AUC.",
+    "side_near_chance": "**{name}** barely answers: its top class gets {p}, chance is {chance}. Its AUCs are "
+                        "near zero because there is almost no probability to remove, not because its map explains "
+                        "more; compare trained models.",
     "side_grid_common": "one grid of {p}-pixel squares (the coarser map's cells repeated over it)",
     "side_grid_own": "each model's own grid",
     "col_model": "model",

@@ -378,6 +378,9 @@ SAY = {
     "side_scores_note": "두 지도 모두 **{method}** 방법으로, 각 모델이 예측한 클래스에 대해 구했고, {grid}에서 같은 "
                         "검사로 점수를 매겼습니다: 섭동(perturbation) AUC (양성(positive): 낮을수록 좋음, 음성(negative): "
                         "높을수록 좋음)와 삭제(deletion, 낮을수록 좋음) / 삽입(insertion, 높을수록 좋음) AUC입니다.",
+    "side_near_chance": "**{name}** 모델은 거의 답하지 못합니다: 1위 클래스가 {p}이고, 우연 수준은 {chance}입니다. 이 "
+                        "모델의 AUC가 0에 가까운 것은 지도가 더 잘 설명해서가 아니라 지울 확률이 거의 없어서입니다. "
+                        "학습된 모델끼리 비교하세요.",
     "side_grid_common": "{p}픽셀 정사각형 하나의 격자(거친 지도의 칸은 그 위에 반복)",
     "side_grid_own": "각 모델 자신의 격자",
     "col_model": "모델",
