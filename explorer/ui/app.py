@@ -107,9 +107,13 @@ CSS = """
 """
 
 
-# a room's link (?room=...) opens the page at the Class room tab, not at the top
-SCROLL_TO_ROOM = "() => { if (new URLSearchParams(location.search).get('room')) " \
-                 "setTimeout(() => document.getElementById('tab-room')?.scrollIntoView(), 300); }"
+# a room's link (?room=...) opens the page at the Class room tab, not at the top; again as the pictures above
+# it arrive and push it down (on a phone it ended ~1,500 px below the screen), until the user scrolls
+SCROLL_TO_ROOM = """() => { if (!new URLSearchParams(location.search).get('room')) return;
+  let moved = false;
+  for (const kind of ['wheel', 'touchmove', 'keydown']) addEventListener(kind, () => { moved = true; }, {once: true});
+  for (const wait of [300, 1500, 3500, 6000])
+    setTimeout(() => { if (!moved) document.getElementById('tab-room')?.scrollIntoView(); }, wait); }"""
 MAX_UPLOAD = "25mb"  # largest file a user may upload (an image's pixels are limited separately)
 SESSION_TTL = 3600  # seconds a user's state lives after its last change (Gradio's gr.State time_to_live)
 # sessions whose page Gradio remembers (its state_session_capacity, 10,000 by default); each is about 2,000 small
