@@ -67,6 +67,27 @@ def test_a_student_answers_only_in_the_room_they_joined_and_only_for_its_current
     assert stale.value.key == "room_new_image"
 
 
+def test_a_student_whose_page_stopped_asking_is_no_longer_waited_for(monkeypatch):
+    """A closed tab or a reloaded page leaves its student in the room; the board's "N of M answered" counted
+    them for ever, so a teacher waiting for everyone waited for ever (trial 4 saw "2 of 3" with two there)."""
+    from explorer.ui import rooms
+
+    now = [1000.0]
+    monkeypatch.setattr(rooms.time, "monotonic", lambda: now[0])
+    store = RoomStore()
+    room = store.open("demo", PICTURE, None)
+    stays, answers, leaves = (store.join(room.code, name)[0] for name in ("ana", "dov", "mina"))
+    store.answer(room.code, answers, 1, [(0, 0)], None)
+    assert store.board(room.code, room.key).present == 3
+    now[0] += rooms.PRESENT_SECONDS - 1
+    store.look(room.code, stays)  # ana's page polls; mina's tab was closed
+    now[0] += 2
+    board = store.board(room.code, room.key)
+    assert board.present == 2 and len(board.students) == 3  # dov answered: counted; mina: not waited for
+    store.look(room.code, leaves)  # mina's page is back
+    assert store.board(room.code, room.key).present == 3
+
+
 def test_rooms_bound_students_and_clean_nicknames():
     store = RoomStore(max_students=2)
     room = store.open("demo", PICTURE, None)

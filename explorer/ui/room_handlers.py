@@ -162,7 +162,7 @@ def _board(server: h.Server, room: Snapshot) -> views.RoomBoard:
     cache = _room_cache(server, room)
     model = server.models.get(room.choice)
     guesses = answers_of(room.students, room.answers, unnamed=say("room_unnamed", i="{i}"))  # "student {i}", "학생 {i}"
-    return room_board(model, cache, guesses, len(room.students), room.revealed)
+    return room_board(model, cache, guesses, room.present, room.revealed)  # who left is not waited for
 
 
 def vote_words() -> views.VoteWords:

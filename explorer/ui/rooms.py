@@ -30,6 +30,9 @@ from .sessions import TraceHandle
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPRSTUVWXYZ23456789"  # no 0/O/Q or 1/I to misread on a projector
 CODE_LENGTH = 6
+# a student whose page has not asked for news this long has left (a closed tab, a reloaded page): the board's
+# "N of M answered" counts the others; a page polls every 2 s, a phone's hidden tab about once a minute
+PRESENT_SECONDS = 90.0
 MAX_NICKNAME = 24  # characters of a nickname
 ROOM_IDLE = 3 * 3600.0  # seconds a room lives after its last use
 
@@ -63,6 +66,7 @@ class Room:
     closed: bool = False  # revealed at least once this round: guesses refused until the next image
     students: dict[str, str] = field(default_factory=dict)  # student id -> nickname ("" when none)
     answers: dict[str, Answer] = field(default_factory=dict)  # student id -> this round's guess
+    seen: dict[str, float] = field(default_factory=dict)  # student id -> when their page last asked (monotonic)
     used: float = field(default_factory=time.monotonic)
     version: int = 0  # changes with every join, guess, new image or reveal (what a screen must redraw)
 
@@ -81,6 +85,7 @@ class Snapshot:
     students: dict[str, str]
     answers: dict[str, Answer]
     version: int
+    present: int = 0  # students whose page asked within PRESENT_SECONDS, or who answered this round
 
 
 def clean_nickname(nickname) -> str:
@@ -148,6 +153,7 @@ class RoomStore:
                 raise RoomError("room_full", n=self.max_students)
             student = secrets.token_urlsafe(12)
             room.students[student] = clean_nickname(nickname)
+            room.seen[student] = time.monotonic()
             room.version += 1
             return student, self._snapshot(room)
 
@@ -216,11 +222,15 @@ class RoomStore:
         room = self._room(code)
         if not isinstance(student, str) or student not in room.students:
             raise RoomError("room_not_joined")
+        room.seen[student] = time.monotonic()  # a look, a guess: the student's page is still open
         return room
 
     def _snapshot(self, room: Room) -> Snapshot:
+        now = time.monotonic()
+        present = sum(1 for student in room.students
+                      if student in room.answers or now - room.seen.get(student, 0.0) <= PRESENT_SECONDS)
         return Snapshot(room.code, room.choice, room.picture, room.handle, room.round, room.revealed, room.closed,
-                        dict(room.students), dict(room.answers), room.version)
+                        dict(room.students), dict(room.answers), room.version, present)
 
     def _new_code(self) -> str:
         while True:
