@@ -1,6 +1,7 @@
 """Serving many users: the bounded trace store, the serving policy, serialized model loads."""
 from __future__ import annotations
 
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -130,3 +131,23 @@ def test_a_model_view_asked_for_by_many_users_at_once_is_computed_once():
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda _: cache.view("m", "images", compute), range(8)))
     assert results == ["figures"] * 8 and len(calls) == 1
+
+
+def test_gradios_queue_summarises_fewer_events_less_often_unless_the_environment_says(monkeypatch):
+    """Gradio's queue re-summarised its last 10,000 events in a pandas table after every event, so each request
+    of a busy server got slower (the fuzz's /reveal: 3.5 s on a fresh app, 7.4 s after one tour)."""
+    import gradio as gr
+
+    from explorer.ui import app
+
+    for name in app.GRADIO_QUEUE_ANALYTICS:  # set then removed: monkeypatch puts back what was there before
+        monkeypatch.setenv(name, "0")
+        monkeypatch.delenv(name)
+    app.bound_queue_analytics()
+    with gr.Blocks() as demo:
+        gr.Markdown("x")
+    queue = demo.queue()._queue
+    assert (queue.ANALYTICS_MAX_EVENTS, queue.ANAYLTICS_CACHE_FREQUENCY) == (1000, 100)  # Gradio's own names
+    monkeypatch.setenv("GRADIO_ANALYTICS_MAX_EVENTS", "50")  # an operator's own choice is kept
+    app.bound_queue_analytics()
+    assert os.environ["GRADIO_ANALYTICS_MAX_EVENTS"] == "50"

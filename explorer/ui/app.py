@@ -120,6 +120,12 @@ SESSION_TTL = 3600  # seconds a user's state lives after its last change (Gradio
 # objects that every full pass of the garbage collector scans, so the default let a busy day's visitors and API
 # clients slow every request (budget.tune_garbage_collector). A class of 30, or a lab, is far below it.
 MAX_SESSIONS = 1000
+# Gradio's queue summarises its last GRADIO_ANALYTICS_MAX_EVENTS events (default 10,000) in a pandas table after
+# every event (GRADIO_ANALYTICS_CACHE_FREQUENCY, default 1), for its monitoring page: the work grows with the
+# events served, holds the interpreter's lock, and made every request of a busy server slower (the fuzz's
+# /reveal requests took 3.5 s on a fresh app, 7.4 s once one browser had walked the tour: gradio/queueing.py's
+# compute_analytics_summary was the difference under py-spy). Kept, over fewer events, summarised less often.
+GRADIO_QUEUE_ANALYTICS = {"GRADIO_ANALYTICS_MAX_EVENTS": "1000", "GRADIO_ANALYTICS_CACHE_FREQUENCY": "100"}
 
 
 IMAGE = dict(interactive=False, format="png")  # every picture the app draws
@@ -830,6 +836,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def bound_queue_analytics() -> None:
+    """Gradio's queue analytics over fewer events, summarised less often (:data:`GRADIO_QUEUE_ANALYTICS`),
+    unless the environment already says otherwise; before ``demo.queue()``, which reads them."""
+    for name, value in GRADIO_QUEUE_ANALYTICS.items():
+        os.environ.setdefault(name, value)
+
+
 def make_server(args: argparse.Namespace, initial: str) -> h.Server:
     """The state all users share, from the command line: models, traces, policy, downloads."""
     allowed = tuple(m.strip() for m in (args.models or "").split(",") if m.strip())
@@ -870,6 +883,7 @@ def main(argv: list[str] | None = None) -> None:
     tune_allocator()  # freed maps go back to the system: RSS follows the budget
     if not args.analytics:
         os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    bound_queue_analytics()
     if args.custom and args.model:
         sys.exit("vit-explorer: give --model or --custom, not both.")
     initial = args.custom or args.model or default_choice()
