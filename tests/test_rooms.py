@@ -232,6 +232,24 @@ def test_the_teachers_board_poll_also_sets_the_reveal_box(handler_server):
     assert all(isinstance(v, type(gr.skip())) for v in rh.board_poll(server, other_page, code, key))
 
 
+def test_the_board_redraws_its_count_when_a_student_leaves_though_nothing_else_changed(handler_server, monkeypatch):
+    from explorer.ui import rooms
+
+    now = [1000.0]
+    monkeypatch.setattr(rooms.time, "monotonic", lambda: now[0])
+    server = handler_server("demo")
+    teacher = _image_session(server)
+    code, key, _ = rh.room_open(server, teacher, request=None)
+    stays, *_ = rh.room_join(server, Session(choice="demo"), code, "ana")
+    rh.room_join(server, Session(choice="demo"), code, "mina")  # her tab is closed after this
+    board = Session(choice="demo")
+    assert "of 2 students" in rh.board_poll(server, board, code, key)[4]
+    assert all(isinstance(v, type(gr.skip())) for v in rh.board_poll(server, board, code, key))  # nothing new
+    now[0] += rooms.PRESENT_SECONDS + 1
+    rh.student_poll(server, stays, "")  # ana's page still asks
+    assert "of 1 students" in rh.board_poll(server, board, code, key)[4]
+
+
 def test_a_class_joining_after_the_rooms_trace_was_dropped_runs_the_model_once(handler_server, monkeypatch):
     """The shared store may drop the room's trace (memory); the students who join next must not each
     run the model again at once (40 forwards outside the memory budget): one runs it, the rest wait."""

@@ -185,15 +185,17 @@ ROOM_COLUMNS = ("name", "patches", "class", "iou", "pointing_rank")  # the board
 
 def board_poll(server: h.Server, session: Session, code: str, key: str):
     """The teacher page's timer: the board (and the reveal box, which another of the teacher's
-    pages may have changed) when the room changed since this page drew it."""
+    pages may have changed) when the room, or the number of students still in it, changed since this
+    page drew it."""
     try:
         room = server.rooms.board(code, key)
     except RoomError as exc:
         return (*(gr.skip(),) * 4, say(exc.key, **exc.values), gr.skip())
     seat = session.seat
-    if seat.board_seen == (room.code, room.version):
+    drawn = (room.code, room.version, room.present)  # a student leaving changes no version, but the count
+    if seat.board_seen == drawn:
         return (gr.skip(),) * 6
-    seat.board_seen = (room.code, room.version)
+    seat.board_seen = drawn
     return (*show_board(h.user_errors(lambda session: _board(server, room))(session)), room.revealed)
 
 
