@@ -153,12 +153,12 @@ def _target(choice: str | None, trace: Trace) -> int:
     if not choice or choice == PREDICTED:
         return trace.predicted
     text = str(choice).split(":", 1)[0].strip()
-    named = {label.strip().lower(): i for i, label in enumerate(trace.labels)}
-    if text.lower() in named and not text.isdigit():
-        return named[text.lower()]
-    if isinstance(choice, str) and not text.lstrip("-").isdigit():
+    if not isinstance(choice, str) or text.lstrip("-").isdigit():  # the picker's "3: ring", "3", an API's 3
+        return _index(text, len(trace.probs), "class")
+    named = {label.strip().lower(): i for i, label in enumerate(trace.labels)}  # only for a typed name
+    if text.lower() not in named:
         raise gr.Error(say("class_unknown", value=safe.shown(choice), last=len(trace.probs) - 1))
-    return _index(text, len(trace.probs), "class")
+    return named[text.lower()]
 
 
 def sentence_picture(sentence: str) -> Image.Image:
