@@ -33,13 +33,19 @@ def image_array(image) -> np.ndarray:
     return a
 
 
-def normalize_map(attention_map) -> np.ndarray:
-    """``map / max(map)`` in [0, 1] for a finite, non-negative 2-D map."""
+def _finite_map(attention_map) -> np.ndarray:
+    """``attention_map`` as a float64 (gh, gw) array, or a ValueError when it is not 2-D or not finite."""
     m = np.asarray(attention_map, dtype=np.float64)
     if m.ndim != 2:
         raise ValueError(f"expected a 2-D (gh, gw) map, got shape {m.shape}")
     if not np.isfinite(m).all():
         raise ValueError("the attention map holds NaN or infinite values")
+    return m
+
+
+def normalize_map(attention_map) -> np.ndarray:
+    """``map / max(map)`` in [0, 1] for a finite, non-negative 2-D map."""
+    m = _finite_map(attention_map)
     top = m.max()
     if m.min() < -1e-6 * max(abs(top), 1e-12):
         raise ValueError(f"the attention map must be non-negative, its minimum is {m.min():.3g}")
@@ -51,11 +57,7 @@ def stretch_map(attention_map) -> np.ndarray:
     brightest, as pytorch-grad-cam scales a map before its heat overlay (``scale_cam_image``). A map with a
     high floor shared by every patch (attention flow's, 0.38 to 1 on the demo) shows where it varies
     instead of one colour everywhere. A flat map is all zeros."""
-    m = np.asarray(attention_map, dtype=np.float64)
-    if m.ndim != 2:
-        raise ValueError(f"expected a 2-D (gh, gw) map, got shape {m.shape}")
-    if not np.isfinite(m).all():
-        raise ValueError("the attention map holds NaN or infinite values")
+    m = _finite_map(attention_map)
     spread = m.max() - m.min()
     return (m - m.min()) / spread if spread > 0 else np.zeros_like(m)
 
