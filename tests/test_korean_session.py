@@ -139,7 +139,7 @@ def _texts(fig) -> list[str]:
 
 def test_the_figures_a_class_reads_are_drawn_with_korean_words():
     """Issue 25: the heads, the head importance, the tour's patch vectors and the training accuracy
-    figures take their words from the session's language (Figure 7's own panels keep the paper's English)."""
+    figures take their words from the session's language (Figure 7's panels: see the test below)."""
     import numpy as np
 
     from explorer import render
@@ -211,3 +211,73 @@ def test_the_tables_waiting_for_a_run_have_korean_headers_from_the_page_load():
     headers = [c for t in tables for c in t.columns]
     assert not any(ENGLISH_WORDS.search(c) for c in headers) and any("가" <= ch <= "힣" for ch in "".join(headers))
     assert list(h.empty_tables(h.Session(choice=DEMO_LABEL))[1].columns)[0] == "method"
+
+
+def test_english_figure_words_are_the_figures_own_defaults():
+    """The English language file and ``render.FigureWords`` say the same: the CLI and the API (no
+    language) draw what an English page shows."""
+    from explorer import render
+    from explorer.ui.messages import speaking
+
+    with speaking("en"):
+        assert h.figure_words() == render.FigureWords()
+
+
+ASCII_WORD = re.compile(r"[A-Za-z]{3,}")
+
+
+def test_figure_7_panels_of_a_korean_session_have_no_english_text(tmp_path_factory, timeline, monkeypatch):
+    """Issue 25, trial 4's finding 10: the filters, the position grid and the distance chart on the Model,
+    Distance, Training and Side by side tabs and in the tour are drawn with Korean words (model names aside)."""
+    import threading
+
+    from matplotlib.figure import Figure
+    from matplotlib.text import Text
+
+    from explorer.models import load_choice
+    from explorer.paths import sample_images
+    from explorer.ui import training_handlers as th
+    from explorer.ui.cache import ModelCache
+    from explorer.ui.messages import speaking
+    from explorer.ui.policy import ServingPolicy
+    from explorer.ui.sessions import TraceStore
+
+    server = h.Server(ModelCache(lambda c: load_choice(c, device="cpu"), max_models=2), TraceStore(),
+                      ServingPolicy(always=DEMO_LABEL), tmp_path_factory.mktemp("downloads"),
+                      timelines={DEMO_LABEL: timeline})
+    drawn: dict[str, list[str]] = {}
+    here, savefig, tab = threading.get_ident(), Figure.savefig, ["?"]
+
+    def recorded(fig, *args, **kwargs):  # this thread's figures only: the timeline is drawn ahead in English
+        if threading.get_ident() == here:
+            drawn.setdefault(tab[0], []).extend(t.get_text() for t in fig.findobj(Text) if t.get_text())
+        return savefig(fig, *args, **kwargs)
+
+    session, _, _ = h.analyze(server, str(sample_images()[0]), korean())
+    with speaking("en"):
+        th.training(server, session, 2)  # the step's panels as the app draws them ahead, in English
+    monkeypatch.setattr(Figure, "savefig", recorded)
+    with speaking("ko"):
+        for tab[0], run in {
+            "model": lambda: h.show_model_views(h.model_views(server, session)),
+            "distance": lambda: h.show_distance(h.distance(server, session)),
+            "batch": lambda: h.distance_batch(server, None, True, session),
+            "training": lambda: th.show_training(th.training(server, session, 2)),
+            "side by side": lambda: h.show_side_by_side(h.side_by_side(server, session, RANDOM_LABEL, 0.1)),
+            **{f"tour step {n}": (lambda n=n: h.tour(server, session, n)) for n in range(1, 9)},
+        }.items():
+            run()
+    model = server.model(session)  # its name and its class names are the model's own words
+    names = (DEMO_LABEL, RANDOM_LABEL, model.name, load_choice(RANDOM_LABEL).name, *model.labels, "ViT", "RGB")
+    english = {where: [t for t in texts if ASCII_WORD.search(_without(t, names))] for where, texts in drawn.items()}
+    assert set(drawn) >= {"model", "distance", "batch", "training", "side by side", "tour step 3", "tour step 8"}
+    assert not any(english.values()), {where: texts for where, texts in english.items() if texts}
+    assert {"위치 임베딩 유사도", "입력 패치의 행", "입력 패치의 열"} <= set(drawn["model"]), drawn["model"]
+    assert any(t.startswith("RGB 임베딩 필터 (처음") for t in drawn["model"]), drawn["model"]
+    assert "이 이미지" in drawn["distance"] and any(t.startswith("이미지 ") and t.endswith("장 묶음") for t in drawn["batch"])
+
+
+def _without(text: str, names) -> str:
+    for name in names:
+        text = text.replace(name, "")
+    return text

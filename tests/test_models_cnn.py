@@ -95,7 +95,7 @@ def test_the_gradient_and_perturbation_methods_explain_it_and_the_others_refuse_
 
 def test_every_applicable_view_works_and_the_others_say_why(resnet, trace, image, tmp_path):
     panels = views.model_views(resnet)
-    assert panels.pca.shape[1:] == (7, 7, 3) and "first convolution" in panels.filters_name  # conv1: 7 x 7
+    assert panels.pca.shape[1:] == (7, 7, 3) and "first convolution" in panels.filters_name()  # conv1: 7 x 7
     assert isinstance(panels.position, analyses.NotAvailable) and one_sentence(panels.position.reason, "resnet18")
     assert len(panels.pictures()) == 3 and panels.write(tmp_path)
     cache = views.TraceCache(trace)

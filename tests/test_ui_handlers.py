@@ -289,3 +289,22 @@ def test_side_by_side_warns_when_a_model_barely_answers_and_not_when_it_answers(
     said = h.near_chance("random ViT", untrained)
     assert "**random ViT** barely answers: its top class gets 0.13%, chance is 0.10%" in said
     assert h.near_chance("demo", trained) == ""
+
+
+def test_the_first_screen_says_when_the_model_barely_answers_in_the_users_language(models, session):
+    """Trial 4, finding 11: an untrained model's top 5 all read "0%" beside a map with a crisp pattern; the
+    note beside the prediction now says why (the percentages near chance, the map stretched). A trained
+    model of few classes keeps its "only these classes" note, without the warning."""
+    from dataclasses import replace
+
+    from explorer.models.catalog import DEMO_LABEL
+    from explorer.paths import sample_images
+
+    note = h.prediction_note(models, session)
+    assert note.visible and "**This model barely answers:**" in note.value and "a blind guess 0.10% (1 of 1000)" in note.value
+    korean = h.prediction_note(models, replace(session, lang="ko"))
+    assert "이 모델은 거의 답하지 못합니다" in korean.value and "barely" not in korean.value
+    assert not h.prediction_note(models, h.Session(choice=RANDOM)).visible  # no image yet: nothing to say
+    demo, _, _ = h.analyze(models, str(sample_images()[0]), h.Session(choice=DEMO_LABEL))
+    shown = h.prediction_note(models, demo)
+    assert shown.visible and "only the few classes" in shown.value and "barely" not in shown.value

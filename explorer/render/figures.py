@@ -27,9 +27,9 @@ HEAD_STYLES = ("mask", "heat", "map")  # how the heads figure draws each map (he
 
 @dataclass(frozen=True)
 class FigureWords:
-    """The text of the figures a class reads beside the paper's (the heads, the head importance, the tour's
-    patch vectors and answer, the training accuracy): English by default; the ui passes the user's
-    language. Figure 7's own panels keep the paper's English."""
+    """The text inside the figures the app shows (the paper's Figure 7 panels, the heads, the head
+    importance, the tour's patch vectors and answer, the training accuracy): English by default; the ui
+    passes the user's language. Formats take the named fields, e.g. ``{block}``."""
 
     head: str = "head {h}"
     heads_title: str = "Class-token attention per head"
@@ -68,6 +68,33 @@ class FigureWords:
     distance_depth: str = "network depth (block)"
     distance_pixels: str = "mean attention distance (pixels)"
     uniform: str = "uniform attention"
+    batch_one: str = "batch of 1 image"  # the Distance tab's batch series
+    batch_many: str = "batch of {n} images"
+    distance_windows: str = "Mean attention distance inside windows"  # a Swin's
+    window_uniform: str = "uniform inside a window"
+    stage: str = "stage {stage}"
+    distance_both: str = "mean attention distance, both models"  # Side by side
+    distance_one: str = "mean attention distance, the model with attention"
+    side_windows_vs_whole: str = "mean attention distance: inside windows vs over the whole image"
+    side_windows_both: str = "mean attention distance, both models, inside windows"
+    side_windows_one: str = "mean attention distance, the model with attention, inside windows"
+    side_inside_windows: str = "{name}: inside its windows"  # a legend entry, when a Swin is in the plot
+    side_whole_image: str = "{name}: over the whole image"
+    # Figure 7 left: the RGB embedding filters (a CNN's stand-in: its first convolution's)
+    filters_embedding: str = "RGB embedding filters"
+    filters_convolution: str = "first convolution's RGB filters ({kh}x{kw}, stride {stride})"
+    filters_pca: str = "{name} (first {n} principal components)"
+    filters_raw: str = "{name} (first {n}, raw)"
+    # Figure 7 centre: the position-embedding similarity grid and its colour bar
+    position_title: str = "Position embedding similarity"
+    position_row: str = "input patch row"
+    position_column: str = "input patch column"
+    position_paper: str = "cosine similarity (-1 to 1, the paper's scale)"
+    position_observed: str = "cosine similarity (scale: {low} to {high},\nthe lowest and highest in this grid)"
+    position_shared: str = "cosine similarity (scale: {low} to {high},\nthe same for both steps)"
+    position_tile: str = "cosine similarity, each tile stretched\nfrom its own lowest to its highest"
+    tile_lowest: str = "tile's\nlowest"
+    tile_highest: str = "tile's\nhighest"
 
 
 ENGLISH = FigureWords()
@@ -97,10 +124,11 @@ def not_available_figure(reason: str, title: str | None = None, figsize=(5.0, 1.
     return fig
 
 
-def filters_figure(filters: np.ndarray | NotAvailable, ncols: int = 7, title: str | None = "auto") -> Figure:
+def filters_figure(filters: np.ndarray | NotAvailable, ncols: int = 7, title: str | None = "auto",
+                   words: FigureWords = ENGLISH) -> Figure:
     """Grid of (n, P, P, 3) [0, 1] filters, ``ncols`` per row (4 x 7 for the paper's 28).
 
-    ``title="auto"`` names the n principal components; pass your own for raw filters.
+    ``title="auto"`` names the n principal components (``words.filters_pca``); pass your own for raw filters.
     A model without a patch projection (:class:`NotAvailable`) gets its reason instead.
     """
     if isinstance(filters, NotAvailable):
@@ -109,7 +137,7 @@ def filters_figure(filters: np.ndarray | NotAvailable, ncols: int = 7, title: st
     if f.ndim != 4 or f.shape[-1] != 3 or f.min() < 0 or f.max() > 1:
         raise ValueError("filters must be an (n, P, P, 3) array in [0, 1]")
     if title == "auto":
-        title = f"RGB embedding filters (first {len(f)} principal components)"
+        title = words.filters_pca.format(name=words.filters_embedding, n=len(f))
     ncols = min(ncols, len(f))
     sep = max(1, f.shape[1] // 8)
     grid = tile(f, ncols, sep=sep, fill=1.0)  # white gaps
@@ -126,8 +154,9 @@ def filters_figure(filters: np.ndarray | NotAvailable, ncols: int = 7, title: st
 POSITION_SCALES = ("observed", "paper", "tile")
 
 
-def position_similarity_figure(similarity, title: str | None = "Position embedding similarity", cmap: str = "viridis",
-                               scale: str = "observed", low: float | None = None) -> Figure:
+def position_similarity_figure(similarity, title: str | None = "auto", cmap: str = "viridis",
+                               scale: str = "observed", low: float | None = None,
+                               words: FigureWords = ENGLISH) -> Figure:
     """Grid-of-grids of (gh, gw, gh, gw) cosine similarities: tile (r, c) at row r, column c.
 
     ``scale`` picks the colour scale, and the colourbar says which: ``"observed"`` (default) spans
@@ -137,8 +166,10 @@ def position_similarity_figure(similarity, title: str | None = "Position embeddi
     ``"tile"`` stretches each tile from its own minimum to its maximum (structure only: a colour
     means a different value in each tile). ``low``: with ``"observed"``, the scale reaches down to at
     least this value, so that two grids drawn with the same ``low`` share one scale (the tour's first
-    and last training step).
+    and last training step). ``title="auto"``: ``words.position_title``; the axes and the colour bar
+    are in ``words`` too.
     """
+    title = words.position_title if title == "auto" else title
     if scale not in POSITION_SCALES:
         raise ValueError(f"scale must be one of {POSITION_SCALES}, got {scale!r}")
     if isinstance(similarity, NotAvailable):
@@ -170,16 +201,15 @@ def position_similarity_figure(similarity, title: str | None = "Position embeddi
     ax.tick_params(length=0, labelsize=7)
     for side in ax.spines.values():
         side.set_visible(False)
-    ax.set_ylabel("input patch row")
-    ax.set_xlabel("input patch column")
+    ax.set_ylabel(words.position_row)
+    ax.set_xlabel(words.position_column)
     if scale == "tile":
-        bar = fig.colorbar(im, ax=ax, ticks=[0, 1], shrink=0.8,
-                           label="cosine similarity, each tile stretched\nfrom its own lowest to its highest")
-        bar.ax.set_yticklabels(["tile's\nlowest", "tile's\nhighest"], fontsize=7)
+        bar = fig.colorbar(im, ax=ax, ticks=[0, 1], shrink=0.8, label=words.position_tile)
+        bar.ax.set_yticklabels([words.tile_lowest, words.tile_highest], fontsize=7)
     else:
-        label = ("cosine similarity (-1 to 1, the paper's scale)" if scale == "paper"
-                 else f"cosine similarity (scale: {vmin:.2f} to {vmax:.2f},\nthe lowest and highest in this grid)"
-                 if low is None else f"cosine similarity (scale: {vmin:.2f} to {vmax:.2f},\nthe same for both steps)")
+        label = (words.position_paper if scale == "paper"
+                 else (words.position_observed if low is None else words.position_shared).format(
+                     low=f"{vmin:.2f}", high=f"{vmax:.2f}"))
         fig.colorbar(im, ax=ax, ticks=np.linspace(vmin, vmax, 5 if scale == "paper" else 3), shrink=0.8, label=label,
                      format="%.1f" if scale == "paper" else "%.2f")
     if title:

@@ -1,8 +1,7 @@
 """Hangul in figures: a Korean font as matplotlib's fallback, when one is installed.
 
-Figure 7's own words (titles, axes, legends) are English in every language of the app: they are
-the paper's terms and go into exported files. Other figures take their words in the user's language
-(``figures.FigureWords``, ``CurveWords``), and text from elsewhere can be Korean too (class names of a
+The figures on the page take their words in the user's language (``figures.FigureWords``,
+``CurveWords``; the files the downloads write stay English), and text from elsewhere can be Korean too (class names of a
 model trained with Korean labels, a model's name); matplotlib's default DejaVu Sans has no Hangul:
 every syllable would be drawn as a box. Matplotlib (3.6+) falls back
 glyph by glyph through the families of ``font.family``, so the first Korean font found here is

@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image, ImageDraw
 
-from .figures import attention_distance_figure
+from .figures import ENGLISH, FigureWords, attention_distance_figure
 from .overlay import heat_overlay, mark_patch
 
 WINDOW_LINE = (255, 255, 255)  # the window's outline
@@ -83,11 +83,11 @@ def window_heads_figure(pictures: Sequence[Image.Image], title: str) -> Figure:
 
 
 def window_distance_figure(series: Mapping[str, np.ndarray], stages: Sequence[int], uniform: Sequence[float],
-                           title: str | None = "Mean attention distance inside windows") -> Figure:
+                           title: str | None = "auto", words: FigureWords = ENGLISH) -> Figure:
     """The distance scatter (x = block, one dot per head; ``series`` label -> (L, max heads), NaN where a
     block has fewer heads) with, per stage, a dashed segment at the distance of uniform attention inside
-    its windows (``uniform``, one value per block) and the stage named above its blocks."""
-    fig = attention_distance_figure(series, title=title)
+    its windows (``uniform``, one value per block) and the stage named above its blocks; text in ``words``."""
+    fig = attention_distance_figure(series, title=words.distance_windows if title == "auto" else title, words=words)
     ax = fig.axes[0]
     stages = np.asarray(stages)
     top = max(max(uniform), max(float(np.nanmax(d)) for d in series.values()))
@@ -95,8 +95,8 @@ def window_distance_figure(series: Mapping[str, np.ndarray], stages: Sequence[in
         blocks = np.nonzero(stages == s)[0]
         x0, x1 = blocks[0] - 0.4, blocks[-1] + 0.4
         ax.hlines(uniform[blocks[0]], x0, x1, color="0.4", linestyle="--", linewidth=1,
-                  label="uniform inside a window" if s == stages[0] else None)
-        ax.text((x0 + x1) / 2, 1.1 * top, f"stage {s}", ha="center", va="bottom", fontsize=8, color="0.3")
+                  label=words.window_uniform if s == stages[0] else None)
+        ax.text((x0 + x1) / 2, 1.1 * top, words.stage.format(stage=s), ha="center", va="bottom", fontsize=8, color="0.3")
     ax.set_ylim(0, 1.22 * top)
     ax.legend(fontsize=8, loc="lower right")
     return fig

@@ -616,6 +616,7 @@ def _after_image(ui: SimpleNamespace, server: h.Server, event):
     """Chain every per-image view after ``event`` (no model run: they read the image's cache); a
     guess of the previous image is cleared."""
     event = event.then(lambda: ("", None, ""), None, [ui.guess_patches, ui.reveal_image, ui.reveal_note], **PRIVATE)
+    event = event.then(functools.partial(h.prediction_note, server), [ui.session], [ui.prediction_note], **PRIVATE)
     event = event.then(lambda: (None, ""), None, [ui.prompt_gallery, ui.prompt_note], **PRIVATE)  # the old image's
     event = event.then(h.surgery_fresh, [ui.session], [ui.surgery_patches, ui.surgery_row, ui.surgery_col], **PRIVATE)
     event = event.then(h.surgery_canvas, [ui.session], [ui.surgery_canvas], **PRIVATE)
@@ -654,13 +655,11 @@ def _wire(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server) -> None:
     s, analyze = ui.session, BY_NAME["analyze"]
     run_image = (analyze.call(server), [ui.image_in, s], _outputs(ui, analyze))
     model_views = (BY_NAME["model_views"].call(server), [s], _outputs(ui, BY_NAME["model_views"]))
-    note = (functools.partial(h.prediction_note, server), [s], ui.prediction_note)
     # page load: the first model's card and views, and the example on show analysed (an upload
     # meanwhile is newer and wins: see handlers.new_image)
     loaded = demo.load(h.set_language, [s], [s], **PRIVATE).then(functools.partial(h.model_status, server), [s],
                                                                  [ui.model_status], **PRIVATE)
     loaded.then(*model_views, **PRIVATE)
-    loaded.then(*note, **PRIVATE)
     loaded.then(functools.partial(h.model_pickers, server), [s], [ui.model_pick, ui.side_model], **PRIVATE)
     loaded.then(functools.partial(h.named_choices, server), [s], [ui.query_head, ui.target], **PRIVATE)
     loaded.then(h.empty_tables, [s], [ui.surgery_table, ui.compare_table, ui.distance_table, ui.side_scores],
@@ -679,7 +678,6 @@ def _wire(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server) -> None:
                 ui.tokens_block, ui.guess_block, ui.target, ui.method]
     changed = events["select_model"].then(functools.partial(h.model_controls, server), [s], controls, **PRIVATE)
     changed = changed.then(functools.partial(th.training_controls, server), [s], _training_controls(ui), **PRIVATE)
-    changed.then(*note, **PRIVATE)
     changed.then(*model_views, **PRIVATE)
     changed.then(functools.partial(h.prompt_box, server), [s], [ui.prompt_row], **PRIVATE)  # CLIP models only
     _after_image(ui, server, changed.then(*run_image, **PRIVATE))

@@ -261,7 +261,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              (("session", "state"), ("distance", "image"), ("distance_table", "table"), ("distance_note", "text")),
              triggers=("batch_run.click",), concurrency=2, progress=gr.Progress(), work=h.distance_batch_work),
     Endpoint("model_views", h.model_views, ("session",), _images("filters_pca", "filters_raw", "position"),
-             view=True, download="download_model", triggers=()),
+             view=True, present=h.show_model_views, download="download_model", triggers=()),
     Endpoint("training", th.training, ("session", "step=training_step"),
              _images("training_filters", "training_position", "training_distance", "training_accuracy",
                      "training_rollout") + (("training_prediction", "label"), ("training_note", "text")),

@@ -305,10 +305,18 @@ def first_images(model) -> list[Path]:
     return sorted(sample_images(), key=lambda p: (p.parent.name == "scenes") != scenes_first)
 
 
+@user_errors
 def prediction_note(server: Server, session: Session):
-    """The note beside the prediction ("this model knows only a few classes, listed in its card"),
-    shown for models like the demo's 8 shapes, whose answer to any other picture is a guess."""
-    return gr.Markdown(visible=knows_few_classes(server.model(session)))
+    """The note beside the prediction: "this model knows only a few classes, listed in its card", for
+    models like the demo's 8 shapes, whose answer to any other picture is a guess; "this model barely
+    answers", for one whose top class on this image is near chance (an untrained model's 0.1% of 1000
+    classes, which the prediction shows as 0%)."""
+    notes = [table_of("PAGE")["few_classes"]] if knows_few_classes(server.model(session)) else []
+    trace = session.trace if session is not None else None
+    barely = None if trace is None else barely_answers(trace)
+    if barely is not None:
+        notes.append(say("near_chance", **barely))
+    return gr.Markdown("\n\n".join(notes), visible=bool(notes))
 
 
 # ---- a new image --------------------------------------------------------------------
@@ -820,20 +828,33 @@ def show_side_by_side(view: views.SideBySideView):
     for name, trace in zip(view.names, view.traces):
         note += near_chance(name, trace)
     rows = [[name, choice_label("method", method, short=True), *rest] for name, method, *rest in view.table() or []]
-    return (*view.pictures(), note, table(rows, SIDE_COLUMNS))  # the method named as Compare's table names it
+    return (*view.pictures(figure_words()), note, table(rows, SIDE_COLUMNS))  # the method named as Compare's table names it
 
 
-NEAR_CHANCE = 2.0  # a model whose top class gets under twice chance's probability barely answers at all
+NEAR_UNIFORM = 0.9  # an answer whose entropy is over 90% of a uniform guess's barely says anything
+
+
+def barely_answers(trace: Trace) -> dict[str, str] | None:
+    """When ``trace``'s model barely answers: its probabilities nearly uniform (entropy at least
+    :data:`NEAR_UNIFORM` of the uniform distribution's log K, as an untrained model's 0.1-0.2% for each of
+    1000 classes): its top probability ``p``, ``chance`` (1/K) and the classes ``n``, written for a
+    sentence; None otherwise."""
+    probs = np.asarray(trace.probs, dtype=np.float64)
+    if len(probs) < 2:
+        return None
+    kept = probs[probs > 0]
+    if -(kept * np.log(kept)).sum() < NEAR_UNIFORM * np.log(len(probs)):
+        return None
+    top = float(probs[trace.predicted])
+    return {"p": f"{top:.2%}", "chance": f"{1.0 / len(probs):.2%}", "n": str(len(probs))}
 
 
 def near_chance(name: str, trace: Trace) -> str:
-    """A warning when ``trace``'s model barely answers (its top class under :data:`NEAR_CHANCE` times
-    chance, as an untrained model's 0.1% of 1000 classes): its deletion and positive AUCs are near zero
-    because there is almost no probability to remove, not because its map explains more. "" otherwise."""
-    chance, top = 1.0 / len(trace.probs), float(trace.probs[trace.predicted])
-    if top >= NEAR_CHANCE * chance:
-        return ""
-    return " " + say("side_near_chance", name=name, p=f"{top:.2%}", chance=f"{chance:.2%}")
+    """A warning when ``trace``'s model barely answers (:func:`barely_answers`): its deletion and positive
+    AUCs are near zero because there is almost no probability to remove, not because its map explains
+    more. "" otherwise."""
+    barely = barely_answers(trace)
+    return "" if barely is None else " " + say("side_near_chance", name=name, **barely)
 
 
 # ---- the guided tour -------------------------------------------------------------------
@@ -1007,7 +1028,7 @@ def show_distance(view: views.DistanceView):
         levels = dict(zip(view.stages, view.window_uniform))
         note = say("distance_note_windowed", shown=shown,
                    levels=", ".join(f"{s}: {u:.1f}" for s, u in levels.items()))
-    return (*view.pictures(), table(view.table(), DISTANCE_COLUMNS), note)
+    return (*view.pictures(figure_words()), table(view.table(), DISTANCE_COLUMNS), note)
 
 
 def distance_batch(server: Server, files, use_samples: bool, session: Session, progress=gr.Progress()):
@@ -1065,6 +1086,11 @@ def model_views(server: Server, session: Session) -> views.ModelViews:
     if not isinstance(position, analyses.NotAvailable) or position.reason == view.position.reason:
         return view
     return server.models.view(session.choice, f"views-{language()}", lambda: replace(view, position=position))
+
+
+def show_model_views(view: views.ModelViews):
+    """(PCA filters, raw filters, position grid), their text in the user's language."""
+    return view.pictures(figure_words())
 
 
 # ---- what each request's work costs (admitted against Server.budget before it starts) ----------

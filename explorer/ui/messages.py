@@ -16,9 +16,9 @@ a few languages and some forty sentences.
 The table headers of the distance and Compare tabs are sentences here too (the handlers return
 them with the rows), and so are method names and option values where the server writes them
 (:func:`choice_label`, :func:`describe_method`: Compare's captions and table, a map's caption);
-the values the API takes stay English. Not translated: the texts inside figures (matplotlib
-titles, axes and legends, also in the exported files), and the library's own error details,
-which users get after a lead-in in their language.
+the values the API takes stay English. The words inside the figures on the page come from the
+``fig_<field>`` sentences (:func:`explorer.ui.handlers.figure_words`). Not translated: the files the
+downloads write, and the library's own error details, which users get after a lead-in in their language.
 """
 from __future__ import annotations
 

@@ -7,7 +7,8 @@ beside ``--checkpoint``) for the model the app started with, the bundled demo's
 
 - the player itself (one twin of the model whose weights follow the chosen step) under ``"timeline"``;
 - each step's panels (Figure 7 of its weights and the accuracy curve, drawn) under
-  ``"timeline step N"``, computed once per model whatever the number of users;
+  ``"timeline step N"``, computed once per model whatever the number of users (another language's pictures
+  under ``"timeline step N <language>"``);
 - the tour's pictures under ``"timeline tour"``.
 
 One image's answer at a step (its top classes and rollout) is kept in that image's ``TraceCache``,
@@ -16,7 +17,7 @@ saved weights; no training code runs.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
@@ -25,7 +26,6 @@ from .. import pacing, views
 from ..models import CATALOG, load_choice
 from ..models.timeline import TimelineWeights, build_spec, is_timeline, read_timeline
 from ..paths import demo_timeline
-from ..views.base import screen
 from ..views.training import DISTANCE_IMAGES, shown
 from . import handlers as h
 from . import safe
@@ -101,14 +101,13 @@ def _draw_ahead(server: h.Server, choice: str, found: views.TimelinePlayer) -> N
 
 def _in_language(server: h.Server, choice: str, found: views.TimelinePlayer, index: int,
                  panels: views.StepPanels) -> views.StepPanels:
-    """``panels`` with the accuracy chart's words in the session's language (English as drawn ahead;
-    another language's chart is drawn once per model, step and language, and kept with the model)."""
+    """``panels`` with their figures' words in the session's language (English as drawn ahead; another
+    language's are drawn once per model, step and language, and kept with the model)."""
     if language() == LANGUAGES[0]:
         return panels
     words = h.figure_words()
-    chart = server.models.view(choice, f"timeline accuracy {panels.step} {language()}",
-                               lambda: screen(found.accuracy_figure(index, words)))
-    return replace(panels, pictures=(*panels.pictures[:3], chart))
+    return server.models.view(choice, f"timeline step {panels.step} {language()}",
+                              lambda: found.in_words(index, panels, words))
 
 
 def steps_shown(server: h.Server, choice: str) -> int:

@@ -13,6 +13,7 @@ from PIL import Image
 from .. import analyses, render
 from ..analyses.not_available import is_convolutional, not_applicable
 from ..images import ImageInput
+from ..render.figures import ENGLISH
 from ..trace import Trace
 from .base import plural, screen, write_figure
 
@@ -33,11 +34,18 @@ class DistanceView:
     def uniform(self) -> float:
         return analyses.uniform_attention_distance(self.grid, self.patch_size)
 
-    def figure(self) -> Figure:
-        return render.attention_distance_figure(self.series, uniform=self.uniform)
+    def figure(self, words: render.FigureWords = ENGLISH) -> Figure:
+        """The scatter, its text and its series' names (this image, the batch) in ``words``."""
+        return render.attention_distance_figure(self.named(words), uniform=self.uniform, words=words)
 
-    def pictures(self) -> tuple[Image.Image]:
-        return (screen(self.figure()),)
+    def named(self, words: render.FigureWords) -> dict[str, np.ndarray]:
+        """``series`` under their names in ``words`` (other labels, a model's, as they are)."""
+        names = {THIS_IMAGE: words.this_image, batch_label(self.batch_count): (
+            words.batch_one if self.batch_count == 1 else words.batch_many.format(n=self.batch_count))}
+        return {names.get(label, label): d for label, d in self.series.items()}
+
+    def pictures(self, words: render.FigureWords = ENGLISH) -> tuple[Image.Image]:
+        return (screen(self.figure(words)),)
 
     def table(self) -> list[list]:
         """Per block of the last series: the most local head, the mean and the most global head (px)."""

@@ -12,6 +12,7 @@ from PIL import Image
 
 from .. import analyses, render
 from ..anatomy import anatomy_of
+from ..render.figures import ENGLISH
 from .base import screen, write_figure
 
 N_FILTERS = 28  # embedding filters shown, as in the paper's Figure 7 (left): 4 rows of 7
@@ -25,30 +26,37 @@ class ModelViews:
     raw: np.ndarray | analyses.NotAvailable  # (n, P, P, 3) in [0, 1], or why there are none
     position: np.ndarray | analyses.NotAvailable  # (gh, gw, gh, gw) or why there is none
     position_scale: str = "observed"  # the grid's colour scale: see render.position_similarity_figure
-    filters_name: str = "RGB embedding filters"  # what the filters are (a CNN's: its first convolution's)
-    _pictures: tuple | None = field(default=None, init=False, repr=False, compare=False)
+    convolution: tuple[int, int, int] | None = None  # a CNN's first convolution (kh, kw, stride): its filters stand in
+    _pictures: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # words -> pictures
 
     FIGURES = ("filters_pca", "filters_raw", "position_similarity")
 
-    def figure(self, key: str) -> Figure:
-        """One of ``FIGURES``; a panel the model has no parts for says why instead."""
-        if key == "filters_pca":
-            title = (None if isinstance(self.pca, analyses.NotAvailable)
-                     else f"{self.filters_name} (first {len(self.pca)} principal components)")
-            return render.filters_figure(self.pca, title=title)
-        if key == "filters_raw":
-            title = None if isinstance(self.raw, analyses.NotAvailable) else f"{self.filters_name} (first {len(self.raw)}, raw)"
-            return render.filters_figure(self.raw, title=title)
+    def filters_name(self, words: render.FigureWords = ENGLISH) -> str:
+        """What the filters panel shows: the patch embedding's filters, or a CNN's first convolution's (its
+        stand-in: ResNet's 7 x 7 stride-2 ``conv1``, ConvNeXt's 4 x 4 stride-4 stem, a patch embedding in all but name)."""
+        if self.convolution is None:
+            return words.filters_embedding
+        kh, kw, stride = self.convolution
+        return words.filters_convolution.format(kh=kh, kw=kw, stride=stride)
+
+    def figure(self, key: str, words: render.FigureWords = ENGLISH) -> Figure:
+        """One of ``FIGURES``, its text in ``words``; a panel the model has no parts for says why instead."""
+        if key in ("filters_pca", "filters_raw"):
+            filters = self.pca if key == "filters_pca" else self.raw
+            form = words.filters_pca if key == "filters_pca" else words.filters_raw
+            title = None if isinstance(filters, analyses.NotAvailable) else form.format(
+                name=self.filters_name(words), n=len(filters))
+            return render.filters_figure(filters, title=title, words=words)
         if key == "position_similarity":
-            return render.position_similarity_figure(self.position, scale=self.position_scale)
+            return render.position_similarity_figure(self.position, scale=self.position_scale, words=words)
         raise ValueError(f"no model view called {key!r}; choose from {self.FIGURES}")
 
-    def pictures(self) -> tuple[Image.Image, Image.Image, Image.Image]:
-        """(PCA filters, raw filters, position grid) for the screen; drawn once (the app keeps this view
-        per model, and a ViT-B/16's 14 x 14 position grid takes a moment to draw)."""
-        if self._pictures is None:
-            self._pictures = tuple(screen(self.figure(k)) for k in self.FIGURES)
-        return self._pictures
+    def pictures(self, words: render.FigureWords = ENGLISH) -> tuple[Image.Image, Image.Image, Image.Image]:
+        """(PCA filters, raw filters, position grid) for the screen, in ``words``; drawn once per language
+        (the app keeps this view per model, and a ViT-B/16's 14 x 14 position grid takes a moment to draw)."""
+        if words not in self._pictures:
+            self._pictures[words] = tuple(screen(self.figure(k, words)) for k in self.FIGURES)
+        return self._pictures[words]
 
     def table(self) -> None:
         return None
@@ -84,14 +92,13 @@ def model_views(model, n: int = N_FILTERS, position_scale: str = "observed") -> 
         pca = analyses.rgb_embedding_filters(model, n=min(n, d, c * p * p), mode="pca")
         raw = analyses.rgb_embedding_filters(model, n=min(n, d), mode="raw")
     return ModelViews(pca=pca, raw=raw, position=analyses.position_embedding_similarity(model),
-                      position_scale=position_scale, filters_name=filters_name(model))
+                      position_scale=position_scale, convolution=first_convolution(model))
 
 
-def filters_name(model) -> str:
-    """What the filters panel shows: the patch embedding's filters, or a CNN's first convolution's (its
-    stand-in: ResNet's 7 x 7 stride-2 ``conv1``, ConvNeXt's 4 x 4 stride-4 stem, a patch embedding in all but name)."""
+def first_convolution(model) -> tuple[int, int, int] | None:
+    """A CNN's first convolution as (kh, kw, stride), whose filters the panel shows; None for a ViT."""
     anatomy = anatomy_of(model)
     if not anatomy.convolutional or anatomy.patch_projection is None:
-        return "RGB embedding filters"
+        return None
     kh, kw = anatomy.patch_projection.kernel_size
-    return f"first convolution's RGB filters ({kh}x{kw}, stride {anatomy.patch_projection.stride[0]})"
+    return int(kh), int(kw), int(anatomy.patch_projection.stride[0])

@@ -27,6 +27,7 @@ from ..analyses.not_available import NotAvailable, has_no_global_attention, is_c
 from ..faithfulness import MethodScores, score_map
 from ..images import ImageInput
 from ..trace import Trace
+from ..render.figures import ENGLISH
 from .base import save_picture, screen, write_figure
 from .distance import image_distance
 from .explanation import explanation_view
@@ -77,27 +78,30 @@ class SideBySideView:
         return tuple(screen(render.not_available_figure(p.reason, figsize=(2.6, 2.6))) if isinstance(p, NotAvailable)
                      else pca_picture(p) for p in self.pcas)  # a square sentence: the panel is narrow
 
-    def position_images(self) -> tuple[Image.Image, Image.Image]:
-        return tuple(screen(render.position_similarity_figure(p, title=n)) for p, n in zip(self.positions, self.names))
+    def position_images(self, words: render.FigureWords = ENGLISH) -> tuple[Image.Image, Image.Image]:
+        return tuple(screen(render.position_similarity_figure(p, title=n, words=words))
+                     for p, n in zip(self.positions, self.names))
 
-    def distance_figure(self) -> Figure:
+    def distance_figure(self, words: render.FigureWords = ENGLISH) -> Figure:
         """Both models' distances in one scatter (a CNN has none). A Swin's are measured inside its windows, a
         ViT's over the whole image: with a Swin in the plot, each legend entry and the title say which."""
         kept = [(n, t) for n, t in zip(self.names, self.traces) if not is_convolutional(t)]
         if not kept:
             return render.not_available_figure(str(not_applicable("attention", self.traces[0])))
         windowed = [t.windows is not None for _, t in kept]
-        where = {True: ": inside its windows", False: ": over the whole image"} if any(windowed) else {False: ""}
-        series = {n + where[w]: image_distance(t) for (n, t), w in zip(kept, windowed)}
-        title = "mean attention distance, " + ("both models" if len(series) == 2 else "the model with attention")
+        where = ({True: words.side_inside_windows, False: words.side_whole_image} if any(windowed)
+                 else {False: "{name}"})
+        series = {where[w].format(name=n): image_distance(t) for (n, t), w in zip(kept, windowed)}
+        title = words.distance_both if len(series) == 2 else words.distance_one
         if any(windowed):
-            title = ("mean attention distance: inside windows vs over the whole image" if not all(windowed)
-                     else title + ", inside windows")
-        return render.attention_distance_figure(series, title=title)
+            title = (words.side_windows_vs_whole if not all(windowed)
+                     else words.side_windows_both if len(series) == 2 else words.side_windows_one)
+        return render.attention_distance_figure(series, title=title, words=words)
 
-    def pictures(self) -> tuple[Image.Image, ...]:
-        """(map ×2, token PCA ×2, position grid ×2, the distance scatter)."""
-        return (*self.map_images(), *self.pca_images(), *self.position_images(), screen(self.distance_figure()))
+    def pictures(self, words: render.FigureWords = ENGLISH) -> tuple[Image.Image, ...]:
+        """(map ×2, token PCA ×2, position grid ×2, the distance scatter), the figures' text in ``words``."""
+        return (*self.map_images(), *self.pca_images(), *self.position_images(words),
+                screen(self.distance_figure(words)))
 
     def table(self) -> list[list] | None:
         """Per model: [model, method, positive, negative, deletion, insertion AUC] (None without scores)."""

@@ -10,7 +10,7 @@ from ..analyses.not_available import is_convolutional, not_applicable
 from ..render.timeline import frame
 from ..trace import Trace
 from .base import screen
-from .distance import THIS_IMAGE, distance_view
+from .distance import distance_view
 from .explanation import explanation_view
 from .model_views import N_FILTERS, model_views
 from .query import heads_view, query_view
@@ -26,10 +26,10 @@ def _projection(model, trace: Trace, words: render.FigureWords) -> list[Image.Im
     vectors = analyses.patch_embeddings(model, model.input_tensor(trace.input_image))
     second = (render.not_available_figure(vectors.reason) if isinstance(vectors, analyses.NotAvailable)
               else render.patch_vectors_figure(vectors, words.patch_vectors, words))
-    return [screen(model_views(model, n=N_FILTERS).figure("filters_pca")), screen(second)]
+    return [screen(model_views(model, n=N_FILTERS).figure("filters_pca", words)), screen(second)]
 
 
-def _positions(model, trace: Trace, patch: tuple[int, int]) -> list[Image.Image]:
+def _positions(model, trace: Trace, patch: tuple[int, int], words: render.FigureWords) -> list[Image.Image]:
     if is_convolutional(model):  # the handler says why in the user's language
         raise not_applicable("position", model)
     sim = analyses.position_embedding_similarity(model)
@@ -39,7 +39,7 @@ def _positions(model, trace: Trace, patch: tuple[int, int]) -> list[Image.Image]
     tile = np.clip(sim[r, c], 0.0, None)  # this patch's row of the similarity grid
     return [render.patch_grid_image(trace.input_image, trace.patch_size, patch),
             render.enlarge(render.heat_overlay(trace.input_image, tile, "viridis", 0.7)),
-            screen(render.position_similarity_figure(sim))]
+            screen(render.position_similarity_figure(sim, words=words))]
 
 
 def _attention(trace: Trace, patch: tuple[int, int], words: render.FigureWords) -> list[Image.Image]:
@@ -68,15 +68,13 @@ def tour_pictures(model, source: Trace | TraceCache, step: str, patch: tuple[int
     if step == "projection":
         return _projection(model, trace, words)
     if step == "positions":
-        return _positions(model, trace, patch)
+        return _positions(model, trace, patch, words)
     if step == "attention":
         return _attention(trace, patch, words)
     if step == "heads":
         return list(heads_view(trace, trace.num_blocks - 1).pictures(words))
     if step == "distance":
-        view = distance_view(trace)  # in the class's words, as step 8's distances (the tab keeps Figure 7's English)
-        return [screen(render.attention_distance_figure({words.this_image: view.series[THIS_IMAGE]},
-                                                        uniform=view.uniform, words=words))]
+        return [screen(distance_view(trace).figure(words))]
     if step == "prediction":
         rollout = explanation_view(model, cache, analyses.default_method(model)).map  # a CNN's: Grad-CAM
         return [render.enlarge(render.mask_overlay(trace.input_image, rollout)),

@@ -17,7 +17,7 @@ and kept beside the image (the app: its ``TraceCache``).
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -35,7 +35,7 @@ from ..render import timeline as render_timeline
 from .base import save_picture, screen
 from .distance import distance_over_images
 from .explanation import explanation_map
-from .model_views import model_views
+from .model_views import ModelViews, model_views
 
 MAX_SHOWN = 24  # checkpoints a player shows at most (a longer timeline: this many, spread evenly, first and last kept)
 DISTANCE_IMAGES = 8  # example images the distances of a step are averaged over
@@ -53,11 +53,15 @@ class StepPanels:
     grid: tuple[int, int]  # the patch grid the distances were measured on
     patch_size: int
     similarity: np.ndarray | None = None  # (gh, gw, gh, gw) of the position table; None: the model has none
+    figure7: ModelViews | None = None  # the step's filters and position grid (to draw them in another language)
 
     @property
     def nbytes(self) -> int:
         table = 0 if self.similarity is None else self.similarity.nbytes
-        return int(self.distances.nbytes + table + sum(len(p.getbands()) * p.width * p.height for p in self.pictures))
+        filters = 0 if self.figure7 is None else sum(a.nbytes for k, a in self.figure7.arrays().items()
+                                                     if k != "position_similarity")  # the position table: counted above
+        return int(self.distances.nbytes + table + filters
+                   + sum(len(p.getbands()) * p.width * p.height for p in self.pictures))
 
 
 @dataclass
@@ -128,11 +132,19 @@ class TimelinePlayer:
         distances = accumulator.result()
         grid, patch = tuple(int(n) for n in accumulator.grid), int(accumulator.patch_size)
         similarity = None if isinstance(figure7.position, analyses.NotAvailable) else figure7.position
-        accuracy = self.accuracy_figure(index)
-        pictures = (screen(figure7.figure("filters_pca")), screen(figure7.figure("position_similarity")),
-                    screen(distance_figure({f"step {checkpoint.step}": distances}, grid, patch)), screen(accuracy))
-        return StepPanels(checkpoint.step, checkpoint.accuracy, distances, figure7_bars(similarity, distances),
-                          pictures, grid, patch, similarity)
+        panels = StepPanels(checkpoint.step, checkpoint.accuracy, distances, figure7_bars(similarity, distances),
+                            (), grid, patch, similarity, figure7)
+        return self.in_words(index, panels)
+
+    def in_words(self, index: int, panels: StepPanels,
+                 words: render.FigureWords = render.figures.ENGLISH) -> StepPanels:
+        """Checkpoint ``index``'s ``panels`` with their pictures (filters, position grid, distances, accuracy
+        curve) drawn in ``words``; no weights are read."""
+        figure7, name = panels.figure7, words.step.format(step=panels.step)
+        pictures = (screen(figure7.figure("filters_pca", words)), screen(figure7.figure("position_similarity", words)),
+                    screen(distance_figure({name: panels.distances}, panels.grid, panels.patch_size, words)),
+                    screen(self.accuracy_figure(index, words)))
+        return replace(panels, pictures=pictures)
 
     def accuracy_figure(self, index: int, words: render.FigureWords = render.figures.ENGLISH) -> Figure:
         """The held-out accuracy of every saved step, checkpoint ``index``'s marked, in ``words``."""
@@ -238,7 +250,7 @@ def learned_pictures(player: TimelinePlayer, first: StepPanels, last: StepPanels
         shown = [first.pictures[1], last.pictures[1]]
     else:
         low = min(float(first.similarity.min()), float(last.similarity.min()))
-        shown = [screen(render.position_similarity_figure(p.similarity, low=low)) for p in (first, last)]
+        shown = [screen(render.position_similarity_figure(p.similarity, low=low, words=words)) for p in (first, last)]
     names = [words.step.format(step=first.step), words.step.format(step=last.step)]
     grids = render_timeline.column(shown, names)
     series = dict(zip(names, (first.distances, last.distances)))

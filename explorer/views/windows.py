@@ -16,6 +16,7 @@ from ..errors import ExplorerError
 from ..render import windows as draw
 from ..trace import Trace
 from .base import head_label, screen, write_figure
+from ..render.figures import ENGLISH
 from .distance import DistanceView
 
 
@@ -104,8 +105,8 @@ class WindowDistanceView(DistanceView):
     stages: tuple[int, ...] = ()  # the stage of each block
     window_uniform: tuple[float, ...] = ()  # px, per block
 
-    def figure(self):
-        return draw.window_distance_figure(self.series, self.stages, self.window_uniform)
+    def figure(self, words: render.FigureWords = ENGLISH):
+        return draw.window_distance_figure(self.named(words), self.stages, self.window_uniform, words=words)
 
 
 def window_layout(trace: Trace) -> tuple[tuple[int, ...], tuple[float, ...]]:

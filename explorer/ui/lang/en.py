@@ -422,12 +422,33 @@ SAY = {
     "fig_importance": "importance", "fig_importance_scatter": "local or global, important or not",
     "fig_distance_title": "Mean attention distance", "fig_distance_depth": "network depth (block)",
     "fig_distance_pixels": "mean attention distance (pixels)", "fig_uniform": "uniform attention",
+    "fig_batch_one": "batch of 1 image", "fig_batch_many": "batch of {n} images",
+    "fig_distance_windows": "Mean attention distance inside windows", "fig_window_uniform": "uniform inside a window",
+    "fig_stage": "stage {stage}",
+    "fig_distance_both": "mean attention distance, both models",
+    "fig_distance_one": "mean attention distance, the model with attention",
+    "fig_side_windows_vs_whole": "mean attention distance: inside windows vs over the whole image",
+    "fig_side_windows_both": "mean attention distance, both models, inside windows",
+    "fig_side_windows_one": "mean attention distance, the model with attention, inside windows",
+    "fig_side_inside_windows": "{name}: inside its windows", "fig_side_whole_image": "{name}: over the whole image",
+    "fig_filters_embedding": "RGB embedding filters",
+    "fig_filters_convolution": "first convolution's RGB filters ({kh}x{kw}, stride {stride})",
+    "fig_filters_pca": "{name} (first {n} principal components)", "fig_filters_raw": "{name} (first {n}, raw)",
+    "fig_position_title": "Position embedding similarity", "fig_position_row": "input patch row",
+    "fig_position_column": "input patch column",
+    "fig_position_paper": "cosine similarity (-1 to 1, the paper's scale)",
+    "fig_position_observed": "cosine similarity (scale: {low} to {high},\nthe lowest and highest in this grid)",
+    "fig_position_shared": "cosine similarity (scale: {low} to {high},\nthe same for both steps)",
+    "fig_position_tile": "cosine similarity, each tile stretched\nfrom its own lowest to its highest",
+    "fig_tile_lowest": "tile's\nlowest", "fig_tile_highest": "tile's\nhighest",
     "importance_rank": "block {b} head {h} ({v})",
     "ablating": "ablating heads",
     "second_model": "Pick a second model to compare with.",
     "side_scores_note": "Both maps: **{method}**, each for its own model's predicted class, scored by the same "
                         "tests on {grid}: perturbation AUC (positive: lower is better; negative: higher) and "
                         "deletion (lower) / insertion (higher) AUC.",
+    "near_chance": "**This model barely answers:** its top class gets {p}, a blind guess {chance} (1 of {n}), "
+                   "hence the 0% above. The map's colours span its own tiny range: its pattern is not learned.",
     "side_near_chance": "**{name}** barely answers: its top class gets {p}, chance is {chance}. Its AUCs are "
                         "near zero because there is almost no probability to remove, not because its map explains "
                         "more; compare trained models.",

@@ -372,12 +372,33 @@ SAY = {
     "fig_importance": "중요도", "fig_importance_scatter": "국소적인가 전역적인가, 중요한가",
     "fig_distance_title": "평균 어텐션 거리", "fig_distance_depth": "네트워크 깊이 (블록)",
     "fig_distance_pixels": "평균 어텐션 거리 (픽셀)", "fig_uniform": "균일한 어텐션",
+    "fig_batch_one": "이미지 1장 묶음", "fig_batch_many": "이미지 {n}장 묶음",
+    "fig_distance_windows": "창 안의 평균 어텐션 거리", "fig_window_uniform": "창 안에서 균일한 어텐션",
+    "fig_stage": "스테이지 {stage}",
+    "fig_distance_both": "평균 어텐션 거리, 두 모델",
+    "fig_distance_one": "평균 어텐션 거리, 어텐션이 있는 모델",
+    "fig_side_windows_vs_whole": "평균 어텐션 거리: 창 안 대 이미지 전체",
+    "fig_side_windows_both": "평균 어텐션 거리, 두 모델, 창 안",
+    "fig_side_windows_one": "평균 어텐션 거리, 어텐션이 있는 모델, 창 안",
+    "fig_side_inside_windows": "{name}: 창 안", "fig_side_whole_image": "{name}: 이미지 전체",
+    "fig_filters_embedding": "RGB 임베딩 필터",
+    "fig_filters_convolution": "첫 합성곱의 RGB 필터 ({kh}x{kw}, 보폭 {stride})",
+    "fig_filters_pca": "{name} (처음 {n}개 주성분)", "fig_filters_raw": "{name} (처음 {n}개, 원래 필터)",
+    "fig_position_title": "위치 임베딩 유사도", "fig_position_row": "입력 패치의 행",
+    "fig_position_column": "입력 패치의 열",
+    "fig_position_paper": "코사인 유사도 (-1에서 1, 논문의 눈금)",
+    "fig_position_observed": "코사인 유사도 (눈금: {low}에서 {high},\n이 격자의 가장 낮은 값과 높은 값)",
+    "fig_position_shared": "코사인 유사도 (눈금: {low}에서 {high},\n두 단계에 같은 눈금)",
+    "fig_position_tile": "코사인 유사도, 칸마다 자기의\n가장 낮은 값에서 높은 값으로 늘림",
+    "fig_tile_lowest": "칸의\n최저", "fig_tile_highest": "칸의\n최고",
     "importance_rank": "블록 {b} 헤드 {h} ({v})",
     "ablating": "헤드를 하나씩 끄는 중",
     "second_model": "비교할 두 번째 모델을 고르세요.",
     "side_scores_note": "두 지도 모두 **{method}** 방법으로, 각 모델이 예측한 클래스에 대해 구했고, {grid}에서 같은 "
                         "검사로 점수를 매겼습니다: 섭동(perturbation) AUC (양성(positive): 낮을수록 좋음, 음성(negative): "
                         "높을수록 좋음)와 삭제(deletion, 낮을수록 좋음) / 삽입(insertion, 높을수록 좋음) AUC입니다.",
+    "near_chance": "**이 모델은 거의 답하지 못합니다.** 1위 클래스가 {p}, 아무렇게나 고르면 {chance}({n}개 중 "
+                   "하나)라서 위에는 0%로 보입니다. 지도의 색은 아주 작은 범위를 늘인 것이라, 무늬는 배운 것이 아닙니다.",
     "side_near_chance": "**{name}** 모델은 거의 답하지 못합니다: 1위 클래스가 {p}이고, 우연 수준은 {chance}입니다. 이 "
                         "모델의 AUC가 0에 가까운 것은 지도가 더 잘 설명해서가 아니라 지울 확률이 거의 없어서입니다. "
                         "학습된 모델끼리 비교하세요.",
