@@ -96,3 +96,32 @@ def test_stats_refuses_a_model_without_global_attention_with_the_command_to_run_
     assert f"run `python -m explorer figures --model {name} --random-weights --images {image} --method grad-cam`" \
         in said and "tab" not in said and said.count("\n") == 1, said
     assert ("inside windows" in said) == (kind == "swin") and not out.exists()
+
+
+def test_attention_flows_progress_bar_writes_no_cursor_escape_into_a_captured_log(monkeypatch):
+    """Trial 4, finding 13: the figures command's log (stderr to a file) had tqdm's cursor-up escape from
+    attention flow's bar nested in the per-image bar. Off a terminal the inner bar stays silent."""
+    import io
+    import sys
+    import time
+    from types import SimpleNamespace
+
+    from tqdm import tqdm
+
+    from explorer import analyses
+
+    def slow_flow(attentions, grid, prefix, rows, progress):
+        for _ in range(3):
+            time.sleep(0.5)  # past the bar's one-second delay: it would be drawn
+            progress(1, 3)
+        return np.zeros(grid)
+
+    log = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", log)
+    monkeypatch.setattr(analyses, "attention_flow", slow_flow)
+    monkeypatch.setattr(analyses, "pooled_rows", lambda model: None)
+    trace = SimpleNamespace(grid=(2, 2), attentions=[], num_prefix_tokens=1)
+    with tqdm([0], desc="figures", file=sys.stderr) as outer:
+        for _ in outer:
+            analyses._attention_flow(None, trace)
+    assert "figures" in log.getvalue() and "\x1b[A" not in log.getvalue() and "attention flow" not in log.getvalue()

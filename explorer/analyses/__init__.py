@@ -56,7 +56,8 @@ def _attention_flow(model, trace, target=None) -> np.ndarray:
     from tqdm.auto import tqdm
 
     with tqdm(total=trace.grid[0] * trace.grid[1], desc="attention flow", unit="patch", leave=False,
-              delay=1.0) as bar:  # shown only when it takes more than a second (ViT-B and up)
+              delay=1.0, disable=None) as bar:  # shown after a second (ViT-B and up), and in a terminal only: a
+        # bar inside another (the CLI's per image) moves the cursor up, an escape code in a captured log
         return attention_flow(trace.attentions, trace.grid, trace.num_prefix_tokens, pooled_rows(model),
                               progress=lambda done, total: (pacing.pause(), bar.update(1)))
 
