@@ -196,3 +196,27 @@ def test_the_previous_image_stays_readable_until_its_replacement_is_ready(monkey
     second = run(images[-2], first, request)[0]
     assert seen_meanwhile == [True]
     assert first.trace is None and second.trace is not None and len(server.traces) == 1
+
+
+def test_a_class_the_box_cannot_read_is_said_once_not_by_every_view_that_follows_the_box():
+    """Typing "banana" in the class box: the map's event says what can be typed, and Tokens' logit lens,
+    which follows the box too, leaves its picture as it is (two toasts read "Error (2)")."""
+    import gradio as gr
+
+    from explorer.models.catalog import DEMO_LABEL
+    from explorer.paths import sample_images
+    from explorer.ui import handlers as h
+
+    server = app.make_server(app.parse_args(["--device", "cpu"]), DEMO_LABEL)
+    demo = app.build_demo(server, DEMO_LABEL)
+    box = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "target")
+    session, _, _ = h.analyze(server, str(sample_images()[0]), h.Session(choice=DEMO_LABEL))
+    followers = [f for f in demo.fns.values() if any(t[0] == box._id for t in f.targets)]
+    said = []
+    for f in followers:
+        values = [session if isinstance(b, gr.State) else "banana" if b is box else b.value for b in f.inputs]
+        try:
+            f.fn(*values)
+        except gr.Error as exc:
+            said.append(str(exc))
+    assert len(followers) >= 2 and len(said) == 1 and "banana" in said[0], (len(followers), said)

@@ -709,10 +709,28 @@ def _wire_page(ui: SimpleNamespace, server: h.Server) -> None:
     ui.guess_image.select(h.toggle_guess, [ui.session, ui.guess_patches], [ui.guess_patches], **PRIVATE)
     ui.guess_clear.click(lambda: ("", None, ""), None, [ui.guess_patches, ui.reveal_image, ui.reveal_note],
                          **PRIVATE)
+    # the class box redraws Tokens' logit lens too; a class it cannot read is said once, by the map's own event
+    tokens = BY_NAME["tokens"]
+    ui.target.input(_quiet(_if_image(tokens.call(server), tokens), len(tokens.outputs)),
+                    [_component(ui, c) for c in tokens.components], _outputs(ui, tokens), **PRIVATE)
     _wire_surgery(ui, server)
     _wire_training(ui, server)
     ui.compare_gallery.select(h.compare_pick, [ui.session, ui.cmap], [ui.compare_large, ui.compare_curves],
                               **PRIVATE)
+
+
+def _quiet(fn, outputs: int):
+    """``fn``, its refusal (a ``gr.Error``) left unsaid: the page changes nothing. For a second view that
+    follows a control whose first view already says what is wrong with it (two toasts: "Error (2)")."""
+
+    def run(*values, **special):
+        try:
+            return fn(*values, **special)
+        except gr.Error:
+            return gr.skip() if outputs == 1 else (gr.skip(),) * outputs
+
+    run.__signature__ = inspect.signature(fn)
+    return run
 
 
 def _wire_surgery(ui: SimpleNamespace, server: h.Server) -> None:

@@ -221,7 +221,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              triggers=("tour_step.change",), after_image=True),
     Endpoint("tokens", h.tokens, ("session", "block=tokens_block", "foreground=tokens_foreground", "target"),
              _images("tokens_pca", "tokens_similarity", "tokens_norms", "tokens_lens") + (("tokens_note", "text"),),
-             view=True, present=h.show_tokens, download="download_tokens", after_image=True, work=h.tokens_work),
+             view=True, present=h.show_tokens, download="download_tokens", after_image=True, work=h.tokens_work,
+             triggers=("tokens_block.release", "tokens_foreground.input")),  # and the class box: app._wire_page
     Endpoint("explanation", h.explanation, ("session", "method", *OPTION_INPUTS, "alpha", "cmap", "target"),
              _images("explanation_mask", "explanation_heat") + (("explanation_caption", "text"),),
              view=True, present=h.show_explanation, download="download_explanation", after_image=True,
