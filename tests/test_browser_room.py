@@ -278,6 +278,15 @@ def test_two_rooms_keep_their_students_answers_and_reveal_apart(browser, room_ur
             assert min(mine.values()) > HOT and max(theirs.values()) < COLD, \
                 f"room {room}'s class picture, red per patch: its own {mine}, the other room's {theirs}"
 
+        # a student who reloads the page and joins again keeps one place, and their answer (the browser
+        # keeps the seat); it used to count them twice: "N of N+1 students answered"
+        again, names = students["A"][0], ROOMS["A"][0]
+        again.reload(wait_until="commit")
+        _join(again, code_a, names[0])
+        teachers["A"].wait_for_timeout(3 * POLL_MS)  # the board's next polls
+        summary = _text(teachers["A"], "room-summary")
+        assert re.match(f"^\\s*{len(names)} of {len(names)} students answered", summary), summary
+
         # forged: no key, or the other room's real key, cannot reveal room A or read its board
         client = gradio_client.Client(room_url, verbose=False)
         try:

@@ -402,3 +402,25 @@ def test_the_terminal_prints_the_students_real_address(handler_server, monkeypat
     assert "http://192.168.1.20:7861/?room=" in text and "<" not in text
     local = app.open_room_at_start(server, "demo", "127.0.0.1", 7861)
     assert "http://127.0.0.1:7861/?room=" in local and "--host 0.0.0.0" in local
+
+
+def test_a_student_who_reloads_the_page_keeps_one_place_in_the_room(handler_server):
+    """Trial 4: a reload made a second entry for the same student (and "1 of 2 answered" until it dropped
+    out). The browser keeps [code, student id]; the new page's Join in that room takes the same place,
+    with the guess already sent. What the browser keeps for a closed room, or garbage, is ignored."""
+    server = handler_server("demo")
+    teacher = _image_session(server)
+    code, key, _ = rh.room_open(server, teacher, request=None)
+    first, *_ = rh.room_join(server, Session(choice="demo"), code, "ana")
+    rh.room_guess(server, first, "1,1", None)
+    kept = rh.seat_kept(first)
+    reloaded = Session(choice="demo")  # the new page: a new browser session
+    rh.seat_restored(server, reloaded, kept)
+    again, *_ = rh.room_join(server, reloaded, code, "ana")
+    board = server.rooms.board(code, key)
+    assert len(board.students) == 1 and len(board.answers) == 1 and again.seat.room == first.seat.room
+    for junk in (None, "x", [code, "someone else"], [code], {"a": 1}):
+        fresh = Session(choice="demo")
+        rh.seat_restored(server, fresh, junk)
+        assert fresh.seat.room is None
+    assert rh.seat_kept(Session(choice="demo")) is None

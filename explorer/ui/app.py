@@ -139,7 +139,11 @@ def build_demo(server: h.Server, initial: str, session_ttl: float = SESSION_TTL,
     with gr.Blocks(title="ViT Explorer", analytics_enabled=analytics,
                    delete_cache=(600, h.DOWNLOADS_MAX_AGE)) as demo:
         ui = SimpleNamespace(session=gr.State(h.Session(choice=initial), time_to_live=session_ttl,
-                                              delete_callback=release_session))
+                                              delete_callback=release_session),
+                             # a class room student's [code, student id], kept by the browser (local storage):
+                             # a reload keeps their place. Outside the tabs: a tab not yet opened is not mounted,
+                             # and its browser state would reach the page-load event empty
+                             room_seat=gr.BrowserState(None, storage_key="vit-explorer-room-seat"))
         _header(ui, server, initial)
         with gr.Tabs(elem_id="tabs", overflow_behavior="wrap") as ui.tabs:  # every tab in sight, a phone's too
             _tour_tab(ui)
@@ -786,6 +790,8 @@ def _wire_room(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server, events: d
                                 [ui.board_timer, ui.room_shown, ui.room_student], **PRIVATE)  # the teacher's page
     ui.board_timer.tick(*draw_board, **PRIVATE)
     events["room_join"].success(lambda: gr.Timer(active=True), None, ui.room_timer, **PRIVATE)
+    events["room_join"].success(rh.seat_kept, [ui.session], [ui.room_seat], **PRIVATE)  # a reload keeps the place
+    demo.load(functools.partial(rh.seat_restored, server), [ui.session, ui.room_seat], None, **PRIVATE)
     look = BY_NAME["room_look"]
     ui.room_timer.tick(functools.partial(rh.student_poll, server), [ui.session, ui.room_patches],
                        _outputs(ui, look), **PRIVATE)

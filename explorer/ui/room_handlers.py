@@ -220,6 +220,26 @@ def room_join(server: h.Server, session: Session, code: str, nickname: str):
     return session, views.guess_picture(trace, ()), labels, "", say("room_joined", code=room.code)
 
 
+def seat_kept(session: Session | None) -> list[str] | None:
+    """What the student's browser keeps after a join (its local storage): [room code, student id], so that a
+    reload of the page keeps their place (:func:`seat_restored`)."""
+    return list(session.seat.room) if session is not None and session.seat.room is not None else None
+
+
+def seat_restored(server: h.Server, session: Session | None, kept) -> None:
+    """On page load: the place the browser kept, when its room still has that student. Join in that room
+    then keeps the place and the guess, as a second press of Join does, instead of counting the student
+    twice. Anything else kept (another room, a room closed since, a value that is not a seat) is ignored."""
+    if session is None or not isinstance(kept, (list, tuple)) or len(kept) != 2:
+        return
+    code, student = (str(v)[:64] for v in kept)
+    try:
+        server.rooms.look(code, student)
+    except RoomError:
+        return
+    session.seat.room = (normal_code(code), student)  # in place: the seat is shared by the session's copies
+
+
 def _student(server: h.Server, session: Session | None) -> tuple[str, Snapshot]:
     if session is None or session.seat.room is None:
         raise gr.Error(say("room_join_first"))
