@@ -26,8 +26,8 @@ from .. import analyses, render
 from ..analyses.not_available import NotAvailable, has_no_global_attention, is_convolutional, not_applicable
 from ..faithfulness import MethodScores, score_map
 from ..images import ImageInput
-from ..trace import Trace
 from ..render.figures import ENGLISH
+from ..trace import Trace
 from .base import save_picture, screen, write_figure
 from .distance import image_distance
 from .explanation import explanation_view
