@@ -14,6 +14,15 @@ from explorer.models import hub
 from explorer.ui import app
 
 
+@pytest.fixture(scope="module")
+def built():
+    """(server, page) of the demo model, built once for the tests that read the page's blocks and events."""
+    from explorer.models.catalog import DEMO_LABEL
+
+    server = app.make_server(app.parse_args(["--device", "cpu"]), DEMO_LABEL)
+    return server, app.build_demo(server, DEMO_LABEL)
+
+
 def test_random_init_weights_are_the_same_on_every_load():
     first = explorer.load("vit_tiny_patch16_224", pretrained=False, device="cpu", depth=1)
     second = explorer.load("vit_tiny_patch16_224", pretrained=False, device="cpu", depth=1)
@@ -97,13 +106,10 @@ def test_a_near_uniform_map_is_called_so_and_every_caption_gives_the_settings_an
     assert spec.describe({}, every=True) == "rollout (head fusion mean, discard ratio 0, start block 0)"
 
 
-def test_downloads_stay_hidden_until_prepared_and_examples_list_scenes_first():
+def test_downloads_stay_hidden_until_prepared_and_examples_list_scenes_first(built):
     import gradio as gr
 
-    from explorer.models.catalog import DEMO_LABEL
-
-    server = app.make_server(app.parse_args(["--device", "cpu"]), DEMO_LABEL)
-    demo = app.build_demo(server, DEMO_LABEL)
+    _, demo = built
     files = [b for b in demo.blocks.values() if isinstance(b, gr.File) and (b.elem_id or "").startswith("files-")]
     assert len(files) >= 6 and not any(f.visible for f in files)
     examples = next(b for b in demo.blocks.values() if isinstance(b, gr.Dataset))
@@ -127,11 +133,8 @@ def test_the_picker_marks_models_that_need_a_download_and_not_cached_ones(monkey
     assert picker_label(label) == label
 
 
-def test_the_first_view_shows_an_example_of_the_models_kind_already_chosen():
-    from explorer.models.catalog import DEMO_LABEL
-
-    server = app.make_server(app.parse_args(["--device", "cpu"]), DEMO_LABEL)
-    demo = app.build_demo(server, DEMO_LABEL)
+def test_the_first_view_shows_an_example_of_the_models_kind_already_chosen(built):
+    _, demo = built
     image_in = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "image-input")
     assert image_in.value is not None and "scene" in str(image_in.value)
     imagenet = explorer.load("vit_tiny_patch16_224", pretrained=False, device="cpu", depth=1)
@@ -198,17 +201,14 @@ def test_the_previous_image_stays_readable_until_its_replacement_is_ready(monkey
     assert first.trace is None and second.trace is not None and len(server.traces) == 1
 
 
-def test_a_class_the_box_cannot_read_is_said_once_not_by_every_view_that_follows_the_box():
+def test_a_class_the_box_cannot_read_is_said_once_not_by_every_view_that_follows_the_box(built):
     """Typing "banana" in the class box: the map's event says what can be typed, and Tokens' logit lens,
     which follows the box too, leaves its picture as it is (two toasts read "Error (2)")."""
-    import gradio as gr
-
     from explorer.models.catalog import DEMO_LABEL
     from explorer.paths import sample_images
     from explorer.ui import handlers as h
 
-    server = app.make_server(app.parse_args(["--device", "cpu"]), DEMO_LABEL)
-    demo = app.build_demo(server, DEMO_LABEL)
+    server, demo = built
     box = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "target")
     session, _, _ = h.analyze(server, str(sample_images()[0]), h.Session(choice=DEMO_LABEL))
     followers = [f for f in demo.fns.values() if any(t[0] == box._id for t in f.targets)]
