@@ -79,6 +79,16 @@ def test_a_busy_port_names_the_port_flag():
     assert f"--port {port + 1}" in str(stop.value)
 
 
+def test_max_sessions_bounds_the_browser_sessions_gradio_remembers(monkeypatch):
+    """``--max-sessions`` reaches Gradio's ``state_session_capacity`` (its default, 10,000 sessions of about
+    2,000 objects each, is what the flag bounds)."""
+    seen = {}
+    monkeypatch.setattr(gr.Blocks, "launch", lambda self, **kwargs: seen.update(kwargs))
+    monkeypatch.setattr(app, "tune_garbage_collector", lambda: None)  # not this test's process to tune
+    app.main(["--device", "cpu", "--max-sessions", "7"])
+    assert seen["state_session_capacity"] == 7 and app.parse_args([]).max_sessions == app.MAX_SESSIONS
+
+
 def test_a_model_with_few_classes_says_beside_its_prediction_that_it_knows_only_those():
     from explorer.ui import handlers as h
 
