@@ -65,6 +65,12 @@ def test_on_a_phone_no_panel_label_or_button_covers_a_figure(browser, app_url):
             if _meets(boxes["buttons"], boxes["picture"]):
                 covered[panel] = (["buttons"], boxes)
         assert not covered, f"label or buttons over the picture (left, top, right, bottom): {covered}"
+        under_arrow = phone.evaluate("""() => [...document.querySelectorAll('.secondary-wrap > input[role=combobox]')]
+            .filter(i => i.offsetParent).map(i => { const a = i.parentElement.querySelector('.icon-wrap');
+              const r = i.getBoundingClientRect(), text = r.right - parseFloat(getComputedStyle(i).paddingRight);
+              return a && text > a.getBoundingClientRect().left + 1 ? i.getAttribute('aria-label') : null; })
+            .filter(Boolean)""")
+        assert not under_arrow, f"a dropdown's text runs under its arrow (trial 5: 'predicted cla▾ss'): {under_arrow}"
         open_tab(phone, "surgery")  # its controls one under another, its table without sideways scrolling
         phone.locator("#surgery-table").scroll_into_view_if_needed()  # Gradio draws a table's rows once in sight
         phone.wait_for_function("() => document.querySelectorAll('#surgery-table [role=row]').length >= 6",

@@ -103,6 +103,13 @@ def test_korean_session_picker_offline_status_and_tour_show_no_english_and_no_li
                                ".some(t => t.innerText.includes('notes.txt'))", timeout=UI_WAIT_MS)
         said = page.locator("[data-testid=toast-body]", has_text="notes.txt").first.inner_text()
         assert "notes.txt: 이미지가 아닙니다" in said and "Invalid" not in said and "image/*" not in said, said
+        big = tmp_path / "big.png"  # over the upload limit: Gradio's page refuses it in English, in "Mb"
+        big.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(26 * 1024 * 1024))
+        page.set_input_files("#image-input input[type=file]", str(big))
+        page.wait_for_function("() => [...document.querySelectorAll('[data-testid=toast-body]')]"
+                               ".some(t => t.innerText.includes('big.png'))", timeout=UI_WAIT_MS)
+        said = page.locator("[data-testid=toast-body]", has_text="big.png").first.inner_text()
+        assert "25 MB보다 큽니다" in said and "exceed" not in said and "Mb" not in said, said
 
         # the surgery tab's table and sliders, the first screen's pictures: Gradio's tooltips and screen-reader labels
         page.wait_for_function("""() => document.querySelector('[aria-label="표 데이터 복사"]')

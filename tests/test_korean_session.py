@@ -281,3 +281,12 @@ def _without(text: str, names) -> str:
     for name in names:
         text = text.replace(name, "")
     return text
+
+
+def test_a_number_out_of_range_names_the_numbering_once_in_korean():
+    """Trial 5: "이 모델의 클래스 번호 번호는" repeated the word that the filled-in name already ends with."""
+    from explorer.ui.messages import speaking
+
+    with speaking("ko"), pytest.raises(gr.Error) as refused:
+        h._index(12, 8, "class")
+    assert str(refused.value).strip("'\"") == "클래스 12: 범위 밖입니다. 이 모델의 클래스 번호는 0부터 7까지입니다."

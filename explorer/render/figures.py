@@ -152,6 +152,9 @@ def filters_figure(filters: np.ndarray | NotAvailable, ncols: int = 7, title: st
 
 
 POSITION_SCALES = ("observed", "paper", "tile")
+# between the lines of a two-line label: matplotlib spaces lines by the first font's height (DejaVu Sans), and
+# Hangul, drawn by the fallback font, is taller: at its default 1.2 two Korean lines touched
+LINE_SPACING = 1.6
 
 
 def position_similarity_figure(similarity, title: str | None = "auto", cmap: str = "viridis",
@@ -205,13 +208,14 @@ def position_similarity_figure(similarity, title: str | None = "auto", cmap: str
     ax.set_xlabel(words.position_column)
     if scale == "tile":
         bar = fig.colorbar(im, ax=ax, ticks=[0, 1], shrink=0.8, label=words.position_tile)
-        bar.ax.set_yticklabels([words.tile_lowest, words.tile_highest], fontsize=7)
+        bar.ax.set_yticklabels([words.tile_lowest, words.tile_highest], fontsize=7, linespacing=LINE_SPACING)
     else:
         label = (words.position_paper if scale == "paper"
                  else (words.position_observed if low is None else words.position_shared).format(
                      low=f"{vmin:.2f}", high=f"{vmax:.2f}"))
-        fig.colorbar(im, ax=ax, ticks=np.linspace(vmin, vmax, 5 if scale == "paper" else 3), shrink=0.8, label=label,
-                     format="%.1f" if scale == "paper" else "%.2f")
+        bar = fig.colorbar(im, ax=ax, ticks=np.linspace(vmin, vmax, 5 if scale == "paper" else 3), shrink=0.8,
+                           label=label, format="%.1f" if scale == "paper" else "%.2f")
+    bar.ax.yaxis.label.set_linespacing(LINE_SPACING)
     if title:
         ax.set_title(title, fontsize=10)
     return fig

@@ -46,6 +46,8 @@ PRIVATE = dict(api_visibility="private", show_progress="hidden")
 # #query-image: Gradio maps clicks right only for images shown at most at natural size, so the
 # server enlarges that one (handlers.display_scale).
 CSS = """
+/* a dropdown's text stops before its arrow (Gradio draws the arrow over the text's end: "predicted cla▾ss") */
+.secondary-wrap > input[role=combobox] { padding-right: 28px; text-overflow: ellipsis; }
 #seen img, #where img, #rollout-mask img, #rollout-heat img, #query-attention img, #query-rollout img, #compare-large img,
 #room-class img, #room-model img, #training-rollout img {
     width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated;
@@ -115,6 +117,7 @@ SCROLL_TO_ROOM = """() => { if (!new URLSearchParams(location.search).get('room'
   for (const wait of [300, 1500, 3500, 6000])
     setTimeout(() => { if (!moved) document.getElementById('tab-room')?.scrollIntoView(); }, wait); }"""
 MAX_UPLOAD = "25mb"  # largest file a user may upload (an image's pixels are limited separately)
+UPLOAD_LIMIT = "25 MB"  # MAX_UPLOAD as a sentence says it (Gradio's own toast says "25.0 Mb")
 SESSION_TTL = 3600  # seconds a user's state lives after its last change (Gradio's gr.State time_to_live)
 # sessions whose page Gradio remembers (its state_session_capacity, 10,000 by default); each is about 2,000 small
 # objects that every full pass of the garbage collector scans, so the default let a busy day's visitors and API
@@ -935,7 +938,7 @@ def main(argv: list[str] | None = None) -> None:
                     max_file_size=MAX_UPLOAD, theme=gr.themes.Soft(), css=CSS, show_error=True, i18n=I18N,
                     run_history=False,  # a shared class computer keeps no one's images; Gradio's 'Runs' page is English
                     state_session_capacity=args.max_sessions,
-                    head=gradio_fixes.page_words(toast_titles(), toast_phrases(), gradio_labels()))  # Gradio's own words too
+                    head=gradio_fixes.page_words(toast_titles(), toast_phrases(UPLOAD_LIMIT), gradio_labels()))  # Gradio's own words too
     except OSError as exc:  # Gradio's "Cannot find empty port" names its own parameters, not our flag
         sys.exit(f"vit-explorer: cannot listen on {args.host}:{args.port} ({exc.__class__.__name__}): the port is "
                  f"probably in use by another program. Choose another one with --port, e.g. --port {args.port + 1}.")

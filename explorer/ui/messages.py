@@ -146,15 +146,17 @@ def toast_titles() -> dict[str, dict[str, str]]:
 #: what Gradio 6.31's upload box says of a file its ``file_types`` filter turns away (``Invalid file type${s}:
 #: ${names}. Only ${types} allowed.`` in its bundle), before the server sees the file
 GRADIO_WRONG_FILE = "Invalid file type: {name}. Only image/* allowed."
+GRADIO_TOO_BIG = "File(s) exceed the maximum allowed size of {size}: {names}"  # its size in "Mb" (megabits)
 
 
-def toast_phrases() -> dict[str, dict[str, str]]:
+def toast_phrases(upload_limit: str = "25 MB") -> dict[str, dict[str, str]]:
     """Gradio's own English sentences in a toast (a lost connection, a failed request, a busy server, a file
-    that is not an image), each with its words in every language, English too where Gradio's are jargon
-    (``gradio_fixes.page_words``)."""
+    that is not an image, a file over ``upload_limit``), each with its words in every language, English too
+    where Gradio's are jargon (``gradio_fixes.page_words``)."""
     english = table("SAY", LANGUAGES[0])
     return {lang: {**{english[key]: table("SAY", lang)[key] for key in ("lost", "request_failed", "busy")},
-                   GRADIO_WRONG_FILE: table("SAY", lang)["wrong_file"]}
+                   GRADIO_WRONG_FILE: table("SAY", lang)["wrong_file"],
+                   GRADIO_TOO_BIG: table("SAY", lang)["file_too_big"].replace("{limit}", upload_limit)}
             for lang in LANGUAGES}
 
 

@@ -546,6 +546,8 @@ SAY = {
     "request_failed": "Connection errored out.",
     "busy": "This application is currently busy. Please try again.",
     "wrong_file": "{name} is not an image. Use a PNG, JPEG, WebP, BMP, GIF or TIFF image.",
+    "file_too_big": "{names}: the file is larger than {limit}, the most this app takes. Save the image smaller "
+                    "(a JPEG, or fewer pixels) and upload it again.",
     "image_empty": "The uploaded image is empty (0 bytes). Use a PNG, JPEG, WebP, BMP, GIF or TIFF image.",
     "image_no_pixels": "The image is {width} x {height} pixels: it has no pixels to show. Use a PNG, JPEG, WebP, "
                        "BMP, GIF or TIFF image.",

@@ -309,7 +309,7 @@ SAY = {
     "class_unknown": "클래스: 목록에서 고르거나, 클래스 번호(0부터 {last}까지)나 이름을 쓰세요. "
                      "'{value}': 번호도 이름도 아닙니다.",
     "not_whole": "{what}: 0부터 {last}까지의 정수를 넣으세요 ('{value}': 쓸 수 없는 값입니다).",
-    "out_of_range": "{what} {index}: 범위 밖입니다. 이 모델의 {plural} 번호는 0부터 {last}까지입니다.",
+    "out_of_range": "{what} {index}: 범위 밖입니다. 이 모델의 {plural}는 0부터 {last}까지입니다.",  # {plural}: "... 번호"
     "out_of_range_stage": "{what} {index}: 블록 {block}에서는 범위 밖입니다. 이 블록이 속한 스테이지 {stage}의 "
                           "헤드는 0부터 {last}까지({heads}개)입니다. 그중 하나나 헤드 평균을 고르세요.",
     "patch_not_whole": "{what}: 정수를 넣으세요 ('{value}': 쓸 수 없는 값입니다).",
@@ -495,6 +495,8 @@ SAY = {
     "request_failed": "서버에 연결하지 못했습니다.",
     "busy": "지금 서버가 바쁩니다. 잠시 뒤에 다시 해 보세요.",
     "wrong_file": "{name}: 이미지가 아닙니다. PNG, JPEG, WebP, BMP, GIF, TIFF 이미지를 쓰세요.",
+    "file_too_big": "{names}: 파일이 이 앱이 받는 최대 크기 {limit}보다 큽니다. 이미지를 더 작게(JPEG로, 또는 "
+                    "픽셀 수를 줄여) 저장해서 다시 올리세요.",
     "image_empty": "올린 이미지가 비어 있습니다 (0바이트). PNG, JPEG, WebP, BMP, GIF, TIFF 이미지를 쓰세요.",
     "image_no_pixels": "이미지가 {width} x {height} 픽셀이라 보여 줄 픽셀이 없습니다. PNG, JPEG, WebP, BMP, GIF, "
                        "TIFF 이미지를 쓰세요.",
