@@ -113,12 +113,13 @@ def test_model_views_render_filters_and_position_grid(client):
     ("heads", (0, "mask")),
     ("distance", ()),
     ("model", ()),
+    ("side_by_side", ("demo", 1.0, "auto")),  # the model beside itself: the cheapest pair (trial 5: no button)
 ])
 def test_downloads_write_png_svg_pdf_and_data(client, analyzed, view, args):
     files = client.predict(*args, api_name=f"/download_{view}")
     suffixes = {Path(f).suffix for f in files}
     assert {".png", ".svg", ".pdf", ".npz"} <= suffixes
-    if view == "distance":
+    if view in ("distance", "side_by_side"):
         assert ".csv" in suffixes
     for f in files:
         assert Path(f).stat().st_size > 0

@@ -145,6 +145,7 @@ def test_guided_tour_in_each_language(browser, app_url, lang):
         next_button = page.get_by_role("button", name=labels["tour_next"], exact=True)
         back_button = page.get_by_role("button", name=labels["tour_back"], exact=True)
         assert next_button.get_attribute("id") == "tour-next" and back_button.get_attribute("id") == "tour-back"
+        assert back_button.is_disabled() and next_button.is_enabled()  # at step 1 Back has nowhere to go
         shown_pictures: list[list[str]] = []
         for number in range(1, len(TOUR_STEPS) + 1):
             if number > 1:
@@ -153,6 +154,7 @@ def test_guided_tour_in_each_language(browser, app_url, lang):
             shown_pictures.append(wait_pictures(page, lang, number, shown_pictures[-1] if shown_pictures else None))
             shot(page, f"tour_{lang}_{number}")
 
+        page.wait_for_function("() => document.getElementById('tour-next').disabled")  # at the last step: no silent Next
         back_button.click()
         wait_title(page, lang, len(TOUR_STEPS) - 1)
         wait_pictures(page, lang, len(TOUR_STEPS) - 1, shown_pictures[-1])

@@ -290,3 +290,19 @@ def test_a_number_out_of_range_names_the_numbering_once_in_korean():
     with speaking("ko"), pytest.raises(gr.Error) as refused:
         h._index(12, 8, "class")
     assert str(refused.value).strip("'\"") == "클래스 12: 범위 밖입니다. 이 모델의 클래스 번호는 0부터 7까지입니다."
+
+
+def test_a_single_patch_guess_says_what_chance_gets_without_rounding_it_to_zero():
+    """Trial 5: one patch of 64 read "무작위로 고르면 평균 0.0개" (1/64 rounded to one decimal)."""
+    from types import SimpleNamespace
+
+    from explorer.analyses.guess import GuessScore
+    from explorer.ui.messages import speaking
+
+    view = SimpleNamespace(score=GuessScore(k=1, iou=0.0, pointing_rank=9, chance_overlap=1 / 64, overlap=0),
+                           trace=SimpleNamespace(grid=(8, 8)))
+    with speaking("ko"):
+        assert "평균 0.02개" in h.guess_note(view)
+    with speaking("en"):
+        view.score = GuessScore(k=8, iou=0.1, pointing_rank=2, chance_overlap=1.0, overlap=2)
+        assert "1.0" in h.guess_note(view)

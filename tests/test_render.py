@@ -118,6 +118,8 @@ def test_position_figure_is_one_composite_image_with_a_minus1_to_1_colorbar():
     assert fig.axes[0].get_ylabel() == "input patch row" and fig.axes[0].get_xlabel() == "input patch column"
     tile_3_5 = np.asarray(composite_of(fig))[3 * 15: 3 * 15 + 14, 5 * 15: 5 * 15 + 14]
     np.testing.assert_allclose(tile_3_5, sim[3, 5])
+    ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert ticks[0] == "0" and ticks[-1] == "13", ticks  # numbered from 0, as every other tab numbers patches
 
 
 def test_position_figure_says_why_when_not_available():

@@ -416,9 +416,11 @@ def test_a_student_who_reloads_the_page_keeps_one_place_in_the_room(handler_serv
     kept = rh.seat_kept(first)
     reloaded = Session(choice="demo")  # the new page: a new browser session
     rh.seat_restored(server, reloaded, kept)
-    again, *_ = rh.room_join(server, reloaded, code, "ana")
+    again, picture, labels, patches, _ = rh.room_join(server, reloaded, code, "ana")
     board = server.rooms.board(code, key)
     assert len(board.students) == 1 and len(board.answers) == 1 and again.seat.room == first.seat.room
+    assert patches == "1,1"  # their page shows the guess they sent, not an empty one (trial 5)
+    assert picture.tobytes() != views.guess_picture(teacher.trace, ()).tobytes()
     for junk in (None, "x", [code, "someone else"], [code], {"a": 1}):
         fresh = Session(choice="demo")
         rh.seat_restored(server, fresh, junk)

@@ -199,8 +199,8 @@ def position_similarity_figure(similarity, title: str | None = "auto", cmap: str
     colors = matplotlib.colormaps[cmap].with_extremes(bad="white")
     im = ax.imshow(composite, cmap=colors, vmin=vmin, vmax=vmax, interpolation="nearest")
     step = max(1, math.ceil(max(gh, gw) / 16))
-    ax.set_yticks([r * (gh + 1) + (gh - 1) / 2 for r in range(0, gh, step)], [str(r + 1) for r in range(0, gh, step)])
-    ax.set_xticks([c * (gw + 1) + (gw - 1) / 2 for c in range(0, gw, step)], [str(c + 1) for c in range(0, gw, step)])
+    ax.set_yticks([r * (gh + 1) + (gh - 1) / 2 for r in range(0, gh, step)], [str(r) for r in range(0, gh, step)])
+    ax.set_xticks([c * (gw + 1) + (gw - 1) / 2 for c in range(0, gw, step)], [str(c) for c in range(0, gw, step)])
     ax.tick_params(length=0, labelsize=7)
     for side in ax.spines.values():
         side.set_visible(False)

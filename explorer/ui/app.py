@@ -227,7 +227,7 @@ def _tour_tab(ui: SimpleNamespace) -> None:
     with gr.Tab(T("tab_tour"), elem_id="tab-tour"):
         gr.Markdown(T("tour_intro"))
         with gr.Row():
-            ui.tour_back = gr.Button(T("tour_back"), elem_id="tour-back", scale=1)
+            ui.tour_back = gr.Button(T("tour_back"), elem_id="tour-back", scale=1, interactive=False)  # at step 1
             ui.tour_step = gr.Slider(1, len(TOUR_STEPS), value=1, step=1, label=T("tour_step"), elem_id="tour-step",
                                      scale=4)
             ui.tour_next = gr.Button(T("tour_next"), variant="primary", elem_id="tour-next", scale=1)
@@ -496,6 +496,7 @@ def _side_tab(ui: SimpleNamespace, server: h.Server, initial: str) -> None:
         ui.side_note = gr.Markdown(elem_id="side-note")
         ui.side_scores = gr.Dataframe(headers=h.headers(h.SIDE_COLUMNS), label=T("side_scores"), elem_id="side-scores",
                                       interactive=False)
+        _downloads(ui, "side_by_side")  # the same run again, written to files (each model's pictures, the scores)
 
 
 def _distance_tab(ui: SimpleNamespace) -> None:
@@ -697,6 +698,9 @@ def _wire_page(ui: SimpleNamespace, server: h.Server) -> None:
     """Events of the page alone (no API): tour buttons, option controls, clicks on pictures."""
     ui.tour_back.click(lambda v: max(h.tour_step(v) - 1, 1), [ui.tour_step], [ui.tour_step], **PRIVATE)
     ui.tour_next.click(lambda v: min(h.tour_step(v) + 1, len(TOUR_STEPS)), [ui.tour_step], [ui.tour_step], **PRIVATE)
+    ui.tour_step.change(lambda v: (gr.Button(interactive=h.tour_step(v) > 1),  # no silent Back at 1, Next at 8
+                                   gr.Button(interactive=h.tour_step(v) < len(TOUR_STEPS))),
+                        [ui.tour_step], [ui.tour_back, ui.tour_next], **PRIVATE)
     ui.method.change(h.explanation_controls, [ui.method],
                      [getattr(ui, o.name) for o in h.OPTIONS], **PRIVATE)
     clicked = ui.query_image.select(h.click_patch, [ui.session], [ui.query_row, ui.query_col], **PRIVATE)

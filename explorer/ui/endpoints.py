@@ -284,7 +284,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              _images("side_rollout_left", "side_rollout_right", "side_pca_left", "side_pca_right",
                      "side_position_left", "side_position_right", "side_distance")
              + (("side_note", "text"), ("side_scores", "table")),
-             view=True, present=h.show_side_by_side, triggers=("side_run.click", "side_fraction.release"),
+             view=True, present=h.show_side_by_side, download="download_side_by_side",
+             triggers=("side_run.click", "side_fraction.release"),
              concurrency=2, progress=gr.Progress(track_tqdm=True), work=h.side_by_side_work),
     # a class room: the teacher's actions (with the room's secret key), then a student's
     Endpoint("room_open", rh.room_open, ("session",), (("room_code", "text"), ("room_key", "text"),

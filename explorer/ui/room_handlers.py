@@ -216,8 +216,11 @@ def room_join(server: h.Server, session: Session, code: str, nickname: str):
         student, room = server.rooms.join(code, nickname)
     trace = _room_cache(server, room).trace
     seat.room, seat.round, seat.seen = (room.code, student), room.round, _student_state(room)  # drawn here
-    labels = gr.Dropdown(choices=list(trace.labels), value=None)
-    return session, views.guess_picture(trace, ()), labels, "", say("room_joined", code=room.code)
+    sent = room.answers.get(student)  # back after a reload: the guess they sent this round, shown again
+    patches, label = (sent.patches, sent.label) if sent is not None else ((), None)
+    labels = gr.Dropdown(choices=list(trace.labels), value=label)
+    return (session, views.guess_picture(trace, patches), labels, h.format_patches(patches),
+            say("room_joined", code=room.code))
 
 
 def seat_kept(session: Session | None) -> list[str] | None:

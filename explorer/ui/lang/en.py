@@ -282,8 +282,9 @@ OPTIONS = {
 
 TOUR_LABELS = {
     "tab_tour": "Guided tour", "tour_back": "Back", "tour_next": "Next",
-    "tour_intro": "**How a Vision Transformer reads this image**, from pixels to the answer, in eight steps. "
-                  "Upload an image (or click an example) above, then press Next.",
+    "tour_intro": "**How a Vision Transformer reads this image**, from pixels to the answer, in eight steps, "
+                  "with the image at the top of the page (upload your own or click an example to change it). "
+                  "Press Next to go on.",
     "tour_step": "Step",
 }
 
@@ -464,7 +465,9 @@ SAY = {
                 "command line on your own machine.",
     "running": "Running the model",
     "distance_note": "The table lists **{shown}**. For this model's {gh}x{gw} grid of {p}-px patches, a head attending "
-                     "only to its own patch scores 0 px and one attending uniformly to all patches **{uniform:.1f} px**.",
+                     "only to its own patch scores 0 px and one attending uniformly to all patches **{uniform:.1f} px**. "
+                     "A head can score more than uniform: it then looks mostly at far patches (the image's corners "
+                     "and edges, seen from the other side).",
     "distance_note_windowed": "The table lists **{shown}**, measured inside each block's windows in pixels of the "
                               "input (a token grows twice as large at each patch merging). A head attending only to "
                               "its own token scores 0 px and one attending uniformly inside its window, by stage: "
