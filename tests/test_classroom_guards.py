@@ -84,9 +84,20 @@ def test_max_sessions_bounds_the_browser_sessions_gradio_remembers(monkeypatch):
     2,000 objects each, is what the flag bounds)."""
     seen = {}
     monkeypatch.setattr(gr.Blocks, "launch", lambda self, **kwargs: seen.update(kwargs))
+    monkeypatch.setattr(gr.Blocks, "block_thread", lambda self: None)
     monkeypatch.setattr(app, "tune_garbage_collector", lambda: None)  # not this test's process to tune
     app.main(["--device", "cpu", "--max-sessions", "7"])
     assert seen["state_session_capacity"] == 7 and app.parse_args([]).max_sessions == app.MAX_SESSIONS
+
+
+def test_the_terminal_says_which_address_to_open_not_gradios_launch_advice():
+    """Trial 5: Gradio printed "set `share=True` in `launch()`" (the app's flag is --share) and, with
+    --host 0.0.0.0, "http://0.0.0.0:7872", an address no browser opens."""
+    assert app.where_to_open("127.0.0.1", 7860) == \
+        "vit-explorer: open http://127.0.0.1:7860/ in a browser. Stop it with Ctrl+C."
+    everywhere = app.where_to_open("0.0.0.0", 7872)
+    assert "http://127.0.0.1:7872/" in everywhere and "0.0.0.0" not in everywhere
+    assert f"http://{app.rh.lan_address()}:7872/" in everywhere
 
 
 def test_a_model_with_few_classes_says_beside_its_prediction_that_it_knows_only_those():

@@ -891,6 +891,18 @@ def make_server(args: argparse.Namespace, initial: str) -> h.Server:
                     timelines={initial: Path(timeline)} if timeline else {})
 
 
+def where_to_open(host: str, port: int, share_url: str | None = None) -> str:
+    """The terminal's line once the app listens: the address to open here and, listening on every interface,
+    the one other computers use (Gradio's own line shows "http://0.0.0.0:7860", which no browser opens)."""
+    here = host if host not in rh.ALL_INTERFACES else "127.0.0.1"
+    line = f"vit-explorer: open http://{here}:{port}/ in a browser"
+    if host in rh.ALL_INTERFACES:
+        line += f" (from other computers on this network: http://{rh.lan_address()}:{port}/)"
+    if share_url:
+        line += f"; public link: {share_url}"
+    return line + ". Stop it with Ctrl+C."
+
+
 def open_room_at_start(server: h.Server, initial: str, host: str, port: int) -> str:
     """``--room``: a room on the first example image; returns what the teacher reads in the terminal."""
     model = server.models.get(initial)
@@ -942,10 +954,13 @@ def main(argv: list[str] | None = None) -> None:
                     max_file_size=MAX_UPLOAD, theme=gr.themes.Soft(), css=CSS, show_error=True, i18n=I18N,
                     run_history=False,  # a shared class computer keeps no one's images; Gradio's 'Runs' page is English
                     state_session_capacity=args.max_sessions,
-                    head=gradio_fixes.page_words(toast_titles(), toast_phrases(UPLOAD_LIMIT), gradio_labels()))  # Gradio's own words too
+                    head=gradio_fixes.page_words(toast_titles(), toast_phrases(UPLOAD_LIMIT), gradio_labels()),
+                    quiet=True, prevent_thread_lock=True)  # Gradio's own lines name launch()'s arguments, not our flags
     except OSError as exc:  # Gradio's "Cannot find empty port" names its own parameters, not our flag
         sys.exit(f"vit-explorer: cannot listen on {args.host}:{args.port} ({exc.__class__.__name__}): the port is "
                  f"probably in use by another program. Choose another one with --port, e.g. --port {args.port + 1}.")
+    print(where_to_open(args.host, args.port, getattr(demo, "share_url", None)), flush=True)
+    demo.block_thread()
 
 
 if __name__ == "__main__":
