@@ -2,7 +2,7 @@
 here by 6 steps of the demo trainer (``conftest.timeline``: checkpoints 0, 3 and 6).
 
 In English: the tab's pictures load at the first checkpoint, moving the slider to the last one changes the
-filters, the distances and the rollout and the caption says "Step 6", and Play walks through the checkpoints
+filters, the distances and the rollout and the caption says "after 6 training steps", and Play walks through the checkpoints
 and stops at the last; after a switch to a model without a timeline the tab says how to make one and hides
 its slider and pictures. In Korean: the tab's name, its Play button and the caption are Korean. Screenshots
 of the tab at 1280x720, 390x844 and 1920x1080 in both languages go to
@@ -51,18 +51,18 @@ def test_the_slider_and_play_move_the_pictures(browser, url):
     context, page = open_page(browser, url, "en-US")
     try:
         open_tab(page, "training")
-        _caption(page, "Step 0")
+        _caption(page, "after 0 training steps")
         before = {name: image(page, f"#training-{name} img") for name in ("filters", "distance", "rollout")}
         assert page.locator("#training-prediction").inner_text().strip()
         set_slider(page, "training-step", 2)
-        _caption(page, "Step 6")
+        _caption(page, "after 6 training steps")
         for name, info in before.items():
             changed_image(page, f"#training-{name} img", info["src"], f"the {name} picture at the last step")
         set_slider(page, "training-step", 0)
-        _caption(page, "Step 0")
+        _caption(page, "after 0 training steps")
         page.click("#training-play")
-        _caption(page, "Step 3")  # a tick a checkpoint
-        _caption(page, "Step 6")
+        _caption(page, "after 3 training steps")  # a tick a checkpoint
+        _caption(page, "after 6 training steps")
         page.wait_for_selector("#training-play", state="visible", timeout=MODEL_WAIT_MS)  # stopped at the last
         assert page.locator("#training-step input[type=number]").input_value() == "2"
         _shots(page, "en")

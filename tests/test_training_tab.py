@@ -67,8 +67,8 @@ def test_the_slider_answers_every_step_without_running_training_code(server, ses
     for filters, position, distance, accuracy, rollout, prediction, note in answers:
         assert all(p is not None and min(p.size) >= 64 for p in (filters, position, distance, accuracy, rollout))
         assert len(prediction) == 5 and 0.5 < sum(prediction.values()) <= 1.0001  # the top 5 of 8 classes
-    assert [a[6].split("**")[1] for a in answers] == ["Step 0", "Step 3", "Step 6"]
-    assert [f"checkpoint {i} on the slider, of 0 to 2" in a[6] for i, a in enumerate(answers)] == [True] * 3  # as it counts
+    assert [a[6].split("**")[1] for a in answers] == [f"The weights after {s} training steps" for s in (0, 3, 6)]
+    assert [f"checkpoint {i} of 0 to 2 on the slider" in a[6] for i, a in enumerate(answers)] == [True] * 3  # as it counts
     first, last = answers[0], answers[-1]
     assert np.abs(_pixels(first[0]) - _pixels(last[0])).mean() > 1  # the filters moved with training
     assert np.abs(_pixels(first[2]) - _pixels(last[2])).mean() > 0.1  # and the distances

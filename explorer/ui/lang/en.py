@@ -613,8 +613,8 @@ SAY = {
     "training_mismatch": "This timeline does not fit the model: its checkpoints were saved from another "
                          "architecture, so pick the model it was trained with, or start the app with `--timeline` "
                          "and this model's own timeline.",
-    "training_caption": "**Step {step}** of {last} (checkpoint {index} on the slider, of 0 to {final}){accuracy}. "
-                        "{bars}",
+    "training_caption": "**The weights after {step} training steps** (of the run's {last}; checkpoint {index} of "
+                        "0 to {final} on the slider){accuracy}. {bars}",
     "training_caption_accuracy": ", held-out accuracy **{accuracy}**",
     "training_locality": "Position locality **{locality}** (the share of patches whose most similar position is "
                          "a neighbour).",

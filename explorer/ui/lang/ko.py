@@ -559,8 +559,8 @@ SAY = {
     "training_mismatch": "이 타임라인은 모델과 맞지 않습니다: 체크포인트가 다른 구조의 모델에서 저장되었으니, 그 "
                          "타임라인으로 학습한 모델을 고르거나 이 모델의 타임라인을 `--timeline`으로 주어 앱을 "
                          "시작하세요.",
-    "training_caption": "**{last} 단계 중 {step} 단계** (슬라이더의 체크포인트 {index}, 0부터 {final}까지){accuracy}. "
-                        "{bars}",
+    "training_caption": "**학습 {step}단계 뒤의 가중치** (전체 {last}단계 중; 슬라이더의 체크포인트 {index}, 0부터 "
+                        "{final}까지){accuracy}. {bars}",
     "training_caption_accuracy": ", 검증 정확도 **{accuracy}**",
     "training_locality": "위치 국소성 **{locality}** (가장 비슷한 위치가 이웃인 패치의 비율).",
     "training_heads": "첫 블록의 헤드들은 평균 **{near} px**에서 **{far} px** 거리를 봅니다 (예시 이미지들에서).",
