@@ -59,7 +59,7 @@ class FigureWords:
     norm: str = "norm"
     patches: str = "patches"
     lens_block: str = "block (its output read through the final norm and head)"  # the logit lens
-    lens_top: str = "top class at each block"
+    lens_top: str = "grey: each block's top class and its own probability"
     block_first: str = "block {block}: the first"  # the tour's attention pictures, each under its block
     block_middle: str = "block {block}: a middle one"
     block_last: str = "block {block}: the last"
@@ -449,6 +449,9 @@ def token_norms_figure(norms, title: str | None = None, words: FigureWords = ENG
     return fig
 
 
+TOP_CLASS = "0.4"  # the logit lens's grey: each block's top class and its own probability
+
+
 def logit_lens_figure(probs: np.ndarray, labels, target: int, title: str | None = None,
                       words: FigureWords = ENGLISH) -> Figure:
     """The target class's probability read from every block, with each block's top class named.
@@ -471,20 +474,23 @@ def logit_lens_figure(probs: np.ndarray, labels, target: int, title: str | None 
         strip = ax.secondary_xaxis("top")
         strip.set_xticks(blocks, [f"{textwrap.shorten(name, 18, placeholder='…')} {share:.0%}" for name, share in tops],
                          rotation=90, fontsize=6)
-        strip.tick_params(length=0, pad=2)
-        strip.set_xlabel(words.lens_top, fontsize=7)
+        strip.tick_params(length=0, pad=2, labelcolor=TOP_CLASS)
+        strip.set_xlabel(words.lens_top, fontsize=7, color=TOP_CLASS)
         ax.set_ylim(0, 1.05)
     else:
-        wrap = max(8, int(5.6 * 72 / max(len(p), 1) / 3.6))  # characters of a 6-pt font in a block's width
+        wrap = max(8, int(5.6 * 72 / max(len(p), 1) / 4.2))  # characters of a 7-pt font in a block's width
         for b, (name, share) in zip(blocks, tops):
             text = "\n".join(textwrap.wrap(name, wrap, max_lines=2, placeholder="…") or [""])
             ax.annotate(f"{text}\n{share:.0%}", (b, p[b, target]), textcoords="offset points", xytext=(0, 8),
-                        ha="center", va="bottom", fontsize=6, annotation_clip=False)
+                        ha="center", va="bottom", fontsize=7, annotation_clip=False, color=TOP_CLASS)
+        key = ax.secondary_xaxis("top")  # what the grey names are: not the curve's height (trial 5 read them so)
+        key.set_xticks([])
+        key.set_xlabel(words.lens_top, fontsize=7, color=TOP_CLASS)
         ax.set_ylim(0, 1.3)
     ax.set_xticks(blocks)
     ax.set_xlim(-0.5, len(p) - 0.5)
     ax.set_xlabel(words.lens_block, fontsize=8)
-    ax.set_ylabel(f"p({target_name})", fontsize=8)
+    ax.set_ylabel(f"p({target_name})", fontsize=8, color="tab:blue")  # the curve's own colour
     ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     ax.tick_params(labelsize=7)
     if title:

@@ -414,7 +414,7 @@ SAY = {
     "fig_norms_title": "patch token norms (outliers ringed)", "fig_norms_threshold": "outlier threshold {threshold}",
     "fig_class_token": "class token", "fig_prefix_tokens": "prefix/register tokens", "fig_norm": "norm",
     "fig_patches": "patches", "fig_lens_block": "block (its output read through the final norm and head)",
-    "fig_lens_top": "top class at each block",
+    "fig_lens_top": "grey: each block's top class and its own probability",
     "fig_this_image": "this image", "fig_block_first": "block {block}: the first", "fig_block_middle": "block {block}: a middle one",
     "fig_block_last": "block {block}: the last",
     "fig_importance_title": "head importance ({mode} ablation)", "fig_ablation_zero": "zero", "fig_ablation_mean": "mean",

@@ -362,7 +362,7 @@ SAY = {
     "fig_norms_title": "패치 토큰의 노름 (이상치에 동그라미)", "fig_norms_threshold": "이상치 기준 {threshold}",
     "fig_class_token": "클래스 토큰", "fig_prefix_tokens": "앞 토큰/레지스터 토큰", "fig_norm": "노름",
     "fig_patches": "패치 수", "fig_lens_block": "블록 (그 출력을 마지막 정규화와 헤드로 읽음)",
-    "fig_lens_top": "블록마다 가장 높은 클래스",
+    "fig_lens_top": "회색: 블록마다 가장 높은 클래스와 그 클래스의 확률",
     "fig_this_image": "이 이미지", "fig_block_first": "블록 {block}: 첫 블록", "fig_block_middle": "블록 {block}: 가운데 블록",
     "fig_block_last": "블록 {block}: 마지막 블록",
     "fig_importance_title": "헤드 중요도 (헤드를 {mode} 끌 때)", "fig_ablation_zero": "0으로",
