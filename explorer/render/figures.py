@@ -87,6 +87,7 @@ class FigureWords:
     filters_raw: str = "{name} (first {n}, raw)"
     # Figure 7 centre: the position-embedding similarity grid and its colour bar
     position_title: str = "Position embedding similarity"
+    position_like: str = "yellow: positions like the red patch's"  # the tour's one-patch picture
     position_row: str = "input patch row"
     position_column: str = "input patch column"
     position_paper: str = "cosine similarity (-1 to 1, the paper's scale)"

@@ -37,8 +37,10 @@ def _positions(model, trace: Trace, patch: tuple[int, int], words: render.Figure
         return [screen(render.not_available_figure(sim.reason))]
     r, c = patch
     tile = np.clip(sim[r, c], 0.0, None)  # this patch's row of the similarity grid
+    heat = render.enlarge(render.heat_overlay(trace.input_image, tile, "viridis", 0.7))
+    heat = render.mark_patch(heat, patch, trace.patch_size * heat.width // trace.input_image.width)
     return [render.patch_grid_image(trace.input_image, trace.patch_size, patch),
-            render.enlarge(render.heat_overlay(trace.input_image, tile, "viridis", 0.7)),
+            frame([heat], words.position_like),  # the followed patch marked, and what the colours mean
             screen(render.position_similarity_figure(sim, words=words))]
 
 

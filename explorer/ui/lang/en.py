@@ -435,6 +435,7 @@ SAY = {
     "fig_filters_embedding": "RGB embedding filters",
     "fig_filters_convolution": "first convolution's RGB filters ({kh}x{kw}, stride {stride})",
     "fig_filters_pca": "{name} (first {n} principal components)", "fig_filters_raw": "{name} (first {n}, raw)",
+    "fig_position_like": "yellow: positions like the red patch's",
     "fig_position_title": "Position embedding similarity", "fig_position_row": "input patch row",
     "fig_position_column": "input patch column",
     "fig_position_paper": "cosine similarity (-1 to 1, the paper's scale)",

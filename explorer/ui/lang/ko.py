@@ -384,6 +384,7 @@ SAY = {
     "fig_filters_embedding": "RGB 임베딩 필터",
     "fig_filters_convolution": "첫 합성곱의 RGB 필터 ({kh}x{kw}, 보폭 {stride})",
     "fig_filters_pca": "{name} (처음 {n}개 주성분)", "fig_filters_raw": "{name} (처음 {n}개, 원래 필터)",
+    "fig_position_like": "노랑: 빨간 패치와 비슷한 위치",
     "fig_position_title": "위치 임베딩 유사도", "fig_position_row": "입력 패치의 행",
     "fig_position_column": "입력 패치의 열",
     "fig_position_paper": "코사인 유사도 (-1에서 1, 논문의 눈금)",
