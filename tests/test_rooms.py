@@ -184,12 +184,14 @@ def test_a_link_opens_the_room_tab_filled_in():
     map and answer too (the board is projected), and a plain page hides nothing."""
     student = rh.from_link(SimpleNamespace(query_params={"room": "ab-c2 34"}), tabs=3)
     assert student[:3] == ("ABC234", "", "")
-    assert all(hidden.get("visible") is False for hidden in student[-7:-3])  # no map, no answer before the guess
+    assert all(hidden.get("visible") is False for hidden in student[-10:-6])  # no map, no answer before the guess
+    assert all(hidden.get("visible") is False for hidden in student[-6:-3])  # no model picker, upload box, card note
+    assert student[5].visible is False  # nor the teacher's part (trial 5: "For the teacher: open a room")
     assert all(tab.get("visible") == "hidden" for tab in student[-3:])  # no other tab (its button too)
     teacher = rh.from_link(SimpleNamespace(query_params={"room": "ABC234", "key": "k"}), tabs=3)
     assert teacher[:3] == ("", "ABC234", "k")
-    assert all(hidden.get("visible") is False for hidden in teacher[-7:-3])  # the projected board: no answer
-    assert all(isinstance(v, type(gr.skip())) for v in teacher[-3:])  # the teacher keeps every tab
+    assert all(hidden.get("visible") is False for hidden in teacher[-10:-6])  # the projected board: no answer
+    assert all(isinstance(v, type(gr.skip())) for v in teacher[-6:])  # the teacher keeps the controls, every tab
     plain = rh.from_link(SimpleNamespace(query_params={}), tabs=3)
     assert len(plain) == len(student) == len(teacher) and all(isinstance(v, type(gr.skip())) for v in plain)
 

@@ -174,7 +174,7 @@ def _header(ui: SimpleNamespace, server: h.Server, initial: str) -> None:
             with gr.Accordion(T("about"), open=False, elem_id="about"):
                 gr.Markdown(T("intro_more"))
         with gr.Column(scale=3, min_width=300):
-            with gr.Row(elem_id="model-row"):  # stacks on a phone (CSS)
+            with gr.Row(elem_id="model-row") as ui.model_row:  # stacks on a phone (CSS)
                 custom = not server.policy.allowed
                 choices = [(picker_label(c), c) for c in server.policy.choices()]  # marks what needs a download
                 ui.model_pick = gr.Dropdown(choices, value=initial, label=T("model"), allow_custom_value=custom,
@@ -182,7 +182,7 @@ def _header(ui: SimpleNamespace, server: h.Server, initial: str) -> None:
                                             elem_id="model-picker", scale=1)
                 ui.model_status = gr.Markdown(elem_id="model-status", scale=2)  # wide: a short card
     with gr.Row(elem_id="first-screen"):
-        with gr.Column(scale=1, min_width=220):
+        with gr.Column(scale=1, min_width=220) as ui.input_column:
             examples = first_images(server.models.get(initial))
             # the first example is on show from the start and analysed on page load: no empty first view
             ui.image_in = ImageUpload(value=str(examples[0]) if examples else None, type="filepath", image_mode=None,
@@ -199,7 +199,8 @@ def _header(ui: SimpleNamespace, server: h.Server, initial: str) -> None:
             ui.where_help = gr.Markdown(T("where_help"), elem_id="where-help")
         with gr.Column(scale=1, min_width=260):
             ui.prediction = gr.Label(num_top_classes=TOPK, label=T("prediction"), elem_id="prediction")
-            ui.prediction_note = gr.Markdown(T("few_classes"), visible=False, elem_id="prediction-note")
+            with gr.Column() as ui.prediction_note_box:  # a student's room page hides it: it speaks of the model's card
+                ui.prediction_note = gr.Markdown(T("few_classes"), visible=False, elem_id="prediction-note")
             ui.prediction_help = gr.Markdown(T("prediction_help"), elem_id="prediction-help")
 
 
@@ -815,7 +816,9 @@ def _wire_room(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server, events: d
 
     demo.load(link, None,
               [ui.join_code, ui.room_code, ui.room_key, ui.tabs, ui.board_timer, ui.room_teacher, ui.room_student,
-               ui.where, ui.where_help, ui.prediction, ui.prediction_help, *others], **PRIVATE
+               ui.where, ui.where_help, ui.prediction, ui.prediction_help, ui.model_row, ui.input_column,
+               ui.prediction_note_box, *others],
+              **PRIVATE
               ).then(None, js=SCROLL_TO_ROOM, **PRIVATE)
 
 

@@ -360,19 +360,22 @@ def from_link(request: gr.Request = None, tabs: int = 0):
     starts its timer (the students' part hidden). Both hide the first screen's map and prediction (and
     their help): the teacher's board is what the projector shows, and it showed the answer above the
     board before anyone guessed. A student's page also hides the ``tabs`` other tabs (the tour and the
-    rollout tab show the model's map and answer): they guess before they look. Outputs: join code, room code, key, tabs,
-    board timer, teacher's accordion, students' column, the first screen's map, its help, the prediction,
-    its help, then each other tab."""
+    rollout tab show the model's map and answer): they guess before they look; and the teacher's part, the
+    model picker, the upload box and the examples, which are not theirs to change (the room's picture is
+    the teacher's), with the note about the model's card. Outputs: join code, room code, key, tabs, board
+    timer, teacher's accordion, students' column, the first screen's map, its help, the prediction, its
+    help, the model row, the upload column, the prediction's note, then each other tab."""
     params = getattr(request, "query_params", None) or {}
     code = normal_code(params.get("room", ""))[:CODE_LENGTH]
     key = str(params.get("key", ""))[:64]
     if not code:
-        return (gr.skip(),) * (11 + tabs)
+        return (gr.skip(),) * (14 + tabs)
     teacher = bool(key)
     answer = gr.update(visible=False)
     # "hidden", not False: Gradio 6.31 leaves the button of a tab updated to visible=False (it stops
     # drawing the tab, which then never tells the tab bar); a hidden tab is drawn, unseen, and tells it
     tab = gr.skip() if teacher else gr.update(visible="hidden")
+    own = gr.skip() if teacher else gr.update(visible=False)  # the teacher's controls, on a student's page
     return ("" if teacher else code, code if teacher else "", key, gr.Tabs(selected="room"),
-            gr.Timer(active=teacher), gr.Accordion(open=teacher), gr.Column(visible=not teacher), *(answer,) * 4,
-            *(tab,) * tabs)
+            gr.Timer(active=teacher), gr.Accordion(open=teacher, visible=teacher), gr.Column(visible=not teacher),
+            *(answer,) * 4, own, own, own, *(tab,) * tabs)
