@@ -257,13 +257,14 @@ def test_figure_7_panels_of_a_korean_session_have_no_english_text(tmp_path_facto
     with speaking("en"):
         th.training(server, session, 2)  # the step's panels as the app draws them ahead, in English
     monkeypatch.setattr(Figure, "savefig", recorded)
+    side = []
     with speaking("ko"):
         for tab[0], run in {
             "model": lambda: h.show_model_views(h.model_views(server, session)),
             "distance": lambda: h.show_distance(h.distance(server, session)),
             "batch": lambda: h.distance_batch(server, None, True, session),
             "training": lambda: th.show_training(th.training(server, session, 2)),
-            "side by side": lambda: h.show_side_by_side(h.side_by_side(server, session, RANDOM_LABEL, 0.1)),
+            "side by side": lambda: side.append(h.show_side_by_side(h.side_by_side(server, session, RANDOM_LABEL, 0.1))),
             **{f"tour step {n}": (lambda n=n: h.tour(server, session, n)) for n in range(1, 9)},
         }.items():
             run()
@@ -275,6 +276,8 @@ def test_figure_7_panels_of_a_korean_session_have_no_english_text(tmp_path_facto
     assert {"위치 임베딩 유사도", "입력 패치의 행", "입력 패치의 열"} <= set(drawn["model"]), drawn["model"]
     assert any(t.startswith("RGB 임베딩 필터 (처음") for t in drawn["model"]), drawn["model"]
     assert "이 이미지" in drawn["distance"] and any(t.startswith("이미지 ") and t.endswith("장 묶음") for t in drawn["batch"])
+    note = side[0][-2]  # which blocks the token colours are from, and the two input sizes (64 and 224 px)
+    assert "블록 0~3 중" in note and "64픽셀과 224픽셀" in note, note
 
 
 def _without(text: str, names) -> str:

@@ -824,8 +824,11 @@ def show_side_by_side(view: views.SideBySideView):
     grid = say("side_grid_common", p=view.score_patch) if view.score_patch else say("side_grid_own")
     note = say("side_scores_note", method=choice_label("method", view.method), grid=grid)
     if all(t.num_blocks for t in view.traces):  # a CNN has no blocks of tokens to show
-        note += " " + say("side_note", a=view.blocks[0], na=view.traces[0].num_blocks, b=view.blocks[1],
-                          nb=view.traces[1].num_blocks)
+        note += " " + say("side_note", a=view.blocks[0], la=view.traces[0].num_blocks - 1, b=view.blocks[1],
+                          lb=view.traces[1].num_blocks - 1)
+    sizes = [t.input_image.width for t in view.traces]
+    if sizes[0] != sizes[1]:  # the distance chart's pixels are each model's own input's
+        note += " " + say("side_sizes", a=sizes[0], b=sizes[1])
     for name, trace in zip(view.names, view.traces):
         note += near_chance(name, trace)
     rows = [[name, choice_label("method", method, short=True), *rest] for name, method, *rest in view.table() or []]

@@ -459,8 +459,11 @@ SAY = {
     "col_model": "model",
     # a convolutional network (ResNet, ConvNeXt): what does not apply, in analyses.not_available.CNN_REASONS' words
     **{f"not_applicable_{need}": text for need, text in CNN_REASONS.items()},
-    "side_note": "Blocks shown: {a} of {na} (left) and {b} of {nb} (right), the same fraction of each model's depth.",
-    "compare_first": "Press '{button}' first.",
+    "side_note": "Token colours from block {a} (left, blocks 0 to {la}) and block {b} (right, blocks 0 to {lb}), "
+                 "the same fraction of each model's depth.",
+    "side_sizes": "The models see the image at {a} and {b} pixels: the distance chart measures each in its own "
+                  "input's pixels, so compare how far each model's heads look against its own image's size.",
+    "compare_first": "Press '{button}' first; once it is running, wait until its note says 'Done'.",
     "no_images": "Upload some images, or tick '{checkbox}'.",
     "too_many": "A batch here takes at most {most} images (you sent {sent}); for more, use the Python API or the "
                 "command line on your own machine.",
