@@ -117,7 +117,7 @@ SCROLL_TO_ROOM = """() => { if (!new URLSearchParams(location.search).get('room'
   for (const wait of [300, 1500, 3500, 6000])
     setTimeout(() => { if (!moved) document.getElementById('tab-room')?.scrollIntoView(); }, wait); }"""
 MAX_UPLOAD = "25mb"  # largest file a user may upload (an image's pixels are limited separately)
-UPLOAD_LIMIT = "25 MB"  # MAX_UPLOAD as a sentence says it (Gradio's own toast says "25.0 Mb")
+UPLOAD_LIMIT = MAX_UPLOAD.upper().replace("MB", " MB")  # as a sentence says it (Gradio's toast says "25.0 Mb")
 SESSION_TTL = 3600  # seconds a user's state lives after its last change (Gradio's gr.State time_to_live)
 # sessions whose page Gradio remembers (its state_session_capacity, 10,000 by default); each is about 2,000 small
 # objects that every full pass of the garbage collector scans, so the default let a busy day's visitors and API
