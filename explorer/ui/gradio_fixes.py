@@ -76,8 +76,10 @@ _PAGE_WORDS = r"""<script>
   // "Thumbnail {i} of {n}" -> [a pattern with one group per {name}, the names, ours]
   const compile = words => Object.entries(words).filter(([english]) => english.includes("{")).map(([english, ours]) => {
     const names = [];
-    const source = english.split(/(\{\w+\})/).map(part => /^\{\w+\}$/.test(part)
-      ? (names.push(part.slice(1, -1)), "(.+?)") : escape(part)).join("");
+    const parts = english.split(/(\{\w+\})/).filter(part => part !== "");
+    // a name ends where the text after it starts; the last one, with no text after it, runs to the end
+    const source = parts.map((part, i) => /^\{\w+\}$/.test(part)
+      ? (names.push(part.slice(1, -1)), i === parts.length - 1 ? "(.+)" : "(.+?)") : escape(part)).join("");
     return [source, names, ours];
   });
   const fill = (ours, names, found) => names.reduce((text, name, i) => text.split("{" + name + "}").join(found[i + 1]), ours);
