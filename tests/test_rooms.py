@@ -428,3 +428,5 @@ def test_a_student_who_reloads_the_page_keeps_one_place_in_the_room(handler_serv
         rh.seat_restored(server, fresh, junk)
         assert fresh.seat.room is None
     assert rh.seat_kept(Session(choice="demo")) is None
+    with pytest.raises(gr.Error, match="then send your guess"):  # not "before revealing the map": students cannot
+        rh.room_guess(server, again, "", None)

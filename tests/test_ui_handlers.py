@@ -308,3 +308,13 @@ def test_the_first_screen_says_when_the_model_barely_answers_in_the_users_langua
     demo, _, _ = h.analyze(models, str(sample_images()[0]), h.Session(choice=DEMO_LABEL))
     shown = h.prediction_note(models, demo)
     assert shown.visible and "only the few classes" in shown.value and "barely" not in shown.value
+
+
+def test_a_class_the_box_cannot_read_goes_back_to_the_predicted_class(models):
+    """Trial 6: "99" stayed in the class box after its error, and Guess first's Reveal, which has no class box
+    of its own, failed on it later. A readable class stays as typed."""
+    image = Image.fromarray(np.random.default_rng(2).integers(0, 256, (64, 64, 3), dtype=np.uint8))
+    fresh, _, _ = h.analyze(models, image, h.Session(choice=RANDOM))
+    assert h.class_box(fresh, "zebrafish x") == h.PREDICTED and h.class_box(fresh, "99999") == h.PREDICTED
+    assert isinstance(h.class_box(fresh, "3"), type(gr.skip())) and isinstance(h.class_box(fresh, "banana"), type(gr.skip()))
+    assert isinstance(h.class_box(h.Session(choice=RANDOM), "banana"), type(gr.skip()))  # no image yet: nothing to check

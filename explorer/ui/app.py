@@ -725,6 +725,7 @@ def _wire_page(ui: SimpleNamespace, server: h.Server) -> None:
     tokens = BY_NAME["tokens"]
     ui.target.input(_quiet(_if_image(tokens.call(server), tokens), len(tokens.outputs)),
                     [_component(ui, c) for c in tokens.components], _outputs(ui, tokens), **PRIVATE)
+    ui.target.input(h.class_box, [ui.session, ui.target], [ui.target], **PRIVATE)  # a refused class does not stay
     _wire_surgery(ui, server)
     _wire_training(ui, server)
     ui.compare_gallery.select(h.compare_pick, [ui.session, ui.cmap], [ui.compare_large, ui.compare_curves],

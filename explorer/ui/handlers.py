@@ -147,6 +147,19 @@ def _index(value, count: int, what: str, out_of_range: str = "out_of_range", **w
     return index
 
 
+def class_box(session: Session, choice):
+    """After the class box changed: a class it cannot read goes back to the predicted class (the map's own
+    event says what was wrong), so that no later view (Guess first's Reveal, Compare) trips over it."""
+    trace = session.trace if session is not None else None
+    if trace is None:
+        return gr.skip()
+    try:
+        _target(choice, trace)
+    except gr.Error:
+        return PREDICTED
+    return gr.skip()
+
+
 def _target(choice: str | None, trace: Trace) -> int:
     """The class ``choice`` names: the predicted one, a picker entry ("3: ring"), a number or a class name
     typed in ("3", "ring"); a gr.Error that says what can be typed otherwise."""

@@ -257,7 +257,7 @@ def room_guess(server: h.Server, session: Session, patches: str, label) -> str:
     trace = _room_cache(server, room).trace
     chosen = h.parse_patches(patches, trace)
     if not chosen:
-        raise gr.Error(say("guess_empty"))
+        raise gr.Error(say("room_guess_empty"))
     labels = list(trace.labels)
     label = str(label) if label is not None and str(label) in labels else None
     server.rooms.answer(room.code, student, session.seat.round, chosen, label)

@@ -400,6 +400,7 @@ SAY = {
     "guess_patch_caption": "Where patch (row {row}, col {col}) looks in block {block} (mean of heads): the cyan "
                            "square is the patch, red the places it attends to most.",
     "surgery_paint_nothing": "Nothing is painted yet: paint over some patches with the brush, then press the button.",
+    "room_guess_empty": "Click at least one patch on the picture (or type row,col pairs), then send your guess.",
     "guess_empty": "Click at least one patch on the picture (or type row,col pairs) before revealing the map.",
     "all_zero": "every value is **zero**: this method gives no patch any relevance for this class on this image "
                 "(the picture is blank, not hidden)",
