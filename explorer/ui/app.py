@@ -800,7 +800,7 @@ def _wire_room(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server, events: d
     ui.board_timer.tick(*draw_board, **PRIVATE)
     events["room_join"].success(lambda: gr.Timer(active=True), None, ui.room_timer, **PRIVATE)
     events["room_join"].success(rh.seat_kept, [ui.session], [ui.room_seat], **PRIVATE)  # a reload keeps the place
-    demo.load(functools.partial(rh.seat_restored, server), [ui.session, ui.room_seat], None, **PRIVATE)
+    demo.load(functools.partial(rh.seat_restored, server), [ui.session, ui.room_seat], [ui.room_nickname], **PRIVATE)
     look = BY_NAME["room_look"]
     ui.room_timer.tick(functools.partial(rh.student_poll, server), [ui.session, ui.room_patches],
                        _outputs(ui, look), **PRIVATE)

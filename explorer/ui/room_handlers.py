@@ -229,18 +229,20 @@ def seat_kept(session: Session | None) -> list[str] | None:
     return list(session.seat.room) if session is not None and session.seat.room is not None else None
 
 
-def seat_restored(server: h.Server, session: Session | None, kept) -> None:
+def seat_restored(server: h.Server, session: Session | None, kept):
     """On page load: the place the browser kept, when its room still has that student. Join in that room
     then keeps the place and the guess, as a second press of Join does, instead of counting the student
-    twice. Anything else kept (another room, a room closed since, a value that is not a seat) is ignored."""
+    twice; the nickname box gets their nickname back. Anything else kept (another room, a room closed
+    since, a value that is not a seat) is ignored. Output: the nickname box."""
     if session is None or not isinstance(kept, (list, tuple)) or len(kept) != 2:
-        return
+        return gr.skip()
     code, student = (str(v)[:64] for v in kept)
     try:
-        server.rooms.look(code, student)
+        room = server.rooms.look(code, student)
     except RoomError:
-        return
+        return gr.skip()
     session.seat.room = (normal_code(code), student)  # in place: the seat is shared by the session's copies
+    return room.students.get(student) or gr.skip()
 
 
 def _student(server: h.Server, session: Session | None) -> tuple[str, Snapshot]:
