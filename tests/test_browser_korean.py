@@ -30,6 +30,13 @@ def gradio_english_labels(page) -> list[str]:
     return sorted({value for value in values if GRADIO_ENGLISH.match(value)})
 
 
+# every animation frame, any toast text still holding Gradio's English upload sentences (trial 6 saw the English
+# one for a moment before ours): what the page painted, not only what it ends with
+_ENGLISH_FRAMES = """window.__englishFrames = [];
+  const look = () => { const said = [...document.querySelectorAll('[data-testid=toast-text]')].map(t => t.textContent).join(' ');
+    if (/exceed the maximum|Invalid file type/.test(said)) window.__englishFrames.push(said);
+    requestAnimationFrame(look); };
+  requestAnimationFrame(look);"""
 ENGLISH_IN_PICKER = re.compile(r"bundled|offline|needs a download|untrained|original|fine-tuned|with registers")
 
 
@@ -39,6 +46,7 @@ def test_korean_session_picker_offline_status_and_tour_show_no_english_and_no_li
     try:
         page = context.new_page()
         page.add_init_script(_TOAST_RECORDER)
+        page.add_init_script(_ENGLISH_FRAMES)
         page.goto(app_url, wait_until="load", timeout=MODEL_WAIT_MS)
         page.wait_for_function("() => (document.querySelector('#model-status') || {}).innerText?.includes('블록')",
                                timeout=MODEL_WAIT_MS)
@@ -112,6 +120,7 @@ def test_korean_session_picker_offline_status_and_tour_show_no_english_and_no_li
         line = next(line for line in said.splitlines() if "big.png" in line)  # the toast may hold the last one too
         assert line.startswith('"big.png": 파일이') and "25 MB보다 큽니다" in line and line.rstrip().endswith("올리세요."), said
         assert "exceed" not in said and "Mb" not in said, said  # the name in its place, first (trial 6: it came last)
+        assert page.evaluate("window.__englishFrames") == []  # not even for one frame
 
         # the surgery tab's table and sliders, the first screen's pictures: Gradio's tooltips and screen-reader labels
         page.wait_for_function("""() => document.querySelector('[aria-label="표 데이터 복사"]')

@@ -97,10 +97,10 @@ CSS = """
 @media (max-width: 640px) {  /* a phone: two maps a row, and the controls one under another */
   :is(#compare-gallery, #prompt-gallery) .grid-container {
     grid-template-columns: repeat(2, minmax(0, 1fr)) !important; }
-  :is(#compare-controls, #surgery-controls, #side-controls),
-  :is(#compare-controls, #surgery-controls, #side-controls) > .form { flex-wrap: wrap; }
-  :is(#compare-controls, #surgery-controls, #side-controls) > *,
-  :is(#compare-controls, #surgery-controls, #side-controls) > .form > * {
+  :is(#compare-controls, #surgery-controls, #side-controls, #method-controls),
+  :is(#compare-controls, #surgery-controls, #side-controls, #method-controls) > .form { flex-wrap: wrap; }
+  :is(#compare-controls, #surgery-controls, #side-controls, #method-controls) > *,
+  :is(#compare-controls, #surgery-controls, #side-controls, #method-controls) > .form > * {
     flex: 1 1 100% !important; min-width: 100% !important; }
 }
 /* a mistake (a typo in a box, a file that is not an image) is said in its box at the top, in the page's
@@ -247,7 +247,7 @@ def _tour_tab(ui: SimpleNamespace) -> None:
 def _explanation_tab(ui: SimpleNamespace, first) -> None:
     with gr.Tab(T("tab_rollout"), elem_id="tab-rollout"):
         gr.Markdown(T("rollout_help"))
-        with gr.Row():
+        with gr.Row(elem_id="method-controls"):  # stacked on a phone: the class box gets the phone's width
             ui.method = gr.Radio(choices("method", analyses.applicable_methods(first)), value=analyses.default_method(first),
                                  label=T("method"), elem_id="method")
             ui.target = gr.Dropdown(h.target_choices(first), value=h.PREDICTED, label=T("target"),
