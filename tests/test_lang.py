@@ -78,3 +78,16 @@ def test_korean_texts_choose_each_particle_instead_of_writing_both():
               if isinstance(text, str) and HEDGED_PARTICLE.search(text)}
     assert hedged == {}
     assert HEDGED_PARTICLE.search("{method}은(는) 어텐션 지도를 읽는데") and HEDGED_PARTICLE.search("**{m}**(으)로")
+
+
+def test_korean_texts_call_each_method_by_its_korean_name_as_the_picker_does():
+    """The picker says "통합 그래디언트 (integrated gradients)"; a text beside it wrote "Integrated Gradients"
+    (trial 6). The English name may stand in parentheses, after the Korean one."""
+    english = {name: korean.split(" (")[0] for name, korean in lang.table("CHOICES", "ko").items()
+               if name.startswith("method:") and " (" in korean}  # the methods with a Korean name
+    found = []
+    for name in lang.TABLES:
+        for key, text in lang.table(name, "ko").items():
+            outside = re.sub(r"\([^)]*\)", "", text).lower()  # what parentheses hold is the English aside
+            found += [(name, key, method[7:]) for method in english if method[7:] in outside]
+    assert found == [], found

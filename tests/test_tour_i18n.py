@@ -18,6 +18,7 @@ from explorer.ui import handlers as h
 from explorer.ui.endpoints import call
 from explorer.ui.cache import ModelCache
 from explorer.ui.i18n import LANGUAGES, STRINGS
+from explorer.ui.messages import say
 from explorer.ui.policy import ServingPolicy
 from explorer.ui.sessions import TraceStore
 
@@ -77,6 +78,8 @@ def test_tour_view_shows_one_steps_text_and_clamps_the_step(server):
     out = call(server, "tour")(session, views.TOUR_STEPS.index("prediction") + 1)
     pictures, note = out[len(views.TOUR_STEPS):-1], out[-1]
     assert pictures[0].visible and pictures[0].value is not None and note == ""
+    note = call(server, "tour")(session, 1)[-1]  # step 1's "P x P pixels", for this model (trial 6 asked which P)
+    assert note == say("tour_patches", p=8, rows=8, cols=8, n=64, w=64, h=64) and "8 x 8 pixels" in note, note
     empty = call(server, "tour")(h.Session(choice=DEMO_LABEL), 1)
     assert not any(p.visible for p in empty[len(views.TOUR_STEPS):-1])
     assert h.tour_step("x") == 1 and h.tour_step(0) == 1

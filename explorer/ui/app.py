@@ -237,7 +237,7 @@ def _tour_tab(ui: SimpleNamespace) -> None:
                 gr.Markdown(T(f"tour_title_{step}"))
                 gr.Markdown(T(f"tour_text_{step}"))
             setattr(ui, f"tour_text_{step}", column)
-        ui.tour_note = gr.Markdown(elem_id="tour-note")  # a step's numbers for this model ("how it learned")
+        ui.tour_note = gr.Markdown(elem_id="tour-note")  # a step's numbers for this model (its patches; "how it learned")
         with gr.Row():
             for i in range(h.TOUR_PICTURES):
                 setattr(ui, f"tour_picture_{i}",

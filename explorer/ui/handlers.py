@@ -888,7 +888,7 @@ def tour_step(step) -> int:
 
 def tour(server: Server, session: Session, step):
     """(one visibility update per step's text, then the step's pictures, each shown or hidden, then the
-    step's sentence with this model's numbers: "how it learned" only, from its training timeline)."""
+    step's sentence with this model's numbers: its patches, and "how it learned" from its training timeline)."""
     from . import training_handlers
 
     number = tour_step(step)
@@ -903,6 +903,9 @@ def tour(server: Server, session: Session, step):
         try:
             pictures = views.tour_pictures(server.model(session), cache, views.TOUR_STEPS[number - 1], session.patch,
                                            words=figure_words())
+            if views.TOUR_STEPS[number - 1] == "patches":  # the text's P x P, for this model
+                (rows, cols), size = cache.trace.grid, cache.trace.patch_size
+                note = say("tour_patches", p=size, rows=rows, cols=cols, n=rows * cols, w=cols * size, h=rows * size)
         except NotApplicableError as exc:  # a step about attention, on a CNN: the step says why
             pictures = [sentence_picture(safe.explain(exc)[0])]
     slots = [gr.Image(value=p, visible=True) for p in pictures[:TOUR_PICTURES]]

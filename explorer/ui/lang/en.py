@@ -72,9 +72,9 @@ residual (never the class/register tokens). *Start block* skips early blocks.
 **Gradient rollout** (Chefer et al. 2021) is class-specific: each block's attention is
 weighted by its gradient for the chosen class, keeping only positive evidence.
 **Last-block attention** is the raw class-token attention of the final block.
-The other methods (attention flow, Grad-CAM, Integrated Gradients, saliency, occlusion,
+The list's other methods (attention flow, Grad-CAM, integrated gradients, saliency, occlusion,
 Transformer Attribution and AttnLRP, which pass the answer back layer by layer, and a random
-baseline) are explained, and scored, on the **Compare methods** tab.
+baseline) are explained, and scored against each other, on the **Compare methods** tab.
 """,
     "query_help": """
 **Attention of one patch.** Click a patch on the image: the middle picture shows
@@ -301,7 +301,8 @@ TOUR_TITLES = {
 
 TOUR_TEXTS = {
     "patches": "A Transformer reads a sequence of words. A Vision Transformer turns the picture into such a "
-               "sequence: it cuts the image into small squares of P x P pixels, the **patches**, and reads them "
+               "sequence: it cuts the image into small squares of P x P pixels (P is 16 in the paper's title; the "
+               "sentence below gives this model's), the **patches**, and reads them "
                "left to right, top to bottom. The white lines show the cut; the red square is the patch we "
                "follow in the next steps (click a patch on the *Attention explorer* tab to follow another one).",
     "projection": "Each patch is flattened into one long list of numbers (P x P pixels x 3 colours) and "
@@ -333,8 +334,8 @@ TOUR_TEXTS = {
     "learned": "The model did not start out like this: it learned from examples, one step at a time. A trainer "
                "can save its weights at a few steps along training (a **timeline**); here are the first and the "
                "last saved step. Left: the held-out accuracy by step. Middle: the position similarity at the first step (top) and the last "
-               "(bottom): where the position embeddings start random, the 2-D grid forms as the model learns which "
-               "patches are neighbours. Right: the attention distance of every head at both steps: in the paper's "
+               "(bottom): a model whose position embeddings start random forms the 2-D grid as it learns which "
+               "patches are neighbours; one given a grid to start from (the bundled demo) keeps it. Right: the attention distance of every head at both steps: in the paper's "
                "ViTs the first block's heads split into local ones, near their own patch, and global ones. The "
                "sentence below gives this model's numbers; the *Training* tab shows every saved step.",
 }
@@ -625,6 +626,8 @@ SAY = {
                          "a neighbour).",
     "training_heads": "In the first block the heads look **{near} px** to **{far} px** far on average (over the "
                       "example images).",
+    "tour_patches": "**This model:** patches of {p} x {p} pixels; its {w} x {h}-pixel input is a grid of {cols} x "
+                    "{rows} = {n} patches, so it reads a sequence of {n} patch vectors.",
     "learned_note": "**From step {first} to step {last}:** {parts}.",
     "learned_accuracy": "the held-out accuracy went from {a} to {b}",
     "learned_grid_formed": "the position grid formed (locality {a} → {b})",
