@@ -21,7 +21,7 @@ _PANEL = "id => { const e = document.getElementById(id), i = e.querySelector('im
          " const d = (" + _DRAWN_RECT + ")(i); const box = x => { if (!x) return null; const r = x.getBoundingClientRect();" \
          " return r.width > 0 && r.height > 0 ? [r.left, r.top, r.right, r.bottom] : null; };" \
          " return {picture: [b.left + d[0], b.top + d[1], b.left + d[0] + d[2], b.top + d[1] + d[3]]," \
-         " label: box(e.querySelector('label[data-testid=block-label]')), buttons: box(e.querySelector('.icon-button-wrapper'))," \
+         " label: box(e.querySelector('label[data-testid=block-label]')), buttons: box(e.querySelector('.icon-button-wrapper:has(button)'))," \
          " panel: box(e)}; }"
 
 
@@ -68,12 +68,14 @@ def test_on_a_phone_no_panel_label_or_button_covers_a_figure(browser, app_url):
                 if hit:
                     covered[panel] = (hit, boxes)
         phone.screenshot(path=str(ARTIFACTS / "figures-tokens-phone.png"), full_page=True)
-        open_tab(phone, "model")  # no labels there, but the buttons covered the colourbar's top
-        for panel in ("filters-pca", "position"):
-            _loaded(phone, f"#{panel} img")
-            boxes = phone.evaluate(_PANEL, panel)
-            if _meets(boxes["buttons"], boxes["picture"]):
-                covered[panel] = (["buttons"], boxes)
+        for tab, panels in (("model", ("filters-pca", "position")),  # the buttons covered the colourbar's top
+                            ("tour", ("tour-picture-0",)), ("surgery", ("surgery-image",))):  # ... and a patch
+            open_tab(phone, tab)
+            for panel in panels:
+                _loaded(phone, f"#{panel} img")
+                boxes = phone.evaluate(_PANEL, panel)
+                if _meets(boxes["buttons"], boxes["picture"]):
+                    covered[panel] = (["buttons"], boxes)
         assert not covered, f"label or buttons over the picture (left, top, right, bottom): {covered}"
         assert not cut_dropdowns, f"a dropdown's text runs under its arrow (trial 5: 'predicted cla▾ss') or is " \
                                   f"cut short (trial 6: '예측한 클래...' beside the method list): {cut_dropdowns}"

@@ -65,8 +65,9 @@ CSS = """
     flex: 1 1 auto; min-height: 0; width: 100%; }
 :is(#first-screen, #tab-rollout, #tab-tokens, #tab-query, #tab-training, #tab-side, #compare-pictures) .block > label.float
     ~ .image-container > .icon-button-wrapper { top: calc(-1 * var(--size-8, 32px)); }
-/* the Model tab's panels have no label: their buttons get a band of their own above the figure */
-#tab-model .block > .image-container { padding-top: var(--size-8, 32px); }
+/* the Model tab's and the tour's panels have no label: their buttons get a band of their own above the figure
+   (on a phone they covered the tour's top-right patch) */
+:is(#tab-model, #tab-tour) .block > .image-container { padding-top: var(--size-8, 32px); }
 /* a room's code read off a projector: capitals the page's font draws like small letters (S, M, X) told apart */
 :is(#room-code, #join-code) :is(input, textarea), #room-links a { font-family: ui-monospace, "DejaVu Sans Mono", monospace;
     letter-spacing: 0.06em; }
@@ -363,7 +364,7 @@ def _surgery_tab(ui: SimpleNamespace) -> None:
             with gr.Column():
                 gr.Markdown(T("surgery_image"))
                 ui.surgery_image = gr.Image(label=T("surgery_image"), show_label=False, elem_id="surgery-image",
-                                            height=320, **IMAGE)
+                                            height=320, buttons=[], **IMAGE)  # no icons over the top-right patch
             with gr.Column():
                 ui.surgery_note = gr.Markdown(elem_id="surgery-note")
                 ui.surgery_table = gr.Dataframe(headers=h.headers(h.SURGERY_COLUMNS), label=T("surgery_table"),

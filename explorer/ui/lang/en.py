@@ -652,7 +652,7 @@ CHOICES = {
     "method:auto": "auto",  # Side by side: the rollout, or Grad-CAM beside a CNN
     **{f"{option.name}:{choice}": choice for option in all_options(list(EXPLANATION_METHODS.values()))
        for choice in option.choices},
-    **{f"fill:{fill}": fill for fill in FILLS},
+    **{f"fill:{fill}": fill for fill in FILLS}, "fill:road": "ROAD",  # as its paper (and the info line) writes it
     **{f"style:{style}": style for style in HEAD_STYLES},
     **{f"ablation:{mode}": mode for mode in ABLATION_MODES},
     **{f"surgery_mode:{mode}": mode for mode in SURGERY_MODES},
