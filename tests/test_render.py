@@ -202,3 +202,32 @@ def test_a_patch_marked_as_guessed_and_as_strongest_shows_both_frames():
     assert tuple(both[18, 24]) == (255, 255, 255)  # the white frame just inside it
     assert tuple(both[24, 24]) == (0, 0, 0)  # the patch's middle untouched
     assert tuple(np.asarray(red)[32, 40]) == (255, 40, 40)  # a strongest patch not guessed: red only
+
+
+def test_the_model_views_pictures_of_a_language_are_drawn_once_when_many_users_ask_at_once():
+    """The first Korean users of a model, all at once: one draws the three pictures, the others wait for
+    them (each drew its own copy before)."""
+    import threading
+    from dataclasses import replace as changed
+
+    from explorer.render import FigureWords
+    from explorer.views import ModelViews
+
+    rng = np.random.default_rng(0)
+    view = ModelViews(pca=rng.random((28, 4, 4, 3)), raw=rng.random((28, 4, 4, 3)), position=rng.random((3, 3, 3, 3)))
+    drawn, figure = [], view.figure
+    view.figure = lambda key, words: (drawn.append(key), figure(key, words))[1]
+    korean = changed(FigureWords(), filters_raw="필터 {n}개")
+    start = threading.Barrier(4)
+    results = []
+
+    def ask():
+        start.wait()
+        results.append(view.pictures(korean))
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(drawn) == sorted(ModelViews.FIGURES) and all(r is results[0] for r in results)

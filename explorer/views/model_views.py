@@ -2,6 +2,7 @@
 similarity; they depend on the weights only (the app computes them once per model)."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -28,6 +29,7 @@ class ModelViews:
     position_scale: str = "observed"  # the grid's colour scale: see render.position_similarity_figure
     convolution: tuple[int, int, int] | None = None  # a CNN's first convolution (kh, kw, stride): its filters stand in
     _pictures: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # words -> pictures
+    _drawing: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
     FIGURES = ("filters_pca", "filters_raw", "position_similarity")
 
@@ -54,9 +56,10 @@ class ModelViews:
     def pictures(self, words: render.FigureWords = ENGLISH) -> tuple[Image.Image, Image.Image, Image.Image]:
         """(PCA filters, raw filters, position grid) for the screen, in ``words``; drawn once per language
         (the app keeps this view per model, and a ViT-B/16's 14 x 14 position grid takes a moment to draw)."""
-        if words not in self._pictures:
-            self._pictures[words] = tuple(screen(self.figure(k, words)) for k in self.FIGURES)
-        return self._pictures[words]
+        with self._drawing:  # the first users of a language at once: one draws, the others wait for its pictures
+            if words not in self._pictures:
+                self._pictures[words] = tuple(screen(self.figure(k, words)) for k in self.FIGURES)
+            return self._pictures[words]
 
     def table(self) -> None:
         return None
