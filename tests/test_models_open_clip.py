@@ -1,6 +1,7 @@
 """open_clip CLIP models: the image tower explored as a ViT, text prompts as targets, LeGrad against its release."""
 from __future__ import annotations
 
+import logging
 import math
 import types
 from typing import Optional
@@ -48,6 +49,14 @@ def test_loads_offline_as_a_vit_with_a_text_tower(model, trace):
     np.testing.assert_allclose(trace.logits, plain, atol=1e-5)
     again = explorer.load("open_clip:ViT-B-32", pretrained=False, device="cpu", **TINY)  # seeded random weights
     assert torch.equal(again.model.visual.conv1.weight, model.model.visual.conv1.weight)
+
+
+def test_random_weights_asked_for_load_without_open_clips_warning(caplog):
+    with caplog.at_level(logging.WARNING):
+        explorer.load("open_clip:ViT-B-32", pretrained=False, device="cpu", **TINY)
+    assert not [r for r in caplog.records if "pretrained weights" in r.getMessage()], caplog.text
+    logging.warning("No pretrained weights loaded, said by someone else")  # the filter is gone afterwards
+    assert "someone else" in caplog.text
 
 
 def test_prompt_target_is_open_clips_own_similarity(model, trace):

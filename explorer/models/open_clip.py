@@ -23,6 +23,8 @@ models (a timm trunk) are refused: their tokenizer comes from the hub.
 """
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
 import threading
 from collections import OrderedDict
@@ -97,10 +99,25 @@ def build(spec: str, pretrained: bool = True, **model_kwargs: Any) -> tuple[nn.M
         model = oc.create_model(arch, pretrained=weights, **model_kwargs)
         source = f"open_clip {arch}, weights {tag}"
     else:
-        with seeded():  # random weights are the same on every load
+        with seeded(), _asked_for_random_weights():  # the same random weights on every load, and no warning
             model = oc.create_model(arch, pretrained=None, **model_kwargs)
         source = f"open_clip {arch}, random weights"
     return model.eval(), source
+
+
+@contextlib.contextmanager
+def _asked_for_random_weights():
+    """Without open_clip's "No pretrained weights loaded for model ... Model initialized randomly." (a root-logger
+    warning in ``create_model``): random weights are what the user asked for, and the model card says so."""
+    def drop(record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("No pretrained weights loaded")
+
+    root = logging.getLogger()
+    root.addFilter(drop)
+    try:
+        yield
+    finally:
+        root.removeFilter(drop)
 
 
 def _weights_file(spec: str, arch: str, tag: str) -> str:
