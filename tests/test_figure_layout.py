@@ -69,7 +69,7 @@ def test_token_norms_legend_lies_below_the_histogram_not_over_its_bars(prefix):
 
 @pytest.mark.parametrize("blocks,labels", [(4, ["circle", "square", "triangle", "cross", "ring", "crescent"]),
                                            (8, IMAGENET_LIKE), (12, IMAGENET_LIKE), (24, IMAGENET_LIKE)])
-def test_logit_lens_names_every_block_without_text_colliding_or_a_legend_over_the_curve(blocks, labels):
+def test_logit_lens_names_every_block_above_the_plot_without_text_colliding_or_a_legend_over_the_curve(blocks, labels):
     rng = np.random.default_rng(blocks)
     probs = rng.dirichlet(np.full(len(labels), 0.3), size=blocks)
     probs[-1] = 0.0
@@ -81,9 +81,12 @@ def test_logit_lens_names_every_block_without_text_colliding_or_a_legend_over_th
     ax = fig.axes[0]
     assert ax.get_legend() is None and labels[0] in ax.get_ylabel()
     assert_readable(fig, data_axes=[ax])
-    named = ax.texts if blocks <= 8 else [t for t in fig.findobj(Text)
-                                          if t.get_visible() and t.get_rotation() == 90 and "%" in t.get_text()]
+    named = [t for t in fig.findobj(Text) if t.get_visible() and "%" in t.get_text()]
     assert len(named) == blocks  # every block's top class, written once
+    renderer = fig.canvas.get_renderer()
+    top = ax.get_window_extent(renderer).y1
+    low = [t.get_text() for t in named if t.get_window_extent(renderer).y0 < top - 1]
+    assert not low, f"names beside the curve read as its height (trial 6: 'crescent 75%' at 0.07): {low}"
 
 
 def test_logit_lens_on_the_screen_has_no_title_under_the_panels_label():

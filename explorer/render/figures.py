@@ -289,7 +289,7 @@ def head_attention_figure(maps: np.ndarray, image=None, block: int | None = None
         else:
             panel = heat_overlay(image, maps[h], cmap=cmap)
         ax.imshow(panel)
-        ax.set_title(words.head.format(h=h), fontsize=8)
+        ax.set_title(words.head.format(h=h), fontsize=9)
     default = (words.heads_title if block is None
                else words.heads_block.format(title=words.heads_title, block=block))
     fig.suptitle(title or default, fontsize=10)
@@ -359,13 +359,13 @@ def curves_figure(curves: Mapping[str, Mapping[str, object]], title: str | None 
             style = "--" if method == "random" else "-"
             ax.plot(100 * np.asarray(c.fractions), c.probability, style, color=colors(i % 10), lw=1.4,
                     label=f"{words.methods.get(method, method)} ({c.auc:.2f})")
-        ax.set_title(words.titles.get(kind, CURVE_TITLES[kind]), fontsize=9)
-        ax.set_xlabel(words.removed if kind != "insertion" else words.inserted, fontsize=8)
+        ax.set_title(words.titles.get(kind, CURVE_TITLES[kind]), fontsize=10)
+        ax.set_xlabel(words.removed if kind != "insertion" else words.inserted, fontsize=9)
         ax.set_ylim(-0.02, 1.02)
-        ax.tick_params(labelsize=7)
-        ax.legend(fontsize=7 if columns else 6, loc="best", title="AUC", title_fontsize=7 if columns else 6)
+        ax.tick_params(labelsize=8)
+        ax.legend(fontsize=8 if columns else 6, loc="best", title="AUC", title_fontsize=8 if columns else 6)
     for row in grid:
-        row[0].set_ylabel(words.probability, fontsize=8)
+        row[0].set_ylabel(words.probability, fontsize=9)
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
@@ -433,20 +433,20 @@ def token_norms_figure(norms, title: str | None = None, words: FigureWords = ENG
         left.add_patch(matplotlib.patches.Circle((c, r), 0.45, fill=False, color="cyan", lw=1.5))
     left.set_axis_off()
     # below the grid: an app's panel label covers the top-left corner of the picture
-    left.set_title(words.norms_title, fontsize=8, y=-0.12)
-    fig.colorbar(im, ax=left, shrink=0.8)
+    left.set_title(words.norms_title, fontsize=10, y=-0.14)
+    fig.colorbar(im, ax=left, shrink=0.8).ax.tick_params(labelsize=9)
     right.hist(norms.patches.ravel(), bins=30, color="tab:gray")
     right.axvline(norms.threshold, color="tab:red", ls="--", label=words.norms_threshold.format(threshold=f"{norms.threshold:.1f}"))
     for i, value in enumerate(norms.prefix):
         right.axvline(value, color="tab:blue" if i == 0 else "tab:green", lw=1.2,
                       label=words.class_token if i == 0 else (words.prefix_tokens if i == 1 else None))
-    right.set_xlabel(words.norm, fontsize=8)
-    right.set_ylabel(words.patches, fontsize=8)
-    right.tick_params(labelsize=7)
+    right.set_xlabel(words.norm, fontsize=10)
+    right.set_ylabel(words.patches, fontsize=10)
+    right.tick_params(labelsize=9)
     # below the histogram, never over its bars (nor under an app's panel label or buttons at the top)
-    right.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, frameon=False)
+    right.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncols=2, frameon=False)
     if title:
-        fig.suptitle(title, fontsize=9)
+        fig.suptitle(title, fontsize=10)
     return fig
 
 
@@ -457,9 +457,9 @@ def logit_lens_figure(probs: np.ndarray, labels, target: int, title: str | None 
                       words: FigureWords = ENGLISH) -> Figure:
     """The target class's probability read from every block, with each block's top class named.
 
-    The y axis names the class (no legend over the curve). Up to 8 blocks, each block's top class
-    is written above its point (long names wrapped); with more (a ViT-B has 12, a ViT-L 24) the
-    names stand upright along the top edge, one per block, where they cannot run into each other."""
+    The y axis names the class (no legend over the curve). Each block's top class and its own probability
+    stand along the top edge, in grey, one per block, apart from the curve: up to 8 blocks level (long names
+    wrapped), with more (a ViT-B has 12, a ViT-L 24) upright, where they cannot run into each other."""
     p = np.asarray(probs, dtype=np.float64)
     blocks = np.arange(len(p))
     many = len(p) > 8
@@ -471,29 +471,25 @@ def logit_lens_figure(probs: np.ndarray, labels, target: int, title: str | None 
     for row in p:
         top = int(row.argmax())
         tops.append((str(labels[top]) if top < len(labels) else f"class {top}", row[top]))
+    # the top classes along the top edge, one per block, apart from the curve (names beside its points read as
+    # its height: "crescent 75%" at 0.07, trials 5 and 6); upright when there are many blocks
     if many:
-        strip = ax.secondary_xaxis("top")
-        strip.set_xticks(blocks, [f"{textwrap.shorten(name, 18, placeholder='…')} {share:.0%}" for name, share in tops],
-                         rotation=90, fontsize=6)
-        strip.tick_params(length=0, pad=2, labelcolor=TOP_CLASS)
-        strip.set_xlabel(words.lens_top, fontsize=7, color=TOP_CLASS)
-        ax.set_ylim(0, 1.05)
+        names = [f"{textwrap.shorten(name, 18, placeholder='…')} {share:.0%}" for name, share in tops]
     else:
-        wrap = max(8, int(5.6 * 72 / max(len(p), 1) / 4.2))  # characters of a 7-pt font in a block's width
-        for b, (name, share) in zip(blocks, tops):
-            text = "\n".join(textwrap.wrap(name, wrap, max_lines=2, placeholder="…") or [""])
-            ax.annotate(f"{text}\n{share:.0%}", (b, p[b, target]), textcoords="offset points", xytext=(0, 8),
-                        ha="center", va="bottom", fontsize=7, annotation_clip=False, color=TOP_CLASS)
-        key = ax.secondary_xaxis("top")  # what the grey names are: not the curve's height (trial 5 read them so)
-        key.set_xticks([])
-        key.set_xlabel(words.lens_top, fontsize=7, color=TOP_CLASS)
-        ax.set_ylim(0, 1.3)
+        wrap = max(8, int(5.6 * 72 / max(len(p), 1) / 5))  # characters of an 8-pt font in a block's width
+        names = ["\n".join(textwrap.wrap(name, wrap, max_lines=2, placeholder="…") or [""]) + f"\n{share:.0%}"
+                 for name, share in tops]
+    strip = ax.secondary_xaxis("top")
+    strip.set_xticks(blocks, names, rotation=90 if many else 0, fontsize=7 if many else 8)
+    strip.tick_params(length=0, pad=2, labelcolor=TOP_CLASS)
+    strip.set_xlabel(words.lens_top, fontsize=8, color=TOP_CLASS)
+    ax.set_ylim(0, 1.05)
     ax.set_xticks(blocks)
     ax.set_xlim(-0.5, len(p) - 0.5)
-    ax.set_xlabel(words.lens_block, fontsize=8)
-    ax.set_ylabel(f"p({target_name})", fontsize=8, color="tab:blue")  # the curve's own colour
+    ax.set_xlabel(words.lens_block, fontsize=10)
+    ax.set_ylabel(f"p({target_name})", fontsize=10, color="tab:blue")  # the curve's own colour
     ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
-    ax.tick_params(labelsize=7)
+    ax.tick_params(labelsize=9)
     if title:
         ax.set_title(title, fontsize=9)
     return fig
