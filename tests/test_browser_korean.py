@@ -121,6 +121,8 @@ def test_korean_session_picker_offline_status_and_tour_show_no_english_and_no_li
         assert line.startswith('"big.png": 파일이') and "25 MB보다 큽니다" in line and line.rstrip().endswith("올리세요."), said
         assert "exceed" not in said and "Mb" not in said, said  # the name in its place, first (trial 6: it came last)
         assert page.evaluate("window.__englishFrames") == []  # not even for one frame
+        # Gradio empties "Your image" when it refuses the file: the analysed image comes back beside its results
+        page.wait_for_function("() => document.querySelector('#image-input img')?.naturalWidth > 0", timeout=UI_WAIT_MS)
 
         # the surgery tab's table and sliders, the first screen's pictures: Gradio's tooltips and screen-reader labels
         page.wait_for_function("""() => document.querySelector('[aria-label="표 데이터 복사"]')

@@ -136,7 +136,7 @@ def test_radios_show_their_choices_in_korean_and_send_the_registry_names(server)
     hangul = [label for labels in korean.values() for label in labels.values() if not any("가" <= c <= "힣" for c in label)]
     assert set(hangul) <= {"Grad-CAM", "AttnLRP", "LeGrad"}, hangul  # proper names stay as their authors wrote them
     papers = {"grad-cam": "Grad-CAM", "attnlrp": "AttnLRP", "legrad": "LeGrad",  # English: the papers' spelling
-              "transformer attribution": "Transformer Attribution"}
+              "transformer attribution": "Transformer Attribution", "road": "ROAD"}
     assert all(STRINGS["en"][label.key] == papers.get(value, value) for elem in korean
                for label, value in radios[elem].choices)
     # English shows the names themselves

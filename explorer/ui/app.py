@@ -119,6 +119,7 @@ SCROLL_TO_ROOM = """() => { if (!new URLSearchParams(location.search).get('room'
     setTimeout(() => { if (!moved) document.getElementById('tab-room')?.scrollIntoView(); }, wait); }"""
 MAX_UPLOAD = "25mb"  # largest file a user may upload (an image's pixels are limited separately)
 UPLOAD_LIMIT = MAX_UPLOAD.upper().replace("MB", " MB")  # as a sentence says it (Gradio's toast says "25.0 Mb")
+UPLOAD_BYTES = int(MAX_UPLOAD.removesuffix("mb")) * gr.FileSize.MB  # as Gradio's launch(max_file_size=) reads it
 SESSION_TTL = 3600  # seconds a user's state lives after its last change (Gradio's gr.State time_to_live)
 # sessions whose page Gradio remembers (its state_session_capacity, 10,000 by default); each is about 2,000 small
 # objects that every full pass of the garbage collector scans, so the default let a busy day's visitors and API
@@ -189,6 +190,8 @@ def _header(ui: SimpleNamespace, server: h.Server, initial: str) -> None:
             ui.image_in = ImageUpload(value=str(examples[0]) if examples else None, type="filepath", image_mode=None,
                                       label=T("your_image"), sources=["upload", "clipboard"], elem_id="image-input",
                                       height=PICTURE)
+            # clicked by the page when Gradio refuses a file too large (gradio_fixes.refused_upload)
+            ui.image_back = gr.Button("", visible="hidden", elem_id="image-back")
             ui.examples = (gr.Examples([[str(p)] for p in examples], inputs=[ui.image_in], label=T("examples"),
                                        examples_per_page=len(examples))  # one page: no Gradio "Pages: 1 2" (English)
                            if examples else None)
@@ -680,6 +683,7 @@ def _wire(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server) -> None:
     _after_image(ui, server, events["analyze"])
     # a file that is not an image: "Your image" goes back to the image the results on the page are of
     events["analyze"].failure(h.analysed_image, [s], [ui.image_in], **PRIVATE)
+    ui.image_back.click(h.analysed_image, [s], [ui.image_in], **PRIVATE)  # ... and so after a file too large
     if ui.examples is not None:
         _after_image(ui, server, ui.examples.load_input_event.then(*run_image, concurrency_limit=4,
                                                                    concurrency_id="analyze", **PRIVATE))
@@ -959,7 +963,8 @@ def main(argv: list[str] | None = None) -> None:
                     max_file_size=MAX_UPLOAD, theme=gr.themes.Soft(), css=CSS, show_error=True, i18n=I18N,
                     run_history=False,  # a shared class computer keeps no one's images; Gradio's 'Runs' page is English
                     state_session_capacity=args.max_sessions,
-                    head=gradio_fixes.page_words(toast_titles(), toast_phrases(UPLOAD_LIMIT), gradio_labels()),
+                    head=gradio_fixes.page_words(toast_titles(), toast_phrases(UPLOAD_LIMIT), gradio_labels())
+                    + gradio_fixes.refused_upload(UPLOAD_BYTES, "image-input", "image-back"),
                     quiet=True, prevent_thread_lock=True)  # Gradio's own lines name launch()'s arguments, not our flags
     except OSError as exc:  # Gradio's "Cannot find empty port" names its own parameters, not our flag
         sys.exit(f"vit-explorer: cannot listen on {args.host}:{args.port} ({exc.__class__.__name__}): the port is "

@@ -157,6 +157,38 @@ def page_words(titles: dict[str, dict[str, str]], phrases: dict[str, dict[str, s
     return _PAGE_WORDS % json.dumps(wanted, ensure_ascii=False)
 
 
+_REFUSED_UPLOAD = r"""<script>
+(() => {
+  const limit = %d, box = %s, back = %s;  // bytes; the upload box's and the hidden button's ids
+  const refused = files => [...(files || [])].some(file => file.size > limit);
+  const restore = () => {  // once Gradio has emptied the box, the button puts the analysed image back
+    let tries = 0;
+    const look = () => {
+      const emptied = !document.querySelector("#" + box + " img");
+      if (emptied) document.getElementById(back)?.click();
+      else if (++tries < 40) setTimeout(look, 100);
+    };
+    setTimeout(look, 100);
+  };
+  const watch = event => {
+    if (!event.target.closest || !event.target.closest("#" + box)) return;
+    if (refused(event.type === "drop" ? event.dataTransfer?.files : event.target.files)) restore();
+  };
+  document.addEventListener("change", watch, true);
+  document.addEventListener("drop", watch, true);
+})();
+</script>"""
+
+
+def refused_upload(limit_bytes: int, box: str, back: str) -> str:
+    """The ``<head>`` script that puts the analysed image back in the upload box ``box`` (an element id) after
+    Gradio's page refuses a file over ``limit_bytes`` (its ``max_file_size``): Gradio empties the box and
+    sends the server nothing, so "Your image" stood empty beside the last image's results. The script clicks
+    the hidden button ``back``, whose event shows the analysed image again. Written by hand because Gradio
+    6.31's refusal (``upload`` in ``client/js``, thrown before any request) raises no event a server sees."""
+    return _REFUSED_UPLOAD % (limit_bytes, json.dumps(box), json.dumps(back))
+
+
 def install() -> None:
     """Use :func:`save_pil_to_cache` for every picture Gradio writes to its cache."""
     processing_utils.save_pil_to_cache = save_pil_to_cache
