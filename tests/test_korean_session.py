@@ -140,6 +140,8 @@ def _texts(fig) -> list[str]:
 def test_the_figures_a_class_reads_are_drawn_with_korean_words():
     """Issue 25: the heads, the head importance, the tour's patch vectors and the training accuracy
     figures take their words from the session's language (Figure 7's panels: see the test below)."""
+    import threading
+
     import numpy as np
 
     from explorer import render
@@ -169,8 +171,15 @@ def test_the_figures_a_class_reads_are_drawn_with_korean_words():
     from unittest import mock
 
     demo, drawn = load("demo", device="cpu"), []
-    original = render.attention_distance_figure
-    with mock.patch.object(render, "attention_distance_figure", lambda *a, **k: drawn.append(original(*a, **k)) or drawn[-1]):
+    original, here = render.attention_distance_figure, threading.get_ident()
+
+    def draw(*args, **kwargs):  # this thread's (an earlier test's Training tab may still draw its steps ahead)
+        figure = original(*args, **kwargs)
+        if threading.get_ident() == here:
+            drawn.append(figure)
+        return figure
+
+    with mock.patch.object(render, "attention_distance_figure", draw):
         views.tour_pictures(demo, demo.run(sample_images()[0]), "distance", (1, 1), words=words)  # step 6
     assert {"이 이미지", "평균 어텐션 거리", "균일한 어텐션"} <= set(_texts(drawn[0])), _texts(drawn[0])
     lens = _texts(render.logit_lens_figure(np.random.rand(3, 4), ["a", "b", "c", "d"], 0, words=words))

@@ -158,7 +158,7 @@ def test_the_tour_shows_how_it_learned_from_the_timeline(server, session):
     assert texts[-1].visible and [p.visible for p in pictures] == [True, True, True]
     assert all(p.value is not None for p in pictures)
     assert note.startswith("**From step 0 to step 6:**") and "held-out accuracy" in note and "first block" in note
-    assert call(server, "tour")(session, 1)[-1] == ""  # the other steps have no such sentence
+    assert call(server, "tour")(session, 2)[-1] == ""  # the other steps (but step 1's patch size) have no sentence
 
 
 def _panels(step: int, locality: float | None, first_block: list[float], accuracy: float | None = 0.5):
