@@ -339,7 +339,7 @@ SAY = {
     "needs_download": "{label} (내려받기 필요)",
     "source_demo": "내장 데모 가중치", "source_cache": "사전 학습 가중치 (Hugging Face 캐시)",
     "source_random": "무작위 가중치", "source_its": "자체 가중치", "source_built": "만든 그대로의 가중치",
-    "map_range": "값 {low} ~ {high} (색은 가장 작은 값부터 가장 큰 값까지)",
+    "map_range": "값 {low}–{high} (색은 가장 작은 값부터 가장 큰 값까지)",
     "guess_note": "패치 **{k}**개를 골랐고, 그중 **{overlap}**개가 지도에서 가장 강한 {k}개에 듭니다 (무작위로 고르면 "
                   "평균 {chance}개). 겹침(IoU): **{iou}**. 내가 고른 패치 중 가장 강한 것은 지도에서 {n}개 중 "
                   "**{rank}**번째입니다.",
@@ -415,7 +415,7 @@ SAY = {
                              "토큰 보기는 적용되지 않습니다.",
     "not_applicable_position": "{model} 모델은 위치 임베딩이 없는 합성곱 신경망(CNN)이라(합성곱은 이웃과 이미지 "
                                "가장자리로만 자기 위치를 압니다) 보여 줄 위치 유사도가 없습니다.",
-    "side_note": "토큰 색은 왼쪽 블록 {a}(블록 0~{la} 중), 오른쪽 블록 {b}(블록 0~{lb} 중)에서 가져왔습니다. 두 모델 "
+    "side_note": "토큰 색은 왼쪽 블록 {a}(블록 0–{la} 중), 오른쪽 블록 {b}(블록 0–{lb} 중)에서 가져왔습니다. 두 모델 "
                  "깊이의 같은 비율 지점입니다.",
     "side_sizes": "두 모델은 이미지를 {a}픽셀과 {b}픽셀로 봅니다. 거리 그래프는 각 모델의 입력 픽셀로 재므로, 각 "
                   "모델의 헤드가 얼마나 멀리 보는지는 그 모델의 이미지 크기에 견주어 보세요.",
@@ -593,7 +593,7 @@ MODEL_NOTES = {
     "vit_small_patch14_reg4_dinov2.lvd142m": "레지스터 토큰 4개가 있는 DINOv2입니다 (앞쪽 토큰 5개). 224 px로 실행합니다.",
     "torchvision:vit_b_16": "torchvision의 ViT-B/16입니다 (nn.MultiheadAttention 블록), IMAGENET1K_V1 가중치.",
     "hf:google/vit-base-patch16-224": "Hugging Face transformers로 옮긴 논문의 ViT-B/16입니다 (hf 추가 설치 필요).",
-    "swin_tiny_patch4_window7_224": "무작위 가중치의 Swin Transformer: 7x7 토큰 윈도 안에서 어텐션하고, 두 블록마다 한 번 윈도를 옮기며, 4~32 px 토큰의 네 단계를 거칩니다.",
+    "swin_tiny_patch4_window7_224": "무작위 가중치의 Swin Transformer: 7x7 토큰 윈도 안에서 어텐션하고, 두 블록마다 한 번 윈도를 옮기며, 4–32 px 토큰의 네 단계를 거칩니다.",
     "swin_tiny_patch4_window7_224.ms_in1k": "Swin Transformer (Liu 외 2021), 윈도 어텐션; 어텐션 탐색기가 패치의 윈도를 보여 줍니다.",
     "open_clip:ViT-B-32": "무작위 가중치의 CLIP 이미지·텍스트 타워입니다 (open_clip, clip 추가 설치에 포함): 어텐션 롤아웃 탭에서 단어를 입력하면 프롬프트마다 지도가 나옵니다.",
 }
