@@ -99,6 +99,9 @@ def _open_room(page) -> tuple[str, str]:
     page.click("#room-open")
     page.wait_for_function("() => /^[A-Z2-9]{6}$/.test(document.querySelector('#room-code input').value)",
                            timeout=MODEL_WAIT_MS)
+    # the page is the room's board now: no answer above it (trial 7: a room opened from the page kept it)
+    page.wait_for_function("() => !document.querySelector('#prediction')?.offsetParent", timeout=UI_WAIT_MS)
+    assert page.locator("#where").is_hidden()
     code, key = _value(page, "room-code"), _value(page, "room-key")
     assert len(key) >= 16, "the room key should be a long secret"
     _wait_text(page, "room-links", re.escape(f"?room={code}"))
@@ -108,25 +111,36 @@ def _open_room(page) -> tuple[str, str]:
     return code, key
 
 
-def _join(page, code: str, nickname: str) -> None:
-    """A student who opened ``/?room=CODE``: the join box is filled in; type a nickname and join.
+def _join(page, code: str, nickname: str, typed: bool = False) -> None:
+    """A student who opened ``/?room=CODE`` (the join box is filled in), or the plain page and typed the
+    code in the Class room tab (``typed``): type a nickname and join.
 
     Waits first for the page load's analysis of the example on show: it writes the page's session
     when it ends, and one that ends after the join drops the student's room (their clicks are then
     refused: "Join a room first")."""
     page.wait_for_load_state("load", timeout=MODEL_WAIT_MS)
-    page.wait_for_function("c => (document.querySelector('#join-code input') || {}).value === c", arg=code,
-                           timeout=MODEL_WAIT_MS)
+    if typed:  # the full page until the join (trial 7: it stayed so after, the answer in sight)
+        page.wait_for_function("() => /\\d%/.test((document.querySelector('#prediction') || {}).innerText || '')",
+                               timeout=MODEL_WAIT_MS)
+        page.click("#tab-room-button")
+        page.fill("#join-code input", code.lower())  # as a student may type it
+    page.wait_for_function("c => (document.querySelector('#join-code input') || {}).value.toUpperCase() === c",
+                           arg=code, timeout=MODEL_WAIT_MS)
     # the picture the model saw appears when the analysis ends (a student's page hides the map and the answer)
     page.wait_for_function("() => { const i = document.querySelector('#seen img'); "
                            "return i && i.complete && i.naturalWidth > 0; }", timeout=MODEL_WAIT_MS)
-    assert page.locator("#prediction").is_hidden() and page.locator("#where").is_hidden(), \
-        "a student's first screen shows the model's answer before the guess"
-    _only_the_room_tab(page)
+    if not typed:
+        assert page.locator("#prediction").is_hidden() and page.locator("#where").is_hidden(), \
+            "a student's first screen shows the model's answer before the guess"
+        _only_the_room_tab(page)
     page.fill("#room-nickname input", nickname)
     page.click("#room-join")
     # "You are in room CODE", which the page's first poll replaces with "Round 1: click the patches ..."
     _wait_text(page, "room-status", f"room {code}\\b|^Round 1:", timeout=MODEL_WAIT_MS)
+    if typed:
+        _only_the_room_tab(page)
+        assert page.locator("#prediction").is_hidden() and page.locator("#where").is_hidden(), \
+            "a student who typed the code sees the model's answer before the guess"
 
 
 def _only_the_room_tab(page) -> None:
@@ -240,12 +254,13 @@ def test_two_rooms_keep_their_students_answers_and_reveal_apart(browser, room_ur
         grid = model_card(teachers["A"])["grid"]
 
         # every student joins first (both rooms), then anyone answers: see the module's docstring
-        students = {room: [_new_page(browser, f"{room_url}?room={rooms[room][0]}") for _ in names]
-                    for room, (names, _) in ROOMS.items()}
+        # room A's student types the code on the plain page; room B's opens the link
+        students = {room: [_new_page(browser, room_url if room == "A" else f"{room_url}?room={rooms[room][0]}")
+                           for _ in names] for room, (names, _) in ROOMS.items()}
         pages += [p for ps in students.values() for p in ps]
         for room, (names, _) in ROOMS.items():
             for page, name in zip(students[room], names):
-                _join(page, rooms[room][0], name)
+                _join(page, rooms[room][0], name, typed=room == "A")
         for room, (names, _) in ROOMS.items():
             _wait_text(teachers[room], "room-summary", f"^\\s*0 of {len(names)} students answered")
         phone = students["B"][0]  # a student's page on a phone: the class room alone, no answer
@@ -282,7 +297,7 @@ def test_two_rooms_keep_their_students_answers_and_reveal_apart(browser, room_ur
         # keeps the seat); it used to count them twice: "N of N+1 students answered"
         again, names = students["A"][0], ROOMS["A"][0]
         again.reload(wait_until="commit")
-        _join(again, code_a, names[0])
+        _join(again, code_a, names[0], typed=True)
         teachers["A"].wait_for_timeout(3 * POLL_MS)  # the board's next polls
         summary = _text(teachers["A"], "room-summary")
         assert re.match(f"^\\s*{len(names)} of {len(names)} students answered", summary), summary

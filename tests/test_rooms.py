@@ -184,16 +184,24 @@ def test_a_link_opens_the_room_tab_filled_in():
     map and answer too (the board is projected), and a plain page hides nothing."""
     student = rh.from_link(SimpleNamespace(query_params={"room": "ab-c2 34"}), tabs=3)
     assert student[:3] == ("ABC234", "", "")
-    assert all(hidden.get("visible") is False for hidden in student[-10:-6])  # no map, no answer before the guess
-    assert all(hidden.get("visible") is False for hidden in student[-6:-3])  # no model picker, upload box, card note
     assert student[5].visible is False  # nor the teacher's part (trial 5: "For the teacher: open a room")
-    assert all(tab.get("visible") == "hidden" for tab in student[-3:])  # no other tab (its button too)
+    assert student[7:] == rh.room_page(teacher=False, tabs=3)
     teacher = rh.from_link(SimpleNamespace(query_params={"room": "ABC234", "key": "k"}), tabs=3)
-    assert teacher[:3] == ("", "ABC234", "k")
-    assert all(hidden.get("visible") is False for hidden in teacher[-10:-6])  # the projected board: no answer
-    assert all(isinstance(v, type(gr.skip())) for v in teacher[-6:])  # the teacher keeps the controls, every tab
+    assert teacher[:3] == ("", "ABC234", "k") and teacher[7:] == rh.room_page(teacher=True, tabs=3)
     plain = rh.from_link(SimpleNamespace(query_params={}), tabs=3)
     assert len(plain) == len(student) == len(teacher) and all(isinstance(v, type(gr.skip())) for v in plain)
+
+
+def test_a_room_page_hides_the_answer_and_a_students_also_what_is_not_theirs():
+    """The same page whether a link opened it, the teacher opened the room on it, or a student typed the code
+    (trial 7: both of the latter kept the prediction in sight)."""
+    student, teacher = rh.room_page(teacher=False, tabs=3), rh.room_page(teacher=True, tabs=3)
+    assert all(hidden.get("visible") is False for hidden in student[:4])  # no map, no answer before the guess
+    assert all(hidden.get("visible") is False for hidden in student[4:8])  # no picker, upload, card note, intro
+    assert all(tab.get("visible") == "hidden" for tab in student[8:])  # no other tab (its button too)
+    assert all(hidden.get("visible") is False for hidden in teacher[:4])  # the projected board: no answer
+    assert all(isinstance(v, type(gr.skip())) for v in teacher[4:])  # the teacher keeps the controls, every tab
+    assert len(student) == len(teacher) == rh.ROOM_PAGE + 3
 
 
 def test_an_analysis_finishing_after_joining_keeps_the_student_in_the_room(handler_server):
@@ -417,15 +425,18 @@ def test_a_student_who_reloads_the_page_keeps_one_place_in_the_room(handler_serv
     rh.room_guess(server, first, "1,1", None)
     kept = rh.seat_kept(first)
     reloaded = Session(choice="demo")  # the new page: a new browser session
-    assert rh.seat_restored(server, reloaded, kept) == "ana"  # the nickname box filled in again (trial 6)
-    again, picture, labels, patches, _ = rh.room_join(server, reloaded, code, "ana")
+    # the code and nickname boxes filled in again (trial 6; a student who typed the code reloads a page without it)
+    assert rh.seat_restored(server, reloaded, kept) == (code, "ana")
+    again, picture, labels, patches, status = rh.room_join(server, reloaded, code, "ana")
+    assert "back in room" in status and "(1 patch) still counts" in status  # not "send your guess" (trial 7)
     board = server.rooms.board(code, key)
     assert len(board.students) == 1 and len(board.answers) == 1 and again.seat.room == first.seat.room
     assert patches == "1,1"  # their page shows the guess they sent, not an empty one (trial 5)
     assert picture.tobytes() != views.guess_picture(teacher.trace, ()).tobytes()
     for junk in (None, "x", [code, "someone else"], [code], {"a": 1}):
         fresh = Session(choice="demo")
-        assert isinstance(rh.seat_restored(server, fresh, junk), type(gr.skip())) and fresh.seat.room is None
+        assert all(isinstance(v, type(gr.skip())) for v in rh.seat_restored(server, fresh, junk))
+        assert fresh.seat.room is None
     assert rh.seat_kept(Session(choice="demo")) is None
     with pytest.raises(gr.Error, match="then send your guess"):  # not "before revealing the map": students cannot
         rh.room_guess(server, again, "", None)

@@ -172,7 +172,7 @@ def _header(ui: SimpleNamespace, server: h.Server, initial: str) -> None:
     The longer introduction waits in an accordion; a phone stacks it all (CSS, Gradio's wrapping)."""
     with gr.Row(elem_id="header-row"):
         with gr.Column(scale=2, min_width=300):
-            gr.Markdown(T("intro"), elem_id="intro")
+            ui.intro = gr.Markdown(T("intro"), elem_id="intro")
             with gr.Accordion(T("about"), open=False, elem_id="about"):
                 gr.Markdown(T("intro_more"))
         with gr.Column(scale=3, min_width=300):
@@ -805,7 +805,8 @@ def _wire_room(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server, events: d
     ui.board_timer.tick(*draw_board, **PRIVATE)
     events["room_join"].success(lambda: gr.Timer(active=True), None, ui.room_timer, **PRIVATE)
     events["room_join"].success(rh.seat_kept, [ui.session], [ui.room_seat], **PRIVATE)  # a reload keeps the place
-    demo.load(functools.partial(rh.seat_restored, server), [ui.session, ui.room_seat], [ui.room_nickname], **PRIVATE)
+    demo.load(functools.partial(rh.seat_restored, server), [ui.session, ui.room_seat], [ui.join_code, ui.room_nickname],
+              **PRIVATE)
     look = BY_NAME["room_look"]
     ui.room_timer.tick(functools.partial(rh.student_poll, server), [ui.session, ui.room_patches],
                        _outputs(ui, look), **PRIVATE)
@@ -815,15 +816,18 @@ def _wire_room(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server, events: d
     ui.room_picture.select(click, [ui.session, ui.room_patches], [ui.room_patches], **PRIVATE).then(
         functools.partial(rh.room_marks, server), [ui.session, ui.room_patches], [ui.room_picture], **PRIVATE)
     others = [tab for tab in ui.tabs.children if isinstance(tab, gr.Tab) and tab.id != "room"]  # a student's
-    # link hides them: the tour and the rollout tab show the model's map and answer before the guess
+    # page hides them: the tour and the rollout tab show the model's map and answer before the guess
+    page = [ui.where, ui.where_help, ui.prediction, ui.prediction_help, ui.model_row, ui.input_column,
+            ui.prediction_note_box, ui.intro, *others]  # rh.room_page's outputs
+    for event, teacher in (("room_open", True), ("room_join", False)):  # by the page, as by a link
+        events[event].success(functools.partial(rh.room_page, teacher, len(others)), None, page, **PRIVATE)
 
     def link(request: gr.Request):  # a plain function: Gradio finds gr.Request by its type hint, not in a partial
         return rh.from_link(request, tabs=len(others))
 
     demo.load(link, None,
               [ui.join_code, ui.room_code, ui.room_key, ui.tabs, ui.board_timer, ui.room_teacher, ui.room_student,
-               ui.where, ui.where_help, ui.prediction, ui.prediction_help, ui.model_row, ui.input_column,
-               ui.prediction_note_box, *others],
+               *page],
               **PRIVATE
               ).then(None, js=SCROLL_TO_ROOM, **PRIVATE)
 

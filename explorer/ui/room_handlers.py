@@ -19,7 +19,7 @@ from .. import render, views
 from ..views.room import answers_of, room_board, room_method
 from . import handlers as h
 from .budget import admitted
-from .messages import say
+from .messages import ending, say
 from .rooms import CODE_LENGTH, RoomError, Snapshot, normal_code
 from .sessions import Session
 
@@ -219,8 +219,8 @@ def room_join(server: h.Server, session: Session, code: str, nickname: str):
     sent = room.answers.get(student)  # back after a reload: the guess they sent this round, shown again
     patches, label = (sent.patches, sent.label) if sent is not None else ((), None)
     labels = gr.Dropdown(choices=list(trace.labels), value=label)
-    return (session, views.guess_picture(trace, patches), labels, h.format_patches(patches),
-            say("room_joined", code=room.code))
+    joined = say("room_back", code=room.code, k=len(patches), s=ending(len(patches))) if sent is not None else say("room_joined", code=room.code)
+    return session, views.guess_picture(trace, patches), labels, h.format_patches(patches), joined
 
 
 def seat_kept(session: Session | None) -> list[str] | None:
@@ -232,17 +232,18 @@ def seat_kept(session: Session | None) -> list[str] | None:
 def seat_restored(server: h.Server, session: Session | None, kept):
     """On page load: the place the browser kept, when its room still has that student. Join in that room
     then keeps the place and the guess, as a second press of Join does, instead of counting the student
-    twice; the nickname box gets their nickname back. Anything else kept (another room, a room closed
-    since, a value that is not a seat) is ignored. Output: the nickname box."""
+    twice; the code and nickname boxes get theirs back (a student who typed the code reloads a page without
+    it). Anything else kept (another room, a room closed since, a value that is not a seat) is ignored.
+    Outputs: the join code box, the nickname box."""
     if session is None or not isinstance(kept, (list, tuple)) or len(kept) != 2:
-        return gr.skip()
+        return gr.skip(), gr.skip()
     code, student = (str(v)[:64] for v in kept)
     try:
         room = server.rooms.look(code, student)
     except RoomError:
-        return gr.skip()
+        return gr.skip(), gr.skip()
     session.seat.room = (normal_code(code), student)  # in place: the seat is shared by the session's copies
-    return room.students.get(student) or gr.skip()
+    return room.code, room.students.get(student) or gr.skip()
 
 
 def _student(server: h.Server, session: Session | None) -> tuple[str, Snapshot]:
@@ -359,25 +360,36 @@ def room_marks(server: h.Server, session: Session, patches: str):
 def from_link(request: gr.Request = None, tabs: int = 0):
     """On page load, a link opens the room tab: ``?room=CODE`` fills a student's join box;
     ``?room=CODE&key=KEY`` (the teacher's link) fills the teacher's boxes, opens their board and
-    starts its timer (the students' part hidden). Both hide the first screen's map and prediction (and
-    their help): the teacher's board is what the projector shows, and it showed the answer above the
-    board before anyone guessed. A student's page also hides the ``tabs`` other tabs (the tour and the
-    rollout tab show the model's map and answer): they guess before they look; and the teacher's part, the
-    model picker, the upload box and the examples, which are not theirs to change (the room's picture is
-    the teacher's), with the note about the model's card. Outputs: join code, room code, key, tabs, board
-    timer, teacher's accordion, students' column, the first screen's map, its help, the prediction, its
-    help, the model row, the upload column, the prediction's note, then each other tab."""
+    starts its timer (the students' part hidden); then :func:`room_page` for the teacher or the student.
+    Outputs: join code, room code, key, tabs, board timer, teacher's accordion, students' column, then
+    :func:`room_page`'s."""
     params = getattr(request, "query_params", None) or {}
     code = normal_code(params.get("room", ""))[:CODE_LENGTH]
     key = str(params.get("key", ""))[:64]
     if not code:
-        return (gr.skip(),) * (14 + tabs)
+        return (gr.skip(),) * (7 + ROOM_PAGE + tabs)
     teacher = bool(key)
+    return ("" if teacher else code, code if teacher else "", key, gr.Tabs(selected="room"),
+            gr.Timer(active=teacher), gr.Accordion(open=teacher, visible=teacher), gr.Column(visible=not teacher),
+            *room_page(teacher, tabs))
+
+
+ROOM_PAGE = 8  # room_page's updates before the other tabs'
+
+
+def room_page(teacher: bool, tabs: int = 0) -> tuple:
+    """A page in a room, whether it came by a link, opened the room (the teacher) or joined by its code (a
+    student). Both hide the first screen's map and prediction and their help: the teacher's page is what the
+    projector shows, and it showed the answer above the board before anyone guessed (trial 7, a room opened
+    from the page). A student's page also hides the model picker, the upload box and the examples, which
+    are not theirs to change (the room's picture is the teacher's), the note about the model's card, the
+    introduction that asks to pick a model and drop an image, and the ``tabs`` other tabs (the tour and the
+    rollout tab show the model's map and answer): they guess before they look. Outputs: the first screen's
+    map, its help, the prediction, its help, the model row, the upload column, the prediction's note, the
+    introduction, then each other tab."""
     answer = gr.update(visible=False)
     # "hidden", not False: Gradio 6.31 leaves the button of a tab updated to visible=False (it stops
     # drawing the tab, which then never tells the tab bar); a hidden tab is drawn, unseen, and tells it
     tab = gr.skip() if teacher else gr.update(visible="hidden")
     own = gr.skip() if teacher else gr.update(visible=False)  # the teacher's controls, on a student's page
-    return ("" if teacher else code, code if teacher else "", key, gr.Tabs(selected="room"),
-            gr.Timer(active=teacher), gr.Accordion(open=teacher, visible=teacher), gr.Column(visible=not teacher),
-            *(answer,) * 4, own, own, own, *(tab,) * tabs)
+    return (*(answer,) * 4, *(own,) * 4, *(tab,) * tabs)

@@ -582,6 +582,8 @@ SAY = {
     "room_unnamed": "student {i}",  # a student who gave no nickname, by their place in the room
     "room_joined": "You are in room **{code}**. Click the patches you think the model uses, pick a class, then "
                    "send your guess.",
+    "room_back": "You are back in room **{code}**: the guess you sent ({k} patch{s}) still counts. Change it and send "
+                 "again if you like, until the teacher reveals the map.",
     "room_join_first": "Join a room first: type the code your teacher shows and press Join.",
     "room_sent": "Guess sent (patches marked: {k}). You can change it and send again until the teacher reveals the map.",
     "room_waiting": "Your guess is in. Wait for the teacher to reveal the model's map.",
