@@ -80,6 +80,11 @@ def test_tour_view_shows_one_steps_text_and_clamps_the_step(server):
     assert pictures[0].visible and pictures[0].value is not None and note == ""
     note = call(server, "tour")(session, 1)[-1]  # step 1's "P x P pixels", for this model (trial 6 asked which P)
     assert note == say("tour_patches", p=8, rows=8, cols=8, n=64, w=64, h=64) and "8 x 8 pixels" in note, note
+    note = call(server, "tour")(session, views.TOUR_STEPS.index("distance") + 1)[-1]  # the title's claim, checked
+    distances = views.image_distance(session.trace)
+    assert note.startswith("**This model, on this image:**") and f"block {len(distances) - 1}" in note, note
+    trend = distances[-1].min() > distances[0].min() + 1  # the paper's: no local head left in the last block
+    assert ("As in the paper" in note) == trend and ("Unlike the paper's" in note) == (not trend), note
     empty = call(server, "tour")(h.Session(choice=DEMO_LABEL), 1)
     assert not any(p.visible for p in empty[len(views.TOUR_STEPS):-1])
     assert h.tour_step("x") == 1 and h.tour_step(0) == 1

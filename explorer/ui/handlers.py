@@ -903,14 +903,29 @@ def tour(server: Server, session: Session, step):
         try:
             pictures = views.tour_pictures(server.model(session), cache, views.TOUR_STEPS[number - 1], session.patch,
                                            words=figure_words())
-            if views.TOUR_STEPS[number - 1] == "patches":  # the text's P x P, for this model
-                (rows, cols), size = cache.trace.grid, cache.trace.patch_size
-                note = say("tour_patches", p=size, rows=rows, cols=cols, n=rows * cols, w=cols * size, h=rows * size)
+            note = tour_note(views.TOUR_STEPS[number - 1], cache.trace)
         except NotApplicableError as exc:  # a step about attention, on a CNN: the step says why
             pictures = [sentence_picture(safe.explain(exc)[0])]
     slots = [gr.Image(value=p, visible=True) for p in pictures[:TOUR_PICTURES]]
     slots += [gr.Image(value=None, visible=False) for _ in range(TOUR_PICTURES - len(slots))]
     return (*texts, *slots, note)
+
+
+def tour_note(step: str, trace) -> str:
+    """A step's sentence with this model's numbers: its patch size (step 1's "P x P pixels"); how far its first
+    and last blocks' heads look, and whether it shows the paper's trend (a small model may not: trial 7 read
+    "Deeper blocks look further" above a chart where the demo's last block held its most local head)."""
+    if step == "patches":
+        (rows, cols), size = trace.grid, trace.patch_size
+        return say("tour_patches", p=size, rows=rows, cols=cols, n=rows * cols, w=cols * size, h=rows * size)
+    if step == "distance" and trace.windows is None:  # a Swin's distances are within windows, by stage
+        d = views.image_distance(trace)  # (L, H) px
+        first, last = d[0], d[-1]
+        span = lambda heads: f"{heads.min():.0f}–{heads.max():.0f}"  # noqa: E731
+        # the paper's trend: local heads early, none left deep (the most local head looks further)
+        trend = "tour_distance_trend" if last.min() > first.min() + 1 else "tour_distance_no_trend"
+        return say("tour_distance", first=span(first), last=span(last), block=len(d) - 1) + " " + say(trend)
+    return ""
 
 
 # ---- every method side by side, with faithfulness scores --------------------------------

@@ -294,7 +294,7 @@ TOUR_TITLES = {
     "positions": "3. Position embeddings say where each patch was",
     "attention": "4. Patches look at each other: attention",
     "heads": "5. Many heads look in different ways",
-    "distance": "6. Deeper blocks look further",
+    "distance": "6. How far each head looks",
     "prediction": "7. The class token gives the answer",
     "learned": "8. How it learned",
 }
@@ -630,6 +630,12 @@ SAY = {
                       "example images).",
     "tour_patches": "**This model:** patches of {p} x {p} pixels; its {w} x {h}-pixel input is a grid of {cols} x "
                     "{rows} = {n} patches, so it reads a sequence of {n} patch vectors.",
+    "tour_distance": "**This model, on this image:** the first block's heads look {first} px away on average, the last "
+                     "block's (block {block}) {last} px.",
+    "tour_distance_trend": "As in the paper, its most local head looks further in the last block than in the first.",
+    "tour_distance_no_trend": "Unlike the paper's large models, its last block keeps a head that looks nearer than any of "
+                              "the first block's: a small model on small images (the demo's are 64 px) need not show "
+                              "the paper's trend.",
     "learned_note": "**From step {first} to step {last}:** {parts}.",
     "learned_accuracy": "the held-out accuracy went from {a} to {b}",
     "learned_grid_formed": "the position grid formed (locality {a} → {b})",
