@@ -353,15 +353,18 @@ def test_a_clicked_patch_is_followed_by_the_tour_the_tokens_tab_and_patch_surger
 
 
 def test_guess_first_hides_every_map_and_answer_on_the_page_until_it_is_unticked(page):
-    """A class guesses with the page on a projector: the first screen's map and prediction hide too."""
+    """A class guesses with the page on a projector: the first screen's map and prediction hide too, and a
+    sentence in their place says why."""
     open_tab(page, "rollout")
     page.locator("#guess-mode input").check()
     for shown in ("#where", "#prediction", "#rollout-mask"):
         page.wait_for_selector(shown, state="hidden", timeout=UI_WAIT_MS)
     page.wait_for_selector("#guess-row", state="visible", timeout=UI_WAIT_MS)
+    page.wait_for_selector("#guess-hidden", state="visible", timeout=UI_WAIT_MS)  # says why (trial 7: "a bug?")
     page.locator("#guess-mode input").uncheck()
     for shown in ("#where", "#prediction", "#rollout-mask"):
         page.wait_for_selector(shown, state="visible", timeout=UI_WAIT_MS)
+    page.wait_for_selector("#guess-hidden", state="hidden", timeout=UI_WAIT_MS)
 
 
 def test_input_sized_views_are_shown_large(page):

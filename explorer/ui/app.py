@@ -203,6 +203,8 @@ def _header(ui: SimpleNamespace, server: h.Server, initial: str) -> None:
             ui.where_help = gr.Markdown(T("where_help"), elem_id="where-help")
         with gr.Column(scale=1, min_width=260):
             ui.prediction = gr.Label(num_top_classes=TOPK, label=T("prediction"), elem_id="prediction")
+            # in the answer's place while Guess first hides it (trial 7 took the empty place for a bug)
+            ui.guess_hidden = gr.Markdown(T("guess_hidden"), visible=False, elem_id="guess-hidden")
             with gr.Column() as ui.prediction_note_box:  # a student's room page hides it: it speaks of the model's card
                 ui.prediction_note = gr.Markdown(T("few_classes"), visible=False, elem_id="prediction-note")
             ui.prediction_help = gr.Markdown(T("prediction_help"), elem_id="prediction-help")
@@ -721,8 +723,9 @@ def _wire_page(ui: SimpleNamespace, server: h.Server) -> None:
     # guessing: every map and answer on the page hides, the first screen's too (a projector shows it)
     maps = [ui.explanation_mask, ui.explanation_heat, ui.explanation_caption, ui.where, ui.where_help, ui.prediction,
             ui.prediction_help]
-    ui.guess_mode.change(lambda on: (gr.update(visible=bool(on)), *(gr.update(visible=not on) for _ in maps)),
-                         [ui.guess_mode], [ui.guess_row, *maps], **PRIVATE)
+    ui.guess_mode.change(lambda on: (gr.update(visible=bool(on)), gr.update(visible=bool(on)),
+                                     *(gr.update(visible=not on) for _ in maps)),
+                         [ui.guess_mode], [ui.guess_row, ui.guess_hidden, *maps], **PRIVATE)
     ui.guess_image.select(h.toggle_guess, [ui.session, ui.guess_patches], [ui.guess_patches], **PRIVATE)
     ui.guess_clear.click(lambda: ("", None, ""), None, [ui.guess_patches, ui.reveal_image, ui.reveal_note],
                          **PRIVATE)

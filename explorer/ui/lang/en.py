@@ -141,6 +141,8 @@ sanity check take a while on large models; the bar shows progress.
                   "on the *Attention rollout* tab.",
     "tab_rollout": "Attention rollout", "method": "Method", "target": "Class (class-specific methods)",
     "alpha": "Overlay alpha", "cmap": "Colormap", "mask_label": "Figure 6 look: image through the map", "heat_label": "Heat overlay",
+    "guess_hidden": "**The model's map and answer are hidden** while *Guess first* is on (Attention rollout tab): "
+                    "mark your guess there and reveal it, or untick the box to see them.",
     "guess_mode": "Guess first: hide the map until I have marked where I think the model looks",
     "prompts_help": "**Words as targets (CLIP models).** Type what to look for, several prompts separated by commas "
                     "or new lines (\"a cat, the ears, grass\"). Each gets its own map: where the image makes the "
