@@ -52,6 +52,7 @@ def streamed(server, image) -> list:
 def test_compare_tab_and_evaluate_cli_give_the_same_numbers_for_the_same_image(streamed, image, tmp_path):
     session, gallery, table, large, curves, note = streamed[-1]
     assert len(gallery) == len(table) == ALL and large["value"].size == session.trace.input_image.size
+    assert curves is not None and curves.size[0] > 300  # the shown method's curves, without a click (trial 7)
     code = cli.main(["evaluate", "--model", "demo", "--images", str(image), "--out", str(tmp_path)])
     assert code == 0
     from_cli = _csv_metrics(tmp_path / "scores.csv", image)
@@ -172,3 +173,21 @@ def test_a_method_worse_than_the_random_map_on_every_curve_is_named_in_the_closi
     with speaking("ko"):
         assert "무작위 지도보다 나빴습니다" in h.compare_done(view) and "Grad-CAM" in h.compare_done(view)
     assert h.compare_done(views.CompareView({"random": scores(0.5, 0.5, 0.5, 0.5)}, view.image)) == h.say("compare_done")
+
+
+def test_methods_that_beat_random_but_score_alike_are_said_to_be_tied_on_this_image():
+    """Trial 7 read nine equal rows on the demo's ring as a bug: the note says the image cannot rank them."""
+    def scored(pos, neg, dele, ins):
+        areas = {"positive_auc": pos, "negative_auc": neg, "deletion_auc": dele, "insertion_auc": ins}
+        return SimpleNamespace(metrics=lambda: areas)
+
+    alike = {name: scored(0.07 + d, 0.86, 0.05 + d, 0.83) for name, d in (("rollout", 0), ("saliency", 0.01),
+                                                                          ("occlusion", 0.02))}
+    view = views.CompareView({**alike, "grad-cam": scored(0.9, 0.1, 0.8, 0.1), "random": scored(0.46, 0.27, 0.44, 0.24)},
+                             image=None)
+    assert view.tied() == ["rollout", "saliency", "occlusion"] and view.below_random() == ["grad-cam"]
+    note = h.compare_done(view)
+    assert "Grad-CAM did worse than the random map" in note and "The 3 methods that beat the random map" in note
+    apart = {**alike, "occlusion": scored(0.2, 0.7, 0.15, 0.6), "random": scored(0.46, 0.27, 0.44, 0.24)}
+    assert views.CompareView(apart, image=None).tied() == []  # 0.13 apart: the curves rank them
+    assert "beat the random map score alike" not in h.compare_done(views.CompareView(apart, image=None))

@@ -966,12 +966,15 @@ def compare(server: Server, session: Session, target, fill: str, sanity: bool, c
 
 
 def compare_done(view: views.CompareView) -> str:
-    """The closing note, naming any method that did worse than the random map on every curve."""
-    worse = view.below_random()
-    if not worse:
-        return say("compare_done")
-    names = ", ".join(choice_label("method", m, short=True) for m in worse)
-    return say("compare_done") + " " + say("compare_below_random", methods=names)
+    """The closing note, naming any method that did worse than the random map on every curve, and saying when
+    the methods that beat it score alike (the curves cannot rank them on this image)."""
+    said = [say("compare_done")]
+    worse, tied = view.below_random(), view.tied()
+    if worse:
+        said.append(say("compare_below_random", methods=", ".join(choice_label("method", m, short=True) for m in worse)))
+    if tied:
+        said.append(say("compare_tied", n=len(tied), within=f"{views.compare.TIE:.2f}"))
+    return " ".join(said)
 
 
 def _compare_outputs(session: Session, view: views.CompareView, key, note: str, pictures: bool = True):

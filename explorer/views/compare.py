@@ -22,6 +22,7 @@ from .trace_cache import TraceCache
 
 COLUMNS = ("method", *METRICS, "vs_random")  # of :meth:`CompareView.table` and its CSV
 GAP_METRICS = ("positive_auc", "negative_auc", "deletion_auc", "insertion_auc")  # the vs-random column's order
+TIE = 0.03  # areas closer than this, over the methods that beat random, cannot rank them on one image
 
 
 @dataclass
@@ -62,6 +63,17 @@ class CompareView:
         """The methods whose map does worse than the random map on every curve of this image: their map
         tells less about the model's answer here than chance does (e.g. Grad-CAM on the demo's scenes)."""
         return [m for m in self.scores if (gaps := self._gaps(m)) is not None and all(g < 0 for g in gaps)]
+
+    def tied(self, within: float = TIE) -> list[str]:
+        """The methods that beat the random map on every curve of this image and whose areas all lie within
+        ``within`` of each other's (three or more): here the curves cannot rank them. On a simple scene the object
+        is a few patches, and removing them ends the answer in whatever order a map ranks them (trial 7 read
+        nine equal rows on the demo's ring as a bug)."""
+        better = [m for m in self.scores if (gaps := self._gaps(m)) is not None and all(g > 0 for g in gaps)]
+        if len(better) < 3:
+            return []
+        areas = np.array([[self.scores[m].metrics()[k] for k in GAP_METRICS] for m in better])  # (methods, areas)
+        return better if float(np.ptp(areas, axis=0).max()) <= within else []
 
     def overlay(self, method: str) -> Image.Image:
         """One method's map over the image, from its own minimum to its own maximum (the same rule for every

@@ -526,6 +526,9 @@ SAY = {
     "compare_done": "Done: every method's map and scores.",
     "compare_below_random": "On this image {methods} did worse than the random map on every curve: its map "
                             "says less about this answer than chance does, so do not read it as where the model looks.",
+    "compare_tied": "The {n} methods that beat the random map score alike here (every area within {within}): the object "
+                    "is a few patches, and removing them ends the answer in whatever order a map ranks them, so this "
+                    "image cannot rank these methods. A photo, or `python -m explorer evaluate` over a folder, can.",
     "compare_quick": " Quick: integrated gradients at 8 steps (not 32), occlusion in 2×2-patch squares, forwards "
                      "in bfloat16 where the processor has it; `python -m explorer evaluate --quick` gives the same "
                      "numbers, and without Quick it gives the full ones.",
