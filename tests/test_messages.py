@@ -55,7 +55,7 @@ def test_a_korean_session_gets_korean_errors_captions_and_model_card():
     with speaking("ko"):
         card = h.model_card(explorer.load("demo", device="cpu"), "demo")
         assert "블록 4개" in card and "crescent" in card
-        assert say("map_range", low="0.1", high="1").startswith("값 0.1 ~ 1")
+        assert say("map_range", low="0.1", high="1").startswith("값 0.1–1")
     assert "4 blocks" in h.model_card(explorer.load("demo", device="cpu"), "demo")  # outside: English
 
 
