@@ -286,7 +286,7 @@ def test_figure_7_panels_of_a_korean_session_have_no_english_text(tmp_path_facto
     assert any(t.startswith("RGB 임베딩 필터 (처음") for t in drawn["model"]), drawn["model"]
     assert "이 이미지" in drawn["distance"] and any(t.startswith("이미지 ") and t.endswith("장 묶음") for t in drawn["batch"])
     note = side[0][-2]  # which blocks the token colours are from, and the two input sizes (64 and 224 px)
-    assert "블록 0~3 중" in note and "64픽셀과 224픽셀" in note, note
+    assert "블록 0–3 중" in note and "64픽셀과 224픽셀" in note, note
 
 
 def _without(text: str, names) -> str:
