@@ -318,3 +318,11 @@ def test_a_class_the_box_cannot_read_goes_back_to_the_predicted_class(models):
     assert h.class_box(fresh, "zebrafish x") == h.PREDICTED and h.class_box(fresh, "99999") == h.PREDICTED
     assert isinstance(h.class_box(fresh, "3"), type(gr.skip())) and isinstance(h.class_box(fresh, "banana"), type(gr.skip()))
     assert isinstance(h.class_box(h.Session(choice=RANDOM), "banana"), type(gr.skip()))  # no image yet: nothing to check
+
+
+def test_grad_cam_on_a_vit_says_it_was_made_for_cnns(models, session):
+    """Trial 7: on the demo's ring Grad-CAM paints the background and nothing said why to be wary."""
+    *_, caption = call(models, "explanation")(session, "grad-cam", "mean", 0.0, 0, 32, 1, 0.5, "jet", h.PREDICTED)
+    assert "Grad-CAM was made for CNNs" in caption, caption
+    *_, rollout = call(models, "explanation")(session, "rollout", "mean", 0.0, 0, 32, 1, 0.5, "jet", h.PREDICTED)
+    assert "made for CNNs" not in rollout

@@ -396,11 +396,15 @@ def map_range(m: np.ndarray) -> str:
 
 
 def explanation_caption(view: views.ExplanationView) -> str:
-    """The method with all its settings, the class it explains, and the map's value range."""
+    """The method with all its settings, the class it explains, and the map's value range; Grad-CAM on a ViT
+    with a word of caution (trial 7: the demo's ring in blue, the background red, and nothing said)."""
     caption = describe_method(view.spec, view.options)
     if view.target is not None:
         caption = say("caption_for", caption=caption, label=view.target_label)
-    return f"{caption}; {map_range(view.map)}"
+    caption = f"{caption}; {map_range(view.map)}"
+    if view.method == "grad-cam" and not analyses.not_available.is_convolutional(view.trace):
+        caption += " " + say("gradcam_on_vit")
+    return caption
 
 
 def show_explanation(view: views.ExplanationView):

@@ -526,6 +526,9 @@ SAY = {
     "compare_done": "Done: every method's map and scores.",
     "compare_below_random": "On this image {methods} did worse than the random map on every curve: its map "
                             "says less about this answer than chance does, so do not read it as where the model looks.",
+    "gradcam_on_vit": "Grad-CAM was made for CNNs: on a ViT it weighs the last block's patch tokens by their "
+                      "gradients, which often say little about where the model looks (on the demo's scenes it can mark "
+                      "the background and miss the shape). *Compare methods* scores it against a random map.",
     "compare_tied": "The {n} methods that beat the random map score alike here (every area within {within}): the object "
                     "is a few patches, and removing them ends the answer in whatever order a map ranks them, so this "
                     "image cannot rank these methods. A photo, or `python -m explorer evaluate` over a folder, can.",
