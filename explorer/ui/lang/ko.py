@@ -463,7 +463,7 @@ SAY = {
     "col_global": "가장 멀리 보는 헤드 (px)", "col_method": "방법",
     "col_positive_auc": "양의 섭동 AUC ↓", "col_negative_auc": "음의 섭동 AUC ↑",
     "col_deletion_auc": "삭제 AUC ↓", "col_insertion_auc": "삽입 AUC ↑",
-    "col_sanity_rho": "무작위화 검사 ρ ↓", "col_seconds": "초", "col_vs_random": "무작위 대비 + (양 음 삭제 삽입)",
+    "col_sanity_rho": "건전성 ρ ↓", "col_seconds": "초", "col_vs_random": "무작위 대비 + (양 음 삭제 삽입)",
     "series_image": "이 이미지", "series_batch": "이미지 {n}장의 평균",
     "compare_caption": "{method}: 삭제 {deletion:.2f}, 삽입 {insertion:.2f}{sanity}",
     "compare_sanity": ", 무작위화 ρ {rho:.2f}",
