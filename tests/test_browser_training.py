@@ -70,7 +70,7 @@ def test_the_slider_and_play_move_the_pictures(browser, url):
         # run a view before the model has the image): the tab says how to make one, its controls and pictures hide
         page.click("#model-picker input")
         page.locator("[data-testid=dropdown-option]").filter(has_text="ResNet-50").first.click()
-        _caption(page, "python -m explorer.demo train")
+        _caption(page, "The bundled demo model has one")
         page.wait_for_selector("#training-controls", state="hidden", timeout=UI_WAIT_MS)
         page.wait_for_selector("#training-pictures", state="hidden", timeout=UI_WAIT_MS)
         assert_no_errors(page)

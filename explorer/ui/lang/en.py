@@ -621,9 +621,8 @@ SAY = {
     "col_name": "name", "col_patches": "patches marked", "col_iou": "overlap (IoU)",
     "col_pointing_rank": "rank of their best patch",
     # the Training tab and the tour's "how it learned" (a model's training timeline)
-    "training_none": "This model has no training timeline to show: for the demo model run `python -m explorer.demo "
-                     "train --out demo_run --timeline demo_run/timeline` (about 75 minutes) and then `python app.py "
-                     "--timeline demo_run/timeline`; for the tutorial ViT run `python examples/article_vit.py "
+    "training_none": "This model has no training timeline to show. The bundled demo model has one: pick it in the "
+                     "model list. To record one of your own, for the tutorial ViT run `python examples/article_vit.py "
                      "--timeline timeline` (about 5 minutes) and then `python app.py --custom "
                      "examples/article_vit.py:build --checkpoint article_vit.safetensors --timeline timeline`.",
     "training_mismatch": "This timeline does not fit the model: its checkpoints were saved from another "

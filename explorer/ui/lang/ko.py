@@ -565,10 +565,9 @@ SAY = {
     "col_name": "이름", "col_patches": "표시한 패치", "col_iou": "겹침 (IoU)",
     "col_pointing_rank": "가장 좋은 패치의 순위",
     # 학습 과정 탭과 둘러보기의 "어떻게 배웠을까요" (모델의 학습 타임라인)
-    "training_none": "이 모델에는 보여 줄 학습 타임라인이 없습니다: 데모 모델은 `python -m explorer.demo train "
-                     "--out demo_run --timeline demo_run/timeline`(약 75분)을 실행한 뒤 `python app.py --timeline "
-                     "demo_run/timeline`으로, 튜토리얼 ViT는 `python examples/article_vit.py --timeline timeline`"
-                     "(약 5분)을 실행한 뒤 `python app.py --custom examples/article_vit.py:build --checkpoint "
+    "training_none": "이 모델에는 보여 줄 학습 타임라인이 없습니다. 내장 데모 모델에는 있으니 모델 목록에서 고르세요. "
+                     "직접 기록하려면, 튜토리얼 ViT는 `python examples/article_vit.py --timeline timeline`(약 5분)을 "
+                     "실행한 뒤 `python app.py --custom examples/article_vit.py:build --checkpoint "
                      "article_vit.safetensors --timeline timeline`으로 앱을 시작하세요.",
     "training_mismatch": "이 타임라인은 모델과 맞지 않습니다: 체크포인트가 다른 구조의 모델에서 저장되었으니, 그 "
                          "타임라인으로 학습한 모델을 고르거나 이 모델의 타임라인을 `--timeline`으로 주어 앱을 "
