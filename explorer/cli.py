@@ -171,9 +171,11 @@ def tokens(model_choice: str, images: list[Path], out: Path, block: int = -1, fo
     from tqdm.auto import tqdm
 
     model = load_choice(model_choice, device=device, checkpoint=checkpoint, pretrained=pretrained)
-    caches = [views.TraceCache(model.run(p)) for p in tqdm(images, desc="tokens", unit="image", file=sys.stderr)]
+    caches = [views.TraceCache(model.run(p)) for p in images]
     written: list[Path] = []
-    for path, cache in zip(images, caches):  # each image's block tokens are computed once, for both views
+    # the bar follows the work: each image's views and head ablations, not only its forward (trial 7: the bar was
+    # full at once, then 20 s of nothing)
+    for path, cache in tqdm(list(zip(images, caches)), desc="tokens", unit="image", file=sys.stderr):  # tokens: once
         written += views.token_view(model, cache, block, foreground=foreground).write(out, f"tokens_{Path(path).stem}")
         written += views.head_importance_view(model, cache.trace).write(out, f"head_importance_{Path(path).stem}")
     shared = views.shared_pca(model, caches, block, foreground)
