@@ -231,3 +231,24 @@ def test_the_model_views_pictures_of_a_language_are_drawn_once_when_many_users_a
     for thread in threads:
         thread.join()
     assert sorted(drawn) == sorted(ModelViews.FIGURES) and all(r is results[0] for r in results)
+
+
+def test_figure_6_names_methods_as_the_app_does_and_wraps_into_rows(tmp_path, monkeypatch):
+    """Trial 7: the CLI's Figure 6 titled 'grad-cam' and 'attnlrp' (the app: Grad-CAM, AttnLRP) and was one
+    5760-px strip of twelve panels."""
+    from types import SimpleNamespace
+
+    from explorer import views
+
+    drawn = []
+    monkeypatch.setattr(views.explanation.render, "explanation_figure",
+                        lambda image, maps, *a, **k: drawn.append(explanation_figure(image, maps, *a, **k)) or drawn[-1])
+    maps = {name: np.random.default_rng(0).random((4, 4)) for name in
+            ("rollout", "grad-cam", "attnlrp", "saliency", "occlusion", "random", "legrad")}
+    trace = SimpleNamespace(input_image=Image.new("RGB", (32, 32)))
+    views.write_explanations(trace, maps, tmp_path, "figure6_x")
+    titles = [ax.get_title() for ax in drawn[0].axes if ax.get_visible() and ax.get_title()]
+    assert titles == ["input", "rollout", "Grad-CAM", "AttnLRP", "saliency", "occlusion", "random", "LeGrad"]
+    rows = {round(ax.get_position().y0, 2) for ax in drawn[0].axes if ax.get_title()}
+    assert len(rows) == 2  # eight panels: six, then two
+    assert set(np.load(tmp_path / "figure6_x.npz").files) >= {"grad-cam", "attnlrp"}  # the arrays: registry names

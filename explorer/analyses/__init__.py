@@ -109,7 +109,7 @@ EXPLANATION_METHODS: dict[str, MethodSpec] = {
         MethodSpec("attention flow", _attention_flow,
                    cost=7.0, description="Max-flow from each patch to the class token through the attention "
                                          "graph (Abnar & Zuidema 2020)."),
-        MethodSpec("grad-cam", _of_input(grad_cam), convolutional=True, class_specific=True, prompts=True,
+        MethodSpec("grad-cam", _of_input(grad_cam), title="Grad-CAM", convolutional=True, class_specific=True, prompts=True,
                    cost=1.1,
                    description="Grad-CAM on the last block's norm1 output (Selvaraju et al. 2017; pytorch-grad-cam's ViT recipe)."),
         MethodSpec("integrated gradients", _of_input(integrated_gradients), convolutional=True, class_specific=True, prompts=True,
@@ -121,15 +121,15 @@ EXPLANATION_METHODS: dict[str, MethodSpec] = {
         MethodSpec("occlusion", _of_input(occlusion), convolutional=True, class_specific=True, prompts=True, options=(OCCLUSION_WINDOW,),
                    cost=189.0, description="Drop of the class logit when each patch (or window of patches) is "
                                            "greyed out (via Captum)."),
-        MethodSpec("transformer attribution", _of_input(transformer_attribution), class_specific=True,
+        MethodSpec("transformer attribution", _of_input(transformer_attribution), title="Transformer Attribution", class_specific=True,
                    options=(ROLLOUT_OPTIONS[2],), cost=7.0, unavailable=_ta_module.unavailable,
                    description="Transformer Attribution (Chefer et al. CVPR 2021): each block's LRP relevance of "
                                "its attention, weighted by its gradient, rolled out."),
-        MethodSpec("attnlrp", _of_input(attn_lrp), class_specific=True,  # gammas: attn_lrp's arguments
+        MethodSpec("attnlrp", _of_input(attn_lrp), title="AttnLRP", class_specific=True,  # gammas: attn_lrp's arguments
                    cost=2.6, unavailable=_attn_lrp_module.unavailable,
                    description="AttnLRP (Achtibat et al. 2024, via lxt): layer-wise relevance propagation with "
                                "attention-aware rules, one forward and one backward."),
-        MethodSpec("legrad", _of_input(legrad), class_specific=True, prompts=True,  # start_block: legrad's argument
+        MethodSpec("legrad", _of_input(legrad), title="LeGrad", class_specific=True, prompts=True,  # start_block: legrad's argument
                    cost=3.0, unavailable=_legrad_module.unavailable,
                    description="LeGrad (Bousselham et al. ICCV 2025): the last two blocks each read out through "
                                "the CLIP head, its score's positive gradient on that block's attention, summed."),

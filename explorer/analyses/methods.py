@@ -82,6 +82,12 @@ class MethodSpec:
     cost: float = 0.0  # seconds of its map in bare forwards of the same model (measured, README "Benchmark")
     unavailable: Callable[[Any], str] | None = None  # unavailable(model): why it cannot explain it, "" if it can
     prompts: bool = False  # explains a text prompt's similarity too (CLIP models: ``targets.PromptTarget``)
+    title: str = ""  # its name as its paper writes it ("Grad-CAM"), where that is not the plain ``name``
+
+    @property
+    def shown_name(self) -> str:
+        """The name a figure or a page shows: the paper's spelling, else the registry's ``name``."""
+        return self.title or self.name
 
     def __call__(self, model, trace, target=None, **options: Any) -> np.ndarray:
         """The map for ``target``: a class index (None: the predicted class) or, for ``prompts`` methods,

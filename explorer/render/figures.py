@@ -296,13 +296,19 @@ def head_attention_figure(maps: np.ndarray, image=None, block: int | None = None
     return fig
 
 
+EXPLANATIONS_A_ROW = 6  # panels a row of explanation_figure
+
+
 def explanation_figure(image, maps: Mapping[str, np.ndarray], style: str = "mask", cmap: str = "jet",
                        title: str | None = None) -> Figure:
-    """One row: the input image, then each named (gh, gw) map over it (Figure 6 look or heat)."""
+    """The input image, then each named (gh, gw) map over it (Figure 6 look or heat), at most ``EXPLANATIONS_A_ROW``
+    a row (twelve in one row made a 5760 x 540 strip that a projector shows unreadably small)."""
     if style not in ("mask", "heat"):
         raise ValueError(f"style must be 'mask' or 'heat', got {style!r}")
-    fig = Figure(figsize=(2.4 * (len(maps) + 1), 2.7), layout="constrained")
-    axes = fig.subplots(1, len(maps) + 1, squeeze=False)[0]
+    columns = min(len(maps) + 1, EXPLANATIONS_A_ROW)
+    rows = -(-(len(maps) + 1) // columns)
+    fig = Figure(figsize=(2.4 * columns, 2.6 * rows + 0.1), layout="constrained")
+    axes = fig.subplots(rows, columns, squeeze=False).ravel()
     axes[0].imshow(image_array(image))
     axes[0].set_title("input", fontsize=9)
     for ax, (name, m) in zip(axes[1:], maps.items()):

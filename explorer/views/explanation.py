@@ -121,10 +121,13 @@ def explanation_title(model_name: str, trace: Trace) -> str:
 
 def write_explanations(trace: Trace, maps: Mapping[str, np.ndarray], out: Path, stem: str,
                        title: str | None = None, heat_cmap: str | None = None, **extra) -> list[Path]:
-    """Figure 6 for ``maps`` (image through each map), optionally a heat version, and the arrays."""
-    files = write_figure(render.explanation_figure(trace.input_image, maps, "mask", title=title), out, stem)
+    """Figure 6 for ``maps`` (image through each map, each titled with its method's name as its paper writes it,
+    as the app does), optionally a heat version, and the arrays (under the registry's names)."""
+    named = analyses.EXPLANATION_METHODS
+    shown = {named[k].shown_name if k in named else k: v for k, v in maps.items()}
+    files = write_figure(render.explanation_figure(trace.input_image, shown, "mask", title=title), out, stem)
     if heat_cmap is not None:
-        files += write_figure(render.explanation_figure(trace.input_image, maps, "heat", heat_cmap, title=title),
+        files += write_figure(render.explanation_figure(trace.input_image, shown, "heat", heat_cmap, title=title),
                               out, f"{stem}_heat")
     arrays = {k.replace(" ", "_"): v for k, v in maps.items()}
     files.append(render.save_arrays(Path(out) / stem, **arrays, **extra))

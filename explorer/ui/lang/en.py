@@ -659,11 +659,8 @@ MODEL_LABELS = {entry.spec: entry.label for entry in CATALOG.values()}
 
 # how a control shows each of its choices, by "<control>:<value>"; the value (a method registry's name, a fill,
 # an option's choice ...) is what the API and the command line take, the same in every language
-_PAPER_NAMES = {"grad-cam": "Grad-CAM", "transformer attribution": "Transformer Attribution", "attnlrp": "AttnLRP",
-                "legrad": "LeGrad"}  # the methods named as their papers write them; the others are plain words
-
 CHOICES = {
-    **{f"method:{name}": _PAPER_NAMES.get(name, name) for name in EXPLANATION_METHODS},
+    **{f"method:{name}": spec.shown_name for name, spec in EXPLANATION_METHODS.items()},  # as their papers write them
     "method:auto": "auto",  # Side by side: the rollout, or Grad-CAM beside a CNN
     **{f"{option.name}:{choice}": choice for option in all_options(list(EXPLANATION_METHODS.values()))
        for choice in option.choices},
