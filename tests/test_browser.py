@@ -361,6 +361,11 @@ def test_guess_first_hides_every_map_and_answer_on_the_page_until_it_is_unticked
         page.wait_for_selector(shown, state="hidden", timeout=UI_WAIT_MS)
     page.wait_for_selector("#guess-row", state="visible", timeout=UI_WAIT_MS)
     page.wait_for_selector("#guess-hidden", state="visible", timeout=UI_WAIT_MS)  # says why (trial 7: "a bug?")
+    block = page.locator("#guess-block input[type=range]")
+    assert block.is_disabled()  # the block is a followed patch's: off while guessing where the answer comes from
+    page.locator("#guess-about label").nth(1).click()  # "a patch": its block counts
+    page.wait_for_function("() => !document.querySelector('#guess-block input[type=range]').disabled",
+                           timeout=UI_WAIT_MS)
     page.locator("#guess-mode input").uncheck()
     for shown in ("#where", "#prediction", "#rollout-mask"):
         page.wait_for_selector(shown, state="visible", timeout=UI_WAIT_MS)

@@ -300,8 +300,8 @@ def _guess_row(ui: SimpleNamespace, last: int) -> None:
         with gr.Column():
             ui.guess_about = gr.Radio([(T("guess_about_class"), "class"), (T("guess_about_patch"), "patch")],
                                       value="class", label=T("guess_about"), elem_id="guess-about")
-            ui.guess_block = IndexSlider(0, last, value=last, step=1, label=T("guess_block"),
-                                         info=T("guess_block_info"), elem_id="guess-block")
+            ui.guess_block = IndexSlider(0, last, value=last, step=1, label=T("guess_block"),  # the patch's only
+                                         info=T("guess_block_info"), elem_id="guess-block", interactive=False)
             ui.guess_patches = gr.Textbox(label=T("guess_patches"), elem_id="guess-patches", max_lines=2)
             with gr.Row():
                 ui.guess_clear = gr.Button(T("guess_clear"), elem_id="guess-clear")
@@ -727,6 +727,8 @@ def _wire_page(ui: SimpleNamespace, server: h.Server) -> None:
                                      *(gr.update(visible=not on) for _ in maps)),
                          [ui.guess_mode], [ui.guess_row, ui.guess_hidden, *maps], **PRIVATE)
     ui.guess_image.select(h.toggle_guess, [ui.session, ui.guess_patches], [ui.guess_patches], **PRIVATE)
+    ui.guess_about.change(lambda about: gr.update(interactive=about == "patch"), [ui.guess_about], [ui.guess_block],
+                          **PRIVATE)  # the block is a followed patch's (trial 7: live beside "where it looks")
     ui.guess_clear.click(lambda: ("", None, ""), None, [ui.guess_patches, ui.reveal_image, ui.reveal_note],
                          **PRIVATE)
     # the class box redraws Tokens' logit lens too; a class it cannot read is said once, by the map's own event
