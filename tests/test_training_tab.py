@@ -134,10 +134,10 @@ def test_a_model_without_a_timeline_says_how_to_make_one_in_both_languages(tmp_p
     out = call(server, "training")(session, 0)
     assert out[:6] == (None,) * 6
     note = out[6]
-    assert "python -m explorer.demo train" in note and "python examples/article_vit.py --timeline" in note
+    assert "The bundled demo model has one" in note and "python examples/article_vit.py --timeline" in note
     assert "--timeline" in note and note.count(".") >= 1 and "Traceback" not in note
     korean = call(server, "training")(h.Session(choice=RANDOM_LABEL, lang="ko"), 0)[6]
-    assert "타임라인" in korean and "python -m explorer.demo train" in korean
+    assert "타임라인" in korean and "내장 데모 모델" in korean and "python examples/article_vit.py" in korean
     assert th.steps_shown(server, RANDOM_LABEL) == 0 and not th.training_controls(server, session)[4]["visible"]
     with pytest.raises(gr.Error):
         call(server, "download_training")(session, 0)
@@ -172,12 +172,12 @@ def test_the_tours_sentence_says_what_changed_and_what_did_not():
     with speaking("en"):
         formed = th.learned_note(_panels(0, 0.05, [20, 21], 0.12), _panels(900, 0.9, [5, 60], 0.95))
         assert formed == ("**From step 0 to step 900:** the held-out accuracy went from 12% to 95%; the position grid "
-                          "formed (locality 0.05 → 0.90); the first block's heads went from 20–21 px (the most global "
+                          "formed (locality, the share of patches whose most similar position is a neighbour: 0.05 → 0.90); the first block's heads went from 20–21 px (the most global "
                           "1.1 times as far as the most local) to 5–60 px (12.0 times).")
         kept = th.learned_note(_panels(0, 1.0, [20, 21]), _panels(900, 1.0, [5, 60]))
-        assert "already there at the first saved step (locality 1.00 → 1.00)" in kept
+        assert "already there at the first saved step (locality, the share of patches whose most similar position is a neighbour: 1.00 → 1.00)" in kept
         not_yet = th.learned_note(_panels(0, 0.05, [16, 17]), _panels(20, 0.08, [16, 16]))
-        assert "no 2-D position grid has formed yet (locality 0.05 → 0.08)" in not_yet
+        assert "no 2-D position grid has formed yet (locality, the share of patches whose most similar position is a neighbour: 0.05 → 0.08)" in not_yet
         assert "position" not in th.learned_note(_panels(0, None, [1, 2], None), _panels(5, None, [1, 3], None))
     with speaking("ko"):
         assert "격자가 나타났습니다" in th.learned_note(_panels(0, 0.05, [20, 21]), _panels(900, 0.9, [5, 60]))

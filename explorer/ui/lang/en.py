@@ -645,10 +645,10 @@ SAY = {
                               "the paper's trend.",
     "learned_note": "**From step {first} to step {last}:** {parts}.",
     "learned_accuracy": "the held-out accuracy went from {a} to {b}",
-    "learned_grid_formed": "the position grid formed (locality {a} → {b})",
-    "learned_grid_kept": "the position grid was already there at the first saved step (locality {a} → {b}): the "
+    "learned_grid_formed": "the position grid formed (locality, the share of patches whose most similar position is a neighbour: {a} → {b})",
+    "learned_grid_kept": "the position grid was already there at the first saved step (locality, the share of patches whose most similar position is a neighbour: {a} → {b}): the "
                          "position embeddings started from a grid pattern and kept it",
-    "learned_grid_not_yet": "no 2-D position grid has formed yet (locality {a} → {b})",
+    "learned_grid_not_yet": "no 2-D position grid has formed yet (locality, the share of patches whose most similar position is a neighbour: {a} → {b})",
     "learned_heads": "the first block's heads went from {a} px (the most global {ra} times as far as the most "
                      "local) to {b} px ({rb} times)",
 }
