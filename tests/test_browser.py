@@ -440,9 +440,9 @@ def test_no_javascript_errors(page):
 
 
 @contextmanager
-def sized_page(browser, app_url: str, width: int, height: int):
-    """The app in a fresh browser window of ``width`` x ``height`` px (closed afterwards)."""
-    context = browser.new_context(viewport={"width": width, "height": height})
+def sized_page(browser, app_url: str, width: int, height: int, locale: str | None = None):
+    """The app in a fresh browser window of ``width`` x ``height`` px, in ``locale``'s language (closed afterwards)."""
+    context = browser.new_context(viewport={"width": width, "height": height}, locale=locale)
     try:
         page = context.new_page()
         page.goto(app_url, timeout=MODEL_WAIT_MS)

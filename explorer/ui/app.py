@@ -71,8 +71,8 @@ CSS = """
 /* a room's code read off a projector: capitals the page's font draws like small letters (S, M, X) told apart */
 :is(#room-code, #join-code) :is(input, textarea), #room-links a { font-family: ui-monospace, "DejaVu Sans Mono", monospace;
     letter-spacing: 0.06em; }
-/* Korean breaks between words, not inside them (no effect on English) */
-.prose, label { word-break: keep-all; }
+/* Korean breaks between words, not inside them (no effect on English); a table's headers too ("모/델") */
+.prose, label, th { word-break: keep-all; }
 /* a phone: the model picker above its card, never the card squeezed to one word a line */
 @media (max-width: 640px) { #model-row { flex-direction: column; } #model-row > * { width: 100%; } }
 /* the method options a method does not use: visibly off (only there: a nested :has() over the whole
@@ -502,7 +502,7 @@ def _side_tab(ui: SimpleNamespace, server: h.Server, initial: str) -> None:
         ui.side_distance = gr.Image(label=T("distance"), elem_id="side-distance", **IMAGE)
         ui.side_note = gr.Markdown(elem_id="side-note")
         ui.side_scores = gr.Dataframe(headers=h.headers(h.SIDE_COLUMNS), label=T("side_scores"), elem_id="side-scores",
-                                      interactive=False)
+                                      interactive=False, wrap=True)  # headers wrap: no sideways scrolling on a phone
         _downloads(ui, "side_by_side")  # the same run again, written to files (each model's pictures, the scores)
 
 
