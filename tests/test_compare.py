@@ -74,16 +74,6 @@ def test_clicking_a_cell_shows_that_methods_map_and_curves(server, streamed):
     assert {".png", ".svg", ".pdf", ".csv", ".npz"} <= {Path(f).suffix for f in files}
 
 
-def test_a_click_during_the_run_shows_a_map_already_there_and_the_downloads_wait_for_done(server, streamed):
-    """Trial 5: a click on the gallery during the run was ignored (the session kept only a finished run)."""
-    session = streamed[1][0]  # one map on screen
-    assert session.compare is not None and session.compare_key is None
-    large, _ = h.compare_pick(session, "jet", SimpleNamespace(index=0))
-    assert large["label"].startswith("rollout") and np.asarray(large["value"]).std() > 0
-    with pytest.raises(h.gr.Error, match="Done"):
-        call(server, "download_compare")(session)
-
-
 def test_compare_says_how_long_it_takes_then_shows_every_map_before_any_score_and_the_sanity_check_last(
         server, streamed):
     steps = streamed

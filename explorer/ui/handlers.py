@@ -982,10 +982,9 @@ def compare_done(view: views.CompareView) -> str:
 
 
 def _compare_outputs(session: Session, view: views.CompareView, key, note: str, pictures: bool = True):
-    """(the session, keeping the comparison, its ``key`` ``None`` until complete: a click on the gallery
-    meanwhile shows a map already there; gallery; score table; large map; curves; note);
+    """(the session, keeping the comparison once complete; gallery; score table; large map; curves; note);
     ``pictures=False``: the large map and curves as they are (unchanged since the last step)."""
-    new = replace(session, compare=view, compare_key=key)
+    new = replace(session, compare=view, compare_key=key) if key is not None else gr.skip()
     # short names: with the papers' term too, the method column pushed the last one out of a 1280-px window
     rows = [[choice_label("method", name, short=True), *rest] for name, *rest in view.table()]  # files: the API's
     drawn = _compare_pictures(view) if pictures else (gr.skip(), gr.skip())
@@ -1039,16 +1038,16 @@ def _gallery(view: views.CompareView) -> list[tuple[Image.Image, str]]:
 
 
 def compared(server: Server, session: Session) -> views.CompareView:
-    """The session's last complete Compare (what its download writes)."""
-    if session is None or session.compare is None or session.compare_key is None:
+    """The session's last Compare (what its download writes)."""
+    if session is None or session.compare is None:
         raise gr.Error(say("compare_first", button=STRINGS[language()]["compare_run"]))
     return session.compare
 
 
 @user_errors
 def compare_pick(session: Session, cmap: str, evt: gr.SelectData):
-    """The clicked cell large, with its curves beside the random baseline's (so far, during a run)."""
-    view = session.compare if session is not None and session.compare is not None else compared(None, session)
+    """The clicked cell large, with its curves beside the random baseline's."""
+    view = compared(None, session)
     names = list(view.scores)
     index = evt.index if not isinstance(evt.index, list) else evt.index[0]
     return _compare_pictures(replace(view, cmap=cmap, shown=names[min(max(int(index), 0), len(names) - 1)]))

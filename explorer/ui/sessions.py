@@ -193,7 +193,7 @@ class Session:
     batch_distance: np.ndarray | None = None  # (L, H) mean over the batch
     batch_count: int = 0
     compare: Any = None  # views.CompareView of the current image (maps and scores, no attention)
-    compare_key: tuple | None = ()  # (class, fill, sanity, quick) it was computed for; None while it runs
+    compare_key: tuple = ()  # (class, fill, sanity) it was computed for
     surgery: tuple[str, ...] = ()  # patch surgery's edit lists ("r,c; r,c"), oldest first, the last is the
     #                                current one; at most handlers.SURGERY_UNDO (what "undo" steps back through)
     seat: RoomSeat = field(default_factory=lambda: RoomSeat())  # this user's place in a class room
