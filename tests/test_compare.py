@@ -181,3 +181,14 @@ def test_methods_that_beat_random_but_score_alike_are_said_to_be_tied_on_this_im
     apart = {**alike, "occlusion": scored(0.2, 0.7, 0.15, 0.6), "random": scored(0.46, 0.27, 0.44, 0.24)}
     assert views.CompareView(apart, image=None).tied() == []  # 0.13 apart: the curves rank them
     assert "beat the random map score alike" not in h.compare_done(views.CompareView(apart, image=None))
+
+
+def test_a_new_image_during_the_run_is_not_undone_by_the_runs_end(server, image):
+    """A student changes the image while Compare runs: its last step must not write the old image's session back
+    (the page would then show the new image over the old one's analysis, whose trace was released)."""
+    session, _, _ = h.analyze(server, str(image), h.Session(choice=DEMO))
+    steps = call(server, "compare")(session, h.PREDICTED, "mean", False, "jet", True)
+    next(steps), next(steps)  # the estimate, then the first map
+    h.release_session(session)  # what new_image does with the previous image's session
+    *_, last = steps
+    assert isinstance(last[0], type(h.gr.skip())) and last[-1].startswith("Done")

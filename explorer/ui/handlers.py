@@ -984,7 +984,9 @@ def compare_done(view: views.CompareView) -> str:
 def _compare_outputs(session: Session, view: views.CompareView, key, note: str, pictures: bool = True):
     """(the session, keeping the comparison once complete; gallery; score table; large map; curves; note);
     ``pictures=False``: the large map and curves as they are (unchanged since the last step)."""
-    new = replace(session, compare=view, compare_key=key) if key is not None else gr.skip()
+    # kept once complete, and only while the session's image is still the one compared: a new image during the run
+    # released this one's trace, and writing the session back would put the page's session on the old image
+    new = replace(session, compare=view, compare_key=key) if key is not None and session.cache is not None else gr.skip()
     # short names: with the papers' term too, the method column pushed the last one out of a 1280-px window
     rows = [[choice_label("method", name, short=True), *rest] for name, *rest in view.table()]  # files: the API's
     drawn = _compare_pictures(view) if pictures else (gr.skip(), gr.skip())
