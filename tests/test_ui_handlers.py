@@ -326,3 +326,22 @@ def test_grad_cam_on_a_vit_says_it_was_made_for_cnns(models, session):
     assert "Grad-CAM was made for CNNs" in caption, caption
     *_, rollout = call(models, "explanation")(session, "rollout", "mean", 0.0, 0, 32, 1, 0.5, "jet", h.PREDICTED)
     assert "made for CNNs" not in rollout
+
+
+def test_a_batch_that_ends_after_a_new_image_does_not_write_the_old_session_back(models, monkeypatch):
+    """As Compare's end: a new image during the batch released this session's trace; its end must not put the
+    page's session back on it."""
+    from explorer.paths import sample_images
+
+    session, _, _ = h.analyze(models, str(sample_images()[0]), h.Session(choice=RANDOM))
+    kept = call(models, "distance_batch")(None, True, session)
+    assert kept[0].batch_count > 0  # the image still the session's: the batch is kept
+    real = views.distance_over_images
+
+    def slow(*args, **kwargs):  # the new image arrives while the batch runs
+        h.release_session(session)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(views, "distance_over_images", slow)
+    late = call(models, "distance_batch")(None, True, session)
+    assert isinstance(late[0], type(gr.skip())) and late[1] is not None  # shown, not written back

@@ -969,6 +969,12 @@ def compare(server: Server, session: Session, target, fill: str, sanity: bool, c
     yield _compare_outputs(session, view, key, compare_done(view))  # whole: an API client reads the last
 
 
+def _superseded(session: Session) -> bool:
+    """Whether a new image replaced the session's while a long run worked on it (the new image released its trace):
+    the run's end must not write this session back, over the page's newer one."""
+    return session.handle is not None and session.cache is None
+
+
 def compare_done(view: views.CompareView) -> str:
     """The closing note, naming any method that did worse than the random map on every curve, and saying when
     the methods that beat it score alike (the curves cannot rank them on this image)."""
@@ -984,9 +990,7 @@ def compare_done(view: views.CompareView) -> str:
 def _compare_outputs(session: Session, view: views.CompareView, key, note: str, pictures: bool = True):
     """(the session, keeping the comparison once complete; gallery; score table; large map; curves; note);
     ``pictures=False``: the large map and curves as they are (unchanged since the last step)."""
-    # kept once complete, and only while the session's image is still the one compared: a new image during the run
-    # released this one's trace, and writing the session back would put the page's session on the old image
-    new = replace(session, compare=view, compare_key=key) if key is not None and session.cache is not None else gr.skip()
+    new = replace(session, compare=view, compare_key=key) if key is not None and not _superseded(session) else gr.skip()
     # short names: with the papers' term too, the method column pushed the last one out of a 1280-px window
     rows = [[choice_label("method", name, short=True), *rest] for name, *rest in view.table()]  # files: the API's
     drawn = _compare_pictures(view) if pictures else (gr.skip(), gr.skip())
@@ -1106,7 +1110,8 @@ def distance_batch(server: Server, files, use_samples: bool, session: Session, p
     if accumulator is None or not accumulator.count:
         raise gr.Error(say("batch_none_read", n=len(paths), s=ending(len(paths)), names=names))
     new = replace(session, batch_distance=accumulator.result(), batch_count=accumulator.count)
-    *shown, note = show_distance(views.distance_view(new.trace, accumulator=accumulator))
+    new = new if not _superseded(session) else gr.skip()
+    *shown, note = show_distance(views.distance_view(session.trace, accumulator=accumulator))
     if skipped:
         note += say("batch_skipped", n=len(skipped), s=ending(len(skipped)), names=names)
     return (new, *shown, note)
