@@ -177,9 +177,12 @@ def test_methods_that_beat_random_but_score_alike_are_said_to_be_tied_on_this_im
                              image=None)
     assert view.tied() == ["rollout", "saliency", "occlusion"] and view.below_random() == ["grad-cam"]
     note = h.compare_done(view)
-    assert "Grad-CAM did worse than the random map" in note and "The 3 methods that beat the random map" in note
+    assert "Grad-CAM did worse than the random map" in note and "3 methods that beat the random map" in note
+    assert "(rollout, saliency, occlusion: every area within 0.03" in note
     apart = {**alike, "occlusion": scored(0.2, 0.7, 0.15, 0.6), "random": scored(0.46, 0.27, 0.44, 0.24)}
-    assert views.CompareView(apart, image=None).tied() == []  # 0.13 apart: the curves rank them
+    assert views.CompareView(apart, image=None).tied() == []  # two alike, one 0.13 apart: the curves rank them
+    more = {**alike, "attnlrp": scored(0.07, 0.86, 0.05, 0.77), "random": scored(0.46, 0.27, 0.44, 0.24)}
+    assert views.CompareView(more, image=None).tied() == ["rollout", "saliency", "occlusion"]  # not AttnLRP
     assert "beat the random map score alike" not in h.compare_done(views.CompareView(apart, image=None))
 
 

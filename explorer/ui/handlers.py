@@ -983,7 +983,8 @@ def compare_done(view: views.CompareView) -> str:
     if worse:
         said.append(say("compare_below_random", methods=", ".join(choice_label("method", m, short=True) for m in worse)))
     if tied:
-        said.append(say("compare_tied", n=len(tied), within=f"{views.compare.TIE:.2f}"))
+        said.append(say("compare_tied", n=len(tied), within=f"{views.compare.TIE:.2f}",
+                        methods=", ".join(choice_label("method", m, short=True) for m in tied)))
     return " ".join(said)
 
 

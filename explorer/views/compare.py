@@ -65,15 +65,16 @@ class CompareView:
         return [m for m in self.scores if (gaps := self._gaps(m)) is not None and all(g < 0 for g in gaps)]
 
     def tied(self, within: float = TIE) -> list[str]:
-        """The methods that beat the random map on every curve of this image and whose areas all lie within
-        ``within`` of each other's (three or more): here the curves cannot rank them. On a simple scene the object
-        is a few patches, and removing them ends the answer in whatever order a map ranks them (trial 7 read
-        nine equal rows on the demo's ring as a bug)."""
+        """The methods that beat the random map on every curve of this image and whose every area lies within
+        ``within`` of those methods' median (three or more, else none): here the curves cannot rank them. On a
+        simple scene the object is a few patches, and removing them ends the answer in whatever order a map ranks
+        them (trial 7 read nine near-equal rows on the demo's ring as a bug)."""
         better = [m for m in self.scores if (gaps := self._gaps(m)) is not None and all(g > 0 for g in gaps)]
         if len(better) < 3:
             return []
         areas = np.array([[self.scores[m].metrics()[k] for k in GAP_METRICS] for m in better])  # (methods, areas)
-        return better if float(np.ptp(areas, axis=0).max()) <= within else []
+        close = np.abs(areas - np.median(areas, axis=0)).max(axis=1) <= within  # (methods,)
+        return [m for m, near in zip(better, close) if near] if close.sum() >= 3 else []
 
     def overlay(self, method: str) -> Image.Image:
         """One method's map over the image, from its own minimum to its own maximum (the same rule for every

@@ -529,9 +529,10 @@ SAY = {
     "gradcam_on_vit": "Grad-CAM was made for CNNs: on a ViT it weighs the last block's patch tokens by their "
                       "gradients, which often say little about where the model looks (on the demo's scenes it can mark "
                       "the background and miss the shape). *Compare methods* scores it against a random map.",
-    "compare_tied": "The {n} methods that beat the random map score alike here (every area within {within}): the object "
-                    "is a few patches, and removing them ends the answer in whatever order a map ranks them, so this "
-                    "image cannot rank these methods. A photo, or `python -m explorer evaluate` over a folder, can.",
+    "compare_tied": "{n} methods that beat the random map score alike here ({methods}: every area within {within} of "
+                    "their median): the object is a few patches, and removing them ends the answer in whatever order a "
+                    "map ranks them, so this image cannot rank these methods. A photo, or `python -m explorer "
+                    "evaluate` over a folder, can.",
     "compare_quick": " Quick: integrated gradients at 8 steps (not 32), occlusion in 2×2-patch squares, forwards "
                      "in bfloat16 where the processor has it; `python -m explorer evaluate --quick` gives the same "
                      "numbers, and without Quick it gives the full ones.",
