@@ -139,6 +139,7 @@ def _join(page, code: str, nickname: str, typed: bool = False) -> None:
     _wait_text(page, "room-status", f"room {code}\\b|^Round 1:", timeout=MODEL_WAIT_MS)
     if typed:
         _only_the_room_tab(page)
+        page.wait_for_selector("#room-teacher", state="hidden", timeout=UI_WAIT_MS)  # no "For the teacher" either
         assert page.locator("#prediction").is_hidden() and page.locator("#where").is_hidden(), \
             "a student who typed the code sees the model's answer before the guess"
 

@@ -826,6 +826,7 @@ def _wire_room(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server, events: d
             ui.prediction_note_box, ui.intro, *others]  # rh.room_page's outputs
     for event, teacher in (("room_open", True), ("room_join", False)):  # by the page, as by a link
         events[event].success(functools.partial(rh.room_page, teacher, len(others)), None, page, **PRIVATE)
+    events["room_join"].success(lambda: gr.Accordion(visible=False), None, ui.room_teacher, **PRIVATE)  # as a link's
 
     def link(request: gr.Request):  # a plain function: Gradio finds gr.Request by its type hint, not in a partial
         return rh.from_link(request, tabs=len(others))

@@ -219,7 +219,8 @@ def room_join(server: h.Server, session: Session, code: str, nickname: str):
     sent = room.answers.get(student)  # back after a reload: the guess they sent this round, shown again
     patches, label = (sent.patches, sent.label) if sent is not None else ((), None)
     labels = gr.Dropdown(choices=list(trace.labels), value=label)
-    joined = say("room_back", code=room.code, k=len(patches), s=ending(len(patches))) if sent is not None else say("room_joined", code=room.code)
+    joined = (say("room_back", code=room.code, k=len(patches), s=ending(len(patches))) if sent is not None
+              else say("room_joined", code=room.code))
     return session, views.guess_picture(trace, patches), labels, h.format_patches(patches), joined
 
 
