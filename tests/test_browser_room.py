@@ -126,12 +126,11 @@ def _join(page, code: str, nickname: str, typed: bool = False) -> None:
         page.fill("#join-code input", code.lower())  # as a student may type it
     page.wait_for_function("c => (document.querySelector('#join-code input') || {}).value.toUpperCase() === c",
                            arg=code, timeout=MODEL_WAIT_MS)
-    # the picture the model saw appears when the analysis ends (a student's page hides the map and the answer)
-    page.wait_for_function("() => { const i = document.querySelector('#seen img'); "
-                           "return i && i.complete && i.naturalWidth > 0; }", timeout=MODEL_WAIT_MS)
-    if not typed:
+    if not typed:  # a link's page hides the first screen, what the model saw of its own picture too (trial 8)
+        _wait_text(page, "room-status", "then press Join", timeout=MODEL_WAIT_MS)  # what to do next
         assert page.locator("#prediction").is_hidden() and page.locator("#where").is_hidden(), \
             "a student's first screen shows the model's answer before the guess"
+        assert page.locator("#seen").is_hidden(), "a student's page shows its own picture above the teacher's"
         _only_the_room_tab(page)
     page.fill("#room-nickname input", nickname)
     page.click("#room-join")

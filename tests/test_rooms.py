@@ -185,9 +185,10 @@ def test_a_link_opens_the_room_tab_filled_in():
     student = rh.from_link(SimpleNamespace(query_params={"room": "ab-c2 34"}), tabs=3)
     assert student[:3] == ("ABC234", "", "")
     assert student[5].visible is False  # nor the teacher's part (trial 5: "For the teacher: open a room")
-    assert student[7:] == rh.room_page(teacher=False, tabs=3)
+    assert "press **Join**" in student[7]  # what to do next (trial 8: a filled code and an empty picture)
+    assert student[8:] == rh.room_page(teacher=False, tabs=3)
     teacher = rh.from_link(SimpleNamespace(query_params={"room": "ABC234", "key": "k"}), tabs=3)
-    assert teacher[:3] == ("", "ABC234", "k") and teacher[7:] == rh.room_page(teacher=True, tabs=3)
+    assert teacher[:3] == ("", "ABC234", "k") and teacher[8:] == rh.room_page(teacher=True, tabs=3)
     plain = rh.from_link(SimpleNamespace(query_params={}), tabs=3)
     assert len(plain) == len(student) == len(teacher) and all(isinstance(v, type(gr.skip())) for v in plain)
 
@@ -197,8 +198,9 @@ def test_a_room_page_hides_the_answer_and_a_students_also_what_is_not_theirs():
     (trial 7: both of the latter kept the prediction in sight)."""
     student, teacher = rh.room_page(teacher=False, tabs=3), rh.room_page(teacher=True, tabs=3)
     assert all(hidden.get("visible") is False for hidden in student[:4])  # no map, no answer before the guess
-    assert all(hidden.get("visible") is False for hidden in student[4:8])  # no picker, upload, card note, intro
-    assert all(tab.get("visible") == "hidden" for tab in student[8:])  # no other tab (its button too)
+    assert all(hidden.get("visible") is False for hidden in student[4:9])  # no picker, upload, card note, intro,
+    # nor what the model saw of the page's own picture (trial 8: the student's image above the teacher's)
+    assert all(tab.get("visible") == "hidden" for tab in student[9:])  # no other tab (its button too)
     assert all(hidden.get("visible") is False for hidden in teacher[:4])  # the projected board: no answer
     assert all(isinstance(v, type(gr.skip())) for v in teacher[4:])  # the teacher keeps the controls, every tab
     assert len(student) == len(teacher) == rh.ROOM_PAGE + 3

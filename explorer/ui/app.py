@@ -823,7 +823,7 @@ def _wire_room(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server, events: d
     others = [tab for tab in ui.tabs.children if isinstance(tab, gr.Tab) and tab.id != "room"]  # a student's
     # page hides them: the tour and the rollout tab show the model's map and answer before the guess
     page = [ui.where, ui.where_help, ui.prediction, ui.prediction_help, ui.model_row, ui.input_column,
-            ui.prediction_note_box, ui.intro, *others]  # rh.room_page's outputs
+            ui.prediction_note_box, ui.intro, ui.seen, *others]  # rh.room_page's outputs
     for event, teacher in (("room_open", True), ("room_join", False)):  # by the page, as by a link
         events[event].success(functools.partial(rh.room_page, teacher, len(others)), None, page, **PRIVATE)
     events["room_join"].success(lambda: gr.Accordion(visible=False), None, ui.room_teacher, **PRIVATE)  # as a link's
@@ -833,7 +833,7 @@ def _wire_room(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server, events: d
 
     demo.load(link, None,
               [ui.join_code, ui.room_code, ui.room_key, ui.tabs, ui.board_timer, ui.room_teacher, ui.room_student,
-               *page],
+               ui.room_status, *page],
               **PRIVATE
               ).then(None, js=SCROLL_TO_ROOM, **PRIVATE)
 

@@ -362,20 +362,21 @@ def from_link(request: gr.Request = None, tabs: int = 0):
     """On page load, a link opens the room tab: ``?room=CODE`` fills a student's join box;
     ``?room=CODE&key=KEY`` (the teacher's link) fills the teacher's boxes, opens their board and
     starts its timer (the students' part hidden); then :func:`room_page` for the teacher or the student.
-    Outputs: join code, room code, key, tabs, board timer, teacher's accordion, students' column, then
-    :func:`room_page`'s."""
+    A student's link also says to press Join (trial 8: the code filled in, an empty picture, and no word).
+    Outputs: join code, room code, key, tabs, board timer, teacher's accordion, students' column, the
+    students' status line, then :func:`room_page`'s."""
     params = getattr(request, "query_params", None) or {}
     code = normal_code(params.get("room", ""))[:CODE_LENGTH]
     key = str(params.get("key", ""))[:64]
     if not code:
-        return (gr.skip(),) * (7 + ROOM_PAGE + tabs)
+        return (gr.skip(),) * (8 + ROOM_PAGE + tabs)
     teacher = bool(key)
     return ("" if teacher else code, code if teacher else "", key, gr.Tabs(selected="room"),
             gr.Timer(active=teacher), gr.Accordion(open=teacher, visible=teacher), gr.Column(visible=not teacher),
-            *room_page(teacher, tabs))
+            gr.skip() if teacher else say("room_press_join", code=code), *room_page(teacher, tabs))
 
 
-ROOM_PAGE = 8  # room_page's updates before the other tabs'
+ROOM_PAGE = 9  # room_page's updates before the other tabs'
 
 
 def room_page(teacher: bool, tabs: int = 0) -> tuple:
@@ -385,12 +386,13 @@ def room_page(teacher: bool, tabs: int = 0) -> tuple:
     from the page). A student's page also hides the model picker, the upload box and the examples, which
     are not theirs to change (the room's picture is the teacher's), the note about the model's card, the
     introduction that asks to pick a model and drop an image, and the ``tabs`` other tabs (the tour and the
-    rollout tab show the model's map and answer): they guess before they look. Outputs: the first screen's
-    map, its help, the prediction, its help, the model row, the upload column, the prediction's note, the
-    introduction, then each other tab."""
+    rollout tab show the model's map and answer): they guess before they look; and what the model saw of the
+    page's own image (trial 8: it showed the student's picture above the teacher's). Outputs: the first
+    screen's map, its help, the prediction, its help, the model row, the upload column, the prediction's note,
+    the introduction, what the model sees, then each other tab."""
     answer = gr.update(visible=False)
     # "hidden", not False: Gradio 6.31 leaves the button of a tab updated to visible=False (it stops
     # drawing the tab, which then never tells the tab bar); a hidden tab is drawn, unseen, and tells it
     tab = gr.skip() if teacher else gr.update(visible="hidden")
     own = gr.skip() if teacher else gr.update(visible=False)  # the teacher's controls, on a student's page
-    return (*(answer,) * 4, *(own,) * 4, *(tab,) * tabs)
+    return (*(answer,) * 4, *(own,) * 5, *(tab,) * tabs)

@@ -589,6 +589,7 @@ SAY = {
     "room_scores": "Against the model's map: mean overlap (IoU) **{iou}**; {pointed} of {scored} guesses hold its "
                    "strongest patch; {right} of {labelled} expected its answer, **{predicted}**.",
     "room_unnamed": "student {i}",  # a student who gave no nickname, by their place in the room
+    "room_press_join": "Room **{code}**: give a nickname if you like, then press **Join** to see the picture and guess.",
     "room_joined": "You are in room **{code}**. Click the patches you think the model uses, pick a class, then "
                    "send your guess.",
     "room_back": "You are back in room **{code}**: the guess you sent ({k} patch{s}) still counts. Change it and send "
