@@ -151,7 +151,7 @@ sanity check take a while on large models; the bar shows progress.
     "prompts": "Prompts (comma or line separated)", "prompts_placeholder": "a cat, the ears, grass",
     "prompt_method": "Method for the prompts", "prompt_run": "Explain the prompts", "prompt_gallery": "A map per prompt",
     "guess_about": "What do you guess?",
-    "guess_about_class": "where the model looks for its answer (the map above)",
+    "guess_about_class": "where the model looks for its answer (its rollout, revealed after your guess)",
     "guess_about_patch": "where the followed patch looks (cyan; click another on the Attention explorer)",
     "guess_block": "Block (for a followed patch)",
     "guess_block_info": "the block whose attention you guess: early blocks look near, late ones far",

@@ -105,7 +105,7 @@ PAGE = {
     "prompts": "프롬프트 (쉼표나 줄바꿈으로 구분)", "prompts_placeholder": "a cat, the ears, grass (CLIP은 영어 문장을 읽습니다)",
     "prompt_method": "프롬프트에 쓸 방법", "prompt_run": "프롬프트 설명하기", "prompt_gallery": "프롬프트별 지도",
     "guess_about": "무엇을 맞혀 볼까요?",
-    "guess_about_class": "모델이 답을 위해 보는 곳 (위의 지도)",
+    "guess_about_class": "모델이 답을 위해 보는 곳 (롤아웃, 추측한 뒤에 공개)",
     "guess_about_patch": "따라가는 패치가 보는 곳 (하늘색; 어텐션 탐색기에서 다른 패치를 누르세요)",
     "guess_block": "블록 (따라가는 패치용)",
     "guess_block_info": "어텐션을 맞혀 볼 블록: 앞쪽 블록은 가까이, 뒤쪽 블록은 멀리 봅니다",
