@@ -75,7 +75,8 @@ def test_on_a_phone_no_panel_label_or_button_covers_a_figure(browser, app_url):
                     covered[panel] = (hit, boxes)
         phone.screenshot(path=str(ARTIFACTS / "figures-tokens-phone.png"), full_page=True)
         for tab, panels in (("model", ("filters-pca", "position")),  # the buttons covered the colourbar's top
-                            ("tour", ("tour-picture-0",)), ("surgery", ("surgery-image",))):  # ... and a patch
+                            ("tour", ("tour-picture-0",)), ("surgery", ("surgery-image",)),  # ... and a patch
+                            ("distance", ("distance",))):  # ... and the chart's corner (trial 8)
             open_tab(phone, tab)
             for panel in panels:
                 _loaded(phone, f"#{panel} img")

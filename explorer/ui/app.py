@@ -65,9 +65,9 @@ CSS = """
     flex: 1 1 auto; min-height: 0; width: 100%; }
 :is(#first-screen, #tab-rollout, #tab-tokens, #tab-query, #tab-training, #tab-side, #compare-pictures) .block > label.float
     ~ .image-container > .icon-button-wrapper { top: calc(-1 * var(--size-8, 32px)); }
-/* the Model tab's and the tour's panels have no label: their buttons get a band of their own above the figure
-   (on a phone they covered the tour's top-right patch) */
-:is(#tab-model, #tab-tour) .block > .image-container { padding-top: var(--size-8, 32px); }
+/* the Model tab's, the tour's and the distance chart's panels have no label: their buttons get a band of their own
+   above the figure (on a phone they covered the tour's top-right patch; on a projector the chart's corner) */
+:is(#tab-model, #tab-tour, #tab-distance) .block > .image-container { padding-top: var(--size-8, 32px); }
 /* a room's code read off a projector: capitals the page's font draws like small letters (S, M, X) told apart */
 :is(#room-code, #join-code) :is(input, textarea), #room-links a { font-family: ui-monospace, "DejaVu Sans Mono", monospace;
     letter-spacing: 0.06em; }
