@@ -376,9 +376,6 @@ def from_link(request: gr.Request = None, tabs: int = 0):
             gr.skip() if teacher else say("room_press_join", code=code), *room_page(teacher, tabs))
 
 
-ROOM_PAGE = 9  # room_page's updates before the other tabs'
-
-
 def room_page(teacher: bool, tabs: int = 0) -> tuple:
     """A page in a room, whether it came by a link, opened the room (the teacher) or joined by its code (a
     student). Both hide the first screen's map and prediction and their help: the teacher's page is what the
@@ -396,3 +393,6 @@ def room_page(teacher: bool, tabs: int = 0) -> tuple:
     tab = gr.skip() if teacher else gr.update(visible="hidden")
     own = gr.skip() if teacher else gr.update(visible=False)  # the teacher's controls, on a student's page
     return (*(answer,) * 4, *(own,) * 5, *(tab,) * tabs)
+
+
+ROOM_PAGE = len(room_page(teacher=True))  # room_page's updates before the other tabs'
