@@ -97,7 +97,7 @@ def test_korean_session_picker_offline_status_and_tour_show_no_english_and_no_li
         page.screenshot(path=str(ARTIFACTS / "korean-error.png"))
         title = toast.locator(".toast-title").inner_text()
         assert title.split()[0] == "오류" and "Error" not in title, title
-        assert "'zz': 패치가 아닙니다" in toast.inner_text()  # the message itself was Korean already
+        assert "패치가 아닙니다: 'zz'" in toast.inner_text()  # the message itself was Korean already
         covered = page.evaluate("""() => [...document.querySelectorAll('[data-testid=status-tracker]')]
             .filter(t => t.querySelector(':scope > .error') && getComputedStyle(t).opacity !== '0').length""")
         assert covered == 0  # the panels keep their pictures: no opaque cover with a red badge over each

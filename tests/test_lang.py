@@ -73,7 +73,7 @@ HEDGED_PARTICLE = re.compile(r"[은는이가을를과와]\([은는이가을를�
 
 def test_korean_texts_choose_each_particle_instead_of_writing_both():
     """A name filled into a Korean sentence ("Grad-CAM", a user's "zz") is followed by a fixed noun or a
-    colon ("Grad-CAM 방법은", "'zz': 패치가 아닙니다"), never by "은(는)", which reads as a template."""
+    colon ("Grad-CAM 방법은", "패치가 아닙니다: 'zz'"), never by "은(는)", which reads as a template."""
     hedged = {f"{name}.{key}": text for name in lang.TABLES for key, text in lang.table(name, "ko").items()
               if isinstance(text, str) and HEDGED_PARTICLE.search(text)}
     assert hedged == {}

@@ -179,6 +179,6 @@ def test_a_typed_patch_past_the_grids_edge_is_refused_with_the_grids_range_not_m
     gh, gw = session.trace.grid
     assert h.parse_patches(f"0,0; {gh - 1},{gw - 1}", session.trace) == ((0, 0), (gh - 1, gw - 1))
     for typed in (f"{gh},0", f"0,{gw}", "9999,9999"):
-        with pytest.raises(gr.Error, match=rf"is outside the picture: rows go from 0 to {gh - 1} and columns from 0 "
-                                           rf"to {gw - 1}"):
+        with pytest.raises(gr.Error, match=rf"Outside the picture: '{typed}'. Rows go from 0 to {gh - 1} and columns "
+                                           rf"from 0 to {gw - 1}"):
             h.parse_patches(f"1,1; {typed}", session.trace)

@@ -218,10 +218,29 @@ def test_typed_patches_that_are_not_row_col_pairs_are_refused_with_how_to_write_
     trace = session.cache.trace
     assert h.parse_patches("3,4;\n 5 , 6 ;", trace) == ((3, 4), (5, 6))
     for typo in ("zz", "3", "3,x", "3;4"):
-        with pytest.raises(gr.Error, match="is not a patch: write each patch as row,col"):
+        with pytest.raises(gr.Error, match="Not a patch: '.+'. Write each patch as row,col"):
             h.parse_patches(typo, trace)
-    with pytest.raises(gr.Error, match="negative"):
+    with pytest.raises(gr.Error, match="Outside the picture: '-1,2'"):
         h.parse_patches("-1,2", trace)
+
+
+def test_one_refusal_names_every_part_of_a_patch_list_it_cannot_use(session):
+    """A trial typed a list with a word and a patch past the edge: it was refused twice ("Error (2)") and the
+    word was never named."""
+    trace = session.cache.trace
+    with pytest.raises(gr.Error) as error:
+        h.parse_patches("1,1; 99,2; cat; 2,x", trace)
+    message = error.value.message
+    assert "Not a patch: 'cat', '2,x'." in message and "Outside the picture: '99,2'." in message
+
+
+def test_the_guess_picture_drawn_while_typing_leaves_a_half_typed_patch_out_without_an_error(session):
+    """The guess picture follows every keystroke ("3,4; 5" on the way to "3,4; 5,6"): only Reveal refuses."""
+    trace = session.cache.trace
+    assert h.parse_patches("3,4; 5", trace, strict=False) == ((3, 4),)
+    assert h.guess(None, session, "3,4; 5") is not None
+    with pytest.raises(gr.Error, match="Not a patch: '5'"):
+        h.parse_patches("3,4; 5", trace)
 
 
 def test_a_guess_of_where_a_followed_patch_looks_is_scored_against_that_blocks_attention_row(models, session):

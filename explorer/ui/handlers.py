@@ -475,23 +475,39 @@ def prompts_work(server: Server, session: Session | None = None, method: str = "
 MAX_GUESS_TEXT = 4000  # characters of a typed guess (a 37 x 37 grid's every patch fits)
 
 
-def parse_patches(text, trace: Trace) -> tuple[tuple[int, int], ...]:
+def parse_patches(text, trace: Trace, strict: bool = True) -> tuple[tuple[int, int], ...]:
     """"3,4; 5,6" -> ((3, 4), (5, 6)), as the query patch is read (``_patch``); empty text -> (). A patch past
-    the grid's edge is refused, not clamped as the query's row and column boxes are (they show the patch used)."""
+    the grid's edge (or before it) is refused, not clamped as the query's row and column boxes are (they show the
+    patch used). One refusal names every part it cannot use (a trial's list with a word and a patch past the edge
+    was refused twice over, and never named the word). ``strict=False``: those parts are left out quietly, for a
+    picture drawn as the list is typed (each keystroke's half-typed patch is not an error)."""
     text = "" if text is None else str(text)[:MAX_GUESS_TEXT]
     parts = filter(None, (p.strip() for p in text.replace("\n", ";").split(";")))
-    patches = set()
+    patches, unread, outside = set(), [], []
     for part in parts:
-        row, comma, col = part.partition(",")
+        row, _, col = part.partition(",")
         try:
-            r, c = int(row), int(col)  # a pair of whole numbers; _patch then refuses negatives
+            r, c = int(row), int(col)  # a pair of whole numbers
         except ValueError:
-            raise gr.Error(say("patches_bad", value=safe.shown(part))) from None
-        if r >= trace.grid[0] or c >= trace.grid[1]:  # a typed list is not echoed back: say so, never move it
-            raise gr.Error(say("patch_outside", value=safe.shown(part), last_row=trace.grid[0] - 1,
-                               last_col=trace.grid[1] - 1))
-        patches.add(_patch(trace, row, col))
+            unread.append(part)
+            continue
+        if not (0 <= r < trace.grid[0] and 0 <= c < trace.grid[1]):  # a typed list is not echoed back: never move it
+            outside.append(part)
+            continue
+        patches.add((r, c))
+    if strict and (unread or outside):
+        said = [say("patches_bad", value=_quoted(unread))] if unread else []
+        if outside:
+            said.append(say("patch_outside", value=_quoted(outside), last_row=trace.grid[0] - 1,
+                            last_col=trace.grid[1] - 1))
+        raise gr.Error(" ".join(said))
     return tuple(sorted(patches))
+
+
+def _quoted(parts: list[str], most: int = 4) -> str:
+    """'a', 'b', 'c' ... : the first ``most`` of a user's parts, each as echoed in a message."""
+    shown = ", ".join(f"'{safe.shown(p)}'" for p in parts[:most])
+    return shown + (", ..." if len(parts) > most else "")
 
 
 def format_patches(patches) -> str:
@@ -522,7 +538,8 @@ def guess(server: Server, session: Session, patches: str, about: str = "class", 
     trace = session.trace if session is not None else None
     if trace is None:
         return None
-    return views.guess_picture(trace, parse_patches(patches, trace), _followed(about, trace, row, col))
+    # drawn as the list is typed: a half-typed patch is left out quietly, Reveal names what it cannot read
+    return views.guess_picture(trace, parse_patches(patches, trace, strict=False), _followed(about, trace, row, col))
 
 
 def reveal(server: Server, session: Session, patches: str, method: str, target, alpha, cmap: str,
@@ -910,9 +927,18 @@ def tour(server: Server, session: Session, step):
             note = tour_note(views.TOUR_STEPS[number - 1], cache.trace)
         except NotApplicableError as exc:  # a step about attention, on a CNN: the step says why
             pictures = [sentence_picture(safe.explain(exc)[0])]
-    slots = [gr.Image(value=p, visible=True) for p in pictures[:TOUR_PICTURES]]
+    names = tour_picture_names(views.TOUR_STEPS[number - 1], len(pictures))
+    slots = [gr.Image(value=p, visible=True, label=n, show_label=bool(n)) for p, n in zip(pictures[:TOUR_PICTURES], names)]
     slots += [gr.Image(value=None, visible=False) for _ in range(TOUR_PICTURES - len(slots))]
     return (*texts, *slots, note)
+
+
+def tour_picture_names(step: str, count: int) -> list[str]:
+    """The names above a step's ``count`` pictures, which its text uses (on a phone the pictures stack, so the text
+    cannot say "left" and "right"); "" each where the step has none or drew something else (a sentence why not)."""
+    key = f"tour_pictures_{step}"
+    names = say(key).split("|") if key in table_of("SAY") else []
+    return names if len(names) == count else [""] * count
 
 
 def tour_note(step: str, trace) -> str:

@@ -308,16 +308,16 @@ TOUR_TEXTS = {
                "left to right, top to bottom. The white lines show the cut; the red square is the patch we "
                "follow in the next steps (click a patch on the *Attention explorer* tab to follow another one).",
     "projection": "Each patch is flattened into one long list of numbers (P x P pixels x 3 colours) and "
-                  "multiplied by one learned matrix: the **linear projection**. Left: the main patterns that "
-                  "matrix looks for (its principal components; early CNN layers learn similar ones). Right: the "
-                  "vectors it makes for this image, one row per patch.",
+                  "multiplied by one learned matrix: the **linear projection**. *What the matrix looks for*: its main "
+                  "patterns (principal components; early CNN layers learn similar ones). *This image's patch "
+                  "vectors*: what it makes for this image, one row per patch.",
     "positions": "A Transformer does not know where a patch was. So a learned **position embedding** is added "
                  "to each patch vector, and a **class token** is put in front of the sequence to collect the "
-                 "answer. Middle: how similar the red patch's position embedding is to every other position. "
+                 "answer. *The red patch* is the one we follow. *Like the red patch's position*: how similar its position embedding is to every other position. "
                  "Where near positions look alike, the model knows the 2-D layout (the paper's Figure 7, centre): "
                  "big models such as ViT-B/16 learn it from data alone, while the small bundled demo model was "
-                 "given it as a starting point (a 2-D sine-cosine pattern) and kept it while learning. Right: the "
-                 "same for every position.",
+                 "given it as a starting point (a 2-D sine-cosine pattern) and kept it while learning. *Every position*: "
+                 "the same for every position, each tile in its place.",
     "attention": "In every block, each patch asks every other patch how relevant it is (query times key, "
                  "then a softmax) and takes a weighted mix of their values: **self-attention**. The pictures "
                  "show where the red patch looks in the first block, a middle block and the last block "
@@ -331,13 +331,13 @@ TOUR_TEXTS = {
                 "like a small filter of a CNN, and all heads look far in the deep ones. The dashed line is "
                 "what a head that looks everywhere equally would score.",
     "prediction": "After the last block, only the class token is read: a small head turns it into a score per "
-                  "class. Left: **attention rollout**, which multiplies the attention of all blocks to show "
-                  "which patches fed the class token. Right: the model's answer.",
+                  "class. *Attention rollout*: it multiplies the attention of all blocks to show "
+                  "which patches fed the class token. *The answer*: the model's top classes.",
     "learned": "The model did not start out like this: it learned from examples, one step at a time. A trainer "
                "can save its weights at a few steps along training (a **timeline**); here are the first and the "
-               "last saved step. Left: the held-out accuracy by step. Middle: the position similarity at the first step (top) and the last "
+               "last saved step. *Accuracy*: on held-out images, by step. *Position similarity*: at the first step (top) and the last "
                "(bottom): a model whose position embeddings start random forms the 2-D grid as it learns which "
-               "patches are neighbours; one given a grid to start from (the bundled demo) keeps it. Right: the attention distance of every head at both steps: in the paper's "
+               "patches are neighbours; one given a grid to start from (the bundled demo) keeps it. *Attention distance*: every head's at both steps: in the paper's "
                "ViTs the first block's heads split into local ones, near their own patch, and global ones. The "
                "sentence below gives this model's numbers; the *Training* tab shows every saved step.",
 }
@@ -366,9 +366,9 @@ SAY = {
     "out_of_range_stage": "{what} {index} is out of range for block {block}: it is in stage {stage}, whose heads "
                           "are numbered 0 to {last} ({heads} in all); pick one of them or the mean of heads.",
     "patch_not_whole": "{what} must be a whole number, not '{value}'.",
-    "patches_bad": "'{value}' is not a patch: write each patch as row,col with whole numbers, patches apart with "
+    "patches_bad": "Not a patch: {value}. Write each patch as row,col with whole numbers, patches apart with "
                    "';' (for example 3,4; 5,6), or click the patches on the picture.",
-    "patch_outside": "'{value}' is outside the picture: rows go from 0 to {last_row} and columns from 0 to "
+    "patch_outside": "Outside the picture: {value}. Rows go from 0 to {last_row} and columns from 0 to "
                      "{last_col}.",
     "patch_negative": "{what} {index} is negative: rows and columns are numbered from 0 (top left).",
     "what_block": "Block", "what_head": "Head", "what_class": "Class",
@@ -637,6 +637,11 @@ SAY = {
                          "a neighbour).",
     "training_heads": "In the first block the heads look **{near} px** to **{far} px** far on average (over the "
                       "example images).",
+    # each tour step's pictures, in order, named above them ("|" between names) and in the step's text
+    "tour_pictures_projection": "What the matrix looks for|This image's patch vectors",
+    "tour_pictures_positions": "The red patch|Like the red patch's position|Every position",
+    "tour_pictures_prediction": "Attention rollout|The answer",
+    "tour_pictures_learned": "Accuracy|Position similarity|Attention distance",
     "tour_patches": "**This model:** patches of {p} x {p} pixels; its {w} x {h}-pixel input is a grid of {cols} x "
                     "{rows} = {n} patches, so it reads a sequence of {n} patch vectors.",
     "tour_distance": "**This model, on this image:** the first block's heads look {first} px away on average, the last "
