@@ -515,4 +515,7 @@ def test_an_upload_that_is_not_an_image_puts_back_the_image_the_results_are_of(p
     page.wait_for_function("() => { const i = document.querySelector('#image-input img');"
                            " return i && i.complete && i.naturalWidth > 0; }", timeout=UI_WAIT_MS)
     page.screenshot(path=str(ARTIFACTS / "browser-broken-upload.png"))
+    note = page.locator("#upload-note")  # said under the image until the next one: the toast goes (trial 8)
+    note.wait_for(timeout=UI_WAIT_MS)
+    assert "Your last file was not used" in note.inner_text(), note.inner_text()
     page.evaluate("() => { window.__toasts = []; }")  # the expected error box: not one for _no_error_messages

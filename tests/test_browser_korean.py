@@ -111,6 +111,9 @@ def test_korean_session_picker_offline_status_and_tour_show_no_english_and_no_li
                                ".some(t => t.innerText.includes('notes.txt'))", timeout=UI_WAIT_MS)
         said = page.locator("[data-testid=toast-body]", has_text="notes.txt").first.inner_text()
         assert "notes.txt: 이미지가 아닙니다" in said and "Invalid" not in said and "image/*" not in said, said
+        note = page.locator("#upload-note")  # the toast goes; a note under the image stays (trial 8)
+        note.wait_for(timeout=UI_WAIT_MS)
+        assert "마지막으로 올린 파일은 쓰지 않았습니다" in note.inner_text(), note.inner_text()
         big = tmp_path / "big.png"  # over the upload limit: Gradio's page refuses it in English, in "Mb"
         big.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(26 * 1024 * 1024))
         page.set_input_files("#image-input input[type=file]", str(big))
@@ -123,6 +126,7 @@ def test_korean_session_picker_offline_status_and_tour_show_no_english_and_no_li
         assert page.evaluate("window.__englishFrames") == []  # not even for one frame
         # Gradio empties "Your image" when it refuses the file: the analysed image comes back beside its results
         page.wait_for_function("() => document.querySelector('#image-input img')?.naturalWidth > 0", timeout=UI_WAIT_MS)
+        assert note.is_visible() and "여기 보이는 이미지" in note.inner_text()
 
         # the surgery tab's table and sliders, the first screen's pictures: Gradio's tooltips and screen-reader labels
         page.wait_for_function("""() => document.querySelector('[aria-label="표 데이터 복사"]')

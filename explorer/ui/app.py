@@ -192,6 +192,7 @@ def _header(ui: SimpleNamespace, server: h.Server, initial: str) -> None:
                                       height=PICTURE)
             # clicked by the page when Gradio refuses a file too large (gradio_fixes.refused_upload)
             ui.image_back = gr.Button("", visible="hidden", elem_id="image-back")
+            ui.upload_note = gr.Markdown(visible=False, elem_id="upload-note")  # a refused file, said until the next image
             ui.examples = (gr.Examples([[str(p)] for p in examples], inputs=[ui.image_in], label=T("examples"),
                                        examples_per_page=len(examples))  # one page: no Gradio "Pages: 1 2" (English)
                            if examples else None)
@@ -684,11 +685,13 @@ def _wire(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server) -> None:
     # or a click on an example (which sets the value without .input)
     _after_image(ui, server, events["analyze"])
     # a file that is not an image: "Your image" goes back to the image the results on the page are of
-    events["analyze"].failure(h.analysed_image, [s], [ui.image_in], **PRIVATE)
-    ui.image_back.click(h.analysed_image, [s], [ui.image_in], **PRIVATE)  # ... and so after a file too large
+    events["analyze"].failure(h.refused_upload, [s], [ui.image_in, ui.upload_note], **PRIVATE)
+    ui.image_back.click(h.refused_upload, [s], [ui.image_in, ui.upload_note], **PRIVATE)  # ... and after one too large
+    events["analyze"].success(lambda: gr.Markdown(visible=False), None, ui.upload_note, **PRIVATE)
     if ui.examples is not None:
-        _after_image(ui, server, ui.examples.load_input_event.then(*run_image, concurrency_limit=4,
-                                                                   concurrency_id="analyze", **PRIVATE))
+        example = ui.examples.load_input_event.then(*run_image, concurrency_limit=4, concurrency_id="analyze", **PRIVATE)
+        example.success(lambda: gr.Markdown(visible=False), None, ui.upload_note, **PRIVATE)
+        _after_image(ui, server, example)
     # a new model: new control ranges, its views, and a fresh run on the current image
     controls = [*(getattr(ui, o.name) for o in h.OPTIONS), ui.query_block, ui.query_head, ui.heads_block,
                 ui.tokens_block, ui.guess_block, ui.target, ui.method]

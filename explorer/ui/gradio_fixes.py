@@ -160,7 +160,9 @@ def page_words(titles: dict[str, dict[str, str]], phrases: dict[str, dict[str, s
 _REFUSED_UPLOAD = r"""<script>
 (() => {
   const limit = %d, box = %s, back = %s;  // bytes; the upload box's and the hidden button's ids
-  const refused = files => [...(files || [])].some(file => file.size > limit);
+  const large = files => [...(files || [])].some(file => file.size > limit);
+  // a type the box turns away itself (a text file): the box keeps its image, the button only adds the note
+  const foreign = files => [...(files || [])].some(file => file.type && !file.type.startsWith("image/"));
   const restore = () => {  // once Gradio has emptied the box, the button puts the analysed image back
     let tries = 0;
     const look = () => {
@@ -172,7 +174,9 @@ _REFUSED_UPLOAD = r"""<script>
   };
   const watch = event => {
     if (!event.target.closest || !event.target.closest("#" + box)) return;
-    if (refused(event.type === "drop" ? event.dataTransfer?.files : event.target.files)) restore();
+    const files = event.type === "drop" ? event.dataTransfer?.files : event.target.files;
+    if (large(files)) restore();
+    else if (foreign(files)) setTimeout(() => document.getElementById(back)?.click(), 300);
   };
   document.addEventListener("change", watch, true);
   document.addEventListener("drop", watch, true);
@@ -184,7 +188,8 @@ def refused_upload(limit_bytes: int, box: str, back: str) -> str:
     """The ``<head>`` script that puts the analysed image back in the upload box ``box`` (an element id) after
     Gradio's page refuses a file over ``limit_bytes`` (its ``max_file_size``): Gradio empties the box and
     sends the server nothing, so "Your image" stood empty beside the last image's results. The script clicks
-    the hidden button ``back``, whose event shows the analysed image again. Written by hand because Gradio
+    the hidden button ``back``, whose event shows the analysed image again and a note under it that stays (the
+    refusal's toast goes); for a file of another type (text), which the box turns away keeping its image, the note. Written by hand because Gradio
     6.31's refusal (``upload`` in ``client/js``, thrown before any request) raises no event a server sees."""
     return _REFUSED_UPLOAD % (limit_bytes, json.dumps(box), json.dumps(back))
 

@@ -242,6 +242,12 @@ def analysed_image(session: Session | None) -> Image.Image | None:
     return trace.input_image if trace is not None else None
 
 
+def refused_upload(session: Session | None):
+    """(the analysed image, back in "Your image"; the sentence under it that stays, saying the last file was not
+    used: the refusal's toast goes after a few seconds, trial 8)."""
+    return analysed_image(session), gr.Markdown(say("upload_refused"), visible=True)
+
+
 @user_errors
 def select_model(server: Server, choice: str, session: Session, progress=gr.Progress(track_tqdm=True)):
     """Switch to ``choice``; on failure keep the current model and say why, once: in the model status

@@ -343,6 +343,8 @@ TOUR_TEXTS = {
 }
 
 SAY = {
+    "upload_refused": "Your last file was not used (too large, not an image, or broken; the message in the corner said "
+                      "why). Everything on this page is still about the image shown here.",
     "upload_first": "Upload an image (or pick an example) first.",
     "prompt_caption": "\u201c{prompt}\u201d: score {score} ({share} of the prompts)",
     "prompt_note": "{method}: a map per prompt; the score is CLIP's logit scale times the cosine of the image and "
