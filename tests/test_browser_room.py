@@ -333,9 +333,11 @@ def test_two_rooms_keep_their_students_answers_and_reveal_apart(browser, room_ur
                                    " return !!(i && i.getAttribute('src')); }", timeout=UI_WAIT_MS)
             _wait_text(page, "room-status", "Overlap \\(IoU\\)")
             assert re.search(r"The model answered \S+ \(\d+%\): you expected \S+", _status(page)), _status(page)
+            page.wait_for_function("() => document.querySelector('#room-send').disabled", timeout=UI_WAIT_MS)
         students["B"][-1].wait_for_timeout(POLL_MS + 1_000)  # B's pages have polled since the reveal
         for page, status in zip(students["B"], b_status):
             assert not _answer_shown(page), "room B's students see the map room A's teacher revealed"
+            assert page.locator("#room-send").is_enabled()  # B's round still takes guesses
             assert _status(page) == status, "room B's students' page changed"
         assert "Against the model's map" not in _text(teachers["B"], "room-summary")
         assert not teachers["B"].evaluate("() => !!document.querySelector('#room-model img[src]')")

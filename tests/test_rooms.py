@@ -343,6 +343,7 @@ def test_once_revealed_a_rounds_guesses_are_closed_until_the_next_image(handler_
             with pytest.raises(gr.Error) as refused:
                 rh.room_guess(server, student, "3,3; 4,4", None)
             assert words in refused.value.message
+    assert rh.send_open(server, student).interactive is False  # the page's Send, off: no refusal to miss
     student.lang = "en"
     (answer,) = server.rooms.board(code, key).answers.values()
     assert answer.patches == ((0, 0),)
@@ -350,6 +351,7 @@ def test_once_revealed_a_rounds_guesses_are_closed_until_the_next_image(handler_
         assert "closed" in rh.room_look(server, student, "")[4]  # the hidden map's status says so too
     rh.room_image(server, teacher, code, key)
     rh.student_poll(server, student, "")  # the page learns of the new image
+    assert rh.send_open(server, student).interactive is True
     assert "Guess sent" in rh.room_guess(server, student, "3,3", None)
 
 

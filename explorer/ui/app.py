@@ -818,6 +818,8 @@ def _wire_room(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server, events: d
     look = BY_NAME["room_look"]
     ui.room_timer.tick(functools.partial(rh.student_poll, server), [ui.session, ui.room_patches],
                        _outputs(ui, look), **PRIVATE)
+    # the status changes with the room's state (a reveal, a new image): Send follows whether guesses are open
+    ui.room_status.change(functools.partial(rh.send_open, server), [ui.session], [ui.room_send], **PRIVATE)
     def click(session: h.Session, patches: str, evt: gr.SelectData) -> str:  # Gradio sees evt in a plain function
         return rh.room_click(server, session, patches, evt)
 

@@ -335,6 +335,19 @@ def student_poll(server: h.Server, session: Session, patches: str):
     return (*out[:3], out[3] if new_image else gr.skip(), out[4])
 
 
+def send_open(server: h.Server, session: Session | None):
+    """Send is pressable while the student's room takes guesses: off once the map is revealed (a trial sent a
+    guess after the reveal and took the refusal's toast, gone in seconds, for an accepted guess)."""
+    if session is None or session.seat.room is None:
+        return gr.Button(interactive=True)
+    code, student = session.seat.room
+    try:
+        room = server.rooms.look(code, student)
+    except RoomError:
+        return gr.Button(interactive=True)  # Send then says what is wrong
+    return gr.Button(interactive=not room.closed)
+
+
 def _student_state(room: Snapshot) -> tuple:
     """What a student's page shows depends on the room's image (round) and the reveal only."""
     return room.code, room.round, room.revealed
