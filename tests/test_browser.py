@@ -499,7 +499,20 @@ def test_a_projector_shows_image_prediction_and_map_without_scrolling(browser, a
         outside = {i: b for i, b in boxes.items() if b is None or min(b) < 0 or b[2] > 1280 or b[3] > 720}
         assert not outside, f"not on the first 1280x720 screen (left, top, right, bottom; None: not shown): {outside}"
         image(projector, "#where img")  # a real picture
+        wrapped = projector.evaluate(_WRAPPED_LABELS, "#first-screen")
+        assert wrapped == [], f"picture labels on two lines at 1280 px (trial 7): {wrapped}"
         _every_tab_in_sight(projector)
+
+
+# The visible picture labels (Gradio's chips over a picture's top-left) under ``root`` whose text takes two lines
+_WRAPPED_LABELS = """root => [...document.querySelectorAll(root + ' [data-testid=block-label]')]
+    .filter(l => l.checkVisibility({checkVisibilityCSS: true}))
+    .filter(l => { const tops = new Set(), walk = document.createTreeWalker(l, NodeFilter.SHOW_TEXT);
+                   for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+                     const r = document.createRange(); r.selectNodeContents(n);
+                     for (const x of r.getClientRects()) if (x.width > 0) tops.add(Math.round(x.top)); }
+                   return tops.size > 1; })
+    .map(l => l.innerText.trim())"""
 
 
 def test_an_upload_that_is_not_an_image_puts_back_the_image_the_results_are_of(page, tmp_path):

@@ -118,9 +118,9 @@ def test_unreadable_upload_is_a_gradio_error_that_says_why(models, tmp_path):
         h.analyze(models, str(bad), h.Session(choice=RANDOM))
 
 
-def test_each_option_control_is_enabled_only_for_the_method_that_has_it():
+def test_each_option_control_shows_only_for_the_method_that_has_it():
     names = [o.name for o in h.OPTIONS]
-    enabled = {method: {n for n, u in zip(names, h.explanation_controls(method)) if u["interactive"]}
+    enabled = {method: {n for n, u in zip(names, h.explanation_controls(method)) if u["visible"]}
                for method in ("rollout", "gradient rollout", "integrated gradients", "occlusion")}
     assert enabled == {"rollout": {"head_fusion", "discard_ratio", "start_block"}, "gradient rollout": set(),
                        "integrated gradients": {"n_steps"}, "occlusion": {"window"}}
@@ -165,9 +165,9 @@ def test_downloads_are_written_inside_the_server_folder_and_old_ones_swept(model
     assert fresh.exists()  # a concurrent request's new, still empty folder is left alone
 
 
-def test_the_first_method_enables_only_its_own_options_before_any_choice():
+def test_the_first_method_shows_only_its_own_options_before_any_choice():
     """On page load the method is the model's default (rollout): integrated gradients' steps and
-    occlusion's window start greyed out, as they are after a later choice of rollout."""
+    occlusion's window start hidden, as they are after a later choice of rollout."""
     from explorer import analyses
     from explorer.models.catalog import DEMO_LABEL
     from explorer.ui import app
@@ -177,8 +177,8 @@ def test_the_first_method_enables_only_its_own_options_before_any_choice():
     first = analyses.default_method(server.models.get(DEMO_LABEL))
     later = dict(zip([o.name for o in h.OPTIONS], h.explanation_controls(first)))
     by_id = {c.elem_id: c for c in demo.blocks.values() if getattr(c, "elem_id", None)}
-    built = {o.name: by_id[o.ui_id or o.name].interactive is not False for o in h.OPTIONS}
-    assert built == {name: update["interactive"] for name, update in later.items()}, built
+    built = {o.name: by_id[o.ui_id or o.name].visible is not False for o in h.OPTIONS}
+    assert built == {name: update["visible"] for name, update in later.items()}, built
     assert not built["n_steps"] and not built["window"] and built["discard_ratio"], built
     offered = [value for _, value in by_id["method"].choices]  # what can explain the demo: no CLIP-only LeGrad
     assert offered == analyses.applicable_methods(server.models.get(DEMO_LABEL)) and "legrad" not in offered

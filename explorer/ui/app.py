@@ -221,9 +221,9 @@ def first_images(model) -> list[Path]:
 
 def _option_control(option: analyses.Option, last_block: int, enabled: bool = True):
     """The control of one method option, from its spec in the registry (``enabled``: the first method
-    has it; ``handlers.explanation_controls`` follows later choices)."""
+    has it, else it is hidden; ``handlers.explanation_controls`` follows later choices)."""
     common = dict(value=option.default, label=T(option.name), info=T(f"{option.name}_info"),
-                  elem_id=option.ui_id or option.name, interactive=enabled)
+                  elem_id=option.ui_id or option.name, visible=enabled)
     if option.choices:
         return gr.Radio(choices(option.name, option.choices), **common)
     if option.block_index:

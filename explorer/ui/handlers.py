@@ -376,10 +376,11 @@ def new_image(server: Server, image, session: Session, request: gr.Request = Non
 
 
 def explanation_controls(method: str):
-    """Each option control is enabled only when the chosen method has that option."""
+    """Each option control shows only when the chosen method has that option (greyed out, the others' help texts
+    wrapped to 5-8 grey lines in their narrow columns at 1280 px, trial 7)."""
     spec = analyses.EXPLANATION_METHODS.get(method)
     names = {o.name for o in spec.options} if spec else set()
-    return tuple(gr.update(interactive=option.name in names) for option in OPTIONS)
+    return tuple(gr.update(visible=option.name in names) for option in OPTIONS)
 
 
 def explanation(server: Server, session: Session, method: str, target, alpha, cmap: str,

@@ -134,7 +134,7 @@ sanity check take a while on large models; the bar shows progress.
     "model": "Model", "model_info_open": "A curated model, or type any timm ViT name.",
     "model_info_closed": "The models this server offers.", "your_image": "Your image", "examples": "Examples (click one)",
     "seen": "What the model sees", "prediction": "Prediction (top 5)",
-    "where": "Where the model looks",
+    "where": "Where it looks",
     "where_help": "**Where the model looks:** the attention rollout of this image, red where patches fed the "
                   "answer most, blue where they hardly did (a CNN, which has no attention, or a Swin, whose attention "
                   "stays inside windows: its Grad-CAM). More methods "
