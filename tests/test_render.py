@@ -252,3 +252,15 @@ def test_figure_6_names_methods_as_the_app_does_and_wraps_into_rows(tmp_path, mo
     rows = {round(ax.get_position().y0, 2) for ax in drawn[0].axes if ax.get_title()}
     assert len(rows) == 2  # eight panels: six, then two
     assert set(np.load(tmp_path / "figure6_x.npz").files) >= {"grad-cam", "attnlrp"}  # the arrays: registry names
+
+
+def test_a_yellow_guess_mark_keeps_a_dark_edge_on_a_yellow_object():
+    """A student's marks are yellow; on a yellow star they were faint (trial 7): the halo puts a dark line on
+    both sides of the frame, whatever lies under it."""
+    yellow = Image.new("RGB", (64, 64), (255, 210, 0))
+    plain = np.asarray(mark_patches(yellow, [(1, 1)], 32, colour=(255, 200, 0)))
+    haloed = np.asarray(mark_patches(yellow, [(1, 1)], 32, colour=(255, 200, 0), halo=(0, 0, 0)))
+    assert plain.sum(axis=2).min() > 400  # yellow on yellow: nothing dark to see
+    edge = haloed[32:, 32:].sum(axis=2)  # the marked patch
+    assert edge[0, 10] == 0 and edge[1, 10] > 400 and edge[5, 10] == 0 and edge[6, 10] > 400  # dark, frame, dark
+    assert edge[16, 16] == plain[48, 48].sum()  # inside the frame: the picture untouched

@@ -114,16 +114,22 @@ def mark_patch(image: Image.Image, patch: tuple[int, int], patch_size: int,
 
 
 def mark_patches(image: Image.Image, patches, patch_size: int,
-                 colour: tuple[int, int, int] = (255, 40, 40), inset: bool = False) -> Image.Image:
+                 colour: tuple[int, int, int] = (255, 40, 40), inset: bool = False,
+                 halo: tuple[int, int, int] | None = None) -> Image.Image:
     """A copy of ``image`` with a rectangle around each patch ``(row, col)`` of ``patches``; ``inset``: drawn
     just inside the patch's edge, so that a patch marked twice (a guess that is also among the map's top
-    patches) shows both frames, the first outside and this one inside it."""
+    patches) shows both frames, the first outside and this one inside it. ``halo``: a one-pixel line of that
+    colour on both sides of each frame, so that it shows on an object of its own colour (a class's yellow marks
+    were faint on a yellow star, trial 7)."""
     out = image.copy()
     draw, width = ImageDraw.Draw(out), max(1, patch_size // 8)
     gap = width if inset else 0
     for r, c in patches:
-        draw.rectangle((c * patch_size + gap, r * patch_size + gap, (c + 1) * patch_size - 1 - gap,
-                        (r + 1) * patch_size - 1 - gap), outline=colour, width=width)
+        box = (c * patch_size + gap, r * patch_size + gap, (c + 1) * patch_size - 1 - gap, (r + 1) * patch_size - 1 - gap)
+        if halo is not None:
+            draw.rectangle(box, outline=halo, width=width + 2)
+            box = (box[0] + 1, box[1] + 1, box[2] - 1, box[3] - 1)
+        draw.rectangle(box, outline=colour, width=width)
     return out
 
 

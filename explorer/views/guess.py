@@ -25,7 +25,7 @@ def guess_picture(trace: Trace, guess, followed: tuple[int, int] | None = None) 
     clicks); a ``followed`` patch (guessing where it looks) is outlined in cyan."""
     scale = render.enlargement(trace.input_image.size)
     grid = render.patch_grid_image(trace.input_image, trace.patch_size)
-    marked = render.mark_patches(grid, guess, trace.patch_size * scale, colour=(255, 200, 0))
+    marked = render.mark_patches(grid, guess, trace.patch_size * scale, colour=(255, 200, 0), halo=(0, 0, 0))
     return marked if followed is None else render.mark_patch(marked, followed, trace.patch_size * scale, FOLLOWED)
 
 
