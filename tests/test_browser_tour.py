@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from test_browser import (  # the same Chromium, waits and message recorder as the main browser test
-    _TOAST_RECORDER, ARTIFACTS, MODEL_WAIT_MS, ROOT, UI_WAIT_MS, browser, open_tab, shot,  # noqa: F401 (browser: fixture)
+    _TOAST_RECORDER, _WRAPPED_LABELS, ARTIFACTS, MODEL_WAIT_MS, ROOT, UI_WAIT_MS, browser, open_tab, shot,  # noqa: F401
 )
 
 from explorer.models.timeline import is_timeline
@@ -107,6 +107,25 @@ def wait_pictures(page, lang: str, number: int, old: list[str] | None = None) ->
     return srcs
 
 
+# the visible tour pictures' labels, in order
+_PICTURE_NAMES = """() => [0, 1, 2].map(n => document.querySelector('#tour-picture-' + n + ' [data-testid=block-label]'))
+    .filter(l => l && l.checkVisibility({checkVisibilityCSS: true})).map(l => l.innerText.trim())"""
+
+
+def _named_as_the_text_says(page, lang: str, number: int, count: int) -> None:
+    """Each picture of a step carries the name its text uses (a phone stacks them: no "left" or "right"), on
+    one line."""
+    from explorer.ui import handlers
+    from explorer.ui.messages import speaking
+
+    with speaking(lang):
+        expected = [n for n in handlers.tour_picture_names(TOUR_STEPS[number - 1], count) if n]
+    page.wait_for_function(f"(e) => JSON.stringify(({_PICTURE_NAMES})()) === JSON.stringify(e)", arg=expected,
+                           timeout=UI_WAIT_MS)
+    wrapped = page.evaluate(_WRAPPED_LABELS, "#tab-tour")
+    assert wrapped == [], f"[{lang}] step {number}: picture labels on two lines: {wrapped}"
+
+
 @pytest.mark.parametrize("lang", ["en", "ko"])
 def test_guided_tour_in_each_language(browser, app_url, lang):
     ARTIFACTS.mkdir(exist_ok=True)
@@ -153,6 +172,7 @@ def test_guided_tour_in_each_language(browser, app_url, lang):
             wait_title(page, lang, number)
             shown_pictures.append(wait_pictures(page, lang, number, shown_pictures[-1] if shown_pictures else None))
             shot(page, f"tour_{lang}_{number}")
+            _named_as_the_text_says(page, lang, number, len(shown_pictures[-1]))
 
         page.wait_for_function("() => document.getElementById('tour-next').disabled")  # at the last step: no silent Next
         back_button.click()
