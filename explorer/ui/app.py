@@ -75,6 +75,8 @@ CSS = """
 .prose, label, th { word-break: keep-all; }
 /* a phone: the model picker above its card, never the card squeezed to one word a line */
 @media (max-width: 640px) { #model-row { flex-direction: column; } #model-row > * { width: 100%; } }
+/* a phone: the examples in one row that scrolls sideways (four rows of them pushed the tabs ~300 px further down) */
+@media (max-width: 640px) { #examples .gallery { flex-wrap: nowrap; overflow-x: auto; } #examples .gallery-item { flex: none; } }
 /* the method options a method does not use: visibly off (only there: a nested :has() over the whole
    page slowed every redraw by ~40 ms, and the painting canvas has disabled buttons of its own) */
 #tab-rollout .block:has(input:disabled), #tab-rollout .block:has(button:disabled) { opacity: 0.45; }
@@ -194,7 +196,7 @@ def _header(ui: SimpleNamespace, server: h.Server, initial: str) -> None:
             ui.image_back = gr.Button("", visible="hidden", elem_id="image-back")
             ui.upload_note = gr.Markdown(visible=False, elem_id="upload-note")  # a refused file, said until the next image
             ui.examples = (gr.Examples([[str(p)] for p in examples], inputs=[ui.image_in], label=T("examples"),
-                                       examples_per_page=len(examples))  # one page: no Gradio "Pages: 1 2" (English)
+                                       examples_per_page=len(examples), elem_id="examples")  # one page: no Gradio "Pages: 1 2" (English)
                            if examples else None)
         with gr.Column(scale=2, min_width=300):
             with gr.Row():  # side by side; stacked on a phone, where two would leave their labels no room
