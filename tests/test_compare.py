@@ -3,11 +3,14 @@ the evaluation resumes without counting an image twice."""
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
+import gradio as gr
 import numpy as np
 import pytest
+from PIL import Image
 
 import explorer
 from explorer import cli, evaluation, faithfulness, views
@@ -195,3 +198,27 @@ def test_a_new_image_during_the_run_is_not_undone_by_the_runs_end(server, image)
     h.release_session(session)  # what new_image does with the previous image's session
     *_, last = steps
     assert isinstance(last[0], type(h.gr.skip())) and last[-1].startswith("Done")
+
+
+def test_a_click_during_the_run_shows_the_clicked_map_and_never_a_file_outside_gradios_cache(server, streamed,
+                                                                                              tmp_path):
+    """While a run fills the gallery the session holds no comparison (or an earlier one): the click showed
+    "press Compare first". It now shows the clicked map itself; a path the browser sends that is not in Gradio's
+    cache is never read."""
+    from gradio.utils import get_upload_folder
+
+    session = replace(streamed[-1][0], compare=None)
+    cached = Path(get_upload_folder()) / "test-compare-pick" / "map.png"
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (8, 8)).save(cached)
+    tile = {"image": {"path": str(cached)}, "caption": "rollout"}
+    large, curves = h.compare_pick(session, "jet", SimpleNamespace(index=0, value=tile))
+    assert large["value"] == str(cached.resolve()) and large["label"].startswith("rollout")
+    assert not isinstance(curves, Image.Image)  # the curves come with the run's end
+    outside = tmp_path / "secret.png"
+    Image.new("RGB", (8, 8)).save(outside)
+    with pytest.raises(gr.Error, match="first"):
+        h.compare_pick(session, "jet", SimpleNamespace(index=0, value={"image": {"path": str(outside)}, "caption": "x"}))
+    done = streamed[-1][0]  # the complete comparison: a cell whose caption is another run's shows this run's map
+    large, curves = h.compare_pick(done, "jet", SimpleNamespace(index=1, value=dict(tile, caption=None)))
+    assert large["label"].startswith("gradient rollout") and curves.size[0] > 300

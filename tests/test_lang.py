@@ -91,3 +91,16 @@ def test_korean_texts_call_each_method_by_its_korean_name_as_the_picker_does():
             outside = re.sub(r"\([^)]*\)", "", text).lower()  # what parentheses hold is the English aside
             found += [(name, key, method[7:]) for method in english if method[7:] in outside]
     assert found == [], found
+
+
+def test_each_language_calls_the_sanity_score_by_one_name():
+    """Trial 7 read three Korean names for the sanity check's ρ (the table's, the captions', the help's);
+    a word before "ρ" names it, and every text of a language uses the same one."""
+    for code in lang.LANGUAGES:
+        names = set()
+        for name in lang.TABLES:
+            for text in lang.table(name, code).values():
+                if isinstance(text, str):
+                    names |= {m.lower().strip("*") for m in re.findall(r"(\S+) ρ", text)}
+        names -= {"(", "the"}
+        assert len(names) == 1, (code, names)

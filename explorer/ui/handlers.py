@@ -1064,17 +1064,17 @@ def table(rows: list[list], columns) -> pd.DataFrame:
 def _gallery(view: views.CompareView) -> list[tuple[Image.Image, str]]:
     """(heat overlay, caption with the scores) per method, captions in the user's language
     (the Compare tab's gallery; the files and the CLI carry the scores as a table)."""
-    cells = []
-    for name, picture in view.overlays():
-        m = view.scores[name].metrics()
-        if "deletion_auc" not in m:  # the map is ready, its scores are not yet
-            cells.append((picture, choice_label("method", name)))
-            continue
-        sanity = say("compare_sanity", rho=m["sanity_rho"]) if "sanity_rho" in m else ""
-        caption = say("compare_caption", method=choice_label("method", name), deletion=m["deletion_auc"],
-                      insertion=m["insertion_auc"], sanity=sanity)
-        cells.append((picture, caption))
-    return cells
+    return [(picture, _caption(view, name)) for name, picture in view.overlays()]
+
+
+def _caption(view: views.CompareView, name: str) -> str:
+    """Method ``name``'s caption in the gallery: its name, then its scores once they are measured."""
+    m = view.scores[name].metrics()
+    if "deletion_auc" not in m:  # the map is ready, its scores are not yet
+        return choice_label("method", name)
+    sanity = say("compare_sanity", rho=m["sanity_rho"]) if "sanity_rho" in m else ""
+    return say("compare_caption", method=choice_label("method", name), deletion=m["deletion_auc"],
+               insertion=m["insertion_auc"], sanity=sanity)
 
 
 def compared(server: Server, session: Session) -> views.CompareView:
@@ -1086,11 +1086,35 @@ def compared(server: Server, session: Session) -> views.CompareView:
 
 @user_errors
 def compare_pick(session: Session, cmap: str, evt: gr.SelectData):
-    """The clicked cell large, with its curves beside the random baseline's."""
-    view = compared(None, session)
-    names = list(view.scores)
+    """The clicked cell large, with its curves beside the random baseline's. While a run fills the gallery (the
+    session keeps a comparison only once it is complete: none yet, or an earlier one whose caption differs), the
+    clicked map itself, large; its curves come with the run's end (a click then was met by "press Compare first")."""
     index = evt.index if not isinstance(evt.index, list) else evt.index[0]
-    return _compare_pictures(replace(view, cmap=cmap, shown=names[min(max(int(index), 0), len(names) - 1)]))
+    tile = evt.value if isinstance(getattr(evt, "value", None), dict) else {}
+    caption, shown = tile.get("caption"), _cached_picture((tile.get("image") or {}).get("path"))
+    view = session.compare if session is not None else None
+    if view is not None:
+        names = list(view.scores)
+        name = names[min(max(int(index), 0), len(names) - 1)]
+        if caption is None or caption == _caption(view, name):  # this comparison's own cell
+            return _compare_pictures(replace(view, cmap=cmap, shown=name))
+    if shown is None:
+        compared(None, session)  # nothing to show: says to press Compare
+    return gr.update(value=shown, label=say("chosen_method", method=caption or "")), gr.skip()
+
+
+def _cached_picture(path) -> str | None:
+    """``path`` when it names a file in Gradio's cache, where the page's pictures are written (a click's data comes
+    from the browser: never a file elsewhere on the server); None otherwise."""
+    from gradio.utils import get_upload_folder, is_in_or_equal
+
+    if not isinstance(path, str) or not path:
+        return None
+    try:
+        found = Path(path).resolve()
+        return str(found) if found.is_file() and is_in_or_equal(found, Path(get_upload_folder()).resolve()) else None
+    except (OSError, ValueError):
+        return None
 
 
 # ---- mean attention distance ---------------------------------------------------------------

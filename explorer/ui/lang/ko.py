@@ -468,7 +468,7 @@ SAY = {
     "col_sanity_rho": "건전성 ρ ↓", "col_seconds": "초", "col_vs_random": "무작위 대비 + (양 음 삭제 삽입)",
     "series_image": "이 이미지", "series_batch": "이미지 {n}장의 평균",
     "compare_caption": "{method}: 삭제 {deletion:.2f}, 삽입 {insertion:.2f}{sanity}",
-    "compare_sanity": ", 무작위화 ρ {rho:.2f}",
+    "compare_sanity": ", 건전성 ρ {rho:.2f}",
     "compare_estimate": "비교하는 중: 이 서버에서 약 {seconds}초 걸립니다. 지도가 먼저 나오고 점수가 뒤따르며, "
                         "가장 느린 방법은 마지막에 나옵니다. **취소**를 누르면 멈춥니다.",
     "compare_maps_done": "비교하는 중: {took}초 만에 모든 지도가 나왔습니다. 점수와 건전성 검사에 이 서버에서 약 {seconds}초 "
