@@ -131,7 +131,8 @@ def test_the_served_app_freezes_its_startup_objects_and_collects_its_first_gener
     threshold = gc.get_threshold()
     try:
         frozen = budget.tune_garbage_collector()
-        assert frozen > 1000 and gc.get_freeze_count() == frozen  # the imported libraries, at least
+        # the imported libraries, at least; a frozen object another thread frees meanwhile leaves the count
+        assert frozen > 1000 and 0.99 * frozen <= gc.get_freeze_count() <= frozen
         assert gc.get_threshold() == (budget.GC_FIRST_THRESHOLD, *threshold[1:])
         assert len(gc.get_objects()) < frozen  # a full pass scans only what came after
     finally:

@@ -346,7 +346,7 @@ def test_a_click_toggles_a_patch_or_follows_it(session):
 
 
 @pytest.mark.parametrize("patches, mode, message", [
-    ({"a": 1}, "drop", "must be text"), ("zz", "drop", "whole number"), ("-1,2", "drop", "negative"),
+    ({"a": 1}, "drop", "must be text"), ("zz", "drop", "whole number"), ("-1,2", "drop", "Outside the picture: .-1,2."),
     ("0,0", "cut", "must be one of drop, grey, blur"), ("0,0", None, "must be one of"),
     ("; ".join(f"{r},{c}" for r in range(8) for c in range(8)), "drop", "Keep at least one patch"),
 ])
