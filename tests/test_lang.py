@@ -104,3 +104,15 @@ def test_each_language_calls_the_sanity_score_by_one_name():
                     names |= {m.lower().strip("*") for m in re.findall(r"(\S+) ρ", text)}
         names -= {"(", "the"}
         assert len(names) == 1, (code, names)
+
+
+PLACES = {"en": ("Left:", "Middle:", "Right:", "middle picture", "right one", "(left", "(right", "beside your guess"),
+          "ko": ("왼쪽:", "가운데:", "오른쪽:", "가운데 그림", "오른쪽 그림", "(왼쪽", "(오른쪽", "추측 옆에")}
+
+
+def test_no_text_points_at_a_picture_by_where_it_stands():
+    """A phone stacks the pictures a wide screen puts side by side: a text that said "the right picture" or
+    "Left:" pointed at nothing there (trials 8 and 9). Texts name the pictures by their labels."""
+    found = [(code, name, key, word) for code, words in PLACES.items() for name in lang.TABLES
+             for key, text in lang.table(name, code).items() if isinstance(text, str) for word in words if word in text]
+    assert found == [], found

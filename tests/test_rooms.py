@@ -444,3 +444,21 @@ def test_a_student_who_reloads_the_page_keeps_one_place_in_the_room(handler_serv
     assert rh.seat_kept(Session(choice="demo")) is None
     with pytest.raises(gr.Error, match="then send your guess"):  # not "before revealing the map": students cannot
         rh.room_guess(server, again, "", None)
+
+
+def test_a_student_who_joins_or_rejoins_after_the_reveal_is_told_so_and_gets_the_map_at_the_next_poll(handler_server):
+    """Trial 9: a reloaded student was told they could still send, and a late one to mark patches, beside a greyed
+    Send and no map, while the class looked at the revealed map."""
+    server = handler_server("demo")
+    teacher = _image_session(server)
+    code, key, _ = rh.room_open(server, teacher, request=None)
+    early, *_ = rh.room_join(server, Session(choice="demo"), code, "ana")
+    rh.room_guess(server, early, "0,0", None)
+    rh.room_reveal(server, teacher, code, key, True)
+    for session in (early, Session(choice="demo")):  # the same place again (a reload), and a newcomer
+        session, picture, _, _, said = rh.room_join(server, session, code, "bo")
+        assert "already revealed" in said and "send" not in said.lower(), said
+        polled = rh.student_poll(server, session, "")
+        assert isinstance(polled[2], Image.Image), "the revealed map is drawn at the next poll"
+        assert "The model answered" in polled[4], polled[4]
+        assert rh.send_open(server, session).interactive is False

@@ -215,12 +215,19 @@ def room_join(server: h.Server, session: Session, code: str, nickname: str):
     else:
         student, room = server.rooms.join(code, nickname)
     trace = _room_cache(server, room).trace
-    seat.room, seat.round, seat.seen = (room.code, student), room.round, _student_state(room)  # drawn here
+    # drawn here; once the map was revealed, the page's next poll draws it with the round's result (a student who
+    # reloaded or came late was told to send a guess, beside a greyed Send and no map, trial 9)
+    seat.room, seat.round = (room.code, student), room.round
+    seat.seen = None if room.closed else _student_state(room)
     sent = room.answers.get(student)  # back after a reload: the guess they sent this round, shown again
     patches, label = (sent.patches, sent.label) if sent is not None else ((), None)
     labels = gr.Dropdown(choices=list(trace.labels), value=label)
-    joined = (say("room_back", code=room.code, k=len(patches), s=ending(len(patches))) if sent is not None
-              else say("room_joined", code=room.code))
+    if room.closed:
+        joined = say("room_joined_closed", code=room.code)
+    elif sent is not None:
+        joined = say("room_back", code=room.code, k=len(patches), s=ending(len(patches)))
+    else:
+        joined = say("room_joined", code=room.code)
     return session, views.guess_picture(trace, patches), labels, h.format_patches(patches), joined
 
 

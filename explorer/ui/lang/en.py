@@ -77,9 +77,9 @@ Transformer Attribution and AttnLRP, which pass the answer back layer by layer, 
 baseline) are explained, and scored against each other, on the **Compare methods** tab.
 """,
     "query_help": """
-**Attention of one patch.** Click a patch on the image: the middle picture shows
-where that patch looks in the chosen block (one head, or the mean of all heads); the
-right one is its *rollout row*: where its information comes from through all blocks.
+**Attention of one patch.** Click a patch on the image: *Its attention in this block* shows
+where that patch looks in the chosen block (one head, or the mean of all heads); *Its rollout
+row* shows where its information comes from through all blocks.
 Early blocks often look at neighbours; later ones look across the image.
 """,
     "heads_help": """
@@ -185,8 +185,8 @@ sanity check take a while on large models; the bar shows progress.
     "side_run": "Compare the two models", "rollout_left": "The map, this model", "rollout_right": "The map, second model",
     "pca_left": "Token colours, this model", "pca_right": "Token colours, second model",
     "position_left": "Position similarity, this model", "position_right": "Position similarity, second model",
-    "side_help": "**Two models, one image.** The current image goes through the current model (left) and a second "
-                 "one (right): one method's map of each, scored by the same faithfulness tests (the table), token "
+    "side_help": "**Two models, one image.** The current image goes through the current model and a second "
+                 "one: one method's map of each, scored by the same faithfulness tests (the table), token "
                  "colours at the same fraction of each model's depth, position grids, and both models' attention "
                  "distances in one plot. A CNN (ResNet, ConvNeXt) can stand beside a ViT: it has no attention, "
                  "tokens or position table, so *auto* picks Grad-CAM for both and those panels say why they are "
@@ -223,12 +223,12 @@ rollout ranks in its top 10%, or remove exactly those. **Undo** steps back, **Re
     "pca": "Patch features, 3 principal components as colours", "similarity": "Similar to the followed patch",
     "norms": "Token norms", "lens": "Logit lens: the answer across depth",
     "tokens_help": """
-**What the tokens carry.** Left: each patch's features after the chosen block, squeezed to three numbers by
+**What the tokens carry.** *Patch features*: each patch's features after the chosen block, squeezed to three numbers by
 PCA and shown as a colour (DINOv2's picture): patches the model treats alike get alike colours. *Foreground
-only* cuts the patches by the first component first. Middle: how similar every patch's features are to the
+only* cuts the patches by the first component first. *Similar to the followed patch*: how similar every patch's features are to the
 patch you follow (click one on the *Attention explorer* tab): their cosine similarity, dark purple at 0 or
-below, yellow at 1 (the followed patch itself). Below: the length (norm) of every token; a few
-very long "artifact" tokens (Darcet et al. 2024) are ringed, with the threshold stated. Right: the **logit
+below, yellow at 1 (the followed patch itself). *Token norms*: the length of every token; a few
+very long "artifact" tokens (Darcet et al. 2024) are ringed, with the threshold stated. *Logit lens*: the **logit
 lens** reads every block's class token through the model's final norm and head, to show at which depth the
 answer forms.
 """,
@@ -236,8 +236,8 @@ answer forms.
     "room_help": """
 **A class room.** Your teacher shows a room code. Type it here (a nickname is optional), then
 **click the patches you think the model uses** for its answer, pick the class you expect it to
-answer, and send your guess. When the teacher reveals the model's map, it appears beside your
-guess with how well they overlap, and what the model answered. Nobody else sees your marks; the teacher sees the whole
+answer, and send your guess. When the teacher reveals the model's map, it appears with your
+guess, with how well they overlap, and what the model answered. Nobody else sees your marks; the teacher sees the whole
 class's guesses together.
 """,
     "join_code": "Room code", "room_nickname": "Nickname (optional)", "room_join": "Join",
@@ -250,7 +250,7 @@ class's guesses together.
 code for the students and a secret link for your own screen (whoever has the link can change the
 room: keep it to yourself). **Show my current image to the room** starts a new round with the image
 now at the top. The board shows the share of students who marked each patch, the classes they
-expect, and who answered; ticking **Reveal the model's map** shows the model's rollout beside the
+expect, and who answered; ticking **Reveal the model's map** shows the model's rollout with the
 class's guesses, on your board and on every student's page (untick it to hide the map again). Once you
 reveal it, the round's guesses are closed, even if you hide the map again: the next image opens a new
 round. Rooms close after three hours unused.
@@ -465,7 +465,7 @@ SAY = {
     "col_model": "model",
     # a convolutional network (ResNet, ConvNeXt): what does not apply, in analyses.not_available.CNN_REASONS' words
     **{f"not_applicable_{need}": text for need, text in CNN_REASONS.items()},
-    "side_note": "Token colours from block {a} (left, blocks 0 to {la}) and block {b} (right, blocks 0 to {lb}), "
+    "side_note": "Token colours from block {a} (this model, blocks 0 to {la}) and block {b} (second model, blocks 0 to {lb}), "
                  "the same fraction of each model's depth.",
     "side_sizes": "The models see the image at {a} and {b} pixels: the distance chart measures each in its own "
                   "input's pixels, so compare how far each model's heads look against its own image's size.",
@@ -594,6 +594,9 @@ SAY = {
     "room_press_join": "Room **{code}**: give a nickname if you like, then press **Join** to see the picture and guess.",
     "room_joined": "You are in room **{code}**. Click the patches you think the model uses, pick a class, then "
                    "send your guess.",
+    "room_joined_closed": "You are in room **{code}**. The teacher has already revealed the model's map for this "
+                          "image, so its guesses are closed; the map shows here in a moment, and the next image opens "
+                          "a new round.",
     "room_back": "You are back in room **{code}**: the guess you sent ({k} patch{s}) still counts. Change it and send "
                  "again if you like, until the teacher reveals the map.",
     "room_join_first": "Join a room first: type the code your teacher shows and press Join.",
