@@ -224,6 +224,6 @@ def test_token_views_head_importance_and_side_by_side_answer_through_the_api(cli
     assert min(_size(figure)) > 100 and ranking.startswith("Most important: block")
     *pictures, distance, note, scores = client.predict("Random-init ViT-Ti/16 (untrained baseline)", 0.5, "auto",
                                                        api_name="/side_by_side")
-    assert len(pictures) == 6 and "(left, blocks 0 to 3)" in note and "(right, blocks 0 to 11)" in note
+    assert len(pictures) == 6 and "(this model, blocks 0 to 3)" in note and "(second model, blocks 0 to 11)" in note
     assert "rollout" in note
     assert [row[1] for row in scores["data"]] == ["rollout", "rollout"]  # the same method, scored for both

@@ -164,12 +164,13 @@ def drawn_rect(img) -> tuple[float, float, float, float]:
     return tuple(img.evaluate(_DRAWN_RECT)[:4])
 
 
-def set_slider(page, elem_id: str, value) -> None:
-    """Type ``value`` into a Gradio slider's number box and leave it (blur fires ``release``)."""
+def set_slider(page, elem_id: str, value, key: str = "Tab") -> None:
+    """Type ``value`` into a Gradio slider's number box and leave it (blur fires ``release``), or press Enter
+    (``key="Enter"``: the page's script makes it send too)."""
     box = page.locator(f"#{elem_id} input[type=number]")
     box.scroll_into_view_if_needed(timeout=UI_WAIT_MS)
     box.fill(str(value))
-    box.press("Tab")
+    box.press(key)
 
 
 def number(page, elem_id: str) -> str:
@@ -262,6 +263,12 @@ def test_rollout_view_reacts_to_controls(page):
     set_slider(page, "discard", 0.9)
     mask = changed_image(page, "#rollout-mask img", mask["src"], "discard ratio 0.9")
     heat = image(page, "#rollout-heat img")
+    # a number past the slider's end, entered: the map of the end the slider shows, no English refusal (trial 9)
+    set_slider(page, "start-block", 99, key="Enter")
+    mask = changed_image(page, "#rollout-mask img", mask["src"], "start block 99, entered")
+    page.wait_for_function(f"() => document.querySelector('#rollout-caption').innerText.includes("
+                           f"'start block {card['blocks'] - 1}')")
+    assert number(page, "start-block") == str(card["blocks"] - 1)
     # a second slider: the start block
     start = card["blocks"] // 2
     set_slider(page, "start-block", start)

@@ -186,7 +186,7 @@ def test_side_by_side_in_the_app_loads_the_second_model_through_the_shared_cache
     server = h.Server(cache, TraceStore(), ServingPolicy(always=DEMO_LABEL), tmp_path)
     session, _, _ = h.analyze(server, str(sample_images()[-1]), h.Session(choice=DEMO_LABEL))
     out = call(server, "side_by_side")(session, RANDOM_LABEL, 1.0)
-    assert len(out) == 9 and "block 3 (left, blocks 0 to 3) and block 11 (right, blocks 0 to 11)" in out[-2]
+    assert len(out) == 9 and "block 3 (this model, blocks 0 to 3) and block 11 (second model, blocks 0 to 11)" in out[-2]
     assert len(out[-1]) == 2  # scores
     assert out[0].size[0] >= 320 and out[1].size[0] >= 320
     from dataclasses import replace

@@ -364,3 +364,16 @@ def test_a_batch_that_ends_after_a_new_image_does_not_write_the_old_session_back
     monkeypatch.setattr(views, "distance_over_images", slow)
     late = call(models, "distance_batch")(None, True, session)
     assert isinstance(late[0], type(gr.skip())) and late[1] is not None  # shown, not written back
+
+
+def test_a_number_typed_past_a_sliders_end_is_taken_at_that_end_as_the_slider_shows_it(models, session):
+    """Trial 9 typed 99 for the start block: the slider showed 3, an English refusal of 99 came at every later
+    change. The map is now the one of the value the slider shows, and its caption says which."""
+    last = session.trace.num_blocks - 1
+    view = h.explanation(models, session, "rollout", h.PREDICTED, 0.5, "jet", head_fusion="mean", discard_ratio=-5,
+                         start_block=99)
+    assert view.options["start_block"] == last and view.options["discard_ratio"] == 0.0
+    assert h.method_options({"start_block": 99, "discard_ratio": -5}, 4) == {"start_block": 3, "discard_ratio": 0.0}
+    assert h.method_options({"n_steps": 1e9, "head_fusion": "max"}, 4) == {"n_steps": 128, "head_fusion": "max"}
+    with pytest.raises(gr.Error, match="Start block must be a number, not 'x'"):
+        h.method_options({"start_block": "x"}, 4)

@@ -981,7 +981,7 @@ def main(argv: list[str] | None = None) -> None:
                     run_history=False,  # a shared class computer keeps no one's images; Gradio's 'Runs' page is English
                     state_session_capacity=args.max_sessions,
                     head=gradio_fixes.page_words(toast_titles(), toast_phrases(UPLOAD_LIMIT), gradio_labels())
-                    + gradio_fixes.refused_upload(UPLOAD_BYTES, "image-input", "image-back"),
+                    + gradio_fixes.refused_upload(UPLOAD_BYTES, "image-input", "image-back") + gradio_fixes.ENTER_SENDS,
                     quiet=True, prevent_thread_lock=True)  # Gradio's own lines name launch()'s arguments, not our flags
     except OSError as exc:  # Gradio's "Cannot find empty port" names its own parameters, not our flag
         sys.exit(f"vit-explorer: cannot listen on {args.host}:{args.port} ({exc.__class__.__name__}): the port is "

@@ -194,6 +194,17 @@ def refused_upload(limit_bytes: int, box: str, back: str) -> str:
     return _REFUSED_UPLOAD % (limit_bytes, json.dumps(box), json.dumps(back))
 
 
+#: the ``<head>`` script that makes Enter in a slider's number box send the number, as leaving the box does: Gradio
+#: 6.31's slider sends its ``release`` on the box's blur only, so a number typed at the projector and entered looked
+#: ignored until another control was touched (trial 9). Written by hand: Gradio has no option for it.
+ENTER_SENDS = r"""<script>
+document.addEventListener("keydown", event => {
+  const box = event.target;
+  if (event.key === "Enter" && box.matches && box.matches('input[data-testid="number-input"]')) box.blur();
+}, true);
+</script>"""
+
+
 def install() -> None:
     """Use :func:`save_pil_to_cache` for every picture Gradio writes to its cache."""
     processing_utils.save_pil_to_cache = save_pil_to_cache

@@ -383,6 +383,24 @@ def explanation_controls(method: str):
     return tuple(gr.update(visible=option.name in names) for option in OPTIONS)
 
 
+def method_options(options: dict, num_blocks: int) -> dict:
+    """The option controls' values as the page shows them: a number typed past a slider's end is taken at that end,
+    where the slider then stands (trial 9 typed 99 for the start block, saw 3, and read an English refusal of 99 at
+    every later change until that slider moved). A value that is no number (from the API) is refused in the user's
+    language; choices are the method's to check."""
+    out = dict(options)
+    for o in OPTIONS:
+        if o.name not in options or o.choices:
+            continue
+        number = safe.finite(options[o.name])
+        if number is None:
+            raise gr.Error(say("option_not_number", what=STRINGS[language()][o.name], value=safe.shown(options[o.name])))
+        high = num_blocks - 1 if o.block_index else o.maximum
+        number = min(max(number, o.minimum), high)
+        out[o.name] = round(number) if o.integer else number
+    return out
+
+
 def explanation(server: Server, session: Session, method: str, target, alpha, cmap: str,
                 **options) -> views.ExplanationView:
     """One method's map of the session's image (kept in its cache: gradient methods and attention
@@ -391,7 +409,7 @@ def explanation(server: Server, session: Session, method: str, target, alpha, cm
     if method not in analyses.EXPLANATION_METHODS:
         raise gr.Error(say("unknown_method", method=method, choices=", ".join(analyses.EXPLANATION_METHODS)))
     return views.explanation_view(server.model(session), cache, method, _target(target, cache.trace), cmap,
-                                  float(alpha), **options)
+                                  float(alpha), **method_options(options, cache.trace.num_blocks))
 
 
 def map_range(m: np.ndarray) -> str:
@@ -458,7 +476,8 @@ def prompts(server: Server, session: Session, method: str, alpha, cmap: str, pro
         raise gr.Error(say("unknown_method", method=method, choices=", ".join(prompt_methods(model))))
     if prompts is not None and not isinstance(prompts, str):
         raise PromptError("Prompts are text.", "not_text")
-    return views.prompt_view(model, cache, prompts, method, cmap, float(alpha), **options)
+    return views.prompt_view(model, cache, prompts, method, cmap, float(alpha),
+                             **method_options(options, cache.trace.num_blocks))
 
 
 def show_prompts(view: views.PromptView):
@@ -567,7 +586,7 @@ def reveal(server: Server, session: Session, patches: str, method: str, target, 
     if method not in analyses.EXPLANATION_METHODS:
         raise gr.Error(say("unknown_method", method=method, choices=", ".join(analyses.EXPLANATION_METHODS)))
     return views.guess_view(server.model(session), cache, chosen, method, _target(target, cache.trace), cmap,
-                            float(alpha), **options)
+                            float(alpha), **method_options(options, cache.trace.num_blocks))
 
 
 def guess_note(view: views.GuessView) -> str:

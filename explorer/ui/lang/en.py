@@ -367,6 +367,7 @@ SAY = {
     "out_of_range": "{what} {index} is out of range: this model's {plural} are numbered 0 to {last}.",
     "out_of_range_stage": "{what} {index} is out of range for block {block}: it is in stage {stage}, whose heads "
                           "are numbered 0 to {last} ({heads} in all); pick one of them or the mean of heads.",
+    "option_not_number": "{what} must be a number, not '{value}'.",
     "patch_not_whole": "{what} must be a whole number, not '{value}'.",
     "patches_bad": "Not a patch: {value}. Write each patch as row,col with whole numbers, patches apart with "
                    "';' (for example 3,4; 5,6), or click the patches on the picture.",

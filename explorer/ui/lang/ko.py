@@ -315,6 +315,7 @@ SAY = {
     "out_of_range": "{what} {index}: 범위 밖입니다. 이 모델의 {plural}는 0부터 {last}까지입니다.",  # {plural}: "... 번호"
     "out_of_range_stage": "{what} {index}: 블록 {block}에서는 범위 밖입니다. 이 블록이 속한 스테이지 {stage}의 "
                           "헤드는 0부터 {last}까지({heads}개)입니다. 그중 하나나 헤드 평균을 고르세요.",
+    "option_not_number": "{what}: 숫자를 넣으세요 ('{value}': 숫자가 아닙니다).",
     "patch_not_whole": "{what}: 정수를 넣으세요 ('{value}': 쓸 수 없는 값입니다).",
     "patches_bad": "패치가 아닙니다: {value}. 패치마다 행,열을 정수로 쓰고 패치 사이는 ';'로 나누거나 "
                    "(예: 3,4; 5,6) 그림에서 패치를 누르세요.",
