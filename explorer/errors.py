@@ -26,6 +26,15 @@ class ModelNotAvailableError(ExplorerError, RuntimeError):
     """Weights are neither cached, nor reachable, nor bundled."""
 
 
+class UnknownModelError(ExplorerError, ValueError):
+    """A model name the library (``timm``, ``open_clip``) does not have; ``close`` holds up to three close names,
+    so that the app can say it in the user's language (``model_unknown``); the message is English."""
+
+    def __init__(self, message: str, library: str, name: str, close: list[str]) -> None:
+        super().__init__(message)
+        self.library, self.name, self.close = library, name, list(close)
+
+
 class UnsupportedModelError(ExplorerError, ValueError):
     """The model has no global self-attention maps to explain (CNN, Swin, ...)."""
 

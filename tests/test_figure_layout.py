@@ -150,3 +150,19 @@ def test_head_importance_colours_blocks_with_a_discrete_colourbar():
     ticks = colourbar.get_yticks()
     np.testing.assert_array_equal(ticks, np.round(ticks))  # whole blocks only
     assert_readable(fig)
+
+
+@pytest.mark.parametrize("methods, columns", [(("rollout", "random"), 2), (tuple("abcdefghijk"), None)])
+def test_faithfulness_curves_legends_lie_below_each_panel_not_over_its_curves(methods, columns):
+    """Compare's curves for the app (the chosen method beside random, 2 x 2) and for the CLI (every method in a
+    row): "best" still put the AUC legend over the curves' drop (trial 9)."""
+    from types import SimpleNamespace
+
+    from explorer.render import curves_figure
+
+    steps = np.linspace(0, 1, 21)
+    curve = lambda k: SimpleNamespace(fractions=steps, probability=np.exp(-k * steps), auc=0.3)  # noqa: E731
+    kinds = ("positive", "negative", "deletion", "insertion")
+    fig = curves_figure({m: {kind: curve(i + 1) for kind in kinds} for i, m in enumerate(methods)},
+                        title="explaining ring", columns=columns)
+    assert_readable(fig, data_axes=[ax for ax in fig.axes if ax.get_visible()])

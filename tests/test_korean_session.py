@@ -318,3 +318,13 @@ def test_a_single_patch_guess_says_what_chance_gets_without_rounding_it_to_zero(
     with speaking("en"):
         view.score = GuessScore(k=8, iou=0.1, pointing_rank=2, chance_overlap=1.0, overlap=2)
         assert "1.0" in h.guess_note(view)
+
+
+def test_a_mistyped_model_name_is_refused_in_korean_with_the_close_names(server):
+    """Trial 9 typed "hello world" into the picker of a Korean page: "…(자세한 내용은 영어): timm has no model
+    called 'hello world'." The name and the close ones stay as typed; the sentence is Korean."""
+    _, _, status = h.select_model(server, "vit_tiny_patch16_22", korean())
+    assert "'vit_tiny_patch16_22': timm에 이런 이름의 모델이 없습니다. 비슷한 이름: vit_tiny_patch16_224" in status, status
+    assert "영어" not in status and "has no model" not in status, status
+    _, _, status = h.select_model(server, "hello world", korean())
+    assert "timm에 이런 이름의 모델이 없습니다." in status and "비슷한" not in status, status

@@ -86,9 +86,14 @@ def pretrained_cfg(name: str):
     return cfg
 
 
+def close_names(name: str, candidates: list[str]) -> list[str]:
+    """Up to three of ``candidates`` close to ``name`` (none when none is close)."""
+    return difflib.get_close_matches(name, candidates, n=3, cutoff=0.6)
+
+
 def did_you_mean(name: str, candidates: list[str]) -> str:
     """" Did you mean a, b?" with up to three close names, or "" when none is close."""
-    close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.6)
+    close = close_names(name, candidates)
     return f" Did you mean {', '.join(close)}?" if close else ""
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import timm
 import torch
 
-from ..errors import ExplorerError, ModelNotAvailableError
+from ..errors import ExplorerError, ModelNotAvailableError, UnknownModelError
 from ..paths import demo_weights
 from .checkpoint import infer_num_classes, read_card, read_state_dict
 from .explorer_model import ExplorerModel, check_supported
@@ -22,7 +22,7 @@ from . import cnn, hf, open_clip, swin, torchvision_vit
 from .custom import ModelDescription, anatomy_from_description, build_from_factory, load_state, state_mismatch
 from .preprocess import timm_data_config
 from .random_init import seeded
-from .hub import did_you_mean, resolve_pretrained_file
+from .hub import close_names, did_you_mean, resolve_pretrained_file
 from .labels import class_labels
 
 DEMO = "demo"
@@ -190,7 +190,8 @@ def wrap_module(module: torch.nn.Module, description: ModelDescription | None, d
 
 def _check_name(arch: str) -> None:
     if not timm.is_model(arch.split(".")[0]) and not timm.is_model(arch):
-        raise ExplorerError(f"timm has no model called '{arch}'.{did_you_mean(arch, timm.list_models())}")
+        close = close_names(arch, timm.list_models())
+        raise UnknownModelError(f"timm has no model called '{arch}'.{did_you_mean(arch, close)}", "timm", arch, close)
 
 
 def _check_architecture(arch: str, kwargs: dict[str, Any]) -> None:

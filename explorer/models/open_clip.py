@@ -36,9 +36,9 @@ from torch import nn
 
 from ..anatomy import Anatomy, AttentionPoint
 from ..analyses.targets import PromptTarget
-from ..errors import ExplorerError, ModelNotAvailableError, PromptError, UnsupportedModelError
+from ..errors import ExplorerError, ModelNotAvailableError, PromptError, UnknownModelError, UnsupportedModelError
 from .explorer_model import ExplorerModel
-from .hub import _resolve_hf, did_you_mean
+from .hub import _resolve_hf, close_names, did_you_mean
 from .random_init import seeded
 
 PREFIX = "open_clip:"
@@ -84,8 +84,9 @@ def build(spec: str, pretrained: bool = True, **model_kwargs: Any) -> tuple[nn.M
     arch, tag = parse_spec(spec)
     known = oc.list_models()
     if arch not in known:
-        raise ExplorerError(f"open_clip has no model called '{arch}'.{did_you_mean(arch, known)} "
-                            "Its plain-ViT models include ViT-B-32, ViT-B-16 and ViT-L-14.")
+        close = close_names(arch, known)
+        raise UnknownModelError(f"open_clip has no model called '{arch}'.{did_you_mean(arch, close)} "
+                                "Its plain-ViT models include ViT-B-32, ViT-B-16 and ViT-L-14.", "open_clip", arch, close)
     if not _plain_vit_config(oc.get_model_config(arch) or {}):
         raise UnsupportedModelError(
             f"open_clip's '{arch}' has no plain ViT image tower (it is a ResNet, ConvNeXt, timm-trunk or "

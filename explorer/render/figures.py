@@ -351,7 +351,8 @@ def curves_figure(curves: Mapping[str, Mapping[str, object]], title: str | None 
     kinds = [k for k in CURVE_TITLES if any(k in c for c in curves.values())]
     cols = max(1, min(columns or len(kinds), len(kinds)))
     rows = -(-len(kinds) // cols)
-    fig = Figure(figsize=(3.3 * cols, 3.0 * rows + 0.3), layout="constrained")
+    below = 0.16 * (len(curves) if len(curves) <= 3 else -(-len(curves) // 2)) + 0.35  # inches: each row's legend
+    fig = Figure(figsize=(3.3 * cols, (3.0 + below) * rows + 0.3), layout="constrained")
     grid = fig.subplots(rows, cols, squeeze=False)
     axes = grid.ravel()
     for ax in axes[len(kinds):]:
@@ -369,7 +370,9 @@ def curves_figure(curves: Mapping[str, Mapping[str, object]], title: str | None 
         ax.set_xlabel(words.removed if kind != "insertion" else words.inserted, fontsize=9)
         ax.set_ylim(-0.02, 1.02)
         ax.tick_params(labelsize=8)
-        ax.legend(fontsize=8 if columns else 6, loc="best", title="AUC", title_fontsize=8 if columns else 6)
+        # under the panel, not over it: "best" still sat on the curves' drop (trial 9)
+        ax.legend(fontsize=8 if columns else 6, loc="upper center", bbox_to_anchor=(0.5, -0.2), title="AUC",
+                  title_fontsize=8 if columns else 6, frameon=False, ncols=1 if len(curves) <= 3 else 2)
     for row in grid:
         row[0].set_ylabel(words.probability, fontsize=9)
     if title:

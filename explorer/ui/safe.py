@@ -30,7 +30,8 @@ from typing import Any
 
 import gradio as gr
 
-from ..errors import ExplorerError, ImageLoadError, ModelNotAvailableError, NotApplicableError, PromptError
+from ..errors import (ExplorerError, ImageLoadError, ModelNotAvailableError, NotApplicableError, PromptError,
+                      UnknownModelError)
 from .messages import LANGUAGES, language, say, speaking
 
 LOG = logging.getLogger("vit_explorer")
@@ -125,6 +126,9 @@ def explain(exc: BaseException) -> tuple[str, bool]:
         return say(f"not_applicable_{exc.reason}", **exc.values), False
     if isinstance(exc, PromptError) and exc.reason and language() != LANGUAGES[0]:  # typed prompts (CLIP models)
         return say(f"prompt_{exc.reason}", **exc.values), False
+    if isinstance(exc, UnknownModelError) and language() != LANGUAGES[0]:  # a mistyped model name
+        close = say("model_unknown_close", names=", ".join(exc.close)) if exc.close else ""
+        return say("model_unknown", library=exc.library, name=shown(exc.name), close=close), False
     if isinstance(exc, (ExplorerError, ValueError, IndexError, KeyError)):
         text = clean(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)
         return (say("library_error", error=text), False) if text else (say("server_fault"), True)

@@ -360,6 +360,8 @@ SAY = {
                        "to a few words.",
     "expired": "Your image's analysis was cleared to free memory for other users (it was idle too long, or the "
                "server is busy). Upload the image again, or click it again in the examples.",
+    "model_unknown": "{library} has no model called '{name}'.{close}",
+    "model_unknown_close": " Did you mean {names}?",
     "library_error": "{error}",
     "class_unknown": "Class: pick one from the list, or type a class's number (0 to {last}) or its name; "
                      "'{value}' is neither.",
@@ -401,7 +403,7 @@ SAY = {
     "map_range": "values {low} to {high} (the colours run from the lowest value to the highest)",
     "guess_note": "Patches you marked: **{k}**; the map's {k} strongest include **{overlap}** of them (a random "
                   "guess gets {chance} on average). Overlap (IoU): **{iou}**. Of the map's {n} patches, your "
-                  "best one ranks **{rank}** (1: you found its strongest).",
+                  "best one ranks **{rank}** (rank 1 is the map's strongest patch).",
     "guess_about_unknown": "'{value}' is not something to guess; choose one of: {choices}.",
     "guess_patch_caption": "Where patch (row {row}, col {col}) looks in block {block} (mean of heads): the cyan "
                            "square is the patch, red the places it attends to most.",

@@ -308,6 +308,8 @@ SAY = {
     "upload_first": "먼저 이미지를 올리세요 (또는 예시를 고르세요).",
     "expired": "다른 사용자를 위해 메모리를 비우느라 이 이미지의 분석 결과를 지웠습니다 (오래 쓰지 않았거나 서버가 "
                "바쁩니다). 이미지를 다시 올리거나 예시를 다시 누르세요.",
+    "model_unknown": "'{name}': {library}에 이런 이름의 모델이 없습니다.{close}",
+    "model_unknown_close": " 비슷한 이름: {names}.",
     "library_error": "다음 문제로 멈췄습니다 (자세한 내용은 영어): {error}",
     "class_unknown": "클래스: 목록에서 고르거나, 클래스 번호(0부터 {last}까지)나 이름을 쓰세요. "
                      "'{value}': 번호도 이름도 아닙니다.",
@@ -561,8 +563,8 @@ SAY = {
     "room_not_joined": "이제 이 방에 있지 않습니다 (방이 다시 열렸습니다). 코드를 입력하고 다시 들어가기를 누르세요.",
     "room_new_image": "선생님이 새 이미지로 넘어갔습니다: 새 이미지에 패치를 표시하고 다시 보내세요.",
     "room_model_answer": "모델의 답은 **{answer}** ({p})입니다.",
-    "room_model_answer_right": "모델의 답은 **{answer}** ({p})입니다: 예상한 {expected}, 맞혔습니다.",
-    "room_model_answer_wrong": "모델의 답은 **{answer}** ({p})입니다: 예상한 클래스는 {expected}였습니다.",
+    "room_model_answer_right": "모델의 답은 **{answer}** ({p})입니다. 예상한 클래스: {expected}, 맞혔습니다.",
+    "room_model_answer_wrong": "모델의 답은 **{answer}** ({p})입니다. 예상한 클래스: {expected}.",
     "room_model_answer_none": "모델의 답은 **{answer}** ({p})입니다. 클래스는 고르지 않았습니다.",
     "room_local_only": "학생의 휴대폰과 노트북은 이 링크를 열 수 없습니다: 앱이 이 컴퓨터(127.0.0.1)에서만 접속을 "
                        "받습니다. 반이 접속할 수 있도록 `--host 0.0.0.0`으로 다시 시작하세요.",
