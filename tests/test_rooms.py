@@ -198,9 +198,10 @@ def test_a_room_page_hides_the_answer_and_a_students_also_what_is_not_theirs():
     (trial 7: both of the latter kept the prediction in sight)."""
     student, teacher = rh.room_page(teacher=False, tabs=3), rh.room_page(teacher=True, tabs=3)
     assert all(hidden.get("visible") is False for hidden in student[:4])  # no map, no answer before the guess
-    assert all(hidden.get("visible") is False for hidden in student[4:9])  # no picker, upload, card note, intro,
-    # nor what the model saw of the page's own picture (trial 8: the student's image above the teacher's)
-    assert all(tab.get("visible") == "hidden" for tab in student[9:])  # no other tab (its button too)
+    assert all(hidden.get("visible") is False for hidden in student[4:10])  # no picker, upload, card note, intro,
+    # nor what the model saw of the page's own picture (trial 8: the student's image above the teacher's), nor the
+    # first screen's empty row (trial 9: a band above the room on a phone)
+    assert all(tab.get("visible") == "hidden" for tab in student[10:])  # no other tab (its button too)
     assert all(hidden.get("visible") is False for hidden in teacher[:4])  # the projected board: no answer
     assert all(isinstance(v, type(gr.skip())) for v in teacher[4:])  # the teacher keeps the controls, every tab
     assert len(student) == len(teacher) == rh.ROOM_PAGE + 3

@@ -75,6 +75,10 @@ CSS = """
 .prose, label, th { word-break: keep-all; }
 /* a phone: the model picker above its card, never the card squeezed to one word a line */
 @media (max-width: 640px) { #model-row { flex-direction: column; } #model-row > * { width: 100%; } }
+/* no "fl" ligature: the page's font drew "offline" as "off|ine" on a projector (trial 9) */
+.gradio-container { font-variant-ligatures: no-common-ligatures; }
+/* the accordions' titles start at the left, as every other label does (a wrapped one was centred on a phone) */
+.label-wrap > span { text-align: left; }
 /* a phone: the examples in one row that scrolls sideways (four rows of them pushed the tabs ~300 px further down) */
 @media (max-width: 640px) { #examples .gallery { flex-wrap: nowrap; overflow-x: auto; } #examples .gallery-item { flex: none; } }
 /* the method options a method does not use: visibly off (only there: a nested :has() over the whole
@@ -177,15 +181,15 @@ def _header(ui: SimpleNamespace, server: h.Server, initial: str) -> None:
             ui.intro = gr.Markdown(T("intro"), elem_id="intro")
             with gr.Accordion(T("about"), open=False, elem_id="about"):
                 gr.Markdown(T("intro_more"))
-        with gr.Column(scale=3, min_width=300):
-            with gr.Row(elem_id="model-row") as ui.model_row:  # stacks on a phone (CSS)
+        with gr.Column(scale=3, min_width=300) as ui.model_column:  # a student's room page hides it whole
+            with gr.Row(elem_id="model-row"):  # stacks on a phone (CSS)
                 custom = not server.policy.allowed
                 choices = [(picker_label(c), c) for c in server.policy.choices()]  # marks what needs a download
                 ui.model_pick = gr.Dropdown(choices, value=initial, label=T("model"), allow_custom_value=custom,
                                             info=T("model_info_open") if custom else T("model_info_closed"),
                                             elem_id="model-picker", scale=1)
                 ui.model_status = gr.Markdown(elem_id="model-status", scale=2)  # wide: a short card
-    with gr.Row(elem_id="first-screen"):
+    with gr.Row(elem_id="first-screen") as ui.first_screen:
         with gr.Column(scale=1, min_width=220) as ui.input_column:
             examples = first_images(server.models.get(initial))
             # the first example is on show from the start and analysed on page load: no empty first view
@@ -829,8 +833,8 @@ def _wire_room(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server, events: d
         functools.partial(rh.room_marks, server), [ui.session, ui.room_patches], [ui.room_picture], **PRIVATE)
     others = [tab for tab in ui.tabs.children if isinstance(tab, gr.Tab) and tab.id != "room"]  # a student's
     # page hides them: the tour and the rollout tab show the model's map and answer before the guess
-    page = [ui.where, ui.where_help, ui.prediction, ui.prediction_help, ui.model_row, ui.input_column,
-            ui.prediction_note_box, ui.intro, ui.seen, *others]  # rh.room_page's outputs
+    page = [ui.where, ui.where_help, ui.prediction, ui.prediction_help, ui.model_column, ui.input_column,
+            ui.prediction_note_box, ui.intro, ui.seen, ui.first_screen, *others]  # rh.room_page's outputs
     for event, teacher in (("room_open", True), ("room_join", False)):  # by the page, as by a link
         events[event].success(functools.partial(rh.room_page, teacher, len(others)), None, page, **PRIVATE)
     events["room_join"].success(lambda: gr.Accordion(visible=False), None, ui.room_teacher, **PRIVATE)  # as a link's

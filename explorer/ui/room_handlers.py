@@ -404,15 +404,16 @@ def room_page(teacher: bool, tabs: int = 0) -> tuple:
     are not theirs to change (the room's picture is the teacher's), the note about the model's card, the
     introduction that asks to pick a model and drop an image, and the ``tabs`` other tabs (the tour and the
     rollout tab show the model's map and answer): they guess before they look; and what the model saw of the
-    page's own image (trial 8: it showed the student's picture above the teacher's). Outputs: the first
-    screen's map, its help, the prediction, its help, the model row, the upload column, the prediction's note,
-    the introduction, what the model sees, then each other tab."""
+    page's own image (trial 8: it showed the student's picture above the teacher's); and the first screen's row,
+    whose empty place left a band above the room on a phone (trial 9). Outputs: the first screen's map, its help,
+    the prediction, its help, the model's column, the upload column, the prediction's note, the introduction,
+    what the model sees, the first screen's row, then each other tab."""
     answer = gr.update(visible=False)
     # "hidden", not False: Gradio 6.31 leaves the button of a tab updated to visible=False (it stops
     # drawing the tab, which then never tells the tab bar); a hidden tab is drawn, unseen, and tells it
     tab = gr.skip() if teacher else gr.update(visible="hidden")
     own = gr.skip() if teacher else gr.update(visible=False)  # the teacher's controls, on a student's page
-    return (*(answer,) * 4, *(own,) * 5, *(tab,) * tabs)
+    return (*(answer,) * 4, *(own,) * 6, *(tab,) * tabs)
 
 
 ROOM_PAGE = len(room_page(teacher=True))  # room_page's updates before the other tabs'
