@@ -526,12 +526,18 @@ def test_an_upload_that_is_not_an_image_puts_back_the_image_the_results_are_of(p
     """A text file named .png: the sentence says what to upload, and "Your image" shows the image the
     page's map and prediction are of again (it showed a broken picture beside the last image's map).
     Run after the tests that read the uploaded image (the page then shows it again)."""
-    broken = tmp_path / "notes.png"
+    broken, text = tmp_path / "notes.png", tmp_path / "notes.txt"
     broken.write_text("not a picture")
+    text.write_text("not a picture")
     page.evaluate("() => window.scrollTo(0, 0)")
+    page.set_input_files("#image-input input[type=file]", str(text))  # turned away by the page itself
+    page.locator("[data-testid=toast-body]", has_text="notes.txt").first.wait_for(timeout=UI_WAIT_MS)
     page.set_input_files("#image-input input[type=file]", str(broken))
     page.wait_for_function("() => (window.__toasts || []).some(t => t.text.includes('not an image file'))",
                            timeout=UI_WAIT_MS)
+    # the new file's message in sight, not stacked behind the last one's ("Error (2)", trial 9)
+    shown = page.locator("[data-testid=toast-body]").all_inner_texts()
+    assert len(shown) == 1 and "not an image file" in shown[0] and "(2)" not in shown[0], shown
     page.wait_for_function("() => { const i = document.querySelector('#image-input img');"
                            " return i && i.complete && i.naturalWidth > 0; }", timeout=UI_WAIT_MS)
     page.screenshot(path=str(ARTIFACTS / "browser-broken-upload.png"))

@@ -175,6 +175,8 @@ _REFUSED_UPLOAD = r"""<script>
   const watch = event => {
     if (!event.target.closest || !event.target.closest("#" + box)) return;
     const files = event.type === "drop" ? event.dataTransfer?.files : event.target.files;
+    // a new file: the last one's error toasts go, or Gradio stacks the new one behind them ("Error (2)", trial 9)
+    if (files && files.length) document.querySelectorAll('[data-testid="toast-close"].error').forEach(b => b.click());
     if (large(files)) restore();
     else if (foreign(files)) setTimeout(() => document.getElementById(back)?.click(), 300);
   };
