@@ -395,7 +395,7 @@ def method_options(options: dict, num_blocks: int) -> dict:
         number = safe.finite(options[o.name])
         if number is None:
             raise gr.Error(say("option_not_number", what=STRINGS[language()][o.name], value=safe.shown(options[o.name])))
-        high = num_blocks - 1 if o.block_index else o.maximum
+        high = max(num_blocks - 1, o.minimum) if o.block_index else o.maximum  # a CNN has no blocks: the method says
         number = min(max(number, o.minimum), high)
         out[o.name] = round(number) if o.integer else number
     return out
