@@ -182,3 +182,15 @@ def test_a_typed_patch_past_the_grids_edge_is_refused_with_the_grids_range_not_m
         with pytest.raises(gr.Error, match=rf"Outside the picture: '{typed}'. Rows go from 0 to {gh - 1} and columns "
                                            rf"from 0 to {gw - 1}"):
             h.parse_patches(f"1,1; {typed}", session.trace)
+
+
+def test_a_sliders_number_past_its_end_is_taken_at_that_end_not_refused_with_its_api_name():
+    """Trial 10 typed 5 into "Overlay alpha" (0 to 1): "'alpha' must be a number from 0 to 1, not '5'", twice,
+    under a box that showed 1. The value is now the slider's end, as the page shows it; text is still refused."""
+    from explorer.ui import safe
+
+    slider = gr.Slider(0.0, 1.0, value=0.5)
+    safe._guard_component(slider, "alpha")
+    assert slider.preprocess(5) == 1.0 and slider.preprocess(-2) == 0.0 and slider.preprocess(0.25) == 0.25
+    with pytest.raises(gr.Error, match="'alpha'"):
+        slider.preprocess("x")

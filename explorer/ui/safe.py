@@ -213,6 +213,16 @@ def _precheck(component, value) -> bool:
     return True
 
 
+def _within(component, value):
+    """A slider's number past its end taken at that end, where the page's slider then stands (trial 10 typed 5 into
+    "Overlay alpha" and read "'alpha' must be a number from 0 to 1" twice, the box showing 1); anything else as it
+    is. A block slider's range is the session's model's: its handler takes it (``handlers.method_options``)."""
+    if (isinstance(component, gr.Slider) and not getattr(component, "index_slider", False)
+            and not isinstance(value, (str, bool)) and finite(value) is not None):
+        return min(max(float(value), component.minimum), component.maximum)
+    return value
+
+
 def _guard_component(component, name: str) -> None:
     """Wrap ``component.preprocess`` (once) so a value it cannot take is refused in a sentence."""
     if getattr(component, "_vit_guarded", False):
@@ -221,6 +231,7 @@ def _guard_component(component, name: str) -> None:
 
     def preprocess(payload):
         value = getattr(payload, "model_dump", lambda: payload)() if payload is not None else None
+        payload = _within(component, payload)
         if not _precheck(component, payload):
             raise refuse(say("bad_value", name=name, expects=_expects(component), value=shown(value)), where=name)
         try:
