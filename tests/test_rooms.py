@@ -186,9 +186,13 @@ def test_a_link_opens_the_room_tab_filled_in():
     assert student[:3] == ("ABC234", "", "")
     assert student[5].visible is False  # nor the teacher's part (trial 5: "For the teacher: open a room")
     assert "press **Join**" in student[7]  # what to do next (trial 8: a filled code and an empty picture)
-    assert student[8:] == rh.room_page(teacher=False, tabs=3)
-    teacher = rh.from_link(SimpleNamespace(query_params={"room": "ABC234", "key": "k"}), tabs=3)
-    assert teacher[:3] == ("", "ABC234", "k") and teacher[8:] == rh.room_page(teacher=True, tabs=3)
+    assert student[9:] == rh.room_page(teacher=False, tabs=3)
+    korean = rh.from_link(SimpleNamespace(query_params={"room": "ABC234"}, headers={"accept-language": "ko-KR,ko"}))
+    assert "들어가기" in korean[7] and "Join" not in korean[7], korean[7]  # the browser's language (trial 10)
+    teacher = rh.from_link(SimpleNamespace(query_params={"room": "ABC234", "key": "k"},
+                                           headers={"host": "127.0.0.1:7860"}), tabs=3, listen="127.0.0.1")
+    assert teacher[:3] == ("", "ABC234", "k") and teacher[9:] == rh.room_page(teacher=True, tabs=3)
+    assert "?room=ABC234" in teacher[8] and "--host 0.0.0.0" in teacher[8]  # the links, and who cannot reach them
     plain = rh.from_link(SimpleNamespace(query_params={}), tabs=3)
     assert len(plain) == len(student) == len(teacher) and all(isinstance(v, type(gr.skip())) for v in plain)
 
@@ -344,7 +348,7 @@ def test_once_revealed_a_rounds_guesses_are_closed_until_the_next_image(handler_
             with pytest.raises(gr.Error) as refused:
                 rh.room_guess(server, student, "3,3; 4,4", None)
             assert words in refused.value.message
-    assert rh.send_open(server, student).interactive is False  # the page's Send, off: no refusal to miss
+    assert rh.student_controls(server, student)[0].interactive is False  # the page's Send, off: no refusal to miss
     student.lang = "en"
     (answer,) = server.rooms.board(code, key).answers.values()
     assert answer.patches == ((0, 0),)
@@ -352,7 +356,9 @@ def test_once_revealed_a_rounds_guesses_are_closed_until_the_next_image(handler_
         assert "closed" in rh.room_look(server, student, "")[4]  # the hidden map's status says so too
     rh.room_image(server, teacher, code, key)
     rh.student_poll(server, student, "")  # the page learns of the new image
-    assert rh.send_open(server, student).interactive is True
+    send, label = rh.student_controls(server, student)
+    assert send.interactive is True and label.value is None  # round 1's class is not left picked (trial 10)
+    assert isinstance(rh.student_controls(server, student)[1], type(gr.skip()))  # ... once: a new pick stays
     assert "Guess sent" in rh.room_guess(server, student, "3,3", None)
 
 
@@ -462,4 +468,4 @@ def test_a_student_who_joins_or_rejoins_after_the_reveal_is_told_so_and_gets_the
         polled = rh.student_poll(server, session, "")
         assert isinstance(polled[2], Image.Image), "the revealed map is drawn at the next poll"
         assert "The model answered" in polled[4], polled[4]
-        assert rh.send_open(server, session).interactive is False
+        assert rh.student_controls(server, session)[0].interactive is False

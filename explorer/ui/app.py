@@ -818,14 +818,19 @@ def _wire_room(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server, events: d
                                 [ui.board_timer, ui.room_shown, ui.room_student], **PRIVATE)  # the teacher's page
     ui.board_timer.tick(*draw_board, **PRIVATE)
     events["room_join"].success(lambda: gr.Timer(active=True), None, ui.room_timer, **PRIVATE)
+    # after the reveal, at once: the map and the round's result (a student who joins then draws them; else nothing)
+    events["room_join"].success(functools.partial(rh.student_poll, server), [ui.session, ui.room_patches],
+                                _outputs(ui, BY_NAME["room_look"]), **PRIVATE)
     events["room_join"].success(rh.seat_kept, [ui.session], [ui.room_seat], **PRIVATE)  # a reload keeps the place
     demo.load(functools.partial(rh.seat_restored, server), [ui.session, ui.room_seat], [ui.join_code, ui.room_nickname],
               **PRIVATE)
     look = BY_NAME["room_look"]
     ui.room_timer.tick(functools.partial(rh.student_poll, server), [ui.session, ui.room_patches],
                        _outputs(ui, look), **PRIVATE)
-    # the status changes with the room's state (a reveal, a new image): Send follows whether guesses are open
-    ui.room_status.change(functools.partial(rh.send_open, server), [ui.session], [ui.room_send], **PRIVATE)
+    # the status changes with the room's state (a reveal, a new image): Send follows whether guesses are open, and
+    # a new image clears the class picked for the last one
+    ui.room_status.change(functools.partial(rh.student_controls, server), [ui.session], [ui.room_send, ui.room_label],
+                          **PRIVATE)
     def click(session: h.Session, patches: str, evt: gr.SelectData) -> str:  # Gradio sees evt in a plain function
         return rh.room_click(server, session, patches, evt)
 
@@ -840,11 +845,11 @@ def _wire_room(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server, events: d
     events["room_join"].success(lambda: gr.Accordion(visible=False), None, ui.room_teacher, **PRIVATE)  # as a link's
 
     def link(request: gr.Request):  # a plain function: Gradio finds gr.Request by its type hint, not in a partial
-        return rh.from_link(request, tabs=len(others))
+        return rh.from_link(request, tabs=len(others), listen=server.rooms.listen)
 
     demo.load(link, None,
               [ui.join_code, ui.room_code, ui.room_key, ui.tabs, ui.board_timer, ui.room_teacher, ui.room_student,
-               ui.room_status, *page],
+               ui.room_status, ui.room_links, *page],
               **PRIVATE
               ).then(None, js=SCROLL_TO_ROOM, **PRIVATE)
 

@@ -19,7 +19,7 @@ from .. import render, views
 from ..views.room import answers_of, room_board, room_method
 from . import handlers as h
 from .budget import admitted
-from .messages import ending, say
+from .messages import browser_language, ending, say, speaking
 from .rooms import CODE_LENGTH, RoomError, Snapshot, normal_code
 from .sessions import Session
 
@@ -217,7 +217,7 @@ def room_join(server: h.Server, session: Session, code: str, nickname: str):
     trace = _room_cache(server, room).trace
     # drawn here; once the map was revealed, the page's next poll draws it with the round's result (a student who
     # reloaded or came late was told to send a guess, beside a greyed Send and no map, trial 9)
-    seat.room, seat.round = (room.code, student), room.round
+    seat.room, seat.round, seat.label_round = (room.code, student), room.round, room.round
     seat.seen = None if room.closed else _student_state(room)
     sent = room.answers.get(student)  # back after a reload: the guess they sent this round, shown again
     patches, label = (sent.patches, sent.label) if sent is not None else ((), None)
@@ -342,17 +342,22 @@ def student_poll(server: h.Server, session: Session, patches: str):
     return (*out[:3], out[3] if new_image else gr.skip(), out[4])
 
 
-def send_open(server: h.Server, session: Session | None):
-    """Send is pressable while the student's room takes guesses: off once the map is revealed (a trial sent a
-    guess after the reveal and took the refusal's toast, gone in seconds, for an accepted guess)."""
+def student_controls(server: h.Server, session: Session | None):
+    """(Send, the class picked) on a student's page, as the room's state changes: Send is pressable while the room
+    takes guesses, off once the map is revealed (a trial sent a guess after the reveal and took the refusal's
+    toast, gone in seconds, for an accepted guess); a new round clears the class picked for the last one (trial 10:
+    a student could send round 1's class with round 2's patches)."""
     if session is None or session.seat.room is None:
-        return gr.Button(interactive=True)
-    code, student = session.seat.room
+        return gr.Button(interactive=True), gr.skip()
+    seat = session.seat
+    label = gr.skip()
+    if seat.round != seat.label_round:
+        seat.label_round, label = seat.round, gr.Dropdown(value=None)
     try:
-        room = server.rooms.look(code, student)
+        room = server.rooms.look(*seat.room)
     except RoomError:
-        return gr.Button(interactive=True)  # Send then says what is wrong
-    return gr.Button(interactive=not room.closed)
+        return gr.Button(interactive=True), label  # Send then says what is wrong
+    return gr.Button(interactive=not room.closed), label
 
 
 def _student_state(room: Snapshot) -> tuple:
@@ -378,22 +383,28 @@ def room_marks(server: h.Server, session: Session, patches: str):
     return views.guess_picture(trace, h.parse_patches(patches, trace))
 
 
-def from_link(request: gr.Request = None, tabs: int = 0):
+def from_link(request: gr.Request = None, tabs: int = 0, listen: str = "127.0.0.1"):
     """On page load, a link opens the room tab: ``?room=CODE`` fills a student's join box;
     ``?room=CODE&key=KEY`` (the teacher's link) fills the teacher's boxes, opens their board and
-    starts its timer (the students' part hidden); then :func:`room_page` for the teacher or the student.
-    A student's link also says to press Join (trial 8: the code filled in, an empty picture, and no word).
+    starts its timer (the students' part hidden), with the room's links and, when the server listens on this
+    computer only (``listen``), the warning that students cannot reach it (trial 10: a board opened from the
+    terminal's link said nothing); then :func:`room_page` for the teacher or the student. A student's link also
+    says to press Join (trial 8: the code filled in, an empty picture, and no word), in the browser's language
+    (the page has no session language yet; trial 10 read it in English on a Korean phone).
     Outputs: join code, room code, key, tabs, board timer, teacher's accordion, students' column, the
-    students' status line, then :func:`room_page`'s."""
+    students' status line, the teacher's links, then :func:`room_page`'s."""
     params = getattr(request, "query_params", None) or {}
     code = normal_code(params.get("room", ""))[:CODE_LENGTH]
     key = str(params.get("key", ""))[:64]
     if not code:
-        return (gr.skip(),) * (8 + ROOM_PAGE + tabs)
+        return (gr.skip(),) * (9 + ROOM_PAGE + tabs)
     teacher = bool(key)
+    headers = getattr(request, "headers", None) or {}
+    with speaking(browser_language(headers.get("accept-language"))):
+        said = room_links(code, key, _address(request), listen) if teacher else say("room_press_join", code=code)
     return ("" if teacher else code, code if teacher else "", key, gr.Tabs(selected="room"),
             gr.Timer(active=teacher), gr.Accordion(open=teacher, visible=teacher), gr.Column(visible=not teacher),
-            gr.skip() if teacher else say("room_press_join", code=code), *room_page(teacher, tabs))
+            gr.skip() if teacher else said, said if teacher else gr.skip(), *room_page(teacher, tabs))
 
 
 def room_page(teacher: bool, tabs: int = 0) -> tuple:

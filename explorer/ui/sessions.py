@@ -178,6 +178,7 @@ class RoomSeat:
     room: tuple[str, str] | None = None  # (code, student id) of the room this user joined
     round: int = 0  # the room's round (its image) that the student's marked patches belong to
     seen: tuple = ()  # (code, round, revealed) of the room this student's page last drew
+    label_round: int = 0  # the round whose class the student's page shows picked (a new round clears it)
     board_seen: tuple = ()  # (code, version) of the room this teacher's page last drew: a poll with
     #                         nothing new draws nothing
 
