@@ -29,3 +29,17 @@ def sample_images() -> list[Path]:
         if folder.is_dir():
             found += sorted(p for p in folder.iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
     return found
+
+
+def python_command() -> str:
+    """How to run this Python in a command the user copies: ``.venv/bin/python`` (as the README writes it) when the
+    interpreter lies under the working folder, else ``python`` (a user copied the app's bare ``python -m explorer
+    download`` into a shell without the project's environment and ran another Python, trial 10; never an absolute
+    path: it would show the server's folders)."""
+    import sys
+
+    try:
+        relative = Path(sys.executable).relative_to(Path.cwd())
+    except ValueError:
+        return "python"
+    return relative.as_posix() if len(relative.parts) <= 4 else "python"

@@ -11,6 +11,7 @@ import torch
 
 import explorer
 from explorer.models import hub
+from explorer.paths import python_command
 from explorer.ui import app
 
 
@@ -57,7 +58,7 @@ def test_offline_weights_message_is_short_and_gives_the_repository_and_the_comma
     with pytest.raises(explorer.ModelNotAvailableError) as error:
         hub.resolve_pretrained_file("vit_base_patch16_224.augreg2_in21k_ft_in1k")
     message = str(error.value)
-    assert "`python -m explorer download --models vit_base_patch16_224.augreg2_in21k_ft_in1k`" in message  # as the app says
+    assert f"`{python_command()} -m explorer download --models vit_base_patch16_224.augreg2_in21k_ft_in1k`" in message  # as the app says
     assert len(message.split()) < 60
 
 

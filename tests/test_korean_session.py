@@ -12,6 +12,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from explorer.models.catalog import DEMO_LABEL, RANDOM_LABEL
+from explorer.paths import python_command
 from explorer.ui import handlers as h
 
 UNCACHED = "ViT-B/16, original (in21k, fine-tuned in1k)"
@@ -68,8 +69,8 @@ def test_an_uncached_model_is_one_short_korean_sentence_with_the_download_comman
     assert kept is session and picker == DEMO_LABEL and toasts == []
     first = status.split("\n")[0]
     assert first.startswith("**ViT-B/16, 원본 (in21k, in1k 미세 조정)** 모델을 불러오지 못했습니다.")
-    assert "`python -m explorer download --models vit_base_patch16_224.orig_in21k_ft_in1k`" in first
-    prose = first.replace("`python -m explorer download --models vit_base_patch16_224.orig_in21k_ft_in1k`", "")
+    assert f"`{python_command()} -m explorer download --models vit_base_patch16_224.orig_in21k_ft_in1k`" in first
+    prose = first.replace(f"`{python_command()} -m explorer download --models vit_base_patch16_224.orig_in21k_ft_in1k`", "")
     assert not ENGLISH_WORDS.search(re.sub(r"<[^>]+>|\(in21k[^)]*\)", "", prose)), first
     assert "**" not in re.sub(r"<[^>]+>", "", MarkdownIt("commonmark").render(status)), status
     assert "/" not in re.sub(r"<[^>]+>", "", prose).replace("ViT-B/16", "") and "hf download" not in status

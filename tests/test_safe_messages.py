@@ -9,6 +9,8 @@ import math
 import gradio as gr
 import numpy as np
 import pytest
+
+from explorer.paths import python_command
 from PIL import Image
 
 from explorer import ModelNotAvailableError
@@ -157,7 +159,7 @@ def test_an_uncached_model_says_so_without_the_cache_path(server, session, monke
     kept, _, status = h.select_model(server, "vit_base_patch16_224.augreg2_in21k_ft_in1k", session)
     assert kept is session and said == []  # said in the status only
     assert "not on this machine" in status and "/root" not in status and "hf download" not in status
-    assert "`python -m explorer download --models vit_base_patch16_224.augreg2_in21k_ft_in1k`" in status
+    assert f"`{python_command()} -m explorer download --models vit_base_patch16_224.augreg2_in21k_ft_in1k`" in status
 
 
 def test_a_batch_skips_unreadable_files_and_names_them_by_base_name(server, session, tmp_path):

@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 import timm
 
 from ..errors import ExplorerError, ModelNotAvailableError
+from ..paths import python_command
 
 CONNECT_TIMEOUT = 1.5  # seconds; the whole offline failure must stay under 2 s
 _HF_FILES = ("model.safetensors", "pytorch_model.bin")
@@ -99,7 +100,8 @@ def did_you_mean(name: str, candidates: list[str]) -> str:
 
 def _download_command(spec: str) -> str:
     """The one command that fetches ``spec``'s weights into the hub cache (the app names the same one)."""
-    return f"`python -m explorer download --models {spec}` (into {hub_cache_dir()}; HF_ENDPOINT may point at a mirror)"
+    return (f"`{python_command()} -m explorer download --models {spec}` (into {hub_cache_dir()}; HF_ENDPOINT may point "
+            "at a mirror)")
 
 
 def _not_available(name: str, why: str, cache: Path | None = None, repo: str | None = None,

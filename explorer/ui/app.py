@@ -77,6 +77,9 @@ CSS = """
 @media (max-width: 640px) { #model-row { flex-direction: column; } #model-row > * { width: 100%; } }
 /* no "fl" ligature: the page's font drew "offline" as "off|ine" on a projector (trial 9) */
 .gradio-container { font-variant-ligatures: no-common-ligatures; }
+/* a phone: the heads' figure (four heads a row) at its own height, not centred in a 360-px box of white */
+@media (max-width: 640px) { #heads, #heads .image-container, #heads .image-container > button, #heads .image-frame {
+    height: auto !important; } }
 /* the accordions' titles start at the left, as every other label does (a wrapped one was centred on a phone) */
 .label-wrap > span { text-align: left; }
 /* a phone: the examples in one row that scrolls sideways (four rows of them pushed the tabs ~300 px further down) */
@@ -493,7 +496,7 @@ def _side_tab(ui: SimpleNamespace, server: h.Server, initial: str) -> None:
                                         allow_custom_value=not server.policy.allowed, elem_id="side-model",
                                         scale=2)  # wide: the catalog's names are long
             ui.side_fraction = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label=T("depth_fraction"),
-                                         elem_id="side-fraction")
+                                         info=T("depth_fraction_info"), elem_id="side-fraction")
             ui.side_method = gr.Dropdown(choices("method", [h.SIDE_AUTO, *analyses.EXPLANATION_METHODS]), value=h.SIDE_AUTO,
                                          label=T("side_method"), info=T("side_method_info"), elem_id="side-method")
             ui.side_run = gr.Button(T("side_run"), variant="primary", elem_id="side-run")

@@ -29,7 +29,7 @@ from ..errors import ExplorerError, ModelNotAvailableError, NotApplicableError, 
 from ..models.open_clip import is_clip
 from ..images import load_image
 from ..models import CATALOG, ExplorerModel
-from ..paths import sample_images
+from ..paths import python_command, sample_images
 from ..trace import Trace, WindowBlock
 from ..models.memory import geometry
 from .budget import HeavyWorkers, MemoryBudget, Turns, Work, default_budget_bytes
@@ -228,11 +228,11 @@ def empty_tables(session: Session) -> tuple[pd.DataFrame, ...]:
 
 
 def download_command(choice: str) -> str:
-    """The one command that fetches ``choice``'s weights (``python -m explorer download``)."""
+    """The one command that fetches ``choice``'s weights (``.venv/bin/python -m explorer download``)."""
     import shlex
 
     entry = CATALOG.get(choice)
-    return f"python -m explorer download --models {shlex.quote(entry.spec if entry else choice)}"
+    return f"{python_command()} -m explorer download --models {shlex.quote(entry.spec if entry else choice)}"
 
 
 def analysed_image(session: Session | None) -> Image.Image | None:

@@ -179,9 +179,10 @@ sanity check take a while on large models; the bar shows progress.
     "downloads": "Prepare downloads (PNG, SVG, PDF, data)", "files": "Files",
     "ablation": "Ablation", "importance_run": "Rank every head", "importance": "Head importance",
     "importance_help": "**Which heads matter?** Silence one head at a time (its output set to zero, or to its mean "
-                       "over the tokens) and measure how much the class's probability drops. Beside it: each head's "
-                       "mean attention distance, so you can see whether the important heads look near or far.",
-    "tab_side": "Side by side", "second_model": "Second model", "depth_fraction": "Depth (0 = first block, 1 = last)",
+                       "over the tokens) and measure how much the class's probability drops. The figure's second "
+                       "panel: each head's mean attention distance, so you can see whether the important heads look near or far.",
+    "tab_side": "Side by side", "second_model": "Second model", "depth_fraction": "Depth",
+    "depth_fraction_info": "of the token colours: 0 = first block, 1 = last",
     "side_run": "Compare the two models", "rollout_left": "The map, this model", "rollout_right": "The map, second model",
     "pca_left": "Token colours, this model", "pca_right": "Token colours, second model",
     "position_left": "Position similarity, this model", "position_right": "Position similarity, second model",

@@ -133,9 +133,10 @@ PAGE = {
     "downloads": "내려받을 파일 준비 (PNG, SVG, PDF, 데이터)", "files": "파일",
     "ablation": "제거 방식", "importance_run": "모든 헤드 순위 매기기", "importance": "헤드 중요도",
     "importance_help": "**어떤 헤드가 중요할까?** 헤드를 하나씩 끄고(출력을 0으로, 또는 토큰 평균으로 바꿈) 클래스 "
-                       "확률이 얼마나 떨어지는지 잽니다. 옆에는 각 헤드의 평균 어텐션 거리가 있어, 중요한 헤드가 "
+                       "확률이 얼마나 떨어지는지 잽니다. 그림의 두 번째 칸에는 각 헤드의 평균 어텐션 거리가 있어, 중요한 헤드가 "
                        "가까이 보는지 멀리 보는지 알 수 있습니다.",
-    "tab_side": "나란히 비교", "second_model": "두 번째 모델", "depth_fraction": "깊이 (0 = 첫 블록, 1 = 마지막)",
+    "tab_side": "나란히 비교", "second_model": "두 번째 모델", "depth_fraction": "깊이",
+    "depth_fraction_info": "토큰 색을 가져올 곳: 0 = 첫 블록, 1 = 마지막",
     "side_run": "두 모델 비교하기", "rollout_left": "지도, 이 모델", "rollout_right": "지도, 두 번째 모델",
     "pca_left": "토큰 색, 이 모델", "pca_right": "토큰 색, 두 번째 모델",
     "position_left": "위치 유사도, 이 모델", "position_right": "위치 유사도, 두 번째 모델",
