@@ -166,3 +166,15 @@ def test_faithfulness_curves_legends_lie_below_each_panel_not_over_its_curves(me
     fig = curves_figure({m: {kind: curve(i + 1) for kind in kinds} for i, m in enumerate(methods)},
                         title="explaining ring", columns=columns)
     assert_readable(fig, data_axes=[ax for ax in fig.axes if ax.get_visible()])
+
+
+@pytest.mark.parametrize("series", [1, 2])
+def test_distance_chart_legend_lies_below_the_dots_not_in_a_corner_over_them(series):
+    """The chart's legend sat in the lower right, over a last block's most local head (trial 11)."""
+    from explorer.render import attention_distance_figure
+
+    rng = np.random.default_rng(0)
+    data = {f"step {i}": rng.uniform(5, 40, (4, 8)) for i in range(series)}
+    data[f"step {series - 1}"][-1, 0] = 1.0  # a very local head in the last block: the bottom right
+    fig = attention_distance_figure(data, uniform=33.0)
+    assert_readable(fig, data_axes=fig.axes)

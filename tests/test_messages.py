@@ -121,3 +121,13 @@ def test_korean_sessions_get_korean_table_headers_series_name_and_compare_captio
         return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
     assert max(map(width, names)) <= max(map(len, kept.compare.scores)), names
+
+
+def test_gradios_refusal_of_a_batch_file_of_another_type_is_put_in_the_pages_words():
+    """The batch's file box (file_types=["image"]) says "Only image allowed." where the upload box says "image/*":
+    trial 11 read the former in English on a Korean page."""
+    from explorer.ui.messages import GRADIO_WRONG_FILES, toast_phrases
+
+    korean = toast_phrases()["ko"]
+    assert GRADIO_WRONG_FILES == "Invalid file type: {name}. Only image allowed."
+    assert korean[GRADIO_WRONG_FILES] == "{name}: 이미지가 아닙니다. PNG, JPEG, WebP, BMP, GIF, TIFF 이미지를 쓰세요."

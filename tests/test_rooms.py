@@ -469,3 +469,19 @@ def test_a_student_who_joins_or_rejoins_after_the_reveal_is_told_so_and_gets_the
         assert isinstance(polled[2], Image.Image), "the revealed map is drawn at the next poll"
         assert "The model answered" in polled[4], polled[4]
         assert rh.student_controls(server, session)[0].interactive is False
+
+
+def test_the_boards_class_map_shows_the_colours_its_caption_names(handler_server):
+    """"black none, yellow the most": the patch every student marked is yellow, one nobody marked dark, whatever the
+    image (trial 11 saw pale grey-green over the cross scene at the 0.6 blend)."""
+    from explorer.views.room import Guess, room_board
+
+    server = handler_server("demo")
+    teacher = _image_session(server)
+    board = room_board(server.model(teacher), teacher.trace, [Guess("a", ((4, 4),), None)], 1, False)
+    picture = np.asarray(board.pictures()[0].convert("RGB")).astype(int)
+    side = picture.shape[0] // teacher.trace.grid[0]
+    marked = picture[4 * side + side // 2, 4 * side + side // 2]
+    unmarked = picture[side // 2, side // 2]
+    assert marked[0] > 200 and marked[1] > 200 and marked[2] < 190, marked  # yellow
+    assert unmarked.max() < 80, unmarked  # dark

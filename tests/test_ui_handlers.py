@@ -129,12 +129,18 @@ def test_each_option_control_shows_only_for_the_method_that_has_it():
 @pytest.mark.parametrize("call", [
     lambda s: call(None, "query")(s, 0, "head -1", 0, 0, 0.5, "jet"),
     lambda s: call(None, "query")(s, -1, h.HEAD_MEAN, 0, 0, 0.5, "jet"),
-    lambda s: call(None, "query")(s, 0, h.HEAD_MEAN, -1, 0, 0.5, "jet"),
     lambda s: call(None, "heads")(s, -2, "heat"),
 ])
-def test_negative_block_head_or_patch_is_refused_not_wrapped_around(session, call):
+def test_negative_block_or_head_is_refused_not_wrapped_around(session, call):
     with pytest.raises(gr.Error, match="out of range|negative"):
         call(session)
+
+
+def test_a_patch_row_or_column_before_the_grid_is_taken_at_its_edge_and_echoed_back(session):
+    """As one past the far edge is: a refused -3 stayed in its box and was refused again at every later control
+    (trial 11)."""
+    *_, row, col = call(None, "query")(session, 0, h.HEAD_MEAN, -3, 2, 0.5, "jet")
+    assert (row, col) == (0, 2)
 
 
 def test_head_beyond_the_model_names_the_valid_range(session):

@@ -251,8 +251,10 @@ def attention_distance_figure(series, title: str | None = "auto", dodge: float =
     ax.set_ylim(0, 1.08 * top if top > 0 else 1.0)
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.grid(alpha=0.3)
-    if uniform is not None or any(label is not None for label, _ in items):
-        ax.legend(fontsize=8, loc="lower right")
+    if uniform is not None or any(label is not None for label, _ in items):  # below the plot: in its corner it hid
+        entries = len(items) + (uniform is not None)  # a block's most local head (trial 11)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False,
+                  ncols=min(entries, 3))
     if title:
         ax.set_title(title, fontsize=10)
     return fig

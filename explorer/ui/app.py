@@ -80,6 +80,8 @@ CSS = """
 /* a phone: the heads' figure (four heads a row) at its own height, not centred in a 360-px box of white */
 @media (max-width: 640px) { #heads, #heads .image-container, #heads .image-container > button, #heads .image-frame {
     height: auto !important; } }
+/* the painting canvas no wider than its picture needs: at 1920 px its tools stood ~750 px left of it (trial 11) */
+#surgery-canvas { max-width: 560px; }
 /* the accordions' titles start at the left, as every other label does (a wrapped one was centred on a phone) */
 .label-wrap > span { text-align: left; }
 /* a phone: the examples in one row that scrolls sideways (four rows of them pushed the tabs ~300 px further down) */

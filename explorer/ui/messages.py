@@ -146,6 +146,7 @@ def toast_titles() -> dict[str, dict[str, str]]:
 #: what Gradio 6.31's upload box says of a file its ``file_types`` filter turns away (``Invalid file type${s}:
 #: ${names}. Only ${types} allowed.`` in its bundle), before the server sees the file
 GRADIO_WRONG_FILE = "Invalid file type: {name}. Only image/* allowed."
+GRADIO_WRONG_FILES = "Invalid file type: {name}. Only image allowed."  # the batch's file box (file_types=["image"])
 GRADIO_TOO_BIG = "File(s) exceed the maximum allowed size of {size}: {names}"  # its size in "Mb" (megabits)
 
 
@@ -156,6 +157,7 @@ def toast_phrases(upload_limit: str = "25 MB") -> dict[str, dict[str, str]]:
     english = table("SAY", LANGUAGES[0])
     return {lang: {**{english[key]: table("SAY", lang)[key] for key in ("lost", "request_failed", "busy")},
                    GRADIO_WRONG_FILE: table("SAY", lang)["wrong_file"],
+                   GRADIO_WRONG_FILES: table("SAY", lang)["wrong_file"],
                    GRADIO_TOO_BIG: table("SAY", lang)["file_too_big"].replace("{limit}", upload_limit)}
             for lang in LANGUAGES}
 

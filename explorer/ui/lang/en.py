@@ -268,7 +268,8 @@ Move the slider through them, or press **Play**: at each saved step you see the 
 the position embedding similarity of those weights (Figure 7 left and centre), the mean attention distance
 of every head by block over the example images (Figure 7 right, on one scale for every step), the held-out
 accuracy by step with this step in red, and what the model answered for your image at that step, with its
-attention rollout. Nothing is trained here: every picture comes from the saved weights.
+attention rollout. Nothing is trained here: every picture comes from the saved weights, which are kept
+in half precision (float16), so the last step's answer can differ by a point from the page's (92% beside 91%).
 """,
     "training_step": "Saved checkpoint (0: the first)", "training_play": "Play", "training_pause": "Pause",
     "training_filters": "RGB embedding filters at this step",
@@ -403,7 +404,7 @@ SAY = {
     "source_random": "random weights", "source_its": "its weights", "source_built": "weights as built",
     "map_range": "values {low} to {high} (the colours run from the lowest value to the highest)",
     "guess_note": "Patches you marked: **{k}**; the map's {k} strongest include **{overlap}** of them (a random "
-                  "guess gets {chance} on average). Overlap (IoU): **{iou}**. Of the map's {n} patches, your "
+                  "guess of {k} patches includes {chance} of them on average). Overlap (IoU): **{iou}**. Of the map's {n} patches, your "
                   "best one ranks **{rank}** (rank 1 is the map's strongest patch).",
     "guess_about_unknown": "'{value}' is not something to guess; choose one of: {choices}.",
     "guess_patch_caption": "Where patch (row {row}, col {col}) looks in block {block} (mean of heads): the cyan "
