@@ -526,18 +526,12 @@ def test_an_upload_that_is_not_an_image_puts_back_the_image_the_results_are_of(p
     """A text file named .png: the sentence says what to upload, and "Your image" shows the image the
     page's map and prediction are of again (it showed a broken picture beside the last image's map).
     Run after the tests that read the uploaded image (the page then shows it again)."""
-    broken, text = tmp_path / "notes.png", tmp_path / "notes.txt"
+    broken = tmp_path / "notes.png"
     broken.write_text("not a picture")
-    text.write_text("not a picture")
     page.evaluate("() => window.scrollTo(0, 0)")
-    page.set_input_files("#image-input input[type=file]", str(text))  # turned away by the page itself
-    page.locator("[data-testid=toast-body]", has_text="notes.txt").first.wait_for(timeout=UI_WAIT_MS)
     page.set_input_files("#image-input input[type=file]", str(broken))
     page.wait_for_function("() => (window.__toasts || []).some(t => t.text.includes('not an image file'))",
                            timeout=UI_WAIT_MS)
-    # the new file's message in sight, not stacked behind the last one's ("Error (2)", trial 9)
-    shown = page.locator("[data-testid=toast-body]").all_inner_texts()
-    assert len(shown) == 1 and "not an image file" in shown[0] and "(2)" not in shown[0], shown
     page.wait_for_function("() => { const i = document.querySelector('#image-input img');"
                            " return i && i.complete && i.naturalWidth > 0; }", timeout=UI_WAIT_MS)
     page.screenshot(path=str(ARTIFACTS / "browser-broken-upload.png"))
@@ -545,3 +539,20 @@ def test_an_upload_that_is_not_an_image_puts_back_the_image_the_results_are_of(p
     note.wait_for(timeout=UI_WAIT_MS)
     assert "Your last file was not used" in note.inner_text(), note.inner_text()
     page.evaluate("() => { window.__toasts = []; }")  # the expected error box: not one for _no_error_messages
+
+
+def test_a_new_uploads_message_is_not_stacked_behind_the_last_ones(browser, app_url, tmp_path):
+    """A text file (turned away by the page), then a broken .png (refused by the server): the second message is in
+    sight alone, not stacked behind the first ("Error (2)" showing the first's text, trial 9). A fresh page."""
+    text, broken = tmp_path / "notes.txt", tmp_path / "notes.png"
+    text.write_text("not a picture")
+    broken.write_text("not a picture")
+    with sized_page(browser, app_url, 1280, 720) as page:
+        page.wait_for_function("() => /\\d%/.test((document.querySelector('#prediction') || {}).innerText || '')",
+                               timeout=MODEL_WAIT_MS)
+        page.set_input_files("#image-input input[type=file]", str(text))
+        page.locator("[data-testid=toast-body]", has_text="notes.txt").first.wait_for(timeout=UI_WAIT_MS)
+        page.set_input_files("#image-input input[type=file]", str(broken))
+        page.locator("[data-testid=toast-body]", has_text="not an image file").first.wait_for(timeout=UI_WAIT_MS)
+        shown = page.locator("[data-testid=toast-body]").all_inner_texts()
+        assert len(shown) == 1 and "(2)" not in shown[0], shown
