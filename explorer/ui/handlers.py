@@ -1116,7 +1116,7 @@ def compare_pick(session: Session, cmap: str, evt: gr.SelectData):
     if view is not None:
         names = list(view.scores)
         name = names[min(max(int(index), 0), len(names) - 1)]
-        if caption is None or caption == _caption(view, name):  # this comparison's own cell
+        if caption is None or shown is None or caption == _caption(view, name):  # this comparison's own cell
             return _compare_pictures(replace(view, cmap=cmap, shown=name))
     if shown is None:
         compared(None, session)  # nothing to show: says to press Compare
