@@ -330,17 +330,24 @@ def test_the_room_links_stay_whole_links_when_the_key_ends_in_an_underscore(lang
     assert html.index("<details>") < html.index(teacher.replace("&", "&amp;"))  # folded
 
 
+def _revealed_room(server):
+    """A room whose one student ("ana") sent a guess (patch 0,0) before the teacher revealed the map:
+    (teacher's session, code, key, student's session)."""
+    teacher = _image_session(server)
+    code, key, _ = rh.room_open(server, teacher, request=None)
+    student, *_ = rh.room_join(server, Session(choice="demo"), code, "ana")
+    rh.room_guess(server, student, "0,0", None)
+    rh.room_reveal(server, teacher, code, key, True)
+    return teacher, code, key, student
+
+
 def test_once_revealed_a_rounds_guesses_are_closed_until_the_next_image(handler_server):
     """A guess sent after the reveal (even once the teacher hid the map again) is refused in words, in
     both languages, and the board keeps the earlier one; the next image opens a new round."""
     from explorer.ui.messages import speaking
 
     server = handler_server("demo")
-    teacher = _image_session(server)
-    code, key, _ = rh.room_open(server, teacher, request=None)
-    student, *_ = rh.room_join(server, Session(choice="demo"), code, "ana")
-    rh.room_guess(server, student, "0,0", None)
-    rh.room_reveal(server, teacher, code, key, True)
+    teacher, code, key, student = _revealed_room(server)
     for shown in (True, False):
         rh.room_reveal(server, teacher, code, key, shown)
         for language, words in (("en", "guesses of this round are closed"), ("ko", "이번 라운드의 추측은 마감")):
@@ -457,11 +464,7 @@ def test_a_student_who_joins_or_rejoins_after_the_reveal_is_told_so_and_gets_the
     """Trial 9: a reloaded student was told they could still send, and a late one to mark patches, beside a greyed
     Send and no map, while the class looked at the revealed map."""
     server = handler_server("demo")
-    teacher = _image_session(server)
-    code, key, _ = rh.room_open(server, teacher, request=None)
-    early, *_ = rh.room_join(server, Session(choice="demo"), code, "ana")
-    rh.room_guess(server, early, "0,0", None)
-    rh.room_reveal(server, teacher, code, key, True)
+    _, code, _, early = _revealed_room(server)
     for session in (early, Session(choice="demo")):  # the same place again (a reload), and a newcomer
         session, picture, _, _, said = rh.room_join(server, session, code, "bo")
         assert "already revealed" in said and "send" not in said.lower(), said
