@@ -446,6 +446,22 @@ def test_no_javascript_errors(page):
     assert not page.page_errors, f"uncaught JavaScript errors in the page: {page.page_errors}"
 
 
+# a table's parts that scroll sideways (Gradio's virtual table viewport, its wrap), not its hidden sizing copy:
+# [class, content width, box width]
+SIDEWAYS = "id => [...document.querySelectorAll('#' + id + ', #' + id + ' *')]" \
+           ".filter(e => e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1 && !e.closest('[aria-hidden=true]'))" \
+           ".map(e => [e.className.toString().slice(0, 40), e.scrollWidth, e.clientWidth])"
+# the texts of a table (headers and cells) with a word or number broken over two lines ("positi" above "ve",
+# "0.86" above "4"); a name with "_" (a model's) may break anywhere
+BROKEN_WORDS = """id => [...document.querySelectorAll('#' + id + ' th span, #' + id + ' .body-cell span')].filter(s => {
+    const chars = [];
+    for (const node of s.childNodes) if (node.nodeType === 3)
+      for (let i = 0; i < node.length; i++) { const r = document.createRange(); r.setStart(node, i); r.setEnd(node, i + 1);
+        const b = r.getBoundingClientRect(); if (b.height) chars.push([node.data[i], Math.round(b.top)]); }
+    return !chars.some(([c]) => c === '_') && chars.some(([c, top], i) => i > 0 && top > chars[i - 1][1] + 2
+      && /\\S/.test(c) && /[^\\s-]/.test(chars[i - 1][0])); }).map(s => s.innerText)"""
+
+
 @contextmanager
 def sized_page(browser, app_url: str, width: int, height: int, locale: str | None = None):
     """The app in a fresh browser window of ``width`` x ``height`` px, in ``locale``'s language (closed afterwards)."""
@@ -459,7 +475,8 @@ def sized_page(browser, app_url: str, width: int, height: int, locale: str | Non
 
 
 def test_on_a_phone_the_model_card_stacks_below_the_picker(browser, app_url):
-    """At 390 px the model row stacks: the card gets the page's width, not one word a line."""
+    """At 390 px the model row stacks: the card gets the page's width, not one word a line; every tab and every
+    example is in sight."""
     with sized_page(browser, app_url, 390, 844) as phone:
         phone.wait_for_function("() => (document.querySelector('#model-status') || {}).innerText?.includes('blocks')",
                                 timeout=MODEL_WAIT_MS)
@@ -468,6 +485,14 @@ def test_on_a_phone_the_model_card_stacks_below_the_picker(browser, app_url):
         assert card["width"] >= 0.8 * picker["width"], (picker, card)
         phone.screenshot(path=str(ARTIFACTS / "phone-first-screen.png"))
         _every_tab_in_sight(phone)
+        # every example whole inside its card, and at least 44 px (a finger): one sideways row cut the 4th at the
+        # card's edge with no other sign that more followed (trial 12)
+        tiles, card = phone.evaluate("""() => [[...document.querySelectorAll('#examples .gallery-item')].map(e => {
+            const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }),
+            (r => [r.left, r.top, r.right, r.bottom])(document.querySelector('#examples').getBoundingClientRect())]""")
+        assert tiles and all(t[0] >= card[0] - 1 and t[2] <= card[2] + 1 and t[3] <= card[3] + 1 for t in tiles), \
+            (card, tiles)
+        assert all(t[2] - t[0] >= 44 for t in tiles), tiles
 
 
 def _every_tab_in_sight(page) -> None:

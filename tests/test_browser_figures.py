@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 
 from test_browser import (  # the same Chromium and waits as the main browser test
-    _DRAWN_RECT, ARTIFACTS, MODEL_WAIT_MS, UI_WAIT_MS, browser, open_tab, sized_page,  # noqa: F401 (browser: fixture)
+    _DRAWN_RECT, ARTIFACTS, BROKEN_WORDS, MODEL_WAIT_MS, SIDEWAYS, UI_WAIT_MS, browser, open_tab,  # noqa: F401
+    sized_page,  # (browser: a fixture)
 )
 
 pytestmark = pytest.mark.browser
@@ -32,12 +33,6 @@ _CUT_DROPDOWNS = """() => [...document.querySelectorAll('.secondary-wrap > input
       const under = a && text > a.getBoundingClientRect().left + 1, cut = i.scrollWidth > i.clientWidth + 1;
       return under || cut ? i.getAttribute('aria-label') + ': ' + i.value : null; })
     .filter(Boolean)"""
-
-
-# the parts of a table that scroll sideways (Gradio's virtual table viewport, its wrap): [class, content width, box width]
-_SIDEWAYS = "id => [...document.querySelectorAll('#' + id + ', #' + id + ' *')]" \
-            ".filter(e => e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1)" \
-            ".map(e => [e.className.toString().slice(0, 40), e.scrollWidth, e.clientWidth])"
 
 
 def _meets(a, b, slack: float = 1.0) -> bool:
@@ -93,14 +88,21 @@ def test_on_a_phone_no_panel_label_or_button_covers_a_figure(browser, app_url):
         narrow = phone.evaluate("""() => ['surgery-mode', 'surgery-follows', 'surgery-row', 'surgery-col']
             .map(id => [id, Math.round(document.getElementById(id).getBoundingClientRect().width)])""")
         assert all(width >= 250 for _, width in narrow), narrow  # each control the phone's width, not a 30-px column
-        sideways = phone.evaluate(_SIDEWAYS, "surgery-table")
+        sideways = phone.evaluate(SIDEWAYS, "surgery-table")
         assert not sideways, f"the surgery table scrolls sideways on a phone: {sideways}"
     with sized_page(browser, app_url, 390, 844, locale="ko-KR") as phone:  # Korean headers are the widest
         _analysed(phone)
         open_tab(phone, "side")  # its score table's headers, before a run (trial 7: cut at the right edge)
         phone.locator("#side-scores").scroll_into_view_if_needed()
-        sideways = phone.evaluate(_SIDEWAYS, "side-scores")
+        sideways = phone.evaluate(SIDEWAYS, "side-scores")
         assert not sideways, f"the side-by-side score table scrolls sideways on a phone: {sideways}"
+        phone.click("#side-run")  # ... and with its rows: a long model name and four areas (trial 12: 2 columns shown)
+        phone.wait_for_function("() => document.querySelectorAll('#side-scores [data-testid=cell-1-5]').length",
+                                timeout=2 * MODEL_WAIT_MS)
+        phone.locator("#side-scores").scroll_into_view_if_needed()
+        phone.locator("#side-scores").screenshot(path=str(ARTIFACTS / "side-scores-phone-ko.png"))
+        sideways, broken = phone.evaluate(SIDEWAYS, "side-scores"), phone.evaluate(BROKEN_WORDS, "side-scores")
+        assert not sideways and not broken, f"scrolls sideways: {sideways}; broken over two lines: {broken}"
 
 
 def test_on_a_projector_the_position_grid_is_shown_whole(browser, app_url):

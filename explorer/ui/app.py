@@ -84,8 +84,21 @@ CSS = """
 #surgery-canvas { max-width: 560px; }
 /* the accordions' titles start at the left, as every other label does (a wrapped one was centred on a phone) */
 .label-wrap > span { text-align: left; }
-/* a phone: the examples in one row that scrolls sideways (four rows of them pushed the tabs ~300 px further down) */
-@media (max-width: 640px) { #examples .gallery { flex-wrap: nowrap; overflow-x: auto; } #examples .gallery-item { flex: none; } }
+/* a phone: the examples six a row, each whole (four rows of them pushed the tabs ~300 px further down; one sideways
+   row cut its 4th at the card's edge, with no other sign that eight more followed: trial 12) */
+@media (max-width: 640px) {
+  #examples .gallery { display: grid; grid-template-columns: repeat(6, minmax(0, 1fr)); gap: 6px; }
+  #examples .gallery-item { width: auto; min-width: 0; margin: 0; }
+  #examples .gallery-item > span { display: block; }
+  #examples .gallery-item .container { display: block; width: 100%; max-width: none; height: auto; aspect-ratio: 1 / 1; }
+  #examples .gallery-item img { width: 100%; height: 100%; object-fit: cover; } }
+/* a phone: the score tables' cells in the page's narrower font, close together, a long name broken where it must be
+   (with COMPARE_WIDTHS and SIDE_WIDTHS every column is in sight) */
+@media (max-width: 640px) { :is(#compare-table, #side-scores) :is(th, .body-cell) { padding: 0 !important; }
+  :is(#compare-table, #side-scores) .cell-wrap { padding: 3px 1px !important; }
+  :is(#compare-table, #side-scores) :is(th, .body-cell) * { font-family: var(--font);
+      font-size: min(11px, calc((100vw - 66px) / 29.5));  /* 11 px at 390 px, smaller on a narrower phone */
+      word-break: keep-all; overflow-wrap: anywhere; } }
 /* the method options a method does not use: visibly off (only there: a nested :has() over the whole
    page slowed every redraw by ~40 ms, and the painting canvas has disabled buttons of its own) */
 #tab-rollout .block:has(input:disabled), #tab-rollout .block:has(button:disabled) { opacity: 0.45; }
@@ -128,6 +141,10 @@ SCROLL_TO_ROOM = """() => { if (!new URLSearchParams(location.search).get('room'
   for (const kind of ['wheel', 'touchmove', 'keydown']) addEventListener(kind, () => { moved = true; }, {once: true});
   for (const wait of [300, 1500, 3500, 6000])
     setTimeout(() => { if (!moved) document.getElementById('tab-room')?.scrollIntoView(); }, wait); }"""
+# the score tables' columns as shares of the table's width, so that every column shows at any width (Gradio sized
+# them by their text: on a phone Compare's table was 1,205 px wide in a 324-px box, its numbers cut mid-way)
+COMPARE_WIDTHS = ["22.5%", "10.5%", "10.5%", "10.5%", "10.5%", "11.5%", "9%", "15%"]  # method, 4 AUCs, ρ, s, vs random
+SIDE_WIDTHS = ["22%", "22%", "14%", "14%", "14%", "14%"]  # model, method, the 4 AUCs
 MAX_UPLOAD = "25mb"  # largest file a user may upload (an image's pixels are limited separately)
 UPLOAD_LIMIT = MAX_UPLOAD.upper().replace("MB", " MB")  # as a sentence says it (Gradio's toast says "25.0 Mb")
 UPLOAD_BYTES = int(MAX_UPLOAD.removesuffix("mb")) * gr.FileSize.MB  # as Gradio's launch(max_file_size=) reads it
@@ -464,8 +481,8 @@ def _compare_tab(ui: SimpleNamespace, quick: bool) -> None:
         ui.compare_note = gr.Markdown(elem_id="compare-note")
         ui.compare_gallery = gr.Gallery(label=T("gallery"), columns=5, height="auto", object_fit="contain",
                                         elem_id="compare-gallery", allow_preview=False)
-        ui.compare_table = gr.Dataframe(headers=h.headers(h.COMPARE_COLUMNS), label=T("scores"),
-                                        elem_id="compare-table", interactive=False)
+        ui.compare_table = gr.Dataframe(headers=h.headers(h.COMPARE_COLUMNS), label=T("scores"), wrap=True,
+                                        column_widths=COMPARE_WIDTHS, elem_id="compare-table", interactive=False)
         with gr.Row(elem_id="compare-pictures"):
             ui.compare_large = gr.Image(label=T("chosen"), elem_id="compare-large", height=400, **IMAGE)
             ui.compare_curves = gr.Image(label=T("curves"), elem_id="compare-curves", **IMAGE)
@@ -514,7 +531,7 @@ def _side_tab(ui: SimpleNamespace, server: h.Server, initial: str) -> None:
         ui.side_distance = gr.Image(label=T("distance"), elem_id="side-distance", **IMAGE)
         ui.side_note = gr.Markdown(elem_id="side-note")
         ui.side_scores = gr.Dataframe(headers=h.headers(h.SIDE_COLUMNS), label=T("side_scores"), elem_id="side-scores",
-                                      interactive=False, wrap=True)  # headers wrap: no sideways scrolling on a phone
+                                      interactive=False, wrap=True, column_widths=SIDE_WIDTHS)
         _downloads(ui, "side_by_side")  # the same run again, written to files (each model's pictures, the scores)
 
 

@@ -114,11 +114,11 @@ Models without learned absolute position embeddings (e.g. RoPE) have no such gri
 class picked on the rollout tab; by default the prediction), and each map is then
 tested against the model itself, without any labels:
 
-- **Deletion**: the most relevant patches are blurred away first. If the map is right,
+- **Deletion** (*del.* in the table): the most relevant patches are blurred away first. If the map is right,
   the class's probability falls fast: a **low** area under the curve is good.
-- **Insertion**: starting from a blurred image, the most relevant patches come back
+- **Insertion** (*ins.*): starting from a blurred image, the most relevant patches come back
   first. The probability should rise fast: a **high** area is good.
-- **Perturbation** (positive / negative): patches are greyed out (or blurred) from the most
+- **Perturbation** (positive / negative, *pos.* / *neg.*): patches are greyed out (or blurred) from the most
   (least) relevant on, up to 90%: low positive and high negative areas are good.
 - **Sanity ρ**: the model's top blocks are replaced by random weights and the map is
   computed again. A map that stays the same (ρ near 1) does not depend on what the model
@@ -520,9 +520,10 @@ SAY = {
     # table headers, series names and captions of the distance and Compare tabs
     "col_block": "block", "col_local": "most local head (px)", "col_mean": "mean (px)",
     "col_global": "most global head (px)", "col_method": "method",
-    "col_positive_auc": "positive AUC ↓", "col_negative_auc": "negative AUC ↑",
-    "col_deletion_auc": "deletion AUC ↓", "col_insertion_auc": "insertion AUC ↑",
-    "col_sanity_rho": "sanity ρ ↓", "col_seconds": "seconds", "col_vs_random": "vs random + (pos neg del ins)",
+    # short words: every column of Compare's table in sight on a phone, none broken mid-word (the help says them whole)
+    "col_positive_auc": "pos. AUC ↓", "col_negative_auc": "neg. AUC ↑",
+    "col_deletion_auc": "del. AUC ↓", "col_insertion_auc": "ins. AUC ↑",
+    "col_sanity_rho": "sanity ρ ↓", "col_seconds": "time (s)", "col_vs_random": "vs random + (pos. neg. del. ins.)",
     "series_image": "this image", "series_batch": "the mean over {n} image{s}",
     "compare_caption": "{method}: deletion {deletion:.2f}, insertion {insertion:.2f}{sanity}",
     "compare_sanity": ", sanity ρ {rho:.2f}",
