@@ -78,6 +78,16 @@ def test_on_a_phone_no_panel_label_or_button_covers_a_figure(browser, app_url):
                 boxes = phone.evaluate(_PANEL, panel)
                 if _meets(boxes["buttons"], boxes["picture"]):
                     covered[panel] = (["buttons"], boxes)
+        open_tab(phone, "tour")  # a step whose pictures have names: each name above its figure's own title
+        phone.click("#tour-next")  # (trial 12: over the filters' title, and the red patch's top-left patch)
+        phone.wait_for_function("() => document.querySelector('#tour-picture-1 label[data-testid=block-label]')",
+                                timeout=MODEL_WAIT_MS)
+        for panel in ("tour-picture-0", "tour-picture-1"):
+            _loaded(phone, f"#{panel} img")
+            boxes = phone.evaluate(_PANEL, panel)
+            hit = [part for part in ("label", "buttons") if _meets(boxes[part], boxes["picture"])]
+            if hit:
+                covered[f"{panel} (tour step 2)"] = (hit, boxes)
         assert not covered, f"label or buttons over the picture (left, top, right, bottom): {covered}"
         assert not cut_dropdowns, f"a dropdown's text runs under its arrow (trial 5: 'predicted cla▾ss') or is " \
                                   f"cut short (trial 6: '예측한 클래...' beside the method list): {cut_dropdowns}"

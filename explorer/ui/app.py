@@ -57,17 +57,20 @@ CSS = """
 #image-input img { width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated; }
 /* figures: the panel's label sits above the picture and its buttons beside the label, never over the
    figure's own title, legend or corner (Gradio floats both over the picture's top) */
-:is(#first-screen, #tab-rollout, #tab-tokens, #tab-query, #tab-training, #tab-side) .block:has(> label[data-testid="block-label"].float),
+:is(#first-screen, #tab-rollout, #tab-tokens, #tab-query, #tab-training, #tab-side, #tab-tour) .block:has(> label[data-testid="block-label"].float),
 #compare-pictures .block:has(> label.float) { display: flex; flex-direction: column; flex-wrap: nowrap; }
-:is(#first-screen, #tab-rollout, #tab-tokens, #tab-query, #tab-training, #tab-side) .block > label[data-testid="block-label"].float,
+:is(#first-screen, #tab-rollout, #tab-tokens, #tab-query, #tab-training, #tab-side, #tab-tour) .block > label[data-testid="block-label"].float,
 #compare-pictures .block > label.float { position: static; align-self: flex-start; max-width: calc(100% - 84px); }
-:is(#first-screen, #tab-rollout, #tab-tokens, #tab-query, #tab-training, #tab-side, #compare-pictures) .block > label.float ~ .image-container {
+:is(#first-screen, #tab-rollout, #tab-tokens, #tab-query, #tab-training, #tab-side, #tab-tour, #compare-pictures) .block > label.float ~ .image-container {
     flex: 1 1 auto; min-height: 0; width: 100%; }
-:is(#first-screen, #tab-rollout, #tab-tokens, #tab-query, #tab-training, #tab-side, #compare-pictures) .block > label.float
+:is(#first-screen, #tab-rollout, #tab-tokens, #tab-query, #tab-training, #tab-side, #tab-tour, #compare-pictures) .block > label.float
     ~ .image-container > .icon-button-wrapper { top: calc(-1 * var(--size-8, 32px)); }
-/* the Model tab's, the tour's and the distance chart's panels have no label: their buttons get a band of their own
-   above the figure (on a phone they covered the tour's top-right patch; on a projector the chart's corner) */
-:is(#tab-model, #tab-tour, #tab-distance) .block > .image-container { padding-top: var(--size-8, 32px); }
+/* the Model tab's and the distance chart's panels, and a tour picture without a name, have no label: their buttons
+   get a band of their own above the figure (on a phone they covered the tour's top-right patch; on a projector the
+   chart's corner); a tour picture's name stands above it like the other tabs' labels (on a phone it lay over the
+   red patch's picture and the filters' title: trial 12) */
+:is(#tab-model, #tab-distance) .block > .image-container,
+#tab-tour .block:not(:has(> label.float)) > .image-container { padding-top: var(--size-8, 32px); }
 /* a room's code read off a projector: capitals the page's font draws like small letters (S, M, X) told apart */
 :is(#room-code, #join-code) :is(input, textarea), #room-links a { font-family: ui-monospace, "DejaVu Sans Mono", monospace;
     letter-spacing: 0.06em; }
