@@ -41,7 +41,7 @@ class UnsupportedModelError(ExplorerError, ValueError):
 
 class NotApplicableError(ExplorerError, ValueError):
     """A view or method that does not apply to this kind of model (a CNN has no attention, tokens or
-    position table). ``reason`` and ``values`` let the app say it in the user's language (the
+    position table), or not yet to the user's input (a guess revealed before any patch is marked). ``reason`` and ``values`` let the app say it in the user's language (the
     ``not_applicable_<reason>`` sentences of ``explorer/ui/lang/``), and show it in place of the panel;
     the message is English."""
 

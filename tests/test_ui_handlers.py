@@ -216,8 +216,18 @@ def test_a_guess_is_marked_by_clicks_then_revealed_with_its_overlap(models, sess
     r, c = np.unravel_index(rollout.argmax(), rollout.shape)
     picture, note = call(models, "reveal")(session, f"{r},{c}", "rollout", "mean", 0.0, 0, 32, 1, 0.5, "jet", h.PREDICTED)
     assert picture.size == (448, 448) and "Overlap (IoU): **1.00**" in note and "ranks **1**" in note
-    with pytest.raises(gr.Error, match="at least one patch"):
-        call(models, "reveal")(session, " ; ", "rollout", "mean", 0.0, 0, 32, 1, 0.5, "jet", h.PREDICTED)
+
+
+def test_reveal_without_a_patch_says_so_in_the_maps_place_in_the_users_language_not_in_a_toast(models, session):
+    """Trial 12: the toast lay over the guess's own controls at 1280 px for its seconds."""
+    reveal = ("rollout", "mean", 0.0, 0, 32, 1, 0.5, "jet", h.PREDICTED)
+    picture, note = call(models, "reveal")(session, " ; ", *reveal)
+    assert "at least one patch" in note and picture is not None  # the sentence, also drawn where the map would be
+    english, session.lang = session.lang, "ko"
+    try:
+        assert "패치를 하나 이상" in call(models, "reveal")(session, "", *reveal)[1]
+    finally:
+        session.lang = english  # the module's other tests share the session
 
 
 def test_typed_patches_that_are_not_row_col_pairs_are_refused_with_how_to_write_them(session):

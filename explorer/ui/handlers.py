@@ -35,8 +35,8 @@ from ..models.memory import geometry
 from .budget import HeavyWorkers, MemoryBudget, Turns, Work, default_budget_bytes
 from .cache import ModelCache
 from .i18n import STRINGS
-from .messages import (browser_language, choice_label, describe_method, ending, language, model_label, model_note,
-                       model_source, picker_label, say, speaking, table_of)
+from .messages import (LANGUAGES, browser_language, choice_label, describe_method, ending, language, model_label,
+                       model_note, model_source, picker_label, say, speaking, table_of)
 from . import safe
 from .policy import ServingPolicy
 from .rooms import RoomStore
@@ -574,8 +574,9 @@ def reveal(server: Server, session: Session, patches: str, method: str, target, 
     (``about="patch"``) where the followed patch (row, col) looks in ``block`` (mean of heads)."""
     cache = _need_cache(session)
     chosen = parse_patches(patches, cache.trace)
-    if not chosen:
-        raise gr.Error(say("guess_empty"))
+    if not chosen:  # said in the revealed map's place, under Reveal (a toast lay over the guess's own controls)
+        with speaking(LANGUAGES[0]):
+            raise NotApplicableError(say("not_applicable_guess_empty"), reason="guess_empty")
     followed = _followed(about, cache.trace, row, col)
     if followed is not None:
         no_blocks(cache.trace)

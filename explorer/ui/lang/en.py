@@ -411,7 +411,7 @@ SAY = {
                            "square is the patch, red the places it attends to most.",
     "surgery_paint_nothing": "Nothing is painted yet: paint over some patches with the brush, then press the button.",
     "room_guess_empty": "Click at least one patch on the picture (or type row,col pairs), then send your guess.",
-    "guess_empty": "Click at least one patch on the picture (or type row,col pairs) before revealing the map.",
+    "not_applicable_guess_empty": "Click at least one patch on the picture (or type row,col pairs) before revealing the map.",
     "all_zero": "every value is **zero**: this method gives no patch any relevance for this class on this image "
                 "(the picture is blank, not hidden)",
     "near_uniform": "; **nearly uniform**: the differences you see are tiny, stretched to full brightness",
