@@ -1,6 +1,7 @@
 """The server writes its sentences (errors, captions, the model card) in the browser's language."""
 from __future__ import annotations
 
+import re
 import string
 import unicodedata
 from dataclasses import replace
@@ -103,7 +104,9 @@ def test_korean_sessions_get_korean_table_headers_series_name_and_compare_captio
     _, table_ko, note_ko = call(None, "distance")(korean)
     assert list(table_en.columns) == ["block", "most local head (px)", "mean (px)", "most global head (px)"]
     assert list(table_ko.columns)[:2] == ["블록", "가장 가까이 보는 헤드 (px)"]
-    assert table_ko.values.tolist() == table_en.values.tolist()
+    assert table_ko.data.values.tolist() == table_en.data.values.tolist()
+    shown = gr.Dataframe(interactive=False).postprocess(table_en).metadata["display_value"]  # what the page writes
+    assert all(re.fullmatch(r"\d+\.\d", cell) for row in shown for cell in row[1:]), shown  # 16.0, not 16 beside 25.4
     assert "**this image**" in note_en and "<strong>이 이미지</strong>" in note_ko  # bold before a particle: HTML
     batch, _, table_batch, note_batch = call(server, "distance_batch")([], True, korean)
     assert f"<strong>이미지 {batch.batch_count}장의 평균</strong>" in note_batch and list(table_batch.columns)[0] == "블록"

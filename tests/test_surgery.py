@@ -3,6 +3,7 @@ the view, and its endpoint. Known answers: dropping no patch is the original for
 patch changes only what it must; grey and blur are the perturbation module's fills."""
 from __future__ import annotations
 
+import re
 import threading
 from types import SimpleNamespace
 
@@ -296,7 +297,9 @@ def test_the_endpoint_answers_an_edit_with_top5_change_rollout_lens_and_attentio
     assert session.surgery[-1] == "0,0; 0,1" and (row, col) == (4, 4)
     assert image.size == rollout.size == attention.size == (320, 320) and lens.size[0] > 300
     assert rollout.getpixel((2, 2)) == REMOVED_FILL  # dropped: drawn as removed, not as a cold colour
-    assert list(table.columns) == ["class", "now (%)", "before (%)", "change (points)"] and len(table) == 5
+    assert list(table.columns) == ["class", "now (%)", "before (%)", "change (points)"] and len(table.data) == 5
+    shown = gr.Dataframe(interactive=False).postprocess(table).metadata["display_value"]  # every % with 1 decimal
+    assert all(re.fullmatch(r"-?\d+\.\d", cell) for row in shown for cell in row[1:]), shown
     assert "**2** of 64 patches dropped" in note
     view = views.surgery_view(server.model(session), session.cache, [(0, 0), (0, 1)], "drop", (4, 4))
     files = {f.name for f in view.write(tmp_path)}

@@ -779,7 +779,7 @@ def show_surgery(view: views.SurgeryView):
                p_now=f"{p_now:.0%}", before=view.label(before), p_before=f"{p_before:.0%}")
     if isinstance(view.attention, analyses.NotAvailable):
         note += " " + say("surgery_followed_gone", row=view.follow[0], col=view.follow[1])
-    return (*view.pictures(figure_words()), table(view.table(), SURGERY_COLUMNS), note, *view.follow)
+    return (*view.pictures(figure_words()), table(view.table(), SURGERY_COLUMNS, decimals=1), note, *view.follow)
 
 
 def surgery_preset(server: Server, session: Session, preset: str) -> str:
@@ -1076,10 +1076,13 @@ def headers(columns) -> list[str]:
     return [say(f"col_{c}") for c in columns]
 
 
-def table(rows: list[list], columns) -> pd.DataFrame:
+def table(rows: list[list], columns, decimals: int | None = None):
     """``rows`` under headers in the user's language (Gradio's Dataframe shows a pandas
-    DataFrame's columns as its headers; API clients get them as ``headers``)."""
-    return pd.DataFrame(rows, columns=headers(columns))
+    DataFrame's columns as its headers; API clients get them as ``headers``). With ``decimals`` the page
+    shows every fraction with that many (a pandas Styler: Gradio wrote 16.0 as "16" beside "25.4"); the
+    values stay numbers."""
+    frame = pd.DataFrame(rows, columns=headers(columns))
+    return frame if decimals is None else frame.style.format(precision=decimals)
 
 
 def _gallery(view: views.CompareView) -> list[tuple[Image.Image, str]]:
@@ -1155,7 +1158,7 @@ def show_distance(view: views.DistanceView):
         levels = dict(zip(view.stages, view.window_uniform))
         note = say("distance_note_windowed", shown=shown,
                    levels=", ".join(f"{s}: {u:.1f}" for s, u in levels.items()))
-    return (*view.pictures(figure_words()), table(view.table(), DISTANCE_COLUMNS), note)
+    return (*view.pictures(figure_words()), table(view.table(), DISTANCE_COLUMNS, decimals=1), note)
 
 
 def distance_batch(server: Server, files, use_samples: bool, session: Session, progress=gr.Progress()):
