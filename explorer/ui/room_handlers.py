@@ -267,8 +267,8 @@ def room_guess(server: h.Server, session: Session, patches: str, label) -> str:
     student, room = _student(server, session)
     trace = _room_cache(server, room).trace
     chosen = h.parse_patches(patches, trace)
-    if not chosen:
-        raise gr.Error(say("room_guess_empty"))
+    if not chosen:  # said in the status beside Send, not in a toast over the picture to click (on a phone, its top)
+        return say("room_guess_empty")
     labels = list(trace.labels)
     label = str(label) if label is not None and str(label) in labels else None
     server.rooms.answer(room.code, student, session.seat.round, chosen, label)
