@@ -1,8 +1,8 @@
 """Real-browser check of the Compare tab on a projector (1280 x 720) and a phone (390 px): after a
 run every map of the gallery is shown whole with its whole caption (the gallery had a fixed height
 that cut its second row, and captions ended in "..."), the score table reaches its last column
-without sideways scrolling at 1280 px nor on a phone (no word or number broken over two lines there), and the
-large map's label names its method.
+without sideways scrolling at 1280 px nor on a phone (no word or number broken over two lines there), every
+method's row in sight (no scrolling inside the table), and the large map's label names its method.
 
 Screenshots: ``test-artifacts/compare-projector.png``, ``compare-phone.png``.
 Skips, with the reason printed, only where chromium or playwright is missing.
@@ -34,7 +34,9 @@ _LAYOUT = """() => {
   const table = document.querySelector('#compare-table');
   const wide = [...table.querySelectorAll('*')].filter(e => getComputedStyle(e).overflowX !== 'visible'
     && !e.closest('[aria-hidden=true]')).map(e => e.scrollWidth - e.clientWidth);  // not Gradio's hidden sizing copy
-  return {gallery: box(g), tiles, table_overflow: Math.max(0, ...wide),
+  const tall = [...table.querySelectorAll('*')].filter(e => getComputedStyle(e).overflowY !== 'visible'
+    && !e.closest('[aria-hidden=true]')).map(e => e.scrollHeight - e.clientHeight);  // rows scrolled out of sight
+  return {gallery: box(g), tiles, table_overflow: Math.max(0, ...wide), table_hidden_rows: Math.max(0, ...tall),
           label: document.querySelector('#compare-large label[data-testid=block-label]').innerText};
 }"""
 
@@ -77,6 +79,8 @@ def test_compare_shows_every_map_and_caption_whole_and_the_table_without_sideway
             (name, layout)
         assert layout["label"].startswith("rollout")  # the large map says which method it shows
     assert layouts["projector"]["table_overflow"] <= 2, layouts["projector"]["table_overflow"]
+    for name, layout in layouts.items():  # every method's row in sight, none behind the table's own scroll bar
+        assert layout["table_hidden_rows"] <= 2, (name, layout["table_hidden_rows"])
     # on a phone too (trial 12: 2 of its 8 columns in sight, the rest 880 px to the right, headings cut mid-word)
     assert layouts["phone"]["table_overflow"] <= 2 and not sideways, (layouts["phone"]["table_overflow"], sideways)
     assert not broken, f"words or numbers broken over two lines on a phone: {broken}"

@@ -485,7 +485,8 @@ def _compare_tab(ui: SimpleNamespace, quick: bool) -> None:
         ui.compare_gallery = gr.Gallery(label=T("gallery"), columns=5, height="auto", object_fit="contain",
                                         elem_id="compare-gallery", allow_preview=False)
         ui.compare_table = gr.Dataframe(headers=h.headers(h.COMPARE_COLUMNS), label=T("scores"), wrap=True,
-                                        column_widths=COMPARE_WIDTHS, elem_id="compare-table", interactive=False)
+                                        column_widths=COMPARE_WIDTHS, elem_id="compare-table", interactive=False,
+                                        max_height=2000)  # every method's row in sight (500 px cut the 6th at 1280)
         with gr.Row(elem_id="compare-pictures"):
             ui.compare_large = gr.Image(label=T("chosen"), elem_id="compare-large", height=400, **IMAGE)
             ui.compare_curves = gr.Image(label=T("curves"), elem_id="compare-curves", **IMAGE)
