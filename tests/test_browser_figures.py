@@ -70,7 +70,8 @@ def test_on_a_phone_no_panel_label_or_button_covers_a_figure(browser, app_url):
                     covered[panel] = (hit, boxes)
         phone.screenshot(path=str(ARTIFACTS / "figures-tokens-phone.png"), full_page=True)
         for tab, panels in (("model", ("filters-pca", "position")),  # the buttons covered the colourbar's top
-                            ("tour", ("tour-picture-0",)), ("surgery", ("surgery-image",)),  # ... and a patch
+                            ("tour", ("tour-picture-0",)),  # ... and a patch
+                            ("surgery", ("surgery-image", "surgery-lens")),  # ... the lens's answer (trial 13)
                             ("distance", ("distance",))):  # ... and the chart's corner (trial 8)
             open_tab(phone, tab)
             for panel in panels:
@@ -78,6 +79,11 @@ def test_on_a_phone_no_panel_label_or_button_covers_a_figure(browser, app_url):
                 boxes = phone.evaluate(_PANEL, panel)
                 if _meets(boxes["buttons"], boxes["picture"]):
                     covered[panel] = (["buttons"], boxes)
+        phone.locator("#distance-table").scroll_into_view_if_needed()  # the distance tab is open: its table whole
+        phone.wait_for_function("() => document.querySelectorAll('#distance-table [role=row]').length >= 3",
+                                timeout=MODEL_WAIT_MS)  # (trial 13: "most global head" off to the right)
+        sideways, broken = phone.evaluate(SIDEWAYS, "distance-table"), phone.evaluate(BROKEN_WORDS, "distance-table")
+        assert not sideways and not broken, f"distance table: sideways {sideways}; broken {broken}"
         open_tab(phone, "tour")  # a step whose pictures have names: each name above its figure's own title
         phone.click("#tour-next")  # (trial 12: over the filters' title, and the red patch's top-left patch)
         phone.wait_for_function("() => document.querySelector('#tour-picture-1 label[data-testid=block-label]')",

@@ -393,3 +393,11 @@ def test_a_number_typed_past_a_sliders_end_is_taken_at_that_end_as_the_slider_sh
     assert h.method_options({"n_steps": 1e9, "head_fusion": "max"}, 4) == {"n_steps": 128, "head_fusion": "max"}
     with pytest.raises(gr.Error, match="Start block must be a number, not 'x'"):
         h.method_options({"start_block": "x"}, 4)
+
+
+def test_a_gallery_caption_never_writes_a_negative_zero():
+    """Trial 13: Grad-CAM's sanity ρ of -0.004 read "sanity ρ -0.00"."""
+    scores = {"deletion_auc": 0.8312, "insertion_auc": 0.049, "sanity_rho": -0.004}
+    view = SimpleNamespace(scores={"gradcam": SimpleNamespace(metrics=lambda: scores)})
+    caption = h._caption(view, "gradcam")
+    assert caption.endswith("sanity ρ 0.00") and "deletion 0.83" in caption, caption

@@ -70,7 +70,10 @@ CSS = """
    chart's corner); a tour picture's name stands above it like the other tabs' labels (on a phone it lay over the
    red patch's picture and the filters' title: trial 12) */
 :is(#tab-model, #tab-distance) .block > .image-container,
-#tab-tour .block:not(:has(> label.float)) > .image-container { padding-top: var(--size-8, 32px); }
+#tab-tour .block:not(:has(> label.float)) > .image-container,
+:is(#heads, #surgery-lens, #reveal-image, #room-answer, #room-votes) > .image-container {  /* ... and these (trial 13:
+    over the lens's final answer, "ring 91%", and a revealed map's top-right patches on a phone) */
+    padding-top: var(--size-8, 32px); }
 /* a room's code read off a projector: capitals the page's font draws like small letters (S, M, X) told apart */
 :is(#room-code, #join-code) :is(input, textarea), #room-links a { font-family: ui-monospace, "DejaVu Sans Mono", monospace;
     letter-spacing: 0.06em; }
@@ -96,10 +99,10 @@ CSS = """
   #examples .gallery-item .container { display: block; width: 100%; max-width: none; height: auto; aspect-ratio: 1 / 1; }
   #examples .gallery-item img { width: 100%; height: 100%; object-fit: cover; } }
 /* a phone: the score tables' cells in the page's narrower font, close together, a long name broken where it must be
-   (with COMPARE_WIDTHS and SIDE_WIDTHS every column is in sight) */
-@media (max-width: 640px) { :is(#compare-table, #side-scores) :is(th, .body-cell) { padding: 0 !important; }
-  :is(#compare-table, #side-scores) .cell-wrap { padding: 3px 1px !important; }
-  :is(#compare-table, #side-scores) :is(th, .body-cell) * { font-family: var(--font);
+   (with COMPARE_WIDTHS, SIDE_WIDTHS and DISTANCE_WIDTHS every column is in sight) */
+@media (max-width: 640px) { :is(#compare-table, #side-scores, #distance-table) :is(th, .body-cell) { padding: 0 !important; }
+  :is(#compare-table, #side-scores, #distance-table) .cell-wrap { padding: 3px 1px !important; }
+  :is(#compare-table, #side-scores, #distance-table) :is(th, .body-cell) * { font-family: var(--font);
       font-size: min(11px, calc((100vw - 66px) / 29.5));  /* 11 px at 390 px, smaller on a narrower phone */
       word-break: keep-all; overflow-wrap: anywhere; } }
 /* the method options a method does not use: visibly off (only there: a nested :has() over the whole
@@ -146,7 +149,8 @@ SCROLL_TO_ROOM = """() => { if (!new URLSearchParams(location.search).get('room'
     setTimeout(() => { if (!moved) document.getElementById('tab-room')?.scrollIntoView(); }, wait); }"""
 # the score tables' columns as shares of the table's width, so that every column shows at any width (Gradio sized
 # them by their text: on a phone Compare's table was 1,205 px wide in a 324-px box, its numbers cut mid-way)
-COMPARE_WIDTHS = ["22.5%", "10.5%", "10.5%", "10.5%", "10.5%", "11.5%", "9%", "15%"]  # method, 4 AUCs, ρ, s, vs random
+DISTANCE_WIDTHS = ["16%", "28%", "28%", "28%"]  # block, most local head, mean, most global head (px)
+COMPARE_WIDTHS = ["22%", "10.3%", "10.3%", "10.3%", "10.3%", "12.6%", "9%", "15.2%"]  # method, 4 AUCs, ρ, s, vs random
 SIDE_WIDTHS = ["22%", "22%", "14%", "14%", "14%", "14%"]  # model, method, the 4 AUCs
 MAX_UPLOAD = "25mb"  # largest file a user may upload (an image's pixels are limited separately)
 UPLOAD_LIMIT = MAX_UPLOAD.upper().replace("MB", " MB")  # as a sentence says it (Gradio's toast says "25.0 Mb")
@@ -544,8 +548,9 @@ def _distance_tab(ui: SimpleNamespace) -> None:
         gr.Markdown(T("distance_help"))
         with gr.Row():
             ui.distance = gr.Image(label=T("distance"), show_label=False, elem_id="distance", height=380, **IMAGE)
-            ui.distance_table = gr.Dataframe(headers=h.headers(h.DISTANCE_COLUMNS), label=T("per_block"),
-                                             elem_id="distance-table", interactive=False)
+            ui.distance_table = gr.Dataframe(headers=h.headers(h.DISTANCE_COLUMNS), label=T("per_block"), wrap=True,
+                                             column_widths=DISTANCE_WIDTHS, elem_id="distance-table",
+                                             interactive=False)
         ui.distance_note = gr.Markdown(elem_id="distance-note")
         with gr.Row():
             ui.batch_files = gr.File(file_count="multiple", file_types=["image"], label=T("batch_files"),

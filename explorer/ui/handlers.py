@@ -1096,7 +1096,8 @@ def _caption(view: views.CompareView, name: str) -> str:
     m = view.scores[name].metrics()
     if "deletion_auc" not in m:  # the map is ready, its scores are not yet
         return choice_label("method", name)
-    sanity = say("compare_sanity", rho=m["sanity_rho"]) if "sanity_rho" in m else ""
+    # rounded first: -0.004 is "0.00", never "-0.00" (trial 13)
+    sanity = say("compare_sanity", rho=round(m["sanity_rho"], 2) + 0.0) if "sanity_rho" in m else ""
     return say("compare_caption", method=choice_label("method", name), deletion=m["deletion_auc"],
                insertion=m["insertion_auc"], sanity=sanity)
 
