@@ -218,14 +218,19 @@ def test_a_guess_is_marked_by_clicks_then_revealed_with_its_overlap(models, sess
     assert picture.size == (448, 448) and "Overlap (IoU): **1.00**" in note and "ranks **1**" in note
 
 
-def test_reveal_without_a_patch_says_so_in_the_maps_place_in_the_users_language_not_in_a_toast(models, session):
-    """Trial 12: the toast lay over the guess's own controls at 1280 px for its seconds."""
+def test_reveal_without_a_usable_patch_says_so_in_the_maps_place_in_the_users_language_not_in_a_toast(models,
+                                                                                                       session):
+    """Trial 12: the toast lay over the guess's own controls at 1280 px for its seconds (trial 13: on a phone over
+    the box and Reveal, and the last reveal's score stayed beside the new list)."""
     reveal = ("rollout", "mean", 0.0, 0, 32, 1, 0.5, "jet", h.PREDICTED)
     picture, note = call(models, "reveal")(session, " ; ", *reveal)
     assert "at least one patch" in note and picture is not None  # the sentence, also drawn where the map would be
+    note = call(models, "reveal")(session, "hello; 99,99", *reveal)[1]  # trial 13: and a list it cannot read
+    assert "Not a patch: 'hello'" in note and "Outside the picture: '99,99'" in note
     english, session.lang = session.lang, "ko"
     try:
         assert "패치를 하나 이상" in call(models, "reveal")(session, "", *reveal)[1]
+        assert "'hello'" in (note := call(models, "reveal")(session, "hello", *reveal)[1]) and "패치" in note, note
     finally:
         session.lang = english  # the module's other tests share the session
 

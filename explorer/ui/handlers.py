@@ -573,10 +573,7 @@ def reveal(server: Server, session: Session, patches: str, method: str, target, 
     """The map revealed beside the guess, with their overlap: the method's map for the class, or
     (``about="patch"``) where the followed patch (row, col) looks in ``block`` (mean of heads)."""
     cache = _need_cache(session)
-    chosen = parse_patches(patches, cache.trace)
-    if not chosen:  # said in the revealed map's place, under Reveal (a toast lay over the guess's own controls)
-        with speaking(LANGUAGES[0]):
-            raise NotApplicableError(say("not_applicable_guess_empty"), reason="guess_empty")
+    chosen = _guessed(patches, cache.trace)
     followed = _followed(about, cache.trace, row, col)
     if followed is not None:
         no_blocks(cache.trace)
@@ -588,6 +585,30 @@ def reveal(server: Server, session: Session, patches: str, method: str, target, 
         raise gr.Error(say("unknown_method", method=method, choices=", ".join(analyses.EXPLANATION_METHODS)))
     return views.guess_view(server.model(session), cache, chosen, method, _target(target, cache.trace), cmap,
                             float(alpha), **method_options(options, cache.trace.num_blocks))
+
+
+def _guessed(patches: str, trace: Trace) -> tuple[tuple[int, int], ...]:
+    """The guess's patches. None, or a list with parts it cannot use, is said in the revealed map's place under
+    Reveal, which it also clears (a toast lay over the guess's own controls, on a phone over its box and Reveal,
+    and left the last reveal's score beside the new list: trials 12 and 13)."""
+    try:
+        chosen = parse_patches(patches, trace)
+    except gr.Error as refused:
+        with speaking(LANGUAGES[0]):  # the error's own text is English; the page says it in the user's words
+            english = _refusal(lambda: parse_patches(patches, trace))
+        raise NotApplicableError(english, reason="said", sentence=refused.message) from None
+    if not chosen:
+        with speaking(LANGUAGES[0]):
+            raise NotApplicableError(say("not_applicable_guess_empty"), reason="guess_empty")
+    return chosen
+
+
+def _refusal(call) -> str:
+    try:
+        call()
+    except gr.Error as refused:
+        return refused.message
+    return ""
 
 
 def guess_note(view: views.GuessView) -> str:

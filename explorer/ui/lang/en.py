@@ -411,6 +411,7 @@ SAY = {
                            "square is the patch, red the places it attends to most.",
     "surgery_paint_nothing": "Nothing is painted yet: paint over some patches with the brush, then press the button.",
     "room_guess_empty": "Click at least one patch on the picture (or type row,col pairs), then send your guess.",
+    "not_applicable_said": "{sentence}",  # a refusal said in a panel (its words already the user's)
     "not_applicable_guess_empty": "Click at least one patch on the picture (or type row,col pairs) before revealing the map.",
     "all_zero": "every value is **zero**: this method gives no patch any relevance for this class on this image "
                 "(the picture is blank, not hidden)",
