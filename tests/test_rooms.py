@@ -15,6 +15,7 @@ from explorer.analyses.guess import class_guesses, guess_overlap
 from explorer.paths import sample_images
 from explorer.ui import handlers as h
 from explorer.ui import room_handlers as rh
+from explorer.ui.messages import say
 from explorer.ui.rooms import CODE_ALPHABET, CODE_LENGTH, RoomError, RoomStore
 from explorer.ui.sessions import Session, TraceStore
 
@@ -111,6 +112,20 @@ def test_an_unused_room_expires_and_gives_its_trace_back(handler_server):
         store.join(room.code)
     assert refused.value.key == "room_unknown"
     assert handle.trace is None and len(traces) == 0 and len(store) == 0
+
+
+def test_no_code_typed_is_told_to_type_it_or_to_open_a_room_not_that_room_empty_quote_is_missing():
+    """Trial 13: Join with an empty box, or a teacher's Reveal before any room, said "no open room with the code ''"
+    (to the teacher: "check the code on your teacher's screen")."""
+    store = RoomStore()
+    for code in ("", None, " - "):
+        with pytest.raises(RoomError) as refused:
+            store.join(code)
+        assert refused.value.key == "room_no_code"
+        with pytest.raises(RoomError) as refused:
+            store.board(code, "some key")
+        assert refused.value.key == "room_open_first"
+    assert "''" not in say("room_no_code") + say("room_open_first")
 
 
 def _image_session(server, choice="demo"):

@@ -206,6 +206,8 @@ class RoomStore:
 
     def _room(self, code) -> Room:
         self._sweep()
+        if not normal_code(code):  # nothing typed: not "no room with the code ''" (trial 13)
+            raise RoomError("room_no_code")
         room = self._rooms.get(normal_code(code))
         if room is None:
             raise RoomError("room_unknown", code=normal_code(code)[:CODE_LENGTH + 2])
@@ -213,6 +215,8 @@ class RoomStore:
         return room
 
     def _teacher(self, code, key) -> Room:
+        if not normal_code(code):  # a teacher's action before any room is open
+            raise RoomError("room_open_first")
         room = self._room(code)
         if not isinstance(key, str) or not secrets.compare_digest(key.encode(), room.key.encode()):
             raise RoomError("room_not_teacher")

@@ -621,6 +621,9 @@ SAY = {
     "room_full": "This room is full ({n} students). Ask your teacher to open a second room.",
     "room_unknown": "There is no open room with the code '{code}'. Check the code on your teacher's screen "
                     "(rooms close after three hours unused).",
+    "room_no_code": "Type the room's code from your teacher's screen first, then press Join.",
+    "room_open_first": "Press Open a room first: then students can join, and you can show an image, reveal the "
+                       "map and close the room.",
     "room_not_teacher": "Only the teacher of this room can do that: open the teacher's link, or check the room key.",
     "room_not_joined": "You are not in this room any more (it was reopened). Type the code and press Join again.",
     "room_new_image": "The teacher has moved on to a new image: mark your patches on it and send again.",
