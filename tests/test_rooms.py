@@ -217,6 +217,7 @@ def test_a_link_opens_the_room_tab_filled_in():
                                            headers={"host": "127.0.0.1:7860"}), tabs=3, listen="127.0.0.1")
     assert teacher[:3] == ("", "ABC234", "k") and teacher[9:] == rh.room_page(teacher=True, tabs=3)
     assert "?room=ABC234" in teacher[8] and "--host 0.0.0.0" in teacher[8]  # the links, and who cannot reach them
+    assert teacher[8].index("--host 0.0.0.0") < teacher[8].index("?room=ABC234")  # ... said first (trial 13)
     plain = rh.from_link(SimpleNamespace(query_params={}), tabs=3)
     assert len(plain) == len(student) == len(teacher) and all(isinstance(v, type(gr.skip())) for v in plain)
 

@@ -94,7 +94,8 @@ def students_address(page: str, listen: str, lan: str) -> tuple[str, bool]:
 def room_links(code: str, key: str, address: str, listen: str = "127.0.0.1") -> str:
     address, reachable = students_address(address, listen, lan_address())
     links = say("room_links", code=code, student=f"{address}?room={code}", teacher=f"{address}?room={code}&key={key}")
-    return links if reachable else f"{links}\n\n{say('room_local_only')}"
+    # the warning first: a teacher who reads one line must not hand out a link the class cannot open (trial 13)
+    return links if reachable else f"{say('room_local_only')}\n\n{links}"
 
 
 def _room_cache(server: h.Server, room: Snapshot) -> views.TraceCache:
