@@ -90,14 +90,15 @@ CSS = """
 #surgery-canvas { max-width: 560px; }
 /* the accordions' titles start at the left, as every other label does (a wrapped one was centred on a phone) */
 .label-wrap > span { text-align: left; }
+/* every example a square thumbnail, a photo's too (the cat's was letterboxed in white at 1920 px: trial 13) */
+#examples .gallery-item > span { display: block; height: 100%; }
+#examples .gallery-item .container { display: block; width: 100%; height: 100%; }
+#examples .gallery-item img { width: 100%; height: 100%; object-fit: cover; }
 /* a phone: the examples six a row, each whole (four rows of them pushed the tabs ~300 px further down; one sideways
    row cut its 4th at the card's edge, with no other sign that eight more followed: trial 12) */
 @media (max-width: 640px) {
   #examples .gallery { display: grid; grid-template-columns: repeat(6, minmax(0, 1fr)); gap: 6px; }
-  #examples .gallery-item { width: auto; min-width: 0; margin: 0; }
-  #examples .gallery-item > span { display: block; }
-  #examples .gallery-item .container { display: block; width: 100%; max-width: none; height: auto; aspect-ratio: 1 / 1; }
-  #examples .gallery-item img { width: 100%; height: 100%; object-fit: cover; } }
+  #examples .gallery-item { width: auto; height: auto; min-width: 0; margin: 0; aspect-ratio: 1 / 1; } }
 /* a phone: the score tables' cells in the page's narrower font, close together, a long name broken where it must be
    (with COMPARE_WIDTHS, SIDE_WIDTHS and DISTANCE_WIDTHS every column is in sight) */
 @media (max-width: 640px) { :is(#compare-table, #side-scores, #distance-table) :is(th, .body-cell) { padding: 0 !important; }
