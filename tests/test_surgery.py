@@ -389,3 +389,11 @@ def test_painting_adds_to_the_edit_list_and_an_empty_canvas_says_what_to_do(hand
     assert h.surgery_paint(session, painted, "3,3") == "0,0; 3,3"
     with pytest.raises(gr.Error, match="Nothing is painted"):
         h.surgery_paint(session, {**painted, "layers": [np.zeros_like(layer)]}, "")
+
+
+def test_after_a_refused_edit_the_note_names_the_last_edit_the_pictures_still_show(session):
+    """Trial 13: "3 of 64 patches dropped. Now: crescent (87%)" stayed beside a typed list that was refused."""
+    session.surgery = ("0,0; 0,1",)
+    assert "not applied" in h.surgery_unused(session) and "0,0; 0,1" in h.surgery_unused(session)
+    session.surgery = ()
+    assert "the image as it is" in h.surgery_unused(session)

@@ -726,6 +726,7 @@ def _wire(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server) -> None:
     events["analyze"].failure(h.refused_upload, [s], [ui.image_in, ui.upload_note], **PRIVATE)
     ui.image_back.click(h.refused_upload, [s], [ui.image_in, ui.upload_note], **PRIVATE)  # ... and after one too large
     events["analyze"].success(lambda: gr.Markdown(visible=False), None, ui.upload_note, **PRIVATE)
+    events["surgery"].failure(h.surgery_unused, [s], [ui.surgery_note], **PRIVATE)  # a typed list it cannot use
     if ui.examples is not None:
         example = ui.examples.load_input_event.then(*run_image, concurrency_limit=4, concurrency_id="analyze", **PRIVATE)
         example.success(lambda: gr.Markdown(visible=False), None, ui.upload_note, **PRIVATE)

@@ -813,6 +813,14 @@ def surgery_preset(server: Server, session: Session, preset: str) -> str:
 
 
 @user_errors
+def surgery_unused(session: Session) -> str:
+    """The surgery note after an edit it refused: the pictures and table still show the last edit that worked,
+    which it names (trial 13: "3 of 64 patches dropped" stayed beside a list that could not be read)."""
+    last = session.surgery[-1] if session is not None and session.surgery else ""
+    return say("surgery_unused", last=last or say("surgery_no_edit"))
+
+
+@user_errors
 def surgery_undo(session: Session) -> str:
     """The edit list before the current one (the history steps back; nothing before it: no edit)."""
     session.surgery = session.surgery[:-1]

@@ -508,6 +508,9 @@ SAY = {
     "what_edit": "The edit", "what_preset": "The preset",
     "patches_not_text": "The patch list must be text such as '3,4; 5,6', not '{value}'.",
     "surgery_all": "Keep at least one patch: with every patch dropped the model has nothing of the image to read.",
+    "surgery_unused": "**This edit was not applied** (the message at the top says why): the pictures and the "
+                      "table still show the last edit that worked: {last}.",
+    "surgery_no_edit": "none, the image as it is",
     "surgery_note_drop": "**{n}** of {total} patches dropped. Now: **{now}** ({p_now}); before the edit: "
                          "**{before}** ({p_before}).",
     "surgery_note_grey": "**{n}** of {total} patches greyed. Now: **{now}** ({p_now}); before the edit: "

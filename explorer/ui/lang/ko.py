@@ -457,6 +457,9 @@ SAY = {
     "what_edit": "편집 방식", "what_preset": "미리 정한 편집",
     "patches_not_text": "패치 목록은 '3,4; 5,6' 같은 글이어야 합니다 ('{value}': 쓸 수 없는 값입니다).",
     "surgery_all": "패치를 하나 이상 남기세요: 모든 패치를 빼면 모델이 이미지에서 읽을 것이 없습니다.",
+    "surgery_unused": "**이 편집은 적용되지 않았습니다** (이유는 맨 위 메시지에 있습니다). 그림과 표는 마지막으로 "
+                      "적용된 편집을 그대로 보여 줍니다: {last}.",
+    "surgery_no_edit": "없음, 원래 이미지",
     "surgery_note_drop": "패치 {total}개 중 **{n}**개를 뺐습니다. 지금: **{now}** ({p_now}); 편집 전: "
                          "**{before}** ({p_before}).",
     "surgery_note_grey": "패치 {total}개 중 **{n}**개를 회색으로 칠했습니다. 지금: **{now}** ({p_now}); 편집 전: "
