@@ -298,6 +298,7 @@ def test_the_endpoint_answers_an_edit_with_top5_change_rollout_lens_and_attentio
     assert image.size == rollout.size == attention.size == (320, 320) and lens.size[0] > 300
     assert rollout.getpixel((2, 2)) == REMOVED_FILL  # dropped: drawn as removed, not as a cold colour
     assert list(table.columns) == ["class", "now (%)", "before (%)", "change (points)"] and len(table.data) == 5
+    assert all(change == round(now - before, 1) for _, now, before, change in table.data.values.tolist())  # as shown
     shown = gr.Dataframe(interactive=False).postprocess(table).metadata["display_value"]  # every % with 1 decimal
     assert all(re.fullmatch(r"-?\d+\.\d", cell) for row in shown for cell in row[1:]), shown
     assert "**2** of 64 patches dropped" in note

@@ -224,7 +224,7 @@ def test_reveal_without_a_usable_patch_says_so_in_the_maps_place_in_the_users_la
     the box and Reveal, and the last reveal's score stayed beside the new list)."""
     reveal = ("rollout", "mean", 0.0, 0, 32, 1, 0.5, "jet", h.PREDICTED)
     picture, note = call(models, "reveal")(session, " ; ", *reveal)
-    assert "at least one patch" in note and picture is not None  # the sentence, also drawn where the map would be
+    assert "at least one patch" in note and picture is None  # the sentence under Reveal, the last map cleared
     note = call(models, "reveal")(session, "hello; 99,99", *reveal)[1]  # trial 13: and a list it cannot read
     assert "Not a patch: 'hello'" in note and "Outside the picture: '99,99'" in note
     english, session.lang = session.lang, "ko"
@@ -406,3 +406,19 @@ def test_a_gallery_caption_never_writes_a_negative_zero():
     view = SimpleNamespace(scores={"gradcam": SimpleNamespace(metrics=lambda: scores)})
     caption = h._caption(view, "gradcam")
     assert caption.endswith("sanity ρ 0.00") and "deletion 0.83" in caption, caption
+
+
+def test_a_new_image_clears_the_last_images_comparison_side_by_side_and_head_ranking():
+    """Trial 14: after Compare, Side by side and Rank every head on the ring, a click on the crescent left the
+    ring's maps, "explaining ring" and "drop of p(ring)" under a crescent. Every new-image path (page load, an
+    upload, an example, a new model) now empties them; their buttons draw them again."""
+    from explorer.models.catalog import DEMO_LABEL
+    from explorer.ui import app
+
+    demo = app.build_demo(app.make_server(app.parse_args(["--device", "cpu"]), DEMO_LABEL), DEMO_LABEL)
+    config = demo.get_config_file()
+    names = {c["id"]: c.get("props", {}).get("elem_id") for c in config["components"]}
+    clearing = [d for d in config["dependencies"]
+                if {"compare-gallery", "compare-note", "importance", "side-note", "side-rollout-left"}
+                <= {names.get(o) for o in d["outputs"]}]
+    assert len(clearing) >= 4, len(clearing)  # load, upload, example, model

@@ -58,6 +58,7 @@ class Endpoint:
     aliases: tuple[str, ...] = ()  # earlier API names still answered (undocumented)
     work: Callable | None = None  # work(server, **inputs) -> budget.Work | None: its memory and weight
     stream: bool = False  # the handler yields its outputs as they grow (each yield updates the page)
+    drawn_sentence: bool = True  # a not-applicable sentence is also drawn as the first picture (else: the text only)
 
     @property
     def params(self) -> list[str]:
@@ -109,7 +110,7 @@ class Endpoint:
         sentence = h.safe.explain(exc)[0]
         out, pictured = [], False
         for name, kind in self.outputs:
-            if kind == "image" and not pictured:
+            if kind == "image" and not pictured and self.drawn_sentence:
                 out.append(h.sentence_picture(sentence))
                 pictured = True
             elif kind == "text" and name not in self.components:
@@ -238,7 +239,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
                                   "target", "about=guess_about", "block=guess_block", "row=query_row",
                                   "col=query_col"),
              _images("reveal_image") + (("reveal_note", "text"),), view=True, present=h.show_reveal,
-             download="download_reveal", triggers=("guess_reveal.click",), work=h.explanation_work),
+             download="download_reveal", triggers=("guess_reveal.click",), work=h.explanation_work,
+             drawn_sentence=False),  # the guess's refusal in the note under Reveal: drawn, 7-px text on a phone
     Endpoint("query", h.query, ("session", "block=query_block", "head=query_head", "row=query_row",
                                 "col=query_col", "alpha", "cmap"),
              _images("query_image", "query_attention", "query_rollout") + (("query_row", "number"),

@@ -73,7 +73,8 @@ class SurgeryView:
 
     def table(self) -> list[list]:
         """Rows: class, probability now (%), before the edit (%), change (percentage points)."""
-        return [[self.label(i), round(100 * now, 1), round(100 * before, 1), round(100 * (now - before), 1) + 0.0]
+        # the change of the two numbers as shown (1.1 beside 1.2 is -0.1, not the 0.0 of 1.14 - 1.16: trial 14)
+        return [[self.label(i), (a := round(100 * now, 1)), (b := round(100 * before, 1)), round(a - b, 1) + 0.0]
                 for i, now, before in self.top()]
 
     def _scale(self) -> int:

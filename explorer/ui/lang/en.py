@@ -404,7 +404,7 @@ SAY = {
     "source_random": "random weights", "source_its": "its weights", "source_built": "weights as built",
     "map_range": "values {low} to {high} (the colours run from the lowest value to the highest)",
     "guess_note": "Patches you marked: **{k}**; the map's {k} strongest include **{overlap}** of them (a random "
-                  "guess of {k} patches includes {chance} of them on average). Overlap (IoU): **{iou}**. Of the map's {n} patches, your "
+                  "guess of {k} patch{s} includes {chance} of them on average). Overlap (IoU): **{iou}**. Of the map's {n} patches, your "
                   "best one ranks **{rank}** (rank 1 is the map's strongest patch).",
     "guess_about_unknown": "'{value}' is not something to guess; choose one of: {choices}.",
     "guess_patch_caption": "Where patch (row {row}, col {col}) looks in block {block} (mean of heads): the cyan "
