@@ -581,3 +581,44 @@ def test_a_new_uploads_message_is_not_stacked_behind_the_last_ones(browser, app_
         page.locator("[data-testid=toast-body]", has_text="not an image file").first.wait_for(timeout=UI_WAIT_MS)
         shown = page.locator("[data-testid=toast-body]").all_inner_texts()
         assert len(shown) == 1 and "(2)" not in shown[0], shown
+
+
+def _apart(a: dict, b: dict) -> bool:
+    """Two bounding boxes that do not overlap."""
+    return (a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"]
+            or a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"])
+
+
+def test_a_message_stays_off_the_box_it_is_about_and_goes_with_its_tab(browser, app_url):
+    """On a projector Gradio's message box (fixed at the top right) lay over the Class box it refused and over the
+    patch boxes; an error of one tab joined the next tab's as "Error (2)" (trial 14). A patch past the grid is
+    shown clamped, and said."""
+    with sized_page(browser, app_url, 1280, 720) as page:
+        page.wait_for_function("() => /\\d%/.test((document.querySelector('#prediction') || {}).innerText || '')",
+                               timeout=MODEL_WAIT_MS)
+        open_tab(page, "rollout")
+        on_top = "id => { document.getElementById(id).scrollIntoView({block: 'start'}); window.scrollBy(0, -20); }"
+        page.evaluate(on_top, "target")  # where a toast at the top right lay over it (trial 14)
+        box = page.locator("#target input")
+        box.click()
+        box.fill("giraffe")
+        box.press("Enter")
+        toast = page.locator("[data-testid=toast-body]", has_text="giraffe").first
+        toast.wait_for(timeout=UI_WAIT_MS)
+        page.wait_for_timeout(300)  # placed at the next frame
+        page.screenshot(path=str(ARTIFACTS / "browser-toast-class.png"))
+        assert _apart(toast.bounding_box(), page.locator("#target").bounding_box())
+        open_tab(page, "query")
+        page.wait_for_function("() => !document.querySelector('[data-testid=toast-body]')", timeout=UI_WAIT_MS)
+        page.evaluate(on_top, "query-row")
+        row = page.locator("#query-row input")
+        row.fill("99")
+        row.press("Enter")
+        said = page.locator("[data-testid=toast-body]", has_text="outside the grid").first
+        said.wait_for(timeout=MODEL_WAIT_MS)
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(ARTIFACTS / "browser-toast-row.png"))
+        assert _apart(said.bounding_box(), page.locator("#query-row").bounding_box())
+        page.wait_for_function("() => document.querySelector('#query-row input').value !== '99'", timeout=UI_WAIT_MS)
+        last = re.search(r"0 to (\d+)", said.inner_text()).group(1)
+        assert number(page, "query-row") == last  # the clamped row, echoed in its box

@@ -104,8 +104,9 @@ def test_on_a_phone_no_panel_label_or_button_covers_a_figure(browser, app_url):
         narrow = phone.evaluate("""() => ['surgery-mode', 'surgery-follows', 'surgery-row', 'surgery-col']
             .map(id => [id, Math.round(document.getElementById(id).getBoundingClientRect().width)])""")
         assert all(width >= 250 for _, width in narrow), narrow  # each control the phone's width, not a 30-px column
-        sideways = phone.evaluate(SIDEWAYS, "surgery-table")
+        sideways, broken = phone.evaluate(SIDEWAYS, "surgery-table"), phone.evaluate(BROKEN_WORDS, "surgery-table")
         assert not sideways, f"the surgery table scrolls sideways on a phone: {sideways}"
+        assert not broken, f"a header broken inside a word ('change (points' over ')', trial 14): {broken}"
     with sized_page(browser, app_url, 390, 844, locale="ko-KR") as phone:  # Korean headers are the widest
         _analysed(phone)
         open_tab(phone, "side")  # its score table's headers, before a run (trial 7: cut at the right edge)

@@ -54,18 +54,21 @@ def streamed(server, image) -> list:
 
 def test_compare_tab_and_evaluate_cli_give_the_same_numbers_for_the_same_image(streamed, image, tmp_path):
     session, gallery, table, large, curves, note = streamed[-1]
-    assert len(gallery) == len(table) == ALL and large["value"].size == session.trace.input_image.size
+    assert len(gallery) == len(table.data) == ALL and large["value"].size == session.trace.input_image.size
     assert curves is not None and curves.size[0] > 300  # the shown method's curves, without a click (trial 7)
     code = cli.main(["evaluate", "--model", "demo", "--images", str(image), "--out", str(tmp_path)])
     assert code == 0
     from_cli = _csv_metrics(tmp_path / "scores.csv", image)
     metrics = [m for m in faithfulness.METRICS if m != "seconds"]
-    assert list(table.columns)[0] == "method"
-    for name, row in zip(session.compare.scores, table.itertuples(index=False)):  # rows: the page's names
+    assert list(table.data.columns)[0] == "method"
+    for name, row in zip(session.compare.scores, table.data.itertuples(index=False)):  # rows: the page's names
         for metric, value in zip(faithfulness.METRICS, row[1:]):
             if metric != "seconds":
                 assert value == pytest.approx(round(from_cli[(name, metric)], 3), abs=1e-3), (name, metric)
     assert {m for _, m in from_cli} == set(metrics)
+    shown = gr.Dataframe().postprocess(table).model_dump()["metadata"]["display_value"]  # what the page writes
+    for row in shown:  # every area with 3 decimals (trial 14: "0.07" above "0.072"), the seconds with 2
+        assert all(len(cell.split(".")[-1]) == 3 for cell in row[1:5]) and len(row[6].split(".")[-1]) == 2, row
 
 
 def test_clicking_a_cell_shows_that_methods_map_and_curves(server, streamed):
@@ -82,7 +85,7 @@ def test_compare_says_how_long_it_takes_then_shows_every_map_before_any_score_an
     steps = streamed
     assert "about" in steps[0][-1] and steps[0][1] == []  # the estimate, before any work
     first = steps[1]
-    assert len(first[1]) == 1 and first[1][0][1] == "rollout" and np.isnan(first[2].iloc[0, 1])  # a map, no score
+    assert len(first[1]) == 1 and first[1][0][1] == "rollout" and np.isnan(first[2].data.iloc[0, 1])  # a map, no score
     assert first[3]["label"].startswith("rollout")  # the large map says which method it is
     scored = [len([c for _, c in step[1] if "deletion" in c]) for step in steps[1:]]
     assert scored == sorted(scored) and scored[-1] == ALL  # scores arrive and stay

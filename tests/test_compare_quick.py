@@ -115,7 +115,7 @@ def test_quick_compare_in_the_app_gives_the_numbers_of_evaluate_quick(model, tmp
     assert code == 0
     with (tmp_path / "ev" / "scores.csv").open(newline="") as f:
         cli_scores = {(r["method"], r["metric"]): float(r["value"]) for r in csv.DictReader(f)}
-    for row in app.itertuples(index=False):
+    for row in app.data.itertuples(index=False):
         if row[0] in ("integrated gradients", "occlusion", "rollout"):
             assert row[3] == pytest.approx(round(cli_scores[(row[0], "deletion_auc")], 3), abs=1e-3), row[0]
             assert row[4] == pytest.approx(round(cli_scores[(row[0], "insertion_auc")], 3), abs=1e-3), row[0]

@@ -111,12 +111,12 @@ def test_korean_sessions_get_korean_table_headers_series_name_and_compare_captio
     batch, _, table_batch, note_batch = call(server, "distance_batch")([], True, korean)
     assert f"<strong>이미지 {batch.batch_count}장의 평균</strong>" in note_batch and list(table_batch.columns)[0] == "블록"
     *_, (kept, gallery, table, large, _, _) = call(server, "compare")(korean, h.PREDICTED, "mean", False, "jet")
-    assert list(table.columns)[0] == "방법" and "삭제 AUC ↓" in table.columns
+    assert list(table.data.columns)[0] == "방법" and "삭제 AUC ↓" in table.data.columns
     assert all(": 삭제 " in caption and ", 삽입 " in caption for _, caption in gallery)
     # the methods named in Korean with the papers' term (issue 25); the comparison kept (its files, its
     # clicks) and the API's method names stay the registry's
     assert gallery[0][1].startswith("롤아웃 (rollout): 삭제 ") and large["label"].startswith("롤아웃 (rollout), ")
-    names = table["방법"].tolist()
+    names = table.data["방법"].tolist()
     assert names[:2] == ["롤아웃", "그래디언트 롤아웃"] and "통합 그래디언트" in names and list(kept.compare.scores)[0] == "rollout"
     # the table's names are short, no wider on screen than the English ones: with the papers' terms in
     # parentheses the method column pushed the last column out of a 1280-px window (seen on a screenshot)

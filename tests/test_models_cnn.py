@@ -172,7 +172,7 @@ def test_the_app_shows_a_cnn_with_its_refusals_in_english_and_korean(resnet, tmp
     filters, raw, position = call(server, "model_views")(session)
     assert filters.size[0] > 200 and position.size[0] > 200
     *pictures, note, scores = call(server, "side_by_side")(session, "demo", 1.0, h.SIDE_AUTO)
-    assert len(pictures) == 7 and "Grad-CAM" in note and len(scores) == 2  # the method named as the page names it
+    assert len(pictures) == 7 and "Grad-CAM" in note and len(scores.data) == 2  # the method named as the page names it
     from explorer.ui.messages import speaking
 
     with speaking("ko"):  # the views write why in English; the page says it in the user's language

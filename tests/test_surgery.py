@@ -398,3 +398,16 @@ def test_after_a_refused_edit_the_note_names_the_last_edit_the_pictures_still_sh
     assert "not applied" in h.surgery_unused(session) and "0,0; 0,1" in h.surgery_unused(session)
     session.surgery = ()
     assert "the image as it is" in h.surgery_unused(session)
+
+
+def test_a_refused_edits_note_says_why_beside_the_list_it_could_not_use(session):
+    """Trial 14: the refused list stayed in its box and the reason only in a toast (which goes, and lay over the
+    box): the note under the list says both what was wrong and what the pictures still show."""
+    session.surgery = ("0,0",)
+    note = h.surgery_unused(session, "hello; 99,99; 3", "drop")
+    assert "not applied" in note and "'hello'" in note and "'99,99'" in note and "0,0" in note, note
+    assert "message box" not in note, note
+    gh, gw = session.trace.grid
+    every = "; ".join(f"{r},{c}" for r in range(gh) for c in range(gw))
+    assert "Keep at least one patch" in h.surgery_unused(session, every, "drop")
+    assert "message box says why" in h.surgery_unused(session, "0,0", "drop")  # refused elsewhere (a row box)

@@ -187,13 +187,13 @@ def test_side_by_side_in_the_app_loads_the_second_model_through_the_shared_cache
     session, _, _ = h.analyze(server, str(sample_images()[-1]), h.Session(choice=DEMO_LABEL))
     out = call(server, "side_by_side")(session, RANDOM_LABEL, 1.0)
     assert len(out) == 9 and "block 3 (this model, blocks 0 to 3) and block 11 (second model, blocks 0 to 11)" in out[-2]
-    assert len(out[-1]) == 2  # scores
+    assert len(out[-1].data) == 2  # scores
     assert out[0].size[0] >= 320 and out[1].size[0] >= 320
     from dataclasses import replace
 
     korean = call(server, "side_by_side")(replace(session, lang="ko"), RANDOM_LABEL, 1.0)  # as Compare names it
     assert "**롤아웃 (rollout)**" in korean[-2] and "양성(positive)" in korean[-2], korean[-2]
-    assert list(korean[-1].iloc[:, 1]) == ["롤아웃", "롤아웃"], korean[-1]
+    assert list(korean[-1].data.iloc[:, 1]) == ["롤아웃", "롤아웃"], korean[-1]
     with pytest.raises(Exception, match="by name only"):
         call(server, "side_by_side")(session, "examples/article_vit.py:build", 1.0)
 

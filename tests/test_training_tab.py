@@ -172,8 +172,8 @@ def test_the_tours_sentence_says_what_changed_and_what_did_not():
     with speaking("en"):
         formed = th.learned_note(_panels(0, 0.05, [20, 21], 0.12), _panels(900, 0.9, [5, 60], 0.95))
         assert formed == ("**From step 0 to step 900:** the held-out accuracy went from 12% to 95%; the position grid "
-                          "formed (locality, the share of patches whose most similar position is a neighbour: 0.05 → 0.90); the first block's heads went from 20–21 px (the most global "
-                          "1.1 times as far as the most local) to 5–60 px (12.0 times).")
+                          "formed (locality, the share of patches whose most similar position is a neighbour: 0.05 → 0.90); the first block's heads went from 20.0–21.0 px (the most global "
+                          "1.1 times as far as the most local) to 5.0–60.0 px (12.0 times).")
         kept = th.learned_note(_panels(0, 1.0, [20, 21]), _panels(900, 1.0, [5, 60]))
         assert "already there at the first saved step (locality, the share of patches whose most similar position is a neighbour: 1.00 → 1.00)" in kept
         not_yet = th.learned_note(_panels(0, 0.05, [16, 17]), _panels(20, 0.08, [16, 16]))

@@ -100,10 +100,10 @@ CSS = """
   #examples .gallery { display: grid; grid-template-columns: repeat(6, minmax(0, 1fr)); gap: 6px; }
   #examples .gallery-item { width: auto; height: auto; min-width: 0; margin: 0; aspect-ratio: 1 / 1; } }
 /* a phone: the score tables' cells in the page's narrower font, close together, a long name broken where it must be
-   (with COMPARE_WIDTHS, SIDE_WIDTHS and DISTANCE_WIDTHS every column is in sight) */
-@media (max-width: 640px) { :is(#compare-table, #side-scores, #distance-table) :is(th, .body-cell) { padding: 0 !important; }
-  :is(#compare-table, #side-scores, #distance-table) .cell-wrap { padding: 3px 1px !important; }
-  :is(#compare-table, #side-scores, #distance-table) :is(th, .body-cell) * { font-family: var(--font);
+   (with COMPARE_WIDTHS, SIDE_WIDTHS, DISTANCE_WIDTHS and SURGERY_WIDTHS every column is in sight) */
+@media (max-width: 640px) { :is(#compare-table, #side-scores, #distance-table, #surgery-table) :is(th, .body-cell) { padding: 0 !important; }
+  :is(#compare-table, #side-scores, #distance-table, #surgery-table) .cell-wrap { padding: 3px 1px !important; }
+  :is(#compare-table, #side-scores, #distance-table, #surgery-table) :is(th, .body-cell) * { font-family: var(--font);
       font-size: min(11px, calc((100vw - 66px) / 29.5));  /* 11 px at 390 px, smaller on a narrower phone */
       word-break: keep-all; overflow-wrap: anywhere; } }
 /* the method options a method does not use: visibly off (only there: a nested :has() over the whole
@@ -153,6 +153,7 @@ SCROLL_TO_ROOM = """() => { if (!new URLSearchParams(location.search).get('room'
 DISTANCE_WIDTHS = ["16%", "28%", "28%", "28%"]  # block, most local head, mean, most global head (px)
 COMPARE_WIDTHS = ["22%", "10.3%", "10.3%", "10.3%", "10.3%", "12.6%", "9%", "15.2%"]  # method, 4 AUCs, ρ, s, vs random
 SIDE_WIDTHS = ["22%", "22%", "14%", "14%", "14%", "14%"]  # model, method, the 4 AUCs
+SURGERY_WIDTHS = ["31%", "21%", "21%", "27%"]  # class, now, before, change ("change (points" over ")": trial 14)
 MAX_UPLOAD = "25mb"  # largest file a user may upload (an image's pixels are limited separately)
 UPLOAD_LIMIT = MAX_UPLOAD.upper().replace("MB", " MB")  # as a sentence says it (Gradio's toast says "25.0 Mb")
 UPLOAD_BYTES = int(MAX_UPLOAD.removesuffix("mb")) * gr.FileSize.MB  # as Gradio's launch(max_file_size=) reads it
@@ -410,7 +411,8 @@ def _surgery_tab(ui: SimpleNamespace) -> None:
             with gr.Column():
                 ui.surgery_note = gr.Markdown(elem_id="surgery-note")
                 ui.surgery_table = gr.Dataframe(headers=h.headers(h.SURGERY_COLUMNS), label=T("surgery_table"),
-                                                elem_id="surgery-table", interactive=False, wrap=True)
+                                                elem_id="surgery-table", interactive=False, wrap=True,
+                                                column_widths=SURGERY_WIDTHS)
         with gr.Row():
             for name in ("rollout", "attention"):
                 with gr.Column():
@@ -734,7 +736,8 @@ def _wire(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server) -> None:
     events["analyze"].failure(h.refused_upload, [s], [ui.image_in, ui.upload_note], **PRIVATE)
     ui.image_back.click(h.refused_upload, [s], [ui.image_in, ui.upload_note], **PRIVATE)  # ... and after one too large
     events["analyze"].success(lambda: gr.Markdown(visible=False), None, ui.upload_note, **PRIVATE)
-    events["surgery"].failure(h.surgery_unused, [s], [ui.surgery_note], **PRIVATE)  # a typed list it cannot use
+    events["surgery"].failure(h.surgery_unused, [s, ui.surgery_patches, ui.surgery_mode], [ui.surgery_note],
+                                **PRIVATE)  # a typed list it cannot use
     if ui.examples is not None:
         example = ui.examples.load_input_event.then(*run_image, concurrency_limit=4, concurrency_id="analyze", **PRIVATE)
         example.success(lambda: gr.Markdown(visible=False), None, ui.upload_note, **PRIVATE)
@@ -1031,7 +1034,8 @@ def main(argv: list[str] | None = None) -> None:
                     run_history=False,  # a shared class computer keeps no one's images; Gradio's 'Runs' page is English
                     state_session_capacity=args.max_sessions,
                     head=gradio_fixes.page_words(toast_titles(), toast_phrases(UPLOAD_LIMIT), gradio_labels())
-                    + gradio_fixes.refused_upload(UPLOAD_BYTES, "image-input", "image-back") + gradio_fixes.ENTER_SENDS,
+                    + gradio_fixes.refused_upload(UPLOAD_BYTES, "image-input", "image-back") + gradio_fixes.ENTER_SENDS
+                    + gradio_fixes.TOASTS_ASIDE,
                     quiet=True, prevent_thread_lock=True)  # Gradio's own lines name launch()'s arguments, not our flags
     except OSError as exc:  # Gradio's "Cannot find empty port" names its own parameters, not our flag
         sys.exit(f"vit-explorer: cannot listen on {args.host}:{args.port} ({exc.__class__.__name__}): the port is "

@@ -207,6 +207,55 @@ document.addEventListener("keydown", event => {
 </script>"""
 
 
+#: the ``<head>`` script that keeps a message box (Gradio's toast, fixed at the window's top right) off the control
+#: the user last touched, which the message is about: on a projector the "Class" box, the patch boxes and a
+#: table's header lay under their own error (trial 14). A toast that would cover it moves to the bottom, or the
+#: left, whichever covers least; a tab change closes the last tab's messages (an error of another tab joined the
+#: next one's as "Error (2)"). Written by hand: Gradio 6.31 places every toast in one fixed corner, with no option.
+TOASTS_ASIDE = r"""<script>
+(() => {
+  let touched = null, shown = 0;
+  const touch = event => {
+    const target = event.target;
+    if (!target || !target.closest || target.closest(".toast-wrap")) return;
+    touched = target.closest(".block") || target;
+  };
+  ["pointerdown", "focusin", "keydown"].forEach(type => document.addEventListener(type, touch, true));
+  const covered = (a, b) => Math.max(0, Math.min(a.right, b.right) - Math.max(a.left, b.left))
+    * Math.max(0, Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top));
+  const SPOTS = [{}, {top: "auto", bottom: "12px"}, {left: "12px", right: "auto", alignItems: "flex-start"},
+                 {top: "auto", bottom: "12px", left: "12px", right: "auto", alignItems: "flex-start"}];
+  const put = (wrap, spot) => {
+    for (const key of ["top", "bottom", "left", "right", "alignItems"]) wrap.style[key] = spot[key] || "";
+  };
+  const place = () => {
+    const wrap = document.querySelector(".toast-wrap");
+    if (!wrap) return;
+    put(wrap, SPOTS[0]);
+    if (!touched || !touched.isConnected) return;
+    const control = touched.getBoundingClientRect();
+    let best = null;
+    for (const spot of SPOTS) {
+      put(wrap, spot);
+      const area = covered(wrap.getBoundingClientRect(), control);
+      if (best === null || area < best.area) best = {spot, area};
+      if (area === 0) break;
+    }
+    put(wrap, best.spot);
+  };
+  new MutationObserver(() => {
+    const now = document.querySelectorAll('[data-testid="toast-body"]').length;
+    if (now > shown) requestAnimationFrame(place);
+    shown = now;
+  }).observe(document.documentElement, {childList: true, subtree: true});
+  document.addEventListener("click", event => {
+    if (event.target.closest && event.target.closest('button[role="tab"]'))
+      document.querySelectorAll('[data-testid="toast-close"]').forEach(button => button.click());
+  }, true);
+})();
+</script>"""
+
+
 def install() -> None:
     """Use :func:`save_pil_to_cache` for every picture Gradio writes to its cache."""
     processing_utils.save_pil_to_cache = save_pil_to_cache

@@ -11,6 +11,7 @@ can fix come back as ``gr.Error`` and leave the app usable.
 from __future__ import annotations
 
 import functools
+import math
 import shutil
 import time
 import uuid
@@ -555,7 +556,7 @@ def _followed(about, trace: Trace, row, col) -> tuple[int, int] | None:
     """The followed patch when the guess is about one (``about == "patch"``), else None."""
     if about not in (None, *GUESS_ABOUT):
         raise gr.Error(say("guess_about_unknown", value=safe.shown(about), choices=", ".join(GUESS_ABOUT)))
-    return _patch(trace, row, col) if about == "patch" else None
+    return _patch(trace, row, col, warn=False) if about == "patch" else None  # the explorer's boxes: it warns
 
 
 def guess(server: Server, session: Session, patches: str, about: str = "class", row=0, col=0):
@@ -652,9 +653,10 @@ def _head(head: str | None, trace: Trace) -> int | None:
     return _index(str(head).split()[-1], trace.num_heads, "head")
 
 
-def _patch(trace: Trace, row, col) -> tuple[int, int]:
-    """(row, col) of the query patch: a number before or past the grid's edge clamped to it, and echoed back in the
-    boxes (a refused -3 stayed in its box and was refused again at every later control, trial 11)."""
+def _patch(trace: Trace, row, col, warn: bool = True) -> tuple[int, int]:
+    """(row, col) of the query patch: a number before or past the grid's edge clamped to it, echoed back in the
+    boxes (a refused -3 stayed in its box and was refused again at every later control, trial 11) and, with
+    ``warn``, said (trial 14: 99 became 7 with no word, beside a block box that refuses 99)."""
     gh, gw = trace.grid
     values = []
     for value, count, what in ((row, gh, say("what_row")), (col, gw, say("what_col"))):
@@ -663,6 +665,8 @@ def _patch(trace: Trace, row, col) -> tuple[int, int]:
         except (TypeError, ValueError, OverflowError):
             raise gr.Error(say("patch_not_whole", what=what, value=safe.shown(value))) from None
         values.append(min(max(index, 0), count - 1))
+        if warn and values[-1] != index:
+            gr.Warning(say("patch_clamped", what=what, value=index, last=count - 1, shown=values[-1]))
     return values[0], values[1]
 
 
@@ -777,19 +781,23 @@ def surgery(server: Server, session: Session, patches: str, mode: str, row, col)
     sequence, greyed (mean colour) or blurred (``mode``), following patch (``row``, ``col``): top 5 with
     the change, the edited input's rollout, its class token's logit lens, the followed patch's attention."""
     cache = _need_cache(session)
-    trace = cache.trace
+    chosen = _surgery_edit(cache.trace, patches, mode)
+    follow = _patch(cache.trace, row, col)
+    _remember_edit(session, format_patches(chosen))
+    return views.surgery_view(server.model(session), cache, chosen, mode, follow)
+
+
+def _surgery_edit(trace: Trace, patches, mode) -> tuple[tuple[int, int], ...]:
+    """The patches of an edit (``mode`` checked), or a gr.Error saying why it cannot be made."""
     if not isinstance(mode, str) or mode not in views.SURGERY_MODES:
         raise gr.Error(say("one_of", what=say("what_edit"), choices=", ".join(views.SURGERY_MODES),
                            value=safe.shown(mode)))
     if patches is not None and not isinstance(patches, str):
         raise gr.Error(say("patches_not_text", value=safe.shown(patches)))
     chosen = parse_patches(patches, trace)
-    gh, gw = trace.grid
-    if mode == "drop" and len(chosen) == gh * gw:
+    if mode == "drop" and len(chosen) == trace.grid[0] * trace.grid[1]:
         raise gr.Error(say("surgery_all"))
-    follow = _patch(trace, row, col)
-    _remember_edit(session, format_patches(chosen))
-    return views.surgery_view(server.model(session), cache, chosen, mode, follow)
+    return chosen
 
 
 def show_surgery(view: views.SurgeryView):
@@ -813,11 +821,14 @@ def surgery_preset(server: Server, session: Session, preset: str) -> str:
 
 
 @user_errors
-def surgery_unused(session: Session) -> str:
-    """The surgery note after an edit it refused: the pictures and table still show the last edit that worked,
-    which it names (trial 13: "3 of 64 patches dropped" stayed beside a list that could not be read)."""
+def surgery_unused(session: Session, patches=None, mode=None) -> str:
+    """The surgery note after an edit it refused: why, and that the pictures and table still show the last edit
+    that worked, which it names (trial 13: "3 of 64 patches dropped" stayed beside a list that could not be read;
+    trial 14: the box kept the refused list, the reason only in a toast that may have gone)."""
     last = session.surgery[-1] if session is not None and session.surgery else ""
-    return say("surgery_unused", last=last or say("surgery_no_edit"))
+    trace = session.trace if session is not None else None
+    why = _refusal(lambda: _surgery_edit(trace, patches, mode)) if trace is not None else ""
+    return say("surgery_unused", why=why or say("surgery_unused_why"), last=last or say("surgery_no_edit"))
 
 
 @user_errors
@@ -921,7 +932,7 @@ def show_side_by_side(view: views.SideBySideView):
     for name, trace in zip(view.names, view.traces):
         note += near_chance(name, trace)
     rows = [[name, choice_label("method", method, short=True), *rest] for name, method, *rest in view.table() or []]
-    return (*view.pictures(figure_words()), note, table(rows, SIDE_COLUMNS))  # the method named as Compare's table names it
+    return (*view.pictures(figure_words()), note, table(rows, SIDE_COLUMNS, decimals=3))  # the method named as Compare's table names it
 
 
 NEAR_UNIFORM = 0.9  # an answer whose entropy is over 90% of a uniform guess's barely says anything
@@ -1006,7 +1017,7 @@ def tour_note(step: str, trace) -> str:
     if step == "distance" and trace.windows is None:  # a Swin's distances are within windows, by stage
         d = views.image_distance(trace)  # (L, H) px
         first, last = d[0], d[-1]
-        span = lambda heads: f"{heads.min():.0f}–{heads.max():.0f}"  # noqa: E731
+        span = lambda heads: f"{heads.min():.1f}–{heads.max():.1f}"  # noqa: E731 (as the Training tab and table)
         # the paper's trend: local heads early, none left deep (the most local head looks further)
         trend = "tour_distance_trend" if last.min() > first.min() + 1 else "tour_distance_no_trend"
         return say("tour_distance", first=span(first), last=span(last), block=len(d) - 1) + " " + say(trend)
@@ -1078,7 +1089,7 @@ def _compare_outputs(session: Session, view: views.CompareView, key, note: str, 
     # short names: with the papers' term too, the method column pushed the last one out of a 1280-px window
     rows = [[choice_label("method", name, short=True), *rest] for name, *rest in view.table()]  # files: the API's
     drawn = _compare_pictures(view) if pictures else (gr.skip(), gr.skip())
-    return (new, _gallery(view), table(rows, COMPARE_COLUMNS), *drawn, note)
+    return (new, _gallery(view), table(rows, COMPARE_COLUMNS, decimals=3, seconds=2), *drawn, note)
 
 
 def _compare_pictures(view: views.CompareView):
@@ -1105,13 +1116,25 @@ def headers(columns) -> list[str]:
     return [say(f"col_{c}") for c in columns]
 
 
-def table(rows: list[list], columns, decimals: int | None = None):
+def table(rows: list[list], columns, decimals: int | None = None, **column_decimals: int):
     """``rows`` under headers in the user's language (Gradio's Dataframe shows a pandas
     DataFrame's columns as its headers; API clients get them as ``headers``). With ``decimals`` the page
-    shows every fraction with that many (a pandas Styler: Gradio wrote 16.0 as "16" beside "25.4"); the
+    shows every fraction with that many, and a column named in ``column_decimals`` (``seconds=2``) with its own
+    (a pandas Styler: Gradio wrote 16.0 as "16" beside "25.4", and 0.070 as "0.07" above "0.072"); the
     values stay numbers."""
     frame = pd.DataFrame(rows, columns=headers(columns))
-    return frame if decimals is None else frame.style.format(precision=decimals)
+    if decimals is None:
+        return frame
+    return frame.style.format({say(f"col_{c}"): _fraction(column_decimals.get(c, decimals)) for c in columns})
+
+
+def _fraction(decimals: int):
+    """A table cell's text: a fraction with ``decimals`` places, one not measured (NaN) empty, anything else as it is."""
+    def shown(value):
+        if isinstance(value, float):
+            return "" if math.isnan(value) else f"{value:.{decimals}f}"
+        return value
+    return shown
 
 
 def _gallery(view: views.CompareView) -> list[tuple[Image.Image, str]]:

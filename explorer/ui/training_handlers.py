@@ -219,7 +219,7 @@ def learned_note(first: views.StepPanels, last: views.StepPanels) -> str:
     if a is not None and b is not None:  # locality: a random table gives about 8 / (patches - 1), a grid near 1
         key = "learned_grid_formed" if b - a >= 0.2 else "learned_grid_kept" if a >= 0.5 else "learned_grid_not_yet"
         parts.append(say(key, a=f"{a:.2f}", b=f"{b:.2f}"))
-    near = lambda d: f"{d[0].min():.0f}–{d[0].max():.0f}"  # noqa: E731 (the first block's heads, px)
+    near = lambda d: f"{d[0].min():.1f}–{d[0].max():.1f}"  # noqa: E731 (the first block's heads, px, as at each step)
     parts.append(say("learned_heads", a=near(first.distances), b=near(last.distances),
                      ra=f"{first.bars.first_block_ratio:.1f}", rb=f"{last.bars.first_block_ratio:.1f}"))
     return say("learned_note", first=first.step, last=last.step, parts="; ".join(parts))

@@ -104,10 +104,11 @@ class SideBySideView:
                 screen(self.distance_figure(words)))
 
     def table(self) -> list[list] | None:
-        """Per model: [model, method, positive, negative, deletion, insertion AUC] (None without scores)."""
+        """Per model: [model, method, positive, negative, deletion, insertion AUC], 3 decimals as Compare's
+        table (None without scores)."""
         if self.scores is None:
             return None
-        return [[n, self.method, *(round(s.metrics()[k], 4) for k in SCORES)] for n, s in zip(self.names, self.scores)]
+        return [[n, self.method, *(round(s.metrics()[k], 3) for k in SCORES)] for n, s in zip(self.names, self.scores)]
 
     def file_labels(self) -> tuple[str, str]:
         """Each model's part of a file name: its name made safe for a file (``first-``/``second-`` before

@@ -372,6 +372,7 @@ SAY = {
     "out_of_range_stage": "{what} {index} is out of range for block {block}: it is in stage {stage}, whose heads "
                           "are numbered 0 to {last} ({heads} in all); pick one of them or the mean of heads.",
     "option_not_number": "{what} must be a number, not '{value}'.",
+    "patch_clamped": "{what} {value} is outside the grid (0 to {last}): showing {shown}, the nearest.",
     "patch_not_whole": "{what} must be a whole number, not '{value}'.",
     "patches_bad": "Not a patch: {value}. Write each patch as row,col with whole numbers, patches apart with "
                    "';' (for example 3,4; 5,6), or click the patches on the picture.",
@@ -508,8 +509,9 @@ SAY = {
     "what_edit": "The edit", "what_preset": "The preset",
     "patches_not_text": "The patch list must be text such as '3,4; 5,6', not '{value}'.",
     "surgery_all": "Keep at least one patch: with every patch dropped the model has nothing of the image to read.",
-    "surgery_unused": "**This edit was not applied** (the message at the top says why): the pictures and the "
-                      "table still show the last edit that worked: {last}.",
+    "surgery_unused": "**This edit was not applied.** {why} The pictures and the table still show the last edit "
+                      "that worked: {last}. Correct the list above, or press “Reset”.",
+    "surgery_unused_why": "The message box says why.",
     "surgery_no_edit": "none, the image as it is",
     "surgery_note_drop": "**{n}** of {total} patches dropped. Now: **{now}** ({p_now}); before the edit: "
                          "**{before}** ({p_before}).",

@@ -320,6 +320,7 @@ SAY = {
     "out_of_range_stage": "{what} {index}: 블록 {block}에서는 범위 밖입니다. 이 블록이 속한 스테이지 {stage}의 "
                           "헤드는 0부터 {last}까지({heads}개)입니다. 그중 하나나 헤드 평균을 고르세요.",
     "option_not_number": "{what}: 숫자를 넣으세요 ('{value}': 숫자가 아닙니다).",
+    "patch_clamped": "{what}: {value} 값은 격자(0~{last}) 밖입니다. 가장 가까운 값 {shown}의 패치를 보여 줍니다.",
     "patch_not_whole": "{what}: 정수를 넣으세요 ('{value}': 쓸 수 없는 값입니다).",
     "patches_bad": "패치가 아닙니다: {value}. 패치마다 행,열을 정수로 쓰고 패치 사이는 ';'로 나누거나 "
                    "(예: 3,4; 5,6) 그림에서 패치를 누르세요.",
@@ -457,8 +458,9 @@ SAY = {
     "what_edit": "편집 방식", "what_preset": "미리 정한 편집",
     "patches_not_text": "패치 목록은 '3,4; 5,6' 같은 글이어야 합니다 ('{value}': 쓸 수 없는 값입니다).",
     "surgery_all": "패치를 하나 이상 남기세요: 모든 패치를 빼면 모델이 이미지에서 읽을 것이 없습니다.",
-    "surgery_unused": "**이 편집은 적용되지 않았습니다** (이유는 맨 위 메시지에 있습니다). 그림과 표는 마지막으로 "
-                      "적용된 편집을 그대로 보여 줍니다: {last}.",
+    "surgery_unused": "**이 편집은 적용되지 않았습니다.** {why} 그림과 표는 마지막으로 적용된 편집을 그대로 "
+                      "보여 줍니다: {last}. 위의 목록을 고치거나 “처음으로”를 누르세요.",
+    "surgery_unused_why": "이유는 메시지 상자에 있습니다.",
     "surgery_no_edit": "없음, 원래 이미지",
     "surgery_note_drop": "패치 {total}개 중 **{n}**개를 뺐습니다. 지금: **{now}** ({p_now}); 편집 전: "
                          "**{before}** ({p_before}).",
