@@ -7,6 +7,8 @@ Skips, with the reason printed, only where chromium or playwright is missing.
 """
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from test_browser import (  # the same Chromium and waits as the main browser test
@@ -107,6 +109,19 @@ def test_on_a_phone_no_panel_label_or_button_covers_a_figure(browser, app_url):
         sideways, broken = phone.evaluate(SIDEWAYS, "surgery-table"), phone.evaluate(BROKEN_WORDS, "surgery-table")
         assert not sideways, f"the surgery table scrolls sideways on a phone: {sideways}"
         assert not broken, f"a header broken inside a word ('change (points' over ')', trial 14): {broken}"
+        phone.locator("#surgery-paint-box").get_by_text(re.compile("Paint patches")).first.click()
+        phone.locator("#surgery-canvas .toolbar-wrap").scroll_into_view_if_needed(timeout=UI_WAIT_MS)
+        phone.wait_for_function("() => /\\d+%/.test(document.querySelector('#surgery-canvas .top-panel')?.innerText)",
+                                timeout=UI_WAIT_MS)
+        tools, picture = phone.evaluate("""() => {  // the picture: centred in the canvas at the zoom it shows
+            const c = document.querySelector('#surgery-canvas .pixi-target').getBoundingClientRect();
+            const zoom = parseFloat(document.querySelector('#surgery-canvas .top-panel').innerText.match(/(\\d+)%/)[1]) / 100;
+            const side = Math.min(c.width, c.height) * zoom, t = document.querySelector('#surgery-canvas .toolbar-wrap');
+            const r = t.getBoundingClientRect();
+            return [[r.left, r.top, r.right, r.bottom], [c.left + (c.width - side) / 2, c.top + (c.height - side) / 2,
+                    c.left + (c.width + side) / 2, c.top + (c.height + side) / 2]]; }""")
+        apart = tools[2] <= picture[0] or tools[0] >= picture[2] or tools[3] <= picture[1] or tools[1] >= picture[3]
+        assert apart, f"the painting tools lie over the picture's patches (trial 14): {tools} {picture}"
     with sized_page(browser, app_url, 390, 844, locale="ko-KR") as phone:  # Korean headers are the widest
         _analysed(phone)
         open_tab(phone, "side")  # its score table's headers, before a run (trial 7: cut at the right edge)

@@ -88,6 +88,13 @@ CSS = """
     height: auto !important; } }
 /* the painting canvas no wider than its picture needs: at 1920 px its tools stood ~750 px left of it (trial 11) */
 #surgery-canvas { max-width: 560px; }
+/* a phone: the painting tools in a row below the picture, not over its left column of patches (Gradio draws them
+   at the canvas's left edge, where a 390-px screen puts the picture: trial 14) */
+@media (max-width: 640px) {
+  #surgery-canvas .toolbar-wrap { top: auto; bottom: 8px; left: 8px; right: auto; width: auto; flex-direction: row; }
+  #surgery-canvas .toolbar-wrap .half-container { flex-direction: row; padding: 0 var(--spacing-sm); }
+  #surgery-canvas .toolbar-wrap .half-container:last-child { border-top: none;
+                                                             border-left: 1px solid var(--block-border-color); } }
 /* the accordions' titles start at the left, as every other label does (a wrapped one was centred on a phone) */
 .label-wrap > span { text-align: left; }
 /* every example a square thumbnail, a photo's too (the cat's was letterboxed in white at 1920 px: trial 13) */

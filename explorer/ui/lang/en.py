@@ -207,7 +207,7 @@ sanity check take a while on large models; the bar shows progress.
     "surgery_attention": "Where the followed patch looks (last block, mean of heads)",
     "surgery_lens": "Logit lens of the edited input: the answer across depth",
     "surgery_paint": "Paint patches (drag across the picture)",
-    "surgery_paint_help": "Pick the brush (the pen left of the picture), paint over patches (a finger works on a phone), then press "
+    "surgery_paint_help": "Pick the brush (the pen in the tools beside the picture), paint over patches (a finger works on a phone), then press "
                           "the button: every "
                           "patch at least a quarter painted joins the edited patches, in the mode chosen above.",
     "surgery_apply": "Edit the painted patches",
