@@ -15,7 +15,7 @@ import explorer
 
 from explorer.analyses import EXPLANATION_METHODS
 from test_browser import (  # noqa: F401 (browser: a fixture)
-    ARTIFACTS, BROKEN_WORDS, MODEL_WAIT_MS, SIDEWAYS, browser, open_tab, sized_page,
+    ARTIFACTS, BROKEN_WORDS, MODEL_WAIT_MS, SIDEWAYS, UI_WAIT_MS, browser, open_tab, sized_page,
 )
 
 pytestmark = pytest.mark.browser
@@ -47,9 +47,13 @@ def _compared(page) -> dict:
     open_tab(page, "compare")
     if page.is_checked("#compare-sanity input"):
         page.click("#compare-sanity input")  # the sanity check adds nothing to the layout, only time
+    cancel = page.locator("#compare-cancel")
+    assert cancel.is_disabled()  # nothing to cancel yet (trial 14: pressed idle, it did nothing)
     page.click("#compare-run")
+    page.wait_for_function("() => !document.querySelector('#compare-cancel').disabled", timeout=UI_WAIT_MS)
     page.wait_for_function("() => /^Done/.test((document.querySelector('#compare-note') || {}).innerText || '')",
                            timeout=4 * MODEL_WAIT_MS)
+    page.wait_for_function("() => document.querySelector('#compare-cancel').disabled", timeout=UI_WAIT_MS)
     page.wait_for_function("() => [...document.querySelectorAll('#compare-gallery img')].every(i => i.complete && "
                            "i.naturalWidth > 0)", timeout=MODEL_WAIT_MS)
     return page.evaluate(_LAYOUT)

@@ -136,6 +136,9 @@ def _join(page, code: str, nickname: str, typed: bool = False) -> None:
     page.click("#room-join")
     # "You are in room CODE", which the page's first poll replaces with "Round 1: click the patches ..."
     _wait_text(page, "room-status", f"room {code}\\b|^Round 1:", timeout=MODEL_WAIT_MS)
+    # joined: Join is no longer the page's primary button, Send is (trial 14: Join stayed the one to press)
+    page.wait_for_function("() => document.querySelector('#room-join').classList.contains('secondary')",
+                           timeout=UI_WAIT_MS)
     if typed:
         _only_the_room_tab(page)
         page.wait_for_selector("#room-teacher", state="hidden", timeout=UI_WAIT_MS)  # no "For the teacher" either

@@ -413,7 +413,7 @@ def test_after_the_reveal_a_student_reads_the_models_answer_and_whether_they_exp
     said = f"The model answered **{answer}** ({p})"
     assert all(said in note for note in notes), notes
     assert f"you expected {answer}, right." in notes[0]
-    assert f"you expected {other}." in notes[1] and "right" not in notes[1]
+    assert f"you expected {other}, wrong this time." in notes[1] and "right" not in notes[1]  # said (trial 14)
     assert "you picked no class" in notes[2] and "you sent no guess" in notes[3]
     right.lang = "ko"
     note = rh.room_look(server, right, "")[4]

@@ -494,7 +494,8 @@ def _compare_tab(ui: SimpleNamespace, quick: bool) -> None:
             ui.compare_sanity = gr.Checkbox(value=True, label=T("sanity"), elem_id="compare-sanity")
             ui.compare_quick = gr.Checkbox(value=quick, label=T("quick"), info=T("quick_info"), elem_id="compare-quick")
             ui.compare_run = gr.Button(T("compare_run"), variant="primary", elem_id="compare-run")
-            ui.compare_cancel = gr.Button(T("compare_cancel"), variant="stop", elem_id="compare-cancel")
+            ui.compare_cancel = gr.Button(T("compare_cancel"), variant="stop", elem_id="compare-cancel",
+                                          interactive=False)  # while a comparison runs
         ui.compare_note = gr.Markdown(elem_id="compare-note")
         ui.compare_gallery = gr.Gallery(label=T("gallery"), columns=5, height="auto", object_fit="contain",
                                         elem_id="compare-gallery", allow_preview=False)
@@ -759,7 +760,11 @@ def _wire(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server) -> None:
     _after_image(ui, server, changed.then(*run_image, **PRIVATE))
     _wire_page(ui, server)
     _wire_room(demo, ui, server, events)
-    ui.compare_cancel.click(None, None, None, cancels=[events["compare"]], **PRIVATE)
+    # Cancel can be pressed while a comparison runs, not before or after (trial 14: pressed idle, it did nothing)
+    off = lambda: gr.Button(interactive=False)  # noqa: E731
+    ui.compare_run.click(lambda: gr.Button(interactive=True), None, ui.compare_cancel, **PRIVATE)
+    events["compare"].then(off, None, ui.compare_cancel, **PRIVATE)
+    ui.compare_cancel.click(off, None, ui.compare_cancel, cancels=[events["compare"]], **PRIVATE)
 
 
 def _wire_page(ui: SimpleNamespace, server: h.Server) -> None:
@@ -869,6 +874,8 @@ def _wire_room(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server, events: d
                                 [ui.board_timer, ui.room_shown, ui.room_student], **PRIVATE)  # the teacher's page
     ui.board_timer.tick(*draw_board, **PRIVATE)
     events["room_join"].success(lambda: gr.Timer(active=True), None, ui.room_timer, **PRIVATE)
+    # joined: Join steps back (it still rejoins, or joins another code) and Send is the page's next step (trial 14)
+    events["room_join"].success(lambda: gr.Button(variant="secondary"), None, ui.room_join_button, **PRIVATE)
     # after the reveal, at once: the map and the round's result (a student who joins then draws them; else nothing)
     events["room_join"].success(functools.partial(rh.student_poll, server), [ui.session, ui.room_patches],
                                 _outputs(ui, BY_NAME["room_look"]), **PRIVATE)

@@ -929,8 +929,10 @@ def show_side_by_side(view: views.SideBySideView):
     sizes = [t.input_image.width for t in view.traces]
     if sizes[0] != sizes[1]:  # the distance chart's pixels are each model's own input's
         note += " " + say("side_sizes", a=sizes[0], b=sizes[1])
-    for name, trace in zip(view.names, view.traces):
+    for name, trace, m in zip(view.names, view.traces, view.maps):
         note += near_chance(name, trace)
+        if views.near_uniform(m):  # its picture is the image nearly unchanged: not a map that failed (trial 14)
+            note += " " + say("side_map_flat", name=name)
     rows = [[name, choice_label("method", method, short=True), *rest] for name, method, *rest in view.table() or []]
     return (*view.pictures(figure_words()), note, table(rows, SIDE_COLUMNS, decimals=3))  # the method named as Compare's table names it
 
@@ -1243,7 +1245,7 @@ def distance_batch(server: Server, files, use_samples: bool, session: Session, p
         server.model(session), paths, each=lambda items: progress.tqdm(readable(items), total=len(items), desc=desc))
     names = ", ".join(skipped[:10]) + (", ..." if len(skipped) > 10 else "")
     if accumulator is None or not accumulator.count:
-        raise gr.Error(say("batch_none_read", n=len(paths), s=ending(len(paths)), names=names))
+        raise gr.Error(say("batch_none_read" if len(paths) > 1 else "batch_one_unread", n=len(paths), names=names))
     new = replace(session, batch_distance=accumulator.result(), batch_count=accumulator.count)
     new = new if not _superseded(session) else gr.skip()
     *shown, note = show_distance(views.distance_view(session.trace, accumulator=accumulator))

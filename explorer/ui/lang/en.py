@@ -118,8 +118,9 @@ tested against the model itself, without any labels:
   the class's probability falls fast: a **low** area under the curve is good.
 - **Insertion** (*ins.*): starting from a blurred image, the most relevant patches come back
   first. The probability should rise fast: a **high** area is good.
-- **Perturbation** (positive / negative, *pos.* / *neg.*): patches are greyed out (or blurred) from the most
-  (least) relevant on, up to 90%: low positive and high negative areas are good.
+- **Perturbation** (positive / negative, *pos.* / *neg.*): patches are removed from the most (least) relevant
+  on, up to 90%, filled as *Removed patches become* says (by default the image's average colour; deletion and
+  insertion always blur): low positive and high negative areas are good.
 - **Sanity ρ**: the model's top blocks are replaced by random weights and the map is
   computed again. A map that stays the same (ρ near 1) does not depend on what the model
   learned. Lower is better; the **random** map is there to show what "no explanation" scores.
@@ -467,6 +468,8 @@ SAY = {
     "side_near_chance": "**{name}** barely answers: its top class gets {p}, chance is {chance}. Its AUCs are "
                         "near zero because there is almost no probability to remove, not because its map explains "
                         "more; compare trained models.",
+    "side_map_flat": "**{name}**'s map is nearly flat (every patch about as relevant as the next), so the image seen "
+                     "through it looks almost unchanged: nothing failed to draw, the model singles out no patch.",
     "side_grid_common": "one grid of {p}-pixel squares (the coarser map's cells repeated over it)",
     "side_grid_own": "each model's own grid",
     "col_model": "model",
@@ -592,7 +595,10 @@ SAY = {
     "image_unreadable": "Could not read the file as an image. Use a PNG, JPEG, WebP, BMP, GIF or TIFF image.",
     "image_convert": "Could not convert the image (mode {mode}) to RGB. Use a PNG, JPEG, WebP, BMP, GIF or TIFF image.",
     "batch_skipped": " Skipped {n} file{s} that could not be read as images: {names}.",
-    "batch_none_read": "None of the {n} file{s} could be read as an image ({names}). Upload PNG, JPEG or WebP images.",
+    "batch_none_read": "None of the {n} files could be read as an image ({names}). Use PNG, JPEG, WebP, BMP, GIF or "
+                       "TIFF images.",
+    "batch_one_unread": "The file could not be read as an image ({names}). Use PNG, JPEG, WebP, BMP, GIF or TIFF "
+                        "images.",
     "room_links": "**Room {code} is open.** Students open <{student}> (or type the code **{code}** in the Class "
                   "room tab).\n\n<details><summary>Your board's own link: secret, so it stays folded here; open it "
                   "on your own screen, not on the projector</summary>\n\n<{teacher}>\n\n</details>",
@@ -634,7 +640,7 @@ SAY = {
     "room_new_image": "The teacher has moved on to a new image: mark your patches on it and send again.",
     "room_model_answer": "The model answered **{answer}** ({p}).",
     "room_model_answer_right": "The model answered **{answer}** ({p}): you expected {expected}, right.",
-    "room_model_answer_wrong": "The model answered **{answer}** ({p}): you expected {expected}.",
+    "room_model_answer_wrong": "The model answered **{answer}** ({p}): you expected {expected}, wrong this time.",
     "room_model_answer_none": "The model answered **{answer}** ({p}); you picked no class.",
     "room_local_only": "Students' phones and laptops cannot open this link: the app listens on this computer only "
                        "(127.0.0.1). Restart it with `--host 0.0.0.0` so that the class can reach it.",
