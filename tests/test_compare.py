@@ -225,3 +225,13 @@ def test_a_click_during_the_run_shows_the_clicked_map_and_never_a_file_outside_g
     done = streamed[-1][0]  # the complete comparison: a cell whose caption is another run's shows this run's map
     large, curves = h.compare_pick(done, "jet", SimpleNamespace(index=1, value=dict(tile, caption=None)))
     assert large["label"].startswith("gradient rollout") and curves.size[0] > 300
+
+
+def test_cancel_says_whether_it_stopped_a_comparison_or_found_none_running():
+    """Trial 14: Cancel pressed before any comparison did nothing at all; a cancelled run kept "Comparing: ..."."""
+    for lang, running in (("en", "Comparing: about 40 s on this server."), ("ko", "비교하는 중: 이 서버에서 약 40초")):
+        session = h.Session(choice="demo", lang=lang)
+        stopped, idle = h.compare_cancelled(session, running), h.compare_cancelled(session, "")
+        assert stopped != idle and h.compare_cancelled(session, "Done.") == idle, (stopped, idle)
+    assert h.compare_cancelled(h.Session(choice="demo"), "Comparing: every map in after 1.0 s").startswith("Cancelled")
+    assert h.compare_cancelled(None, None).startswith("Nothing to cancel")

@@ -494,8 +494,7 @@ def _compare_tab(ui: SimpleNamespace, quick: bool) -> None:
             ui.compare_sanity = gr.Checkbox(value=True, label=T("sanity"), elem_id="compare-sanity")
             ui.compare_quick = gr.Checkbox(value=quick, label=T("quick"), info=T("quick_info"), elem_id="compare-quick")
             ui.compare_run = gr.Button(T("compare_run"), variant="primary", elem_id="compare-run")
-            ui.compare_cancel = gr.Button(T("compare_cancel"), variant="stop", elem_id="compare-cancel",
-                                          interactive=False)  # while a comparison runs
+            ui.compare_cancel = gr.Button(T("compare_cancel"), variant="stop", elem_id="compare-cancel")
         ui.compare_note = gr.Markdown(elem_id="compare-note")
         ui.compare_gallery = gr.Gallery(label=T("gallery"), columns=5, height="auto", object_fit="contain",
                                         elem_id="compare-gallery", allow_preview=False)
@@ -760,11 +759,9 @@ def _wire(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server) -> None:
     _after_image(ui, server, changed.then(*run_image, **PRIVATE))
     _wire_page(ui, server)
     _wire_room(demo, ui, server, events)
-    # Cancel can be pressed while a comparison runs, not before or after (trial 14: pressed idle, it did nothing)
-    off = lambda: gr.Button(interactive=False)  # noqa: E731
-    ui.compare_run.click(lambda: gr.Button(interactive=True), None, ui.compare_cancel, **PRIVATE)
-    events["compare"].then(off, None, ui.compare_cancel, **PRIVATE)
-    ui.compare_cancel.click(off, None, ui.compare_cancel, cancels=[events["compare"]], **PRIVATE)
+    # Cancel says what it did: stopped a comparison, or found none running (trial 14: pressed idle, it did nothing)
+    ui.compare_cancel.click(h.compare_cancelled, [ui.session, ui.compare_note], [ui.compare_note], cancels=[events["compare"]],
+                            **PRIVATE)
 
 
 def _wire_page(ui: SimpleNamespace, server: h.Server) -> None:

@@ -666,7 +666,7 @@ def _patch(trace: Trace, row, col, warn: bool = True) -> tuple[int, int]:
             raise gr.Error(say("patch_not_whole", what=what, value=safe.shown(value))) from None
         values.append(min(max(index, 0), count - 1))
         if warn and values[-1] != index:
-            gr.Warning(say("patch_clamped", what=what, value=index, last=count - 1, shown=values[-1]))
+            gr.Warning(say("patch_clamped", what=what, value=safe.shown(value), last=count - 1, shown=values[-1]))
     return values[0], values[1]
 
 
@@ -1154,6 +1154,18 @@ def _caption(view: views.CompareView, name: str) -> str:
     sanity = say("compare_sanity", rho=round(m["sanity_rho"], 2) + 0.0) if "sanity_rho" in m else ""
     return say("compare_caption", method=choice_label("method", name), deletion=m["deletion_auc"],
                insertion=m["insertion_auc"], sanity=sanity)
+
+
+@user_errors
+def compare_cancelled(session: Session | None, note: str | None) -> str:
+    """The Compare note after Cancel: a comparison that was running (its note says "Comparing: ...") stopped, its
+    finished maps and scores kept on screen; else that nothing was running (trial 14: Cancel pressed idle did
+    nothing, and a cancelled run's note kept saying "Comparing")."""
+    running = say("compare_estimate", seconds="").split(":")[0]
+    button = STRINGS[language()]["compare_run"]
+    if note and note.startswith(running):
+        return say("compare_cancelled", button=button)
+    return say("compare_idle", button=button)
 
 
 def compared(server: Server, session: Session) -> views.CompareView:

@@ -540,6 +540,8 @@ SAY = {
                         "scores; the slowest methods come last. **Cancel** stops it.",
     "compare_maps_done": "Comparing: every map in after {took} s; the scores and the sanity check take about {seconds} s "
                          "more on this server. **Cancel** stops it.",
+    "compare_cancelled": "Cancelled: what is shown is what finished before Cancel. Press '{button}' to start again.",
+    "compare_idle": "Nothing to cancel: no comparison is running. Press '{button}' to start one.",
     "compare_done": "Done: every method's map and scores.",
     "compare_below_random": "On this image {methods} did worse than the random map on every curve: its map "
                             "says less about this answer than chance does, so do not read it as where the model looks.",
