@@ -73,7 +73,8 @@ def test_on_a_phone_no_panel_label_or_button_covers_a_figure(browser, app_url):
         phone.screenshot(path=str(ARTIFACTS / "figures-tokens-phone.png"), full_page=True)
         for tab, panels in (("model", ("filters-pca", "position")),  # the buttons covered the colourbar's top
                             ("tour", ("tour-picture-0",)),  # ... and a patch
-                            ("surgery", ("surgery-image", "surgery-lens")),  # ... the lens's answer (trial 13)
+                            # ... the lens's answer (trial 13), the edited rollout's corner (trial 14)
+                            ("surgery", ("surgery-image", "surgery-lens", "surgery-rollout", "surgery-attention")),
                             ("distance", ("distance",))):  # ... and the chart's corner (trial 8)
             open_tab(phone, tab)
             for panel in panels:

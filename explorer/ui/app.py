@@ -71,8 +71,8 @@ CSS = """
    red patch's picture and the filters' title: trial 12) */
 :is(#tab-model, #tab-distance) .block > .image-container,
 #tab-tour .block:not(:has(> label.float)) > .image-container,
-:is(#heads, #surgery-lens, #reveal-image, #room-answer, #room-votes) > .image-container {  /* ... and these (trial 13:
-    over the lens's final answer, "ring 91%", and a revealed map's top-right patches on a phone) */
+:is(#heads, #surgery-lens, #surgery-rollout, #surgery-attention, #reveal-image, #room-answer, #room-votes) > .image-container {  /* ... and these (trials 13, 14:
+    over the lens's final answer, "ring 91%", a revealed map's and the edited rollout's top-right patches on a phone) */
     padding-top: var(--size-8, 32px); }
 /* a room's code read off a projector: capitals the page's font draws like small letters (S, M, X) told apart */
 :is(#room-code, #join-code) :is(input, textarea), #room-links a { font-family: ui-monospace, "DejaVu Sans Mono", monospace;
