@@ -318,7 +318,9 @@ def test_a_single_patch_guess_says_what_chance_gets_without_rounding_it_to_zero(
         assert "평균 0.02개" in h.guess_note(view)
     with speaking("en"):
         view.score = GuessScore(k=8, iou=0.1, pointing_rank=2, chance_overlap=1.0, overlap=2)
-        assert "1.0" in h.guess_note(view)
+        assert "1.0" in h.guess_note(view) and "a random guess of 8 patches" in h.guess_note(view)  # not "patchs"
+        view.score = GuessScore(k=1, iou=0.1, pointing_rank=2, chance_overlap=1 / 64, overlap=0)
+        assert "a random guess of 1 patch includes" in h.guess_note(view)
 
 
 def test_a_mistyped_model_name_is_refused_in_korean_with_the_close_names(server):

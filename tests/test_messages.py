@@ -19,9 +19,9 @@ from explorer.ui.messages import browser_language, say, speaking
 
 def _fields(template: str) -> set[str]:
     """The values a sentence takes, but English's plural ending {s} (lang.PLURAL), which Korean has no use for."""
-    from explorer.ui.lang import PLURAL
+    from explorer.ui.lang import PLURALS
 
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name} - {PLURAL}
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name} - PLURALS
 
 
 @pytest.mark.parametrize("lang", LANGUAGES[1:])

@@ -616,7 +616,7 @@ def guess_note(view: views.GuessView) -> str:
     """The sentence that scores a revealed guess (overlap, IoU, pointing rank)."""
     s, (gh, gw) = view.score, view.trace.grid
     chance = f"{s.chance_overlap:.2f}" if s.chance_overlap < 0.1 else f"{s.chance_overlap:.1f}"  # 1 of 64: 0.02, not 0.0
-    return say("guess_note", k=s.k, s=ending(s.k), overlap=s.overlap, chance=chance, iou=f"{s.iou:.2f}", rank=s.pointing_rank,
+    return say("guess_note", k=s.k, es=ending(s.k) and "es", overlap=s.overlap, chance=chance, iou=f"{s.iou:.2f}", rank=s.pointing_rank,
                n=gh * gw)
 
 

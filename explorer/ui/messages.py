@@ -73,7 +73,8 @@ def say(key: str, **values) -> str:
 
 
 def ending(count: int) -> str:
-    """The ``{s}`` of an English sentence (lang.PLURAL): "" for one, "s" otherwise; other languages leave it out."""
+    """The ``{s}`` of an English sentence (lang.PLURAL): "" for one, "s" otherwise; other languages leave it out.
+    A word that takes "es" has ``{es}`` filled with ``ending(n) and "es"``."""
     return "" if count == 1 else "s"
 
 

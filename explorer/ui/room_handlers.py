@@ -226,7 +226,7 @@ def room_join(server: h.Server, session: Session, code: str, nickname: str):
     if room.closed:
         joined = say("room_joined_closed", code=room.code)
     elif sent is not None:
-        joined = say("room_back", code=room.code, k=len(patches), s=ending(len(patches)))
+        joined = say("room_back", code=room.code, k=len(patches), es=ending(len(patches)) and "es")
     else:
         joined = say("room_joined", code=room.code)
     return session, views.guess_picture(trace, patches), labels, h.format_patches(patches), joined

@@ -81,10 +81,11 @@ def strong(text: str) -> str:
 
 
 PLURAL = "s"  # "{s}": an English plural ending ("" or "s"); a language without plural endings leaves it out
+PLURALS = {PLURAL, "es"}  # ... and "{es}" after a word that takes it ("patch{es}": "patchs" on a student's page)
 
 
 def _fields(text: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None} - {PLURAL}
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None} - PLURALS
 
 
 def problems(file: Any, reference: Any = None) -> list[str]:

@@ -406,7 +406,7 @@ SAY = {
     "source_random": "random weights", "source_its": "its weights", "source_built": "weights as built",
     "map_range": "values {low} to {high} (the colours run from the lowest value to the highest)",
     "guess_note": "Patches you marked: **{k}**; the map's {k} strongest include **{overlap}** of them (a random "
-                  "guess of {k} patch{s} includes {chance} of them on average). Overlap (IoU): **{iou}**. Of the map's {n} patches, your "
+                  "guess of {k} patch{es} includes {chance} of them on average). Overlap (IoU): **{iou}**. Of the map's {n} patches, your "
                   "best one ranks **{rank}** (rank 1 is the map's strongest patch).",
     "guess_about_unknown": "'{value}' is not something to guess; choose one of: {choices}.",
     "guess_patch_caption": "Where patch (row {row}, col {col}) looks in block {block} (mean of heads): the cyan "
@@ -617,7 +617,7 @@ SAY = {
     "room_joined_closed": "You are in room **{code}**. The teacher has already revealed the model's map for this "
                           "image, so its guesses are closed; the map shows here in a moment, and the next image opens "
                           "a new round.",
-    "room_back": "You are back in room **{code}**: the guess you sent ({k} patch{s}) still counts. Change it and send "
+    "room_back": "You are back in room **{code}**: the guess you sent ({k} patch{es}) still counts. Change it and send "
                  "again if you like, until the teacher reveals the map.",
     "room_join_first": "Join a room first: type the code your teacher shows and press Join.",
     "room_sent": "Guess sent (patches marked: {k}). You can change it and send again until the teacher reveals the map.",
