@@ -12,6 +12,7 @@ from explorer import render, views
 from explorer.ui import handlers as h
 from explorer.ui import endpoints
 from explorer.ui.endpoints import call
+from explorer.ui.messages import speaking
 
 RANDOM = "Random-init ViT-Ti/16 (untrained baseline)"
 
@@ -423,3 +424,9 @@ def test_a_new_image_clears_the_last_images_comparison_side_by_side_and_head_ran
                 if {"compare-gallery", "compare-note", "importance", "side-note", "side-rollout-left"}
                 <= {names.get(o) for o in d["outputs"]}]
     assert len(clearing) >= 4, len(clearing)  # load, upload, example, model
+    unchosen = [d for d in config["dependencies"] if [names.get(o) for o in d["outputs"]] == ["compare-large"]
+                and d["inputs"]]  # the large map with its first label back (trial 15: "rollout, large" over nothing)
+    assert len(unchosen) >= 4, len(unchosen)
+    with speaking("ko"):
+        emptied = h.compare_unchosen(h.Session(choice="demo", lang="ko"))
+    assert emptied.value is None and emptied.label == h.STRINGS["ko"]["chosen"] != h.STRINGS["en"]["chosen"]

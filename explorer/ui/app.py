@@ -683,10 +683,11 @@ def _after_image(ui: SimpleNamespace, server: h.Server, event):
     event = event.then(lambda: (None, ""), None, [ui.prompt_gallery, ui.prompt_note], **PRIVATE)  # the old image's
     # ... and the old image's comparison, side by side and head ranking, which a button redraws (trial 14: the ring's
     # maps and "explaining ring" stayed under a crescent)
-    stale = [ui.compare_gallery, ui.compare_large, ui.compare_curves, ui.compare_note, ui.importance,
+    stale = [ui.compare_gallery, ui.compare_curves, ui.compare_note, ui.importance,
              ui.importance_note, *(getattr(ui, f"side_{k}_{s}") for k in ("rollout", "pca", "position")
                                    for s in ("left", "right")), ui.side_distance, ui.side_note]
     event = event.then(lambda: tuple(None for _ in stale), None, stale, **PRIVATE)
+    event = event.then(h.compare_unchosen, [ui.session], [ui.compare_large], **PRIVATE)  # its label too (trial 15)
     event = event.then(h.empty_tables, [ui.session], [ui.surgery_table, ui.compare_table, ui.distance_table,
                                                        ui.side_scores], **PRIVATE)
     event = event.then(h.surgery_fresh, [ui.session], [ui.surgery_patches, ui.surgery_row, ui.surgery_col], **PRIVATE)

@@ -1157,6 +1157,13 @@ def _caption(view: views.CompareView, name: str) -> str:
 
 
 @user_errors
+def compare_unchosen(session: Session | None):
+    """The large Compare map emptied for a new image, under its first label (it kept "rollout, large" above
+    nothing: trial 15's screenshots)."""
+    return gr.Image(value=None, label=STRINGS[language()]["chosen"])
+
+
+@user_errors
 def compare_cancelled(session: Session | None, note: str | None) -> str:
     """The Compare note after Cancel: a comparison that was running (its note says "Comparing: ...") stopped, its
     finished maps and scores kept on screen; else that nothing was running (trial 14: Cancel pressed idle did
