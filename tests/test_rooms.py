@@ -513,3 +513,25 @@ def test_the_boards_class_map_shows_the_colours_its_caption_names(handler_server
     unmarked = picture[side // 2, side // 2]
     assert marked[0] > 200 and marked[1] > 200 and marked[2] < 190, marked  # yellow
     assert unmarked.max() < 80, unmarked  # dark
+
+
+def test_quick_taps_each_count_though_each_reads_a_box_one_tap_behind(handler_server):
+    """Trial 15: four taps 1.2 s apart on a phone saved three: each tap read the box before the last tap's answer
+    reached it. The marks live on the seat; a typed list replaces them."""
+    from types import SimpleNamespace
+
+    from explorer import render
+
+    server = handler_server("demo")
+    teacher = _image_session(server)
+    code, _, _ = rh.room_open(server, teacher, request=None)
+    student = rh.room_join(server, Session(choice="demo"), code, "")[0]
+    cell = teacher.trace.patch_size * render.enlargement(teacher.trace.input_image.size)
+    tap = lambda r, c, box: rh.room_click(server, student, box, SimpleNamespace(index=[c * cell + 1, r * cell + 1]))  # noqa: E731
+    first = tap(1, 1, "")
+    second = tap(2, 2, "")  # sent before the first answer was in the box
+    third = tap(3, 3, first)  # one tap behind
+    assert (first, second, third) == ("1,1", "1,1; 2,2", "1,1; 2,2; 3,3")
+    assert tap(2, 2, second) == "1,1; 3,3"  # a tap on a marked patch unmarks it
+    rh.room_typed(server, student, "0,0; 4,4")
+    assert tap(5, 5, "0,0; 4,4") == "0,0; 4,4; 5,5"

@@ -194,7 +194,7 @@ def test_side_by_side_in_the_app_loads_the_second_model_through_the_shared_cache
     from dataclasses import replace
 
     korean = call(server, "side_by_side")(replace(session, lang="ko"), RANDOM_LABEL, 1.0)  # as Compare names it
-    assert "**롤아웃 (rollout)**" in korean[-2] and "양성(positive)" in korean[-2], korean[-2]
+    assert "**롤아웃 (rollout)**" in korean[-2] and "양의 섭동(positive)" in korean[-2], korean[-2]  # as Compare names it (trial 15)
     assert list(korean[-1].data.iloc[:, 1]) == ["롤아웃", "롤아웃"], korean[-1]
     with pytest.raises(Exception, match="by name only"):
         call(server, "side_by_side")(session, "examples/article_vit.py:build", 1.0)

@@ -890,8 +890,11 @@ def _wire_room(demo: gr.Blocks, ui: SimpleNamespace, server: h.Server, events: d
     def click(session: h.Session, patches: str, evt: gr.SelectData) -> str:  # Gradio sees evt in a plain function
         return rh.room_click(server, session, patches, evt)
 
-    ui.room_picture.select(click, [ui.session, ui.room_patches], [ui.room_patches], **PRIVATE).then(
+    # taps in the order they came, each from the seat's marks (quick taps lost one: trial 15); a typed list is the marks
+    ui.room_picture.select(click, [ui.session, ui.room_patches], [ui.room_patches], concurrency_limit=1,
+                           concurrency_id="room_click", **PRIVATE).then(
         functools.partial(rh.room_marks, server), [ui.session, ui.room_patches], [ui.room_picture], **PRIVATE)
+    ui.room_patches.input(functools.partial(rh.room_typed, server), [ui.session, ui.room_patches], None, **PRIVATE)
     others = [tab for tab in ui.tabs.children if isinstance(tab, gr.Tab) and tab.id != "room"]  # a student's
     # page hides them: the tour and the rollout tab show the model's map and answer before the guess
     page = [ui.where, ui.where_help, ui.prediction, ui.prediction_help, ui.model_column, ui.input_column,

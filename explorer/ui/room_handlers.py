@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import socket
+import threading
 from urllib.parse import urlsplit
 
 import gradio as gr
@@ -24,6 +25,7 @@ from .rooms import CODE_LENGTH, RoomError, Snapshot, normal_code
 from .sessions import Session
 
 POLL_SECONDS = 2.0  # how often an open room page asks whether the room changed
+_MARKS = threading.Lock()  # a seat's marks are read and written whole (taps come faster than answers)
 
 
 def refusals(fn):
@@ -218,9 +220,10 @@ def room_join(server: h.Server, session: Session, code: str, nickname: str):
     trace = _room_cache(server, room).trace
     # drawn here; once the map was revealed, the page's next poll draws it with the round's result (a student who
     # reloaded or came late was told to send a guess, beside a greyed Send and no map, trial 9)
-    seat.room, seat.round, seat.label_round = (room.code, student), room.round, room.round
-    seat.seen = None if room.closed else _student_state(room)
     sent = room.answers.get(student)  # back after a reload: the guess they sent this round, shown again
+    seat.room, seat.round, seat.label_round = (room.code, student), room.round, room.round
+    seat.marks = (room.round, tuple(sent.patches) if sent is not None else ())  # what the box shows after joining
+    seat.seen = None if room.closed else _student_state(room)
     patches, label = (sent.patches, sent.label) if sent is not None else ((), None)
     labels = gr.Dropdown(choices=list(trace.labels), value=label)
     if room.closed:
@@ -368,12 +371,30 @@ def _student_state(room: Snapshot) -> tuple:
 
 @refusals
 def room_click(server: h.Server, session: Session, patches: str, evt: gr.SelectData) -> str:
-    """A click on the room's picture marks its patch, or unmarks it."""
+    """A click on the room's picture marks its patch, or unmarks it. The marks of this round live on the seat
+    (the page's box, which the click also reads, can lag a tap behind: trial 15 lost 1 of 4 quick taps); a
+    list the student typed replaces them (:func:`room_typed`)."""
     student, room = _student(server, session)
     trace = _room_cache(server, room).trace
     patch = h.patch_at(trace, evt)
-    chosen = set(h.parse_patches(patches if room.round == session.seat.round else "", trace)) ^ {patch}
+    seat = session.seat
+    with _MARKS:  # one tap at a time per seat: read, toggle, write
+        if seat.marks and seat.marks[0] == room.round:
+            before = set(seat.marks[1])
+        else:
+            before = set(h.parse_patches(patches if room.round == seat.round else "", trace, strict=False))
+        chosen = tuple(sorted(before ^ {patch}))
+        seat.marks = (room.round, chosen)
     return h.format_patches(chosen)
+
+
+@refusals
+def room_typed(server: h.Server, session: Session, patches: str) -> None:
+    """The list a student typed becomes their marks (the next tap toggles a patch of it)."""
+    _, room = _student(server, session)
+    trace = _room_cache(server, room).trace
+    with _MARKS:
+        session.seat.marks = (room.round, h.parse_patches(patches, trace, strict=False))
 
 
 @refusals

@@ -181,6 +181,8 @@ class RoomSeat:
     label_round: int = 0  # the round whose class the student's page shows picked (a new round clears it)
     board_seen: tuple = ()  # (code, version) of the room this teacher's page last drew: a poll with
     #                         nothing new draws nothing
+    marks: tuple = ()  # (round, patches) the student marked, kept here: quick taps each read the page's box
+    #                    before the last tap's answer reached it, and lost that tap (trial 15)
 
 
 @dataclass

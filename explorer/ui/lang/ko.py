@@ -407,7 +407,7 @@ SAY = {
     "ablating": "헤드를 하나씩 끄는 중",
     "second_model": "비교할 두 번째 모델을 고르세요.",
     "side_scores_note": "두 지도 모두 **{method}** 방법으로, 각 모델이 예측한 클래스에 대해 구했고, {grid}에서 같은 "
-                        "검사로 점수를 매겼습니다: 섭동(perturbation) AUC (양성(positive): 낮을수록 좋음, 음성(negative): "
+                        "검사로 점수를 매겼습니다: 섭동(perturbation) AUC (양의 섭동(positive): 낮을수록 좋음, 음의 섭동(negative): "
                         "높을수록 좋음)와 삭제(deletion, 낮을수록 좋음) / 삽입(insertion, 높을수록 좋음) AUC입니다.",
     "near_chance": "**이 모델은 거의 답하지 못합니다.** 1위 클래스가 {p}, 아무렇게나 고르면 {chance}({n}개 중 "
                    "하나)라서 위에는 0%로 보입니다. 지도의 색은 아주 작은 범위를 늘인 것이라, 무늬는 배운 것이 아닙니다.",
