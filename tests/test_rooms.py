@@ -525,6 +525,8 @@ def test_quick_taps_each_count_though_each_reads_a_box_one_tap_behind(handler_se
     server = handler_server("demo")
     teacher = _image_session(server)
     code, _, _ = rh.room_open(server, teacher, request=None)
+    outside = Session(choice="demo")
+    assert rh.room_typed(server, outside, "1,1") is None and outside.seat.marks == ()  # no toast per keystroke
     student = rh.room_join(server, Session(choice="demo"), code, "")[0]
     cell = teacher.trace.patch_size * render.enlargement(teacher.trace.input_image.size)
     tap = lambda r, c, box: rh.room_click(server, student, box, SimpleNamespace(index=[c * cell + 1, r * cell + 1]))  # noqa: E731

@@ -1127,7 +1127,8 @@ def table(rows: list[list], columns, decimals: int | None = None, **column_decim
     frame = pd.DataFrame(rows, columns=headers(columns))
     if decimals is None:
         return frame
-    return frame.style.format({say(f"col_{c}"): _fraction(column_decimals.get(c, decimals)) for c in columns})
+    return frame.style.format({header: _fraction(column_decimals.get(c, decimals))
+                               for c, header in zip(columns, frame.columns)})
 
 
 def _fraction(decimals: int):

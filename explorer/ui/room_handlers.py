@@ -388,10 +388,14 @@ def room_click(server: h.Server, session: Session, patches: str, evt: gr.SelectD
     return h.format_patches(chosen)
 
 
-@refusals
+@h.user_errors
 def room_typed(server: h.Server, session: Session, patches: str) -> None:
-    """The list a student typed becomes their marks (the next tap toggles a patch of it)."""
-    _, room = _student(server, session)
+    """The list a student typed becomes their marks (the next tap toggles a patch of it). Said nothing at each
+    keystroke: before joining (or once the room closed) there are no marks to keep, and Send says why."""
+    try:
+        _, room = _student(server, session)
+    except (RoomError, gr.Error):  # not joined, or the room is gone
+        return
     trace = _room_cache(server, room).trace
     with _MARKS:
         session.seat.marks = (room.round, h.parse_patches(patches, trace, strict=False))
